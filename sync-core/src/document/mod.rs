@@ -1,0 +1,250 @@
+//! One Automerge document per diary, night log or monthly plan, with a
+//! skeleton every replica computes identically.
+//!
+//! Architecture invariant: the genesis change of a document depends only on
+//! its id. Two phones that both start the same day offline produce the
+//! byte-identical first change (same actor, same time, same operations), so
+//! when they meet neither root object hides the other's: every entry of both
+//! survives. The genesis of a kind is frozen forever; later schema versions
+//! add fields inside items or new root keys, never a different skeleton.
+
+mod model;
+mod read;
+mod write;
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use automerge::transaction::{CommitOptions, Transactable};
+use automerge::{ActorId, AutoCommit, ChangeHash, ObjType, ROOT};
+
+pub use model::*;
+
+use crate::error::CoreError;
+use crate::ids::{DocId, DocKind};
+
+/// The skeleton's schema number. Newer writers record their own schema
+/// number on each item they create (`schema` key of the item).
+pub const SCHEMA: u64 = 1;
+
+/// The actor of every genesis change. No device may register it.
+pub const GENESIS_ACTOR: &[u8; 16] = b"jishi-genesis-v1";
+
+/// Root keys nobody may write after genesis.
+pub const IMMUTABLE_ROOT_KEYS: &[&str] = &["kind", "schema", "owner", "date", "month"];
+
+/// The device's Automerge actor: 16 random bytes, registered with the server.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Actor(ActorId);
+
+impl Actor {
+    pub fn random() -> Self {
+        // ItemId::random is 16 random bytes in hex, with a fallback when the
+        // OS has no entropy source.
+        let bytes = hex::decode(crate::ids::ItemId::random().as_str()).unwrap_or_default();
+        Self(ActorId::from(&bytes[..]))
+    }
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, crate::validate::ValidationError> {
+        if bytes.is_empty() || bytes.len() > 32 || bytes == GENESIS_ACTOR {
+            return Err(crate::validate::ValidationError::new(
+                "actor",
+                "must be 1 to 32 bytes and not the genesis actor",
+            ));
+        }
+        Ok(Self(ActorId::from(bytes)))
+    }
+    pub fn from_hex(s: &str) -> Result<Self, crate::validate::ValidationError> {
+        let bytes = hex::decode(s)
+            .map_err(|_| crate::validate::ValidationError::new("actor", "must be hex"))?;
+        Self::from_bytes(&bytes)
+    }
+    pub fn to_hex(&self) -> String {
+        self.0.to_hex_string()
+    }
+    pub fn as_actor_id(&self) -> &ActorId {
+        &self.0
+    }
+}
+
+/// The genesis document of `id`: the shared skeleton, one change, by the
+/// genesis actor, at time 0.
+pub fn genesis(id: &DocId) -> AutoCommit {
+    let mut doc = AutoCommit::new().with_actor(ActorId::from(&GENESIS_ACTOR[..]));
+    build_skeleton(&mut doc, id).expect("writing to a fresh document cannot fail");
+    doc.commit_with(CommitOptions::default().with_time(0));
+    doc
+}
+
+fn build_skeleton(doc: &mut AutoCommit, id: &DocId) -> Result<(), automerge::AutomergeError> {
+    doc.put(ROOT, "kind", id.kind().as_str())?;
+    doc.put(ROOT, "schema", SCHEMA)?;
+    doc.put(ROOT, "owner", id.owner().as_str())?;
+    match id.kind() {
+        DocKind::Diary => {
+            doc.put(ROOT, "date", id.period().as_string())?;
+            doc.put_object(ROOT, "entries", ObjType::Map)?;
+            doc.put_object(ROOT, "summary", ObjType::Text)?;
+        }
+        DocKind::Night => {
+            doc.put(ROOT, "date", id.period().as_string())?;
+            doc.put_object(ROOT, "activities", ObjType::Map)?;
+        }
+        DocKind::Plan => {
+            doc.put(ROOT, "month", id.period().as_string())?;
+            doc.put_object(ROOT, "tasks", ObjType::Map)?;
+            doc.put_object(ROOT, "summary", ObjType::Text)?;
+        }
+    }
+    doc.put_object(ROOT, "comments", ObjType::Map)?;
+    Ok(())
+}
+
+/// The hash of the genesis change of `id`: the server accepts a change by the
+/// genesis actor only if it has exactly this hash.
+pub fn genesis_hash(id: &DocId) -> ChangeHash {
+    let mut doc = genesis(id);
+    doc.get_heads()[0]
+}
+
+/// Run Automerge code that may panic on hostile input; a panic becomes an
+/// error for this document only.
+pub(crate) fn contain<T, E: std::fmt::Display>(
+    doc: &impl ToString,
+    what: &str,
+    f: impl FnOnce() -> Result<T, E>,
+) -> Result<T, CoreError> {
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(CoreError::corrupt(doc.to_string(), format!("{what}: {e}"))),
+        Err(_) => Err(CoreError::corrupt(
+            doc.to_string(),
+            format!("{what}: the Automerge library failed on this input"),
+        )),
+    }
+}
+
+/// A typed document: an Automerge document whose id and skeleton are known.
+#[derive(Debug, Clone)]
+pub struct Document {
+    id: DocId,
+    doc: AutoCommit,
+}
+
+impl Document {
+    /// A new document on this device: the genesis skeleton, then writes by
+    /// `actor`.
+    pub fn create(id: DocId, actor: &Actor) -> Self {
+        let mut doc = genesis(&id);
+        doc.set_actor(actor.0.clone());
+        Self { id, doc }
+    }
+
+    /// A document this replica has only heard of: no changes yet. Sync fills
+    /// it in.
+    pub fn empty(id: DocId, actor: &Actor) -> Self {
+        Self {
+            id,
+            doc: AutoCommit::new().with_actor(actor.0.clone()),
+        }
+    }
+
+    /// Load saved bytes (a full save, optionally followed by incremental
+    /// chunks). Corrupt bytes, and bytes of another document, are an error;
+    /// Automerge panics on hostile input are contained.
+    pub fn load(id: DocId, bytes: &[u8], actor: &Actor) -> Result<Self, CoreError> {
+        let mut doc = contain(&id, "load", || AutoCommit::load(bytes))?;
+        doc.set_actor(actor.0.clone());
+        let document = Self { id, doc };
+        document.check_identity()?;
+        Ok(document)
+    }
+
+    /// Wrap a document received from elsewhere (e.g. built by sync), checking
+    /// it is the document `id` claims.
+    pub fn from_automerge(id: DocId, doc: AutoCommit) -> Result<Self, CoreError> {
+        let document = Self { id, doc };
+        document.check_identity()?;
+        Ok(document)
+    }
+
+    /// An empty document has no changes yet (a replica that has only heard of
+    /// the id); anything else must carry this id's skeleton.
+    pub(crate) fn check_identity(&self) -> Result<(), CoreError> {
+        if self.doc.is_empty() {
+            return Ok(());
+        }
+        let kind = read::str_at(&self.doc, &ROOT, "kind");
+        let owner = read::str_at(&self.doc, &ROOT, "owner");
+        let period_key = if self.id.kind() == DocKind::Plan {
+            "month"
+        } else {
+            "date"
+        };
+        let period = read::str_at(&self.doc, &ROOT, period_key);
+        if kind.as_deref() != Some(self.id.kind().as_str())
+            || owner.as_deref() != Some(self.id.owner().as_str())
+            || period.as_deref() != Some(self.id.period().as_string().as_str())
+        {
+            return Err(CoreError::corrupt(
+                &self.id,
+                "the bytes hold another document (kind, owner or date differ)",
+            ));
+        }
+        Ok(())
+    }
+
+    pub fn id(&self) -> &DocId {
+        &self.id
+    }
+
+    pub fn set_actor(&mut self, actor: &Actor) {
+        self.doc.set_actor(actor.0.clone());
+    }
+
+    /// Full, compacted save.
+    pub fn save(&mut self) -> Vec<u8> {
+        self.doc.save()
+    }
+
+    /// The changes since the last save or incremental save.
+    pub fn save_incremental(&mut self) -> Vec<u8> {
+        self.doc.save_incremental()
+    }
+
+    pub fn heads(&mut self) -> Vec<ChangeHash> {
+        self.doc.get_heads()
+    }
+
+    /// The Automerge document, for the sync protocol and for the server's
+    /// checks.
+    pub fn automerge(&self) -> &AutoCommit {
+        &self.doc
+    }
+    pub fn automerge_mut(&mut self) -> &mut AutoCommit {
+        &mut self.doc
+    }
+
+    /// The document as plain values.
+    pub fn read(&self) -> Record {
+        read::record(&self.id, &self.doc)
+    }
+
+    /// Apply one typed edit as one Automerge change. Nothing is written when
+    /// the edit is refused.
+    pub fn apply(&mut self, edit: &Edit, ctx: &EditContext) -> Result<(), CoreError> {
+        let result = write::apply(&self.id, &mut self.doc, edit, ctx);
+        match result {
+            Ok(()) => {
+                self.doc
+                    .commit_with(CommitOptions::default().with_time(ctx.now_ms.div_euclid(1000)));
+                Ok(())
+            }
+            Err(e) => {
+                self.doc.rollback();
+                Err(e)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

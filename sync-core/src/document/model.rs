@@ -1,0 +1,385 @@
+//! The typed vocabulary of documents: the edits a user can make and the plain
+//! Rust read model a document turns into.
+//!
+//! Nothing here touches Automerge; `write.rs` turns an [`Edit`] into
+//! operations and `read.rs` turns a document into a [`Record`].
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+use crate::ids::{DocId, ItemId, Role, UserId};
+use crate::validate::{Location, PhotoHash, TimeOfDay, ValidationError};
+
+/// The kind of daytime work an entry records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Category {
+    /// 走访
+    Visit,
+    /// 会议
+    Meeting,
+    /// 项目
+    Project,
+    /// 调解
+    Mediation,
+    /// 学习
+    Study,
+    /// 值班
+    Duty,
+    /// 其他
+    Other,
+}
+
+/// The four night activities (四夜).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NightKind {
+    /// 夜学
+    Study,
+    /// 夜访
+    Visit,
+    /// 夜议
+    Discussion,
+    /// 夜帮
+    Help,
+}
+
+/// 固定任务 / 动态任务
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TaskKind {
+    Fixed,
+    Dynamic,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TaskStatus {
+    Open,
+    Done,
+    Dropped,
+}
+
+macro_rules! str_enum {
+    ($ty:ident, $field:literal, { $($variant:ident => $s:literal),+ $(,)? }) => {
+        impl $ty {
+            pub fn as_str(self) -> &'static str {
+                match self { $($ty::$variant => $s),+ }
+            }
+            pub fn parse(s: &str) -> Result<Self, ValidationError> {
+                match s {
+                    $($s => Ok($ty::$variant),)+
+                    _ => Err(ValidationError::new(
+                        $field,
+                        concat!("must be one of:" $(, " ", $s)+),
+                    )),
+                }
+            }
+        }
+    };
+}
+
+str_enum!(Category, "category", {
+    Visit => "visit", Meeting => "meeting", Project => "project", Mediation => "mediation",
+    Study => "study", Duty => "duty", Other => "other",
+});
+str_enum!(NightKind, "kind", {
+    Study => "study", Visit => "visit", Discussion => "discussion", Help => "help",
+});
+str_enum!(TaskKind, "kind", { Fixed => "fixed", Dynamic => "dynamic" });
+str_enum!(TaskStatus, "status", { Open => "open", Done => "done", Dropped => "dropped" });
+
+/// A photo attached to an entry or activity. Capture time and position come
+/// from the camera file; the published image never carries them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PhotoRef {
+    pub hash: PhotoHash,
+    /// Milliseconds since the Unix epoch, as the camera recorded it.
+    pub captured_at: Option<i64>,
+    pub location: Option<Location>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EntryFields {
+    pub time: TimeOfDay,
+    pub category: Category,
+    pub place: String,
+    pub text: String,
+    pub households: u32,
+    pub location: Option<Location>,
+}
+
+/// Fields of an entry to change; `None` leaves a field as it is. Text is
+/// edited with [`Edit::SpliceText`] or [`Edit::SetText`] so that it merges.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct EntryPatch {
+    pub time: Option<TimeOfDay>,
+    pub category: Option<Category>,
+    pub place: Option<String>,
+    pub households: Option<u32>,
+    /// `Some(None)` removes the location.
+    pub location: Option<Option<Location>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ActivityFields {
+    pub kind: NightKind,
+    pub start: TimeOfDay,
+    pub end: Option<TimeOfDay>,
+    pub place: String,
+    pub households: u32,
+    /// 收集问题
+    pub issues: String,
+    /// 帮办实事
+    pub help: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ActivityPatch {
+    pub kind: Option<NightKind>,
+    pub start: Option<TimeOfDay>,
+    pub end: Option<Option<TimeOfDay>>,
+    pub place: Option<String>,
+    pub households: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TaskFields {
+    pub title: String,
+    pub kind: TaskKind,
+    pub due: Option<NaiveDate>,
+}
+
+/// Which text object an edit addresses.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TextTarget {
+    /// The diary's day summary or the plan's month summary (月小结).
+    Summary,
+    /// A text field of an item (entry, activity or task).
+    Item { id: ItemId, field: ItemText },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ItemText {
+    /// An entry's text.
+    Text,
+    /// An activity's issues raised.
+    Issues,
+    /// An activity's help given.
+    Help,
+    /// A task's title.
+    Title,
+    /// A task's closing note.
+    Note,
+}
+
+impl ItemText {
+    pub(crate) fn key(self) -> &'static str {
+        match self {
+            ItemText::Text => "text",
+            ItemText::Issues => "issues",
+            ItemText::Help => "help",
+            ItemText::Title => "title",
+            ItemText::Note => "note",
+        }
+    }
+}
+
+/// One typed edit. Every edit is validated whole before anything is written,
+/// and becomes one Automerge change.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Edit {
+    AddEntry {
+        id: ItemId,
+        fields: EntryFields,
+    },
+    UpdateEntry {
+        id: ItemId,
+        patch: EntryPatch,
+    },
+    DeleteEntry {
+        id: ItemId,
+    },
+    AddActivity {
+        id: ItemId,
+        fields: ActivityFields,
+    },
+    UpdateActivity {
+        id: ItemId,
+        patch: ActivityPatch,
+    },
+    DeleteActivity {
+        id: ItemId,
+    },
+    SetOvernight {
+        stayed: bool,
+        place: Option<String>,
+    },
+    AddTask {
+        id: ItemId,
+        fields: TaskFields,
+    },
+    /// 销号: mark a task done or dropped, with a note.
+    CloseTask {
+        id: ItemId,
+        status: TaskStatus,
+        note: String,
+    },
+    ReopenTask {
+        id: ItemId,
+    },
+    DeleteTask {
+        id: ItemId,
+    },
+    AttachPhoto {
+        item: ItemId,
+        photo: PhotoRef,
+    },
+    DetachPhoto {
+        item: ItemId,
+        hash: PhotoHash,
+    },
+    /// Replace `delete` characters at `pos` (Unicode scalar values) with `insert`.
+    SpliceText {
+        target: TextTarget,
+        pos: usize,
+        delete: usize,
+        insert: String,
+    },
+    /// Replace the whole text, as a minimal diff so concurrent edits merge.
+    SetText {
+        target: TextTarget,
+        text: String,
+    },
+    /// A remark on the document, or on one item of it when `on` is given.
+    AddComment {
+        id: ItemId,
+        on: Option<ItemId>,
+        text: String,
+    },
+    DeleteComment {
+        id: ItemId,
+    },
+}
+
+/// Who makes an edit, and when (milliseconds since the Unix epoch).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EditContext {
+    pub user: UserId,
+    pub role: Role,
+    pub now_ms: i64,
+}
+
+// ---- read model -------------------------------------------------------
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Photo {
+    pub hash: String,
+    pub added_at: i64,
+    pub captured_at: Option<i64>,
+    pub location: Option<Location>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Entry {
+    pub id: String,
+    pub time: String,
+    pub category: Category,
+    pub place: String,
+    pub text: String,
+    pub households: u64,
+    pub location: Option<Location>,
+    pub photos: Vec<Photo>,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub deleted: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Activity {
+    pub id: String,
+    pub kind: NightKind,
+    pub start: String,
+    pub end: Option<String>,
+    pub place: String,
+    pub households: u64,
+    pub issues: String,
+    pub help: String,
+    pub photos: Vec<Photo>,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub deleted: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Task {
+    pub id: String,
+    pub title: String,
+    pub kind: TaskKind,
+    pub due: Option<String>,
+    pub status: TaskStatus,
+    pub closed_at: Option<i64>,
+    pub note: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub deleted: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Comment {
+    pub id: String,
+    pub author: String,
+    pub role: String,
+    pub on: Option<String>,
+    pub text: String,
+    pub at: i64,
+    pub deleted: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Diary {
+    pub id: DocId,
+    pub schema: u64,
+    /// Entries in time order (then id); deleted ones are kept, marked.
+    pub entries: Vec<Entry>,
+    pub summary: String,
+    pub comments: Vec<Comment>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Night {
+    pub id: DocId,
+    pub schema: u64,
+    pub activities: Vec<Activity>,
+    pub stayed_overnight: bool,
+    pub overnight_place: Option<String>,
+    pub comments: Vec<Comment>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Plan {
+    pub id: DocId,
+    pub schema: u64,
+    pub tasks: Vec<Task>,
+    pub summary: String,
+    pub comments: Vec<Comment>,
+}
+
+/// A document as plain values.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Record {
+    Diary(Diary),
+    Night(Night),
+    Plan(Plan),
+}
+
+impl Record {
+    pub fn comments(&self) -> &[Comment] {
+        match self {
+            Record::Diary(d) => &d.comments,
+            Record::Night(n) => &n.comments,
+            Record::Plan(p) => &p.comments,
+        }
+    }
+}

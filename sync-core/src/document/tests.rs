@@ -1,0 +1,444 @@
+use automerge::transaction::Transactable;
+use automerge::{ObjType, ReadDoc, ROOT};
+use chrono::NaiveDate;
+
+use super::*;
+use crate::ids::{ItemId, Role, UserId};
+use crate::validate::{Location, PhotoHash, TimeOfDay};
+
+fn user(s: &str) -> UserId {
+    UserId::parse(s).unwrap()
+}
+fn day() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, 11, 23).unwrap()
+}
+fn ctx(u: &str) -> EditContext {
+    EditContext {
+        user: user(u),
+        role: Role::Cadre,
+        now_ms: 1_763_870_400_000,
+    }
+}
+fn entry(text: &str) -> EntryFields {
+    EntryFields {
+        time: TimeOfDay::parse("09:30").unwrap(),
+        category: Category::Visit,
+        place: "青山村".into(),
+        text: text.into(),
+        households: 3,
+        location: Some(Location {
+            lat: 27.5,
+            lon: 109.9,
+            accuracy_m: 12.0,
+        }),
+    }
+}
+fn diary(r: Record) -> Diary {
+    match r {
+        Record::Diary(d) => d,
+        other => panic!("not a diary: {other:?}"),
+    }
+}
+
+/// DESIGN.md: two phones of one cadre both start the same day offline; when
+/// they meet, every entry of both survives.
+#[test]
+fn concurrent_creation_keeps_every_entry_of_both_phones() {
+    let id = DocId::diary(&user("u1"), day());
+    let mut phone_a = Document::create(id.clone(), &Actor::random());
+    let mut phone_b = Document::create(id.clone(), &Actor::random());
+    let (ea, eb) = (ItemId::random(), ItemId::random());
+    phone_a
+        .apply(
+            &Edit::AddEntry {
+                id: ea.clone(),
+                fields: entry("上午走访张大爷家"),
+            },
+            &ctx("u1"),
+        )
+        .unwrap();
+    phone_a
+        .apply(
+            &Edit::SetText {
+                target: TextTarget::Summary,
+                text: "甲".into(),
+            },
+            &ctx("u1"),
+        )
+        .unwrap();
+    phone_b
+        .apply(
+            &Edit::AddEntry {
+                id: eb.clone(),
+                fields: entry("下午参加村两委会议"),
+            },
+            &ctx("u1"),
+        )
+        .unwrap();
+    phone_b
+        .apply(
+            &Edit::SetText {
+                target: TextTarget::Summary,
+                text: "乙".into(),
+            },
+            &ctx("u1"),
+        )
+        .unwrap();
+
+    // Meet both ways, through saved bytes as over the wire.
+    let mut merged_a = Document::load(id.clone(), &phone_a.save(), &Actor::random()).unwrap();
+    merged_a
+        .automerge_mut()
+        .merge(phone_b.automerge_mut())
+        .unwrap();
+    let mut merged_b = phone_b.clone();
+    merged_b
+        .automerge_mut()
+        .merge(phone_a.automerge_mut())
+        .unwrap();
+
+    for merged in [&merged_a, &merged_b] {
+        let d = diary(merged.read());
+        let texts: Vec<_> = d.entries.iter().map(|e| e.text.as_str()).collect();
+        assert_eq!(d.entries.len(), 2, "{texts:?}");
+        assert!(texts.contains(&"上午走访张大爷家"));
+        assert!(texts.contains(&"下午参加村两委会议"));
+        // Both summaries were typed into the one shared text object.
+        assert_eq!(d.summary.chars().count(), 2);
+        assert!(d.summary.contains('甲') && d.summary.contains('乙'));
+    }
+    assert_eq!(merged_a.read(), merged_b.read());
+}
+
+#[test]
+fn genesis_depends_only_on_the_id() {
+    let id = DocId::parse("night:u7:2026-11-20").unwrap();
+    assert_eq!(genesis(&id).save(), genesis(&id).save());
+    assert_eq!(genesis_hash(&id), genesis_hash(&id));
+    let other = DocId::parse("night:u7:2026-11-21").unwrap();
+    assert_ne!(genesis_hash(&id), genesis_hash(&other));
+    let mut a = Document::create(id.clone(), &Actor::random());
+    let mut b = Document::create(id, &Actor::random());
+    assert_eq!(a.heads(), b.heads());
+}
+
+#[test]
+fn a_refused_edit_writes_nothing() {
+    let id = DocId::diary(&user("u1"), day());
+    let mut doc = Document::create(id, &Actor::random());
+    let heads = doc.heads();
+    let mut bad = entry("x");
+    bad.place = "地".repeat(1000);
+    let err = doc
+        .apply(
+            &Edit::AddEntry {
+                id: ItemId::random(),
+                fields: bad,
+            },
+            &ctx("u1"),
+        )
+        .unwrap_err();
+    assert!(
+        matches!(err, CoreError::Validation(ref v) if v.field == "place"),
+        "{err}"
+    );
+    assert_eq!(doc.heads(), heads);
+    // Someone else's diary.
+    let err = doc
+        .apply(
+            &Edit::AddEntry {
+                id: ItemId::random(),
+                fields: entry("x"),
+            },
+            &ctx("u2"),
+        )
+        .unwrap_err();
+    assert!(matches!(err, CoreError::Forbidden { .. }));
+    // A night activity on a diary.
+    let err = doc
+        .apply(
+            &Edit::SetOvernight {
+                stayed: true,
+                place: None,
+            },
+            &ctx("u1"),
+        )
+        .unwrap_err();
+    assert!(matches!(err, CoreError::WrongKind { .. }));
+    // A splice outside the text.
+    let e = ItemId::random();
+    doc.apply(
+        &Edit::AddEntry {
+            id: e.clone(),
+            fields: entry("abc"),
+        },
+        &ctx("u1"),
+    )
+    .unwrap();
+    let heads = doc.heads();
+    let err = doc
+        .apply(
+            &Edit::SpliceText {
+                target: TextTarget::Item {
+                    id: e,
+                    field: ItemText::Text,
+                },
+                pos: 2,
+                delete: 5,
+                insert: "z".into(),
+            },
+            &ctx("u1"),
+        )
+        .unwrap_err();
+    assert!(matches!(err, CoreError::Validation(_)), "{err}");
+    assert_eq!(doc.heads(), heads);
+}
+
+#[test]
+fn deleting_marks_and_keeps_the_entry() {
+    let id = DocId::diary(&user("u1"), day());
+    let mut doc = Document::create(id, &Actor::random());
+    let e = ItemId::random();
+    doc.apply(
+        &Edit::AddEntry {
+            id: e.clone(),
+            fields: entry("记录"),
+        },
+        &ctx("u1"),
+    )
+    .unwrap();
+    doc.apply(&Edit::DeleteEntry { id: e.clone() }, &ctx("u1"))
+        .unwrap();
+    let d = diary(doc.read());
+    assert_eq!(d.entries.len(), 1);
+    assert!(d.entries[0].deleted);
+    assert_eq!(d.entries[0].text, "记录");
+    // A deleted entry cannot be edited or deleted again.
+    assert!(matches!(
+        doc.apply(&Edit::DeleteEntry { id: e }, &ctx("u1")),
+        Err(CoreError::NotFound { .. })
+    ));
+}
+
+#[test]
+fn text_edits_splice_in_characters() {
+    let id = DocId::diary(&user("u1"), day());
+    let mut doc = Document::create(id, &Actor::random());
+    let e = ItemId::random();
+    doc.apply(
+        &Edit::AddEntry {
+            id: e.clone(),
+            fields: entry("走访农户"),
+        },
+        &ctx("u1"),
+    )
+    .unwrap();
+    let target = TextTarget::Item {
+        id: e,
+        field: ItemText::Text,
+    };
+    doc.apply(
+        &Edit::SpliceText {
+            target: target.clone(),
+            pos: 2,
+            delete: 0,
+            insert: "五户".into(),
+        },
+        &ctx("u1"),
+    )
+    .unwrap();
+    assert_eq!(diary(doc.read()).entries[0].text, "走访五户农户");
+    doc.apply(
+        &Edit::SetText {
+            target,
+            text: "走访五户".into(),
+        },
+        &ctx("u1"),
+    )
+    .unwrap();
+    assert_eq!(diary(doc.read()).entries[0].text, "走访五户");
+}
+
+#[test]
+fn night_log_and_plan() {
+    let night = DocId::night(&user("u1"), day());
+    let mut doc = Document::create(night, &Actor::random());
+    let a = ItemId::random();
+    doc.apply(
+        &Edit::AddActivity {
+            id: a.clone(),
+            fields: ActivityFields {
+                kind: NightKind::Visit,
+                start: TimeOfDay::parse("19:30").unwrap(),
+                end: Some(TimeOfDay::parse("21:00").unwrap()),
+                place: "石门组".into(),
+                households: 4,
+                issues: "灌溉水渠堵塞".into(),
+                help: String::new(),
+            },
+        },
+        &ctx("u1"),
+    )
+    .unwrap();
+    doc.apply(
+        &Edit::SetOvernight {
+            stayed: true,
+            place: Some("村委会".into()),
+        },
+        &ctx("u1"),
+    )
+    .unwrap();
+    let photo = PhotoRef {
+        hash: PhotoHash::of_bytes(b"jpeg"),
+        captured_at: Some(1),
+        location: None,
+    };
+    doc.apply(
+        &Edit::AttachPhoto {
+            item: a.clone(),
+            photo: photo.clone(),
+        },
+        &ctx("u1"),
+    )
+    .unwrap();
+    doc.apply(&Edit::AttachPhoto { item: a, photo }, &ctx("u1"))
+        .unwrap();
+    let Record::Night(n) = doc.read() else {
+        panic!()
+    };
+    assert!(n.stayed_overnight);
+    assert_eq!(n.overnight_place.as_deref(), Some("村委会"));
+    assert_eq!(n.activities[0].issues, "灌溉水渠堵塞");
+    assert_eq!(n.activities[0].photos.len(), 1);
+
+    let plan = DocId::plan(&user("u1"), day());
+    let mut doc = Document::create(plan, &Actor::random());
+    let t = ItemId::random();
+    doc.apply(
+        &Edit::AddTask {
+            id: t.clone(),
+            fields: TaskFields {
+                title: "完成危房改造摸排".into(),
+                kind: TaskKind::Fixed,
+                due: Some(day()),
+            },
+        },
+        &ctx("u1"),
+    )
+    .unwrap();
+    doc.apply(
+        &Edit::CloseTask {
+            id: t,
+            status: TaskStatus::Done,
+            note: "已销号".into(),
+        },
+        &ctx("u1"),
+    )
+    .unwrap();
+    let Record::Plan(p) = doc.read() else {
+        panic!()
+    };
+    assert_eq!(p.tasks[0].status, TaskStatus::Done);
+    assert_eq!(p.tasks[0].note, "已销号");
+    assert!(p.tasks[0].closed_at.is_some());
+}
+
+#[test]
+fn comments_are_written_and_deleted_only_by_their_author() {
+    let id = DocId::diary(&user("u1"), day());
+    let mut doc = Document::create(id, &Actor::random());
+    let sup = EditContext {
+        user: user("s1"),
+        role: Role::Supervisor,
+        now_ms: 5,
+    };
+    let c = ItemId::random();
+    doc.apply(
+        &Edit::AddComment {
+            id: c.clone(),
+            on: None,
+            text: "记录详实".into(),
+        },
+        &sup,
+    )
+    .unwrap();
+    assert!(matches!(
+        doc.apply(&Edit::DeleteComment { id: c.clone() }, &ctx("u1")),
+        Err(CoreError::Forbidden { .. })
+    ));
+    let d = diary(doc.read());
+    assert_eq!(d.comments[0].author, "s1");
+    assert_eq!(d.comments[0].role, "supervisor");
+    doc.apply(&Edit::DeleteComment { id: c }, &sup).unwrap();
+    assert!(diary(doc.read()).comments[0].deleted);
+}
+
+/// A newer app adds fields this version does not know; editing with this
+/// version keeps them.
+#[test]
+fn unknown_fields_survive_a_round_trip() {
+    let id = DocId::diary(&user("u1"), day());
+    let mut newer = Document::create(id.clone(), &Actor::random());
+    let e = ItemId::random();
+    newer
+        .apply(
+            &Edit::AddEntry {
+                id: e.clone(),
+                fields: entry("x"),
+            },
+            &ctx("u1"),
+        )
+        .unwrap();
+    {
+        let am = newer.automerge_mut();
+        let entries = match am.get(ROOT, "entries").unwrap().unwrap() {
+            (_, id) => id,
+        };
+        let item = am.get(&entries, e.as_str()).unwrap().unwrap().1;
+        am.put(&item, "weather", "晴").unwrap();
+        let extra = am.put_object(ROOT, "checklist", ObjType::Map).unwrap();
+        am.put(&extra, "k", 1_i64).unwrap();
+        am.commit();
+    }
+    let mut older = Document::load(id.clone(), &newer.save(), &Actor::random()).unwrap();
+    older
+        .apply(
+            &Edit::UpdateEntry {
+                id: e.clone(),
+                patch: EntryPatch {
+                    households: Some(9),
+                    ..Default::default()
+                },
+            },
+            &ctx("u1"),
+        )
+        .unwrap();
+    older
+        .apply(
+            &Edit::SetText {
+                target: TextTarget::Summary,
+                text: "s".into(),
+            },
+            &ctx("u1"),
+        )
+        .unwrap();
+    let mut back = Document::load(id, &older.save(), &Actor::random()).unwrap();
+    let am = back.automerge_mut();
+    let entries = am.get(ROOT, "entries").unwrap().unwrap().1;
+    let item = am.get(&entries, e.as_str()).unwrap().unwrap().1;
+    assert_eq!(
+        am.get(&item, "weather").unwrap().unwrap().0.as_str(),
+        Some("晴")
+    );
+    assert!(am.get(ROOT, "checklist").unwrap().is_some());
+    assert_eq!(diary(back.read()).entries[0].households, 9);
+}
+
+#[test]
+fn bytes_of_another_document_are_refused() {
+    let a = DocId::parse("diary:u1:2026-11-23").unwrap();
+    let b = DocId::parse("diary:u2:2026-11-23").unwrap();
+    let mut doc = Document::create(a, &Actor::random());
+    let err = Document::load(b, &doc.save(), &Actor::random()).unwrap_err();
+    assert!(matches!(err, CoreError::Corrupt { .. }));
+}

@@ -1,0 +1,598 @@
+//! Turning a typed [`Edit`] into Automerge operations.
+//!
+//! Every check runs before the first write of an edit where it can; the
+//! caller rolls the open transaction back on any error, so a refused edit
+//! leaves the document untouched. Items are keyed by id in maps, deletion is
+//! a `deleted` mark, and free text is a text object edited by splices.
+
+use automerge::transaction::Transactable;
+use automerge::{AutoCommit, AutomergeError, ObjId, ObjType, ReadDoc, ScalarValue, ROOT};
+
+use super::model::*;
+use super::read::{bool_at, obj_at, str_at};
+use super::SCHEMA;
+use crate::error::CoreError;
+use crate::ids::{DocId, DocKind, ItemId};
+use crate::validate::{
+    self, Location, ValidationError, MAX_ITEMS_PER_DOC, MAX_PHOTOS_PER_ITEM, MAX_TEXT_CHARS,
+};
+
+struct Writer<'a> {
+    id: &'a DocId,
+    doc: &'a mut AutoCommit,
+    ctx: &'a EditContext,
+}
+
+pub(super) fn apply(
+    id: &DocId,
+    doc: &mut AutoCommit,
+    edit: &Edit,
+    ctx: &EditContext,
+) -> Result<(), CoreError> {
+    let mut w = Writer { id, doc, ctx };
+    w.apply(edit)
+}
+
+fn container_of(kind: DocKind) -> &'static str {
+    match kind {
+        DocKind::Diary => "entries",
+        DocKind::Night => "activities",
+        DocKind::Plan => "tasks",
+    }
+}
+
+fn item_name(kind: DocKind) -> &'static str {
+    match kind {
+        DocKind::Diary => "entry",
+        DocKind::Night => "activity",
+        DocKind::Plan => "task",
+    }
+}
+
+impl Writer<'_> {
+    fn am(&self, e: AutomergeError) -> CoreError {
+        CoreError::corrupt(self.id, e)
+    }
+
+    fn need_kind(&self, expected: DocKind) -> Result<(), CoreError> {
+        if self.id.kind() != expected {
+            return Err(CoreError::WrongKind {
+                doc: self.id.clone(),
+                expected,
+                actual: self.id.kind(),
+            });
+        }
+        Ok(())
+    }
+
+    fn need_owner(&self) -> Result<(), CoreError> {
+        if &self.ctx.user != self.id.owner() {
+            return Err(CoreError::Forbidden {
+                doc: self.id.clone(),
+                reason: "only the owner writes the content of a record".into(),
+            });
+        }
+        Ok(())
+    }
+
+    fn root_map(&self, key: &str) -> Result<ObjId, CoreError> {
+        obj_at(self.doc, &ROOT, key, ObjType::Map)
+            .ok_or_else(|| CoreError::corrupt(self.id, format!("the `{key}` map is missing")))
+    }
+
+    /// An item that exists and is not deleted.
+    fn live_item(
+        &self,
+        container: &str,
+        what: &'static str,
+        id: &ItemId,
+    ) -> Result<ObjId, CoreError> {
+        let map = self.root_map(container)?;
+        match obj_at(self.doc, &map, id.as_str(), ObjType::Map) {
+            Some(item) if !bool_at(self.doc, &item, "deleted") => Ok(item),
+            _ => Err(CoreError::NotFound {
+                doc: self.id.clone(),
+                what,
+                id: id.to_string(),
+            }),
+        }
+    }
+
+    /// A new item map in `container`, with the fields every item has.
+    fn new_item(
+        &mut self,
+        container: &str,
+        what: &'static str,
+        id: &ItemId,
+    ) -> Result<ObjId, CoreError> {
+        let map = self.root_map(container)?;
+        if self
+            .doc
+            .get(&map, id.as_str())
+            .map_err(|e| self.am(e))?
+            .is_some()
+        {
+            return Err(ValidationError::new("id", format!("{what} {id} already exists")).into());
+        }
+        if self.doc.length(&map) >= MAX_ITEMS_PER_DOC {
+            return Err(CoreError::TooMany {
+                doc: self.id.clone(),
+                what,
+                max: MAX_ITEMS_PER_DOC,
+            });
+        }
+        let now = self.ctx.now_ms;
+        let doc = &mut *self.doc;
+        let mut put = || -> Result<ObjId, AutomergeError> {
+            let item = doc.put_object(&map, id.as_str(), ObjType::Map)?;
+            doc.put(&item, "schema", SCHEMA)?;
+            doc.put(&item, "created_at", now)?;
+            doc.put(&item, "updated_at", now)?;
+            doc.put(&item, "deleted", false)?;
+            Ok(item)
+        };
+        put().map_err(|e| CoreError::corrupt(self.id, e))
+    }
+
+    fn put(
+        &mut self,
+        obj: &ObjId,
+        key: &str,
+        value: impl Into<ScalarValue>,
+    ) -> Result<(), CoreError> {
+        self.doc
+            .put(obj, key, value)
+            .map_err(|e| CoreError::corrupt(self.id, e))
+    }
+
+    fn delete_key(&mut self, obj: &ObjId, key: &str) -> Result<(), CoreError> {
+        if self.doc.get(obj, key).map_err(|e| self.am(e))?.is_some() {
+            self.doc
+                .delete(obj, key)
+                .map_err(|e| CoreError::corrupt(self.id, e))?;
+        }
+        Ok(())
+    }
+
+    fn new_text(&mut self, obj: &ObjId, key: &str, value: &str) -> Result<(), CoreError> {
+        let doc = &mut *self.doc;
+        let mut put = || -> Result<(), AutomergeError> {
+            let t = doc.put_object(obj, key, ObjType::Text)?;
+            if !value.is_empty() {
+                doc.splice_text(&t, 0, 0, value)?;
+            }
+            Ok(())
+        };
+        put().map_err(|e| CoreError::corrupt(self.id, e))
+    }
+
+    fn put_location(&mut self, obj: &ObjId, key: &str, loc: &Location) -> Result<(), CoreError> {
+        let doc = &mut *self.doc;
+        let mut put = || -> Result<(), AutomergeError> {
+            let l = doc.put_object(obj, key, ObjType::Map)?;
+            doc.put(&l, "lat", loc.lat)?;
+            doc.put(&l, "lon", loc.lon)?;
+            doc.put(&l, "accuracy_m", loc.accuracy_m)?;
+            Ok(())
+        };
+        put().map_err(|e| CoreError::corrupt(self.id, e))
+    }
+
+    fn touch(&mut self, item: &ObjId) -> Result<(), CoreError> {
+        let now = self.ctx.now_ms;
+        self.put(item, "updated_at", now)
+    }
+
+    fn apply(&mut self, edit: &Edit) -> Result<(), CoreError> {
+        match edit {
+            Edit::AddEntry { id, fields } => {
+                self.need_kind(DocKind::Diary)?;
+                self.need_owner()?;
+                validate::short("place", &fields.place)?;
+                validate::text("text", &fields.text, MAX_TEXT_CHARS)?;
+                validate::households("households", fields.households)?;
+                if let Some(l) = &fields.location {
+                    l.validate()?;
+                }
+                let e = self.new_item("entries", "entry", id)?;
+                self.put(&e, "time", fields.time.to_string())?;
+                self.put(&e, "category", fields.category.as_str())?;
+                self.put(&e, "place", fields.place.as_str())?;
+                self.put(&e, "households", u64::from(fields.households))?;
+                self.new_text(&e, "text", &fields.text)?;
+                if let Some(l) = &fields.location {
+                    self.put_location(&e, "location", l)?;
+                }
+                self.doc
+                    .put_object(&e, "photos", ObjType::Map)
+                    .map_err(|e| self.am(e))?;
+                Ok(())
+            }
+            Edit::UpdateEntry { id, patch } => {
+                self.need_kind(DocKind::Diary)?;
+                self.need_owner()?;
+                if let Some(p) = &patch.place {
+                    validate::short("place", p)?;
+                }
+                if let Some(h) = patch.households {
+                    validate::households("households", h)?;
+                }
+                if let Some(Some(l)) = &patch.location {
+                    l.validate()?;
+                }
+                let e = self.live_item("entries", "entry", id)?;
+                if let Some(t) = patch.time {
+                    self.put(&e, "time", t.to_string())?;
+                }
+                if let Some(c) = patch.category {
+                    self.put(&e, "category", c.as_str())?;
+                }
+                if let Some(p) = &patch.place {
+                    self.put(&e, "place", p.as_str())?;
+                }
+                if let Some(h) = patch.households {
+                    self.put(&e, "households", u64::from(h))?;
+                }
+                match &patch.location {
+                    Some(Some(l)) => self.put_location(&e, "location", l)?,
+                    Some(None) => self.delete_key(&e, "location")?,
+                    None => {}
+                }
+                self.touch(&e)
+            }
+            Edit::DeleteEntry { id } => self.mark_deleted(DocKind::Diary, id),
+            Edit::AddActivity { id, fields } => {
+                self.need_kind(DocKind::Night)?;
+                self.need_owner()?;
+                validate::short("place", &fields.place)?;
+                validate::households("households", fields.households)?;
+                validate::text("issues", &fields.issues, MAX_TEXT_CHARS)?;
+                validate::text("help", &fields.help, MAX_TEXT_CHARS)?;
+                if let Some(end) = fields.end {
+                    check_span(fields.start, end)?;
+                }
+                let a = self.new_item("activities", "activity", id)?;
+                self.put(&a, "kind", fields.kind.as_str())?;
+                self.put(&a, "start", fields.start.to_string())?;
+                if let Some(end) = fields.end {
+                    self.put(&a, "end", end.to_string())?;
+                }
+                self.put(&a, "place", fields.place.as_str())?;
+                self.put(&a, "households", u64::from(fields.households))?;
+                self.new_text(&a, "issues", &fields.issues)?;
+                self.new_text(&a, "help", &fields.help)?;
+                self.doc
+                    .put_object(&a, "photos", ObjType::Map)
+                    .map_err(|e| self.am(e))?;
+                Ok(())
+            }
+            Edit::UpdateActivity { id, patch } => {
+                self.need_kind(DocKind::Night)?;
+                self.need_owner()?;
+                if let Some(p) = &patch.place {
+                    validate::short("place", p)?;
+                }
+                if let Some(h) = patch.households {
+                    validate::households("households", h)?;
+                }
+                let a = self.live_item("activities", "activity", id)?;
+                if let Some(k) = patch.kind {
+                    self.put(&a, "kind", k.as_str())?;
+                }
+                if let Some(s) = patch.start {
+                    self.put(&a, "start", s.to_string())?;
+                }
+                match patch.end {
+                    Some(Some(e)) => self.put(&a, "end", e.to_string())?,
+                    Some(None) => self.delete_key(&a, "end")?,
+                    None => {}
+                }
+                if let Some(p) = &patch.place {
+                    self.put(&a, "place", p.as_str())?;
+                }
+                if let Some(h) = patch.households {
+                    self.put(&a, "households", u64::from(h))?;
+                }
+                self.touch(&a)
+            }
+            Edit::DeleteActivity { id } => self.mark_deleted(DocKind::Night, id),
+            Edit::SetOvernight { stayed, place } => {
+                self.need_kind(DocKind::Night)?;
+                self.need_owner()?;
+                if let Some(p) = place {
+                    validate::short("overnight_place", p)?;
+                }
+                if !stayed && place.is_some() {
+                    return Err(ValidationError::new(
+                        "overnight_place",
+                        "only a night stayed has a place",
+                    )
+                    .into());
+                }
+                self.put(&ROOT, "stayed_overnight", *stayed)?;
+                match place {
+                    Some(p) => self.put(&ROOT, "overnight_place", p.as_str()),
+                    None => self.delete_key(&ROOT, "overnight_place"),
+                }
+            }
+            Edit::AddTask { id, fields } => {
+                self.need_kind(DocKind::Plan)?;
+                self.need_owner()?;
+                if fields.title.trim().is_empty() {
+                    return Err(ValidationError::new("title", "must not be empty").into());
+                }
+                validate::short("title", &fields.title)?;
+                if let Some(due) = fields.due {
+                    let first = self.id.first_day();
+                    if due < first || due > first + chrono::Months::new(12) {
+                        return Err(ValidationError::new(
+                            "due",
+                            "must fall within the plan's month or the year after",
+                        )
+                        .into());
+                    }
+                }
+                let t = self.new_item("tasks", "task", id)?;
+                self.new_text(&t, "title", &fields.title)?;
+                self.put(&t, "kind", fields.kind.as_str())?;
+                if let Some(due) = fields.due {
+                    self.put(&t, "due", due.format("%Y-%m-%d").to_string())?;
+                }
+                self.put(&t, "status", TaskStatus::Open.as_str())?;
+                self.new_text(&t, "note", "")
+            }
+            Edit::CloseTask { id, status, note } => {
+                self.need_kind(DocKind::Plan)?;
+                self.need_owner()?;
+                if *status == TaskStatus::Open {
+                    return Err(ValidationError::new(
+                        "status",
+                        "closing a task sets done or dropped; reopen it with ReopenTask",
+                    )
+                    .into());
+                }
+                validate::text("note", note, MAX_TEXT_CHARS)?;
+                let t = self.live_item("tasks", "task", id)?;
+                self.put(&t, "status", status.as_str())?;
+                let now = self.ctx.now_ms;
+                self.put(&t, "closed_at", now)?;
+                self.set_text_obj(&t, "note", note)?;
+                self.touch(&t)
+            }
+            Edit::ReopenTask { id } => {
+                self.need_kind(DocKind::Plan)?;
+                self.need_owner()?;
+                let t = self.live_item("tasks", "task", id)?;
+                self.put(&t, "status", TaskStatus::Open.as_str())?;
+                self.delete_key(&t, "closed_at")?;
+                self.touch(&t)
+            }
+            Edit::DeleteTask { id } => self.mark_deleted(DocKind::Plan, id),
+            Edit::AttachPhoto { item, photo } => {
+                self.need_owner()?;
+                let kind = self.id.kind();
+                if kind == DocKind::Plan {
+                    return Err(CoreError::WrongKind {
+                        doc: self.id.clone(),
+                        expected: DocKind::Diary,
+                        actual: kind,
+                    });
+                }
+                if let Some(l) = &photo.location {
+                    l.validate()?;
+                }
+                let it = self.live_item(container_of(kind), item_name(kind), item)?;
+                let photos = match obj_at(self.doc, &it, "photos", ObjType::Map) {
+                    Some(p) => p,
+                    None => self
+                        .doc
+                        .put_object(&it, "photos", ObjType::Map)
+                        .map_err(|e| self.am(e))?,
+                };
+                let key = photo.hash.as_str();
+                if let Some(existing) = obj_at(self.doc, &photos, key, ObjType::Map) {
+                    // Attaching twice is harmless; re-attaching undoes a detach.
+                    if bool_at(self.doc, &existing, "removed") {
+                        self.put(&existing, "removed", false)?;
+                        self.touch(&it)?;
+                    }
+                    return Ok(());
+                }
+                if self.doc.length(&photos) >= MAX_PHOTOS_PER_ITEM {
+                    return Err(CoreError::TooMany {
+                        doc: self.id.clone(),
+                        what: "photos",
+                        max: MAX_PHOTOS_PER_ITEM,
+                    });
+                }
+                let p = self
+                    .doc
+                    .put_object(&photos, key, ObjType::Map)
+                    .map_err(|e| self.am(e))?;
+                let now = self.ctx.now_ms;
+                self.put(&p, "added_at", now)?;
+                if let Some(c) = photo.captured_at {
+                    self.put(&p, "captured_at", c)?;
+                }
+                if let Some(l) = &photo.location {
+                    self.put_location(&p, "location", l)?;
+                }
+                self.touch(&it)
+            }
+            Edit::DetachPhoto { item, hash } => {
+                self.need_owner()?;
+                let kind = self.id.kind();
+                let it = self.live_item(container_of(kind), item_name(kind), item)?;
+                let photo = obj_at(self.doc, &it, "photos", ObjType::Map)
+                    .and_then(|photos| obj_at(self.doc, &photos, hash.as_str(), ObjType::Map))
+                    .ok_or_else(|| CoreError::NotFound {
+                        doc: self.id.clone(),
+                        what: "photo",
+                        id: hash.to_string(),
+                    })?;
+                self.put(&photo, "removed", true)?;
+                self.touch(&it)
+            }
+            Edit::SpliceText {
+                target,
+                pos,
+                delete,
+                insert,
+            } => {
+                self.need_owner()?;
+                let (obj, key, field, max) = self.text_target(target)?;
+                let t = self.text_obj(&obj, key)?;
+                let current = self.doc.text(&t).map_err(|e| self.am(e))?;
+                let len = current.chars().count();
+                let end = pos
+                    .checked_add(*delete)
+                    .filter(|end| *end <= len)
+                    .ok_or_else(|| {
+                        ValidationError::new(
+                            field,
+                            format!(
+                                "splice {pos}+{delete} is outside the text of {len} characters"
+                            ),
+                        )
+                    })?;
+                let mut after: String = current.chars().take(*pos).collect();
+                after.push_str(insert);
+                after.extend(current.chars().skip(end));
+                validate::text(field, &after, max)?;
+                let del = isize::try_from(*delete)
+                    .map_err(|_| ValidationError::new(field, "delete count too large"))?;
+                self.doc
+                    .splice_text(&t, *pos, del, insert)
+                    .map_err(|e| self.am(e))?;
+                if obj != ROOT {
+                    self.touch(&obj)?;
+                }
+                Ok(())
+            }
+            Edit::SetText { target, text } => {
+                self.need_owner()?;
+                let (obj, key, field, max) = self.text_target(target)?;
+                validate::text(field, text, max)?;
+                self.set_text_obj(&obj, key, text)?;
+                if obj != ROOT {
+                    self.touch(&obj)?;
+                }
+                Ok(())
+            }
+            Edit::AddComment { id, on, text } => {
+                if text.trim().is_empty() {
+                    return Err(ValidationError::new("text", "a comment must not be empty").into());
+                }
+                validate::text("text", text, MAX_TEXT_CHARS)?;
+                if let Some(on) = on {
+                    let kind = self.id.kind();
+                    self.live_item(container_of(kind), item_name(kind), on)?;
+                }
+                let c = self.new_item("comments", "comment", id)?;
+                let author = self.ctx.user.to_string();
+                self.put(&c, "author", author)?;
+                self.put(&c, "role", self.ctx.role.as_str())?;
+                let now = self.ctx.now_ms;
+                self.put(&c, "at", now)?;
+                if let Some(on) = on {
+                    self.put(&c, "on", on.as_str())?;
+                }
+                self.new_text(&c, "text", text)
+            }
+            Edit::DeleteComment { id } => {
+                let c = self.live_item("comments", "comment", id)?;
+                if str_at(self.doc, &c, "author").as_deref() != Some(self.ctx.user.as_str()) {
+                    return Err(CoreError::Forbidden {
+                        doc: self.id.clone(),
+                        reason: "only its author deletes a comment".into(),
+                    });
+                }
+                self.put(&c, "deleted", true)?;
+                let now = self.ctx.now_ms;
+                self.put(&c, "deleted_at", now)?;
+                self.touch(&c)
+            }
+        }
+    }
+
+    fn mark_deleted(&mut self, kind: DocKind, id: &ItemId) -> Result<(), CoreError> {
+        self.need_kind(kind)?;
+        self.need_owner()?;
+        let item = self.live_item(container_of(kind), item_name(kind), id)?;
+        self.put(&item, "deleted", true)?;
+        let now = self.ctx.now_ms;
+        self.put(&item, "deleted_at", now)?;
+        self.touch(&item)
+    }
+
+    /// The object and key of a text target, its field name for errors and
+    /// its length limit.
+    fn text_target(
+        &self,
+        target: &TextTarget,
+    ) -> Result<(ObjId, &'static str, &'static str, usize), CoreError> {
+        let kind = self.id.kind();
+        match target {
+            TextTarget::Summary => {
+                if kind == DocKind::Night {
+                    return Err(CoreError::WrongKind {
+                        doc: self.id.clone(),
+                        expected: DocKind::Diary,
+                        actual: kind,
+                    });
+                }
+                Ok((ROOT, "summary", "summary", MAX_TEXT_CHARS))
+            }
+            TextTarget::Item { id, field } => {
+                let allowed = match kind {
+                    DocKind::Diary => matches!(field, ItemText::Text),
+                    DocKind::Night => matches!(field, ItemText::Issues | ItemText::Help),
+                    DocKind::Plan => matches!(field, ItemText::Title | ItemText::Note),
+                };
+                if !allowed {
+                    return Err(ValidationError::new(
+                        field.key(),
+                        format!("a {} has no such text field", item_name(kind)),
+                    )
+                    .into());
+                }
+                let item = self.live_item(container_of(kind), item_name(kind), id)?;
+                let max = if *field == ItemText::Title {
+                    validate::MAX_SHORT_CHARS
+                } else {
+                    MAX_TEXT_CHARS
+                };
+                Ok((item, field.key(), field.key(), max))
+            }
+        }
+    }
+
+    /// The text object at `key`, created if a simpler writer left a string
+    /// or nothing there.
+    fn text_obj(&mut self, obj: &ObjId, key: &str) -> Result<ObjId, CoreError> {
+        if let Some(t) = obj_at(self.doc, obj, key, ObjType::Text) {
+            return Ok(t);
+        }
+        let old = str_at(self.doc, obj, key).unwrap_or_default();
+        self.new_text(obj, key, &old)?;
+        obj_at(self.doc, obj, key, ObjType::Text)
+            .ok_or_else(|| CoreError::corrupt(self.id, "text object vanished"))
+    }
+
+    fn set_text_obj(&mut self, obj: &ObjId, key: &str, value: &str) -> Result<(), CoreError> {
+        let t = self.text_obj(obj, key)?;
+        self.doc.update_text(&t, value).map_err(|e| self.am(e))
+    }
+}
+
+fn check_span(
+    start: crate::validate::TimeOfDay,
+    end: crate::validate::TimeOfDay,
+) -> Result<(), ValidationError> {
+    // Night work may run past midnight: only an end equal to the start is
+    // meaningless.
+    if start == end {
+        return Err(ValidationError::new("end", "must differ from the start"));
+    }
+    Ok(())
+}

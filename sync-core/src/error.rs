@@ -1,0 +1,61 @@
+//! The one error type of `sync-core`.
+//!
+//! Variants are what a caller can act on: a rule broken by the input
+//! (`Validation`), bytes that are not a document or message (`Corrupt`,
+//! `Protocol`), an operation on the wrong kind of document or a missing item
+//! (`WrongKind`, `NotFound`), and the phone's storage failing (`Storage`).
+
+use crate::ids::{DocId, DocKind};
+use crate::protocol::DecodeError;
+use crate::validate::ValidationError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CoreError {
+    #[error("invalid input: {0}")]
+    Validation(#[from] ValidationError),
+
+    #[error("document {doc}: {reason}")]
+    Corrupt { doc: String, reason: String },
+
+    #[error("sync batch: {0}")]
+    Protocol(#[from] DecodeError),
+
+    #[error("{doc} is a {actual:?} document; this operation needs a {expected:?}")]
+    WrongKind {
+        doc: DocId,
+        expected: DocKind,
+        actual: DocKind,
+    },
+
+    #[error("{what} {id} not found in {doc}")]
+    NotFound {
+        doc: DocId,
+        what: &'static str,
+        id: String,
+    },
+
+    #[error("{doc}: {reason}")]
+    Forbidden { doc: DocId, reason: String },
+
+    #[error("{doc}: too many {what} (at most {max})")]
+    TooMany {
+        doc: DocId,
+        what: &'static str,
+        max: usize,
+    },
+
+    #[error("replica storage: {0}")]
+    Storage(#[from] rusqlite::Error),
+
+    #[error("replica storage at {path}: {reason}")]
+    StorageSetup { path: String, reason: String },
+}
+
+impl CoreError {
+    pub(crate) fn corrupt(doc: impl ToString, reason: impl ToString) -> Self {
+        CoreError::Corrupt {
+            doc: doc.to_string(),
+            reason: reason.to_string(),
+        }
+    }
+}

@@ -1,0 +1,23 @@
+//! `sync-core`: the Jishi documents, the phone's replica store and the sync
+//! protocol, shared by the phone (through `mobile-ffi`) and the server.
+//!
+//! Architecture invariants:
+//! - No web framework, no server database, no UniFFI here; the crate builds
+//!   for Android and iOS.
+//! - [`document`], [`protocol`] and [`session`] do no I/O: they turn bytes and
+//!   edits into bytes and values. Only [`replica`] touches a file.
+//! - No panic escapes: Automerge calls on bytes from outside run contained,
+//!   and become [`CoreError`] values.
+
+pub mod document;
+pub mod error;
+pub mod ids;
+pub mod memory;
+pub mod protocol;
+pub mod replica;
+pub mod session;
+pub mod validate;
+
+pub use document::{Actor, Document, Edit, EditContext, Record};
+pub use error::CoreError;
+pub use ids::{DocId, DocKind, ItemId, Role, UserId};

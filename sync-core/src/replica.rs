@@ -1,0 +1,479 @@
+//! The phone's local replica: one SQLite file holding the documents, the
+//! sync state with the server, which documents have unsynced changes, and
+//! the outbox of photos waiting to upload.
+//!
+//! Guarantees: an edit that returned `Ok` is on disk (WAL, `synchronous=FULL`,
+//! one transaction per edit) and survives the process being killed. A sync
+//! reply is stored in one transaction. Documents are kept as a compacted
+//! snapshot plus the incremental changes written since; the changes are
+//! folded into the snapshot every [`COMPACT_AFTER_CHUNKS`] writes. The file
+//! carries a schema version (`PRAGMA user_version`) with an upgrade path; a
+//! file from a newer app version is refused, not damaged.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use automerge::ChangeHash;
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use serde::Serialize;
+
+use crate::document::{contain, Actor, Document, Edit, EditContext, PhotoRef, Record};
+use crate::error::CoreError;
+use crate::ids::{DocId, ItemId};
+use crate::session::{ClientStore, ClientWrites};
+
+/// Incremental chunks a document may gather before it is compacted.
+pub const COMPACT_AFTER_CHUNKS: i64 = 32;
+
+/// Upgrades of the replica schema; index + 1 is the version it brings.
+const MIGRATIONS: &[&str] = &[
+    // 1: documents, chunks, meta, photo outbox.
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
+     CREATE TABLE documents (
+         doc_id TEXT PRIMARY KEY,
+         snapshot BLOB NOT NULL,
+         chunks INTEGER NOT NULL DEFAULT 0,
+         pending INTEGER NOT NULL DEFAULT 0,
+         sync_state BLOB,
+         updated_at INTEGER NOT NULL
+     );
+     CREATE INDEX documents_pending ON documents (pending) WHERE pending = 1;
+     CREATE TABLE chunks (
+         doc_id TEXT NOT NULL REFERENCES documents (doc_id),
+         seq INTEGER NOT NULL,
+         bytes BLOB NOT NULL,
+         PRIMARY KEY (doc_id, seq)
+     );
+     CREATE TABLE photo_outbox (
+         sha256 TEXT PRIMARY KEY,
+         doc_id TEXT NOT NULL,
+         item_id TEXT NOT NULL,
+         path TEXT NOT NULL,
+         size INTEGER NOT NULL,
+         state TEXT NOT NULL DEFAULT 'queued'
+             CHECK (state IN ('queued', 'uploading', 'done', 'failed')),
+         acked_bytes INTEGER NOT NULL DEFAULT 0,
+         error TEXT,
+         created_at INTEGER NOT NULL,
+         updated_at INTEGER NOT NULL
+     );",
+];
+
+/// A photo waiting to upload, or uploaded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OutboxPhoto {
+    pub sha256: String,
+    pub doc: String,
+    pub item: String,
+    pub path: String,
+    pub size: u64,
+    pub state: String,
+    pub acked_bytes: u64,
+    pub error: Option<String>,
+}
+
+/// The phone's replica. One per data folder; it is the only writer of its
+/// file.
+pub struct Replica {
+    conn: Connection,
+    actor: Actor,
+    cache: HashMap<DocId, Document>,
+    /// The heads of what is on disk for each cached document.
+    disk_heads: HashMap<DocId, Vec<ChangeHash>>,
+}
+
+impl std::fmt::Debug for Replica {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Replica")
+            .field("actor", &self.actor)
+            .finish()
+    }
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+impl Replica {
+    /// Open (or create) the replica file at `path`.
+    pub fn open(path: &Path) -> Result<Self, CoreError> {
+        let setup = |reason: String| CoreError::StorageSetup {
+            path: path.display().to_string(),
+            reason,
+        };
+        let mut conn = Connection::open(path).map_err(|e| setup(e.to_string()))?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(setup(format!("cannot use WAL (journal mode is {mode})")));
+        }
+        conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")?;
+        migrate(&mut conn).map_err(|e| match e {
+            CoreError::Storage(e) => setup(e.to_string()),
+            other => other,
+        })?;
+        let actor = match conn
+            .query_row("SELECT value FROM meta WHERE key = 'actor'", [], |r| {
+                r.get::<_, Vec<u8>>(0)
+            })
+            .optional()?
+        {
+            Some(bytes) => Actor::from_bytes(&bytes)?,
+            None => {
+                let actor = Actor::random();
+                let bytes = hex::decode(actor.to_hex()).unwrap_or_default();
+                conn.execute(
+                    "INSERT INTO meta (key, value) VALUES ('actor', ?1)",
+                    params![bytes],
+                )?;
+                actor
+            }
+        };
+        Ok(Self {
+            conn,
+            actor,
+            cache: HashMap::new(),
+            disk_heads: HashMap::new(),
+        })
+    }
+
+    pub fn actor(&self) -> &Actor {
+        &self.actor
+    }
+
+    /// Read a document as plain values; `None` if this replica has none.
+    pub fn record(&mut self, id: &DocId) -> Result<Option<Record>, CoreError> {
+        Ok(self.load_cached(id)?.map(|d| d.read()))
+    }
+
+    /// The document ids this replica holds, in order.
+    pub fn doc_ids(&self) -> Result<Vec<DocId>, CoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT doc_id FROM documents ORDER BY doc_id")?;
+        let ids = stmt
+            .query_map([], |r| r.get::<_, String>(0))?
+            .filter_map(|r| r.ok())
+            .filter_map(|s| DocId::parse(&s).ok())
+            .collect();
+        Ok(ids)
+    }
+
+    /// Documents with changes the server has not acknowledged.
+    pub fn pending_docs(&self) -> Result<Vec<DocId>, CoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT doc_id FROM documents WHERE pending = 1 ORDER BY doc_id")?;
+        let ids = stmt
+            .query_map([], |r| r.get::<_, String>(0))?
+            .filter_map(|r| r.ok())
+            .filter_map(|s| DocId::parse(&s).ok())
+            .collect();
+        Ok(ids)
+    }
+
+    /// Apply one edit and store it before returning.
+    pub fn edit(&mut self, id: &DocId, edit: &Edit, ctx: &EditContext) -> Result<(), CoreError> {
+        self.edit_with(id, edit, ctx, |_| Ok(()))
+    }
+
+    /// Attach a prepared photo to an item and queue its upload, in one
+    /// transaction: either both happen or neither.
+    pub fn attach_photo(
+        &mut self,
+        id: &DocId,
+        item: &ItemId,
+        photo: PhotoRef,
+        file: &Path,
+        size: u64,
+        ctx: &EditContext,
+    ) -> Result<(), CoreError> {
+        let sha = photo.hash.to_string();
+        let path = file.display().to_string();
+        let edit = Edit::AttachPhoto {
+            item: item.clone(),
+            photo,
+        };
+        let now = ctx.now_ms;
+        self.edit_with(id, &edit, ctx, |tx| {
+            tx.execute(
+                "INSERT INTO photo_outbox (sha256, doc_id, item_id, path, size, created_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)
+                 ON CONFLICT (sha256) DO NOTHING",
+                params![sha, id.to_string(), item.as_str(), path, size as i64, now],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// The photo outbox, oldest first.
+    pub fn outbox(&self) -> Result<Vec<OutboxPhoto>, CoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT sha256, doc_id, item_id, path, size, state, acked_bytes, error
+             FROM photo_outbox ORDER BY created_at, sha256",
+        )?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(OutboxPhoto {
+                    sha256: r.get(0)?,
+                    doc: r.get(1)?,
+                    item: r.get(2)?,
+                    path: r.get(3)?,
+                    size: r.get::<_, i64>(4)? as u64,
+                    state: r.get(5)?,
+                    acked_bytes: r.get::<_, i64>(6)? as u64,
+                    error: r.get(7)?,
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+
+    fn edit_with(
+        &mut self,
+        id: &DocId,
+        edit: &Edit,
+        ctx: &EditContext,
+        also: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<(), CoreError>,
+    ) -> Result<(), CoreError> {
+        // Take the document out of the cache: if anything fails below, the
+        // next access reloads it from disk, which is the truth.
+        let mut doc = match self.take(id)? {
+            Some(d) => d,
+            None => Document::create(id.clone(), &self.actor),
+        };
+        let before = self.disk_heads.get(id).cloned();
+        doc.apply(edit, ctx)?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let chunks = write_doc(&tx, &mut doc, before.as_deref(), now_ms())?;
+        tx.execute(
+            "UPDATE documents SET pending = 1 WHERE doc_id = ?1",
+            params![id.to_string()],
+        )?;
+        also(&tx)?;
+        tx.commit()?;
+        self.disk_heads.insert(id.clone(), doc.heads());
+        if chunks > COMPACT_AFTER_CHUNKS {
+            self.compact(&mut doc)?;
+        }
+        self.cache.insert(id.clone(), doc);
+        Ok(())
+    }
+
+    /// Fold a document's incremental chunks into its snapshot.
+    fn compact(&mut self, doc: &mut Document) -> Result<(), CoreError> {
+        let id = doc.id().to_string();
+        let snapshot = doc.save();
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute("DELETE FROM chunks WHERE doc_id = ?1", params![id])?;
+        tx.execute(
+            "UPDATE documents SET snapshot = ?2, chunks = 0 WHERE doc_id = ?1",
+            params![id, snapshot],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn take(&mut self, id: &DocId) -> Result<Option<Document>, CoreError> {
+        if let Some(d) = self.cache.remove(id) {
+            return Ok(Some(d));
+        }
+        self.read_from_disk(id)
+    }
+
+    fn load_cached(&mut self, id: &DocId) -> Result<Option<&Document>, CoreError> {
+        if !self.cache.contains_key(id) {
+            match self.read_from_disk(id)? {
+                Some(doc) => {
+                    self.cache.insert(id.clone(), doc);
+                }
+                None => return Ok(None),
+            }
+        }
+        Ok(self.cache.get(id))
+    }
+
+    fn read_from_disk(&mut self, id: &DocId) -> Result<Option<Document>, CoreError> {
+        let key = id.to_string();
+        let Some(snapshot) = self
+            .conn
+            .query_row(
+                "SELECT snapshot FROM documents WHERE doc_id = ?1",
+                params![key],
+                |r| r.get::<_, Vec<u8>>(0),
+            )
+            .optional()?
+        else {
+            return Ok(None);
+        };
+        let mut doc = Document::load(id.clone(), &snapshot, &self.actor)?;
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT bytes FROM chunks WHERE doc_id = ?1 ORDER BY seq")?;
+        let chunks = stmt
+            .query_map(params![key], |r| r.get::<_, Vec<u8>>(0))?
+            .collect::<Result<Vec<_>, _>>()?;
+        for chunk in chunks {
+            contain(id, "load change chunk", || {
+                doc.automerge_mut().load_incremental(&chunk)
+            })?;
+        }
+        self.disk_heads.insert(id.clone(), doc.heads());
+        Ok(Some(doc))
+    }
+
+    /// A value kept with the replica (session data of the app layer).
+    pub fn meta(&self, key: &str) -> Result<Option<Vec<u8>>, CoreError> {
+        Ok(self
+            .conn
+            .query_row("SELECT value FROM meta WHERE key = ?1", params![key], |r| {
+                r.get(0)
+            })
+            .optional()?)
+    }
+
+    pub fn set_meta(&mut self, key: &str, value: &[u8]) -> Result<(), CoreError> {
+        self.conn.execute(
+            "INSERT INTO meta (key, value) VALUES (?1, ?2)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            params![key, value],
+        )?;
+        Ok(())
+    }
+}
+
+/// Store a document's new changes: the whole document if it is new on
+/// disk, else the changes since `disk_heads` as one chunk. Returns the number
+/// of chunks the document now has.
+fn write_doc(
+    tx: &rusqlite::Transaction<'_>,
+    doc: &mut Document,
+    disk_heads: Option<&[ChangeHash]>,
+    now: i64,
+) -> Result<i64, CoreError> {
+    let key = doc.id().to_string();
+    match disk_heads {
+        None => {
+            let snapshot = doc.save();
+            tx.execute(
+                "INSERT INTO documents (doc_id, snapshot, updated_at) VALUES (?1, ?2, ?3)",
+                params![key, snapshot, now],
+            )?;
+            Ok(0)
+        }
+        Some(heads) => {
+            let bytes = doc.automerge_mut().save_after(heads);
+            if bytes.is_empty() {
+                return Ok(0);
+            }
+            let chunks: i64 = tx.query_row(
+                "UPDATE documents SET chunks = chunks + 1, updated_at = ?2 WHERE doc_id = ?1
+                 RETURNING chunks",
+                params![key, now],
+                |r| r.get(0),
+            )?;
+            tx.execute(
+                "INSERT INTO chunks (doc_id, seq, bytes)
+                 VALUES (?1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM chunks WHERE doc_id = ?1), ?2)",
+                params![key, bytes],
+            )?;
+            Ok(chunks)
+        }
+    }
+}
+
+fn migrate(conn: &mut Connection) -> Result<(), CoreError> {
+    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    let known = MIGRATIONS.len() as i64;
+    if version > known {
+        return Err(CoreError::StorageSetup {
+            path: conn.path().unwrap_or("?").to_owned(),
+            reason: format!(
+                "the replica has schema version {version}, newer than this app ({known}); update the app"
+            ),
+        });
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Exclusive)?;
+        tx.execute_batch(sql)?;
+        tx.execute_batch(&format!("PRAGMA user_version = {}", i + 1))?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+impl ClientStore for Replica {
+    fn actor(&self) -> Actor {
+        self.actor.clone()
+    }
+
+    fn load(&mut self, id: &DocId) -> Result<Option<Document>, CoreError> {
+        Ok(self.load_cached(id)?.cloned())
+    }
+
+    fn sync_state(&mut self, id: &DocId) -> Result<Option<Vec<u8>>, CoreError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT sync_state FROM documents WHERE doc_id = ?1",
+                params![id.to_string()],
+                |r| r.get::<_, Option<Vec<u8>>>(0),
+            )
+            .optional()?
+            .flatten())
+    }
+
+    fn pending(&mut self) -> Result<Vec<DocId>, CoreError> {
+        self.pending_docs()
+    }
+
+    fn cursor(&mut self) -> Result<u64, CoreError> {
+        Ok(self
+            .meta("cursor")?
+            .and_then(|b| <[u8; 8]>::try_from(b.as_slice()).ok())
+            .map(u64::from_be_bytes)
+            .unwrap_or(0))
+    }
+
+    fn commit_sync(&mut self, writes: ClientWrites) -> Result<(), CoreError> {
+        let now = now_ms();
+        let mut done = Vec::new();
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        for mut w in writes.docs {
+            let id = w.doc.id().clone();
+            let before = self.disk_heads.get(&id).cloned();
+            let chunks = write_doc(&tx, &mut w.doc, before.as_deref(), now)?;
+            tx.execute(
+                "UPDATE documents SET sync_state = ?2,
+                     pending = CASE WHEN ?3 THEN 0 ELSE pending END
+                 WHERE doc_id = ?1",
+                params![id.to_string(), w.state, w.synced],
+            )?;
+            done.push((w.doc, chunks));
+        }
+        tx.execute(
+            "INSERT INTO meta (key, value) VALUES ('cursor', ?1)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            params![writes.cursor.to_be_bytes().to_vec()],
+        )?;
+        tx.commit()?;
+        for (mut doc, chunks) in done {
+            let id = doc.id().clone();
+            self.disk_heads.insert(id.clone(), doc.heads());
+            if chunks > COMPACT_AFTER_CHUNKS {
+                self.compact(&mut doc)?;
+            }
+            self.cache.insert(id, doc);
+        }
+        Ok(())
+    }
+}

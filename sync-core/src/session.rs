@@ -1,0 +1,424 @@
+//! Sync without I/O: the client's and the server's side of a sync round,
+//! over any store, producing and consuming [`Batch`]es.
+//!
+//! Both sides speak standard Automerge sync messages per document. What we
+//! add is the batching and a primed start: each side starts a document's
+//! sync from the heads it last knew the other side to have (the persisted
+//! Automerge sync state), and sends what the other lacks in its first
+//! message instead of first exchanging heads. A week of new documents
+//! therefore goes up in one round trip, whole (Automerge's v2 "send the
+//! document" message), and the reply acknowledges them. If the primed guess
+//! is wrong (the peer lost data), the standard protocol's `need` and reset
+//! messages repair it in the following rounds.
+//!
+//! Guarantees: a request can be lost, duplicated or cut at any point; the
+//! next session starts again from persisted state and converges. A reply is
+//! only produced after the server store has committed what it accepted.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use automerge::sync::{BloomFilter, Capability, Have, Message, State, SyncDoc};
+use automerge::ChangeHash;
+
+use crate::document::{contain, Actor, Document};
+use crate::error::CoreError;
+use crate::ids::DocId;
+use crate::protocol::{Batch, BatchEntry, EntryBody};
+
+/// Most documents the client puts in one request; the rest follow in the
+/// next round trip.
+pub const MAX_DOCS_PER_REQUEST: usize = 1_000;
+/// Most rounds one session may take before it gives up (a peer that never
+/// settles).
+pub const MAX_ROUNDS: u32 = 24;
+/// Most changed documents the server pushes in one reply.
+pub const MAX_PUSHED_PER_REPLY: usize = 1_000;
+
+/// A sync state that assumes the peer has exactly the heads we last knew it
+/// to have (none for a document it has never seen), so the first message
+/// already carries the changes it lacks.
+pub fn primed_state(persisted: Option<&[u8]>) -> State {
+    let mut state = persisted
+        .and_then(|b| State::decode(b).ok())
+        .unwrap_or_default();
+    let shared = state.shared_heads.clone();
+    state.their_heads = Some(shared.clone());
+    state.their_need = Some(Vec::new());
+    state.their_have = Some(vec![Have {
+        last_sync: shared,
+        bloom: BloomFilter::from_hashes(std::iter::empty::<ChangeHash>()),
+    }]);
+    state.their_capabilities = Some(vec![Capability::MessageV2, Capability::SyncReset]);
+    state
+}
+
+/// The heads recorded in a persisted sync state.
+pub fn persisted_heads(persisted: Option<&[u8]>) -> Vec<ChangeHash> {
+    persisted
+        .and_then(|b| State::decode(b).ok())
+        .map(|s| s.shared_heads)
+        .unwrap_or_default()
+}
+
+fn generate(doc: &mut Document, state: &mut State) -> Result<Option<Message>, CoreError> {
+    let id = doc.id().clone();
+    contain(&id, "generate sync message", || {
+        Ok::<_, std::convert::Infallible>(doc.automerge_mut().sync().generate_sync_message(state))
+    })
+}
+
+fn receive(doc: &mut Document, state: &mut State, bytes: &[u8]) -> Result<(), CoreError> {
+    let id = doc.id().clone();
+    let message = contain(&id, "decode sync message", || Message::decode(bytes))?;
+    contain(&id, "receive sync message", || {
+        doc.automerge_mut()
+            .sync()
+            .receive_sync_message(state, message)
+    })?;
+    doc.check_identity()
+}
+
+// ---- client ------------------------------------------------------------
+
+/// What the client side needs of the phone's store.
+pub trait ClientStore {
+    fn actor(&self) -> Actor;
+    fn load(&mut self, id: &DocId) -> Result<Option<Document>, CoreError>;
+    /// The persisted Automerge sync state with the server for `id`.
+    fn sync_state(&mut self, id: &DocId) -> Result<Option<Vec<u8>>, CoreError>;
+    /// Documents with changes the server has not acknowledged.
+    fn pending(&mut self) -> Result<Vec<DocId>, CoreError>;
+    fn cursor(&mut self) -> Result<u64, CoreError>;
+    /// Store what one reply brought, atomically and durably.
+    fn commit_sync(&mut self, writes: ClientWrites) -> Result<(), CoreError>;
+}
+
+/// One document after a reply was applied.
+#[derive(Debug)]
+pub struct ClientDocWrite {
+    pub doc: Document,
+    /// The encoded sync state (shared heads) to persist.
+    pub state: Vec<u8>,
+    /// The server has everything this replica has.
+    pub synced: bool,
+}
+
+#[derive(Debug, Default)]
+pub struct ClientWrites {
+    pub docs: Vec<ClientDocWrite>,
+    pub cursor: u64,
+}
+
+/// A document the server refused, or that failed on this side.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DocProblem {
+    pub doc: DocId,
+    pub code: String,
+    pub message: String,
+}
+
+/// Counters of one session.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SyncStats {
+    pub round_trips: u32,
+    pub docs_sent: u64,
+    pub docs_received: u64,
+    pub bytes_sent: u64,
+    pub bytes_received: u64,
+}
+
+/// One `sync()` of the phone: call [`ClientSession::next_request`], send the
+/// batch, give the reply to [`ClientSession::handle_reply`], until
+/// `next_request` returns `None`. If a request fails, drop the session; the
+/// next one starts from what is persisted.
+#[derive(Debug, Default)]
+pub struct ClientSession {
+    states: BTreeMap<DocId, State>,
+    /// Documents left alone for the rest of this session (refused, failed).
+    set_aside: BTreeSet<DocId>,
+    cursor: u64,
+    more: bool,
+    backlog: bool,
+    problems: Vec<DocProblem>,
+    stats: SyncStats,
+}
+
+impl ClientSession {
+    pub fn new(store: &mut impl ClientStore) -> Result<Self, CoreError> {
+        Ok(Self {
+            cursor: store.cursor()?,
+            ..Self::default()
+        })
+    }
+
+    pub fn stats(&self) -> &SyncStats {
+        &self.stats
+    }
+
+    /// Documents refused by the server or failing here, this session.
+    pub fn problems(&self) -> &[DocProblem] {
+        &self.problems
+    }
+
+    fn set_aside(&mut self, doc: DocId, code: &str, message: String) {
+        self.states.remove(&doc);
+        self.set_aside.insert(doc.clone());
+        self.problems.push(DocProblem {
+            doc,
+            code: code.to_owned(),
+            message,
+        });
+    }
+
+    /// The next request, or `None` when the session is complete.
+    pub fn next_request(
+        &mut self,
+        store: &mut impl ClientStore,
+    ) -> Result<Option<Batch>, CoreError> {
+        if self.stats.round_trips >= MAX_ROUNDS {
+            return Err(CoreError::corrupt(
+                "sync session",
+                format!("did not settle in {MAX_ROUNDS} round trips"),
+            ));
+        }
+        let mut ids: BTreeSet<DocId> = self.states.keys().cloned().collect();
+        ids.extend(store.pending()?);
+        let mut entries = Vec::new();
+        self.backlog = false;
+        for id in ids {
+            if self.set_aside.contains(&id) {
+                continue;
+            }
+            if entries.len() >= MAX_DOCS_PER_REQUEST {
+                self.backlog = true;
+                break;
+            }
+            let Some(mut doc) = store.load(&id)? else {
+                continue;
+            };
+            if !self.states.contains_key(&id) {
+                let persisted = store.sync_state(&id)?;
+                self.states
+                    .insert(id.clone(), primed_state(persisted.as_deref()));
+            }
+            let state = self.states.get_mut(&id).expect("inserted above");
+            match generate(&mut doc, state) {
+                Ok(Some(m)) => entries.push(BatchEntry {
+                    doc: id,
+                    body: EntryBody::Sync(m.encode()),
+                }),
+                Ok(None) => {}
+                Err(e) => self.set_aside(id, "local_error", e.to_string()),
+            }
+        }
+        if entries.is_empty() && self.stats.round_trips > 0 && !self.more && !self.backlog {
+            return Ok(None);
+        }
+        self.stats.round_trips += 1;
+        self.stats.docs_sent += entries.len() as u64;
+        let batch = Batch {
+            cursor: self.cursor,
+            more: false,
+            entries,
+        };
+        Ok(Some(batch))
+    }
+
+    /// Apply the server's reply and persist it.
+    pub fn handle_reply(
+        &mut self,
+        store: &mut impl ClientStore,
+        reply: Batch,
+    ) -> Result<(), CoreError> {
+        let actor = store.actor();
+        let mut writes = ClientWrites {
+            docs: Vec::new(),
+            cursor: reply.cursor,
+        };
+        for entry in reply.entries {
+            let id = entry.doc;
+            match entry.body {
+                EntryBody::Refused { code, message } => self.set_aside(id, &code, message),
+                EntryBody::Sync(bytes) => {
+                    if self.set_aside.contains(&id) {
+                        continue;
+                    }
+                    self.stats.docs_received += 1;
+                    let mut doc = match store.load(&id)? {
+                        Some(d) => d,
+                        None => Document::empty(id.clone(), &actor),
+                    };
+                    if !self.states.contains_key(&id) {
+                        let persisted = store.sync_state(&id)?;
+                        self.states
+                            .insert(id.clone(), primed_state(persisted.as_deref()));
+                    }
+                    let state = self.states.get_mut(&id).expect("inserted above");
+                    if let Err(e) = receive(&mut doc, state, &bytes) {
+                        self.set_aside(id, "bad_message", e.to_string());
+                        continue;
+                    }
+                    let synced = state.their_heads.as_deref() == Some(&doc.heads()[..]);
+                    let state = state.encode();
+                    writes.docs.push(ClientDocWrite { doc, state, synced });
+                }
+            }
+        }
+        self.cursor = reply.cursor;
+        self.more = reply.more;
+        store.commit_sync(writes)
+    }
+
+    /// Count bytes moved, for reports (the transport knows them).
+    pub fn record_bytes(&mut self, sent: usize, received: usize) {
+        self.stats.bytes_sent += sent as u64;
+        self.stats.bytes_received += received as u64;
+    }
+}
+
+// ---- server ------------------------------------------------------------
+
+/// A refusal of one document's incoming changes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    pub code: String,
+    pub message: String,
+}
+
+/// The server's write rules: may this peer turn `before` into `after`?
+pub trait WritePolicy {
+    fn check(&self, before: &Document, after: &Document) -> Result<(), Refusal>;
+}
+
+/// Accept everything (tests of the protocol alone).
+pub struct AllowAll;
+impl WritePolicy for AllowAll {
+    fn check(&self, _: &Document, _: &Document) -> Result<(), Refusal> {
+        Ok(())
+    }
+}
+
+/// Documents changed since a cursor, in a peer's read scope.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Changed {
+    pub docs: Vec<DocId>,
+    /// The cursor covering what `docs` covers.
+    pub cursor: u64,
+    pub more: bool,
+}
+
+#[derive(Debug)]
+pub struct ServerDocWrite {
+    pub doc: Document,
+    /// The document gained changes (store it); otherwise only the state.
+    pub changed: bool,
+    pub state: Vec<u8>,
+}
+
+/// What the server side needs of the server's store.
+pub trait ServerStore {
+    /// The server's own actor (it never writes content; used for empty docs).
+    fn actor(&self) -> Actor;
+    fn load(&mut self, id: &DocId) -> Result<Option<Document>, CoreError>;
+    fn peer_state(&mut self, peer: &str, id: &DocId) -> Result<Option<Vec<u8>>, CoreError>;
+    fn changed_since(
+        &mut self,
+        peer: &str,
+        cursor: u64,
+        limit: usize,
+    ) -> Result<Changed, CoreError>;
+    /// Store accepted documents and peer states, durably, before the reply.
+    fn commit(&mut self, peer: &str, writes: Vec<ServerDocWrite>) -> Result<(), CoreError>;
+}
+
+fn refused(doc: DocId, code: &str, message: impl Into<String>) -> BatchEntry {
+    BatchEntry {
+        doc,
+        body: EntryBody::Refused {
+            code: code.to_owned(),
+            message: message.into(),
+        },
+    }
+}
+
+/// Answer one request from `peer`: apply what is allowed, refuse the rest
+/// per document, add what changed in the peer's scope, commit, reply.
+pub fn serve(
+    store: &mut impl ServerStore,
+    policy: &impl WritePolicy,
+    peer: &str,
+    request: &Batch,
+) -> Result<Batch, CoreError> {
+    let actor = store.actor();
+    let mut reply = Vec::new();
+    let mut writes = Vec::new();
+    let mut mentioned = BTreeSet::new();
+    for entry in &request.entries {
+        let id = entry.doc.clone();
+        mentioned.insert(id.clone());
+        let EntryBody::Sync(bytes) = &entry.body else {
+            continue;
+        };
+        let mut before = match store.load(&id)? {
+            Some(d) => d,
+            None => Document::empty(id.clone(), &actor),
+        };
+        let before_heads = before.heads();
+        let mut after = before.clone();
+        let persisted = store.peer_state(peer, &id)?;
+        let mut state = primed_state(persisted.as_deref());
+        if let Err(e) = receive(&mut after, &mut state, bytes) {
+            reply.push(refused(id, "bad_message", e.to_string()));
+            continue;
+        }
+        let changed = after.heads() != before_heads;
+        if changed {
+            if let Err(r) = policy.check(&before, &after) {
+                reply.push(refused(id, &r.code, r.message));
+                continue;
+            }
+        }
+        match generate(&mut after, &mut state) {
+            Ok(Some(m)) => reply.push(BatchEntry {
+                doc: id,
+                body: EntryBody::Sync(m.encode()),
+            }),
+            Ok(None) => {}
+            Err(e) => {
+                reply.push(refused(id, "bad_message", e.to_string()));
+                continue;
+            }
+        }
+        writes.push(ServerDocWrite {
+            doc: after,
+            changed,
+            state: state.encode(),
+        });
+    }
+    let changed = store.changed_since(peer, request.cursor, MAX_PUSHED_PER_REPLY)?;
+    for id in changed.docs {
+        if mentioned.contains(&id) {
+            continue;
+        }
+        let Some(mut doc) = store.load(&id)? else {
+            continue;
+        };
+        let persisted = store.peer_state(peer, &id)?;
+        if persisted_heads(persisted.as_deref()) == doc.heads() {
+            continue;
+        }
+        let mut state = primed_state(persisted.as_deref());
+        if let Ok(Some(m)) = generate(&mut doc, &mut state) {
+            reply.push(BatchEntry {
+                doc: id,
+                body: EntryBody::Sync(m.encode()),
+            });
+        }
+    }
+    store.commit(peer, writes)?;
+    Ok(Batch {
+        cursor: changed.cursor.max(request.cursor),
+        more: changed.more,
+        entries: reply,
+    })
+}

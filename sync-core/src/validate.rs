@@ -1,0 +1,257 @@
+//! Limits and checks on every value a user can put into a document.
+//!
+//! Each check returns a [`ValidationError`] naming the field and the rule, so
+//! the phone can show the message next to the right input and the server can
+//! refuse a change with a clear reason.
+
+use serde::{Deserialize, Serialize};
+
+/// Longest free text of an entry, activity field, note, comment or summary
+/// (Unicode characters).
+pub const MAX_TEXT_CHARS: usize = 5_000;
+/// Longest short field: place, title, overnight place (Unicode characters).
+pub const MAX_SHORT_CHARS: usize = 200;
+/// Most households one entry or activity may record.
+pub const MAX_HOUSEHOLDS: u32 = 10_000;
+/// Most photos on one entry or activity.
+pub const MAX_PHOTOS_PER_ITEM: usize = 30;
+/// Most entries (or activities, tasks, comments) one document may hold.
+pub const MAX_ITEMS_PER_DOC: usize = 500;
+
+/// A value that breaks a rule: which field, and what the rule is.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+#[error("{field}: {reason}")]
+pub struct ValidationError {
+    pub field: String,
+    pub reason: String,
+}
+
+impl ValidationError {
+    pub fn new(field: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            reason: reason.into(),
+        }
+    }
+}
+
+pub(crate) fn text(field: &str, value: &str, max_chars: usize) -> Result<(), ValidationError> {
+    let n = value.chars().count();
+    if n > max_chars {
+        return Err(ValidationError::new(
+            field,
+            format!("is {n} characters long; at most {max_chars} are allowed"),
+        ));
+    }
+    if value
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t')
+    {
+        return Err(ValidationError::new(field, "contains control characters"));
+    }
+    Ok(())
+}
+
+pub(crate) fn short(field: &str, value: &str) -> Result<(), ValidationError> {
+    if value.contains('\n') {
+        return Err(ValidationError::new(field, "must be one line"));
+    }
+    text(field, value, MAX_SHORT_CHARS)
+}
+
+pub(crate) fn households(field: &str, n: u32) -> Result<(), ValidationError> {
+    if n > MAX_HOUSEHOLDS {
+        return Err(ValidationError::new(
+            field,
+            format!("at most {MAX_HOUSEHOLDS}"),
+        ));
+    }
+    Ok(())
+}
+
+/// A local time of day, `HH:MM` (24 hours).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct TimeOfDay {
+    minutes: u16,
+}
+
+impl TimeOfDay {
+    pub fn parse(s: &str) -> Result<Self, ValidationError> {
+        let bad = || ValidationError::new("time", "must be HH:MM between 00:00 and 23:59");
+        let b = s.as_bytes();
+        if b.len() != 5 || b[2] != b':' {
+            return Err(bad());
+        }
+        let h: u16 = s[0..2].parse().map_err(|_| bad())?;
+        let m: u16 = s[3..5].parse().map_err(|_| bad())?;
+        if !s[0..2].bytes().all(|c| c.is_ascii_digit())
+            || !s[3..5].bytes().all(|c| c.is_ascii_digit())
+        {
+            return Err(bad());
+        }
+        if h > 23 || m > 59 {
+            return Err(bad());
+        }
+        Ok(Self {
+            minutes: h * 60 + m,
+        })
+    }
+    pub fn from_hm(h: u16, m: u16) -> Result<Self, ValidationError> {
+        Self::parse(&format!("{h:02}:{m:02}"))
+    }
+    pub fn minutes(self) -> u16 {
+        self.minutes
+    }
+}
+
+impl TryFrom<String> for TimeOfDay {
+    type Error = ValidationError;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        Self::parse(&s)
+    }
+}
+impl From<TimeOfDay> for String {
+    fn from(t: TimeOfDay) -> String {
+        t.to_string()
+    }
+}
+impl std::fmt::Display for TimeOfDay {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:02}:{:02}", self.minutes / 60, self.minutes % 60)
+    }
+}
+
+/// A position recorded by the phone.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Location {
+    pub lat: f64,
+    pub lon: f64,
+    /// Horizontal accuracy in metres.
+    pub accuracy_m: f64,
+}
+
+impl Location {
+    pub fn validate(&self) -> Result<(), ValidationError> {
+        if !self.lat.is_finite() || !(-90.0..=90.0).contains(&self.lat) {
+            return Err(ValidationError::new(
+                "location.lat",
+                "must be between -90 and 90",
+            ));
+        }
+        if !self.lon.is_finite() || !(-180.0..=180.0).contains(&self.lon) {
+            return Err(ValidationError::new(
+                "location.lon",
+                "must be between -180 and 180",
+            ));
+        }
+        if !self.accuracy_m.is_finite() || !(0.0..=100_000.0).contains(&self.accuracy_m) {
+            return Err(ValidationError::new(
+                "location.accuracy_m",
+                "must be between 0 and 100000 metres",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// A photo's content hash: SHA-256, 64 lower-case hex digits.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct PhotoHash(String);
+
+impl PhotoHash {
+    pub fn parse(s: &str) -> Result<Self, ValidationError> {
+        if s.len() != 64 || !s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+            return Err(ValidationError::new(
+                "photo",
+                "must be a SHA-256 in 64 lower-case hex digits",
+            ));
+        }
+        Ok(Self(s.to_owned()))
+    }
+    pub fn of_bytes(bytes: &[u8]) -> Self {
+        use sha2::{Digest, Sha256};
+        Self(hex::encode(Sha256::digest(bytes)))
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+impl TryFrom<String> for PhotoHash {
+    type Error = ValidationError;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        Self::parse(&s)
+    }
+}
+impl From<PhotoHash> for String {
+    fn from(h: PhotoHash) -> String {
+        h.0
+    }
+}
+impl std::fmt::Display for PhotoHash {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times() {
+        assert_eq!(TimeOfDay::parse("08:30").unwrap().to_string(), "08:30");
+        for bad in [
+            "8:30", "24:00", "12:60", "ab:cd", "12:3", "+1:30", "12:+3", "",
+        ] {
+            assert!(TimeOfDay::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn text_limits_count_characters_not_bytes() {
+        let chinese = "走".repeat(MAX_TEXT_CHARS);
+        assert!(text("text", &chinese, MAX_TEXT_CHARS).is_ok());
+        let too_long = "走".repeat(MAX_TEXT_CHARS + 1);
+        let err = text("text", &too_long, MAX_TEXT_CHARS).unwrap_err();
+        assert_eq!(err.field, "text");
+        assert!(text("text", "a\u{0}b", 10).is_err());
+        assert!(short("place", "a\nb").is_err());
+    }
+
+    #[test]
+    fn locations() {
+        let ok = Location {
+            lat: 27.1,
+            lon: 109.2,
+            accuracy_m: 15.0,
+        };
+        assert!(ok.validate().is_ok());
+        for bad in [
+            Location { lat: 91.0, ..ok },
+            Location { lon: -181.0, ..ok },
+            Location {
+                accuracy_m: -1.0,
+                ..ok
+            },
+            Location {
+                lat: f64::NAN,
+                ..ok
+            },
+        ] {
+            assert!(bad.validate().is_err());
+        }
+    }
+
+    #[test]
+    fn photo_hashes() {
+        let h = PhotoHash::of_bytes(b"abc");
+        assert_eq!(
+            h.as_str(),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        assert!(PhotoHash::parse(&h.as_str().to_uppercase()).is_err());
+        assert!(PhotoHash::parse("abc").is_err());
+    }
+}
