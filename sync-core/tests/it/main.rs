@@ -1,0 +1,8 @@
+//! Integration tests of sync-core: real Automerge bytes, real SQLite files.
+
+mod common;
+mod convergence;
+mod corpus;
+mod fixtures;
+mod replica;
+mod sync;
