@@ -1,1 +1,210 @@
-//! (written below)
+//! The phone's SQLite replica: what an edit returned is on disk, whatever
+//! kills the process afterwards.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+use sync_core::document::{EntryFields, Record};
+use sync_core::replica::Replica;
+use sync_core::{DocId, Edit, ItemId};
+
+use crate::common::*;
+
+const CHILD_DB: &str = "JISHI_CRASH_CHILD_DB";
+const CHILD_START: &str = "JISHI_CRASH_CHILD_START";
+
+fn doc_for(i: usize) -> DocId {
+    // Spread writes over a few documents; each gathers enough chunks to be
+    // compacted while the loop runs.
+    DocId::diary(&user("u1"), day((i % 3) as u32))
+}
+
+fn item_for(i: usize) -> ItemId {
+    ItemId::parse(&format!("e{i}")).unwrap()
+}
+
+fn fields(i: usize) -> EntryFields {
+    let mut f = entry_fields(i);
+    f.text = format!("第{i}条");
+    f
+}
+
+/// The child side of the crash test: writes entries in a loop, printing
+/// `ack N` after each edit returned. Run only by the parent, which kills it.
+#[test]
+#[ignore = "run as a child process by edits_that_returned_survive_kill_9"]
+fn crash_child() {
+    let (Ok(db), Ok(start)) = (std::env::var(CHILD_DB), std::env::var(CHILD_START)) else {
+        return;
+    };
+    let start: usize = start.parse().unwrap();
+    let mut replica = Replica::open(std::path::Path::new(&db)).unwrap();
+    for i in start.. {
+        let edit = Edit::AddEntry {
+            id: item_for(i),
+            fields: fields(i),
+        };
+        replica.edit(&doc_for(i), &edit, &cadre("u1")).unwrap();
+        println!("ack {i}");
+    }
+}
+
+fn live_entries(replica: &mut Replica) -> Vec<String> {
+    let mut texts = Vec::new();
+    for d in 0..3 {
+        if let Some(Record::Diary(diary)) =
+            replica.record(&DocId::diary(&user("u1"), day(d))).unwrap()
+        {
+            texts.extend(diary.entries.into_iter().map(|e| e.id));
+        }
+    }
+    texts
+}
+
+#[test]
+fn edits_that_returned_survive_kill_9() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("replica.db");
+    let exe = std::env::current_exe().unwrap();
+    let mut next = 0usize;
+    // Kill after different numbers of acknowledged edits, so the kill lands
+    // at different points of the write (and compaction) path.
+    for kill_after in [1usize, 7, 40, 3, 75, 12] {
+        let mut child = Command::new(&exe)
+            .args([
+                "--exact",
+                "replica::crash_child",
+                "--ignored",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env(CHILD_DB, &db)
+            .env(CHILD_START, next.to_string())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let mut acked = Vec::new();
+        for line in BufReader::new(stdout).lines() {
+            let line = line.unwrap();
+            if let Some(n) = line.strip_prefix("ack ") {
+                acked.push(n.parse::<usize>().unwrap());
+                if acked.len() == kill_after {
+                    child.kill().unwrap(); // SIGKILL: no destructors, no flush
+                    break;
+                }
+            }
+        }
+        child.wait().unwrap();
+        assert_eq!(acked.len(), kill_after, "the child stopped early");
+
+        let mut replica = Replica::open(&db).unwrap();
+        let present = live_entries(&mut replica);
+        for i in 0..=*acked.last().unwrap() {
+            assert!(
+                present.contains(&format!("e{i}")),
+                "edit {i} was acknowledged before the kill but is gone"
+            );
+        }
+        // The child may have finished more writes before the kill landed;
+        // those are there too, in order, with no gap.
+        next = present.len();
+        assert!(next > *acked.last().unwrap());
+        for i in 0..next {
+            assert!(present.contains(&format!("e{i}")), "gap at {i}");
+        }
+        // Every document is pending: none was ever synced.
+        assert_eq!(replica.pending_docs().unwrap().len(), 3.min(next));
+    }
+}
+
+#[test]
+fn a_replica_from_a_newer_app_is_refused_not_damaged() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("replica.db");
+    drop(Replica::open(&db).unwrap());
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.execute_batch("PRAGMA user_version = 99").unwrap();
+    drop(conn);
+    let err = Replica::open(&db).unwrap_err();
+    assert!(err.to_string().contains("newer"), "{err}");
+}
+
+#[test]
+fn the_actor_is_kept_and_compaction_keeps_every_change() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("replica.db");
+    let id = DocId::diary(&user("u1"), day(0));
+    let actor = {
+        let mut r = Replica::open(&db).unwrap();
+        for i in 0..80 {
+            r.edit(
+                &id,
+                &Edit::AddEntry {
+                    id: item_for(i),
+                    fields: fields(i),
+                },
+                &cadre("u1"),
+            )
+            .unwrap();
+        }
+        r.actor().clone()
+    };
+    let mut r = Replica::open(&db).unwrap();
+    assert_eq!(r.actor(), &actor);
+    let Some(Record::Diary(d)) = r.record(&id).unwrap() else {
+        panic!()
+    };
+    assert_eq!(d.entries.len(), 80);
+    let chunks: i64 = rusqlite::Connection::open(&db)
+        .unwrap()
+        .query_row("SELECT COUNT(*) FROM chunks", [], |row| row.get(0))
+        .unwrap();
+    assert!(
+        chunks <= sync_core::replica::COMPACT_AFTER_CHUNKS,
+        "{chunks} chunks"
+    );
+}
+
+#[test]
+fn a_refused_edit_leaves_the_replica_as_it_was() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut r = Replica::open(&dir.path().join("r.db")).unwrap();
+    let id = DocId::diary(&user("u1"), day(0));
+    r.edit(
+        &id,
+        &Edit::AddEntry {
+            id: item_for(0),
+            fields: fields(0),
+        },
+        &cadre("u1"),
+    )
+    .unwrap();
+    let before = r.record(&id).unwrap();
+    let mut bad = fields(1);
+    bad.text = "长".repeat(sync_core::validate::MAX_TEXT_CHARS + 1);
+    assert!(r
+        .edit(
+            &id,
+            &Edit::AddEntry {
+                id: item_for(1),
+                fields: bad
+            },
+            &cadre("u1")
+        )
+        .is_err());
+    assert_eq!(r.record(&id).unwrap(), before);
+    // Another user's diary is not writable from this replica.
+    assert!(r
+        .edit(
+            &id,
+            &Edit::AddEntry {
+                id: item_for(2),
+                fields: fields(2)
+            },
+            &cadre("u2")
+        )
+        .is_err());
+    assert_eq!(r.record(&id).unwrap(), before);
+}
