@@ -1,1 +1,296 @@
-fn main() {}
+//! `jishi`: run the server, migrate, administer.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use backend::admin::{self, UserSpec};
+use backend::storage::Store;
+use backend::{Application, Config};
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "jishi",
+    version,
+    about = "Jishi (纪实): offline-first work records for village and township officials"
+)]
+struct Cli {
+    #[command(flatten)]
+    common: Common,
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Options every command takes. Each also reads `JISHI_*` (see README).
+#[derive(Args)]
+struct Common {
+    /// TOML config file.
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    /// Data folder: SQLite database, blobs, signing key [default: ./jishi-data].
+    #[arg(long, global = true)]
+    data_dir: Option<PathBuf>,
+    /// `postgres://…` for PostgreSQL; default is SQLite in the data folder.
+    #[arg(long, global = true)]
+    database_url: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server.
+    Serve {
+        /// Address to listen on [default: 127.0.0.1:8080].
+        #[arg(long)]
+        listen: Option<std::net::SocketAddr>,
+    },
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Units, users, passwords, devices.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Create a unit (county, township, department, village, office).
+    CreateUnit {
+        #[arg(long)]
+        id: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        level: String,
+        #[arg(long)]
+        parent: Option<String>,
+    },
+    /// Create a user. The password comes from JISHI_NEW_PASSWORD or --password.
+    CreateUser {
+        #[arg(long)]
+        id: String,
+        #[arg(long)]
+        login: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        unit: String,
+        /// cadre, leader, supervisor or admin.
+        #[arg(long)]
+        role: String,
+        /// For leaders, supervisors and admins: the unit subtree they oversee.
+        #[arg(long)]
+        scope: Option<String>,
+        #[arg(long, default_value = "")]
+        phone: String,
+        /// 岗位
+        #[arg(long, default_value = "")]
+        post: String,
+        /// 职责
+        #[arg(long, default_value = "")]
+        duties: String,
+        #[arg(long, env = "JISHI_NEW_PASSWORD", hide_env_values = true)]
+        password: String,
+    },
+    /// Set a new password.
+    ResetPassword {
+        #[arg(long)]
+        user: String,
+        #[arg(long, env = "JISHI_NEW_PASSWORD", hide_env_values = true)]
+        password: String,
+    },
+    /// Revoke a device: its tokens stop working at once.
+    RevokeDevice {
+        #[arg(long)]
+        device: String,
+    },
+    /// Disable a user: every device loses access at once.
+    DisableUser {
+        #[arg(long)]
+        user: String,
+    },
+    ListUnits,
+    ListUsers,
+    ListDevices,
+}
+
+fn load_config(common: &Common, listen: Option<std::net::SocketAddr>) -> anyhow::Result<Config> {
+    let env = std::env::vars().filter(|(k, _)| k.starts_with("JISHI_"));
+    let mut config = Config::load(common.config.as_deref(), env)?;
+    if let Some(dir) = &common.data_dir {
+        config.data_dir = dir.clone();
+    }
+    if let Some(url) = &common.database_url {
+        config.database_url = Some(backend::config::Secret::new(url.clone()));
+    }
+    if let Some(listen) = listen {
+        config.listen = listen;
+    }
+    Ok(config)
+}
+
+fn init_tracing(json: bool) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("JISHI_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    if json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutting down: finishing requests in flight");
+}
+
+async fn open_store(config: &Config) -> anyhow::Result<Store> {
+    std::fs::create_dir_all(&config.data_dir).with_context(|| {
+        format!(
+            "cannot create the data folder {}",
+            config.data_dir.display()
+        )
+    })?;
+    Store::open(
+        config.database_url.as_ref().map(|s| s.expose()),
+        &config.data_dir,
+    )
+    .await
+    .context("cannot open the database (check --database-url / JISHI_DATABASE_URL)")
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve { listen } => {
+            let config = load_config(&cli.common, listen)?;
+            init_tracing(config.log_json);
+            let app = Application::build(config).await?;
+            let addr = app.local_addr()?;
+            tracing::info!(%addr, database = app.state().store.dialect(), "jishi is serving");
+            println!("Jishi is serving on http://{addr} (health: http://{addr}/healthz)");
+            app.run_until_stopped(shutdown_signal()).await?;
+        }
+        Command::Migrate => {
+            let config = load_config(&cli.common, None)?;
+            let store = open_store(&config).await?;
+            println!("migrations applied ({})", store.dialect());
+        }
+        Command::Admin(cmd) => {
+            let config = load_config(&cli.common, None)?;
+            let store = open_store(&config).await?;
+            admin_command(&store, cmd).await?;
+        }
+    }
+    Ok(())
+}
+
+async fn admin_command(store: &Store, cmd: AdminCommand) -> anyhow::Result<()> {
+    match cmd {
+        AdminCommand::CreateUnit {
+            id,
+            name,
+            level,
+            parent,
+        } => {
+            let unit = admin::create_unit(store, &id, parent.as_deref(), &name, &level).await?;
+            println!("created unit {} ({}) at {}", unit.id, unit.name, unit.path);
+        }
+        AdminCommand::CreateUser {
+            id,
+            login,
+            name,
+            unit,
+            role,
+            scope,
+            phone,
+            post,
+            duties,
+            password,
+        } => {
+            let user = admin::create_user(
+                store,
+                UserSpec {
+                    id,
+                    login,
+                    name,
+                    phone,
+                    post,
+                    duties,
+                    unit,
+                    role,
+                    scope,
+                    password,
+                },
+            )
+            .await?;
+            println!(
+                "created user {} ({}, {})",
+                user.id,
+                user.name,
+                user.role.as_str()
+            );
+        }
+        AdminCommand::ResetPassword { user, password } => {
+            admin::reset_password(store, &user, password).await?;
+            println!("password of {user} reset");
+        }
+        AdminCommand::RevokeDevice { device } => {
+            store.revoke_device(&device).await?;
+            println!("device {device} revoked");
+        }
+        AdminCommand::DisableUser { user } => {
+            store.disable_user(&user).await?;
+            println!("user {user} disabled");
+        }
+        AdminCommand::ListUnits => {
+            for u in store.units().await? {
+                let depth = u.path.matches('/').count().saturating_sub(2);
+                println!("{}{}\t{}\t{}", "  ".repeat(depth), u.id, u.level, u.name);
+            }
+        }
+        AdminCommand::ListUsers => {
+            for u in store.users().await? {
+                println!(
+                    "{}\t{}\t{}\t{}\t{}{}",
+                    u.id,
+                    u.login,
+                    u.name,
+                    u.unit_id,
+                    u.role.as_str(),
+                    if u.disabled { "\tdisabled" } else { "" }
+                );
+            }
+        }
+        AdminCommand::ListDevices => {
+            for d in store.devices().await? {
+                println!(
+                    "{}\t{}\t{}{}",
+                    d.id,
+                    d.user_id,
+                    d.name,
+                    if d.revoked_at.is_some() {
+                        "\trevoked"
+                    } else {
+                        ""
+                    }
+                );
+            }
+        }
+    }
+    Ok(())
+}

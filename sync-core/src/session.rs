@@ -287,13 +287,13 @@ pub struct Refusal {
 
 /// The server's write rules: may this peer turn `before` into `after`?
 pub trait WritePolicy {
-    fn check(&self, before: &Document, after: &Document) -> Result<(), Refusal>;
+    fn check(&self, before: &mut Document, after: &mut Document) -> Result<(), Refusal>;
 }
 
 /// Accept everything (tests of the protocol alone).
 pub struct AllowAll;
 impl WritePolicy for AllowAll {
-    fn check(&self, _: &Document, _: &Document) -> Result<(), Refusal> {
+    fn check(&self, _: &mut Document, _: &mut Document) -> Result<(), Refusal> {
         Ok(())
     }
 }
@@ -373,7 +373,7 @@ pub fn serve(
         }
         let changed = after.heads() != before_heads;
         if changed {
-            if let Err(r) = policy.check(&before, &after) {
+            if let Err(r) = policy.check(&mut before, &mut after) {
                 reply.push(refused(id, &r.code, r.message));
                 continue;
             }

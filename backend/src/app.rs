@@ -1,0 +1,193 @@
+//! The application: state, router, and the server's lifecycle.
+//!
+//! `Application::build` opens storage and binds the port (port 0 picks a free
+//! one, as the tests do); `router(state)` is pure, so tests can drive it;
+//! `run_until_stopped` serves until the shutdown future resolves, letting
+//! requests in flight finish.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderName, Request};
+use axum::routing::{get, post};
+use axum::Router;
+use tokio::net::TcpListener;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::auth::{Keys, LoginLimiter};
+use crate::config::Config;
+use crate::metrics::Metrics;
+use crate::routes;
+use crate::storage::Store;
+
+/// Body limit of every route but sync.
+pub const MAX_JSON_BODY: usize = 64 * 1024;
+
+#[derive(Clone, Debug)]
+pub struct AppState {
+    pub store: Store,
+    pub config: Arc<Config>,
+    pub keys: Arc<Keys>,
+    pub limiter: Arc<LoginLimiter>,
+    pub metrics: Arc<Metrics>,
+    /// Bounds the Automerge work running at once on blocking threads.
+    pub sync_slots: Arc<tokio::sync::Semaphore>,
+}
+
+impl AppState {
+    pub async fn new(config: Config) -> anyhow::Result<Self> {
+        std::fs::create_dir_all(&config.data_dir).with_context(|| {
+            format!(
+                "cannot create the data folder {}; pick another with --data-dir",
+                config.data_dir.display()
+            )
+        })?;
+        let store = Store::open(
+            config.database_url.as_ref().map(|s| s.expose()),
+            &config.data_dir,
+        )
+        .await
+        .context("cannot open the database (check --database-url / JISHI_DATABASE_URL)")?;
+        let secret = match &config.jwt_secret {
+            Some(s) => s.expose().as_bytes().to_vec(),
+            None => signing_key(&config.data_dir)?,
+        };
+        let workers = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2);
+        Ok(Self {
+            store,
+            limiter: LoginLimiter::new(config.login_per_minute),
+            keys: Arc::new(Keys::from_secret(&secret)),
+            metrics: Arc::new(Metrics::new()),
+            sync_slots: Arc::new(tokio::sync::Semaphore::new(workers * 2)),
+            config: Arc::new(config),
+        })
+    }
+}
+
+/// The signing key kept in the data folder, made on first start.
+fn signing_key(dir: &Path) -> anyhow::Result<Vec<u8>> {
+    let path = dir.join("jwt.key");
+    if let Ok(text) = std::fs::read_to_string(&path) {
+        return hex::decode(text.trim()).with_context(|| {
+            format!(
+                "{} is not a hex key; delete it to make a new one",
+                path.display()
+            )
+        });
+    }
+    let mut key = [0u8; 32];
+    rand::fill(&mut key);
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    use std::io::Write;
+    let mut file = options
+        .open(&path)
+        .with_context(|| format!("cannot create {}", path.display()))?;
+    file.write_all(hex::encode(key).as_bytes())?;
+    file.sync_all()?;
+    Ok(key.to_vec())
+}
+
+pub fn router(state: AppState) -> Router {
+    let request_id = HeaderName::from_static("x-request-id");
+    let sync_limit = state.config.max_sync_body_bytes;
+    let timeout = Duration::from_secs(state.config.request_timeout_secs);
+    let api = Router::new()
+        .route("/api/v1/auth/login", post(routes::auth::login))
+        .route("/api/v1/auth/refresh", post(routes::auth::refresh))
+        .route("/api/v1/auth/logout", post(routes::auth::logout))
+        .route("/api/v1/me", get(routes::auth::me))
+        .route("/api/v1/documents/{doc_id}", get(routes::records::document))
+        .route(
+            "/api/v1/documents/{doc_id}/changes",
+            get(routes::records::changes),
+        )
+        .route("/api/v1/users/{user_id}/days", get(routes::records::days))
+        .route(
+            "/api/v1/units/{unit_id}/filing",
+            get(routes::records::filing),
+        )
+        .layer(DefaultBodyLimit::max(MAX_JSON_BODY));
+    let sync = Router::new()
+        .route("/api/v1/sync", post(routes::sync::sync))
+        .layer(DefaultBodyLimit::max(sync_limit));
+    Router::new()
+        .merge(api)
+        .merge(sync)
+        .route("/healthz", get(routes::ops::healthz))
+        .route("/metrics", get(routes::ops::metrics))
+        .route("/api/openapi.json", get(routes::ops::openapi))
+        .fallback(routes::ops::not_found)
+        .with_state(state)
+        .layer(CatchPanicLayer::custom(routes::ops::panic_response))
+        .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, timeout))
+        .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
+                let id = req
+                    .headers()
+                    .get("x-request-id")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("-");
+                tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
+            }),
+        )
+        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+}
+
+pub struct Application {
+    listener: TcpListener,
+    state: AppState,
+}
+
+impl Application {
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let listen = config.listen;
+        let state = AppState::new(config).await?;
+        let listener = TcpListener::bind(listen).await.with_context(|| {
+            format!("cannot listen on {listen}; pick another address with --listen")
+        })?;
+        Ok(Self { listener, state })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.listener.local_addr().map(|a| a.port()).unwrap_or(0)
+    }
+
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serve until `shutdown` resolves; requests in flight finish first.
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let store = self.state.store.clone();
+        let app = router(self.state).into_make_service_with_connect_info::<SocketAddr>();
+        let result = axum::serve(self.listener, app)
+            .with_graceful_shutdown(shutdown)
+            .await;
+        store.close().await;
+        result
+    }
+}

@@ -1,0 +1,299 @@
+//! Authentication: argon2id passwords, short-lived access JWTs, rotating
+//! refresh tokens, and the `Caller` extractor every protected route takes.
+//!
+//! Access tokens are HS256 JWTs validated strictly: one algorithm, `exp`,
+//! `iss`, `aud` and `sub` required. Each request also checks the device and
+//! user in the database, so a revoked device or disabled user loses access at
+//! once, not when the token expires. Refresh tokens are random, stored
+//! hashed, rotate on every use; presenting a used one again after the grace
+//! period revokes the whole family (someone copied it).
+
+use std::sync::Arc;
+
+use argon2::password_hash::rand_core::OsRng;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use base64::Engine;
+use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::app::AppState;
+use crate::error::ApiError;
+use crate::storage::{now_ms, RefreshToken, Store, User};
+
+pub const ISSUER: &str = "jishi";
+pub const AUDIENCE: &str = "jishi-api";
+
+/// Hash a password with argon2id, off the async threads.
+pub async fn hash_password(password: String) -> Result<String, ApiError> {
+    tokio::task::spawn_blocking(move || {
+        let salt = SaltString::generate(&mut OsRng);
+        Argon2::default()
+            .hash_password(password.as_bytes(), &salt)
+            .map(|h| h.to_string())
+            .map_err(|e| ApiError::internal(anyhow::anyhow!("hashing: {e}")))
+    })
+    .await
+    .map_err(ApiError::internal)?
+}
+
+/// Check a password against a stored hash, off the async threads.
+pub async fn verify_password(password: String, hash: String) -> Result<bool, ApiError> {
+    tokio::task::spawn_blocking(move || {
+        let Ok(parsed) = PasswordHash::new(&hash) else {
+            return false;
+        };
+        Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok()
+    })
+    .await
+    .map_err(ApiError::internal)
+}
+
+/// Verify against a real hash of nothing, so an unknown login costs as much
+/// as a wrong password and logins cannot be probed by timing.
+pub async fn spend_a_password_check(password: String) {
+    static DUMMY: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
+    let hash = DUMMY
+        .get_or_init(|| async { hash_password(random_token()).await.unwrap_or_default() })
+        .await
+        .clone();
+    let _ = verify_password(password, hash).await;
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Claims {
+    pub sub: String,
+    /// Device id.
+    pub dev: String,
+    pub role: String,
+    pub iss: String,
+    pub aud: String,
+    pub iat: i64,
+    pub nbf: i64,
+    pub exp: i64,
+}
+
+/// Signing and verification keys with the one validation we accept.
+pub struct Keys {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    validation: Validation,
+}
+
+impl std::fmt::Debug for Keys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Keys([redacted])")
+    }
+}
+
+impl Keys {
+    pub fn from_secret(secret: &[u8]) -> Self {
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.set_issuer(&[ISSUER]);
+        validation.set_audience(&[AUDIENCE]);
+        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub", "nbf"]);
+        validation.validate_exp = true;
+        validation.validate_nbf = true;
+        validation.leeway = 5;
+        Self {
+            encoding: EncodingKey::from_secret(secret),
+            decoding: DecodingKey::from_secret(secret),
+            validation,
+        }
+    }
+
+    pub fn issue(&self, user: &User, device_id: &str, ttl_secs: u64) -> Result<String, ApiError> {
+        let now = now_ms() / 1000;
+        let claims = Claims {
+            sub: user.id.clone(),
+            dev: device_id.to_owned(),
+            role: user.role.as_str().to_owned(),
+            iss: ISSUER.to_owned(),
+            aud: AUDIENCE.to_owned(),
+            iat: now,
+            nbf: now,
+            exp: now + ttl_secs as i64,
+        };
+        encode(&Header::new(Algorithm::HS256), &claims, &self.encoding).map_err(ApiError::internal)
+    }
+
+    pub fn verify(&self, token: &str) -> Result<Claims, ApiError> {
+        decode::<Claims>(token, &self.decoding, &self.validation)
+            .map(|d| d.claims)
+            .map_err(|e| ApiError::Unauthorized(format!("invalid access token: {e}")))
+    }
+}
+
+/// 32 random bytes, URL-safe base64.
+pub fn random_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::fill(&mut bytes);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+pub fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// A fresh access and refresh token pair.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct TokenPair {
+    pub access_token: String,
+    pub refresh_token: String,
+    /// Seconds until the access token expires.
+    pub expires_in: u64,
+    pub user_id: String,
+    pub device_id: String,
+    pub role: String,
+}
+
+/// Issue a pair; `family` continues a refresh family (rotation) or starts one.
+pub async fn issue_pair(
+    state: &AppState,
+    user: &User,
+    device_id: &str,
+    family: Option<String>,
+) -> Result<TokenPair, ApiError> {
+    let access = state
+        .keys
+        .issue(user, device_id, state.config.access_ttl_secs)?;
+    let refresh = random_token();
+    let now = now_ms();
+    state
+        .store
+        .insert_refresh(&RefreshToken {
+            token_hash: token_hash(&refresh),
+            family_id: family.unwrap_or_else(random_token),
+            device_id: device_id.to_owned(),
+            user_id: user.id.clone(),
+            issued_at: now,
+            expires_at: now + state.config.refresh_ttl_secs as i64 * 1000,
+            used_at: None,
+            revoked_at: None,
+        })
+        .await?;
+    Ok(TokenPair {
+        access_token: access,
+        refresh_token: refresh,
+        expires_in: state.config.access_ttl_secs,
+        user_id: user.id.clone(),
+        device_id: device_id.to_owned(),
+        role: user.role.as_str().to_owned(),
+    })
+}
+
+/// Rotate a refresh token.
+pub async fn refresh(state: &AppState, presented: &str) -> Result<TokenPair, ApiError> {
+    let store: &Store = &state.store;
+    let hash = token_hash(presented);
+    let invalid = || ApiError::Unauthorized("refresh token is not valid; log in again".into());
+    let token = store.refresh_token(&hash).await?.ok_or_else(invalid)?;
+    let now = now_ms();
+    if token.revoked_at.is_some() || token.expires_at <= now {
+        return Err(invalid());
+    }
+    if !store.use_refresh(&hash, now).await? {
+        // Used before. Within the grace period this is a retry after a lost
+        // reply: hand out a new pair and retire the one we sent. Later, it is
+        // a copy in someone else's hands: revoke the family.
+        let used_at = store
+            .refresh_token(&hash)
+            .await?
+            .and_then(|t| t.used_at)
+            .unwrap_or(0);
+        if now - used_at > state.config.refresh_grace_secs as i64 * 1000 {
+            store.revoke_family(&token.family_id, None).await?;
+            store
+                .security_event(
+                    "refresh_reuse",
+                    Some(&token.user_id),
+                    Some(&token.device_id),
+                    "family revoked",
+                )
+                .await?;
+            return Err(invalid());
+        }
+        store.revoke_family(&token.family_id, Some(&hash)).await?;
+    }
+    let user = store.user(&token.user_id).await?.ok_or_else(invalid)?;
+    let device = store.device(&token.device_id).await?.ok_or_else(invalid)?;
+    if user.disabled || device.revoked_at.is_some() {
+        return Err(invalid());
+    }
+    issue_pair(state, &user, &token.device_id, Some(token.family_id)).await
+}
+
+/// The authenticated caller of a request.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub user: User,
+    pub device_id: String,
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let header = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .ok_or_else(|| ApiError::Unauthorized("missing bearer token".into()))?;
+        let token = header.strip_prefix("Bearer ").ok_or_else(|| {
+            ApiError::Unauthorized("expected `Authorization: Bearer <token>`".into())
+        })?;
+        let claims = state.keys.verify(token.trim())?;
+        let revoked =
+            || ApiError::Unauthorized("this device or account no longer has access".into());
+        let user = state.store.user(&claims.sub).await?.ok_or_else(revoked)?;
+        if user.disabled {
+            return Err(revoked());
+        }
+        let device = state.store.device(&claims.dev).await?.ok_or_else(revoked)?;
+        if device.revoked_at.is_some() || device.user_id != user.id {
+            return Err(revoked());
+        }
+        Ok(Caller {
+            user,
+            device_id: claims.dev,
+        })
+    }
+}
+
+/// Per-account and per-client login limits.
+pub struct LoginLimiter {
+    per_key: governor::DefaultKeyedRateLimiter<String>,
+}
+
+impl std::fmt::Debug for LoginLimiter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LoginLimiter")
+    }
+}
+
+impl LoginLimiter {
+    pub fn new(per_minute: u32) -> Arc<Self> {
+        let n = std::num::NonZeroU32::new(per_minute.max(1)).unwrap_or(std::num::NonZeroU32::MIN);
+        Arc::new(Self {
+            per_key: governor::RateLimiter::keyed(governor::Quota::per_minute(n)),
+        })
+    }
+
+    /// Count one attempt for the account and one for the client address.
+    pub fn check(&self, login: &str, client: &str) -> Result<(), ApiError> {
+        let account = self.per_key.check_key(&format!("login:{login}"));
+        let address = self.per_key.check_key(&format!("addr:{client}"));
+        if account.is_err() || address.is_err() {
+            return Err(ApiError::TooManyRequests);
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,16 @@
+//! The Jishi server: accounts and devices, storage on SQLite or PostgreSQL,
+//! the sync endpoint with write authorization, and the read API.
+
+pub mod admin;
+pub mod app;
+pub mod auth;
+pub mod config;
+pub mod error;
+pub mod metrics;
+pub mod policy;
+pub mod routes;
+pub mod storage;
+pub mod sync;
+
+pub use app::{router, AppState, Application};
+pub use config::Config;

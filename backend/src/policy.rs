@@ -1,0 +1,158 @@
+//! Write authorization for every incoming change.
+//!
+//! The incoming sync message is applied to a copy of the document; this
+//! policy then inspects the result: every new change must come from an
+//! Automerge actor registered to the caller's device (or be the document's
+//! own genesis change), and every path the changes touched (the Automerge
+//! patches between the old and the new heads) must be writable by the
+//! caller: the owner writes the content of their own record; anyone in scope
+//! writes only comments whose `author` is themselves; nobody rewrites `kind`,
+//! `schema`, `owner`, `date` or `month`, removes an item or a container.
+//! A refusal is for the whole document: nothing of it is stored.
+
+use std::collections::HashSet;
+
+use automerge::{PatchAction, Prop};
+use sync_core::document::{genesis_hash, Record, GENESIS_ACTOR, IMMUTABLE_ROOT_KEYS};
+use sync_core::session::{Refusal, WritePolicy};
+use sync_core::{Document, Role};
+
+/// Containers whose items may only be marked deleted, never removed.
+const CONTAINERS: &[&str] = &["entries", "activities", "tasks", "comments", "summary"];
+
+pub struct DevicePolicy {
+    pub user_id: String,
+    pub role: Role,
+    /// Actors registered to the calling device (hex).
+    pub actors: HashSet<String>,
+}
+
+fn forbidden(message: impl Into<String>) -> Refusal {
+    Refusal {
+        code: "forbidden_change".to_owned(),
+        message: message.into(),
+    }
+}
+
+fn prop_str(p: &Prop) -> String {
+    match p {
+        Prop::Map(k) => k.clone(),
+        Prop::Seq(i) => i.to_string(),
+    }
+}
+
+impl DevicePolicy {
+    fn check_path(
+        &self,
+        owner: bool,
+        record: &Record,
+        before: &Record,
+        path: &[String],
+        delete: bool,
+    ) -> Result<(), Refusal> {
+        let Some(top) = path.first() else {
+            return Err(forbidden("a change to the document root itself"));
+        };
+        if IMMUTABLE_ROOT_KEYS.contains(&top.as_str()) {
+            return Err(forbidden(format!(
+                "`{top}` is fixed at creation and cannot be rewritten"
+            )));
+        }
+        if delete && path.len() <= 2 && CONTAINERS.contains(&top.as_str()) {
+            return Err(forbidden(format!(
+                "`{}` cannot be removed; mark it deleted instead",
+                path.join("/")
+            )));
+        }
+        if top == "comments" {
+            let Some(id) = path.get(1) else {
+                return Err(forbidden("the comments map cannot be replaced"));
+            };
+            let mine = |r: &Record| {
+                r.comments()
+                    .iter()
+                    .find(|c| &c.id == id)
+                    .map(|c| c.author == self.user_id && c.role == self.role.as_str())
+            };
+            // The comment must be the caller's now, and must not have been
+            // someone else's before.
+            if mine(record) != Some(true) || mine(before) == Some(false) {
+                return Err(forbidden(format!(
+                    "comment {id} is not written by {}",
+                    self.user_id
+                )));
+            }
+            return Ok(());
+        }
+        if !owner {
+            return Err(forbidden(format!(
+                "only the owner writes `{}`; others may only add their own comments",
+                path.join("/")
+            )));
+        }
+        if delete && path.len() == 1 && top != "overnight_place" {
+            return Err(forbidden(format!("`{top}` cannot be removed")));
+        }
+        Ok(())
+    }
+}
+
+impl WritePolicy for DevicePolicy {
+    fn check(&self, before: &mut Document, after: &mut Document) -> Result<(), Refusal> {
+        let id = after.id().clone();
+        let genesis = genesis_hash(&id);
+        let before_heads = before.heads();
+        let genesis_actor = hex::encode(GENESIS_ACTOR);
+        for change in after.automerge_mut().get_changes(&before_heads) {
+            let actor = change.actor_id().to_hex_string();
+            if actor == genesis_actor {
+                if change.hash() != genesis {
+                    return Err(forbidden(
+                        "a change claims the genesis actor but is not this document's genesis",
+                    ));
+                }
+            } else if !self.actors.contains(&actor) {
+                return Err(forbidden(format!(
+                    "change by actor {actor}, which is not registered to this device"
+                )));
+            }
+        }
+        let after_heads = after.heads();
+        if after.automerge_mut().get_change_by_hash(&genesis).is_none() {
+            return Err(forbidden(
+                "the document does not start from its genesis change",
+            ));
+        }
+        // Diff from the genesis when the server had nothing: the skeleton is
+        // known and checked by hash above.
+        let base = if before_heads.is_empty() {
+            vec![genesis]
+        } else {
+            before_heads
+        };
+        let patches = after.automerge_mut().diff(&base, &after_heads);
+        let owner = id.owner().as_str() == self.user_id;
+        let record = after.read();
+        let before_record = before.read();
+        for patch in patches {
+            let mut path: Vec<String> = patch.path.iter().map(|(_, p)| prop_str(p)).collect();
+            let delete = match &patch.action {
+                PatchAction::PutMap { key, .. } => {
+                    path.push(key.clone());
+                    false
+                }
+                PatchAction::DeleteMap { key } => {
+                    path.push(key.clone());
+                    true
+                }
+                PatchAction::Conflict { prop } | PatchAction::Increment { prop, .. } => {
+                    path.push(prop_str(prop));
+                    false
+                }
+                _ => false,
+            };
+            self.check_path(owner, &record, &before_record, &path, delete)?;
+        }
+        Ok(())
+    }
+}

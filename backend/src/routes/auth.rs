@@ -1,0 +1,142 @@
+//! Login, refresh, logout, and who am I.
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, State};
+use axum::http::StatusCode;
+use axum::Json;
+use serde::Deserialize;
+use sync_core::Actor;
+
+use crate::app::AppState;
+use crate::auth::{self, Caller, TokenPair};
+use crate::error::ApiError;
+use crate::routes::ApiJson;
+use crate::storage::User;
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    pub login: String,
+    pub password: String,
+    /// A stable id the phone generated for itself (1–64 of A-Z a-z 0-9 _ -).
+    pub device_id: String,
+    #[serde(default)]
+    pub device_name: String,
+    /// The Automerge actor ids (hex) this device writes with.
+    #[serde(default)]
+    pub actors: Vec<String>,
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RefreshRequest {
+    pub refresh_token: String,
+}
+
+fn valid_device_id(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 64
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+/// Log in on a device: registers the device and its actors, returns tokens.
+#[utoipa::path(post, path = "/api/v1/auth/login", request_body = LoginRequest,
+    responses((status = 200, body = TokenPair), (status = 400, body = crate::error::ErrorBody),
+              (status = 401, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody),
+              (status = 429, body = crate::error::ErrorBody)))]
+pub async fn login(
+    State(state): State<AppState>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    ApiJson(req): ApiJson<LoginRequest>,
+) -> Result<Json<TokenPair>, ApiError> {
+    if req.login.is_empty() || req.login.len() > 128 || req.password.len() > 1024 {
+        return Err(ApiError::bad_request(
+            "bad_login",
+            "login and password are required",
+        ));
+    }
+    if !valid_device_id(&req.device_id) || req.device_name.chars().count() > 100 {
+        return Err(ApiError::bad_request(
+            "bad_device",
+            "device_id must be 1 to 64 characters of A-Z a-z 0-9 _ -; device_name at most 100",
+        ));
+    }
+    if req.actors.len() > 16 {
+        return Err(ApiError::bad_request(
+            "bad_actor",
+            "at most 16 actors per device",
+        ));
+    }
+    let mut actors = Vec::with_capacity(req.actors.len());
+    for a in &req.actors {
+        let actor =
+            Actor::from_hex(a).map_err(|e| ApiError::bad_request("bad_actor", e.to_string()))?;
+        actors.push(actor.to_hex());
+    }
+    state.limiter.check(&req.login, &client.ip().to_string())?;
+    let wrong = || ApiError::Unauthorized("wrong login or password".into());
+    let found = state.store.user_by_login(&req.login).await?;
+    let (user, hash) = match found {
+        Some(found) => found,
+        None => {
+            // Spend the same time as a real check, so logins cannot be probed.
+            auth::spend_a_password_check(req.password).await;
+            state.metrics.login_failures.inc();
+            return Err(wrong());
+        }
+    };
+    if !auth::verify_password(req.password, hash).await? || user.disabled {
+        state.metrics.login_failures.inc();
+        return Err(wrong());
+    }
+    state
+        .store
+        .register_device(&req.device_id, &user.id, &req.device_name, &actors)
+        .await?;
+    state.metrics.logins.inc();
+    Ok(Json(
+        auth::issue_pair(&state, &user, &req.device_id, None).await?,
+    ))
+}
+
+/// Rotate a refresh token. A used token presented again after the grace
+/// period revokes its whole family.
+#[utoipa::path(post, path = "/api/v1/auth/refresh", request_body = RefreshRequest,
+    responses((status = 200, body = TokenPair), (status = 401, body = crate::error::ErrorBody)))]
+pub async fn refresh(
+    State(state): State<AppState>,
+    ApiJson(req): ApiJson<RefreshRequest>,
+) -> Result<Json<TokenPair>, ApiError> {
+    if req.refresh_token.len() > 256 {
+        return Err(ApiError::Unauthorized(
+            "refresh token is not valid; log in again".into(),
+        ));
+    }
+    Ok(Json(auth::refresh(&state, &req.refresh_token).await?))
+}
+
+/// End this device's session: its refresh family is revoked.
+#[utoipa::path(post, path = "/api/v1/auth/logout", request_body = RefreshRequest,
+    responses((status = 204), (status = 401, body = crate::error::ErrorBody)))]
+pub async fn logout(
+    State(state): State<AppState>,
+    ApiJson(req): ApiJson<RefreshRequest>,
+) -> Result<StatusCode, ApiError> {
+    let hash = auth::token_hash(&req.refresh_token);
+    let token = state
+        .store
+        .refresh_token(&hash)
+        .await?
+        .ok_or_else(|| ApiError::Unauthorized("refresh token is not valid".into()))?;
+    state.store.revoke_family(&token.family_id, None).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The caller's account.
+#[utoipa::path(get, path = "/api/v1/me", responses((status = 200), (status = 401, body = crate::error::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn me(caller: Caller) -> Json<User> {
+    Json(caller.user)
+}

@@ -1,0 +1,81 @@
+//! Health, metrics, the OpenAPI document, and the JSON answers for unknown
+//! routes and contained panics.
+
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use utoipa::OpenApi;
+
+use crate::app::AppState;
+use crate::error::{ApiError, ErrorBody};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Jishi API",
+        description = "Offline-first work records of village and township officials. Sync bodies use the batch format of docs/sync-protocol.md."
+    ),
+    paths(
+        healthz,
+        crate::routes::auth::login,
+        crate::routes::auth::refresh,
+        crate::routes::auth::logout,
+        crate::routes::auth::me,
+        crate::routes::sync::sync,
+        crate::routes::records::document,
+        crate::routes::records::changes,
+        crate::routes::records::days,
+        crate::routes::records::filing,
+    ),
+    components(schemas(
+        ErrorBody,
+        crate::auth::TokenPair,
+        crate::routes::auth::LoginRequest,
+        crate::routes::auth::RefreshRequest
+    ))
+)]
+pub struct ApiDoc;
+
+/// Liveness and database reachability.
+#[utoipa::path(get, path = "/healthz", responses((status = 200, description = "healthy"), (status = 503, description = "database unreachable")))]
+pub async fn healthz(State(state): State<AppState>) -> Response {
+    match state.store.ping().await {
+        Ok(()) => Json(serde_json::json!({"status": "ok", "database": state.store.dialect()}))
+            .into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "health check failed");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(serde_json::json!({"status": "unavailable"})),
+            )
+                .into_response()
+        }
+    }
+}
+
+pub async fn metrics(State(state): State<AppState>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        state.metrics.render(),
+    )
+        .into_response()
+}
+
+pub async fn openapi() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}
+
+pub async fn not_found() -> ApiError {
+    ApiError::NotFound
+}
+
+/// A panic in a handler is a bug; the client gets a JSON 500, the process
+/// lives on.
+pub fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    tracing::error!("a request handler panicked");
+    ApiError::internal(anyhow::anyhow!("handler panicked")).into_response()
+}

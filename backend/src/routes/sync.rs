@@ -1,0 +1,38 @@
+//! `POST /api/v1/sync`: the batch endpoint (see `crate::sync`).
+
+use axum::extract::State;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+
+use crate::app::AppState;
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::routes::RawBody;
+
+pub const CONTENT_TYPE: &str = "application/vnd.jishi.sync-batch";
+
+/// Exchange a batch of Automerge sync messages (wire format in
+/// docs/sync-protocol.md). What the reply acknowledges is durable.
+#[utoipa::path(post, path = "/api/v1/sync",
+    request_body(content = Vec<u8>, content_type = "application/vnd.jishi.sync-batch"),
+    responses(
+        (status = 200, description = "reply batch", content_type = "application/vnd.jishi.sync-batch"),
+        (status = 400, description = "malformed batch", body = crate::error::ErrorBody),
+        (status = 401, description = "bad or missing token", body = crate::error::ErrorBody),
+        (status = 413, description = "body too large", body = crate::error::ErrorBody),
+    ),
+    security(("bearer" = [])))]
+pub async fn sync(
+    State(state): State<AppState>,
+    caller: Caller,
+    RawBody(body): RawBody,
+) -> Result<Response, ApiError> {
+    let started = std::time::Instant::now();
+    let reply = crate::sync::handle(&state, &caller, &body).await?;
+    state.metrics.sync_requests.inc();
+    state
+        .metrics
+        .sync_seconds
+        .observe(started.elapsed().as_secs_f64());
+    Ok(([(header::CONTENT_TYPE, CONTENT_TYPE)], reply).into_response())
+}

@@ -1,0 +1,430 @@
+//! Units, users, devices with their Automerge actors, and refresh tokens.
+
+use serde::Serialize;
+use sqlx::Row;
+use sync_core::{Role, UserId};
+
+use super::{now_ms, on_pool, Store, StoreError};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Unit {
+    pub id: String,
+    pub parent_id: Option<String>,
+    pub name: String,
+    pub level: String,
+    pub path: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct User {
+    pub id: String,
+    pub login: String,
+    pub name: String,
+    pub phone: String,
+    pub post: String,
+    pub duties: String,
+    pub unit_id: String,
+    pub role: Role,
+    pub scope_unit_id: Option<String>,
+    pub disabled: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub id: UserId,
+    pub login: String,
+    pub name: String,
+    pub phone: String,
+    pub post: String,
+    pub duties: String,
+    pub unit_id: String,
+    pub role: Role,
+    pub scope_unit_id: Option<String>,
+    pub password_hash: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Device {
+    pub id: String,
+    pub user_id: String,
+    pub name: String,
+    pub created_at: i64,
+    pub revoked_at: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefreshToken {
+    pub token_hash: String,
+    pub family_id: String,
+    pub device_id: String,
+    pub user_id: String,
+    pub issued_at: i64,
+    pub expires_at: i64,
+    pub used_at: Option<i64>,
+    pub revoked_at: Option<i64>,
+}
+
+/// Unit ids: 1–64 of `A-Z a-z 0-9 -` (they appear inside paths).
+pub fn valid_unit_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+}
+
+const USER_COLUMNS: &str =
+    "id, login, name, phone, post, duties, unit_id, role, scope_unit_id, disabled";
+
+fn user_from_row<R: Row>(r: &R) -> Result<User, sqlx::Error>
+where
+    for<'a> &'a str: sqlx::ColumnIndex<R>,
+    String: for<'a> sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    Option<String>: for<'a> sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    bool: for<'a> sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+{
+    let role: String = r.try_get("role")?;
+    Ok(User {
+        id: r.try_get("id")?,
+        login: r.try_get("login")?,
+        name: r.try_get("name")?,
+        phone: r.try_get("phone")?,
+        post: r.try_get("post")?,
+        duties: r.try_get("duties")?,
+        unit_id: r.try_get("unit_id")?,
+        role: Role::parse(&role).map_err(|e| sqlx::Error::Decode(e.to_string().into()))?,
+        scope_unit_id: r.try_get("scope_unit_id")?,
+        disabled: r.try_get("disabled")?,
+    })
+}
+
+fn unit_from_row<R: Row>(r: &R) -> Result<Unit, sqlx::Error>
+where
+    for<'a> &'a str: sqlx::ColumnIndex<R>,
+    String: for<'a> sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    Option<String>: for<'a> sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+{
+    Ok(Unit {
+        id: r.try_get("id")?,
+        parent_id: r.try_get("parent_id")?,
+        name: r.try_get("name")?,
+        level: r.try_get("level")?,
+        path: r.try_get("path")?,
+    })
+}
+
+fn refresh_from_row<R: Row>(r: &R) -> Result<RefreshToken, sqlx::Error>
+where
+    for<'a> &'a str: sqlx::ColumnIndex<R>,
+    String: for<'a> sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    i64: for<'a> sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    Option<i64>: for<'a> sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+{
+    Ok(RefreshToken {
+        token_hash: r.try_get("token_hash")?,
+        family_id: r.try_get("family_id")?,
+        device_id: r.try_get("device_id")?,
+        user_id: r.try_get("user_id")?,
+        issued_at: r.try_get("issued_at")?,
+        expires_at: r.try_get("expires_at")?,
+        used_at: r.try_get("used_at")?,
+        revoked_at: r.try_get("revoked_at")?,
+    })
+}
+
+impl Store {
+    // ---- units ----------------------------------------------------------
+
+    pub async fn create_unit(
+        &self,
+        id: &str,
+        parent_id: Option<&str>,
+        name: &str,
+        level: &str,
+    ) -> Result<Unit, StoreError> {
+        if !valid_unit_id(id) {
+            return Err(StoreError::Conflict(format!(
+                "unit id {id:?} must be 1 to 64 characters of A-Z a-z 0-9 -"
+            )));
+        }
+        let path = match parent_id {
+            Some(parent) => {
+                let parent = self
+                    .unit(parent)
+                    .await?
+                    .ok_or(StoreError::NotFound("parent unit"))?;
+                format!("{}{id}/", parent.path)
+            }
+            None => format!("/{id}/"),
+        };
+        on_pool!(self.pool(), p => sqlx::query(
+            "INSERT INTO units (id, parent_id, name, level, path, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
+            .bind(id).bind(parent_id).bind(name).bind(level).bind(&path).bind(now_ms())
+            .execute(p).await.map(|_| ()))?;
+        Ok(Unit {
+            id: id.to_owned(),
+            parent_id: parent_id.map(str::to_owned),
+            name: name.to_owned(),
+            level: level.to_owned(),
+            path,
+        })
+    }
+
+    pub async fn unit(&self, id: &str) -> Result<Option<Unit>, StoreError> {
+        let row = on_pool!(self.pool(), p => sqlx::query(
+            "SELECT id, parent_id, name, level, path FROM units WHERE id = $1")
+            .bind(id).fetch_optional(p).await?.map(|r| unit_from_row(&r)).transpose())?;
+        Ok(row)
+    }
+
+    pub async fn units(&self) -> Result<Vec<Unit>, StoreError> {
+        let rows = on_pool!(self.pool(), p => sqlx::query(
+            "SELECT id, parent_id, name, level, path FROM units ORDER BY path")
+            .fetch_all(p).await?.iter().map(unit_from_row).collect::<Result<Vec<_>, _>>())?;
+        Ok(rows)
+    }
+
+    /// Is `unit_id` inside the subtree of `scope_unit_id` (or equal to it)?
+    pub async fn unit_in_scope(
+        &self,
+        unit_id: &str,
+        scope_unit_id: &str,
+    ) -> Result<bool, StoreError> {
+        let n: i64 = on_pool!(self.pool(), p => sqlx::query_scalar(
+            "SELECT COUNT(*) FROM units u, units s
+             WHERE u.id = $1 AND s.id = $2 AND substr(u.path, 1, length(s.path)) = s.path")
+            .bind(unit_id).bind(scope_unit_id).fetch_one(p).await)?;
+        Ok(n > 0)
+    }
+
+    // ---- users ----------------------------------------------------------
+
+    pub async fn create_user(&self, u: &NewUser) -> Result<(), StoreError> {
+        let r = on_pool!(self.pool(), p => sqlx::query(
+            "INSERT INTO users (id, login, name, phone, post, duties, unit_id, role, scope_unit_id, password_hash, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)")
+            .bind(u.id.as_str()).bind(&u.login).bind(&u.name).bind(&u.phone).bind(&u.post)
+            .bind(&u.duties).bind(&u.unit_id).bind(u.role.as_str()).bind(&u.scope_unit_id)
+            .bind(&u.password_hash).bind(now_ms())
+            .execute(p).await.map(|_| ()));
+        match r {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                let e = StoreError::from(e);
+                if e.is_constraint() {
+                    Err(StoreError::Conflict(format!(
+                        "user {} or login {} already exists, or unit {} does not",
+                        u.id, u.login, u.unit_id
+                    )))
+                } else {
+                    Err(e)
+                }
+            }
+        }
+    }
+
+    /// The user and password hash for a login name.
+    pub async fn user_by_login(&self, login: &str) -> Result<Option<(User, String)>, StoreError> {
+        let sql = format!("SELECT {USER_COLUMNS}, password_hash FROM users WHERE login = $1");
+        let row = on_pool!(self.pool(), p => sqlx::query(&sql).bind(login).fetch_optional(p).await?
+            .map(|r| Ok::<_, sqlx::Error>((user_from_row(&r)?, r.try_get::<String, _>("password_hash")?)))
+            .transpose())?;
+        Ok(row)
+    }
+
+    pub async fn user(&self, id: &str) -> Result<Option<User>, StoreError> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1");
+        let row = on_pool!(self.pool(), p => sqlx::query(&sql).bind(id).fetch_optional(p).await?
+            .map(|r| user_from_row(&r)).transpose())?;
+        Ok(row)
+    }
+
+    pub async fn users(&self) -> Result<Vec<User>, StoreError> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users ORDER BY unit_id, id");
+        let rows = on_pool!(self.pool(), p => sqlx::query(&sql).fetch_all(p).await?
+            .iter().map(user_from_row).collect::<Result<Vec<_>, _>>())?;
+        Ok(rows)
+    }
+
+    /// Users whose unit lies in the subtree of `unit_id`.
+    pub async fn users_under(&self, unit_id: &str) -> Result<Vec<User>, StoreError> {
+        let sql = format!(
+            "SELECT {} FROM users u JOIN units un ON un.id = u.unit_id, units s
+             WHERE s.id = $1 AND substr(un.path, 1, length(s.path)) = s.path ORDER BY un.path, u.id",
+            USER_COLUMNS.split(", ").map(|c| format!("u.{c}")).collect::<Vec<_>>().join(", ")
+        );
+        let rows = on_pool!(self.pool(), p => sqlx::query(&sql).bind(unit_id).fetch_all(p).await?
+            .iter().map(user_from_row).collect::<Result<Vec<_>, _>>())?;
+        Ok(rows)
+    }
+
+    pub async fn set_password(&self, user_id: &str, hash: &str) -> Result<(), StoreError> {
+        let n = on_pool!(self.pool(), p => sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1")
+            .bind(user_id).bind(hash).execute(p).await?.rows_affected());
+        if n == 0 {
+            return Err(StoreError::NotFound("user"));
+        }
+        Ok(())
+    }
+
+    /// Disable a user: tokens stop working at once, refresh families are
+    /// revoked.
+    pub async fn disable_user(&self, user_id: &str) -> Result<(), StoreError> {
+        let now = now_ms();
+        on_pool!(self.pool(), p => {
+            let mut tx = p.begin().await?;
+            let n = sqlx::query("UPDATE users SET disabled = TRUE WHERE id = $1")
+                .bind(user_id).execute(&mut *tx).await?.rows_affected();
+            sqlx::query("UPDATE refresh_tokens SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL")
+                .bind(user_id).bind(now).execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok::<_, sqlx::Error>(n)
+        })
+        .map_err(StoreError::from)
+        .and_then(|n| if n == 0 { Err(StoreError::NotFound("user")) } else { Ok(()) })
+    }
+
+    // ---- devices and actors ----------------------------------------------
+
+    /// Register (or re-register) a device of `user_id` with its actors. A
+    /// device id or actor that belongs to someone else, or a revoked device,
+    /// is a conflict.
+    pub async fn register_device(
+        &self,
+        device_id: &str,
+        user_id: &str,
+        name: &str,
+        actors: &[String],
+    ) -> Result<(), StoreError> {
+        let now = now_ms();
+        let outcome: Result<Result<(), String>, sqlx::Error> = on_pool!(self.pool(), p => {
+            async {
+                let mut tx = p.begin().await?;
+                let existing = sqlx::query("SELECT user_id, revoked_at FROM devices WHERE id = $1")
+                    .bind(device_id).fetch_optional(&mut *tx).await?;
+                if let Some(row) = existing {
+                    let owner: String = row.try_get("user_id")?;
+                    let revoked: Option<i64> = row.try_get("revoked_at")?;
+                    if owner != user_id {
+                        return Ok(Err(format!("device {device_id} belongs to another user")));
+                    }
+                    if revoked.is_some() {
+                        return Ok(Err(format!("device {device_id} was revoked; use a new device id")));
+                    }
+                    sqlx::query("UPDATE devices SET name = $2, last_seen_at = $3 WHERE id = $1")
+                        .bind(device_id).bind(name).bind(now).execute(&mut *tx).await?;
+                } else {
+                    sqlx::query("INSERT INTO devices (id, user_id, name, created_at, last_seen_at) VALUES ($1, $2, $3, $4, $4)")
+                        .bind(device_id).bind(user_id).bind(name).bind(now).execute(&mut *tx).await?;
+                }
+                for actor in actors {
+                    let owner: Option<String> = sqlx::query_scalar("SELECT device_id FROM device_actors WHERE actor = $1")
+                        .bind(actor).fetch_optional(&mut *tx).await?;
+                    match owner {
+                        Some(d) if d != device_id => {
+                            return Ok(Err(format!("actor {actor} is registered to another device")));
+                        }
+                        Some(_) => {}
+                        None => {
+                            sqlx::query("INSERT INTO device_actors (actor, device_id, created_at) VALUES ($1, $2, $3)")
+                                .bind(actor).bind(device_id).bind(now).execute(&mut *tx).await?;
+                        }
+                    }
+                }
+                tx.commit().await?;
+                Ok(Ok(()))
+            }.await
+        });
+        outcome?.map_err(StoreError::Conflict)
+    }
+
+    pub async fn device(&self, id: &str) -> Result<Option<Device>, StoreError> {
+        let row = on_pool!(self.pool(), p => sqlx::query(
+            "SELECT id, user_id, name, created_at, revoked_at FROM devices WHERE id = $1")
+            .bind(id).fetch_optional(p).await?
+            .map(|r| Ok::<_, sqlx::Error>(Device {
+                id: r.try_get("id")?, user_id: r.try_get("user_id")?, name: r.try_get("name")?,
+                created_at: r.try_get("created_at")?, revoked_at: r.try_get("revoked_at")?,
+            })).transpose())?;
+        Ok(row)
+    }
+
+    pub async fn devices(&self) -> Result<Vec<Device>, StoreError> {
+        let rows = on_pool!(self.pool(), p => sqlx::query(
+            "SELECT id, user_id, name, created_at, revoked_at FROM devices ORDER BY user_id, created_at")
+            .fetch_all(p).await?.into_iter()
+            .map(|r| Ok::<_, sqlx::Error>(Device {
+                id: r.try_get("id")?, user_id: r.try_get("user_id")?, name: r.try_get("name")?,
+                created_at: r.try_get("created_at")?, revoked_at: r.try_get("revoked_at")?,
+            })).collect::<Result<Vec<_>, _>>())?;
+        Ok(rows)
+    }
+
+    /// Revoke a device: its tokens and refresh families stop working at once.
+    pub async fn revoke_device(&self, id: &str) -> Result<(), StoreError> {
+        let now = now_ms();
+        let n = on_pool!(self.pool(), p => {
+            let mut tx = p.begin().await?;
+            let n = sqlx::query("UPDATE devices SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
+                .bind(id).bind(now).execute(&mut *tx).await?.rows_affected();
+            sqlx::query("UPDATE refresh_tokens SET revoked_at = $2 WHERE device_id = $1 AND revoked_at IS NULL")
+                .bind(id).bind(now).execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok::<_, sqlx::Error>(n)
+        })?;
+        if n == 0 {
+            return match self.device(id).await? {
+                Some(_) => Ok(()),
+                None => Err(StoreError::NotFound("device")),
+            };
+        }
+        Ok(())
+    }
+
+    /// The actors registered to a device (hex).
+    pub async fn device_actors(&self, device_id: &str) -> Result<Vec<String>, StoreError> {
+        let rows = on_pool!(self.pool(), p => sqlx::query_scalar(
+            "SELECT actor FROM device_actors WHERE device_id = $1 ORDER BY actor")
+            .bind(device_id).fetch_all(p).await)?;
+        Ok(rows)
+    }
+
+    // ---- refresh tokens --------------------------------------------------
+
+    pub async fn insert_refresh(&self, t: &RefreshToken) -> Result<(), StoreError> {
+        on_pool!(self.pool(), p => sqlx::query(
+            "INSERT INTO refresh_tokens (token_hash, family_id, device_id, user_id, issued_at, expires_at)
+             VALUES ($1, $2, $3, $4, $5, $6)")
+            .bind(&t.token_hash).bind(&t.family_id).bind(&t.device_id).bind(&t.user_id)
+            .bind(t.issued_at).bind(t.expires_at).execute(p).await.map(|_| ()))?;
+        Ok(())
+    }
+
+    pub async fn refresh_token(
+        &self,
+        token_hash: &str,
+    ) -> Result<Option<RefreshToken>, StoreError> {
+        let row = on_pool!(self.pool(), p => sqlx::query(
+            "SELECT token_hash, family_id, device_id, user_id, issued_at, expires_at, used_at, revoked_at
+             FROM refresh_tokens WHERE token_hash = $1")
+            .bind(token_hash).fetch_optional(p).await?.map(|r| refresh_from_row(&r)).transpose())?;
+        Ok(row)
+    }
+
+    /// Mark a refresh token used; true only for the one caller that did.
+    pub async fn use_refresh(&self, token_hash: &str, now: i64) -> Result<bool, StoreError> {
+        let n = on_pool!(self.pool(), p => sqlx::query(
+            "UPDATE refresh_tokens SET used_at = $2 WHERE token_hash = $1 AND used_at IS NULL AND revoked_at IS NULL")
+            .bind(token_hash).bind(now).execute(p).await?.rows_affected());
+        Ok(n == 1)
+    }
+
+    /// Revoke every token of a family except, optionally, one.
+    pub async fn revoke_family(
+        &self,
+        family_id: &str,
+        except: Option<&str>,
+    ) -> Result<(), StoreError> {
+        on_pool!(self.pool(), p => sqlx::query(
+            "UPDATE refresh_tokens SET revoked_at = $2
+             WHERE family_id = $1 AND revoked_at IS NULL AND token_hash <> COALESCE($3, '')")
+            .bind(family_id).bind(now_ms()).bind(except).execute(p).await.map(|_| ()))?;
+        Ok(())
+    }
+}

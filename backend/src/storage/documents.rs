@@ -1,0 +1,308 @@
+//! Documents, the change log, per-device sync states, the global change
+//! sequence that device cursors point into, and the read-model tables.
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+use sqlx::Row;
+use sync_core::document::Record;
+use sync_core::DocId;
+
+use super::{now_ms, on_pool, Store, StoreError};
+
+/// Whose documents a caller may read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReadScope {
+    /// A cadre: their own documents.
+    Own { user_id: String },
+    /// A leader or supervisor: their own and those of every user in a unit
+    /// subtree (`scope_path` is the subtree root's path).
+    Subtree { user_id: String, scope_path: String },
+}
+
+/// A document accepted from a device, ready to store.
+#[derive(Debug)]
+pub struct AcceptedDoc {
+    pub id: DocId,
+    pub bytes: Vec<u8>,
+    pub heads: String,
+    /// (change hash, actor), both hex, of the changes new to the server.
+    pub changes: Vec<(String, String)>,
+    pub record: Record,
+}
+
+/// What one sync request stores, in one transaction.
+#[derive(Debug, Default)]
+pub struct SyncCommit {
+    pub docs: Vec<AcceptedDoc>,
+    /// (doc id, encoded Automerge sync state) with this device.
+    pub peer_states: Vec<(String, Vec<u8>)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ChangeLogRow {
+    pub change_hash: String,
+    pub actor: String,
+    pub user_id: String,
+    pub device_id: String,
+    pub received_at: i64,
+}
+
+/// One cadre's filing figures over a date range.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FilingRow {
+    pub user_id: String,
+    pub name: String,
+    pub unit_id: String,
+    pub days_filed: i64,
+    pub entries: i64,
+    pub night_activities: i64,
+    pub nights_stayed: i64,
+}
+
+impl Store {
+    /// Saved bytes of the given documents that exist.
+    pub async fn load_documents(
+        &self,
+        ids: &[String],
+    ) -> Result<HashMap<String, Vec<u8>>, StoreError> {
+        let mut out = HashMap::new();
+        for chunk in ids.chunks(200) {
+            let placeholders = (1..=chunk.len())
+                .map(|i| format!("${i}"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let sql =
+                format!("SELECT doc_id, bytes FROM documents WHERE doc_id IN ({placeholders})");
+            let rows: Vec<(String, Vec<u8>)> = on_pool!(self.pool(), p => {
+                let mut q = sqlx::query(&sql);
+                for id in chunk {
+                    q = q.bind(id);
+                }
+                q.fetch_all(p).await?.into_iter()
+                    .map(|r| Ok::<_, sqlx::Error>((r.try_get(0)?, r.try_get(1)?)))
+                    .collect::<Result<Vec<_>, _>>()
+            })?;
+            out.extend(rows);
+        }
+        Ok(out)
+    }
+
+    /// This device's persisted sync states for the given documents.
+    pub async fn peer_states(
+        &self,
+        device_id: &str,
+        ids: &[String],
+    ) -> Result<HashMap<String, Vec<u8>>, StoreError> {
+        let mut out = HashMap::new();
+        for chunk in ids.chunks(200) {
+            let placeholders = (2..=chunk.len() + 1)
+                .map(|i| format!("${i}"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let sql = format!("SELECT doc_id, state FROM peer_states WHERE device_id = $1 AND doc_id IN ({placeholders})");
+            let rows: Vec<(String, Vec<u8>)> = on_pool!(self.pool(), p => {
+                let mut q = sqlx::query(&sql).bind(device_id);
+                for id in chunk {
+                    q = q.bind(id);
+                }
+                q.fetch_all(p).await?.into_iter()
+                    .map(|r| Ok::<_, sqlx::Error>((r.try_get(0)?, r.try_get(1)?)))
+                    .collect::<Result<Vec<_>, _>>()
+            })?;
+            out.extend(rows);
+        }
+        Ok(out)
+    }
+
+    /// Documents in `scope` changed after `cursor`: at most `limit`, the
+    /// cursor covering them, and whether more wait.
+    pub async fn changed_since(
+        &self,
+        scope: &ReadScope,
+        cursor: u64,
+        limit: usize,
+    ) -> Result<(Vec<String>, u64, bool), StoreError> {
+        let cursor = i64::try_from(cursor).unwrap_or(i64::MAX);
+        // Read the sequence first: anything committed later has a larger
+        // number and is found next time.
+        let max: i64 = on_pool!(self.pool(), p => sqlx::query_scalar("SELECT value FROM change_seq WHERE id = 1")
+            .fetch_one(p).await)?;
+        let fetch = (limit + 1) as i64;
+        let rows: Vec<(String, i64)> = match scope {
+            ReadScope::Own { user_id } => on_pool!(self.pool(), p => sqlx::query(
+                "SELECT doc_id, seq FROM documents WHERE seq > $1 AND seq <= $2 AND owner_id = $3 ORDER BY seq LIMIT $4")
+                .bind(cursor).bind(max).bind(user_id).bind(fetch).fetch_all(p).await?.into_iter()
+                .map(|r| Ok::<_, sqlx::Error>((r.try_get(0)?, r.try_get(1)?))).collect::<Result<Vec<_>, _>>())?,
+            ReadScope::Subtree {
+                user_id,
+                scope_path,
+            } => on_pool!(self.pool(), p => sqlx::query(
+                "SELECT d.doc_id, d.seq FROM documents d
+                 JOIN users u ON u.id = d.owner_id JOIN units un ON un.id = u.unit_id
+                 WHERE d.seq > $1 AND d.seq <= $2
+                   AND (d.owner_id = $3 OR substr(un.path, 1, length($4)) = $4)
+                 ORDER BY d.seq LIMIT $5")
+                .bind(cursor).bind(max).bind(user_id).bind(scope_path).bind(fetch).fetch_all(p).await?.into_iter()
+                .map(|r| Ok::<_, sqlx::Error>((r.try_get(0)?, r.try_get(1)?))).collect::<Result<Vec<_>, _>>())?,
+        };
+        let more = rows.len() > limit;
+        let rows = &rows[..rows.len().min(limit)];
+        let new_cursor = if more {
+            rows.last().map(|r| r.1).unwrap_or(cursor)
+        } else {
+            max.max(cursor)
+        };
+        Ok((
+            rows.iter().map(|r| r.0.clone()).collect(),
+            new_cursor as u64,
+            more,
+        ))
+    }
+
+    /// Store what one sync request accepted, in one transaction, durably.
+    pub async fn commit_sync(
+        &self,
+        user_id: &str,
+        device_id: &str,
+        commit: &SyncCommit,
+    ) -> Result<(), StoreError> {
+        let now = now_ms();
+        on_pool!(self.pool(), p => {
+            let mut tx = p.begin().await?;
+            for doc in &commit.docs {
+                let seq: i64 = sqlx::query_scalar("UPDATE change_seq SET value = value + 1 WHERE id = 1 RETURNING value")
+                    .fetch_one(&mut *tx).await?;
+                let id = doc.id.to_string();
+                sqlx::query(
+                    "INSERT INTO documents (doc_id, kind, owner_id, period, bytes, heads, seq, updated_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                     ON CONFLICT (doc_id) DO UPDATE SET bytes = excluded.bytes, heads = excluded.heads,
+                         seq = excluded.seq, updated_at = excluded.updated_at")
+                    .bind(&id).bind(doc.id.kind().as_str()).bind(doc.id.owner().as_str())
+                    .bind(doc.id.period().as_string()).bind(&doc.bytes).bind(&doc.heads).bind(seq).bind(now)
+                    .execute(&mut *tx).await?;
+                for (hash, actor) in &doc.changes {
+                    sqlx::query(
+                        "INSERT INTO change_log (doc_id, change_hash, actor, user_id, device_id, received_at, seq)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (doc_id, change_hash) DO NOTHING")
+                        .bind(&id).bind(hash).bind(actor).bind(user_id).bind(device_id).bind(now).bind(seq)
+                        .execute(&mut *tx).await?;
+                }
+                // Read models: rebuilt from the merged document.
+                let owner = doc.id.owner().as_str();
+                let period = doc.id.period().as_string();
+                match &doc.record {
+                    Record::Diary(d) => {
+                        sqlx::query("DELETE FROM diary_entries WHERE doc_id = $1").bind(&id).execute(&mut *tx).await?;
+                        for e in &d.entries {
+                            sqlx::query(
+                                "INSERT INTO diary_entries (doc_id, entry_id, owner_id, day, time, category, place, text, households, photos, deleted)
+                                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)")
+                                .bind(&id).bind(&e.id).bind(owner).bind(&period).bind(&e.time)
+                                .bind(e.category.as_str()).bind(&e.place).bind(&e.text)
+                                .bind(e.households as i64).bind(e.photos.len() as i64).bind(e.deleted)
+                                .execute(&mut *tx).await?;
+                        }
+                    }
+                    Record::Night(n) => {
+                        sqlx::query("DELETE FROM night_activities WHERE doc_id = $1").bind(&id).execute(&mut *tx).await?;
+                        for a in &n.activities {
+                            sqlx::query(
+                                "INSERT INTO night_activities (doc_id, activity_id, owner_id, day, kind, start_time, end_time, place, households, deleted)
+                                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
+                                .bind(&id).bind(&a.id).bind(owner).bind(&period).bind(a.kind.as_str())
+                                .bind(&a.start).bind(&a.end).bind(&a.place).bind(a.households as i64).bind(a.deleted)
+                                .execute(&mut *tx).await?;
+                        }
+                        sqlx::query(
+                            "INSERT INTO night_stays (doc_id, owner_id, day, stayed, place) VALUES ($1, $2, $3, $4, $5)
+                             ON CONFLICT (doc_id) DO UPDATE SET stayed = excluded.stayed, place = excluded.place")
+                            .bind(&id).bind(owner).bind(&period).bind(n.stayed_overnight).bind(&n.overnight_place)
+                            .execute(&mut *tx).await?;
+                    }
+                    Record::Plan(pl) => {
+                        sqlx::query("DELETE FROM plan_tasks WHERE doc_id = $1").bind(&id).execute(&mut *tx).await?;
+                        for t in &pl.tasks {
+                            sqlx::query(
+                                "INSERT INTO plan_tasks (doc_id, task_id, owner_id, month, title, kind, due, status, closed_at, deleted)
+                                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
+                                .bind(&id).bind(&t.id).bind(owner).bind(&period).bind(&t.title)
+                                .bind(t.kind.as_str()).bind(&t.due).bind(t.status.as_str()).bind(t.closed_at).bind(t.deleted)
+                                .execute(&mut *tx).await?;
+                        }
+                    }
+                }
+            }
+            for (doc_id, state) in &commit.peer_states {
+                sqlx::query(
+                    "INSERT INTO peer_states (device_id, doc_id, state) VALUES ($1, $2, $3)
+                     ON CONFLICT (device_id, doc_id) DO UPDATE SET state = excluded.state")
+                    .bind(device_id).bind(doc_id).bind(state).execute(&mut *tx).await?;
+            }
+            sqlx::query("UPDATE devices SET last_seen_at = $2 WHERE id = $1")
+                .bind(device_id).bind(now).execute(&mut *tx).await?;
+            tx.commit().await
+        })?;
+        Ok(())
+    }
+
+    /// The document ids of `owner` of `kind` with period in `[from, to]`.
+    pub async fn owner_documents(
+        &self,
+        owner: &str,
+        from: &str,
+        to: &str,
+    ) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        let rows = on_pool!(self.pool(), p => sqlx::query(
+            "SELECT doc_id, bytes FROM documents WHERE owner_id = $1 AND kind IN ('diary', 'night')
+             AND period >= $2 AND period <= $3 ORDER BY period, kind")
+            .bind(owner).bind(from).bind(to).fetch_all(p).await?.into_iter()
+            .map(|r| Ok::<_, sqlx::Error>((r.try_get(0)?, r.try_get(1)?))).collect::<Result<Vec<_>, _>>())?;
+        Ok(rows)
+    }
+
+    pub async fn change_log(&self, doc_id: &str) -> Result<Vec<ChangeLogRow>, StoreError> {
+        let rows = on_pool!(self.pool(), p => sqlx::query(
+            "SELECT change_hash, actor, user_id, device_id, received_at FROM change_log WHERE doc_id = $1
+             ORDER BY seq, change_hash")
+            .bind(doc_id).fetch_all(p).await?.into_iter()
+            .map(|r| Ok::<_, sqlx::Error>(ChangeLogRow {
+                change_hash: r.try_get(0)?, actor: r.try_get(1)?, user_id: r.try_get(2)?,
+                device_id: r.try_get(3)?, received_at: r.try_get(4)?,
+            })).collect::<Result<Vec<_>, _>>())?;
+        Ok(rows)
+    }
+
+    /// Filing figures of every user under `unit_id` for days in `[from, to]`.
+    pub async fn filing(
+        &self,
+        unit_id: &str,
+        from: &str,
+        to: &str,
+    ) -> Result<Vec<FilingRow>, StoreError> {
+        let rows = on_pool!(self.pool(), p => sqlx::query(
+            "SELECT u.id, u.name, u.unit_id,
+               (SELECT COUNT(DISTINCT e.day) FROM diary_entries e WHERE e.owner_id = u.id AND e.day >= $2 AND e.day <= $3 AND NOT e.deleted),
+               (SELECT COUNT(*) FROM diary_entries e WHERE e.owner_id = u.id AND e.day >= $2 AND e.day <= $3 AND NOT e.deleted),
+               (SELECT COUNT(*) FROM night_activities a WHERE a.owner_id = u.id AND a.day >= $2 AND a.day <= $3 AND NOT a.deleted),
+               (SELECT COUNT(*) FROM night_stays s WHERE s.owner_id = u.id AND s.day >= $2 AND s.day <= $3 AND s.stayed)
+             FROM users u JOIN units un ON un.id = u.unit_id, units s
+             WHERE s.id = $1 AND substr(un.path, 1, length(s.path)) = s.path AND u.role IN ('cadre', 'leader')
+             ORDER BY un.path, u.id")
+            .bind(unit_id).bind(from).bind(to).fetch_all(p).await?.into_iter()
+            .map(|r| Ok::<_, sqlx::Error>(FilingRow {
+                user_id: r.try_get(0)?, name: r.try_get(1)?, unit_id: r.try_get(2)?,
+                days_filed: r.try_get(3)?, entries: r.try_get(4)?, night_activities: r.try_get(5)?,
+                nights_stayed: r.try_get(6)?,
+            })).collect::<Result<Vec<_>, _>>())?;
+        Ok(rows)
+    }
+
+    /// How many documents are stored (tests and metrics).
+    pub async fn document_count(&self) -> Result<i64, StoreError> {
+        Ok(
+            on_pool!(self.pool(), p => sqlx::query_scalar("SELECT COUNT(*) FROM documents").fetch_one(p).await)?,
+        )
+    }
+}

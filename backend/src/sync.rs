@@ -1,0 +1,249 @@
+//! The sync endpoint: prefetch, compute, commit, reply.
+//!
+//! A request is decoded, each document checked against the caller's read
+//! scope (outside it answers `not_found`, the same as a document that does
+//! not exist), and everything the sans-I/O server session will need —
+//! documents, this device's sync states, the changed documents since the
+//! cursor — is read in a few queries. `sync_core::session::serve` then runs
+//! on a blocking thread with the write policy, and what it accepted is
+//! committed in one transaction before the reply is sent.
+
+use std::collections::{HashMap, HashSet};
+
+use automerge::ChangeHash;
+use sync_core::protocol::{Batch, BatchEntry, EntryBody};
+use sync_core::session::{Changed, ServerDocWrite, ServerStore, MAX_PUSHED_PER_REPLY};
+use sync_core::{Actor, CoreError, DocId, Document, Role};
+
+use crate::app::AppState;
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::policy::DevicePolicy;
+use crate::storage::{AcceptedDoc, ReadScope, Store, SyncCommit, User};
+
+/// Whose documents `user` may read.
+pub async fn read_scope(store: &Store, user: &User) -> Result<ReadScope, ApiError> {
+    match (user.role, &user.scope_unit_id) {
+        (Role::Cadre, _) | (_, None) => Ok(ReadScope::Own {
+            user_id: user.id.clone(),
+        }),
+        (_, Some(unit)) => {
+            let unit = store.unit(unit).await?.ok_or(ApiError::NotFound)?;
+            Ok(ReadScope::Subtree {
+                user_id: user.id.clone(),
+                scope_path: unit.path,
+            })
+        }
+    }
+}
+
+/// May a caller with `scope` read documents of `owner`?
+pub async fn may_read(store: &Store, scope: &ReadScope, owner: &str) -> Result<bool, ApiError> {
+    match scope {
+        ReadScope::Own { user_id } => Ok(user_id == owner),
+        ReadScope::Subtree {
+            user_id,
+            scope_path,
+        } => {
+            if user_id == owner {
+                return Ok(true);
+            }
+            let Some(u) = store.user(owner).await? else {
+                return Ok(false);
+            };
+            let Some(unit) = store.unit(&u.unit_id).await? else {
+                return Ok(false);
+            };
+            Ok(unit.path.starts_with(scope_path.as_str()))
+        }
+    }
+}
+
+/// The server store as seen by one request: prefetched rows in, writes out.
+struct Prefetched {
+    actor: Actor,
+    docs: HashMap<String, Vec<u8>>,
+    states: HashMap<String, Vec<u8>>,
+    changed: Changed,
+    writes: Vec<ServerDocWrite>,
+}
+
+impl ServerStore for Prefetched {
+    fn actor(&self) -> Actor {
+        self.actor.clone()
+    }
+    fn load(&mut self, id: &DocId) -> Result<Option<Document>, CoreError> {
+        match self.docs.get(&id.to_string()) {
+            Some(bytes) => Document::load(id.clone(), bytes, &self.actor).map(Some),
+            None => Ok(None),
+        }
+    }
+    fn peer_state(&mut self, _peer: &str, id: &DocId) -> Result<Option<Vec<u8>>, CoreError> {
+        Ok(self.states.get(&id.to_string()).cloned())
+    }
+    fn changed_since(
+        &mut self,
+        _peer: &str,
+        _cursor: u64,
+        _limit: usize,
+    ) -> Result<Changed, CoreError> {
+        Ok(self.changed.clone())
+    }
+    fn commit(&mut self, _peer: &str, writes: Vec<ServerDocWrite>) -> Result<(), CoreError> {
+        self.writes = writes;
+        Ok(())
+    }
+}
+
+fn heads_hex(heads: &[ChangeHash]) -> String {
+    heads
+        .iter()
+        .map(|h| h.to_string())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// Answer one sync request of `caller`.
+pub async fn handle(state: &AppState, caller: &Caller, body: &[u8]) -> Result<Vec<u8>, ApiError> {
+    let request =
+        Batch::decode(body).map_err(|e| ApiError::bad_request("bad_batch", e.to_string()))?;
+    let store = &state.store;
+    let scope = read_scope(store, &caller.user).await?;
+
+    let mut refused = Vec::new();
+    let mut allowed = Batch {
+        cursor: request.cursor,
+        more: false,
+        entries: Vec::new(),
+    };
+    let mut owners_ok: HashMap<String, bool> = HashMap::new();
+    for entry in request.entries {
+        let owner = entry.doc.owner().to_string();
+        let ok = match owners_ok.get(&owner) {
+            Some(ok) => *ok,
+            None => {
+                let ok = may_read(store, &scope, &owner).await?;
+                owners_ok.insert(owner, ok);
+                ok
+            }
+        };
+        if ok {
+            allowed.entries.push(entry);
+        } else {
+            refused.push(BatchEntry {
+                doc: entry.doc,
+                body: EntryBody::Refused {
+                    code: "not_found".into(),
+                    message: "no such document".into(),
+                },
+            });
+        }
+    }
+
+    let (changed_ids, cursor, more) = store
+        .changed_since(&scope, request.cursor, MAX_PUSHED_PER_REPLY)
+        .await?;
+    let mut ids: Vec<String> = allowed.entries.iter().map(|e| e.doc.to_string()).collect();
+    ids.extend(changed_ids.iter().cloned());
+    ids.sort();
+    ids.dedup();
+    let docs = store.load_documents(&ids).await?;
+    let states = store.peer_states(&caller.device_id, &ids).await?;
+    let actors: HashSet<String> = store
+        .device_actors(&caller.device_id)
+        .await?
+        .into_iter()
+        .collect();
+    let changed = Changed {
+        docs: changed_ids
+            .iter()
+            .filter_map(|s| DocId::parse(s).ok())
+            .collect(),
+        cursor,
+        more,
+    };
+
+    let policy = DevicePolicy {
+        user_id: caller.user.id.clone(),
+        role: caller.user.role,
+        actors,
+    };
+    let device = caller.device_id.clone();
+    let permit = state
+        .sync_slots
+        .clone()
+        .acquire_owned()
+        .await
+        .map_err(ApiError::internal)?;
+    let (reply, commit) = tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        let mut prefetched = Prefetched {
+            actor: Actor::random(),
+            docs,
+            states,
+            changed,
+            writes: Vec::new(),
+        };
+        let reply = sync_core::session::serve(&mut prefetched, &policy, &device, &allowed)?;
+        let mut commit = SyncCommit::default();
+        for mut w in prefetched.writes {
+            let id = w.doc.id().to_string();
+            if w.changed {
+                let before: Vec<ChangeHash> = match prefetched.docs.get(&id) {
+                    Some(bytes) => {
+                        Document::load(w.doc.id().clone(), bytes, &prefetched.actor)?.heads()
+                    }
+                    None => Vec::new(),
+                };
+                let changes = w
+                    .doc
+                    .automerge_mut()
+                    .get_changes(&before)
+                    .iter()
+                    .map(|c| (c.hash().to_string(), c.actor_id().to_hex_string()))
+                    .collect();
+                let heads = heads_hex(&w.doc.heads());
+                commit.docs.push(AcceptedDoc {
+                    id: w.doc.id().clone(),
+                    bytes: w.doc.save(),
+                    heads,
+                    changes,
+                    record: w.doc.read(),
+                });
+            }
+            commit.peer_states.push((id, w.state));
+        }
+        Ok::<_, CoreError>((reply, commit))
+    })
+    .await
+    .map_err(ApiError::internal)?
+    .map_err(ApiError::internal)?;
+
+    store
+        .commit_sync(&caller.user.id, &caller.device_id, &commit)
+        .await?;
+    state
+        .metrics
+        .sync_docs_accepted
+        .inc_by(commit.docs.len() as u64);
+
+    for entry in &reply.entries {
+        if let EntryBody::Refused { code, message } = &entry.body {
+            if code == "forbidden_change" {
+                tracing::warn!(user = %caller.user.id, device = %caller.device_id, doc = %entry.doc, reason = %message, "refused a forbidden change");
+                state.metrics.sync_docs_refused.inc();
+                store
+                    .security_event(
+                        "forbidden_change",
+                        Some(&caller.user.id),
+                        Some(&caller.device_id),
+                        &format!("{}: {message}", entry.doc),
+                    )
+                    .await?;
+            }
+        }
+    }
+    let mut reply = reply;
+    reply.entries.extend(refused);
+    Ok(reply.encode())
+}
