@@ -270,7 +270,10 @@ impl FromRequestParts<AppState> for Caller {
 
 /// Per-account and per-client login limits.
 pub struct LoginLimiter {
-    per_key: governor::DefaultKeyedRateLimiter<String>,
+    per_account: governor::DefaultKeyedRateLimiter<String>,
+    /// Ten times the account limit: many cadres of a township share one
+    /// address behind a carrier's NAT.
+    per_address: governor::DefaultKeyedRateLimiter<String>,
 }
 
 impl std::fmt::Debug for LoginLimiter {
@@ -281,16 +284,21 @@ impl std::fmt::Debug for LoginLimiter {
 
 impl LoginLimiter {
     pub fn new(per_minute: u32) -> Arc<Self> {
-        let n = std::num::NonZeroU32::new(per_minute.max(1)).unwrap_or(std::num::NonZeroU32::MIN);
+        let quota = |n: u32| {
+            governor::Quota::per_minute(
+                std::num::NonZeroU32::new(n.max(1)).unwrap_or(std::num::NonZeroU32::MIN),
+            )
+        };
         Arc::new(Self {
-            per_key: governor::RateLimiter::keyed(governor::Quota::per_minute(n)),
+            per_account: governor::RateLimiter::keyed(quota(per_minute)),
+            per_address: governor::RateLimiter::keyed(quota(per_minute.saturating_mul(10))),
         })
     }
 
     /// Count one attempt for the account and one for the client address.
     pub fn check(&self, login: &str, client: &str) -> Result<(), ApiError> {
-        let account = self.per_key.check_key(&format!("login:{login}"));
-        let address = self.per_key.check_key(&format!("addr:{client}"));
+        let account = self.per_account.check_key(&login.to_owned());
+        let address = self.per_address.check_key(&client.to_owned());
         if account.is_err() || address.is_err() {
             return Err(ApiError::TooManyRequests);
         }

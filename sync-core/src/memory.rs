@@ -58,6 +58,13 @@ impl MemoryReplica {
         self.load(id)
     }
 
+    /// Store a document as it is, marked unsynced: how tests hand the sync
+    /// path changes that the typed API would refuse (forged or hostile).
+    pub fn insert_raw(&mut self, doc: Document) {
+        self.pending.insert(doc.id().clone());
+        self.put(doc);
+    }
+
     pub fn doc_ids(&self) -> Vec<DocId> {
         self.disk.keys().cloned().collect()
     }

@@ -67,6 +67,9 @@ fn generate(doc: &mut Document, state: &mut State) -> Result<Option<Message>, Co
     })
 }
 
+/// Apply one incoming message. The caller checks the document's identity
+/// afterwards: the client refuses a server that sends another document, the
+/// server lets its write policy name the rewrite.
 fn receive(doc: &mut Document, state: &mut State, bytes: &[u8]) -> Result<(), CoreError> {
     let id = doc.id().clone();
     let message = contain(&id, "decode sync message", || Message::decode(bytes))?;
@@ -74,8 +77,7 @@ fn receive(doc: &mut Document, state: &mut State, bytes: &[u8]) -> Result<(), Co
         doc.automerge_mut()
             .sync()
             .receive_sync_message(state, message)
-    })?;
-    doc.check_identity()
+    })
 }
 
 // ---- client ------------------------------------------------------------
@@ -254,7 +256,9 @@ impl ClientSession {
                             .insert(id.clone(), primed_state(persisted.as_deref()));
                     }
                     let state = self.states.get_mut(&id).expect("inserted above");
-                    if let Err(e) = receive(&mut doc, state, &bytes) {
+                    if let Err(e) =
+                        receive(&mut doc, state, &bytes).and_then(|_| doc.check_identity())
+                    {
                         self.set_aside(id, "bad_message", e.to_string());
                         continue;
                     }
@@ -375,6 +379,10 @@ pub fn serve(
         if changed {
             if let Err(r) = policy.check(&mut before, &mut after) {
                 reply.push(refused(id, &r.code, r.message));
+                continue;
+            }
+            if let Err(e) = after.check_identity() {
+                reply.push(refused(id, "forbidden_change", e.to_string()));
                 continue;
             }
         }

@@ -1,0 +1,201 @@
+//! Login, refresh rotation and reuse, logout, device revocation.
+
+use serde_json::json;
+
+use crate::harness::{Db, TestApp, PASSWORD};
+use crate::on_both_databases;
+
+async fn login_refresh_logout(db: Db) {
+    let app = TestApp::spawn(db).await;
+    app.seed().await;
+    let s = app.login("u1", "phone-a", &[]).await;
+    let (status, me) = app.get("/api/v1/me", &s.access).await;
+    assert_eq!(status, 200);
+    assert_eq!(me["id"], "u1");
+    assert_eq!(me["role"], "cadre");
+
+    // Wrong password and unknown login: the same 401.
+    for (login, pw) in [("u1", "wrong-password"), ("nobody", PASSWORD)] {
+        let (status, body) = app
+            .post_json(
+                "/api/v1/auth/login",
+                &json!({"login": login, "password": pw, "device_id": "d"}),
+            )
+            .await;
+        assert_eq!(status, 401, "{body}");
+        assert_eq!(body["code"], "unauthorized");
+    }
+
+    // Rotation: the new token works, the old one is spent.
+    let (status, next) = app
+        .post_json("/api/v1/auth/refresh", &json!({"refresh_token": s.refresh}))
+        .await;
+    assert_eq!(status, 200, "{next}");
+    let next_refresh = next["refresh_token"].as_str().unwrap().to_owned();
+    assert_ne!(next_refresh, s.refresh);
+    let (status, _) = app
+        .get("/api/v1/me", next["access_token"].as_str().unwrap())
+        .await;
+    assert_eq!(status, 200);
+
+    // Logout revokes the family.
+    let (status, _) = app
+        .post_json(
+            "/api/v1/auth/logout",
+            &json!({"refresh_token": next_refresh}),
+        )
+        .await;
+    assert_eq!(status, 204);
+    let (status, _) = app
+        .post_json(
+            "/api/v1/auth/refresh",
+            &json!({"refresh_token": next_refresh}),
+        )
+        .await;
+    assert_eq!(status, 401);
+}
+on_both_databases!(login_refresh_logout_works, login_refresh_logout);
+
+async fn refresh_reuse(db: Db) {
+    let app = TestApp::spawn(db).await;
+    app.seed().await;
+    let s = app.login("u1", "phone-a", &[]).await;
+    // A retry within the grace period (the reply was lost) still works.
+    let (status, first) = app
+        .post_json("/api/v1/auth/refresh", &json!({"refresh_token": s.refresh}))
+        .await;
+    assert_eq!(status, 200);
+    let (status, retry) = app
+        .post_json("/api/v1/auth/refresh", &json!({"refresh_token": s.refresh}))
+        .await;
+    assert_eq!(
+        status, 200,
+        "a retry within the grace period must succeed: {retry}"
+    );
+    // Only the newest token of the family stays valid.
+    let (status, _) = app
+        .post_json(
+            "/api/v1/auth/refresh",
+            &json!({"refresh_token": first["refresh_token"]}),
+        )
+        .await;
+    assert_eq!(status, 401);
+    let (status, _) = app
+        .post_json(
+            "/api/v1/auth/refresh",
+            &json!({"refresh_token": retry["refresh_token"]}),
+        )
+        .await;
+    assert_eq!(status, 200);
+}
+on_both_databases!(refresh_retry_within_grace, refresh_reuse);
+
+async fn reuse_after_grace_revokes_family(db: Db) {
+    let app = TestApp::spawn_with(db, |c| c.refresh_grace_secs = 0).await;
+    app.seed().await;
+    let s = app.login("u1", "phone-a", &[]).await;
+    let (_, next) = app
+        .post_json("/api/v1/auth/refresh", &json!({"refresh_token": s.refresh}))
+        .await;
+    // Someone replays the spent token: the whole family dies.
+    let (status, _) = app
+        .post_json("/api/v1/auth/refresh", &json!({"refresh_token": s.refresh}))
+        .await;
+    assert_eq!(status, 401);
+    let (status, _) = app
+        .post_json(
+            "/api/v1/auth/refresh",
+            &json!({"refresh_token": next["refresh_token"]}),
+        )
+        .await;
+    assert_eq!(status, 401, "the family must be revoked after a reuse");
+    assert!(!app
+        .state
+        .store
+        .security_events("refresh_reuse")
+        .await
+        .unwrap()
+        .is_empty());
+}
+on_both_databases!(
+    refresh_reuse_revokes_the_family,
+    reuse_after_grace_revokes_family
+);
+
+async fn revoked_device(db: Db) {
+    let app = TestApp::spawn(db).await;
+    app.seed().await;
+    let s = app.login("u1", "phone-a", &[]).await;
+    app.state.store.revoke_device("phone-a").await.unwrap();
+    let (status, body) = app.get("/api/v1/me", &s.access).await;
+    assert_eq!(status, 401, "a revoked device loses access at once: {body}");
+    let (status, _) = app
+        .post_json("/api/v1/auth/refresh", &json!({"refresh_token": s.refresh}))
+        .await;
+    assert_eq!(status, 401);
+    // The same device id cannot come back by logging in again.
+    let (status, body) = app
+        .post_json(
+            "/api/v1/auth/login",
+            &json!({"login": "u1", "password": PASSWORD, "device_id": "phone-a"}),
+        )
+        .await;
+    assert_eq!(status, 409, "{body}");
+}
+on_both_databases!(a_revoked_device_loses_access_at_once, revoked_device);
+
+async fn bad_requests(db: Db) {
+    let app = TestApp::spawn(db).await;
+    app.seed().await;
+    for body in [
+        json!({}),
+        json!({"login": "u1", "password": PASSWORD}),
+        json!({"login": "u1", "password": PASSWORD, "device_id": "bad id!"}),
+        json!({"login": "u1", "password": PASSWORD, "device_id": "d", "actors": ["zz"]}),
+        json!({"login": "u1", "password": PASSWORD, "device_id": "d", "surprise": 1}),
+    ] {
+        let (status, reply) = app.post_json("/api/v1/auth/login", &body).await;
+        assert_eq!(status, 400, "{body} -> {reply}");
+        assert!(
+            reply["code"].is_string() && reply["message"].is_string(),
+            "{reply}"
+        );
+    }
+    let r = app
+        .http
+        .post(app.url("/api/v1/auth/login"))
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 400);
+    let r = app
+        .http
+        .post(app.url("/api/v1/auth/login"))
+        .body(vec![b'x'; 100_000])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 413);
+    let (status, body) = app.get("/nowhere", "x").await;
+    assert_eq!((status, body["code"].as_str()), (404, Some("not_found")));
+    assert!(app.healthy().await);
+}
+on_both_databases!(bad_requests_get_clear_4xx, bad_requests);
+
+async fn login_rate_limit(db: Db) {
+    let app = TestApp::spawn_with(db, |c| c.login_per_minute = 3).await;
+    app.seed().await;
+    let mut statuses = Vec::new();
+    for _ in 0..5 {
+        let (status, _) = app
+            .post_json(
+                "/api/v1/auth/login",
+                &json!({"login": "u1", "password": "wrong-password", "device_id": "d"}),
+            )
+            .await;
+        statuses.push(status);
+    }
+    assert_eq!(statuses, vec![401, 401, 401, 429, 429]);
+}
+on_both_databases!(logins_are_rate_limited, login_rate_limit);

@@ -1,0 +1,7 @@
+//! End-to-end tests: a real `jishi` server on a port, real SQLite and
+//! PostgreSQL, phones with real replicas syncing over HTTP.
+
+mod auth;
+mod harness;
+mod records;
+mod sync;

@@ -1,0 +1,455 @@
+//! Phones and web clients syncing through the real server.
+
+use automerge::transaction::Transactable;
+use automerge::ReadDoc;
+use chrono::NaiveDate;
+use sync_core::document::{Category, EntryFields, Record, TextTarget};
+use sync_core::memory::MemoryReplica;
+use sync_core::replica::Replica;
+use sync_core::session::ClientStore;
+use sync_core::validate::TimeOfDay;
+use sync_core::{Actor, DocId, Document, Edit, EditContext, ItemId, Role, UserId};
+
+use crate::harness::{Db, TestApp};
+use crate::on_both_databases;
+
+fn user(s: &str) -> UserId {
+    UserId::parse(s).unwrap()
+}
+fn day(d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, 11, d).unwrap()
+}
+fn ctx(u: &str, role: Role) -> EditContext {
+    EditContext {
+        user: user(u),
+        role,
+        now_ms: 1_763_870_400_000,
+    }
+}
+fn entry(text: &str) -> Edit {
+    Edit::AddEntry {
+        id: ItemId::random(),
+        fields: EntryFields {
+            time: TimeOfDay::parse("09:00").unwrap(),
+            category: Category::Visit,
+            place: "青山村".into(),
+            text: text.into(),
+            households: 2,
+            location: None,
+        },
+    }
+}
+fn diary(r: Option<Record>) -> sync_core::document::Diary {
+    match r {
+        Some(Record::Diary(d)) => d,
+        other => panic!("expected a diary, got {other:?}"),
+    }
+}
+fn actors(a: &Actor) -> Vec<String> {
+    vec![a.to_hex()]
+}
+
+async fn server_record(app: &TestApp, id: &DocId) -> Option<Record> {
+    let docs = app
+        .state
+        .store
+        .load_documents(&[id.to_string()])
+        .await
+        .unwrap();
+    docs.get(&id.to_string()).map(|b| {
+        Document::load(id.clone(), b, &Actor::random())
+            .unwrap()
+            .read()
+    })
+}
+
+async fn two_phones(db: Db) {
+    let app = TestApp::spawn(db).await;
+    app.seed().await;
+    let mut a = Replica::open(&app.dir.path().join("a.db")).unwrap();
+    let mut b = Replica::open(&app.dir.path().join("b.db")).unwrap();
+    let sa = app.login("u1", "phone-a", &actors(a.actor())).await;
+    let sb = app.login("u1", "phone-b", &actors(b.actor())).await;
+    let id = DocId::diary(&user("u1"), day(23));
+    // Both phones start the same day offline.
+    a.edit(&id, &entry("上午走访"), &ctx("u1", Role::Cadre))
+        .unwrap();
+    b.edit(&id, &entry("下午开会"), &ctx("u1", Role::Cadre))
+        .unwrap();
+    b.edit(
+        &id,
+        &Edit::SetText {
+            target: TextTarget::Summary,
+            text: "小结".into(),
+        },
+        &ctx("u1", Role::Cadre),
+    )
+    .unwrap();
+    let (stats, problems) = app.sync(&mut a, &sa.access).await;
+    assert!(problems.is_empty(), "{problems:?}");
+    assert_eq!(stats.round_trips, 1, "{stats:?}");
+    let (stats, problems) = app.sync(&mut b, &sb.access).await;
+    assert!(
+        problems.is_empty() && stats.round_trips <= 3,
+        "{stats:?} {problems:?}"
+    );
+    let (_, problems) = app.sync(&mut a, &sa.access).await;
+    assert!(problems.is_empty());
+
+    let ra = diary(a.record(&id).unwrap());
+    let rb = diary(b.record(&id).unwrap());
+    assert_eq!(ra, rb);
+    assert_eq!(ra.entries.len(), 2);
+    assert_eq!(ra.summary, "小结");
+    assert_eq!(diary(server_record(&app, &id).await), ra);
+    assert!(a.pending_docs().unwrap().is_empty() && b.pending_docs().unwrap().is_empty());
+    // The change log knows which device sent what.
+    let log = app.state.store.change_log(&id.to_string()).await.unwrap();
+    let devices: std::collections::BTreeSet<_> = log.iter().map(|r| r.device_id.as_str()).collect();
+    assert_eq!(devices, ["phone-a", "phone-b"].into());
+    assert!(log.iter().all(|r| r.user_id == "u1"));
+}
+on_both_databases!(two_phones_of_one_cadre_converge, two_phones);
+
+async fn supervisor_comment(db: Db) {
+    let app = TestApp::spawn(db).await;
+    app.seed().await;
+    let mut phone = Replica::open(&app.dir.path().join("p.db")).unwrap();
+    let sp = app.login("u1", "phone", &actors(phone.actor())).await;
+    let id = DocId::diary(&user("u1"), day(20));
+    phone
+        .edit(&id, &entry("入户走访"), &ctx("u1", Role::Cadre))
+        .unwrap();
+    app.sync(&mut phone, &sp.access).await;
+
+    // The supervisor's client learns of the diary through its cursor.
+    let mut web = MemoryReplica::new(Actor::random());
+    let sw = app.login("s1", "web-s1", &actors(&web.actor())).await;
+    let (stats, _) = app.sync(&mut web, &sw.access).await;
+    assert!(stats.docs_received >= 1, "{stats:?}");
+    let c = ItemId::random();
+    web.edit(
+        &id,
+        &Edit::AddComment {
+            id: c.clone(),
+            on: None,
+            text: "请补充照片".into(),
+        },
+        &ctx("s1", Role::Supervisor),
+    )
+    .unwrap();
+    let (_, problems) = app.sync(&mut web, &sw.access).await;
+    assert!(problems.is_empty(), "{problems:?}");
+
+    let (stats, problems) = app.sync(&mut phone, &sp.access).await;
+    assert!(problems.is_empty() && stats.round_trips <= 3, "{stats:?}");
+    let d = diary(phone.record(&id).unwrap());
+    assert_eq!(d.comments.len(), 1);
+    assert_eq!(
+        (d.comments[0].author.as_str(), d.comments[0].text.as_str()),
+        ("s1", "请补充照片")
+    );
+}
+on_both_databases!(a_supervisors_comment_reaches_the_phone, supervisor_comment);
+
+async fn forged_actor(db: Db) {
+    let app = TestApp::spawn(db).await;
+    app.seed().await;
+    let mut phone = MemoryReplica::new(Actor::random());
+    // Logged in without registering the actor it writes with.
+    let s = app.login("u1", "phone", &[Actor::random().to_hex()]).await;
+    let id = DocId::diary(&user("u1"), day(21));
+    phone
+        .edit(&id, &entry("伪造"), &ctx("u1", Role::Cadre))
+        .unwrap();
+    let (_, problems) = app.sync(&mut phone, &s.access).await;
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert_eq!(problems[0].code, "forbidden_change");
+    assert!(
+        problems[0].message.contains("not registered"),
+        "{}",
+        problems[0].message
+    );
+    assert!(
+        server_record(&app, &id).await.is_none(),
+        "nothing of a refused document is stored"
+    );
+    assert!(app
+        .state
+        .store
+        .change_log(&id.to_string())
+        .await
+        .unwrap()
+        .is_empty());
+    let events = app
+        .state
+        .store
+        .security_events("forbidden_change")
+        .await
+        .unwrap();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].0, "u1");
+    assert!(
+        phone.pending().unwrap().contains(&id),
+        "the phone keeps its unsynced edit"
+    );
+}
+on_both_databases!(a_forged_actor_is_refused_with_nothing_stored, forged_actor);
+
+/// A raw Automerge write, as a hostile or buggy client could send it.
+fn raw_write(doc: &mut Document, f: impl FnOnce(&mut automerge::AutoCommit)) {
+    f(doc.automerge_mut());
+    doc.automerge_mut().commit();
+}
+
+async fn forbidden_paths(db: Db) {
+    let app = TestApp::spawn(db).await;
+    app.seed().await;
+    let mut phone = Replica::open(&app.dir.path().join("p.db")).unwrap();
+    let sp = app.login("u1", "phone", &actors(phone.actor())).await;
+    let id = DocId::diary(&user("u1"), day(22));
+    phone
+        .edit(&id, &entry("原始记录"), &ctx("u1", Role::Cadre))
+        .unwrap();
+    app.sync(&mut phone, &sp.access).await;
+    let original = server_record(&app, &id).await.unwrap();
+
+    // Each attacker fetches the document, changes it in a forbidden way, syncs.
+    struct Attempt {
+        login: &'static str,
+        role: Role,
+        code: &'static str,
+        change: fn(&mut automerge::AutoCommit),
+    }
+    let entries_text = |am: &mut automerge::AutoCommit| {
+        let entries = am.get(automerge::ROOT, "entries").unwrap().unwrap().1;
+        let (key, _) = am
+            .map_range(&entries, ..)
+            .map(|i| (i.key.to_string(), i.id()))
+            .next()
+            .unwrap();
+        let e = am.get(&entries, key.as_str()).unwrap().unwrap().1;
+        am.get(&e, "text").unwrap().unwrap().1
+    };
+    let attempts = [
+        // A supervisor rewriting the cadre's words.
+        Attempt {
+            login: "s1",
+            role: Role::Supervisor,
+            code: "forbidden_change",
+            change: |am| {
+                let entries = am.get(automerge::ROOT, "entries").unwrap().unwrap().1;
+                let key = am.map_range(&entries, ..).next().unwrap().key.to_string();
+                let e = am.get(&entries, key.as_str()).unwrap().unwrap().1;
+                am.put(&e, "place", "改写").unwrap();
+            },
+        },
+        // The owner rewriting who owns the record.
+        Attempt {
+            login: "u1",
+            role: Role::Cadre,
+            code: "forbidden_change",
+            change: |am| {
+                am.put(automerge::ROOT, "owner", "u2").unwrap();
+            },
+        },
+        // The owner removing an entry instead of marking it deleted.
+        Attempt {
+            login: "u1",
+            role: Role::Cadre,
+            code: "forbidden_change",
+            change: |am| {
+                let entries = am.get(automerge::ROOT, "entries").unwrap().unwrap().1;
+                let key = am.map_range(&entries, ..).next().unwrap().key.to_string();
+                am.delete(&entries, key.as_str()).unwrap();
+            },
+        },
+        // A leader writing a comment in someone else's name.
+        Attempt {
+            login: "l1",
+            role: Role::Leader,
+            code: "forbidden_change",
+            change: |am| {
+                let comments = am.get(automerge::ROOT, "comments").unwrap().unwrap().1;
+                let c = am
+                    .put_object(&comments, "c-forged", automerge::ObjType::Map)
+                    .unwrap();
+                am.put(&c, "author", "s1").unwrap();
+                am.put(&c, "role", "supervisor").unwrap();
+                am.put(&c, "text", "冒名点评").unwrap();
+            },
+        },
+        // A cadre of another township writing into this diary.
+        Attempt {
+            login: "u2",
+            role: Role::Cadre,
+            code: "not_found",
+            change: |am| {
+                am.put(automerge::ROOT, "stayed_overnight", true).unwrap();
+            },
+        },
+    ];
+    let _ = entries_text;
+    for (n, attempt) in attempts.iter().enumerate() {
+        let mut client = MemoryReplica::new(Actor::random());
+        let s = app
+            .login(attempt.login, &format!("dev-{n}"), &actors(&client.actor()))
+            .await;
+        let mut doc = match attempt.code {
+            // An outsider cannot fetch it; it forges from the genesis.
+            "not_found" => Document::create(id.clone(), &client.actor()),
+            _ => {
+                app.sync(&mut client, &s.access).await;
+                client
+                    .document(&id)
+                    .unwrap()
+                    .expect("the document reached this client")
+            }
+        };
+        raw_write(&mut doc, attempt.change);
+        client.insert_raw(doc);
+        let (_, problems) = app.sync(&mut client, &s.access).await;
+        assert_eq!(
+            problems.len(),
+            1,
+            "attempt {n} ({}): {problems:?}",
+            attempt.login
+        );
+        assert_eq!(
+            problems[0].code, attempt.code,
+            "attempt {n}: {}",
+            problems[0].message
+        );
+        assert_eq!(
+            server_record(&app, &id).await.unwrap(),
+            original,
+            "attempt {n} changed the stored record"
+        );
+        let _ = attempt.role;
+    }
+    assert_eq!(
+        app.state
+            .store
+            .security_events("forbidden_change")
+            .await
+            .unwrap()
+            .len(),
+        4
+    );
+    // A comment in one's own name is fine.
+    let mut web = MemoryReplica::new(Actor::random());
+    let s = app.login("l1", "web-l1", &actors(&web.actor())).await;
+    app.sync(&mut web, &s.access).await;
+    web.edit(
+        &id,
+        &Edit::AddComment {
+            id: ItemId::random(),
+            on: None,
+            text: "很好".into(),
+        },
+        &ctx("l1", Role::Leader),
+    )
+    .unwrap();
+    let (_, problems) = app.sync(&mut web, &s.access).await;
+    assert!(problems.is_empty(), "{problems:?}");
+    assert_eq!(diary(server_record(&app, &id).await).comments.len(), 1);
+}
+on_both_databases!(forbidden_changes_are_refused_whole, forbidden_paths);
+
+async fn malformed_bodies(db: Db) {
+    let app = TestApp::spawn(db).await;
+    app.seed().await;
+    let mut phone = MemoryReplica::new(Actor::random());
+    let s = app.login("u1", "phone", &actors(&phone.actor())).await;
+    let id = DocId::diary(&user("u1"), day(23));
+    phone
+        .edit(&id, &entry("完整"), &ctx("u1", Role::Cadre))
+        .unwrap();
+    let mut session = sync_core::session::ClientSession::new(&mut phone).unwrap();
+    let good = session.next_request(&mut phone).unwrap().unwrap().encode();
+    let mut bad_bodies: Vec<Vec<u8>> = (0..good.len())
+        .step_by(7)
+        .map(|n| good[..n].to_vec())
+        .collect();
+    bad_bodies.push(vec![9, 9, 9]);
+    bad_bodies.push(b"{\"json\": true}".to_vec());
+    let mut garbled = good.clone();
+    let last = garbled.len() - 1;
+    garbled[last / 2] ^= 0xff;
+    bad_bodies.push(garbled);
+    for body in &bad_bodies {
+        let r = app
+            .http
+            .post(app.url("/api/v1/sync"))
+            .bearer_auth(&s.access)
+            .body(body.clone())
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        let json: serde_json::Value = r.json().await.unwrap_or_default();
+        // A garbled message inside a valid batch is refused per document.
+        assert!(status == 400 || status == 200, "{status} {json}");
+        if status == 400 {
+            assert!(json["code"].is_string(), "{json}");
+        }
+    }
+    assert!(server_record(&app, &id).await.is_none() || app.healthy().await);
+    let r = app
+        .http
+        .post(app.url("/api/v1/sync"))
+        .body(good.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 401);
+    let huge = vec![1u8; 40 * 1024 * 1024];
+    let r = app
+        .http
+        .post(app.url("/api/v1/sync"))
+        .bearer_auth(&s.access)
+        .body(huge)
+        .send()
+        .await;
+    if let Ok(r) = r {
+        assert_eq!(r.status().as_u16(), 413);
+    }
+    assert!(app.healthy().await);
+    // And the real request still goes through afterwards.
+    let (_, problems) = app.sync(&mut phone, &s.access).await;
+    assert!(problems.is_empty());
+    assert_eq!(diary(server_record(&app, &id).await).entries.len(), 1);
+}
+on_both_databases!(
+    malformed_sync_bodies_get_4xx_and_the_server_stays_up,
+    malformed_bodies
+);
+
+async fn restart_between_rounds(db: Db) {
+    let app = TestApp::spawn(db).await;
+    app.seed().await;
+    let mut phone = Replica::open(&app.dir.path().join("p.db")).unwrap();
+    let s = app.login("u1", "phone", &actors(phone.actor())).await;
+    let id = DocId::diary(&user("u1"), day(24));
+    phone
+        .edit(&id, &entry("第一条"), &ctx("u1", Role::Cadre))
+        .unwrap();
+    app.sync(&mut phone, &s.access).await;
+    let app = app.restart().await;
+    phone
+        .edit(&id, &entry("第二条"), &ctx("u1", Role::Cadre))
+        .unwrap();
+    let (stats, problems) = app.sync(&mut phone, &s.access).await;
+    assert!(problems.is_empty(), "{problems:?}");
+    assert_eq!(
+        stats.round_trips, 1,
+        "the persisted sync state survives the restart: {stats:?}"
+    );
+    let d = diary(server_record(&app, &id).await);
+    assert_eq!(d.entries.len(), 2);
+    assert_eq!(d, diary(phone.record(&id).unwrap()));
+}
+on_both_databases!(
+    a_server_restart_between_rounds_loses_nothing,
+    restart_between_rounds
+);
