@@ -3,16 +3,17 @@
 //! The incoming sync message is applied to a copy of the document; this
 //! policy then inspects the result: every new change must come from an
 //! Automerge actor registered to the caller's device (or be the document's
-//! own genesis change), and every path the changes touched (the Automerge
-//! patches between the old and the new heads) must be writable by the
-//! caller: the owner writes the content of their own record; anyone in scope
+//! own genesis change), and every operation of those changes — resolved to
+//! its path in the merged document, whether or not it is visible there —
+//! must land where the caller may write: the owner writes the content of their own record; anyone in scope
 //! writes only comments whose `author` is themselves; nobody rewrites `kind`,
 //! `schema`, `owner`, `date` or `month`, removes an item or a container.
 //! A refusal is for the whole document: nothing of it is stored.
 
 use std::collections::HashSet;
 
-use automerge::{PatchAction, Prop};
+use automerge::legacy::{Key, ObjectId, OpId, OpType};
+use automerge::{Prop, ReadDoc};
 use sync_core::document::{genesis_hash, Record, GENESIS_ACTOR, IMMUTABLE_ROOT_KEYS};
 use sync_core::session::{Refusal, WritePolicy};
 use sync_core::{Document, Role};
@@ -97,13 +98,36 @@ impl DevicePolicy {
     }
 }
 
+/// The path of an Automerge object: its keys from the root.
+fn object_path(doc: &automerge::AutoCommit, obj: &ObjectId) -> Option<Vec<String>> {
+    match obj {
+        ObjectId::Root => Some(Vec::new()),
+        ObjectId::Id(OpId(counter, actor)) => {
+            let id = doc
+                .import_obj(&format!("{counter}@{}", actor.to_hex_string()))
+                .ok()?;
+            let parents = doc.parents(&id).ok()?;
+            Some(parents.path().iter().map(|(_, p)| prop_str(p)).collect())
+        }
+    }
+}
+
 impl WritePolicy for DevicePolicy {
     fn check(&self, before: &mut Document, after: &mut Document) -> Result<(), Refusal> {
         let id = after.id().clone();
         let genesis = genesis_hash(&id);
         let before_heads = before.heads();
         let genesis_actor = hex::encode(GENESIS_ACTOR);
-        for change in after.automerge_mut().get_changes(&before_heads) {
+        if after.automerge_mut().get_change_by_hash(&genesis).is_none() {
+            return Err(forbidden(
+                "the document does not start from its genesis change",
+            ));
+        }
+        let owner = id.owner().as_str() == self.user_id;
+        let record = after.read();
+        let before_record = before.read();
+        let changes = after.automerge_mut().get_changes(&before_heads);
+        for change in changes {
             let actor = change.actor_id().to_hex_string();
             if actor == genesis_actor {
                 if change.hash() != genesis {
@@ -111,47 +135,26 @@ impl WritePolicy for DevicePolicy {
                         "a change claims the genesis actor but is not this document's genesis",
                     ));
                 }
-            } else if !self.actors.contains(&actor) {
+                continue;
+            }
+            if !self.actors.contains(&actor) {
                 return Err(forbidden(format!(
                     "change by actor {actor}, which is not registered to this device"
                 )));
             }
-        }
-        let after_heads = after.heads();
-        if after.automerge_mut().get_change_by_hash(&genesis).is_none() {
-            return Err(forbidden(
-                "the document does not start from its genesis change",
-            ));
-        }
-        // Diff from the genesis when the server had nothing: the skeleton is
-        // known and checked by hash above.
-        let base = if before_heads.is_empty() {
-            vec![genesis]
-        } else {
-            before_heads
-        };
-        let patches = after.automerge_mut().diff(&base, &after_heads);
-        let owner = id.owner().as_str() == self.user_id;
-        let record = after.read();
-        let before_record = before.read();
-        for patch in patches {
-            let mut path: Vec<String> = patch.path.iter().map(|(_, p)| prop_str(p)).collect();
-            let delete = match &patch.action {
-                PatchAction::PutMap { key, .. } => {
-                    path.push(key.clone());
-                    false
+            // Every operation, visible in the merged result or not (a write
+            // that loses a conflict today could surface tomorrow), must land
+            // on a path the caller may write.
+            for op in change.decode().operations {
+                let Some(mut path) = object_path(after.automerge(), &op.obj) else {
+                    return Err(forbidden("an operation on an object outside this document"));
+                };
+                if let Key::Map(key) = &op.key {
+                    path.push(key.to_string());
                 }
-                PatchAction::DeleteMap { key } => {
-                    path.push(key.clone());
-                    true
-                }
-                PatchAction::Conflict { prop } | PatchAction::Increment { prop, .. } => {
-                    path.push(prop_str(prop));
-                    false
-                }
-                _ => false,
-            };
-            self.check_path(owner, &record, &before_record, &path, delete)?;
+                let delete = matches!(op.action, OpType::Delete);
+                self.check_path(owner, &record, &before_record, &path, delete)?;
+            }
         }
         Ok(())
     }
