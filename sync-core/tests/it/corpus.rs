@@ -1,1 +1,748 @@
-//! (written below)
+//! The fuzz corpora as regression tests. Every file under
+//! `tests/corpus/doc_load/` and `tests/corpus/batch_decode/` (valid seeds,
+//! damaged copies, random bytes and every crasher `cargo fuzz` found) goes
+//! through the same checks as the fuzz targets in `sync-core/fuzz/`, and two
+//! property tests damage the valid seeds further. The answer to any bytes is a
+//! value or an error; a panic fails the test.
+//!
+//! Automerge refuses a chunk whose checksum does not match before it parses
+//! anything, so damaged documents are also tried with their checksums
+//! recomputed: that is what reaches the parser behind the checksum, and what a
+//! hostile peer can send.
+//!
+//! The `seed-*`, `trunc-*`, `flip-*`, `bad-*` and `random-*` files are written
+//! by [`write_seeds`] from fixed actors, ids and times (run it with
+//! `cargo test -p sync-core --test it corpus::write_seeds -- --ignored`);
+//! `crash-*` (must be refused) and `slow-*` files are the fuzzers' findings,
+//! copied by hand from `sync-core/fuzz/artifacts/` and never rewritten
+//! (`docs/fuzzing.md`).
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use automerge::AutoCommit;
+use proptest::prelude::*;
+use sha2::{Digest, Sha256};
+use sync_core::document::{
+    ActivityFields, Category, EntryFields, EntryPatch, NightKind, PhotoRef, TaskFields, TaskKind,
+    TaskStatus, TextTarget,
+};
+use sync_core::memory::{MemoryReplica, MemoryServer};
+use sync_core::protocol::{Batch, BatchEntry, EntryBody};
+use sync_core::session::{serve, AllowAll, ClientSession};
+use sync_core::validate::{Location, PhotoHash, TimeOfDay};
+use sync_core::{Actor, DocId, Document, Edit, EditContext, ItemId, Role, UserId};
+
+/// The documents the `doc_load` seeds are saves of; each file is loaded as
+/// each of them, as the fuzz target does.
+const DOC_IDS: [&str; 3] = [
+    "diary:u1:2026-11-23",
+    "night:u1:2026-11-23",
+    "plan:u1:2026-11",
+];
+
+/// Fewer files than this means the corpus went missing, not that it passed.
+const MIN_DOC_FILES: usize = 20;
+const MIN_BATCH_FILES: usize = 20;
+
+fn corpus_dir(target: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/corpus")
+        .join(target)
+}
+
+/// Every file of one corpus, by name.
+fn corpus(target: &str) -> Vec<(String, Vec<u8>)> {
+    let dir = corpus_dir(target);
+    let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|entry| {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            (name, std::fs::read(&path).unwrap())
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+/// What the `doc_load` fuzz target does with one input: load it as each
+/// document; a document that loads must read, save, and load again from its
+/// save to the same record. Returns how many of the ids it loaded as.
+fn check_doc(bytes: &[u8]) -> usize {
+    let mut loaded = 0;
+    for id in DOC_IDS {
+        let id = DocId::parse(id).unwrap();
+        let Ok(mut doc) = Document::load(id.clone(), bytes, &Actor::random()) else {
+            continue;
+        };
+        loaded += 1;
+        let record = doc.read();
+        let saved = doc.save();
+        let again = Document::load(id, &saved, &Actor::random())
+            .expect("the save of a loaded document loads again");
+        assert_eq!(again.read(), record, "a save reads differently");
+    }
+    loaded
+}
+
+/// `bytes` with the checksum of each Automerge chunk recomputed, or `None`
+/// when nothing changed. Chunk: magic(4) checksum(4) type(1) len(uleb) data;
+/// the checksum is the first 4 bytes of SHA-256(type, len, data). Stops at the
+/// first thing that is not an uncompressed chunk. (The `doc_load` fuzz target
+/// has the same function.)
+fn with_valid_checksums(bytes: &[u8]) -> Option<Vec<u8>> {
+    const MAGIC: [u8; 4] = [0x85, 0x6f, 0x4a, 0x83];
+    let mut out = bytes.to_vec();
+    let mut pos = 0;
+    // Chunk types 0 (document), 1 (change) and 3 (bundle); 2 is compressed.
+    while out.len() >= pos + 9 && out[pos..pos + 4] == MAGIC && matches!(out[pos + 8], 0 | 1 | 3) {
+        let Some((len, at)) = read_uleb(&out, pos + 9) else {
+            break;
+        };
+        let Some(end) = usize::try_from(len).ok().and_then(|l| at.checked_add(l)) else {
+            break;
+        };
+        if end > out.len() {
+            break;
+        }
+        let mut hasher = Sha256::new();
+        hasher.update([out[pos + 8]]);
+        hasher.update(uleb(len));
+        hasher.update(&out[at..end]);
+        let hash = hasher.finalize();
+        out[pos + 4..pos + 8].copy_from_slice(&hash[..4]);
+        pos = end;
+    }
+    (out != bytes).then_some(out)
+}
+
+/// The LEB128 number at `at` and the position after it.
+fn read_uleb(bytes: &[u8], mut at: usize) -> Option<(u64, usize)> {
+    let mut value = 0u64;
+    for shift in (0..64).step_by(7) {
+        let b = *bytes.get(at)?;
+        value |= u64::from(b & 0x7f) << shift;
+        at += 1;
+        if b & 0x80 == 0 {
+            return Some((value, at));
+        }
+    }
+    None
+}
+
+fn uleb(mut v: u64) -> Vec<u8> {
+    let mut out = Vec::new();
+    loop {
+        let byte = (v & 0x7f) as u8;
+        v >>= 7;
+        if v == 0 {
+            out.push(byte);
+            return out;
+        }
+        out.push(byte | 0x80);
+    }
+}
+
+/// What the `batch_decode` fuzz target does with one input.
+fn check_batch(bytes: &[u8]) -> bool {
+    match Batch::decode(bytes) {
+        Ok(batch) => {
+            assert_eq!(
+                Batch::decode(&batch.encode()).as_ref(),
+                Ok(&batch),
+                "decode(encode(batch)) differs"
+            );
+            true
+        }
+        Err(_) => false,
+    }
+}
+
+#[test]
+fn every_doc_load_file_loads_or_is_refused() {
+    let files = corpus("doc_load");
+    assert!(
+        files.len() >= MIN_DOC_FILES,
+        "only {} files in {}",
+        files.len(),
+        corpus_dir("doc_load").display()
+    );
+    let mut loaded = 0;
+    for (name, bytes) in &files {
+        let as_is = check_doc(bytes);
+        let fixed = with_valid_checksums(bytes).map_or(0, |fixed| check_doc(&fixed));
+        if name.starts_with("crash-") {
+            assert_eq!((as_is, fixed), (0, 0), "{name} loaded");
+        }
+        if name.starts_with("seed-") {
+            assert!(as_is > 0, "{name} is a seed but does not load");
+        }
+        if name.starts_with("bad-") || name.starts_with("trunc-") {
+            assert_eq!(as_is, 0, "{name} loaded");
+        }
+        loaded += usize::from(as_is > 0);
+    }
+    assert!(loaded >= 7, "only {loaded} files loaded");
+}
+
+#[test]
+fn every_batch_decode_file_decodes_or_is_refused() {
+    let files = corpus("batch_decode");
+    assert!(
+        files.len() >= MIN_BATCH_FILES,
+        "only {} files in {}",
+        files.len(),
+        corpus_dir("batch_decode").display()
+    );
+    for (name, bytes) in &files {
+        let ok = check_batch(bytes);
+        if name.starts_with("seed-") {
+            assert!(ok, "{name} is a seed but does not decode");
+        }
+        if name.starts_with("bad-") || name.starts_with("trunc-") || name.starts_with("crash-") {
+            assert!(!ok, "{name} decoded");
+        }
+    }
+}
+
+// ---- property tests ----------------------------------------------------
+
+/// The valid seeds of one corpus, read once.
+fn seeds(target: &'static str) -> &'static [Vec<u8>] {
+    static DOCS: OnceLock<Vec<Vec<u8>>> = OnceLock::new();
+    static BATCHES: OnceLock<Vec<Vec<u8>>> = OnceLock::new();
+    let cell = if target == "doc_load" {
+        &DOCS
+    } else {
+        &BATCHES
+    };
+    cell.get_or_init(|| {
+        let seeds: Vec<Vec<u8>> = corpus(target)
+            .into_iter()
+            .filter(|(name, bytes)| name.starts_with("seed-") && !bytes.is_empty())
+            .map(|(_, bytes)| bytes)
+            .collect();
+        assert!(seeds.len() >= 3, "{target}: only {} seeds", seeds.len());
+        seeds
+    })
+}
+
+#[derive(Debug, Clone)]
+enum Mutation {
+    FlipBit(prop::sample::Index, u8),
+    SetByte(prop::sample::Index, u8),
+    Truncate(prop::sample::Index),
+    Insert(prop::sample::Index, Vec<u8>),
+    Remove(prop::sample::Index, usize),
+    /// Copy a run of the input over another place of it.
+    CopyWithin(prop::sample::Index, prop::sample::Index, usize),
+}
+
+fn mutation() -> impl Strategy<Value = Mutation> {
+    use prop::sample::Index;
+    prop_oneof![
+        3 => (any::<Index>(), 0u8..8).prop_map(|(i, b)| Mutation::FlipBit(i, b)),
+        3 => (any::<Index>(), any::<u8>()).prop_map(|(i, b)| Mutation::SetByte(i, b)),
+        1 => any::<Index>().prop_map(Mutation::Truncate),
+        2 => (any::<Index>(), prop::collection::vec(any::<u8>(), 1..16))
+            .prop_map(|(i, b)| Mutation::Insert(i, b)),
+        2 => (any::<Index>(), 1usize..16).prop_map(|(i, n)| Mutation::Remove(i, n)),
+        1 => (any::<Index>(), any::<Index>(), 1usize..32)
+            .prop_map(|(a, b, n)| Mutation::CopyWithin(a, b, n)),
+    ]
+}
+
+fn mutate(mut bytes: Vec<u8>, mutations: &[Mutation]) -> Vec<u8> {
+    for m in mutations {
+        if bytes.is_empty() {
+            break;
+        }
+        let len = bytes.len();
+        match m {
+            Mutation::FlipBit(i, bit) => bytes[i.index(len)] ^= 1 << bit,
+            Mutation::SetByte(i, b) => bytes[i.index(len)] = *b,
+            Mutation::Truncate(i) => bytes.truncate(i.index(len)),
+            Mutation::Insert(i, b) => {
+                let at = i.index(len + 1);
+                bytes.splice(at..at, b.iter().copied());
+            }
+            Mutation::Remove(i, n) => {
+                let at = i.index(len);
+                bytes.drain(at..(at + n).min(len));
+            }
+            Mutation::CopyWithin(from, to, n) => {
+                let (from, to) = (from.index(len), to.index(len));
+                let n = (*n).min(len - from).min(len - to);
+                bytes.copy_within(from..from + n, to);
+            }
+        }
+    }
+    bytes
+}
+
+/// Random bytes, or a valid seed damaged a few times.
+fn damaged(target: &'static str) -> impl Strategy<Value = Vec<u8>> {
+    let count = seeds(target).len();
+    prop_oneof![
+        1 => prop::collection::vec(any::<u8>(), 0..512),
+        3 => (0..count, prop::collection::vec(mutation(), 1..5))
+            .prop_map(move |(seed, ms)| mutate(seeds(target)[seed].clone(), &ms)),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 2_000, ..ProptestConfig::default() })]
+
+    #[test]
+    fn damaged_documents_load_or_are_refused(bytes in damaged("doc_load")) {
+        check_doc(&bytes);
+        if let Some(fixed) = with_valid_checksums(&bytes) {
+            check_doc(&fixed);
+        }
+    }
+
+    #[test]
+    fn damaged_batches_decode_or_are_refused(bytes in damaged("batch_decode")) {
+        check_batch(&bytes);
+    }
+}
+
+// ---- writing the seeds ---------------------------------------------------
+
+fn actor(n: u8) -> Actor {
+    Actor::from_bytes(&[n; 16]).unwrap()
+}
+
+fn ctx(user: &str, role: Role, minute: i64) -> EditContext {
+    EditContext {
+        user: UserId::parse(user).unwrap(),
+        role,
+        // 2026-11-23 08:00 UTC, plus `minute`.
+        now_ms: 1_795_420_800_000 + minute * 60_000,
+    }
+}
+
+fn item(s: &str) -> ItemId {
+    ItemId::parse(s).unwrap()
+}
+
+fn doc_id(s: &str) -> DocId {
+    DocId::parse(s).unwrap()
+}
+
+fn entry(n: u16) -> EntryFields {
+    EntryFields {
+        time: TimeOfDay::from_hm(8 + n, 30).unwrap(),
+        category: Category::Visit,
+        place: format!("青山村第{n}组"),
+        text: format!("第{n}次入户走访，了解春耕备耕情况，收集道路硬化和饮水安全问题。"),
+        households: u32::from(n) + 1,
+        location: Some(Location {
+            lat: 27.5,
+            lon: 109.25,
+            accuracy_m: 12.0,
+        }),
+    }
+}
+
+fn activity(kind: NightKind, h: u16) -> ActivityFields {
+    ActivityFields {
+        kind,
+        start: TimeOfDay::from_hm(h, 0).unwrap(),
+        end: Some(TimeOfDay::from_hm(h + 1, 30).unwrap()),
+        place: "村委会".into(),
+        households: 3,
+        issues: "灌溉水渠堵塞".into(),
+        help: "联系水利站疏通".into(),
+    }
+}
+
+fn edited(id: &str, actor_n: u8, edits: &[(Edit, EditContext)]) -> Document {
+    let mut doc = Document::create(doc_id(id), &actor(actor_n));
+    for (edit, ctx) in edits {
+        doc.apply(edit, ctx).unwrap();
+    }
+    doc
+}
+
+fn diary_edits() -> Vec<(Edit, EditContext)> {
+    let cadre = |m| ctx("u1", Role::Cadre, m);
+    vec![
+        (
+            Edit::AddEntry {
+                id: item("e1"),
+                fields: entry(1),
+            },
+            cadre(0),
+        ),
+        (
+            Edit::AddEntry {
+                id: item("e2"),
+                fields: entry(2),
+            },
+            cadre(5),
+        ),
+        (
+            Edit::AddEntry {
+                id: item("e3"),
+                fields: entry(3),
+            },
+            cadre(9),
+        ),
+        (
+            Edit::UpdateEntry {
+                id: item("e2"),
+                patch: EntryPatch {
+                    category: Some(Category::Mediation),
+                    location: Some(None),
+                    ..EntryPatch::default()
+                },
+            },
+            cadre(12),
+        ),
+        (Edit::DeleteEntry { id: item("e3") }, cadre(14)),
+        (
+            Edit::AttachPhoto {
+                item: item("e1"),
+                photo: PhotoRef {
+                    hash: PhotoHash::of_bytes(b"photo one"),
+                    captured_at: Some(1_795_421_000_000),
+                    location: None,
+                },
+            },
+            cadre(15),
+        ),
+        (
+            Edit::SetText {
+                target: TextTarget::Summary,
+                text: "今日小结：走访两户，调解一件。".into(),
+            },
+            cadre(20),
+        ),
+        (
+            Edit::AddComment {
+                id: item("c1"),
+                on: Some(item("e1")),
+                text: "情况属实，继续跟进。".into(),
+            },
+            ctx("l1", Role::Leader, 30),
+        ),
+    ]
+}
+
+fn night_edits() -> Vec<(Edit, EditContext)> {
+    let cadre = |m| ctx("u1", Role::Cadre, m);
+    vec![
+        (
+            Edit::AddActivity {
+                id: item("a1"),
+                fields: activity(NightKind::Visit, 19),
+            },
+            cadre(660),
+        ),
+        (
+            Edit::AddActivity {
+                id: item("a2"),
+                fields: activity(NightKind::Study, 21),
+            },
+            cadre(700),
+        ),
+        (Edit::DeleteActivity { id: item("a2") }, cadre(710)),
+        (
+            Edit::SetOvernight {
+                stayed: true,
+                place: Some("村委会值班室".into()),
+            },
+            cadre(720),
+        ),
+    ]
+}
+
+fn plan_edits() -> Vec<(Edit, EditContext)> {
+    let cadre = |m| ctx("u1", Role::Cadre, m);
+    let task = |title: &str, kind| TaskFields {
+        title: title.into(),
+        kind,
+        due: Some(chrono::NaiveDate::from_ymd_opt(2026, 11, 30).unwrap()),
+    };
+    vec![
+        (
+            Edit::AddTask {
+                id: item("t1"),
+                fields: task("完成春耕走访", TaskKind::Fixed),
+            },
+            cadre(0),
+        ),
+        (
+            Edit::AddTask {
+                id: item("t2"),
+                fields: task("协调道路硬化", TaskKind::Dynamic),
+            },
+            cadre(1),
+        ),
+        (
+            Edit::CloseTask {
+                id: item("t1"),
+                status: TaskStatus::Done,
+                note: "已走访全部农户".into(),
+            },
+            cadre(2),
+        ),
+        (
+            Edit::SetText {
+                target: TextTarget::Summary,
+                text: "本月小结：固定任务完成，动态任务推进中。".into(),
+            },
+            cadre(3),
+        ),
+    ]
+}
+
+/// splitmix64: fixed pseudo-random bytes, so rewriting the seeds is stable.
+struct Bytes(u64);
+
+impl Bytes {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+    fn take(&mut self, n: usize) -> Vec<u8> {
+        (0..n).map(|_| self.next() as u8).collect()
+    }
+}
+
+fn flipped(bytes: &[u8], at: usize) -> Vec<u8> {
+    let mut out = bytes.to_vec();
+    out[at] ^= 0x10;
+    out
+}
+
+fn write(target: &str, files: &[(String, Vec<u8>)]) {
+    let dir = corpus_dir(target);
+    std::fs::create_dir_all(&dir).unwrap();
+    for (name, bytes) in files {
+        assert!(!name.starts_with("crash-"), "crashers are never rewritten");
+        std::fs::write(dir.join(name), bytes).unwrap();
+    }
+}
+
+fn doc_seeds() -> Vec<(String, Vec<u8>)> {
+    let mut diary = edited("diary:u1:2026-11-23", 1, &diary_edits());
+    let mut night = edited("night:u1:2026-11-23", 1, &night_edits());
+    let mut plan = edited("plan:u1:2026-11", 1, &plan_edits());
+    let (diary, night, plan) = (diary.save(), night.save(), plan.save());
+
+    // A full save followed by incremental chunks, as the replica appends.
+    let mut growing = Document::create(doc_id("diary:u1:2026-11-23"), &actor(1));
+    let mut incremental = growing.save();
+    growing.save_incremental();
+    for (edit, ctx) in &diary_edits()[..3] {
+        growing.apply(edit, ctx).unwrap();
+        incremental.extend(growing.save_incremental());
+    }
+
+    // Two phones of one cadre, offline the same day, merged.
+    let mut a = edited("diary:u1:2026-11-23", 1, &diary_edits()[..2]);
+    let mut b = edited("diary:u1:2026-11-23", 2, &diary_edits()[2..3]);
+    a.automerge_mut().merge(b.automerge_mut()).unwrap();
+    let merged = a.save();
+
+    let genesis = Document::create(doc_id("diary:u1:2026-11-23"), &actor(1)).save();
+    let other = Document::create(doc_id("diary:u2:2026-11-23"), &actor(1)).save();
+    // An Automerge document that is not a Jishi document at all.
+    let foreign = {
+        use automerge::transaction::Transactable;
+        let mut d = AutoCommit::new().with_actor(automerge::ActorId::from(&[3u8; 16][..]));
+        d.put(automerge::ROOT, "kind", "diary").unwrap();
+        d.put(automerge::ROOT, "owner", 42).unwrap();
+        d.save()
+    };
+
+    let mut rng = Bytes(1);
+    let mut magic_then_noise = vec![0x85, 0x6f, 0x4a, 0x83];
+    magic_then_noise.extend(rng.take(200));
+    let mut seed_then_noise = diary.clone();
+    seed_then_noise.extend(rng.take(40));
+    let mut seed_twice = night.clone();
+    seed_twice.extend(&night);
+    let mid = |b: &[u8]| b.len() / 2;
+
+    vec![
+        ("seed-diary-genesis".into(), genesis.clone()),
+        ("seed-diary-entries".into(), diary.clone()),
+        ("seed-night-activities".into(), night.clone()),
+        ("seed-plan-tasks".into(), plan.clone()),
+        ("seed-diary-incremental".into(), incremental.clone()),
+        ("seed-diary-merged".into(), merged.clone()),
+        ("seed-night-saved-twice".into(), seed_twice),
+        ("seed-empty".into(), Vec::new()),
+        ("bad-other-owner".into(), other),
+        ("bad-not-jishi".into(), foreign),
+        ("bad-magic-then-noise".into(), magic_then_noise),
+        ("bad-seed-then-noise".into(), seed_then_noise),
+        ("trunc-diary-header".into(), diary[..6].to_vec()),
+        ("trunc-diary-half".into(), diary[..mid(&diary)].to_vec()),
+        (
+            "trunc-diary-last-byte".into(),
+            diary[..diary.len() - 1].to_vec(),
+        ),
+        ("trunc-night-half".into(), night[..mid(&night)].to_vec()),
+        ("trunc-plan-tail".into(), plan[..plan.len() - 9].to_vec()),
+        (
+            "trunc-incremental-last-chunk".into(),
+            incremental[..incremental.len() - 5].to_vec(),
+        ),
+        ("flip-diary-checksum".into(), flipped(&diary, 5)),
+        ("flip-diary-length".into(), flipped(&diary, 9)),
+        ("flip-diary-middle".into(), flipped(&diary, mid(&diary))),
+        (
+            "flip-night-near-end".into(),
+            flipped(&night, night.len() - 3),
+        ),
+        ("flip-plan-middle".into(), flipped(&plan, mid(&plan))),
+        ("flip-merged-early".into(), flipped(&merged, 20)),
+        (
+            "flip-incremental-late".into(),
+            flipped(&incremental, incremental.len() - 20),
+        ),
+        ("random-16".into(), rng.take(16)),
+        ("random-300".into(), rng.take(300)),
+        ("random-2000".into(), rng.take(2000)),
+    ]
+}
+
+fn batch_seeds() -> Vec<(String, Vec<u8>)> {
+    let diary = doc_id("diary:u1:2026-11-23");
+    let night = doc_id("night:u1:2026-11-23");
+
+    // A real first sync of a phone, through the session code: its request
+    // and the server's reply carry standard Automerge sync messages.
+    let mut phone = MemoryReplica::new(actor(1));
+    for (edit, ctx) in &diary_edits()[..2] {
+        phone.edit(&diary, edit, ctx).unwrap();
+    }
+    phone
+        .edit(&night, &night_edits()[0].0, &night_edits()[0].1)
+        .unwrap();
+    let mut server = MemoryServer::new();
+    let mut session = ClientSession::new(&mut phone).unwrap();
+    let request = session.next_request(&mut phone).unwrap().unwrap();
+    let reply = serve(&mut server, &AllowAll, "dev-a", &request).unwrap();
+    // A second phone of the same cadre downloads what the first sent.
+    let mut second = MemoryReplica::new(actor(2));
+    let mut session = ClientSession::new(&mut second).unwrap();
+    let empty_request = session.next_request(&mut second).unwrap().unwrap();
+    let download = serve(&mut server, &AllowAll, "dev-b", &empty_request).unwrap();
+
+    let refused = Batch {
+        cursor: 7,
+        more: true,
+        entries: vec![BatchEntry {
+            doc: doc_id("plan:u1:2026-11"),
+            body: EntryBody::Refused {
+                code: "forbidden_change".into(),
+                message: "不允许修改他人的记录".into(),
+            },
+        }],
+    };
+    let garbage_message = Batch {
+        cursor: u64::MAX,
+        more: false,
+        entries: vec![BatchEntry {
+            doc: diary.clone(),
+            body: EntryBody::Sync(Bytes(2).take(64)),
+        }],
+    };
+
+    let (request, reply, download) = (request.encode(), reply.encode(), download.encode());
+    let (refused, garbage_message) = (refused.encode(), garbage_message.encode());
+    let mid = |b: &[u8]| b.len() / 2;
+    let with_id = |id: &[u8], tail: &[u8]| {
+        let mut b = vec![1, 0, 0, 1, id.len() as u8];
+        b.extend(id);
+        b.extend(tail);
+        b
+    };
+    let mut rng = Bytes(3);
+    let mut version_then_noise = vec![1];
+    version_then_noise.extend(rng.take(100));
+
+    vec![
+        ("seed-empty".into(), Batch::default().encode()),
+        ("seed-request".into(), request.clone()),
+        ("seed-reply".into(), reply.clone()),
+        ("seed-download".into(), download.clone()),
+        ("seed-refused".into(), refused.clone()),
+        ("seed-garbage-message".into(), garbage_message),
+        // Unknown flag bits are reserved and ignored.
+        ("seed-reserved-flags".into(), vec![1, 0xfe, 0, 0]),
+        ("bad-empty-body".into(), Vec::new()),
+        ("bad-version-2".into(), vec![2, 0, 0, 0]),
+        (
+            "bad-count-too-large".into(),
+            vec![1, 0, 0, 0xff, 0xff, 0x03],
+        ),
+        ("bad-count-beyond-body".into(), vec![1, 0, 0, 3]),
+        ("bad-non-minimal-cursor".into(), vec![1, 0, 0x80, 0x00, 0]),
+        (
+            "bad-cursor-overflow".into(),
+            vec![
+                1, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f, 0,
+            ],
+        ),
+        ("bad-trailing-byte".into(), vec![1, 0, 0, 0, 9]),
+        (
+            "bad-doc-id".into(),
+            with_id(b"diary:u1:2026-02-30", &[0, 0]),
+        ),
+        (
+            "bad-doc-id-utf8".into(),
+            with_id(&[0xff, 0xfe, b':'], &[0, 0]),
+        ),
+        ("bad-tag".into(), with_id(b"diary:u1:2026-11-23", &[7, 0])),
+        (
+            "bad-refusal-utf8".into(),
+            with_id(b"diary:u1:2026-11-23", &[1, 1, 0xff, 0]),
+        ),
+        (
+            "bad-message-too-long".into(),
+            with_id(b"diary:u1:2026-11-23", &[0, 0xff, 0xff, 0xff, 0x7f]),
+        ),
+        ("bad-version-then-noise".into(), version_then_noise),
+        (
+            "trunc-request-half".into(),
+            request[..mid(&request)].to_vec(),
+        ),
+        (
+            "trunc-reply-last-byte".into(),
+            reply[..reply.len() - 1].to_vec(),
+        ),
+        (
+            "trunc-refused".into(),
+            refused[..refused.len() - 4].to_vec(),
+        ),
+        ("flip-request-length".into(), flipped(&request, 4)),
+        (
+            "flip-request-message".into(),
+            flipped(&request, request.len() - 10),
+        ),
+        (
+            "flip-download-middle".into(),
+            flipped(&download, mid(&download)),
+        ),
+        ("random-8".into(), rng.take(8)),
+        ("random-200".into(), rng.take(200)),
+    ]
+}
+
+/// Rewrite the seed files (ignored: run by hand after changing the seeds).
+#[test]
+#[ignore = "writes tests/corpus; run by hand"]
+fn write_seeds() {
+    write("doc_load", &doc_seeds());
+    write("batch_decode", &batch_seeds());
+}
