@@ -23,8 +23,10 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::auth::{Keys, LoginLimiter};
+use crate::blobs::BlobStore;
 use crate::config::Config;
 use crate::metrics::Metrics;
+use crate::photos::PhotoLimits;
 use crate::routes;
 use crate::storage::Store;
 
@@ -40,6 +42,11 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Bounds the Automerge work running at once on blocking threads.
     pub sync_slots: Arc<tokio::sync::Semaphore>,
+    pub blobs: BlobStore,
+    pub photo_limits: PhotoLimits,
+    /// Bounds the image decoding running at once.
+    pub image_slots: Arc<tokio::sync::Semaphore>,
+    pub uploads: Arc<routes::blobs::UploadsInProgress>,
 }
 
 impl AppState {
@@ -69,6 +76,10 @@ impl AppState {
             keys: Arc::new(Keys::from_secret(&secret)),
             metrics: Arc::new(Metrics::new()),
             sync_slots: Arc::new(tokio::sync::Semaphore::new(workers * 2)),
+            blobs: BlobStore::local(config.data_dir.join("blobs")),
+            photo_limits: PhotoLimits::default(),
+            image_slots: Arc::new(tokio::sync::Semaphore::new(workers)),
+            uploads: Arc::default(),
             config: Arc::new(config),
         })
     }
@@ -126,9 +137,22 @@ pub fn router(state: AppState) -> Router {
     let sync = Router::new()
         .route("/api/v1/sync", post(routes::sync::sync))
         .layer(DefaultBodyLimit::max(sync_limit));
+    let blobs = Router::new()
+        .route(
+            "/api/v1/blobs/{sha}",
+            get(routes::blobs::get_full)
+                .head(routes::blobs::head)
+                .patch(routes::blobs::patch),
+        )
+        .route(
+            "/api/v1/blobs/{sha}/thumbnail",
+            get(routes::blobs::get_thumbnail),
+        )
+        .layer(DefaultBodyLimit::max(routes::blobs::MAX_CHUNK + 1024));
     Router::new()
         .merge(api)
         .merge(sync)
+        .merge(blobs)
         .route("/healthz", get(routes::ops::healthz))
         .route("/metrics", get(routes::ops::metrics))
         .route("/api/openapi.json", get(routes::ops::openapi))
@@ -183,11 +207,28 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let store = self.state.store.clone();
+        let gc = tokio::spawn(collect_garbage_forever(self.state.clone()));
         let app = router(self.state).into_make_service_with_connect_info::<SocketAddr>();
         let result = axum::serve(self.listener, app)
             .with_graceful_shutdown(shutdown)
             .await;
+        gc.abort();
         store.close().await;
         result
+    }
+}
+
+/// Every hour, remove photos no document has referenced for the grace
+/// period (an upload whose document never arrived).
+async fn collect_garbage_forever(state: AppState) {
+    let grace_ms = state.config.blob_grace_secs.saturating_mul(1000) as i64;
+    let mut tick = tokio::time::interval(Duration::from_secs(3600));
+    loop {
+        tick.tick().await;
+        match routes::blobs::collect_garbage(&state, grace_ms).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(removed = n, "removed unreferenced photos"),
+            Err(e) => tracing::warn!(error = %e, "photo garbage collection failed"),
+        }
     }
 }

@@ -50,6 +50,8 @@ pub struct Config {
     pub request_timeout_secs: u64,
     /// Logins allowed per account and per client address, per minute.
     pub login_per_minute: u32,
+    /// A photo no document references is removed after this long.
+    pub blob_grace_secs: u64,
 }
 
 impl Default for Config {
@@ -66,6 +68,7 @@ impl Default for Config {
             max_sync_body_bytes: 32 * 1024 * 1024,
             request_timeout_secs: 60,
             login_per_minute: 10,
+            blob_grace_secs: 7 * 24 * 3600,
         }
     }
 }
@@ -85,6 +88,7 @@ pub struct FileConfig {
     pub max_sync_body_bytes: Option<usize>,
     pub request_timeout_secs: Option<u64>,
     pub login_per_minute: Option<u32>,
+    pub blob_grace_secs: Option<u64>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -172,6 +176,7 @@ impl Config {
             "JISHI_MAX_SYNC_BODY_BYTES" => self.max_sync_body_bytes = parse(name, value)?,
             "JISHI_REQUEST_TIMEOUT_SECS" => self.request_timeout_secs = parse(name, value)?,
             "JISHI_LOGIN_PER_MINUTE" => self.login_per_minute = parse(name, value)?,
+            "JISHI_BLOB_GRACE_SECS" => self.blob_grace_secs = parse(name, value)?,
             _ => {}
         }
         Ok(())

@@ -4,9 +4,11 @@
 pub mod admin;
 pub mod app;
 pub mod auth;
+pub mod blobs;
 pub mod config;
 pub mod error;
 pub mod metrics;
+pub mod photos;
 pub mod policy;
 pub mod routes;
 pub mod storage;

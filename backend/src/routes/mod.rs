@@ -2,6 +2,7 @@
 //! shape replies; they never see SQL.
 
 pub mod auth;
+pub mod blobs;
 pub mod ops;
 pub mod records;
 pub mod sync;

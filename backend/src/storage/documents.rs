@@ -60,6 +60,25 @@ pub struct FilingRow {
     pub nights_stayed: i64,
 }
 
+/// Every photo a record references, once.
+pub fn photo_hashes(record: &Record) -> std::collections::BTreeSet<&str> {
+    match record {
+        Record::Diary(d) => d
+            .entries
+            .iter()
+            .flat_map(|e| e.photos.iter())
+            .map(|p| p.hash.as_str())
+            .collect(),
+        Record::Night(n) => n
+            .activities
+            .iter()
+            .flat_map(|a| a.photos.iter())
+            .map(|p| p.hash.as_str())
+            .collect(),
+        Record::Plan(_) => Default::default(),
+    }
+}
+
 impl Store {
     /// Saved bytes of the given documents that exist.
     pub async fn load_documents(
@@ -188,6 +207,12 @@ impl Store {
                          VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (doc_id, change_hash) DO NOTHING")
                         .bind(&id).bind(hash).bind(actor).bind(user_id).bind(device_id).bind(now).bind(seq)
                         .execute(&mut *tx).await?;
+                }
+                // Which photos this document references (the photo access rule).
+                sqlx::query("DELETE FROM photo_refs WHERE doc_id = $1").bind(&id).execute(&mut *tx).await?;
+                for sha in photo_hashes(&doc.record) {
+                    sqlx::query("INSERT INTO photo_refs (sha256, doc_id, owner_id) VALUES ($1, $2, $3)")
+                        .bind(sha).bind(&id).bind(doc.id.owner().as_str()).execute(&mut *tx).await?;
                 }
                 // Read models: rebuilt from the merged document.
                 let owner = doc.id.owner().as_str();

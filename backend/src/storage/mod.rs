@@ -9,6 +9,7 @@
 
 mod accounts;
 mod documents;
+mod photos;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -21,6 +22,7 @@ use sqlx::sqlite::{
 
 pub use accounts::*;
 pub use documents::*;
+pub use photos::*;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

@@ -3,5 +3,6 @@
 
 mod auth;
 mod harness;
+mod photos;
 mod records;
 mod sync;

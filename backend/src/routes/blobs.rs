@@ -1,0 +1,378 @@
+//! Photo upload (resumable) and download (access-controlled).
+//!
+//! Protocol (docs/photo-upload.md): `HEAD /api/v1/blobs/{sha256}` tells how
+//! many bytes the server holds (`Upload-Offset`) and whether the photo is
+//! complete (`Upload-Complete: 1`, then nothing needs sending). `PATCH` sends
+//! the next chunk at `Upload-Offset` with the total in `Upload-Length`; a
+//! chunk is kept only whole and synced to disk before the answer. The last
+//! chunk makes the server check the hash and the image and make a
+//! thumbnail. `GET /api/v1/blobs/{sha256}` and `…/thumbnail` serve a photo to
+//! whoever may read a document that references it.
+
+use std::collections::HashSet;
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use sha2::{Digest, Sha256};
+use sync_core::validate::PhotoHash;
+
+use crate::app::AppState;
+use crate::auth::Caller;
+use crate::blobs::{photo_key, thumb_key};
+use crate::error::ApiError;
+use crate::photos::check_and_thumbnail;
+use crate::routes::RawBody;
+use crate::storage::BlobRow;
+use crate::sync::{may_read, read_scope};
+
+/// Largest chunk one PATCH may carry.
+pub const MAX_CHUNK: usize = 1024 * 1024;
+
+const UPLOAD_OFFSET: HeaderName = HeaderName::from_static("upload-offset");
+const UPLOAD_LENGTH: HeaderName = HeaderName::from_static("upload-length");
+const UPLOAD_COMPLETE: HeaderName = HeaderName::from_static("upload-complete");
+
+/// Uploads being written right now, (device, sha): one writer each.
+#[derive(Debug, Default)]
+pub struct UploadsInProgress(Mutex<HashSet<(String, String)>>);
+
+struct UploadGuard<'a> {
+    set: &'a UploadsInProgress,
+    key: (String, String),
+}
+
+impl<'a> UploadGuard<'a> {
+    fn take(set: &'a UploadsInProgress, device: &str, sha: &str) -> Result<Self, ApiError> {
+        let key = (device.to_owned(), sha.to_owned());
+        let mut held = set.0.lock().unwrap_or_else(|p| p.into_inner());
+        if !held.insert(key.clone()) {
+            return Err(ApiError::Conflict(
+                "another upload of this photo from this device is in progress".into(),
+            ));
+        }
+        Ok(Self { set, key })
+    }
+}
+
+impl Drop for UploadGuard<'_> {
+    fn drop(&mut self) {
+        let mut held = self.set.0.lock().unwrap_or_else(|p| p.into_inner());
+        held.remove(&self.key);
+    }
+}
+
+fn parse_sha(s: &str) -> Result<String, ApiError> {
+    PhotoHash::parse(s).map(|h| h.to_string()).map_err(|_| {
+        ApiError::bad_request(
+            "bad_hash",
+            "the path must end in a SHA-256 of 64 lower-case hex digits",
+        )
+    })
+}
+
+fn staging_path(state: &AppState, device: &str, sha: &str) -> PathBuf {
+    state
+        .config
+        .data_dir
+        .join("uploads")
+        .join(device)
+        .join(format!("{sha}.part"))
+}
+
+fn header_u64(headers: &HeaderMap, name: &HeaderName) -> Result<u64, ApiError> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse().ok())
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                "bad_upload_header",
+                format!("the {name} header must be a whole number"),
+            )
+        })
+}
+
+fn offset_headers(offset: u64, complete: bool) -> [(HeaderName, HeaderValue); 2] {
+    [
+        (UPLOAD_OFFSET, HeaderValue::from(offset)),
+        (
+            UPLOAD_COMPLETE,
+            HeaderValue::from_static(if complete { "1" } else { "0" }),
+        ),
+    ]
+}
+
+fn staged_len(path: &std::path::Path) -> u64 {
+    std::fs::metadata(path).map(|m| m.len()).unwrap_or(0)
+}
+
+/// How much of a photo the server holds for this device.
+pub async fn head(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(sha): Path<String>,
+) -> Result<Response, ApiError> {
+    let sha = parse_sha(&sha)?;
+    if let Some(blob) = state.store.blob(&sha).await? {
+        return Ok((StatusCode::OK, offset_headers(blob.size as u64, true)).into_response());
+    }
+    let len = staged_len(&staging_path(&state, &caller.device_id, &sha));
+    Ok((StatusCode::OK, offset_headers(len, false)).into_response())
+}
+
+#[derive(serde::Serialize)]
+struct Finished {
+    sha256: String,
+    size: u64,
+    width: u32,
+    height: u32,
+}
+
+/// Send the next chunk of a photo.
+pub async fn patch(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(sha): Path<String>,
+    headers: HeaderMap,
+    RawBody(body): RawBody,
+) -> Result<Response, ApiError> {
+    let sha = parse_sha(&sha)?;
+    let offset = header_u64(&headers, &UPLOAD_OFFSET)?;
+    let length = header_u64(&headers, &UPLOAD_LENGTH)?;
+    let limits = state.photo_limits;
+    if length > limits.max_bytes {
+        return Err(ApiError::PayloadTooLarge);
+    }
+    if length == 0 {
+        return Err(ApiError::bad_request(
+            "bad_upload_header",
+            "Upload-Length must be positive",
+        ));
+    }
+    if let Some(blob) = state.store.blob(&sha).await? {
+        // Someone already uploaded this photo: nothing to transfer.
+        return Ok((StatusCode::OK, offset_headers(blob.size as u64, true)).into_response());
+    }
+    let _guard = UploadGuard::take(&state.uploads, &caller.device_id, &sha)?;
+    let path = staging_path(&state, &caller.device_id, &sha);
+    let have = staged_len(&path);
+    if offset != have {
+        return Ok(offset_conflict(have));
+    }
+    if offset + body.len() as u64 > length {
+        return Err(ApiError::bad_request(
+            "chunk_too_long",
+            "the chunk runs past Upload-Length",
+        ));
+    }
+    let chunk = body.to_vec();
+    let append_path = path.clone();
+    tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+        if let Some(dir) = append_path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&append_path)?;
+        f.write_all(&chunk)?;
+        f.sync_all()
+    })
+    .await
+    .map_err(ApiError::internal)?
+    .map_err(ApiError::internal)?;
+    let now = offset + body.len() as u64;
+    if now < length {
+        return Ok((StatusCode::NO_CONTENT, offset_headers(now, false)).into_response());
+    }
+    finish(&state, &caller, &sha, &path, length).await
+}
+
+fn offset_conflict(have: u64) -> Response {
+    let body = crate::error::ErrorBody {
+        code: "offset_mismatch".into(),
+        message: format!("the server holds {have} bytes of this photo; resume from there"),
+    };
+    (
+        StatusCode::CONFLICT,
+        offset_headers(have, false),
+        Json(body),
+    )
+        .into_response()
+}
+
+async fn finish(
+    state: &AppState,
+    caller: &Caller,
+    sha: &str,
+    path: &std::path::Path,
+    length: u64,
+) -> Result<Response, ApiError> {
+    let bytes = tokio::fs::read(path).await.map_err(ApiError::internal)?;
+    let discard = || {
+        let _ = std::fs::remove_file(path);
+    };
+    if hex::encode(Sha256::digest(&bytes)) != sha {
+        discard();
+        return Err(ApiError::bad_request(
+            "hash_mismatch",
+            "the bytes do not have the SHA-256 named in the path; upload again from 0",
+        ));
+    }
+    let limits = state.photo_limits;
+    let permit = state
+        .image_slots
+        .clone()
+        .acquire_owned()
+        .await
+        .map_err(ApiError::internal)?;
+    let (bytes, checked) = tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        let checked = check_and_thumbnail(&bytes, &limits);
+        (bytes, checked)
+    })
+    .await
+    .map_err(ApiError::internal)?;
+    let checked = match checked {
+        Ok(c) => c,
+        Err(e) => {
+            discard();
+            return Err(ApiError::bad_request(e.code(), e.to_string()));
+        }
+    };
+    state
+        .blobs
+        .put(&photo_key(sha), bytes)
+        .await
+        .map_err(ApiError::internal)?;
+    state
+        .blobs
+        .put(&thumb_key(sha), checked.thumbnail)
+        .await
+        .map_err(ApiError::internal)?;
+    state
+        .store
+        .insert_blob(&BlobRow {
+            sha256: sha.to_owned(),
+            size: length as i64,
+            width: i64::from(checked.width),
+            height: i64::from(checked.height),
+            uploaded_by: caller.user.id.clone(),
+        })
+        .await?;
+    discard();
+    let body = Finished {
+        sha256: sha.to_owned(),
+        size: length,
+        width: checked.width,
+        height: checked.height,
+    };
+    Ok((
+        StatusCode::CREATED,
+        offset_headers(length, true),
+        Json(body),
+    )
+        .into_response())
+}
+
+/// May the caller see this photo? Its uploader may, and whoever may read a
+/// document that references it.
+async fn may_view(state: &AppState, caller: &Caller, sha: &str) -> Result<BlobRow, ApiError> {
+    let blob = state.store.blob(sha).await?.ok_or(ApiError::NotFound)?;
+    if blob.uploaded_by == caller.user.id {
+        return Ok(blob);
+    }
+    let scope = read_scope(&state.store, &caller.user).await?;
+    for owner in state.store.photo_owners(sha).await? {
+        if may_read(&state.store, &scope, &owner).await? {
+            return Ok(blob);
+        }
+    }
+    Err(ApiError::NotFound)
+}
+
+async fn serve_blob(
+    state: &AppState,
+    key: &str,
+    etag: String,
+    headers: &HeaderMap,
+) -> Result<Response, ApiError> {
+    let cache = (
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, max-age=31536000, immutable"),
+    );
+    let etag_value = HeaderValue::from_str(&etag).map_err(ApiError::internal)?;
+    if headers.get(header::IF_NONE_MATCH).map(|v| v.as_bytes()) == Some(etag.as_bytes()) {
+        return Ok((
+            StatusCode::NOT_MODIFIED,
+            [(header::ETAG, etag_value), cache],
+        )
+            .into_response());
+    }
+    let bytes = state
+        .blobs
+        .get(key)
+        .await
+        .map_err(ApiError::internal)?
+        .ok_or(ApiError::NotFound)?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static("image/jpeg")),
+            (header::ETAG, etag_value),
+            cache,
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+/// The photo as uploaded.
+pub async fn get_full(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(sha): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let sha = parse_sha(&sha)?;
+    may_view(&state, &caller, &sha).await?;
+    serve_blob(&state, &photo_key(&sha), format!("\"{sha}\""), &headers).await
+}
+
+/// The thumbnail (long edge 320 px).
+pub async fn get_thumbnail(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(sha): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let sha = parse_sha(&sha)?;
+    may_view(&state, &caller, &sha).await?;
+    serve_blob(&state, &thumb_key(&sha), format!("\"{sha}-t\""), &headers).await
+}
+
+/// Remove photos no document references, finished more than `grace_ms` ago.
+pub async fn collect_garbage(state: &AppState, grace_ms: i64) -> Result<usize, ApiError> {
+    let before = crate::storage::now_ms() - grace_ms;
+    let mut removed = 0;
+    for sha in state.store.unreferenced_blobs(before).await? {
+        if state.store.delete_unreferenced_blob(&sha).await? {
+            state
+                .blobs
+                .delete(&photo_key(&sha))
+                .await
+                .map_err(ApiError::internal)?;
+            state
+                .blobs
+                .delete(&thumb_key(&sha))
+                .await
+                .map_err(ApiError::internal)?;
+            removed += 1;
+        }
+    }
+    Ok(removed)
+}
