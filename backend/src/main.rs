@@ -35,6 +35,8 @@ struct Common {
     database_url: Option<String>,
 }
 
+// Parsed once at start; the size of the admin variant does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum Command {
     /// Run the server.

@@ -74,7 +74,7 @@ impl ServerStore for Prefetched {
     }
     fn load(&mut self, id: &DocId) -> Result<Option<Document>, CoreError> {
         match self.docs.get(&id.to_string()) {
-            Some(bytes) => Document::load(id.clone(), bytes, &self.actor).map(Some),
+            Some(bytes) => Document::load_stored(id.clone(), bytes, &self.actor).map(Some),
             None => Ok(None),
         }
     }
@@ -188,11 +188,9 @@ pub async fn handle(state: &AppState, caller: &Caller, body: &[u8]) -> Result<Ve
         let mut commit = SyncCommit::default();
         for mut w in prefetched.writes {
             let id = w.doc.id().to_string();
-            if w.changed {
+            if let Some(bytes) = w.saved {
                 let before: Vec<ChangeHash> = match prefetched.docs.get(&id) {
-                    Some(bytes) => {
-                        Document::load(w.doc.id().clone(), bytes, &prefetched.actor)?.heads()
-                    }
+                    Some(stored) => Document::load_stored(w.doc.id().clone(), stored, &prefetched.actor)?.heads(),
                     None => Vec::new(),
                 };
                 let changes = w
@@ -203,13 +201,7 @@ pub async fn handle(state: &AppState, caller: &Caller, body: &[u8]) -> Result<Ve
                     .map(|c| (c.hash().to_string(), c.actor_id().to_hex_string()))
                     .collect();
                 let heads = heads_hex(&w.doc.heads());
-                commit.docs.push(AcceptedDoc {
-                    id: w.doc.id().clone(),
-                    bytes: w.doc.save(),
-                    heads,
-                    changes,
-                    record: w.doc.read(),
-                });
+                commit.docs.push(AcceptedDoc { id: w.doc.id().clone(), bytes, heads, changes, record: w.doc.read() });
             }
             commit.peer_states.push((id, w.state));
         }

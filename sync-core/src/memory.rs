@@ -91,7 +91,7 @@ impl ClientStore for MemoryReplica {
         let Some(bytes) = self.disk.get(id) else {
             return Ok(None);
         };
-        let doc = Document::load(id.clone(), bytes, &self.actor)?;
+        let doc = Document::load_stored(id.clone(), bytes, &self.actor)?;
         self.cache.insert(id.clone(), doc.clone());
         Ok(Some(doc))
     }
@@ -170,7 +170,7 @@ impl ServerStore for MemoryServer {
         let Some((bytes, _)) = self.docs.get(id) else {
             return Ok(None);
         };
-        let doc = Document::load(id.clone(), bytes, &self.actor)?;
+        let doc = Document::load_stored(id.clone(), bytes, &self.actor)?;
         self.cache.insert(id.clone(), doc.clone());
         Ok(Some(doc))
     }
@@ -207,11 +207,11 @@ impl ServerStore for MemoryServer {
         })
     }
     fn commit(&mut self, peer: &str, writes: Vec<ServerDocWrite>) -> Result<(), CoreError> {
-        for mut w in writes {
+        for w in writes {
             let id = w.doc.id().clone();
-            if w.changed {
+            if let Some(saved) = w.saved {
                 self.seq += 1;
-                self.docs.insert(id.clone(), (w.doc.save(), self.seq));
+                self.docs.insert(id.clone(), (saved, self.seq));
                 self.cache.insert(id.clone(), w.doc);
             }
             self.peer_states.insert((peer.to_owned(), id), w.state);

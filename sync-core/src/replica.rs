@@ -313,7 +313,7 @@ impl Replica {
         else {
             return Ok(None);
         };
-        let mut doc = Document::load(id.clone(), &snapshot, &self.actor)?;
+        let mut doc = Document::load_stored(id.clone(), &snapshot, &self.actor)?;
         let mut stmt = self
             .conn
             .prepare_cached("SELECT bytes FROM chunks WHERE doc_id = ?1 ORDER BY seq")?;

@@ -256,9 +256,17 @@ impl ClientSession {
                             .insert(id.clone(), primed_state(persisted.as_deref()));
                     }
                     let state = self.states.get_mut(&id).expect("inserted above");
-                    if let Err(e) =
-                        receive(&mut doc, state, &bytes).and_then(|_| doc.check_identity())
-                    {
+                    let before = doc.heads();
+                    let received = receive(&mut doc, state, &bytes)
+                        .and_then(|_| doc.check_identity())
+                        .and_then(|_| {
+                            if doc.heads() != before {
+                                doc.verify_save().map(|_| ())
+                            } else {
+                                Ok(())
+                            }
+                        });
+                    if let Err(e) = received {
                         self.set_aside(id, "bad_message", e.to_string());
                         continue;
                     }
@@ -314,8 +322,9 @@ pub struct Changed {
 #[derive(Debug)]
 pub struct ServerDocWrite {
     pub doc: Document,
-    /// The document gained changes (store it); otherwise only the state.
-    pub changed: bool,
+    /// When the document gained changes: its full save, checked to load
+    /// again (store it). `None`: only the sync state moves.
+    pub saved: Option<Vec<u8>>,
     pub state: Vec<u8>,
 }
 
@@ -386,6 +395,17 @@ pub fn serve(
                 continue;
             }
         }
+        let saved = if changed {
+            match after.verify_save() {
+                Ok(bytes) => Some(bytes),
+                Err(e) => {
+                    reply.push(refused(id, "bad_message", e.to_string()));
+                    continue;
+                }
+            }
+        } else {
+            None
+        };
         match generate(&mut after, &mut state) {
             Ok(Some(m)) => reply.push(BatchEntry {
                 doc: id,
@@ -399,7 +419,7 @@ pub fn serve(
         }
         writes.push(ServerDocWrite {
             doc: after,
-            changed,
+            saved,
             state: state.encode(),
         });
     }

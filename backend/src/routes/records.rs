@@ -51,7 +51,7 @@ async fn readable_doc(state: &AppState, caller: &Caller, doc_id: &str) -> Result
 }
 
 fn decode(id: DocId, bytes: &[u8]) -> Result<Record, ApiError> {
-    Document::load(id, bytes, &Actor::random())
+    Document::load_stored(id, bytes, &Actor::random())
         .map(|d| d.read())
         .map_err(ApiError::internal)
 }

@@ -147,22 +147,36 @@ impl Document {
         }
     }
 
-    /// Load saved bytes (a full save, optionally followed by incremental
-    /// chunks). Corrupt bytes, and bytes of another document, are an error;
-    /// Automerge panics on hostile input are contained.
+    /// Load bytes from outside (a file, the network). Corrupt bytes, bytes
+    /// of another document, and bytes whose save would not load again are an
+    /// error; Automerge panics on hostile input are contained.
     pub fn load(id: DocId, bytes: &[u8], actor: &Actor) -> Result<Self, CoreError> {
+        let mut document = Self::load_stored(id, bytes, actor)?;
+        document.verify_save()?;
+        Ok(document)
+    }
+
+    /// Load bytes this program saved itself from a document that passed
+    /// [`Document::verify_save`] (the server's store, the phone's replica):
+    /// the same checks as [`Document::load`] but the reload.
+    pub fn load_stored(id: DocId, bytes: &[u8], actor: &Actor) -> Result<Self, CoreError> {
         let mut doc = contain(&id, "load", || AutoCommit::load(bytes))?;
-        // Automerge loads a change chunk that is not its own encoding of the
-        // change (found by fuzzing), but then saves a document that does not
-        // load: the next compaction would lose the document. Such bytes are
-        // corrupt. A clone, so that loading leaves the save cursor alone.
-        contain(&id, "reload the save", || {
-            AutoCommit::load(&doc.clone().save())
-        })?;
         doc.set_actor(actor.0.clone());
         let document = Self { id, doc };
         document.check_identity()?;
         Ok(document)
+    }
+
+    /// Save, and check that the save loads again. Automerge accepts a change
+    /// chunk that is not its own encoding of the change (found by fuzzing)
+    /// but then saves a document that does not load: stored, it would be
+    /// lost at the next load. Every place where changes from outside enter a
+    /// document (load, sync) calls this before storing. The save of a clone
+    /// leaves this document's save cursor alone.
+    pub fn verify_save(&mut self) -> Result<Vec<u8>, CoreError> {
+        let bytes = self.doc.clone().save();
+        contain(&self.id, "reload the save", || AutoCommit::load(&bytes))?;
+        Ok(bytes)
     }
 
     /// Wrap a document received from elsewhere (e.g. built by sync), checking

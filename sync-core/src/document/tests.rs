@@ -391,9 +391,7 @@ fn unknown_fields_survive_a_round_trip() {
         .unwrap();
     {
         let am = newer.automerge_mut();
-        let entries = match am.get(ROOT, "entries").unwrap().unwrap() {
-            (_, id) => id,
-        };
+        let (_, entries) = am.get(ROOT, "entries").unwrap().unwrap();
         let item = am.get(&entries, e.as_str()).unwrap().unwrap().1;
         am.put(&item, "weather", "晴").unwrap();
         let extra = am.put_object(ROOT, "checklist", ObjType::Map).unwrap();

@@ -129,11 +129,21 @@ const CATEGORIES: [Category; 7] = [
     Category::Other,
 ];
 
+/// What the oracle knows of one entry.
+#[derive(Debug)]
+struct ExpectedEntry {
+    doc: usize,
+    deleted: bool,
+    /// Tokens inserted and not deleted.
+    tokens: BTreeSet<String>,
+    /// Every category written.
+    categories: BTreeSet<&'static str>,
+}
+
 /// What must be true at the end, whatever the order of delivery.
 #[derive(Debug, Default)]
 struct Oracle {
-    /// entry id -> doc, deleted, tokens alive, categories written
-    entries: BTreeMap<String, (usize, bool, BTreeSet<String>, BTreeSet<&'static str>)>,
+    entries: BTreeMap<String, ExpectedEntry>,
     summary: [BTreeSet<String>; DOCS],
     comments: BTreeMap<String, usize>,
     tokens: usize,
@@ -256,7 +266,12 @@ impl World {
                 );
                 self.oracle.entries.insert(
                     id.to_string(),
-                    (doc, false, BTreeSet::from([tok]), BTreeSet::from(["visit"])),
+                    ExpectedEntry {
+                        doc,
+                        deleted: false,
+                        tokens: BTreeSet::from([tok]),
+                        categories: BTreeSet::from(["visit"]),
+                    },
                 );
             }
             Op::InsertToken { r, doc, pick, at } => {
@@ -283,7 +298,7 @@ impl World {
                         insert: tok.clone(),
                     },
                 );
-                self.oracle.entries.get_mut(id).unwrap().2.insert(tok);
+                self.oracle.entries.get_mut(id).unwrap().tokens.insert(tok);
             }
             Op::DeleteToken {
                 r,
@@ -322,7 +337,7 @@ impl World {
                     .entries
                     .get_mut(id)
                     .unwrap()
-                    .2
+                    .tokens
                     .remove(&tokens[k]);
             }
             Op::DeleteEntry { r, doc, pick } => {
@@ -339,7 +354,7 @@ impl World {
                         id: ItemId::parse(&id).unwrap(),
                     },
                 );
-                self.oracle.entries.get_mut(&id).unwrap().1 = true;
+                self.oracle.entries.get_mut(&id).unwrap().deleted = true;
             }
             Op::SetCategory { r, doc, pick, cat } => {
                 let r = r % n;
@@ -365,7 +380,7 @@ impl World {
                     .entries
                     .get_mut(&id)
                     .unwrap()
-                    .3
+                    .categories
                     .insert(category.as_str());
             }
             Op::SummaryToken { r, doc, at } => {
@@ -496,7 +511,7 @@ impl World {
                 .oracle
                 .entries
                 .iter()
-                .filter(|(_, e)| e.0 == doc)
+                .filter(|(_, e)| e.doc == doc)
                 .collect();
             let expected_comments: BTreeSet<_> = self
                 .oracle
@@ -515,15 +530,15 @@ impl World {
                     let want: BTreeSet<_> = expected_entries.keys().map(|k| (*k).clone()).collect();
                     assert_eq!(got, want, "entries of {id}");
                     for e in &d.entries {
-                        let (_, deleted, tokens, cats) = expected_entries[&e.id];
-                        assert_eq!(e.deleted, *deleted, "deleted mark of {}", e.id);
+                        let expected = expected_entries[&e.id];
+                        assert_eq!(e.deleted, expected.deleted, "deleted mark of {}", e.id);
                         let got: BTreeSet<_> = tokens_of(&e.text)
                             .expect("whole tokens")
                             .into_iter()
                             .collect();
-                        assert_eq!(&got, tokens, "text of entry {}", e.id);
+                        assert_eq!(got, expected.tokens, "text of entry {}", e.id);
                         assert!(
-                            cats.contains(e.category.as_str()),
+                            expected.categories.contains(e.category.as_str()),
                             "category {:?} never written",
                             e.category
                         );
