@@ -3,9 +3,11 @@
 //! Variants are what a caller can act on: a rule broken by the input
 //! (`Validation`), bytes that are not a document or message (`Corrupt`,
 //! `Protocol`), an operation on the wrong kind of document or a missing item
-//! (`WrongKind`, `NotFound`), and the phone's storage failing (`Storage`).
+//! (`WrongKind`, `NotFound`), a camera file that cannot be made into a photo
+//! (`Photo`), and the phone's storage failing (`Storage`, `PhotoFile`).
 
 use crate::ids::{DocId, DocKind};
+use crate::photo::PhotoError;
 use crate::protocol::DecodeError;
 use crate::validate::ValidationError;
 
@@ -49,6 +51,13 @@ pub enum CoreError {
 
     #[error("replica storage at {path}: {reason}")]
     StorageSetup { path: String, reason: String },
+
+    #[error("photo: {0}")]
+    Photo(#[from] PhotoError),
+
+    /// Writing a photo file next to the replica failed (disk full, ...).
+    #[error("photo file {path}: {reason}")]
+    PhotoFile { path: String, reason: String },
 }
 
 impl CoreError {

@@ -20,7 +20,9 @@ use serde::Serialize;
 use crate::document::{contain, Actor, Document, Edit, EditContext, PhotoRef, Record};
 use crate::error::CoreError;
 use crate::ids::{DocId, ItemId};
+use crate::photo::PreparedPhoto;
 use crate::session::{ClientStore, ClientWrites};
+use crate::validate::{PhotoHash, ValidationError};
 
 /// Incremental chunks a document may gather before it is compacted.
 pub const COMPACT_AFTER_CHUNKS: i64 = 32;
@@ -209,6 +211,59 @@ impl Replica {
         })
     }
 
+    /// Store a prepared photo in `photos/` beside the replica file and attach
+    /// it to an item, queued for upload. The file is on disk (fsynced, then
+    /// renamed into place) before the document refers to it, so the outbox
+    /// never names a missing file; if attaching fails, the file is removed
+    /// again unless the outbox already holds it from an earlier attach.
+    pub fn queue_photo(
+        &mut self,
+        id: &DocId,
+        item: &ItemId,
+        photo: &PreparedPhoto,
+        ctx: &EditContext,
+    ) -> Result<PhotoHash, CoreError> {
+        if PhotoHash::of_bytes(&photo.jpeg) != photo.hash {
+            return Err(ValidationError::new("photo", "hash does not match the JPEG bytes").into());
+        }
+        let dir = match self.conn.path() {
+            Some(db) if !db.is_empty() => Path::new(db)
+                .parent()
+                .unwrap_or(Path::new("."))
+                .join("photos"),
+            _ => {
+                return Err(CoreError::PhotoFile {
+                    path: String::new(),
+                    reason: "an in-memory replica has no folder for photos".into(),
+                })
+            }
+        };
+        let file = dir.join(format!("{}.jpg", photo.hash));
+        write_durably(&dir, &file, &photo.jpeg).map_err(|e| CoreError::PhotoFile {
+            path: file.display().to_string(),
+            reason: e.to_string(),
+        })?;
+        let size = photo.jpeg.len() as u64;
+        if let Err(e) = self.attach_photo(id, item, photo.photo_ref(), &file, size, ctx) {
+            // If the lookup itself fails, keep the file: an unreferenced file
+            // costs space, a referenced missing one loses the photo.
+            let queued = self
+                .conn
+                .query_row(
+                    "SELECT 1 FROM photo_outbox WHERE sha256 = ?1",
+                    params![photo.hash.as_str()],
+                    |_| Ok(()),
+                )
+                .optional()
+                .map_or(true, |row| row.is_some());
+            if !queued {
+                let _ = std::fs::remove_file(&file);
+            }
+            return Err(e);
+        }
+        Ok(photo.hash.clone())
+    }
+
     /// The photo outbox, oldest first.
     pub fn outbox(&self) -> Result<Vec<OutboxPhoto>, CoreError> {
         let mut stmt = self.conn.prepare(
@@ -387,6 +442,34 @@ fn write_doc(
             Ok(chunks)
         }
     }
+}
+
+/// Write `bytes` to `file` so that it survives a crash once this returns:
+/// a temporary name, fsync, rename, fsync of the folder.
+fn write_durably(dir: &Path, file: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    if !dir.is_dir() {
+        std::fs::create_dir_all(dir)?;
+        if let Some(parent) = dir.parent() {
+            sync_dir(parent)?;
+        }
+    }
+    let tmp = file.with_extension("jpg.tmp");
+    let mut f = std::fs::File::create(&tmp)?;
+    f.write_all(bytes)?;
+    f.sync_all()?;
+    drop(f);
+    std::fs::rename(&tmp, file)?;
+    sync_dir(dir)
+}
+
+fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    // Only Unix can open and fsync a directory; the phones are Unix.
+    #[cfg(unix)]
+    std::fs::File::open(dir)?.sync_all()?;
+    #[cfg(not(unix))]
+    let _ = dir;
+    Ok(())
 }
 
 fn migrate(conn: &mut Connection) -> Result<(), CoreError> {

@@ -4,5 +4,6 @@ mod common;
 mod convergence;
 mod corpus;
 mod fixtures;
+mod photo;
 mod replica;
 mod sync;
