@@ -46,6 +46,9 @@ pub enum CoreError {
         max: usize,
     },
 
+    #[error("photo {0} is not in the outbox")]
+    NotFoundPhoto(String),
+
     #[error("replica storage: {0}")]
     Storage(#[from] rusqlite::Error),
 

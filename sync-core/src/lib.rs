@@ -18,6 +18,7 @@ pub mod photo;
 pub mod protocol;
 pub mod replica;
 pub mod session;
+pub mod upload;
 pub mod validate;
 
 pub use document::{Actor, Document, Edit, EditContext, Record};

@@ -22,6 +22,7 @@ use crate::error::CoreError;
 use crate::ids::{DocId, ItemId};
 use crate::photo::PreparedPhoto;
 use crate::session::{ClientStore, ClientWrites};
+use crate::upload::UploadState;
 use crate::validate::{PhotoHash, ValidationError};
 
 /// Incremental chunks a document may gather before it is compacted.
@@ -285,6 +286,35 @@ impl Replica {
             })?
             .collect::<Result<Vec<_>, _>>()?;
         Ok(rows)
+    }
+
+    /// Record where an upload stands, so the outbox survives restarts and
+    /// the app can show progress, completion or the reason it failed.
+    pub fn record_upload(&mut self, state: &UploadState, sha: &PhotoHash) -> Result<(), CoreError> {
+        let (name, acked, error) = match state {
+            UploadState::Queued => ("queued", None, None),
+            UploadState::Uploading { acked, .. } => ("uploading", Some(*acked as i64), None),
+            UploadState::Done => ("done", None, None),
+            UploadState::Failed { reason } => ("failed", None, Some(reason.as_str())),
+        };
+        let n = self.conn.execute(
+            "UPDATE photo_outbox SET state = ?2, acked_bytes = COALESCE(?3, CASE WHEN ?2 = 'done' THEN size ELSE acked_bytes END),
+                 error = ?4, updated_at = ?5 WHERE sha256 = ?1",
+            params![sha.as_str(), name, acked, error, now_ms()],
+        )?;
+        if n == 0 {
+            return Err(CoreError::NotFoundPhoto(sha.to_string()));
+        }
+        Ok(())
+    }
+
+    /// Photos still to upload (queued or part-way), oldest first.
+    pub fn uploads_pending(&self) -> Result<Vec<OutboxPhoto>, CoreError> {
+        Ok(self
+            .outbox()?
+            .into_iter()
+            .filter(|p| p.state == "queued" || p.state == "uploading")
+            .collect())
     }
 
     fn edit_with(

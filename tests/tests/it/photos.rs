@@ -463,3 +463,122 @@ async fn access(db: Db) {
     assert_eq!(r.status(), StatusCode::OK);
 }
 on_both_databases!(photos_are_served_only_within_scope, access);
+
+/// The phone's whole path: camera file → prepared photo in the outbox →
+/// documents sync → the upload state machine resumes through cuts → the
+/// supervisor sees the photo; the outbox records each step.
+async fn phone_to_supervisor(db: Db) {
+    use sync_core::photo::{prepare_photo, PhotoOptions};
+    use sync_core::replica::Replica;
+    use sync_core::upload::{Upload, UploadRequest, UploadResponse, UploadState};
+
+    let app = TestApp::spawn(db).await;
+    app.seed().await;
+    let mut phone = Replica::open(&app.dir.path().join("phone.db")).unwrap();
+    let s = app.login("u1", "phone", &[phone.actor().to_hex()]).await;
+    let camera = jpeg(2400, 1800, 7);
+    let prepared = prepare_photo(&camera, &PhotoOptions::default()).unwrap();
+    assert_eq!((prepared.width, prepared.height), (1600, 1200));
+    let ctx = EditContext {
+        user: UserId::parse("u1").unwrap(),
+        role: Role::Cadre,
+        now_ms: 0,
+    };
+    let (id, item, edits) = entry_with_photo("u1", prepared.hash.as_str());
+    phone.edit(&id, &edits[0], &ctx).unwrap();
+    let sha = phone.queue_photo(&id, &item, &prepared, &ctx).unwrap();
+    assert_eq!(phone.uploads_pending().unwrap().len(), 1);
+
+    // Documents first; they never wait for photos.
+    let (_, problems) = app.sync(&mut phone, &s.access).await;
+    assert!(problems.is_empty(), "{problems:?}");
+
+    let pending = phone.uploads_pending().unwrap();
+    let file = std::fs::read(&pending[0].path).unwrap();
+    let mut upload = Upload::new(sha.clone(), file.len() as u64, 16 * 1024);
+    let mut patches = 0;
+    while let Some(request) = upload.next() {
+        let response = match request {
+            UploadRequest::Head => {
+                let (offset, complete) = head(&app, &s.access, sha.as_str()).await;
+                UploadResponse::Offset { offset, complete }
+            }
+            UploadRequest::Patch { offset, len } => {
+                patches += 1;
+                let chunk = &file[offset as usize..(offset + len) as usize];
+                if patches % 3 == 0 {
+                    // The network drops this one halfway.
+                    cut_patch(
+                        &app,
+                        &s.access,
+                        sha.as_str(),
+                        offset,
+                        file.len() as u64,
+                        chunk,
+                        chunk.len() / 2,
+                    );
+                    UploadResponse::Failed
+                } else {
+                    let r = patch(
+                        &app,
+                        &s.access,
+                        sha.as_str(),
+                        offset,
+                        file.len() as u64,
+                        chunk,
+                    )
+                    .await;
+                    let offset = r.headers()["upload-offset"]
+                        .to_str()
+                        .unwrap()
+                        .parse()
+                        .unwrap();
+                    let complete = r.headers()["upload-complete"] == "1";
+                    assert!(r.status().is_success(), "{}", r.status());
+                    UploadResponse::Offset { offset, complete }
+                }
+            }
+        };
+        upload.handle(response);
+        phone.record_upload(upload.state(), &sha).unwrap();
+        assert!(patches < 200, "the upload does not finish");
+    }
+    assert_eq!(upload.state(), &UploadState::Done);
+    assert!(
+        patches > 3,
+        "the photo went up in several chunks through cuts"
+    );
+    let outbox = phone.outbox().unwrap();
+    assert_eq!(outbox[0].state, "done");
+    assert_eq!(outbox[0].acked_bytes, file.len() as u64);
+    assert!(phone.uploads_pending().unwrap().is_empty());
+
+    let sup = app.login("s1", "web-s1", &[]).await;
+    let r = app
+        .http
+        .get(app.url(&format!("/api/v1/blobs/{sha}")))
+        .bearer_auth(&sup.access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(
+        r.bytes().await.unwrap().as_ref(),
+        &file[..],
+        "exactly once, exactly the bytes"
+    );
+    assert_eq!(
+        app.state
+            .store
+            .blob(sha.as_str())
+            .await
+            .unwrap()
+            .unwrap()
+            .size,
+        file.len() as i64
+    );
+}
+on_both_databases!(
+    a_photo_goes_from_the_phone_to_the_supervisor_through_cuts,
+    phone_to_supervisor
+);
