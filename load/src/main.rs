@@ -1,0 +1,155 @@
+//! `jishi-load`: the server sync benchmark of issue 3. `seed` fills a
+//! database with a county, townships, villages and N cadres before the
+//! server starts; `run` drives a running `jishi serve` the way N phones
+//! would after a week offline, and reports documents per second, round
+//! trips, bytes per document, sync request latency and the server's memory.
+//! `load/run-bench.sh` runs both against SQLite and PostgreSQL.
+
+mod process;
+mod report;
+mod run;
+mod seed;
+mod week;
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use chrono::NaiveDate;
+use clap::{Parser, Subcommand};
+
+use crate::run::RunOptions;
+use crate::seed::SeedOptions;
+use crate::week::WeekShape;
+
+#[derive(Parser)]
+#[command(
+    name = "jishi-load",
+    about = "Load generator for the Jishi sync server"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create units and N cadres in a fresh database (before `jishi serve`).
+    Seed {
+        /// The server's data folder (SQLite database unless --database-url).
+        #[arg(long)]
+        data_dir: PathBuf,
+        /// `postgres://…` for PostgreSQL.
+        #[arg(long)]
+        database_url: Option<String>,
+        #[arg(long, default_value_t = 1000)]
+        cadres: usize,
+        #[arg(long, default_value_t = 10)]
+        townships: usize,
+        #[arg(long, default_value_t = 10)]
+        villages_per_township: usize,
+        /// The password every seeded cadre gets.
+        #[arg(long, env = "JISHI_LOAD_PASSWORD", hide_env_values = true)]
+        password: String,
+    },
+    /// Log N cadres in, write a week offline on each phone, sync them all.
+    Run {
+        /// The server, e.g. http://127.0.0.1:8080.
+        #[arg(long)]
+        url: String,
+        /// Name of this run in the report (e.g. the database).
+        #[arg(long, default_value = "run")]
+        label: String,
+        /// Cadres to drive: cadre00001 … as `seed` made them.
+        #[arg(long, default_value_t = 1000)]
+        cadres: usize,
+        #[arg(long, env = "JISHI_LOAD_PASSWORD", hide_env_values = true)]
+        password: String,
+        /// Phones syncing at once.
+        #[arg(long, default_value_t = 200)]
+        concurrency: usize,
+        /// Logins at once. Each costs the server an argon2 check holding
+        /// 19 MiB; more at once than it has cores only queues them, and
+        /// inflates its memory (see BENCHMARKS.md).
+        #[arg(long, default_value_t = 2)]
+        login_concurrency: usize,
+        /// Days written offline.
+        #[arg(long, default_value_t = 7)]
+        days: usize,
+        /// Entries in each day's diary.
+        #[arg(long, default_value_t = 8)]
+        entries: usize,
+        /// The first day written.
+        #[arg(long, default_value = "2026-11-16")]
+        first_day: NaiveDate,
+        /// The server's process id, to report its memory and CPU.
+        #[arg(long)]
+        server_pid: Option<u32>,
+        /// Also write the report as JSON to this file (`-` for stdout).
+        #[arg(long)]
+        json: Option<PathBuf>,
+    },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    match Cli::parse().command {
+        Command::Seed {
+            data_dir,
+            database_url,
+            cadres,
+            townships,
+            villages_per_township,
+            password,
+        } => {
+            seed::seed(SeedOptions {
+                data_dir,
+                database_url,
+                cadres,
+                townships,
+                villages_per_township,
+                password,
+            })
+            .await
+        }
+        Command::Run {
+            url,
+            label,
+            cadres,
+            password,
+            concurrency,
+            login_concurrency,
+            days,
+            entries,
+            first_day,
+            server_pid,
+            json,
+        } => {
+            let report = run::run(RunOptions {
+                url,
+                label,
+                cadres,
+                password,
+                concurrency,
+                login_concurrency,
+                shape: WeekShape {
+                    first_day,
+                    days,
+                    entries_per_diary: entries,
+                },
+                server_pid,
+            })
+            .await?;
+            print!("{}", report.text());
+            if let Some(path) = json {
+                let text = serde_json::to_string_pretty(&report.json())?;
+                if path.as_os_str() == "-" {
+                    println!("{text}");
+                } else {
+                    std::fs::write(&path, text + "\n")
+                        .with_context(|| format!("cannot write {}", path.display()))?;
+                }
+            }
+            Ok(())
+        }
+    }
+}

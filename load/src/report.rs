@@ -1,0 +1,234 @@
+//! The figures of one run, as text for people and as JSON for scripts.
+//! Bytes are HTTP body bytes (the sync batches), without HTTP headers.
+
+use std::collections::BTreeMap;
+
+use serde_json::{json, Value};
+
+use crate::week::{WeekShape, Written};
+
+#[derive(Debug, Clone)]
+pub struct ErrorTally {
+    pub count: u64,
+    /// The first message of this kind.
+    pub example: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct SyncFigures {
+    /// Phones that took part (logged in).
+    pub cadres: usize,
+    /// Phones whose every document the server acknowledged, without error.
+    pub cadres_complete: u64,
+    /// Wall time of the sync phase.
+    pub secs: f64,
+    pub docs_synced: u64,
+    /// Documents still unacknowledged at the end (failed or refused).
+    pub docs_left: u64,
+    pub docs_per_sec: f64,
+    pub requests: u64,
+    pub round_trips_mean: f64,
+    pub round_trips_max: u32,
+    pub bytes_up: u64,
+    pub bytes_down: u64,
+    /// p50, p90, p99, max of one sync request, milliseconds.
+    pub latency_ms: [f64; 4],
+    /// Documents the server refused.
+    pub refused: u64,
+    /// CPU seconds the load tool itself used during the phase.
+    pub load_cpu_secs: Option<f64>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ServerFigures {
+    pub pid: u32,
+    /// `VmHWM` at the end: the peak over the server's whole life, logins
+    /// included.
+    pub peak_rss: Option<u64>,
+    /// `VmRSS` when the sync phase starts (after the logins).
+    pub rss_before_sync: Option<u64>,
+    /// The largest `VmRSS` sampled (every 250 ms) during the sync phase.
+    pub rss_max_during_sync: Option<u64>,
+    pub rss_end: Option<u64>,
+    pub cpu_secs_sync: Option<f64>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Report {
+    pub label: String,
+    pub date: String,
+    pub url: String,
+    pub host: Value,
+    pub cadres: usize,
+    pub concurrency: usize,
+    pub login_concurrency: usize,
+    pub shape: WeekShape,
+    pub logins_ok: usize,
+    /// Failed login attempts that were tried again.
+    pub login_retries: u64,
+    pub login_secs: f64,
+    pub written: Written,
+    pub write_secs: f64,
+    pub sync: SyncFigures,
+    pub server: Option<ServerFigures>,
+    pub errors: BTreeMap<String, ErrorTally>,
+}
+
+fn mib(bytes: Option<u64>) -> String {
+    bytes
+        .map(|b| format!("{:.0} MiB", b as f64 / 1048576.0))
+        .unwrap_or_else(|| "-".into())
+}
+
+fn secs(s: Option<f64>) -> String {
+    s.map(|s| format!("{s:.1} s")).unwrap_or_else(|| "-".into())
+}
+
+impl Report {
+    fn per_doc(&self, bytes: u64) -> f64 {
+        bytes as f64 / self.sync.docs_synced.max(1) as f64
+    }
+
+    pub fn error_count(&self) -> u64 {
+        self.errors.values().map(|e| e.count).sum()
+    }
+
+    pub fn text(&self) -> String {
+        let s = &self.sync;
+        let w = &self.written;
+        let mut out = String::new();
+        let mut line = |l: String| {
+            out.push_str(&l);
+            out.push('\n');
+        };
+        line(format!("== jishi-load: {} ({}) ==", self.label, self.date));
+        line(format!(
+            "host: {} cores, {}, {} memory, load before {}",
+            self.host["cores"],
+            self.host["cpu_model"].as_str().unwrap_or("?"),
+            mib(self.host["memory_bytes"].as_u64()),
+            self.host["loadavg_before"].as_str().unwrap_or("?"),
+        ));
+        line(format!(
+            "cadres {} (concurrency {}, logins {} at a time); a week = {} diaries of {} entries + {} night logs",
+            self.cadres,
+            self.concurrency,
+            self.login_concurrency,
+            self.shape.days,
+            self.shape.entries_per_diary,
+            self.shape.days
+        ));
+        line(format!(
+            "login:  {}/{} in {:.1} s ({} failed attempts retried)",
+            self.logins_ok, self.cadres, self.login_secs, self.login_retries
+        ));
+        line(format!(
+            "write:  {} documents in {:.1} s; diary text {:.0} B, saved diary {:.0} B, saved document {:.0} B (means)",
+            w.docs,
+            self.write_secs,
+            w.diary_text_bytes as f64 / w.diaries.max(1) as f64,
+            w.diary_saved_bytes as f64 / w.diaries.max(1) as f64,
+            w.saved_bytes as f64 / w.docs.max(1) as f64,
+        ));
+        line(format!(
+            "sync:   {} documents in {:.2} s = {:.0} documents/s; {}/{} cadres complete, {} documents left",
+            s.docs_synced, s.secs, s.docs_per_sec, s.cadres_complete, s.cadres, s.docs_left
+        ));
+        line(format!(
+            "        round trips per cadre: mean {:.2}, max {}; {} requests",
+            s.round_trips_mean, s.round_trips_max, s.requests
+        ));
+        line(format!(
+            "        bytes per document: up {:.0}, down {:.0} (total up {:.1} MiB, down {:.1} MiB)",
+            self.per_doc(s.bytes_up),
+            self.per_doc(s.bytes_down),
+            s.bytes_up as f64 / 1048576.0,
+            s.bytes_down as f64 / 1048576.0
+        ));
+        line(format!(
+            "        one sync request: p50 {:.1} ms, p90 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+            s.latency_ms[0], s.latency_ms[1], s.latency_ms[2], s.latency_ms[3]
+        ));
+        if let Some(srv) = &self.server {
+            line(format!(
+                "server: pid {}, peak RSS (VmHWM) {}; RSS before sync {}, max during sync {}, at end {}; CPU during sync {}",
+                srv.pid,
+                mib(srv.peak_rss),
+                mib(srv.rss_before_sync),
+                mib(srv.rss_max_during_sync),
+                mib(srv.rss_end),
+                secs(srv.cpu_secs_sync)
+            ));
+        }
+        line(format!(
+            "load tool CPU during sync: {}",
+            secs(s.load_cpu_secs)
+        ));
+        line(format!("errors: {}", self.error_count()));
+        for (kind, e) in &self.errors {
+            line(format!("  {kind} x{}: {}", e.count, e.example));
+        }
+        out
+    }
+
+    pub fn json(&self) -> Value {
+        let s = &self.sync;
+        let w = &self.written;
+        json!({
+            "label": self.label,
+            "date": self.date,
+            "url": self.url,
+            "host": self.host,
+            "cadres": self.cadres,
+            "concurrency": self.concurrency,
+            "login_concurrency": self.login_concurrency,
+            "week": {
+                "first_day": self.shape.first_day.to_string(),
+                "days": self.shape.days,
+                "entries_per_diary": self.shape.entries_per_diary,
+            },
+            "login": { "ok": self.logins_ok, "retries": self.login_retries, "secs": self.login_secs },
+            "write": {
+                "secs": self.write_secs,
+                "documents": w.docs,
+                "diary_text_bytes_mean": w.diary_text_bytes as f64 / w.diaries.max(1) as f64,
+                "diary_saved_bytes_mean": w.diary_saved_bytes as f64 / w.diaries.max(1) as f64,
+                "saved_bytes_mean": w.saved_bytes as f64 / w.docs.max(1) as f64,
+            },
+            "sync": {
+                "secs": s.secs,
+                "cadres": s.cadres,
+                "cadres_complete": s.cadres_complete,
+                "documents": s.docs_synced,
+                "documents_left": s.docs_left,
+                "documents_per_sec": s.docs_per_sec,
+                "requests": s.requests,
+                "round_trips_mean": s.round_trips_mean,
+                "round_trips_max": s.round_trips_max,
+                "bytes_up": s.bytes_up,
+                "bytes_down": s.bytes_down,
+                "bytes_up_per_doc": self.per_doc(s.bytes_up),
+                "bytes_down_per_doc": self.per_doc(s.bytes_down),
+                "latency_ms": {
+                    "p50": s.latency_ms[0],
+                    "p90": s.latency_ms[1],
+                    "p99": s.latency_ms[2],
+                    "max": s.latency_ms[3],
+                },
+                "refused": s.refused,
+                "load_cpu_secs": s.load_cpu_secs,
+            },
+            "server": self.server.as_ref().map(|srv| json!({
+                "pid": srv.pid,
+                "peak_rss_bytes": srv.peak_rss,
+                "rss_before_sync_bytes": srv.rss_before_sync,
+                "rss_max_during_sync_bytes": srv.rss_max_during_sync,
+                "rss_end_bytes": srv.rss_end,
+                "cpu_secs_sync": srv.cpu_secs_sync,
+            })),
+            "errors": self.errors.iter().map(|(k, e)| (k.clone(), json!({
+                "count": e.count, "example": e.example,
+            }))).collect::<serde_json::Map<_, _>>(),
+        })
+    }
+}
