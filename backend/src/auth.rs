@@ -27,8 +27,23 @@ use crate::storage::{now_ms, RefreshToken, Store, User};
 pub const ISSUER: &str = "jishi";
 pub const AUDIENCE: &str = "jishi-api";
 
+/// Bounds the argon2 work at once to the number of cores: each check holds
+/// about 19 MiB, and a burst of logins must not pile them up.
+async fn hashing_slot() -> Result<tokio::sync::SemaphorePermit<'static>, ApiError> {
+    static SLOTS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    let slots = SLOTS.get_or_init(|| {
+        tokio::sync::Semaphore::new(
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2),
+        )
+    });
+    slots.acquire().await.map_err(ApiError::internal)
+}
+
 /// Hash a password with argon2id, off the async threads.
 pub async fn hash_password(password: String) -> Result<String, ApiError> {
+    let _slot = hashing_slot().await?;
     tokio::task::spawn_blocking(move || {
         let salt = SaltString::generate(&mut OsRng);
         Argon2::default()
@@ -42,6 +57,7 @@ pub async fn hash_password(password: String) -> Result<String, ApiError> {
 
 /// Check a password against a stored hash, off the async threads.
 pub async fn verify_password(password: String, hash: String) -> Result<bool, ApiError> {
+    let _slot = hashing_slot().await?;
     tokio::task::spawn_blocking(move || {
         let Ok(parsed) = PasswordHash::new(&hash) else {
             return false;

@@ -127,6 +127,7 @@ impl WritePolicy for DevicePolicy {
         let record = after.read();
         let before_record = before.read();
         let changes = after.automerge_mut().get_changes(&before_heads);
+        let mut paths: std::collections::HashMap<String, Option<Vec<String>>> = Default::default();
         for change in changes {
             let actor = change.actor_id().to_hex_string();
             if actor == genesis_actor {
@@ -146,7 +147,23 @@ impl WritePolicy for DevicePolicy {
             // that loses a conflict today could surface tomorrow), must land
             // on a path the caller may write.
             for op in change.decode().operations {
-                let Some(mut path) = object_path(after.automerge(), &op.obj) else {
+                // Every character typed is one operation on the same text
+                // object: resolve each object's path once.
+                let key = match &op.obj {
+                    ObjectId::Root => String::new(),
+                    ObjectId::Id(OpId(counter, actor)) => {
+                        format!("{counter}@{}", actor.to_hex_string())
+                    }
+                };
+                let known = match paths.get(&key) {
+                    Some(p) => p.clone(),
+                    None => {
+                        let p = object_path(after.automerge(), &op.obj);
+                        paths.insert(key, p.clone());
+                        p
+                    }
+                };
+                let Some(mut path) = known else {
                     return Err(forbidden("an operation on an object outside this document"));
                 };
                 if let Key::Map(key) = &op.key {

@@ -190,7 +190,10 @@ pub async fn handle(state: &AppState, caller: &Caller, body: &[u8]) -> Result<Ve
             let id = w.doc.id().to_string();
             if let Some(bytes) = w.saved {
                 let before: Vec<ChangeHash> = match prefetched.docs.get(&id) {
-                    Some(stored) => Document::load_stored(w.doc.id().clone(), stored, &prefetched.actor)?.heads(),
+                    Some(stored) => {
+                        Document::load_stored(w.doc.id().clone(), stored, &prefetched.actor)?
+                            .heads()
+                    }
                     None => Vec::new(),
                 };
                 let changes = w
@@ -201,7 +204,13 @@ pub async fn handle(state: &AppState, caller: &Caller, body: &[u8]) -> Result<Ve
                     .map(|c| (c.hash().to_string(), c.actor_id().to_hex_string()))
                     .collect();
                 let heads = heads_hex(&w.doc.heads());
-                commit.docs.push(AcceptedDoc { id: w.doc.id().clone(), bytes, heads, changes, record: w.doc.read() });
+                commit.docs.push(AcceptedDoc {
+                    id: w.doc.id().clone(),
+                    bytes,
+                    heads,
+                    changes,
+                    record: w.doc.read(),
+                });
             }
             commit.peer_states.push((id, w.state));
         }

@@ -268,7 +268,7 @@ impl Store {
     pub async fn disable_user(&self, user_id: &str) -> Result<(), StoreError> {
         let now = now_ms();
         on_pool!(self.pool(), p => {
-            let mut tx = p.begin().await?;
+            let mut tx = p.begin_with(self.pool().begin_statement()).await?;
             let n = sqlx::query("UPDATE users SET disabled = TRUE WHERE id = $1")
                 .bind(user_id).execute(&mut *tx).await?.rows_affected();
             sqlx::query("UPDATE refresh_tokens SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL")
@@ -295,7 +295,7 @@ impl Store {
         let now = now_ms();
         let outcome: Result<Result<(), String>, sqlx::Error> = on_pool!(self.pool(), p => {
             async {
-                let mut tx = p.begin().await?;
+                let mut tx = p.begin_with(self.pool().begin_statement()).await?;
                 let existing = sqlx::query("SELECT user_id, revoked_at FROM devices WHERE id = $1")
                     .bind(device_id).fetch_optional(&mut *tx).await?;
                 if let Some(row) = existing {
@@ -360,7 +360,7 @@ impl Store {
     pub async fn revoke_device(&self, id: &str) -> Result<(), StoreError> {
         let now = now_ms();
         let n = on_pool!(self.pool(), p => {
-            let mut tx = p.begin().await?;
+            let mut tx = p.begin_with(self.pool().begin_statement()).await?;
             let n = sqlx::query("UPDATE devices SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
                 .bind(id).bind(now).execute(&mut *tx).await?.rows_affected();
             sqlx::query("UPDATE refresh_tokens SET revoked_at = $2 WHERE device_id = $1 AND revoked_at IS NULL")

@@ -188,7 +188,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         let now = now_ms();
         on_pool!(self.pool(), p => {
-            let mut tx = p.begin().await?;
+            let mut tx = p.begin_with(self.pool().begin_statement()).await?;
             for doc in &commit.docs {
                 let seq: i64 = sqlx::query_scalar("UPDATE change_seq SET value = value + 1 WHERE id = 1 RETURNING value")
                     .fetch_one(&mut *tx).await?;

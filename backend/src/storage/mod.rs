@@ -52,6 +52,18 @@ pub enum Pool {
     Postgres(PgPool),
 }
 
+impl Pool {
+    /// How write transactions begin: SQLite takes the write lock at once
+    /// (`IMMEDIATE`), so a transaction that reads and then writes never
+    /// fails with "database is locked" half-way; PostgreSQL locks by row.
+    pub fn begin_statement(&self) -> &'static str {
+        match self {
+            Pool::Sqlite(_) => "BEGIN IMMEDIATE",
+            Pool::Postgres(_) => "BEGIN",
+        }
+    }
+}
+
 /// Run `$body` with `$p` bound to the SQLite or the PostgreSQL pool.
 macro_rules! on_pool {
     ($pool:expr, $p:ident => $body:expr) => {

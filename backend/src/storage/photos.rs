@@ -43,10 +43,10 @@ impl Store {
         Ok(rows)
     }
 
-    /// Blobs no document references, finished before `before_ms`.
+    /// Blobs no document references, finished at or before `before_ms`.
     pub async fn unreferenced_blobs(&self, before_ms: i64) -> Result<Vec<String>, StoreError> {
         let rows = on_pool!(self.pool(), p => sqlx::query_scalar(
-            "SELECT b.sha256 FROM blobs b WHERE b.created_at < $1
+            "SELECT b.sha256 FROM blobs b WHERE b.created_at <= $1
              AND NOT EXISTS (SELECT 1 FROM photo_refs r WHERE r.sha256 = b.sha256) ORDER BY b.sha256")
             .bind(before_ms).fetch_all(p).await)?;
         Ok(rows)

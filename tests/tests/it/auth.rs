@@ -199,3 +199,28 @@ async fn login_rate_limit(db: Db) {
     assert_eq!(statuses, vec![401, 401, 401, 429, 429]);
 }
 on_both_databases!(logins_are_rate_limited, login_rate_limit);
+
+/// Many phones logging in at once: every login succeeds (no "database is
+/// locked" from a transaction that reads, then writes).
+async fn concurrent_logins(db: Db) {
+    let app = std::sync::Arc::new(TestApp::spawn(db).await);
+    app.seed().await;
+    let mut tasks = Vec::new();
+    for n in 0..24 {
+        let app = app.clone();
+        tasks.push(tokio::spawn(async move {
+            let login = ["u1", "u2", "l1", "s1"][n % 4];
+            let actor = sync_core::Actor::random().to_hex();
+            app.post_json(
+                "/api/v1/auth/login",
+                &json!({"login": login, "password": PASSWORD, "device_id": format!("dev-{n}"), "actors": [actor]}),
+            )
+            .await
+        }));
+    }
+    for t in tasks {
+        let (status, body) = t.await.unwrap();
+        assert_eq!(status, 200, "{body}");
+    }
+}
+on_both_databases!(concurrent_logins_all_succeed, concurrent_logins);
