@@ -50,8 +50,28 @@ pub struct Config {
     pub request_timeout_secs: u64,
     /// Logins allowed per account and per client address, per minute.
     pub login_per_minute: u32,
-    /// A photo no document references is removed after this long.
+    /// A photo no document references is removed after this long; so is a
+    /// half-finished upload nobody continued.
     pub blob_grace_secs: u64,
+    /// Photos go to this S3-compatible bucket instead of `data_dir/blobs`
+    /// (needed for several instances).
+    pub s3_bucket: Option<String>,
+    pub s3_prefix: String,
+    /// For a non-AWS service (MinIO, Ceph, Alibaba OSS…), e.g.
+    /// `https://oss-cn-hangzhou.aliyuncs.com`.
+    pub s3_endpoint: Option<String>,
+    pub s3_region: String,
+    pub s3_access_key_id: Option<String>,
+    pub s3_secret_access_key: Option<Secret>,
+    /// Public holidays: workdays without a record on them are not missing.
+    pub holidays: Vec<chrono::NaiveDate>,
+    /// Make last week's publications on Monday by itself (a server that
+    /// only `publish-week` drives, or a test, turns it off).
+    pub auto_publish: bool,
+    /// The hour (UTC+8) on Monday when last week's publications are made.
+    pub publish_hour: u32,
+    /// A month's reviews are due by the end of this day of the next month.
+    pub review_deadline_day: u32,
 }
 
 impl Default for Config {
@@ -69,6 +89,16 @@ impl Default for Config {
             request_timeout_secs: 60,
             login_per_minute: 10,
             blob_grace_secs: 7 * 24 * 3600,
+            s3_bucket: None,
+            s3_prefix: String::new(),
+            s3_endpoint: None,
+            s3_region: "us-east-1".into(),
+            s3_access_key_id: None,
+            s3_secret_access_key: None,
+            holidays: Vec::new(),
+            auto_publish: true,
+            publish_hour: 8,
+            review_deadline_day: 5,
         }
     }
 }
@@ -89,6 +119,16 @@ pub struct FileConfig {
     pub request_timeout_secs: Option<u64>,
     pub login_per_minute: Option<u32>,
     pub blob_grace_secs: Option<u64>,
+    pub s3_bucket: Option<String>,
+    pub s3_prefix: Option<String>,
+    pub s3_endpoint: Option<String>,
+    pub s3_region: Option<String>,
+    pub s3_access_key_id: Option<String>,
+    pub s3_secret_access_key: Option<Secret>,
+    pub holidays: Option<Vec<chrono::NaiveDate>>,
+    pub auto_publish: Option<bool>,
+    pub publish_hour: Option<u32>,
+    pub review_deadline_day: Option<u32>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -97,6 +137,11 @@ pub enum ConfigError {
     Read { path: String, reason: String },
     #[error("config file {path}: {reason}")]
     Parse { path: String, reason: String },
+    #[error("the S3 blob store needs {missing} (JISHI_{env}) when s3_bucket is set")]
+    S3Incomplete {
+        missing: &'static str,
+        env: &'static str,
+    },
     #[error("{name}={value:?} is not valid: {reason}")]
     Env {
         name: String,
@@ -143,14 +188,26 @@ impl Config {
             log_json,
             max_sync_body_bytes,
             request_timeout_secs,
-            login_per_minute
+            login_per_minute,
+            blob_grace_secs,
+            s3_prefix,
+            s3_region,
+            holidays,
+            auto_publish,
+            publish_hour,
+            review_deadline_day
         );
-        if f.database_url.is_some() {
-            self.database_url = f.database_url;
+        macro_rules! take_some {
+            ($($field:ident),*) => { $( if f.$field.is_some() { self.$field = f.$field; } )* };
         }
-        if f.jwt_secret.is_some() {
-            self.jwt_secret = f.jwt_secret;
-        }
+        take_some!(
+            database_url,
+            jwt_secret,
+            s3_bucket,
+            s3_endpoint,
+            s3_access_key_id,
+            s3_secret_access_key
+        );
     }
 
     fn apply_env(&mut self, name: &str, value: &str) -> Result<(), ConfigError> {
@@ -177,9 +234,58 @@ impl Config {
             "JISHI_REQUEST_TIMEOUT_SECS" => self.request_timeout_secs = parse(name, value)?,
             "JISHI_LOGIN_PER_MINUTE" => self.login_per_minute = parse(name, value)?,
             "JISHI_BLOB_GRACE_SECS" => self.blob_grace_secs = parse(name, value)?,
+            "JISHI_S3_BUCKET" => self.s3_bucket = Some(value.to_owned()),
+            "JISHI_S3_PREFIX" => self.s3_prefix = value.to_owned(),
+            "JISHI_S3_ENDPOINT" => self.s3_endpoint = Some(value.to_owned()),
+            "JISHI_S3_REGION" => self.s3_region = value.to_owned(),
+            "JISHI_S3_ACCESS_KEY_ID" => self.s3_access_key_id = Some(value.to_owned()),
+            "JISHI_S3_SECRET_ACCESS_KEY" => self.s3_secret_access_key = Some(Secret::new(value)),
+            "JISHI_HOLIDAYS" => {
+                self.holidays = value
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|d| !d.is_empty())
+                    .map(|d| parse(name, d))
+                    .collect::<Result<_, _>>()?
+            }
+            "JISHI_AUTO_PUBLISH" => self.auto_publish = parse(name, value)?,
+            "JISHI_PUBLISH_HOUR" => self.publish_hour = parse(name, value)?,
+            "JISHI_REVIEW_DEADLINE_DAY" => self.review_deadline_day = parse(name, value)?,
             _ => {}
         }
         Ok(())
+    }
+}
+
+impl Config {
+    /// The S3 settings when a bucket is configured; an error names what is
+    /// missing.
+    pub fn s3(&self) -> Result<Option<crate::blobs::S3Settings>, ConfigError> {
+        let Some(bucket) = &self.s3_bucket else {
+            return Ok(None);
+        };
+        let access_key_id = self
+            .s3_access_key_id
+            .clone()
+            .ok_or(ConfigError::S3Incomplete {
+                missing: "s3_access_key_id",
+                env: "S3_ACCESS_KEY_ID",
+            })?;
+        let secret_access_key =
+            self.s3_secret_access_key
+                .clone()
+                .ok_or(ConfigError::S3Incomplete {
+                    missing: "s3_secret_access_key",
+                    env: "S3_SECRET_ACCESS_KEY",
+                })?;
+        Ok(Some(crate::blobs::S3Settings {
+            bucket: bucket.clone(),
+            prefix: self.s3_prefix.clone(),
+            endpoint: self.s3_endpoint.clone(),
+            region: self.s3_region.clone(),
+            access_key_id,
+            secret_access_key,
+        }))
     }
 }
 
@@ -213,5 +319,30 @@ mod tests {
         let file = dir.path().join("c.toml");
         std::fs::write(&file, "lisen = 1").unwrap();
         assert!(Config::load(Some(&file), []).is_err());
+    }
+
+    #[test]
+    fn every_file_field_is_applied_and_s3_needs_its_keys() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("jishi.toml");
+        std::fs::write(
+            &file,
+            "blob_grace_secs = 5\ns3_bucket = \"photos\"\ns3_endpoint = \"http://127.0.0.1:9000\"\ns3_access_key_id = \"k\"\n",
+        )
+        .unwrap();
+        let c = Config::load(Some(&file), []).unwrap();
+        assert_eq!(c.blob_grace_secs, 5);
+        let err = c.s3().unwrap_err().to_string();
+        assert!(err.contains("JISHI_S3_SECRET_ACCESS_KEY"), "{err}");
+        let env = [(
+            "JISHI_S3_SECRET_ACCESS_KEY".to_owned(),
+            "very-secret".to_owned(),
+        )];
+        let c = Config::load(Some(&file), env).unwrap();
+        let s3 = c.s3().unwrap().unwrap();
+        assert_eq!(s3.bucket, "photos");
+        assert_eq!(s3.endpoint.as_deref(), Some("http://127.0.0.1:9000"));
+        assert!(!format!("{c:?}").contains("very-secret"));
+        assert_eq!(Config::default().s3().unwrap(), None);
     }
 }

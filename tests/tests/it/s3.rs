@@ -1,0 +1,137 @@
+//! Photos in an S3-compatible bucket (the store for several instances):
+//! run when `JISHI_TEST_S3_ENDPOINT` names a server that creates buckets on
+//! an anonymous `PUT /{bucket}` (`.ci/run` starts moto's server). An upload
+//! begun on one instance resumes on another with its own data folder; the finished photo, its
+//! thumbnail and nothing else stay in the bucket; garbage collection
+//! empties it.
+
+use reqwest::StatusCode;
+
+use crate::harness::{Db, TestApp};
+use crate::on_both_databases;
+use crate::photos::{cut_patch, head, jpeg, patch, sha, upload};
+
+const ACCESS_KEY: &str = "jishi-test";
+const SECRET_KEY: &str = "jishi-test-secret";
+
+/// A fresh bucket on the test S3 server, or None when none is configured.
+async fn fresh_bucket() -> Option<(String, String)> {
+    let Some(endpoint) = std::env::var("JISHI_TEST_S3_ENDPOINT").ok() else {
+        eprintln!("JISHI_TEST_S3_ENDPOINT unset: S3 variant not run");
+        return None;
+    };
+    let endpoint = endpoint.trim_end_matches('/').to_owned();
+    let bucket = format!("jishi-{}", sync_core::ItemId::random().as_str()).to_lowercase();
+    let r = reqwest::Client::new()
+        .put(format!("{endpoint}/{bucket}"))
+        .send()
+        .await
+        .expect("the S3 test server answers");
+    assert!(r.status().is_success(), "create bucket: {}", r.status());
+    Some((endpoint, bucket))
+}
+
+/// The keys in the bucket under `prefix` (S3 ListObjectsV2).
+async fn keys(endpoint: &str, bucket: &str, prefix: &str) -> Vec<String> {
+    let xml = reqwest::Client::new()
+        .get(format!("{endpoint}/{bucket}?list-type=2&prefix={prefix}"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    xml.split("<Key>")
+        .skip(1)
+        .filter_map(|s| s.split("</Key>").next())
+        .map(str::to_owned)
+        .collect()
+}
+
+async fn shared_bucket(db: Db) {
+    let Some((endpoint, bucket)) = fresh_bucket().await else {
+        return;
+    };
+    let (e, b) = (endpoint.clone(), bucket.clone());
+    let a = TestApp::spawn_with(db, move |c| {
+        c.s3_bucket = Some(b);
+        c.s3_prefix = "county".into();
+        c.s3_endpoint = Some(e);
+        c.s3_access_key_id = Some(ACCESS_KEY.into());
+        c.s3_secret_access_key = Some(backend::config::Secret::new(SECRET_KEY));
+        c.jwt_secret = Some(backend::config::Secret::new("shared-by-the-instances"));
+    })
+    .await;
+    a.seed().await;
+    let other = a.sibling().await;
+    let s = a.login("u1", "phone", &[]).await;
+    let photo = jpeg(900, 700, 11);
+    let hash = sha(&photo);
+    let total = photo.len() as u64;
+
+    // Begun on instance A, cut mid-chunk…
+    let r = patch(&a, &s.access, &hash, 0, total, &photo[..65_536]).await;
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    cut_patch(
+        &a,
+        &s.access,
+        &hash,
+        65_536,
+        total,
+        &photo[65_536..131_072],
+        20_000,
+    );
+    // …instance B sees the same progress and finishes it.
+    assert_eq!(head(&other, &s.access, &hash).await, (65_536, false));
+    let (status, body) = upload(&other, &s.access, &photo).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+
+    // A serves the exact bytes and the thumbnail.
+    for (path, check) in [
+        (format!("/api/v1/blobs/{hash}"), true),
+        (format!("/api/v1/blobs/{hash}/thumbnail"), false),
+    ] {
+        let r = a
+            .http
+            .get(a.url(&path))
+            .bearer_auth(&s.access)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "{path}");
+        let bytes = r.bytes().await.unwrap();
+        if check {
+            assert_eq!(bytes.as_ref(), &photo[..]);
+        } else {
+            let thumb = image::load_from_memory(&bytes).unwrap();
+            assert_eq!(thumb.width(), 320);
+        }
+    }
+    // The other cadre's copy is answered at once, from either instance.
+    let s2 = other.login("u2", "phone-2", &[]).await;
+    assert_eq!(head(&a, &s2.access, &hash).await, (total, true));
+
+    // One photo, one thumbnail, no chunks left behind, all under the prefix.
+    let stored = keys(&endpoint, &bucket, "").await;
+    let expected = vec![
+        format!("county/photos/{}/{hash}.jpg", &hash[..2]),
+        format!("county/thumbs/{}/{hash}.jpg", &hash[..2]),
+    ];
+    assert_eq!(stored, expected);
+
+    // A bad upload's chunks are discarded too.
+    let r = patch(&a, &s2.access, &sha(&photo[..10]), 0, 10, &[0u8; 10]).await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["code"], "hash_mismatch");
+    assert!(keys(&endpoint, &bucket, "county/uploads").await.is_empty());
+
+    // No document references the photo: garbage collection empties the
+    // bucket.
+    let removed = backend::routes::blobs::collect_garbage(&a.state, 0)
+        .await
+        .unwrap();
+    assert_eq!(removed, 1);
+    assert!(keys(&endpoint, &bucket, "").await.is_empty());
+}
+on_both_databases!(photos_in_s3_are_shared_by_instances, shared_bucket);
