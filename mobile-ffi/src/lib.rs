@@ -1,1 +1,24 @@
-//! placeholder
+//! `mobile-ffi`: the phone app's whole API, exported to Kotlin and Swift
+//! with UniFFI. The app holds no business logic: it opens a
+//! [`JishiClient`] on its data folder and calls it. Only this crate knows
+//! UniFFI; it converts to and from sync-core's types and exposes no
+//! Automerge or SQL detail. No panic crosses the boundary: every exported
+//! function runs guarded and a panic becomes [`JishiError::Other`].
+//!
+//! See `mobile-ffi/README.md` for embedding the library in an app.
+
+uniffi::setup_scaffolding!("jishi");
+
+mod account;
+mod client;
+mod error;
+mod http;
+mod logs;
+mod sync;
+mod types;
+
+pub use client::{JishiClient, REPLICA_FILE};
+pub use error::JishiError;
+pub use logs::{clear_log_sink, set_log_sink, LogLevel, LogSink};
+pub use sync::SyncObserver;
+pub use types::*;

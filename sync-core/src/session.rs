@@ -82,6 +82,12 @@ fn receive(doc: &mut Document, state: &mut State, bytes: &[u8]) -> Result<(), Co
 
 // ---- client ------------------------------------------------------------
 
+/// Does this standard Automerge sync message carry changes (and not only
+/// heads and acknowledgements)? For reports: "documents received".
+pub fn carries_changes(message: &[u8]) -> bool {
+    automerge::sync::Message::decode(message).is_ok_and(|m| !m.changes.is_empty())
+}
+
 /// What the client side needs of the phone's store.
 pub trait ClientStore {
     fn actor(&self) -> Actor;

@@ -59,6 +59,8 @@ pub struct Upload {
     chunk: u64,
     /// The server's offset, once known in this attempt.
     acked: Option<u64>,
+    /// The most the server has been seen to hold.
+    best: u64,
     state: UploadState,
     failures: u32,
 }
@@ -72,6 +74,7 @@ impl Upload {
             total,
             chunk: chunk.max(1),
             acked: None,
+            best: 0,
             state: UploadState::Queued,
             failures: 0,
         }
@@ -114,14 +117,22 @@ impl Upload {
                 complete: false,
             }
             | UploadResponse::OffsetMismatch { offset } => {
-                if offset >= self.total {
-                    // The server holds every byte but has not finished the
-                    // photo (its last check was cut): start over.
+                if offset > self.total {
+                    // The server holds more than the photo: start over.
                     self.refuse_or_restart();
                     return;
                 }
+                // Failures count until the server holds more than before:
+                // a network that answers HEAD but cuts every chunk still
+                // ends in a long wait, not a loop.
+                if offset > self.best {
+                    self.best = offset;
+                    self.failures = 0;
+                }
+                // At `offset == total` the next request is an empty chunk:
+                // the server holds every byte but its last check was cut,
+                // and the empty chunk makes it finish.
                 self.acked = Some(offset);
-                self.failures = 0;
                 self.state = UploadState::Uploading {
                     acked: offset,
                     total: self.total,
@@ -220,7 +231,8 @@ mod tests {
             offset: 100,
             complete: false,
         });
-        assert_eq!(u.backoff(0.0), Duration::ZERO);
+        // No progress yet: the failure still counts.
+        assert_eq!(u.failures(), 1);
         assert_eq!(
             u.next(),
             Some(UploadRequest::Patch {
@@ -229,12 +241,56 @@ mod tests {
             })
         );
         u.handle(UploadResponse::OffsetMismatch { offset: 150 });
+        assert_eq!(u.backoff(0.0), Duration::ZERO, "progress resets the count");
         assert_eq!(
             u.next(),
             Some(UploadRequest::Patch {
                 offset: 150,
                 len: 100
             })
+        );
+    }
+
+    #[test]
+    fn every_byte_held_but_unfinished_is_finished_with_an_empty_chunk() {
+        let mut u = upload(250);
+        u.handle(UploadResponse::Offset {
+            offset: 250,
+            complete: false,
+        });
+        assert_eq!(
+            u.next(),
+            Some(UploadRequest::Patch {
+                offset: 250,
+                len: 0
+            })
+        );
+        u.handle(UploadResponse::Offset {
+            offset: 250,
+            complete: true,
+        });
+        assert_eq!(u.state(), &UploadState::Done);
+    }
+
+    #[test]
+    fn answers_without_progress_do_not_reset_the_failures() {
+        let mut u = upload(250);
+        for n in 1..=5 {
+            u.handle(UploadResponse::Offset {
+                offset: 0,
+                complete: false,
+            });
+            u.handle(UploadResponse::Failed);
+            assert_eq!(u.failures(), n);
+        }
+        u.handle(UploadResponse::Offset {
+            offset: 300,
+            complete: false,
+        });
+        assert_eq!(
+            u.next(),
+            Some(UploadRequest::Head),
+            "more than the photo: restart"
         );
     }
 

@@ -1,0 +1,92 @@
+//! The session kept on the phone (in the replica's `meta` table, inside the
+//! app's private data folder): who is logged in, the device id, and the
+//! tokens. Kept across restarts so the app works offline for days after one
+//! login.
+
+use serde::{Deserialize, Serialize};
+use sync_core::replica::Replica;
+
+use crate::error::JishiError;
+use crate::types::Account;
+
+const SESSION_KEY: &str = "ffi.session";
+const DEVICE_KEY: &str = "ffi.device_id";
+const LAST_SYNC_KEY: &str = "ffi.last_sync";
+
+/// Refresh the access token when it has less than this left.
+pub const REFRESH_MARGIN_MS: i64 = 60_000;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredSession {
+    pub user_id: String,
+    pub role: String,
+    pub access_token: Option<String>,
+    pub access_expires_at_ms: i64,
+    pub refresh_token: Option<String>,
+}
+
+impl StoredSession {
+    pub fn account(&self, device_id: &str) -> Account {
+        Account {
+            user_id: self.user_id.clone(),
+            role: self.role.clone(),
+            device_id: device_id.to_owned(),
+            needs_login: self.refresh_token.is_none(),
+        }
+    }
+
+    /// Forget the tokens but keep who the records belong to.
+    pub fn signed_out(&self) -> Self {
+        Self {
+            access_token: None,
+            refresh_token: None,
+            access_expires_at_ms: 0,
+            ..self.clone()
+        }
+    }
+}
+
+fn storage(e: impl std::fmt::Display) -> JishiError {
+    JishiError::Storage {
+        detail: e.to_string(),
+    }
+}
+
+pub fn load(replica: &Replica) -> Result<Option<StoredSession>, JishiError> {
+    match replica.meta(SESSION_KEY)? {
+        None => Ok(None),
+        Some(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(storage),
+    }
+}
+
+pub fn save(replica: &mut Replica, s: &StoredSession) -> Result<(), JishiError> {
+    let bytes = serde_json::to_vec(s).map_err(storage)?;
+    replica.set_meta(SESSION_KEY, &bytes)?;
+    Ok(())
+}
+
+/// This installation's device id, made on first use.
+pub fn device_id(replica: &mut Replica) -> Result<String, JishiError> {
+    if let Some(id) = replica.meta(DEVICE_KEY)? {
+        return String::from_utf8(id).map_err(storage);
+    }
+    let id = format!("phone-{}", sync_core::ItemId::random());
+    replica.set_meta(DEVICE_KEY, id.as_bytes())?;
+    Ok(id)
+}
+
+pub fn last_sync(replica: &Replica) -> Result<Option<crate::types::LastSync>, JishiError> {
+    match replica.meta(LAST_SYNC_KEY)? {
+        None => Ok(None),
+        Some(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(storage),
+    }
+}
+
+pub fn set_last_sync(
+    replica: &mut Replica,
+    last: &crate::types::LastSync,
+) -> Result<(), JishiError> {
+    let bytes = serde_json::to_vec(last).map_err(storage)?;
+    replica.set_meta(LAST_SYNC_KEY, &bytes)?;
+    Ok(())
+}

@@ -1,0 +1,923 @@
+//! `JishiClient`: the app's one object. Opened on a data folder (the replica
+//! file, photos, the kept session) and a server URL. Every method is safe to
+//! call from any thread; edits return only once they are on disk.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+
+use chrono::NaiveDate;
+use sync_core::document::{
+    ActivityFields, EntryFields, EntryPatch, ItemText, TaskFields, TextTarget,
+};
+use sync_core::ids::Period;
+use sync_core::photo::{prepare_photo, PhotoOptions};
+use sync_core::replica::Replica;
+use sync_core::validate::TimeOfDay;
+use sync_core::{DocId, DocKind, Edit, EditContext, ItemId, Record, Role, UserId};
+
+use crate::account::{self, StoredSession};
+use crate::error::{guard, JishiError};
+use crate::http::{HttpError, Server};
+use crate::types::*;
+
+/// The clients open in this process, by data folder.
+static OPEN: Mutex<BTreeMap<PathBuf, Weak<JishiClient>>> = Mutex::new(BTreeMap::new());
+
+/// The replica file inside the data folder.
+pub const REPLICA_FILE: &str = "jishi.sqlite";
+
+#[derive(uniffi::Object)]
+pub struct JishiClient {
+    pub(crate) server: Server,
+    pub(crate) replica: Mutex<Replica>,
+    /// Held for the whole of a `sync()`: a second call waits for the first.
+    pub(crate) sync_lock: Mutex<()>,
+    pub(crate) cancel: AtomicBool,
+    photo_options: PhotoOptions,
+}
+
+impl std::fmt::Debug for JishiClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JishiClient").finish_non_exhaustive()
+    }
+}
+
+pub(crate) fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+fn day(date: &str) -> Result<NaiveDate, JishiError> {
+    Ok(Period::parse_day(date)?)
+}
+
+fn month(m: &str) -> Result<NaiveDate, JishiError> {
+    Ok(Period::parse_month(m)?)
+}
+
+fn item(id: &str) -> Result<ItemId, JishiError> {
+    ItemId::parse(id).map_err(|e| JishiError::invalid("item_id", e.reason))
+}
+
+fn time(t: &str, field: &str) -> Result<TimeOfDay, JishiError> {
+    TimeOfDay::parse(t).map_err(|e| JishiError::invalid(field, e.reason))
+}
+
+fn doc_of_kind(doc_id: &str, kind: DocKind) -> Result<DocId, JishiError> {
+    let id = DocId::parse(doc_id).map_err(|e| JishiError::invalid("doc_id", e.reason))?;
+    if id.kind() != kind {
+        return Err(JishiError::invalid(
+            "doc_id",
+            format!("{doc_id} is not a {} document", kind.as_str()),
+        ));
+    }
+    Ok(id)
+}
+
+pub(crate) fn from_http(e: HttpError) -> JishiError {
+    match e {
+        HttpError::Offline(message) => JishiError::Offline { detail: message },
+        HttpError::Status {
+            status: 401,
+            message,
+            ..
+        } => JishiError::LoginRequired { detail: message },
+        HttpError::Status {
+            status: 403,
+            message,
+            ..
+        } => JishiError::Forbidden { detail: message },
+        HttpError::Status {
+            status,
+            code,
+            message,
+        } if status >= 500 || status == 408 || status == 429 => JishiError::Offline {
+            detail: format!("server answered {status} {code}: {message}"),
+        },
+        other => JishiError::other(other),
+    }
+}
+
+impl JishiClient {
+    pub(crate) fn replica(&self) -> MutexGuard<'_, Replica> {
+        // A panic while the lock was held left the replica as it was on
+        // disk (edits are transactions; the cache reloads): go on.
+        self.replica.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn session(replica: &Replica) -> Result<StoredSession, JishiError> {
+        account::load(replica)?.ok_or_else(|| JishiError::LoginRequired {
+            detail: "log in once, online, before writing records".into(),
+        })
+    }
+
+    fn me(&self) -> Result<UserId, JishiError> {
+        let s = Self::session(&self.replica())?;
+        UserId::parse(&s.user_id).map_err(|e| JishiError::Storage {
+            detail: format!("the kept session names a bad user: {e}"),
+        })
+    }
+
+    fn context(replica: &Replica) -> Result<EditContext, JishiError> {
+        let s = Self::session(replica)?;
+        Ok(EditContext {
+            user: UserId::parse(&s.user_id)?,
+            role: Role::parse(&s.role)?,
+            now_ms: now_ms(),
+        })
+    }
+
+    fn edit(&self, id: &DocId, edit: Edit) -> Result<(), JishiError> {
+        let mut r = self.replica();
+        let ctx = Self::context(&r)?;
+        r.edit(id, &edit, &ctx)?;
+        Ok(())
+    }
+
+    fn diary_id(&self, date: &str) -> Result<DocId, JishiError> {
+        let date = day(date)?;
+        Ok(DocId::diary(&self.me()?, date))
+    }
+
+    fn night_id(&self, date: &str) -> Result<DocId, JishiError> {
+        let date = day(date)?;
+        Ok(DocId::night(&self.me()?, date))
+    }
+
+    fn plan_id(&self, m: &str) -> Result<DocId, JishiError> {
+        let first = month(m)?;
+        Ok(DocId::plan(&self.me()?, first))
+    }
+
+    fn read(&self, id: &DocId) -> Result<(Option<Record>, bool), JishiError> {
+        let mut r = self.replica();
+        let record = r.record(id)?;
+        let unsynced = r.pending_docs()?.contains(id);
+        Ok((record, unsynced))
+    }
+
+    fn text(&self, id: DocId, target: TextTarget, text: String) -> Result<(), JishiError> {
+        self.edit(&id, Edit::SetText { target, text })
+    }
+
+    fn diary_view(&self, id: DocId) -> Result<DiaryView, JishiError> {
+        let (record, unsynced) = self.read(&id)?;
+        let mut view = DiaryView {
+            doc_id: id.to_string(),
+            date: id.period().as_string(),
+            entries: Vec::new(),
+            summary: String::new(),
+            comments: Vec::new(),
+            unsynced,
+        };
+        if let Some(Record::Diary(d)) = record {
+            view.entries = d
+                .entries
+                .into_iter()
+                .filter(|e| !e.deleted)
+                .map(entry)
+                .collect();
+            view.summary = d.summary;
+            view.comments = comments(d.comments);
+        }
+        Ok(view)
+    }
+
+    fn night_view(&self, id: DocId) -> Result<NightView, JishiError> {
+        let (record, unsynced) = self.read(&id)?;
+        let mut view = NightView {
+            doc_id: id.to_string(),
+            date: id.period().as_string(),
+            activities: Vec::new(),
+            stayed_overnight: false,
+            overnight_place: None,
+            comments: Vec::new(),
+            unsynced,
+        };
+        if let Some(Record::Night(n)) = record {
+            view.activities = n
+                .activities
+                .into_iter()
+                .filter(|a| !a.deleted)
+                .map(activity)
+                .collect();
+            view.stayed_overnight = n.stayed_overnight;
+            view.overnight_place = n.overnight_place;
+            view.comments = comments(n.comments);
+        }
+        Ok(view)
+    }
+
+    fn plan_view(&self, id: DocId) -> Result<PlanView, JishiError> {
+        let (record, unsynced) = self.read(&id)?;
+        let mut view = PlanView {
+            doc_id: id.to_string(),
+            month: id.period().as_string(),
+            tasks: Vec::new(),
+            summary: String::new(),
+            comments: Vec::new(),
+            unsynced,
+        };
+        if let Some(Record::Plan(p)) = record {
+            view.tasks = p
+                .tasks
+                .into_iter()
+                .filter(|t| !t.deleted)
+                .map(task)
+                .collect();
+            view.summary = p.summary;
+            view.comments = comments(p.comments);
+        }
+        Ok(view)
+    }
+
+    pub(crate) fn access_token(&self, force_refresh: bool) -> Result<String, JishiError> {
+        let session = Self::session(&self.replica())?;
+        let Some(refresh) = session.refresh_token.clone() else {
+            return Err(JishiError::LoginRequired {
+                detail: "logged out; log in again to sync (nothing is lost)".into(),
+            });
+        };
+        if let Some(access) = &session.access_token {
+            if !force_refresh
+                && session.access_expires_at_ms - account::REFRESH_MARGIN_MS > now_ms()
+            {
+                return Ok(access.clone());
+            }
+        }
+        // A reply lost on a bad network: the server rotated the token and
+        // accepts the old one again for a short grace; ask again at once.
+        let answer = match self.server.refresh(&refresh) {
+            Err(HttpError::Offline(_)) => self.server.refresh(&refresh),
+            other => other,
+        };
+        // Store only if nobody logged out or in meanwhile.
+        let still_current = |r: &Replica| -> Result<Option<StoredSession>, JishiError> {
+            Ok(account::load(r)?.filter(|s| s.refresh_token.as_deref() == Some(refresh.as_str())))
+        };
+        match answer {
+            Ok(pair) => {
+                let mut r = self.replica();
+                let Some(current) = still_current(&r)? else {
+                    return Err(JishiError::LoginRequired {
+                        detail: "the session changed while it was renewed; log in again".into(),
+                    });
+                };
+                let renewed = StoredSession {
+                    access_token: Some(pair.access_token.clone()),
+                    refresh_token: Some(pair.refresh_token),
+                    access_expires_at_ms: now_ms()
+                        + i64::try_from(pair.expires_in.saturating_mul(1000)).unwrap_or(i64::MAX),
+                    ..current
+                };
+                account::save(&mut r, &renewed)?;
+                Ok(pair.access_token)
+            }
+            Err(HttpError::Status {
+                status: status @ (401 | 403),
+                message,
+                ..
+            }) => {
+                {
+                    let mut r = self.replica();
+                    if let Some(current) = still_current(&r)? {
+                        account::save(&mut r, &current.signed_out())?;
+                    }
+                }
+                tracing::warn!(status, "refresh token refused; login required");
+                Err(JishiError::LoginRequired {
+                    detail: format!(
+                        "the session expired ({message}); log in again, nothing unsynced is lost"
+                    ),
+                })
+            }
+            Err(e) => Err(from_http(e)),
+        }
+    }
+}
+
+#[uniffi::export]
+impl JishiClient {
+    /// Open (or create) the client's data in `data_dir` (the app's private
+    /// files folder) for the server at `server_url` (`https://…`). Works
+    /// offline: nothing is sent until `login` or `sync`.
+    #[uniffi::constructor]
+    pub fn open(data_dir: String, server_url: String) -> Result<Arc<Self>, JishiError> {
+        guard(|| {
+            let url = server_url.trim();
+            if !(url.starts_with("https://") || url.starts_with("http://")) || url.len() < 10 {
+                return Err(JishiError::invalid(
+                    "server_url",
+                    "must be an http:// or https:// address",
+                ));
+            }
+            let dir = PathBuf::from(&data_dir);
+            std::fs::create_dir_all(&dir).map_err(|e| JishiError::Storage {
+                detail: format!("cannot create the data folder {data_dir}: {e}"),
+            })?;
+            let dir = dir.canonicalize().map_err(|e| JishiError::Storage {
+                detail: format!("cannot resolve the data folder {data_dir}: {e}"),
+            })?;
+            // One client per folder in the process: two replicas with their
+            // own caches on one file could send a stale document.
+            let mut open = OPEN.lock().unwrap_or_else(|p| p.into_inner());
+            open.retain(|_, c| c.strong_count() > 0);
+            if let Some(existing) = open.get(&dir).and_then(Weak::upgrade) {
+                if existing.server.base() == url.trim_end_matches('/') {
+                    return Ok(existing);
+                }
+                return Err(JishiError::invalid(
+                    "data_dir",
+                    "this folder is open with another server address; close that client first",
+                ));
+            }
+            let replica = Replica::open(&dir.join(REPLICA_FILE))?;
+            tracing::info!(data_dir, server_url = url, "client opened");
+            let client = Arc::new(Self {
+                server: Server::new(url),
+                replica: Mutex::new(replica),
+                sync_lock: Mutex::new(()),
+                cancel: AtomicBool::new(false),
+                photo_options: PhotoOptions::default(),
+            });
+            open.insert(dir, Arc::downgrade(&client));
+            Ok(client)
+        })
+    }
+
+    /// Log in (online). The session is kept on the phone: records can be
+    /// written offline for as long as needed, and `sync()` renews tokens.
+    /// A phone holding another user's unsynced records refuses a new user.
+    pub fn login(
+        &self,
+        login: String,
+        password: String,
+        device_name: String,
+    ) -> Result<Account, JishiError> {
+        guard(|| {
+            let (device_id, actors, previous) = {
+                let mut r = self.replica();
+                (
+                    account::device_id(&mut r)?,
+                    vec![r.actor().to_hex()],
+                    account::load(&r)?,
+                )
+            };
+            let pair = self
+                .server
+                .login(&login, &password, &device_id, &device_name, &actors)
+                .map_err(|e| match e {
+                    HttpError::Status {
+                        status: 401,
+                        message,
+                        ..
+                    } => JishiError::Validation {
+                        field: "password".into(),
+                        reason: message,
+                    },
+                    HttpError::Status {
+                        status: 429,
+                        message,
+                        ..
+                    } => JishiError::Other {
+                        detail: format!("too many attempts; wait a minute ({message})"),
+                    },
+                    HttpError::Status {
+                        status: 400 | 422,
+                        code,
+                        message,
+                    } => JishiError::Validation {
+                        field: code,
+                        reason: message,
+                    },
+                    other => from_http(other),
+                })?;
+            let mut r = self.replica();
+            if let Some(prev) = previous.filter(|p| p.user_id != pair.user_id) {
+                if !r.pending_docs()?.is_empty() {
+                    drop(r);
+                    let _ = self.server.logout(&pair.refresh_token);
+                    return Err(JishiError::Forbidden {
+ detail: format!(
+                            "this phone holds unsynced records of {}; log in as them and sync first",
+                            prev.user_id
+                        ),
+                    });
+                }
+            }
+            let session = StoredSession {
+                user_id: pair.user_id,
+                role: pair.role,
+                access_token: Some(pair.access_token),
+                access_expires_at_ms: now_ms()
+                    + i64::try_from(pair.expires_in.saturating_mul(1000)).unwrap_or(i64::MAX),
+                refresh_token: Some(pair.refresh_token),
+            };
+            account::save(&mut r, &session)?;
+            tracing::info!(user = %session.user_id, "logged in");
+            Ok(session.account(&device_id))
+        })
+    }
+
+    /// Log out: the server forgets the session (when reachable) and the
+    /// phone forgets its tokens. The records stay, unsynced ones included.
+    pub fn logout(&self) -> Result<(), JishiError> {
+        guard(|| {
+            let Some(session) = account::load(&self.replica())? else {
+                return Ok(());
+            };
+            if let Some(refresh) = &session.refresh_token {
+                if let Err(e) = self.server.logout(refresh) {
+                    tracing::warn!(error = %e, "server logout failed; tokens forgotten here anyway");
+                }
+            }
+            account::save(&mut self.replica(), &session.signed_out())
+        })
+    }
+
+    /// Who is logged in on this phone, if anyone ever was.
+    pub fn account(&self) -> Result<Option<Account>, JishiError> {
+        guard(|| {
+            let mut r = self.replica();
+            let device = account::device_id(&mut r)?;
+            Ok(account::load(&r)?.map(|s| s.account(&device)))
+        })
+    }
+
+    // ---- diaries ----------------------------------------------------------
+
+    /// Today's date on the phone's clock, `YYYY-MM-DD`.
+    pub fn today(&self) -> String {
+        chrono::Local::now()
+            .date_naive()
+            .format("%Y-%m-%d")
+            .to_string()
+    }
+
+    /// My diary of `date` (empty if nothing was written).
+    pub fn diary(&self, date: String) -> Result<DiaryView, JishiError> {
+        guard(|| self.diary_view(self.diary_id(&date)?))
+    }
+
+    /// Any diary on this phone by its id (a leader or supervisor reading
+    /// the records they oversee).
+    pub fn diary_by_id(&self, doc_id: String) -> Result<DiaryView, JishiError> {
+        guard(|| self.diary_view(doc_of_kind(&doc_id, DocKind::Diary)?))
+    }
+
+    /// Add an entry to my diary of `date`; returns the entry's id.
+    pub fn add_entry(&self, date: String, input: EntryInput) -> Result<String, JishiError> {
+        guard(|| {
+            let id = self.diary_id(&date)?;
+            let entry_id = ItemId::random();
+            let fields = EntryFields {
+                time: time(&input.time, "time")?,
+                category: input.category.into(),
+                place: input.place,
+                text: input.text,
+                households: input.households,
+                location: input.location.map(Into::into),
+            };
+            self.edit(
+                &id,
+                Edit::AddEntry {
+                    id: entry_id.clone(),
+                    fields,
+                },
+            )?;
+            Ok(entry_id.to_string())
+        })
+    }
+
+    /// Change an entry's fields (not its text).
+    pub fn update_entry(
+        &self,
+        date: String,
+        entry_id: String,
+        update: EntryUpdate,
+    ) -> Result<(), JishiError> {
+        guard(|| {
+            let id = self.diary_id(&date)?;
+            let patch = EntryPatch {
+                time: update
+                    .time
+                    .as_deref()
+                    .map(|t| time(t, "time"))
+                    .transpose()?,
+                category: update.category.map(Into::into),
+                place: update.place,
+                households: update.households,
+                location: if update.clear_location {
+                    Some(None)
+                } else {
+                    update.location.map(|l| Some(l.into()))
+                },
+            };
+            self.edit(
+                &id,
+                Edit::UpdateEntry {
+                    id: item(&entry_id)?,
+                    patch,
+                },
+            )
+        })
+    }
+
+    /// Replace `delete` characters at `pos` of an entry's text with
+    /// `insert` (positions count Unicode characters). Concurrent edits on
+    /// two phones merge.
+    pub fn splice_entry_text(
+        &self,
+        date: String,
+        entry_id: String,
+        pos: u32,
+        delete: u32,
+        insert: String,
+    ) -> Result<(), JishiError> {
+        guard(|| {
+            let id = self.diary_id(&date)?;
+            self.edit(
+                &id,
+                Edit::SpliceText {
+                    target: TextTarget::Item {
+                        id: item(&entry_id)?,
+                        field: ItemText::Text,
+                    },
+                    pos: pos as usize,
+                    delete: delete as usize,
+                    insert,
+                },
+            )
+        })
+    }
+
+    /// Replace an entry's whole text (stored as a minimal diff, so it still
+    /// merges).
+    pub fn set_entry_text(
+        &self,
+        date: String,
+        entry_id: String,
+        text: String,
+    ) -> Result<(), JishiError> {
+        guard(|| {
+            let id = self.diary_id(&date)?;
+            let target = TextTarget::Item {
+                id: item(&entry_id)?,
+                field: ItemText::Text,
+            };
+            self.text(id, target, text)
+        })
+    }
+
+    /// Delete an entry (kept in the history, hidden from views).
+    pub fn delete_entry(&self, date: String, entry_id: String) -> Result<(), JishiError> {
+        guard(|| {
+            let id = self.diary_id(&date)?;
+            self.edit(
+                &id,
+                Edit::DeleteEntry {
+                    id: item(&entry_id)?,
+                },
+            )
+        })
+    }
+
+    /// Write the day summary of my diary of `date`.
+    pub fn set_day_summary(&self, date: String, text: String) -> Result<(), JishiError> {
+        guard(|| {
+            let id = self.diary_id(&date)?;
+            self.text(id, TextTarget::Summary, text)
+        })
+    }
+
+    // ---- night logs -------------------------------------------------------
+
+    /// My night log of `date`.
+    pub fn night_log(&self, date: String) -> Result<NightView, JishiError> {
+        guard(|| self.night_view(self.night_id(&date)?))
+    }
+
+    /// Any night log on this phone by its id.
+    pub fn night_log_by_id(&self, doc_id: String) -> Result<NightView, JishiError> {
+        guard(|| self.night_view(doc_of_kind(&doc_id, DocKind::Night)?))
+    }
+
+    /// Add a night activity (夜学, 夜访, 夜议, 夜帮); returns its id.
+    pub fn add_activity(&self, date: String, input: ActivityInput) -> Result<String, JishiError> {
+        guard(|| {
+            let id = self.night_id(&date)?;
+            let activity_id = ItemId::random();
+            let fields = ActivityFields {
+                kind: input.kind.into(),
+                start: time(&input.start, "start")?,
+                end: input.end.as_deref().map(|t| time(t, "end")).transpose()?,
+                place: input.place,
+                households: input.households,
+                issues: input.issues,
+                help: input.help,
+            };
+            self.edit(
+                &id,
+                Edit::AddActivity {
+                    id: activity_id.clone(),
+                    fields,
+                },
+            )?;
+            Ok(activity_id.to_string())
+        })
+    }
+
+    pub fn delete_activity(&self, date: String, activity_id: String) -> Result<(), JishiError> {
+        guard(|| {
+            let id = self.night_id(&date)?;
+            self.edit(
+                &id,
+                Edit::DeleteActivity {
+                    id: item(&activity_id)?,
+                },
+            )
+        })
+    }
+
+    /// Record whether I stayed the night in the village (住村), and where.
+    pub fn set_overnight(
+        &self,
+        date: String,
+        stayed: bool,
+        place: Option<String>,
+    ) -> Result<(), JishiError> {
+        guard(|| {
+            let id = self.night_id(&date)?;
+            self.edit(&id, Edit::SetOvernight { stayed, place })
+        })
+    }
+
+    // ---- monthly plan -----------------------------------------------------
+
+    /// My plan of `month` (`YYYY-MM`).
+    pub fn plan(&self, month: String) -> Result<PlanView, JishiError> {
+        guard(|| self.plan_view(self.plan_id(&month)?))
+    }
+
+    /// Any plan on this phone by its id.
+    pub fn plan_by_id(&self, doc_id: String) -> Result<PlanView, JishiError> {
+        guard(|| self.plan_view(doc_of_kind(&doc_id, DocKind::Plan)?))
+    }
+
+    /// Add a task (承诺事项) to my plan; returns its id.
+    pub fn add_task(&self, month: String, input: TaskInput) -> Result<String, JishiError> {
+        guard(|| {
+            let id = self.plan_id(&month)?;
+            let task_id = ItemId::random();
+            let fields = TaskFields {
+                title: input.title,
+                kind: input.kind.into(),
+                due: input
+                    .due
+                    .as_deref()
+                    .map(|d| day(d).map_err(|_| JishiError::invalid("due", "must be YYYY-MM-DD")))
+                    .transpose()?,
+            };
+            self.edit(
+                &id,
+                Edit::AddTask {
+                    id: task_id.clone(),
+                    fields,
+                },
+            )?;
+            Ok(task_id.to_string())
+        })
+    }
+
+    /// Close a task (销号) as done or dropped, with a note.
+    pub fn close_task(
+        &self,
+        month: String,
+        task_id: String,
+        status: TaskStatus,
+        note: String,
+    ) -> Result<(), JishiError> {
+        guard(|| {
+            if status == TaskStatus::Open {
+                return Err(JishiError::invalid(
+                    "status",
+                    "a task is closed as done or dropped; use reopen_task to open it",
+                ));
+            }
+            let id = self.plan_id(&month)?;
+            self.edit(
+                &id,
+                Edit::CloseTask {
+                    id: item(&task_id)?,
+                    status: status.into(),
+                    note,
+                },
+            )
+        })
+    }
+
+    pub fn reopen_task(&self, month: String, task_id: String) -> Result<(), JishiError> {
+        guard(|| {
+            let id = self.plan_id(&month)?;
+            self.edit(
+                &id,
+                Edit::ReopenTask {
+                    id: item(&task_id)?,
+                },
+            )
+        })
+    }
+
+    /// Write the month's summary (月小结).
+    pub fn set_month_summary(&self, month: String, text: String) -> Result<(), JishiError> {
+        guard(|| {
+            let id = self.plan_id(&month)?;
+            self.text(id, TextTarget::Summary, text)
+        })
+    }
+
+    // ---- photos -----------------------------------------------------------
+
+    /// Attach a camera file (JPEG or PNG) to an entry or activity of one of
+    /// my records (`doc_id` from a view). The photo is made upright, at most
+    /// 1,600 px, stripped of metadata, stored in the data folder and queued
+    /// for upload, in one step. Takes a few hundred ms: call it off the UI
+    /// thread.
+    pub fn attach_photo(
+        &self,
+        doc_id: String,
+        item_id: String,
+        camera_file: String,
+    ) -> Result<PhotoView, JishiError> {
+        guard(|| {
+            let id = DocId::parse(&doc_id).map_err(|e| JishiError::invalid("doc_id", e.reason))?;
+            let item_id = item(&item_id)?;
+            let size = std::fs::metadata(&camera_file)
+                .map_err(|e| JishiError::invalid("camera_file", format!("{camera_file}: {e}")))?
+                .len();
+            if size > self.photo_options.max_input_bytes as u64 {
+                return Err(JishiError::invalid(
+                    "camera_file",
+                    format!(
+                        "{size} bytes is over the limit of {}",
+                        self.photo_options.max_input_bytes
+                    ),
+                ));
+            }
+            let bytes = std::fs::read(&camera_file)
+                .map_err(|e| JishiError::invalid("camera_file", format!("{camera_file}: {e}")))?;
+            let prepared = prepare_photo(&bytes, &self.photo_options)
+                .map_err(|e| JishiError::invalid("photo", e.to_string()))?;
+            let mut r = self.replica();
+            let ctx = Self::context(&r)?;
+            r.queue_photo(&id, &item_id, &prepared, &ctx)?;
+            Ok(PhotoView {
+                hash: prepared.hash.to_string(),
+                added_at_ms: ctx.now_ms,
+                captured_at_ms: prepared.captured_at,
+                location: prepared.location.map(Into::into),
+            })
+        })
+    }
+
+    /// Queue a failed photo again (after the user fixed what the server
+    /// refused, or to retry a file that could not be read).
+    pub fn retry_photo(&self, hash: String) -> Result<(), JishiError> {
+        guard(|| {
+            let hash = sync_core::validate::PhotoHash::parse(&hash)
+                .map_err(|e| JishiError::invalid("hash", e.reason))?;
+            let mut r = self.replica();
+            if !r.outbox()?.iter().any(|p| p.sha256 == hash.as_str()) {
+                return Err(JishiError::invalid("hash", "no such photo in the outbox"));
+            }
+            r.record_upload(&sync_core::upload::UploadState::Queued, &hash)?;
+            Ok(())
+        })
+    }
+
+    /// Every photo in the outbox with its upload state, oldest first.
+    pub fn outbox(&self) -> Result<Vec<OutboxPhotoView>, JishiError> {
+        guard(|| {
+            self.replica()
+                .outbox()?
+                .into_iter()
+                .map(|p| {
+                    Ok(OutboxPhotoView {
+                        status: upload_status(&p.state)?,
+                        hash: p.sha256,
+                        doc_id: p.doc,
+                        item_id: p.item,
+                        sent_bytes: p.acked_bytes,
+                        total_bytes: p.size,
+                        error: p.error,
+                    })
+                })
+                .collect()
+        })
+    }
+
+    // ---- reading ----------------------------------------------------------
+
+    /// Comments by others on my records, newest first.
+    pub fn comments_on_my_records(&self) -> Result<Vec<CommentNotice>, JishiError> {
+        guard(|| {
+            let me = self.me()?;
+            let mut r = self.replica();
+            let mut out = Vec::new();
+            for id in r.doc_ids()? {
+                if id.owner() != &me {
+                    continue;
+                }
+                if let Some(record) = r.record(&id)? {
+                    for c in record.comments() {
+                        if !c.deleted && c.author != me.as_str() {
+                            out.push(CommentNotice {
+                                doc_id: id.to_string(),
+                                comment: comment(c.clone()),
+                            });
+                        }
+                    }
+                }
+            }
+            out.sort_by_key(|n| std::cmp::Reverse(n.comment.at_ms));
+            Ok(out)
+        })
+    }
+
+    /// Documents with changes the server has not acknowledged.
+    pub fn unsynced_documents(&self) -> Result<Vec<String>, JishiError> {
+        guard(|| {
+            Ok(self
+                .replica()
+                .pending_docs()?
+                .iter()
+                .map(ToString::to_string)
+                .collect())
+        })
+    }
+
+    /// Every document on this phone (mine, and for leaders and supervisors
+    /// those of the people they oversee that came with sync).
+    pub fn documents(&self) -> Result<Vec<String>, JishiError> {
+        guard(|| {
+            Ok(self
+                .replica()
+                .doc_ids()?
+                .iter()
+                .map(ToString::to_string)
+                .collect())
+        })
+    }
+
+    /// The comments on any document on this phone (for leaders reading the
+    /// records they oversee).
+    pub fn comments(&self, doc_id: String) -> Result<Vec<CommentView>, JishiError> {
+        guard(|| {
+            let id = DocId::parse(&doc_id).map_err(|e| JishiError::invalid("doc_id", e.reason))?;
+            Ok(self
+                .replica()
+                .record(&id)?
+                .map(|r| comments(r.comments().to_vec()))
+                .unwrap_or_default())
+        })
+    }
+
+    /// Add a comment to a document (a leader's or supervisor's remark, or
+    /// the owner's reply), optionally on one item; returns its id.
+    pub fn add_comment(
+        &self,
+        doc_id: String,
+        on_item: Option<String>,
+        text: String,
+    ) -> Result<String, JishiError> {
+        guard(|| {
+            let id = DocId::parse(&doc_id).map_err(|e| JishiError::invalid("doc_id", e.reason))?;
+            let on = on_item.as_deref().map(item).transpose()?;
+            let comment_id = ItemId::random();
+            self.edit(
+                &id,
+                Edit::AddComment {
+                    id: comment_id.clone(),
+                    on,
+                    text,
+                },
+            )?;
+            Ok(comment_id.to_string())
+        })
+    }
+
+    /// When the last `sync()` ended and how.
+    pub fn last_sync(&self) -> Result<Option<LastSync>, JishiError> {
+        guard(|| account::last_sync(&self.replica()))
+    }
+
+    /// Ask a running `sync()` to stop at the next step; it returns
+    /// `Cancelled` and keeps what it finished.
+    pub fn cancel_sync(&self) {
+        self.cancel.store(true, Ordering::SeqCst);
+    }
+}

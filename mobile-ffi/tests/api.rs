@@ -1,0 +1,805 @@
+//! The phone API end to end: a real `jishi` server on a loopback port (SQLite
+//! in a temporary folder), clients opened on real data folders, real camera
+//! JPEGs, every exported function including its error paths.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use backend::admin::{self, UserSpec};
+use backend::{Application, Config};
+use jishi_ffi::*;
+
+const PASSWORD: &str = "correct-horse-9";
+const DEAD_URL: &str = "http://127.0.0.1:1";
+
+/// A server running on its own thread and runtime.
+struct Server {
+    url: String,
+    data: PathBuf,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl Server {
+    /// A seeded server: county c1 > township t1 > village v1; cadres u1
+    /// (v1) and u2 (v1), supervisor s1 over c1.
+    fn start(change: impl FnOnce(&mut Config) + Send + 'static) -> Server {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Self::start_on(dir.path().join("data"), change, true);
+        s._dir = Some(dir);
+        s
+    }
+
+    fn start_on(
+        data: PathBuf,
+        change: impl FnOnce(&mut Config) + Send + 'static,
+        seed: bool,
+    ) -> Server {
+        let (port_tx, port_rx) = std::sync::mpsc::channel();
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let data_dir = data.clone();
+        let thread = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                let mut config = Config {
+                    listen: "127.0.0.1:0".parse().unwrap(),
+                    data_dir,
+                    login_per_minute: 1_000,
+                    ..Config::default()
+                };
+                change(&mut config);
+                let app = Application::build(config).await.unwrap();
+                if seed {
+                    seed_org(&app.state().store).await;
+                }
+                port_tx.send(app.port()).unwrap();
+                app.run_until_stopped(async move {
+                    let _ = stop_rx.await;
+                })
+                .await
+                .unwrap();
+            });
+        });
+        let port = port_rx.recv().unwrap();
+        Server {
+            url: format!("http://127.0.0.1:{port}"),
+            data,
+            stop: Some(stop_tx),
+            thread: Some(thread),
+            _dir: None,
+        }
+    }
+
+    fn stop(&mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            t.join().unwrap();
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+async fn seed_org(s: &backend::storage::Store) {
+    admin::create_unit(s, "c1", None, "青山县", "county")
+        .await
+        .unwrap();
+    admin::create_unit(s, "t1", Some("c1"), "石门镇", "township")
+        .await
+        .unwrap();
+    admin::create_unit(s, "v1", Some("t1"), "青山村", "village")
+        .await
+        .unwrap();
+    for (id, role, unit, scope) in [
+        ("u1", "cadre", "v1", None),
+        ("u2", "cadre", "v1", None),
+        ("s1", "supervisor", "c1", Some("c1")),
+    ] {
+        admin::create_user(
+            s,
+            UserSpec {
+                id: id.into(),
+                login: id.into(),
+                name: format!("用户{id}"),
+                phone: String::new(),
+                post: String::new(),
+                duties: String::new(),
+                unit: unit.into(),
+                role: role.into(),
+                scope: scope.map(str::to_owned),
+                password: PASSWORD.into(),
+            },
+        )
+        .await
+        .unwrap();
+    }
+}
+
+/// Records every progress report.
+#[derive(Default)]
+struct Progress(Mutex<Vec<SyncProgress>>);
+
+impl SyncObserver for Progress {
+    fn on_progress(&self, progress: SyncProgress) {
+        self.0.lock().unwrap().push(progress);
+    }
+}
+
+fn quiet() -> Arc<Progress> {
+    Arc::new(Progress::default())
+}
+
+fn open(dir: &Path, url: &str) -> Arc<JishiClient> {
+    JishiClient::open(dir.display().to_string(), url.to_owned()).unwrap()
+}
+
+fn entry(time: &str, text: &str) -> EntryInput {
+    EntryInput {
+        time: time.into(),
+        category: Category::Visit,
+        place: "青山村3组".into(),
+        text: text.into(),
+        households: 3,
+        location: Some(GeoPoint {
+            lat: 28.1,
+            lon: 112.9,
+            accuracy_m: 10.0,
+        }),
+    }
+}
+
+/// A camera-like JPEG file.
+fn camera_file(dir: &Path, name: &str, seed: u32) -> String {
+    let img = image::RgbImage::from_fn(640, 480, |x, y| {
+        let v = x.wrapping_mul(7919) ^ y.wrapping_mul(104_729) ^ seed.wrapping_mul(31);
+        image::Rgb([(v % 251) as u8, (v / 7 % 253) as u8, (v / 13 % 241) as u8])
+    });
+    let path = dir.join(name);
+    img.save(&path).unwrap();
+    path.display().to_string()
+}
+
+fn field_of(e: JishiError) -> String {
+    match e {
+        JishiError::Validation { field, .. } => field,
+        other => panic!("expected a validation error, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_week_written_offline_survives_restarts_and_reaches_the_other_phone() {
+    let server = Server::start(|_| {});
+    let phone_dir = tempfile::tempdir().unwrap();
+    let a = open(phone_dir.path(), &server.url);
+    assert_eq!(a.account().unwrap(), None);
+    let account = a
+        .login("u1".into(), PASSWORD.into(), "张三的手机".into())
+        .unwrap();
+    assert_eq!(account.user_id, "u1");
+    assert_eq!(account.role, "cadre");
+    assert!(!account.needs_login);
+    drop(a);
+
+    // Offline: the app restarts in a village without signal.
+    let a = open(phone_dir.path(), DEAD_URL);
+    let e1 = a
+        .add_entry("2026-11-17".into(), entry("09:30", "走访农户，了解春耕"))
+        .unwrap();
+    a.add_entry("2026-11-17".into(), entry("14:00", "调解邻里纠纷"))
+        .unwrap();
+    let e3 = a
+        .add_entry("2026-11-18".into(), entry("10:00", "查看水渠"))
+        .unwrap();
+    a.splice_entry_text("2026-11-18".into(), e3.clone(), 4, 0, "修缮".into())
+        .unwrap();
+    a.update_entry(
+        "2026-11-18".into(),
+        e3.clone(),
+        EntryUpdate {
+            category: Some(Category::Project),
+            households: Some(0),
+            clear_location: true,
+            ..EntryUpdate::default()
+        },
+    )
+    .unwrap();
+    let gone = a
+        .add_entry("2026-11-18".into(), entry("11:00", "写错了"))
+        .unwrap();
+    a.delete_entry("2026-11-18".into(), gone).unwrap();
+    a.set_day_summary("2026-11-17".into(), "今天走访5户".into())
+        .unwrap();
+    let fixed = a
+        .add_entry("2026-11-17".into(), entry("16:00", "草稿"))
+        .unwrap();
+    a.set_entry_text("2026-11-17".into(), fixed.clone(), "开会学习".into())
+        .unwrap();
+    assert_eq!(
+        a.diary("2026-11-17".into()).unwrap().entries[2].text,
+        "开会学习"
+    );
+    a.delete_entry("2026-11-17".into(), fixed).unwrap();
+    let act = a
+        .add_activity(
+            "2026-11-17".into(),
+            ActivityInput {
+                kind: NightKind::Visit,
+                start: "19:30".into(),
+                end: Some("21:00".into()),
+                place: "青山村".into(),
+                households: 4,
+                issues: "饮水问题".into(),
+                help: "联系水利站".into(),
+            },
+        )
+        .unwrap();
+    a.set_overnight("2026-11-17".into(), true, Some("青山村村部".into()))
+        .unwrap();
+    let extra = a
+        .add_activity(
+            "2026-11-17".into(),
+            ActivityInput {
+                kind: NightKind::Study,
+                start: "20:00".into(),
+                end: None,
+                place: String::new(),
+                households: 0,
+                issues: String::new(),
+                help: String::new(),
+            },
+        )
+        .unwrap();
+    a.delete_activity("2026-11-17".into(), extra).unwrap();
+    assert_eq!(
+        a.night_log("2026-11-17".into()).unwrap().activities.len(),
+        1
+    );
+    assert_eq!(a.today().len(), 10);
+    assert!(a.diary(a.today()).unwrap().entries.is_empty());
+    let task = a
+        .add_task(
+            "2026-11".into(),
+            TaskInput {
+                title: "完成春耕走访".into(),
+                kind: TaskKind::Fixed,
+                due: Some("2026-11-30".into()),
+            },
+        )
+        .unwrap();
+    a.close_task(
+        "2026-11".into(),
+        task.clone(),
+        TaskStatus::Done,
+        "已走访全部农户".into(),
+    )
+    .unwrap();
+    a.set_month_summary("2026-11".into(), "本月完成走访".into())
+        .unwrap();
+    let diary17 = a.diary("2026-11-17".into()).unwrap();
+    let photo = a
+        .attach_photo(
+            diary17.doc_id.clone(),
+            e1.clone(),
+            camera_file(phone_dir.path(), "cam1.jpg", 1),
+        )
+        .unwrap();
+    let night = a.night_log("2026-11-17".into()).unwrap();
+    a.attach_photo(
+        night.doc_id.clone(),
+        act.clone(),
+        camera_file(phone_dir.path(), "cam2.jpg", 2),
+    )
+    .unwrap();
+    assert_eq!(a.unsynced_documents().unwrap().len(), 4);
+    assert!(matches!(a.sync(quiet()), Err(JishiError::Offline { .. })));
+    let last = a.last_sync().unwrap().unwrap();
+    assert!(!last.ok);
+    assert_eq!(a.unsynced_documents().unwrap().len(), 4, "nothing lost");
+    drop(a);
+
+    // Back in signal: the app restarts and syncs.
+    let a = open(phone_dir.path(), &server.url);
+    let progress = quiet();
+    let summary = a.sync(progress.clone()).unwrap();
+    assert_eq!(summary.documents_sent, 4, "{summary:?}");
+    assert_eq!(
+        summary.documents_received, 0,
+        "acknowledgements are not news"
+    );
+    assert_eq!(summary.photos_uploaded, 2, "{summary:?}");
+    assert_eq!(summary.photos_pending, 0);
+    assert!(summary.problems.is_empty(), "{summary:?}");
+    assert!(summary.round_trips <= 3);
+    let reports = progress.0.lock().unwrap().clone();
+    assert!(matches!(
+        reports.first(),
+        Some(SyncProgress::Documents { .. })
+    ));
+    assert!(reports.iter().any(|p| matches!(p, SyncProgress::Photo { sent_bytes, total_bytes, .. } if sent_bytes == total_bytes)));
+    assert_eq!(reports.last(), Some(&SyncProgress::Finished));
+    assert!(a.unsynced_documents().unwrap().is_empty());
+    assert!(a
+        .outbox()
+        .unwrap()
+        .iter()
+        .all(|p| p.status == UploadStatus::Done && p.sent_bytes == p.total_bytes));
+    assert!(a.last_sync().unwrap().unwrap().ok);
+
+    // The same cadre's other phone.
+    let other_dir = tempfile::tempdir().unwrap();
+    let b = open(other_dir.path(), &server.url);
+    b.login("u1".into(), PASSWORD.into(), "备用手机".into())
+        .unwrap();
+    let got = b.sync(quiet()).unwrap();
+    assert_eq!(got.documents_received, 4, "{got:?}");
+    let d17 = b.diary("2026-11-17".into()).unwrap();
+    assert_eq!(d17.entries.len(), 2);
+    assert_eq!(d17.summary, "今天走访5户");
+    assert_eq!(d17.entries[0].photos[0].hash, photo.hash);
+    assert_eq!(d17.entries[0].location.unwrap().lat, 28.1);
+    let d18 = b.diary("2026-11-18".into()).unwrap();
+    assert_eq!(d18.entries.len(), 1, "the deleted entry is hidden");
+    assert_eq!(d18.entries[0].text, "查看水渠修缮");
+    assert_eq!(d18.entries[0].category, Category::Project);
+    assert_eq!(d18.entries[0].location, None);
+    let n = b.night_log("2026-11-17".into()).unwrap();
+    assert!(n.stayed_overnight);
+    assert_eq!(n.overnight_place.as_deref(), Some("青山村村部"));
+    assert_eq!(n.activities[0].kind, NightKind::Visit);
+    assert_eq!(n.activities[0].photos.len(), 1);
+    let plan = b.plan("2026-11".into()).unwrap();
+    assert_eq!(plan.tasks[0].status, TaskStatus::Done);
+    assert_eq!(plan.tasks[0].note, "已走访全部农户");
+    assert_eq!(plan.summary, "本月完成走访");
+    assert_eq!(b.documents().unwrap().len(), 4);
+    assert!(!d17.unsynced);
+}
+
+#[test]
+fn a_supervisors_comment_reaches_the_cadre() {
+    let server = Server::start(|_| {});
+    let (pa, ps) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let a = open(pa.path(), &server.url);
+    a.login("u1".into(), PASSWORD.into(), "手机".into())
+        .unwrap();
+    let e = a
+        .add_entry("2026-11-19".into(), entry("09:00", "走访"))
+        .unwrap();
+    a.sync(quiet()).unwrap();
+    let doc = a.diary("2026-11-19".into()).unwrap().doc_id;
+
+    let s = open(ps.path(), &server.url);
+    let account = s
+        .login("s1".into(), PASSWORD.into(), "督查手机".into())
+        .unwrap();
+    assert_eq!(account.role, "supervisor");
+    s.sync(quiet()).unwrap();
+    assert!(s.documents().unwrap().contains(&doc));
+    // The supervisor reads the cadre's diary to pick the entry.
+    let theirs = s.diary_by_id(doc.clone()).unwrap();
+    assert_eq!(theirs.entries[0].id, e);
+    assert_eq!(theirs.date, "2026-11-19");
+    assert_eq!(
+        field_of(s.night_log_by_id(doc.clone()).unwrap_err()),
+        "doc_id"
+    );
+    assert_eq!(
+        field_of(s.plan_by_id("plan:u1".into()).unwrap_err()),
+        "doc_id"
+    );
+    assert!(s
+        .plan_by_id("plan:u1:2026-11".into())
+        .unwrap()
+        .tasks
+        .is_empty());
+    assert!(s
+        .night_log_by_id("night:u1:2026-11-19".into())
+        .unwrap()
+        .activities
+        .is_empty());
+    // A supervisor may comment but not write the cadre's content.
+    assert!(matches!(
+        s.add_comment(doc.clone(), Some("bad id!".into()), "x".into()),
+        Err(JishiError::Validation { .. })
+    ));
+    s.add_comment(doc.clone(), Some(e.clone()), "请补充走访户数".into())
+        .unwrap();
+    s.sync(quiet()).unwrap();
+    assert_eq!(s.comments(doc.clone()).unwrap().len(), 1);
+
+    assert!(a.comments_on_my_records().unwrap().is_empty());
+    a.sync(quiet()).unwrap();
+    let notices = a.comments_on_my_records().unwrap();
+    assert_eq!(notices.len(), 1);
+    assert_eq!(notices[0].doc_id, doc);
+    assert_eq!(notices[0].comment.author, "s1");
+    assert_eq!(notices[0].comment.role, "supervisor");
+    assert_eq!(notices[0].comment.on_item.as_deref(), Some(e.as_str()));
+    assert_eq!(notices[0].comment.text, "请补充走访户数");
+    assert_eq!(a.diary("2026-11-19".into()).unwrap().comments.len(), 1);
+}
+
+#[test]
+fn bad_input_is_a_validation_error_naming_the_field() {
+    let dir = tempfile::tempdir().unwrap();
+    assert_eq!(
+        field_of(
+            JishiClient::open(dir.path().display().to_string(), "ftp://x".into()).unwrap_err()
+        ),
+        "server_url"
+    );
+    let server = Server::start(|_| {});
+    let a = open(dir.path(), &server.url);
+    // Before any login, writing asks for one.
+    assert!(matches!(
+        a.add_entry("2026-11-17".into(), entry("09:00", "x")),
+        Err(JishiError::LoginRequired { .. })
+    ));
+    assert_eq!(
+        field_of(
+            a.login("u1".into(), "wrong".into(), "p".into())
+                .unwrap_err()
+        ),
+        "password"
+    );
+    a.login("u1".into(), PASSWORD.into(), "p".into()).unwrap();
+    assert_eq!(field_of(a.diary("2026-13-45".into()).unwrap_err()), "date");
+    assert_eq!(field_of(a.plan("2026-13".into()).unwrap_err()), "month");
+    assert_eq!(
+        field_of(
+            a.add_entry("2026-11-17".into(), entry("25:00", "x"))
+                .unwrap_err()
+        ),
+        "time"
+    );
+    let long = "走".repeat(5_001);
+    assert_eq!(
+        field_of(
+            a.add_entry("2026-11-17".into(), entry("09:00", &long))
+                .unwrap_err()
+        ),
+        "text"
+    );
+    assert_eq!(
+        field_of(
+            a.delete_entry("2026-11-17".into(), "no such/id".into())
+                .unwrap_err()
+        ),
+        "item_id"
+    );
+    let e = a
+        .add_entry("2026-11-17".into(), entry("09:00", "ok"))
+        .unwrap();
+    assert!(matches!(
+        a.delete_entry("2026-11-17".into(), "0123abcd".into()),
+        Err(JishiError::Validation { .. })
+    ));
+    assert_eq!(
+        field_of(
+            a.add_activity(
+                "2026-11-17".into(),
+                ActivityInput {
+                    kind: NightKind::Study,
+                    start: "19:00".into(),
+                    end: Some("7pm".into()),
+                    place: String::new(),
+                    households: 0,
+                    issues: String::new(),
+                    help: String::new(),
+                }
+            )
+            .unwrap_err()
+        ),
+        "end"
+    );
+    let task = a
+        .add_task(
+            "2026-11".into(),
+            TaskInput {
+                title: "t".into(),
+                kind: TaskKind::Dynamic,
+                due: None,
+            },
+        )
+        .unwrap();
+    assert_eq!(
+        field_of(
+            a.close_task(
+                "2026-11".into(),
+                task.clone(),
+                TaskStatus::Open,
+                String::new()
+            )
+            .unwrap_err()
+        ),
+        "status"
+    );
+    a.close_task(
+        "2026-11".into(),
+        task.clone(),
+        TaskStatus::Dropped,
+        "取消".into(),
+    )
+    .unwrap();
+    a.reopen_task("2026-11".into(), task.clone()).unwrap();
+    assert_eq!(
+        a.plan("2026-11".into()).unwrap().tasks[0].status,
+        TaskStatus::Open
+    );
+    assert_eq!(
+        field_of(
+            a.add_task(
+                "2026-11".into(),
+                TaskInput {
+                    title: "t".into(),
+                    kind: TaskKind::Fixed,
+                    due: Some("soon".into()),
+                }
+            )
+            .unwrap_err()
+        ),
+        "due"
+    );
+    let doc = a.diary("2026-11-17".into()).unwrap().doc_id;
+    assert_eq!(
+        field_of(
+            a.attach_photo(doc.clone(), e.clone(), "/no/such/file.jpg".into())
+                .unwrap_err()
+        ),
+        "camera_file"
+    );
+    let not_image = dir.path().join("note.txt");
+    std::fs::write(&not_image, "not a photo").unwrap();
+    assert_eq!(
+        field_of(
+            a.attach_photo(doc.clone(), e.clone(), not_image.display().to_string())
+                .unwrap_err()
+        ),
+        "photo"
+    );
+    assert_eq!(
+        field_of(
+            a.attach_photo(
+                "diary:u1".into(),
+                e.clone(),
+                not_image.display().to_string()
+            )
+            .unwrap_err()
+        ),
+        "doc_id"
+    );
+    // Another cadre's record is not mine to write.
+    let theirs = doc.replace(":u1:", ":u2:");
+    let cam = camera_file(dir.path(), "c.jpg", 3);
+    assert!(matches!(
+        a.attach_photo(theirs, e, cam),
+        Err(JishiError::Forbidden { .. }) | Err(JishiError::Validation { .. })
+    ));
+    // Nothing bad was written: the one good entry is there.
+    assert_eq!(a.diary("2026-11-17".into()).unwrap().entries.len(), 1);
+}
+
+#[test]
+fn one_folder_is_one_client_and_a_failed_photo_can_be_retried() {
+    let server = Server::start(|_| {});
+    let dir = tempfile::tempdir().unwrap();
+    let a = open(dir.path(), &server.url);
+    let again = open(dir.path(), &format!("{}/", server.url));
+    assert!(
+        Arc::ptr_eq(&a, &again),
+        "the same folder gives the same client"
+    );
+    assert_eq!(
+        field_of(JishiClient::open(dir.path().display().to_string(), DEAD_URL.into()).unwrap_err()),
+        "data_dir"
+    );
+    drop(again);
+    a.login("u1".into(), PASSWORD.into(), "p".into()).unwrap();
+    let e = a
+        .add_entry("2026-11-22".into(), entry("09:00", "照片"))
+        .unwrap();
+    let doc = a.diary("2026-11-22".into()).unwrap().doc_id;
+    let photo = a
+        .attach_photo(doc, e, camera_file(dir.path(), "r.jpg", 4))
+        .unwrap();
+    // The stored copy disappears (the user cleared the app's files).
+    let stored = dir
+        .path()
+        .join("photos")
+        .join(format!("{}.jpg", photo.hash));
+    let bytes = std::fs::read(&stored).unwrap();
+    std::fs::remove_file(&stored).unwrap();
+    let s = a.sync(quiet()).unwrap();
+    assert_eq!((s.photos_failed, s.photos_uploaded), (1, 0));
+    let out = a.outbox().unwrap();
+    assert_eq!(out[0].status, UploadStatus::Failed);
+    assert!(out[0].error.as_deref().unwrap().contains("unreadable"));
+    // Put back and retried: it goes up.
+    std::fs::write(&stored, bytes).unwrap();
+    assert_eq!(
+        field_of(a.retry_photo("00".repeat(32)).unwrap_err()),
+        "hash"
+    );
+    assert_eq!(field_of(a.retry_photo("nope".into()).unwrap_err()), "hash");
+    a.retry_photo(photo.hash.clone()).unwrap();
+    assert_eq!(a.outbox().unwrap()[0].status, UploadStatus::Queued);
+    assert_eq!(a.sync(quiet()).unwrap().photos_uploaded, 1);
+    assert_eq!(a.outbox().unwrap()[0].status, UploadStatus::Done);
+}
+
+#[test]
+fn an_expired_session_asks_for_login_and_loses_nothing() {
+    // Tokens that expire at once: as after two months offline.
+    let mut server = Server::start(|c| {
+        c.access_ttl_secs = 0;
+        c.refresh_ttl_secs = 0;
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let a = open(dir.path(), &server.url);
+    a.login("u1".into(), PASSWORD.into(), "p".into()).unwrap();
+    a.add_entry("2026-11-20".into(), entry("09:00", "离线记录"))
+        .unwrap();
+    assert!(matches!(
+        a.sync(quiet()),
+        Err(JishiError::LoginRequired { .. })
+    ));
+    assert!(a.account().unwrap().unwrap().needs_login);
+    // Still writable while logged out; nothing lost.
+    a.add_entry("2026-11-20".into(), entry("10:00", "继续记录"))
+        .unwrap();
+    assert_eq!(a.unsynced_documents().unwrap().len(), 1);
+    drop(a);
+    server.stop();
+
+    // The server again with normal tokens; the cadre logs in and syncs.
+    let data = server.data.clone();
+    let server2 = Server::start_on(data, |_| {}, false);
+    let a = open(dir.path(), &server2.url);
+    a.login("u1".into(), PASSWORD.into(), "p".into()).unwrap();
+    let summary = a.sync(quiet()).unwrap();
+    assert_eq!(summary.documents_sent, 1);
+    assert!(a.unsynced_documents().unwrap().is_empty());
+
+    // Logging out keeps the records; syncing then needs a login.
+    a.logout().unwrap();
+    assert!(a.account().unwrap().unwrap().needs_login);
+    assert_eq!(a.diary("2026-11-20".into()).unwrap().entries.len(), 2);
+    assert!(matches!(
+        a.sync(quiet()),
+        Err(JishiError::LoginRequired { .. })
+    ));
+}
+
+#[test]
+fn concurrent_syncs_and_edits_from_many_threads_lose_nothing() {
+    let server = Server::start(|_| {});
+    let dir = tempfile::tempdir().unwrap();
+    let a = open(dir.path(), &server.url);
+    a.login("u1".into(), PASSWORD.into(), "p".into()).unwrap();
+    std::thread::scope(|s| {
+        for t in 0..3 {
+            let a = a.clone();
+            s.spawn(move || {
+                for i in 0..5 {
+                    a.add_entry(
+                        format!("2026-11-{:02}", 10 + t),
+                        entry("09:00", &format!("线程{t}第{i}条")),
+                    )
+                    .unwrap();
+                    a.sync(quiet()).unwrap();
+                }
+            });
+        }
+    });
+    a.sync(quiet()).unwrap();
+    assert!(a.unsynced_documents().unwrap().is_empty());
+    let other = tempfile::tempdir().unwrap();
+    let b = open(other.path(), &server.url);
+    b.login("u1".into(), PASSWORD.into(), "q".into()).unwrap();
+    b.sync(quiet()).unwrap();
+    for t in 0..3 {
+        assert_eq!(
+            b.diary(format!("2026-11-{:02}", 10 + t))
+                .unwrap()
+                .entries
+                .len(),
+            5
+        );
+    }
+}
+
+/// Cancels the sync it observes at the first report.
+struct Canceller(Mutex<Option<Arc<JishiClient>>>);
+
+impl SyncObserver for Canceller {
+    fn on_progress(&self, _: SyncProgress) {
+        if let Some(c) = self.0.lock().unwrap().take() {
+            c.cancel_sync();
+        }
+    }
+}
+
+#[test]
+fn a_cancelled_sync_keeps_what_it_did_and_the_next_one_finishes() {
+    let server = Server::start(|_| {});
+    let dir = tempfile::tempdir().unwrap();
+    let a = open(dir.path(), &server.url);
+    a.login("u1".into(), PASSWORD.into(), "p".into()).unwrap();
+    let e = a
+        .add_entry("2026-11-21".into(), entry("09:00", "带照片"))
+        .unwrap();
+    let doc = a.diary("2026-11-21".into()).unwrap().doc_id;
+    a.attach_photo(doc, e, camera_file(dir.path(), "p.jpg", 9))
+        .unwrap();
+    let canceller = Arc::new(Canceller(Mutex::new(Some(a.clone()))));
+    assert_eq!(a.sync(canceller).unwrap_err(), JishiError::Cancelled);
+    // The documents' round trip finished before the cancel was seen.
+    assert!(a.unsynced_documents().unwrap().is_empty());
+    assert_eq!(a.outbox().unwrap()[0].status, UploadStatus::Queued);
+    let summary = a.sync(quiet()).unwrap();
+    assert_eq!(summary.photos_uploaded, 1);
+    assert_eq!(a.outbox().unwrap()[0].status, UploadStatus::Done);
+}
+
+/// Collects forwarded log lines.
+struct Lines(Mutex<std::sync::mpsc::Sender<(LogLevel, String)>>);
+
+impl LogSink for Lines {
+    fn log(&self, level: LogLevel, _target: String, message: String) {
+        let _ = self.0.lock().unwrap().send((level, message));
+    }
+}
+
+#[test]
+fn logs_reach_the_apps_sink() {
+    let (tx, rx) = std::sync::mpsc::channel();
+    set_log_sink(Arc::new(Lines(Mutex::new(tx))), LogLevel::Info);
+    let dir = tempfile::tempdir().unwrap();
+    let _a = open(dir.path(), DEAD_URL);
+    // Delivered on the log thread: wait for the line (bounded).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let mut seen = Vec::new();
+    let found = loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match rx.recv_timeout(left) {
+            Ok((level, m)) if level == LogLevel::Info && m.contains("client opened") => break true,
+            Ok(line) => seen.push(line),
+            Err(_) => break false,
+        }
+    };
+    clear_log_sink();
+    assert!(found, "{seen:?}");
+}
+
+/// An observer that fails at every report (a UI gone away).
+struct Throws;
+
+impl SyncObserver for Throws {
+    fn on_progress(&self, _: SyncProgress) {
+        panic!("the app's observer failed");
+    }
+}
+
+#[test]
+fn a_failing_observer_does_not_stop_the_sync() {
+    let server = Server::start(|_| {});
+    let dir = tempfile::tempdir().unwrap();
+    let a = open(dir.path(), &server.url);
+    a.login("u1".into(), PASSWORD.into(), "p".into()).unwrap();
+    a.add_entry("2026-11-23".into(), entry("09:00", "x"))
+        .unwrap();
+    let s = a.sync(Arc::new(Throws)).unwrap();
+    assert_eq!(s.documents_sent, 1);
+    assert!(a.last_sync().unwrap().unwrap().ok);
+}
