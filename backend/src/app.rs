@@ -76,7 +76,15 @@ impl AppState {
             keys: Arc::new(Keys::from_secret(&secret)),
             metrics: Arc::new(Metrics::new()),
             sync_slots: Arc::new(tokio::sync::Semaphore::new(workers * 2)),
-            blobs: BlobStore::local(config.data_dir.join("blobs")),
+            blobs: match config.s3()? {
+                Some(s3) => BlobStore::s3(&s3).with_context(|| {
+                    format!("cannot use the S3 bucket {:?} for photos", s3.bucket)
+                })?,
+                None => BlobStore::local(
+                    config.data_dir.join("blobs"),
+                    config.data_dir.join("uploads"),
+                ),
+            },
             photo_limits: PhotoLimits::default(),
             image_slots: Arc::new(tokio::sync::Semaphore::new(workers)),
             uploads: Arc::default(),
@@ -133,6 +141,18 @@ pub fn router(state: AppState) -> Router {
             "/api/v1/units/{unit_id}/filing",
             get(routes::records::filing),
         )
+        .route(
+            "/api/v1/units/{unit_id}/reviews/{month}",
+            get(routes::reviews::get_unit_month),
+        )
+        .route(
+            "/api/v1/units/{unit_id}/reviews/{month}/export.xlsx",
+            get(routes::reviews::export),
+        )
+        .route(
+            "/api/v1/reviews/{month}/{user_id}",
+            axum::routing::put(routes::reviews::put_review),
+        )
         .layer(DefaultBodyLimit::max(MAX_JSON_BODY));
     let sync = Router::new()
         .route("/api/v1/sync", post(routes::sync::sync))
@@ -149,8 +169,23 @@ pub fn router(state: AppState) -> Router {
             get(routes::blobs::get_thumbnail),
         )
         .layer(DefaultBodyLimit::max(routes::blobs::MAX_CHUNK + 1024));
+    let public = Router::new()
+        .route(
+            "/api/v1/publications/{unit}/{week}",
+            get(routes::publications::json),
+        )
+        .route("/p/{unit}/{week}", get(routes::publications::page))
+        .route(
+            "/api/v1/publications/{unit}/{week}/amendments",
+            get(routes::publications::amendments),
+        )
+        .route(
+            "/p/{unit}/{week}/photos/{sha}",
+            get(routes::publications::photo),
+        );
     Router::new()
         .merge(api)
+        .merge(public)
         .merge(sync)
         .merge(blobs)
         .route("/healthz", get(routes::ops::healthz))
@@ -208,14 +243,68 @@ impl Application {
     ) -> std::io::Result<()> {
         let store = self.state.store.clone();
         let gc = tokio::spawn(collect_garbage_forever(self.state.clone()));
+        let publisher = self
+            .state
+            .config
+            .auto_publish
+            .then(|| tokio::spawn(publish_every_monday(self.state.clone())));
         let app = router(self.state).into_make_service_with_connect_info::<SocketAddr>();
         let result = axum::serve(self.listener, app)
             .with_graceful_shutdown(shutdown)
             .await;
         gc.abort();
+        if let Some(p) = publisher {
+            p.abort();
+        }
         store.close().await;
         result
     }
+}
+
+/// Once a minute, from Monday 08:00 (UTC+8) on, make last week's
+/// publication of every publishing unit that has none yet: on time, caught
+/// up after downtime, and once whatever the number of instances (the
+/// database keeps one per unit and week).
+async fn publish_every_monday(state: AppState) {
+    let china = chrono::FixedOffset::east_opt(8 * 3600).expect("UTC+8 is valid");
+    let mut tick = tokio::time::interval(Duration::from_secs(60));
+    loop {
+        tick.tick().await;
+        publish_due(&state, chrono::Utc::now().with_timezone(&china)).await;
+    }
+}
+
+/// One round of the Monday task at `now`: if this week's Monday hour has
+/// come, make last week's publication of every publishing unit that has
+/// none. Returns how many it made.
+pub async fn publish_due(state: &AppState, now: chrono::DateTime<chrono::FixedOffset>) -> usize {
+    let this_week = crate::publications::week::IsoWeek::of(now.date_naive());
+    let due = this_week
+        .monday()
+        .and_hms_opt(state.config.publish_hour, 0, 0)
+        .is_some_and(|at| now.naive_local() >= at);
+    if !due {
+        return 0;
+    }
+    let units = match state.store.publishing_units().await {
+        Ok(u) => u,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot list the publishing units");
+            return 0;
+        }
+    };
+    let week = this_week.previous();
+    let mut made = 0;
+    for unit in units {
+        match crate::publications::publish_week(&state.store, &unit, week, &state.config.holidays)
+            .await
+        {
+            Ok((_, true)) => made += 1,
+            Ok((_, false)) => {}
+            Err(e) => tracing::warn!(unit, %week, error = %e, "weekly publication failed"),
+        }
+    }
+    made
 }
 
 /// Every hour, remove photos no document has referenced for the grace
@@ -229,6 +318,12 @@ async fn collect_garbage_forever(state: AppState) {
             Ok(0) => {}
             Ok(n) => tracing::info!(removed = n, "removed unreferenced photos"),
             Err(e) => tracing::warn!(error = %e, "photo garbage collection failed"),
+        }
+        let grace = Duration::from_secs(state.config.blob_grace_secs);
+        match state.blobs.collect_stale_staged(grace).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(removed = n, "removed abandoned partial uploads"),
+            Err(e) => tracing::warn!(error = %e, "partial upload clean-up failed"),
         }
     }
 }

@@ -10,6 +10,8 @@ pub mod error;
 pub mod metrics;
 pub mod photos;
 pub mod policy;
+pub mod publications;
+pub mod reviews;
 pub mod routes;
 pub mod storage;
 pub mod sync;

@@ -50,6 +50,16 @@ enum Command {
     /// Units, users, passwords, devices.
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// Make the weekly publications (周公示) of a week; a publication that
+    /// exists already is kept as it is.
+    PublishWeek {
+        /// ISO week, e.g. 2026-W47.
+        #[arg(long)]
+        week: String,
+        /// One unit; every township and department when omitted.
+        #[arg(long)]
+        unit: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -108,6 +118,13 @@ enum AdminCommand {
     DisableUser {
         #[arg(long)]
         user: String,
+    },
+    /// Name who reviews a user's month instead of the unit tree's choice.
+    SetReviewer {
+        #[arg(long)]
+        user: String,
+        #[arg(long)]
+        reviewer: String,
     },
     ListUnits,
     ListUsers,
@@ -197,6 +214,33 @@ async fn main() -> anyhow::Result<()> {
             let store = open_store(&config).await?;
             admin_command(&store, cmd).await?;
         }
+        Command::PublishWeek { week, unit } => {
+            let config = load_config(&cli.common, None)?;
+            let store = open_store(&config).await?;
+            let week = backend::publications::week::IsoWeek::parse(&week)?;
+            let units = match unit {
+                Some(u) => vec![u],
+                None => store.publishing_units().await?,
+            };
+            let total = units.len();
+            for (i, unit) in units.iter().enumerate() {
+                let (row, made) =
+                    backend::publications::publish_week(&store, unit, week, &config.holidays)
+                        .await
+                        .with_context(|| format!("publishing {unit} for {week}"))?;
+                eprintln!(
+                    "[{}/{total}] {unit} {week}: {} — {}",
+                    i + 1,
+                    if made {
+                        "made"
+                    } else {
+                        "already published, kept"
+                    },
+                    row.title
+                );
+            }
+            println!("{total} publication(s) for {week}; pages at /p/{{unit}}/{week}");
+        }
     }
     Ok(())
 }
@@ -258,6 +302,15 @@ async fn admin_command(store: &Store, cmd: AdminCommand) -> anyhow::Result<()> {
         AdminCommand::DisableUser { user } => {
             store.disable_user(&user).await?;
             println!("user {user} disabled");
+        }
+        AdminCommand::SetReviewer { user, reviewer } => {
+            for id in [&user, &reviewer] {
+                if store.user(id).await?.is_none() {
+                    anyhow::bail!("no user {id}; see `jishi admin list-users`");
+                }
+            }
+            store.set_reviewer_override(&user, &reviewer).await?;
+            println!("{reviewer} now reviews {user}");
         }
         AdminCommand::ListUnits => {
             for u in store.units().await? {

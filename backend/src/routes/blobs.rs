@@ -10,8 +10,6 @@
 //! whoever may read a document that references it.
 
 use std::collections::HashSet;
-use std::io::Write;
-use std::path::PathBuf;
 use std::sync::Mutex;
 
 use axum::extract::{Path, State};
@@ -75,15 +73,6 @@ fn parse_sha(s: &str) -> Result<String, ApiError> {
     })
 }
 
-fn staging_path(state: &AppState, device: &str, sha: &str) -> PathBuf {
-    state
-        .config
-        .data_dir
-        .join("uploads")
-        .join(device)
-        .join(format!("{sha}.part"))
-}
-
 fn header_u64(headers: &HeaderMap, name: &HeaderName) -> Result<u64, ApiError> {
     headers
         .get(name)
@@ -107,10 +96,6 @@ fn offset_headers(offset: u64, complete: bool) -> [(HeaderName, HeaderValue); 2]
     ]
 }
 
-fn staged_len(path: &std::path::Path) -> u64 {
-    std::fs::metadata(path).map(|m| m.len()).unwrap_or(0)
-}
-
 /// How much of a photo the server holds for this device.
 pub async fn head(
     State(state): State<AppState>,
@@ -121,7 +106,11 @@ pub async fn head(
     if let Some(blob) = state.store.blob(&sha).await? {
         return Ok((StatusCode::OK, offset_headers(blob.size as u64, true)).into_response());
     }
-    let len = staged_len(&staging_path(&state, &caller.device_id, &sha));
+    let len = state
+        .blobs
+        .staged_len(&caller.device_id, &sha)
+        .await
+        .map_err(ApiError::internal)?;
     Ok((StatusCode::OK, offset_headers(len, false)).into_response())
 }
 
@@ -159,8 +148,11 @@ pub async fn patch(
         return Ok((StatusCode::OK, offset_headers(blob.size as u64, true)).into_response());
     }
     let _guard = UploadGuard::take(&state.uploads, &caller.device_id, &sha)?;
-    let path = staging_path(&state, &caller.device_id, &sha);
-    let have = staged_len(&path);
+    let have = state
+        .blobs
+        .staged_len(&caller.device_id, &sha)
+        .await
+        .map_err(ApiError::internal)?;
     if offset != have {
         return Ok(offset_conflict(have));
     }
@@ -170,27 +162,16 @@ pub async fn patch(
             "the chunk runs past Upload-Length",
         ));
     }
-    let chunk = body.to_vec();
-    let append_path = path.clone();
-    tokio::task::spawn_blocking(move || -> std::io::Result<()> {
-        if let Some(dir) = append_path.parent() {
-            std::fs::create_dir_all(dir)?;
-        }
-        let mut f = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&append_path)?;
-        f.write_all(&chunk)?;
-        f.sync_all()
-    })
-    .await
-    .map_err(ApiError::internal)?
-    .map_err(ApiError::internal)?;
+    state
+        .blobs
+        .append_staged(&caller.device_id, &sha, offset, body.to_vec())
+        .await
+        .map_err(ApiError::internal)?;
     let now = offset + body.len() as u64;
     if now < length {
         return Ok((StatusCode::NO_CONTENT, offset_headers(now, false)).into_response());
     }
-    finish(&state, &caller, &sha, &path, length).await
+    finish(&state, &caller, &sha, length).await
 }
 
 fn offset_conflict(have: u64) -> Response {
@@ -210,15 +191,20 @@ async fn finish(
     state: &AppState,
     caller: &Caller,
     sha: &str,
-    path: &std::path::Path,
     length: u64,
 ) -> Result<Response, ApiError> {
-    let bytes = tokio::fs::read(path).await.map_err(ApiError::internal)?;
-    let discard = || {
-        let _ = std::fs::remove_file(path);
+    let bytes = state
+        .blobs
+        .read_staged(&caller.device_id, sha)
+        .await
+        .map_err(ApiError::internal)?;
+    let discard = || async {
+        if let Err(e) = state.blobs.discard_staged(&caller.device_id, sha).await {
+            tracing::warn!(sha, error = %e, "cannot discard a staged upload");
+        }
     };
     if hex::encode(Sha256::digest(&bytes)) != sha {
-        discard();
+        discard().await;
         return Err(ApiError::bad_request(
             "hash_mismatch",
             "the bytes do not have the SHA-256 named in the path; upload again from 0",
@@ -241,7 +227,7 @@ async fn finish(
     let checked = match checked {
         Ok(c) => c,
         Err(e) => {
-            discard();
+            discard().await;
             return Err(ApiError::bad_request(e.code(), e.to_string()));
         }
     };
@@ -265,7 +251,7 @@ async fn finish(
             uploaded_by: caller.user.id.clone(),
         })
         .await?;
-    discard();
+    discard().await;
     let body = Finished {
         sha256: sha.to_owned(),
         size: length,
@@ -280,11 +266,11 @@ async fn finish(
         .into_response())
 }
 
-/// May the caller see this photo? Its uploader may, and whoever may read a
-/// document that references it.
+/// May the caller see this photo? Its uploader may, whoever may read a
+/// document that references it, and anyone once a publication shows it.
 async fn may_view(state: &AppState, caller: &Caller, sha: &str) -> Result<BlobRow, ApiError> {
     let blob = state.store.blob(sha).await?.ok_or(ApiError::NotFound)?;
-    if blob.uploaded_by == caller.user.id {
+    if blob.uploaded_by == caller.user.id || state.store.photo_is_published(sha).await? {
         return Ok(blob);
     }
     let scope = read_scope(&state.store, &caller.user).await?;

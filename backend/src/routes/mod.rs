@@ -4,7 +4,9 @@
 pub mod auth;
 pub mod blobs;
 pub mod ops;
+pub mod publications;
 pub mod records;
+pub mod reviews;
 pub mod sync;
 
 use axum::body::Bytes;

@@ -10,6 +10,8 @@
 mod accounts;
 mod documents;
 mod photos;
+mod publications;
+mod reviews;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -23,6 +25,8 @@ use sqlx::sqlite::{
 pub use accounts::*;
 pub use documents::*;
 pub use photos::*;
+pub use publications::*;
+pub use reviews::*;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

@@ -47,7 +47,8 @@ impl Store {
     pub async fn unreferenced_blobs(&self, before_ms: i64) -> Result<Vec<String>, StoreError> {
         let rows = on_pool!(self.pool(), p => sqlx::query_scalar(
             "SELECT b.sha256 FROM blobs b WHERE b.created_at <= $1
-             AND NOT EXISTS (SELECT 1 FROM photo_refs r WHERE r.sha256 = b.sha256) ORDER BY b.sha256")
+             AND NOT EXISTS (SELECT 1 FROM photo_refs r WHERE r.sha256 = b.sha256)
+             AND NOT EXISTS (SELECT 1 FROM publication_photos pp WHERE pp.sha256 = b.sha256) ORDER BY b.sha256")
             .bind(before_ms).fetch_all(p).await)?;
         Ok(rows)
     }
@@ -55,7 +56,8 @@ impl Store {
     /// Forget a blob if it is still unreferenced; true if it was removed.
     pub async fn delete_unreferenced_blob(&self, sha: &str) -> Result<bool, StoreError> {
         let n = on_pool!(self.pool(), p => sqlx::query(
-            "DELETE FROM blobs WHERE sha256 = $1 AND NOT EXISTS (SELECT 1 FROM photo_refs r WHERE r.sha256 = $1)")
+            "DELETE FROM blobs WHERE sha256 = $1 AND NOT EXISTS (SELECT 1 FROM photo_refs r WHERE r.sha256 = $1)
+             AND NOT EXISTS (SELECT 1 FROM publication_photos pp WHERE pp.sha256 = $1)")
             .bind(sha).execute(p).await?.rows_affected());
         Ok(n > 0)
     }

@@ -81,6 +81,9 @@ impl TestApp {
             listen: "127.0.0.1:0".parse().unwrap(),
             data_dir: dir.path().join("data"),
             login_per_minute: 1_000,
+            // Publications are made by the tests, not by the Monday task
+            // (which would run at once on a Monday).
+            auto_publish: false,
             ..Config::default()
         };
         if db == Db::Postgres {
@@ -118,6 +121,24 @@ impl TestApp {
             stop: Some(tx),
             task: Some(task),
         }
+    }
+
+    /// A second instance on the same database and configuration but its
+    /// own data folder (several instances on several machines behind a
+    /// balancer). Tokens are shared only when `jwt_secret` is set.
+    pub async fn sibling(&self) -> TestApp {
+        let dir = tempfile::tempdir().unwrap();
+        let database_url = self.config.database_url.clone().or_else(|| {
+            let file = self.config.data_dir.join("jishi.db");
+            Some(Secret::new(format!("sqlite://{}", file.display())))
+        });
+        let config = Config {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            data_dir: dir.path().join("data"),
+            database_url,
+            ..self.config.clone()
+        };
+        Self::start(config, dir).await
     }
 
     /// Stop the server (requests in flight finish) and start it again on
@@ -222,8 +243,28 @@ impl TestApp {
         }
     }
 
+    /// Whether the server answers a new connection. A fresh client without
+    /// a pool: a pooled connection the server has just closed (after a 413
+    /// it does not read the rest of the body) would fail the request
+    /// without saying anything about the server.
     pub async fn healthy(&self) -> bool {
-        matches!(self.http.get(self.url("/healthz")).send().await, Ok(r) if r.status().is_success())
+        let Ok(client) = reqwest::Client::builder()
+            .pool_max_idle_per_host(0)
+            .build()
+        else {
+            return false;
+        };
+        match client.get(self.url("/healthz")).send().await {
+            Ok(r) if r.status().is_success() => true,
+            Ok(r) => {
+                eprintln!("healthz: {} {}", r.status(), r.text().await.unwrap_or_default());
+                false
+            }
+            Err(e) => {
+                eprintln!("healthz: {e:?}");
+                false
+            }
+        }
     }
 
     /// One whole sync session of `client` over HTTP.

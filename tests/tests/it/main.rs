@@ -4,5 +4,8 @@
 mod auth;
 mod harness;
 mod photos;
+mod publications;
 mod records;
+mod reviews;
+mod s3;
 mod sync;

@@ -17,7 +17,7 @@ use crate::on_both_databases;
 
 /// A camera-like JPEG of `w`x`h` with noisy content (so it does not
 /// compress to nothing).
-fn jpeg(w: u32, h: u32, seed: u32) -> Vec<u8> {
+pub(crate) fn jpeg(w: u32, h: u32, seed: u32) -> Vec<u8> {
     let img = image::RgbImage::from_fn(w, h, |x, y| {
         let v = x.wrapping_mul(7919) ^ y.wrapping_mul(104_729) ^ seed.wrapping_mul(31);
         image::Rgb([(v % 251) as u8, (v / 7 % 253) as u8, (v / 13 % 241) as u8])
@@ -29,7 +29,7 @@ fn jpeg(w: u32, h: u32, seed: u32) -> Vec<u8> {
     out
 }
 
-fn sha(bytes: &[u8]) -> String {
+pub(crate) fn sha(bytes: &[u8]) -> String {
     hex_string(&Sha256::digest(bytes))
 }
 
@@ -37,7 +37,7 @@ fn hex_string(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
-async fn head(app: &TestApp, token: &str, sha: &str) -> (u64, bool) {
+pub(crate) async fn head(app: &TestApp, token: &str, sha: &str) -> (u64, bool) {
     let r = app
         .http
         .head(app.url(&format!("/api/v1/blobs/{sha}")))
@@ -54,7 +54,7 @@ async fn head(app: &TestApp, token: &str, sha: &str) -> (u64, bool) {
     (offset, r.headers()["upload-complete"] == "1")
 }
 
-async fn patch(
+pub(crate) async fn patch(
     app: &TestApp,
     token: &str,
     sha: &str,
@@ -74,7 +74,11 @@ async fn patch(
 }
 
 /// Upload from wherever the server is, in chunks; the final status.
-async fn upload(app: &TestApp, token: &str, bytes: &[u8]) -> (StatusCode, serde_json::Value) {
+pub(crate) async fn upload(
+    app: &TestApp,
+    token: &str,
+    bytes: &[u8],
+) -> (StatusCode, serde_json::Value) {
     let sha = sha(bytes);
     let (mut offset, complete) = head(app, token, &sha).await;
     if complete {
@@ -100,7 +104,7 @@ async fn upload(app: &TestApp, token: &str, bytes: &[u8]) -> (StatusCode, serde_
 }
 
 /// A PATCH whose connection is cut after `sent` of `len` body bytes.
-fn cut_patch(
+pub(crate) fn cut_patch(
     app: &TestApp,
     token: &str,
     sha: &str,
@@ -123,7 +127,7 @@ fn cut_patch(
     let _ = s.read_to_end(&mut rest);
 }
 
-fn entry_with_photo(owner: &str, hash: &str) -> (DocId, ItemId, Vec<Edit>) {
+pub(crate) fn entry_with_photo(owner: &str, hash: &str) -> (DocId, ItemId, Vec<Edit>) {
     let id = DocId::diary(
         &UserId::parse(owner).unwrap(),
         NaiveDate::from_ymd_opt(2026, 11, 19).unwrap(),

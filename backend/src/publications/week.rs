@@ -1,0 +1,90 @@
+//! ISO weeks (`2026-W47`): Monday to Sunday.
+
+use chrono::{Datelike, Duration, NaiveDate, Weekday};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct IsoWeek {
+    pub year: i32,
+    pub week: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0:?} is not an ISO week; write it like 2026-W47")]
+pub struct BadWeek(pub String);
+
+impl IsoWeek {
+    pub fn parse(s: &str) -> Result<Self, BadWeek> {
+        let bad = || BadWeek(s.to_owned());
+        let (y, w) = s.split_once("-W").ok_or_else(bad)?;
+        if y.len() != 4 || w.len() != 2 {
+            return Err(bad());
+        }
+        let year: i32 = y.parse().map_err(|_| bad())?;
+        let week: u32 = w.parse().map_err(|_| bad())?;
+        if !(2000..=2200).contains(&year) {
+            return Err(bad());
+        }
+        NaiveDate::from_isoywd_opt(year, week, Weekday::Mon).ok_or_else(bad)?;
+        Ok(Self { year, week })
+    }
+
+    pub fn of(date: NaiveDate) -> Self {
+        let w = date.iso_week();
+        Self {
+            year: w.year(),
+            week: w.week(),
+        }
+    }
+
+    pub fn monday(self) -> NaiveDate {
+        NaiveDate::from_isoywd_opt(self.year, self.week, Weekday::Mon)
+            .expect("checked when the week was made")
+    }
+
+    pub fn sunday(self) -> NaiveDate {
+        self.monday() + Duration::days(6)
+    }
+
+    pub fn days(self) -> impl Iterator<Item = NaiveDate> {
+        let monday = self.monday();
+        (0..7).map(move |i| monday + Duration::days(i))
+    }
+
+    pub fn previous(self) -> Self {
+        Self::of(self.monday() - Duration::days(7))
+    }
+}
+
+impl std::fmt::Display for IsoWeek {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}-W{:02}", self.year, self.week)
+    }
+}
+
+/// `11月17日` as the publications write dates.
+pub fn zh_day(d: NaiveDate) -> String {
+    format!("{}月{}日", d.month(), d.day())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn weeks_parse_and_span_monday_to_sunday() {
+        let w = IsoWeek::parse("2026-W47").unwrap();
+        assert_eq!(w.monday(), NaiveDate::from_ymd_opt(2026, 11, 16).unwrap());
+        assert_eq!(w.sunday(), NaiveDate::from_ymd_opt(2026, 11, 22).unwrap());
+        assert_eq!(w.to_string(), "2026-W47");
+        assert_eq!(w.days().count(), 7);
+        assert_eq!(w.previous().to_string(), "2026-W46");
+        assert_eq!(
+            IsoWeek::of(NaiveDate::from_ymd_opt(2027, 1, 1).unwrap()).to_string(),
+            "2026-W53"
+        );
+        for bad in ["2026-47", "2026-W54", "26-W01", "2026-W1", "x", "2026-W00"] {
+            assert!(IsoWeek::parse(bad).is_err(), "{bad}");
+        }
+        assert_eq!(zh_day(w.monday()), "11月16日");
+    }
+}

@@ -1,0 +1,283 @@
+//! Weekly publications over the real server: made once from the synced
+//! records, public without login as a page and as JSON, showing the photos
+//! (and only those), without GPS or mobile numbers, and marking days edited
+//! after it was made.
+
+use chrono::NaiveDate;
+use reqwest::StatusCode;
+use sync_core::document::{ActivityFields, NightKind, TextTarget};
+use sync_core::memory::MemoryReplica;
+use sync_core::session::ClientStore;
+use sync_core::validate::{Location, TimeOfDay};
+use sync_core::{Actor, DocId, Edit, EditContext, ItemId, Role, UserId};
+
+use crate::harness::{Db, TestApp};
+use crate::on_both_databases;
+use crate::photos::{entry_with_photo, jpeg, sha, upload};
+use backend::publications::{publish_week, week::IsoWeek};
+
+async fn weekly(db: Db) {
+    let app = TestApp::spawn(db).await;
+    app.seed().await;
+    let mut phone = MemoryReplica::new(Actor::random());
+    let s = app.login("u1", "phone", &[phone.actor().to_hex()]).await;
+    let ctx = EditContext {
+        user: UserId::parse("u1").unwrap(),
+        role: Role::Cadre,
+        now_ms: 1_763_500_000_000,
+    };
+    // Thursday 2026-11-19: an entry with a photo and a GPS position.
+    let photo = jpeg(800, 600, 21);
+    let hash = sha(&photo);
+    let (diary, entry, mut edits) = entry_with_photo("u1", &hash);
+    if let Edit::AddEntry { fields, .. } = &mut edits[0] {
+        fields.text = "走访脱贫户，户主电话13812345678".into();
+        fields.location = Some(Location {
+            lat: 28.123456,
+            lon: 112.654321,
+            accuracy_m: 8.0,
+        });
+    }
+    for e in &edits {
+        phone.edit(&diary, e, &ctx).unwrap();
+    }
+    // That night: a visit and a stay in the village.
+    let night = DocId::night(
+        &UserId::parse("u1").unwrap(),
+        NaiveDate::from_ymd_opt(2026, 11, 19).unwrap(),
+    );
+    phone
+        .edit(
+            &night,
+            &Edit::AddActivity {
+                id: ItemId::random(),
+                fields: ActivityFields {
+                    kind: NightKind::Visit,
+                    start: TimeOfDay::parse("19:30").unwrap(),
+                    end: None,
+                    place: "青山村".into(),
+                    households: 3,
+                    issues: "饮水".into(),
+                    help: String::new(),
+                },
+            },
+            &ctx,
+        )
+        .unwrap();
+    phone
+        .edit(
+            &night,
+            &Edit::SetOvernight {
+                stayed: true,
+                place: Some("青山村村部".into()),
+            },
+            &ctx,
+        )
+        .unwrap();
+    let (_, problems) = app.sync(&mut phone, &s.access).await;
+    assert!(problems.is_empty(), "{problems:?}");
+    assert_eq!(upload(&app, &s.access, &photo).await.0, StatusCode::CREATED);
+
+    let week = IsoWeek::parse("2026-W47").unwrap();
+    let holidays = [NaiveDate::from_ymd_opt(2026, 11, 20).unwrap()];
+    let (first, made) = publish_week(&app.state.store, "t1", week, &holidays)
+        .await
+        .unwrap();
+    assert!(made);
+    // Made once: a second run (or another instance) keeps it as it is.
+    let (again, made_again) = publish_week(&app.state.store, "t1", week, &[])
+        .await
+        .unwrap();
+    assert!(!made_again);
+    assert_eq!(first, again);
+
+    // JSON, with no login.
+    let r = app
+        .http
+        .get(app.url("/api/v1/publications/t1/2026-W47"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let text = r.text().await.unwrap();
+    let p: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(p["title"], "石门镇干部工作纪实周公示（11月16日—11月22日）");
+    // u1 (cadre) and l1 (leader) of t1; u2 is in another township.
+    assert_eq!(p["totals"]["cadres"], 2);
+    assert_eq!(p["totals"]["entries"], 1);
+    assert_eq!(p["totals"]["night_activities"], 1);
+    assert_eq!(p["totals"]["overnight_stays"], 1);
+    // Four workdays (Friday is a holiday): u1 missed 3, l1 all 4.
+    assert_eq!(p["totals"]["missing_days"], 7);
+    assert!(!text.contains("13812345678") && text.contains("138****5678"));
+    assert!(!text.contains("28.123456") && !text.contains("112.654321"));
+    assert_eq!(p["amended_days"], serde_json::json!([]));
+
+    // The page, with the photo.
+    let page = app
+        .http
+        .get(app.url("/p/t1/2026-W47"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    assert!(page.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
+    let html = page.text().await.unwrap();
+    assert!(html.contains("<html lang=\"zh-CN\">"));
+    assert!(html.contains("石门镇干部工作纪实周公示"));
+    assert!(html.contains("当晚住村"));
+    assert!(html.contains("138****5678") && !html.contains("13812345678"));
+    let img = format!("/p/t1/2026-W47/photos/{hash}");
+    assert!(html.contains(&img), "the photo is on the page");
+    let r = app.http.get(app.url(&img)).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let thumb = image::load_from_memory(&r.bytes().await.unwrap()).unwrap();
+    assert_eq!(thumb.width(), 320);
+    // A photo the publication does not show is not served through it.
+    let other = sha(b"not in it");
+    let r = app
+        .http
+        .get(app.url(&format!("/p/t1/2026-W47/photos/{other}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    // Published, the photo is visible to an outsider's account too.
+    let outsider = app.login("u2", "phone-u2", &[]).await;
+    let r = app
+        .http
+        .get(app.url(&format!("/api/v1/blobs/{hash}/thumbnail")))
+        .bearer_auth(&outsider.access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+
+    // An edit after publication: the snapshot stays, the day is marked.
+    phone
+        .edit(
+            &diary,
+            &Edit::SetText {
+                target: TextTarget::Item {
+                    id: entry,
+                    field: sync_core::document::ItemText::Text,
+                },
+                text: "改过的内容".into(),
+            },
+            &ctx,
+        )
+        .unwrap();
+    let (_, problems) = app.sync(&mut phone, &s.access).await;
+    assert!(problems.is_empty());
+    let p: serde_json::Value = app
+        .http
+        .get(app.url("/api/v1/publications/t1/2026-W47"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(p["amended_days"], serde_json::json!(["2026-11-19"]));
+    assert!(
+        p.to_string().contains("138****5678"),
+        "the snapshot is unchanged"
+    );
+    let html = app
+        .http
+        .get(app.url("/p/t1/2026-W47"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("公示后有修改"));
+    // Supervisors see who changed what after publication, and when.
+    let l1 = app.login("l1", "web-l1", &[]).await.access;
+    let (status, list) = app
+        .get("/api/v1/publications/t1/2026-W47/amendments", &l1)
+        .await;
+    assert_eq!(status, 200, "{list}");
+    let list = list.as_array().unwrap();
+    assert_eq!(list.len(), 1, "{list:?}");
+    assert_eq!(list[0]["day"], "2026-11-19");
+    assert_eq!(list[0]["user_id"], "u1");
+    assert_eq!(list[0]["device_id"], "phone");
+    assert_eq!(
+        app.get("/api/v1/publications/t1/2026-W47/amendments", &s.access)
+            .await
+            .0,
+        404,
+        "not for cadres"
+    );
+
+    // The photo stays while a publication shows it, referenced or not.
+    assert_eq!(
+        backend::routes::blobs::collect_garbage(&app.state, 0)
+            .await
+            .unwrap(),
+        0
+    );
+
+    // Bad addresses.
+    for (path, status) in [
+        ("/p/t1/2026-47", StatusCode::BAD_REQUEST),
+        ("/p/t1/2026-W46", StatusCode::NOT_FOUND),
+        ("/p/nowhere/2026-W47", StatusCode::NOT_FOUND),
+    ] {
+        let r = app.http.get(app.url(path)).send().await.unwrap();
+        assert_eq!(r.status(), status, "{path}");
+    }
+    assert!(publish_week(&app.state.store, "nowhere", week, &[])
+        .await
+        .is_err());
+}
+on_both_databases!(a_weekly_publication_is_made_once_and_public, weekly);
+
+/// The server's Monday task: nothing before the hour, last week's
+/// publication of every township from it on, and only once.
+async fn by_itself(db: Db) {
+    let app = TestApp::spawn(db).await;
+    app.seed().await;
+    let at = |s: &str| chrono::DateTime::parse_from_rfc3339(s).unwrap();
+    let due = backend::app::publish_due;
+    assert_eq!(due(&app.state, at("2026-11-23T07:59:00+08:00")).await, 0);
+    assert_eq!(due(&app.state, at("2026-11-23T08:00:00+08:00")).await, 2);
+    assert_eq!(
+        due(&app.state, at("2026-11-25T10:00:00+08:00")).await,
+        0,
+        "made once"
+    );
+    for unit in ["t1", "t2"] {
+        assert!(app
+            .state
+            .store
+            .publication(unit, "2026-W47")
+            .await
+            .unwrap()
+            .is_some());
+    }
+    assert!(
+        app.state
+            .store
+            .publication("c1", "2026-W47")
+            .await
+            .unwrap()
+            .is_none(),
+        "a county does not publish"
+    );
+    // The next week, caught up on Tuesday after a Monday of downtime.
+    assert_eq!(due(&app.state, at("2026-12-01T09:00:00+08:00")).await, 2);
+    assert!(app
+        .state
+        .store
+        .publication("t1", "2026-W48")
+        .await
+        .unwrap()
+        .is_some());
+}
+on_both_databases!(last_week_is_published_on_monday_by_itself, by_itself);

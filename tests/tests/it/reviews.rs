@@ -1,0 +1,231 @@
+//! Monthly reviews over the real server: reviewers from the unit tree (and
+//! an admin's override), reviews only by their reviewer, scores bounded with
+//! Chinese messages, facts drafted from the synced records, ranking with the
+//! bottom two marked, results visible to the unit after the deadline, late
+//! reviews flagged, and the month exported as a spreadsheet.
+
+use chrono::NaiveDate;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use sync_core::document::{Category, EntryFields, TaskFields, TaskKind, TaskStatus};
+use sync_core::memory::MemoryReplica;
+use sync_core::session::ClientStore;
+use sync_core::validate::TimeOfDay;
+use sync_core::{Actor, DocId, Edit, EditContext, ItemId, Role, UserId};
+
+use crate::harness::{Db, TestApp};
+use crate::on_both_databases;
+
+/// A month long past (its deadline has passed) and one far ahead.
+const PAST: &str = "2020-01";
+const FUTURE: &str = "2199-12";
+
+async fn put(app: &TestApp, token: &str, month: &str, user: &str, body: Value) -> (u16, Value) {
+    let r = app
+        .http
+        .put(app.url(&format!("/api/v1/reviews/{month}/{user}")))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+async fn reviews(db: Db) {
+    let app = TestApp::spawn(db).await;
+    app.seed().await;
+    // u1 files a day and a plan in January 2020.
+    let mut phone = MemoryReplica::new(Actor::random());
+    let u1 = app.login("u1", "phone", &[phone.actor().to_hex()]).await;
+    let me = UserId::parse("u1").unwrap();
+    let ctx = EditContext {
+        user: me.clone(),
+        role: Role::Cadre,
+        now_ms: 1_579_000_000_000,
+    };
+    let day = NaiveDate::from_ymd_opt(2020, 1, 6).unwrap();
+    phone
+        .edit(
+            &DocId::diary(&me, day),
+            &Edit::AddEntry {
+                id: ItemId::random(),
+                fields: EntryFields {
+                    time: TimeOfDay::parse("09:00").unwrap(),
+                    category: Category::Visit,
+                    place: "青山村".into(),
+                    text: "走访".into(),
+                    households: 2,
+                    location: None,
+                },
+            },
+            &ctx,
+        )
+        .unwrap();
+    let plan = DocId::plan(&me, day);
+    let (done, open) = (ItemId::random(), ItemId::random());
+    for id in [&done, &open] {
+        phone
+            .edit(
+                &plan,
+                &Edit::AddTask {
+                    id: id.clone(),
+                    fields: TaskFields {
+                        title: "任务".into(),
+                        kind: TaskKind::Fixed,
+                        due: None,
+                    },
+                },
+                &ctx,
+            )
+            .unwrap();
+    }
+    phone
+        .edit(
+            &plan,
+            &Edit::CloseTask {
+                id: done,
+                status: TaskStatus::Done,
+                note: "完成".into(),
+            },
+            &ctx,
+        )
+        .unwrap();
+    let (_, problems) = app.sync(&mut phone, &u1.access).await;
+    assert!(problems.is_empty());
+
+    let l1 = app.login("l1", "web-l1", &[]).await.access;
+    let s1 = app.login("s1", "web-s1", &[]).await.access;
+    let u2 = app.login("u2", "web-u2", &[]).await.access;
+
+    // The township head sees t1: u1 (reviewed by l1) and l1 (by s1).
+    let (status, m) = app
+        .get(&format!("/api/v1/units/t1/reviews/{PAST}"), &l1)
+        .await;
+    assert_eq!(status, 200, "{m}");
+    let rows = m["rows"].as_array().unwrap();
+    let row = |id: &str| rows.iter().find(|r| r["user_id"] == id).unwrap().clone();
+    assert_eq!(row("u1")["reviewer_id"], "l1");
+    assert_eq!(row("l1")["reviewer_id"], "s1");
+    assert_eq!(
+        row("u1")["facts"],
+        json!({"days_filed": 1, "entries": 1, "night_activities": 0, "nights_stayed": 0, "tasks_done": 1, "tasks_open": 1})
+    );
+    assert_eq!(m["published"], true);
+
+    // Only the reviewer reviews; bad scores are refused in Chinese.
+    let good = json!({"targets": 75, "conduct": 18, "comment": "工作扎实"});
+    let (status, body) = put(&app, &u2, PAST, "u1", good.clone()).await;
+    assert_eq!(status, 403, "{body}");
+    assert!(body["message"].as_str().unwrap().contains("点评人"));
+    let (status, body) = put(&app, &l1, PAST, "u1", json!({"targets": 81, "conduct": 0})).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (400, Some("invalid_review"))
+    );
+    assert!(body["message"].as_str().unwrap().contains("工作目标"));
+    let (status, body) = put(&app, &l1, "2020-13", "u1", good.clone()).await;
+    assert_eq!((status, body["code"].as_str()), (400, Some("bad_month")));
+    let (status, body) = put(&app, &l1, PAST, "nobody", good.clone()).await;
+    assert_eq!(status, 404, "{body}");
+    let (status, body) = put(&app, &l1, PAST, "u1", good).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["late"], true, "January 2020's deadline has passed");
+    let (status, _) = put(&app, &s1, PAST, "l1", json!({"targets": 60, "conduct": 10})).await;
+    assert_eq!(status, 200);
+    let (status, _) = put(&app, &s1, PAST, "u2", json!({"targets": 50, "conduct": 15})).await;
+    assert_eq!(status, 200);
+    // A resubmission replaces the score (both are kept).
+    let (status, _) = put(&app, &l1, PAST, "u1", json!({"targets": 70, "conduct": 18})).await;
+    assert_eq!(status, 200);
+    // An admin's override: l1 now reviews u2.
+    app.state
+        .store
+        .set_reviewer_override("u2", "l1")
+        .await
+        .unwrap();
+    let (status, _) = put(&app, &s1, PAST, "u2", json!({"targets": 1, "conduct": 1})).await;
+    assert_eq!(status, 403);
+    let (status, _) = put(&app, &l1, PAST, "u2", json!({"targets": 55, "conduct": 10})).await;
+    assert_eq!(status, 200);
+
+    // The county's ranking: u1 88, l1 70, u2 65: the last two are 末位.
+    let (status, m) = app
+        .get(&format!("/api/v1/units/c1/reviews/{PAST}"), &s1)
+        .await;
+    assert_eq!(status, 200);
+    let got: Vec<(String, i64, i64, bool)> = m["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["user_id"].as_str().unwrap().to_owned(),
+                r["total"].as_i64().unwrap(),
+                r["rank"].as_i64().unwrap(),
+                r["bottom"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            ("u1".into(), 88, 1, false),
+            ("l1".into(), 70, 2, true),
+            ("u2".into(), 65, 3, true),
+        ]
+    );
+
+    // Before the deadline the leader sees only t1; members see their
+    // unit's results only after it.
+    assert_eq!(
+        app.get(&format!("/api/v1/units/c1/reviews/{FUTURE}"), &l1)
+            .await
+            .0,
+        404
+    );
+    assert_eq!(
+        app.get(&format!("/api/v1/units/t1/reviews/{PAST}"), &u1.access)
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        app.get(&format!("/api/v1/units/t1/reviews/{FUTURE}"), &u1.access)
+            .await
+            .0,
+        404
+    );
+    assert_eq!(
+        app.get(&format!("/api/v1/units/t2/reviews/{PAST}"), &u1.access)
+            .await
+            .0,
+        404
+    );
+    let (status, m) = app
+        .get(&format!("/api/v1/units/t1/reviews/{FUTURE}"), &l1)
+        .await;
+    assert_eq!((status, m["published"].as_bool()), (200, Some(false)));
+
+    // The export.
+    let r = app
+        .http
+        .get(app.url(&format!("/api/v1/units/c1/reviews/{PAST}/export.xlsx")))
+        .bearer_auth(&s1)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(
+        r.headers()["content-type"],
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    );
+    let bytes = r.bytes().await.unwrap();
+    assert!(
+        bytes.starts_with(b"PK\x03\x04") && bytes.len() > 2_000,
+        "{}",
+        bytes.len()
+    );
+}
+on_both_databases!(monthly_reviews_are_assigned_ranked_and_exported, reviews);
