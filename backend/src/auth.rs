@@ -222,7 +222,7 @@ pub async fn refresh(state: &AppState, presented: &str) -> Result<TokenPair, Api
             .await?
             .and_then(|t| t.used_at)
             .unwrap_or(0);
-        if now - used_at > state.config.refresh_grace_secs as i64 * 1000 {
+        if now - used_at >= state.config.refresh_grace_secs as i64 * 1000 {
             store.revoke_family(&token.family_id, None).await?;
             store
                 .security_event(
