@@ -53,6 +53,9 @@ impl From<StoreError> for ApiError {
         match e {
             StoreError::NotFound(_) => ApiError::NotFound,
             StoreError::Conflict(m) => ApiError::Conflict(m),
+            StoreError::Stale(doc) => ApiError::Conflict(format!(
+                "document {doc} kept changing while this request merged into it; send it again"
+            )),
             other => ApiError::Internal(other.into()),
         }
     }

@@ -10,6 +10,7 @@ pub struct Metrics {
     pub sync_requests: Counter,
     pub sync_docs_accepted: Counter,
     pub sync_docs_refused: Counter,
+    pub sync_merge_retries: Counter,
     pub sync_seconds: Histogram,
     pub logins: Counter,
     pub login_failures: Counter,
@@ -34,6 +35,7 @@ impl Metrics {
             sync_requests: Counter::default(),
             sync_docs_accepted: Counter::default(),
             sync_docs_refused: Counter::default(),
+            sync_merge_retries: Counter::default(),
             sync_seconds: Histogram::new(exponential_buckets(0.001, 2.0, 14)),
             logins: Counter::default(),
             login_failures: Counter::default(),
@@ -53,6 +55,11 @@ impl Metrics {
             "sync_docs_refused",
             "Documents refused by the write rules",
             m.sync_docs_refused.clone(),
+        );
+        registry.register(
+            "sync_merge_retries",
+            "Merges run again because a document changed during the request",
+            m.sync_merge_retries.clone(),
         );
         registry.register(
             "sync_seconds",

@@ -9,6 +9,7 @@
 //! committed in one transaction before the reply is sent.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use automerge::ChangeHash;
 use sync_core::protocol::{Batch, BatchEntry, EntryBody};
@@ -19,7 +20,7 @@ use crate::app::AppState;
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::policy::DevicePolicy;
-use crate::storage::{AcceptedDoc, ReadScope, Store, SyncCommit, User};
+use crate::storage::{AcceptedDoc, ReadScope, Store, StoreError, SyncCommit, User};
 
 /// Whose documents `user` may read.
 pub async fn read_scope(store: &Store, user: &User) -> Result<ReadScope, ApiError> {
@@ -140,89 +141,36 @@ pub async fn handle(state: &AppState, caller: &Caller, body: &[u8]) -> Result<Ve
         }
     }
 
-    let (changed_ids, cursor, more) = store
-        .changed_since(&scope, request.cursor, MAX_PUSHED_PER_REPLY)
-        .await?;
-    let mut ids: Vec<String> = allowed.entries.iter().map(|e| e.doc.to_string()).collect();
-    ids.extend(changed_ids.iter().cloned());
-    ids.sort();
-    ids.dedup();
-    let docs = store.load_documents(&ids).await?;
-    let states = store.peer_states(&caller.device_id, &ids).await?;
     let actors: HashSet<String> = store
         .device_actors(&caller.device_id)
         .await?
         .into_iter()
         .collect();
-    let changed = Changed {
-        docs: changed_ids
-            .iter()
-            .filter_map(|s| DocId::parse(s).ok())
-            .collect(),
-        cursor,
-        more,
-    };
-
-    let policy = DevicePolicy {
+    let policy = Arc::new(DevicePolicy {
         user_id: caller.user.id.clone(),
         role: caller.user.role,
         actors,
-    };
-    let device = caller.device_id.clone();
-    let permit = state
-        .sync_slots
-        .clone()
-        .acquire_owned()
-        .await
-        .map_err(ApiError::internal)?;
-    let (reply, commit) = tokio::task::spawn_blocking(move || {
-        let _permit = permit;
-        let mut prefetched = Prefetched {
-            actor: Actor::random(),
-            docs,
-            states,
-            changed,
-            writes: Vec::new(),
-        };
-        let reply = sync_core::session::serve(&mut prefetched, &policy, &device, &allowed)?;
-        let mut commit = SyncCommit::default();
-        for mut w in prefetched.writes {
-            let id = w.doc.id().to_string();
-            if let Some(bytes) = w.saved {
-                let before: Vec<ChangeHash> = match prefetched.docs.get(&id) {
-                    Some(stored) => {
-                        Document::load_stored(w.doc.id().clone(), stored, &prefetched.actor)?
-                            .heads()
-                    }
-                    None => Vec::new(),
-                };
-                let changes = w
-                    .doc
-                    .automerge_mut()
-                    .get_changes(&before)
-                    .iter()
-                    .map(|c| (c.hash().to_string(), c.actor_id().to_hex_string()))
-                    .collect();
-                let heads = heads_hex(&w.doc.heads());
-                commit.docs.push(AcceptedDoc {
-                    id: w.doc.id().clone(),
-                    bytes,
-                    heads,
-                    changes,
-                    record: w.doc.read(),
-                });
+    });
+    let allowed = Arc::new(allowed);
+    // Read, merge, commit; if another request committed to one of the same
+    // documents in between, the commit stores nothing and this runs again
+    // on the newer versions.
+    let mut attempt = 0;
+    let (reply, commit) = loop {
+        attempt += 1;
+        let (reply, commit) = merge(state, caller, &scope, &allowed, &policy).await?;
+        match store
+            .commit_sync(&caller.user.id, &caller.device_id, &commit)
+            .await
+        {
+            Ok(()) => break (reply, commit),
+            Err(StoreError::Stale(doc)) if attempt < MAX_MERGE_ATTEMPTS => {
+                tracing::debug!(%doc, attempt, "document changed during the merge; merging again");
+                state.metrics.sync_merge_retries.inc();
             }
-            commit.peer_states.push((id, w.state));
+            Err(e) => return Err(e.into()),
         }
-        Ok::<_, CoreError>((reply, commit))
-    })
-    .await
-    .map_err(ApiError::internal)?
-    .map_err(ApiError::internal)?;
-
-    store
-        .commit_sync(&caller.user.id, &caller.device_id, &commit)
-        .await?;
+    };
     state
         .metrics
         .sync_docs_accepted
@@ -247,4 +195,91 @@ pub async fn handle(state: &AppState, caller: &Caller, body: &[u8]) -> Result<Ve
     let mut reply = reply;
     reply.entries.extend(refused);
     Ok(reply.encode())
+}
+
+/// Times a request merges again when its documents keep changing under it.
+const MAX_MERGE_ATTEMPTS: u32 = 8;
+
+/// Read what the server session needs, run it on a blocking thread, and
+/// return its reply with what to commit (nothing is written here).
+async fn merge(
+    state: &AppState,
+    caller: &Caller,
+    scope: &ReadScope,
+    allowed: &Arc<Batch>,
+    policy: &Arc<DevicePolicy>,
+) -> Result<(Batch, SyncCommit), ApiError> {
+    let store = &state.store;
+    let (changed_ids, cursor, more) = store
+        .changed_since(scope, allowed.cursor, MAX_PUSHED_PER_REPLY)
+        .await?;
+    let mut ids: Vec<String> = allowed.entries.iter().map(|e| e.doc.to_string()).collect();
+    ids.extend(changed_ids.iter().cloned());
+    ids.sort();
+    ids.dedup();
+    let docs = store.load_documents(&ids).await?;
+    let states = store.peer_states(&caller.device_id, &ids).await?;
+    let changed = Changed {
+        docs: changed_ids
+            .iter()
+            .filter_map(|s| DocId::parse(s).ok())
+            .collect(),
+        cursor,
+        more,
+    };
+
+    let device = caller.device_id.clone();
+    let permit = state
+        .sync_slots
+        .clone()
+        .acquire_owned()
+        .await
+        .map_err(ApiError::internal)?;
+    let allowed = allowed.clone();
+    let policy = policy.clone();
+    tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        let mut prefetched = Prefetched {
+            actor: Actor::random(),
+            docs,
+            states,
+            changed,
+            writes: Vec::new(),
+        };
+        let reply = sync_core::session::serve(&mut prefetched, &*policy, &device, &allowed)?;
+        let mut commit = SyncCommit::default();
+        for mut w in prefetched.writes {
+            let id = w.doc.id().to_string();
+            if let Some(bytes) = w.saved {
+                let before: Option<Vec<ChangeHash>> = match prefetched.docs.get(&id) {
+                    Some(stored) => Some(
+                        Document::load_stored(w.doc.id().clone(), stored, &prefetched.actor)?
+                            .heads(),
+                    ),
+                    None => None,
+                };
+                let changes = w
+                    .doc
+                    .automerge_mut()
+                    .get_changes(before.as_deref().unwrap_or_default())
+                    .iter()
+                    .map(|c| (c.hash().to_string(), c.actor_id().to_hex_string()))
+                    .collect();
+                let heads = heads_hex(&w.doc.heads());
+                commit.docs.push(AcceptedDoc {
+                    id: w.doc.id().clone(),
+                    bytes,
+                    heads,
+                    prev_heads: before.as_deref().map(heads_hex),
+                    changes,
+                    record: w.doc.read(),
+                });
+            }
+            commit.peer_states.push((id, w.state));
+        }
+        Ok::<_, CoreError>((reply, commit))
+    })
+    .await
+    .map_err(ApiError::internal)?
+    .map_err(ApiError::internal)
 }

@@ -26,6 +26,11 @@ pub struct AcceptedDoc {
     pub id: DocId,
     pub bytes: Vec<u8>,
     pub heads: String,
+    /// The heads of the stored version this one was merged from (`None`:
+    /// the document did not exist). The commit stores the new version only
+    /// if the stored one is still that, so two requests merging into the
+    /// same document at once never overwrite each other's changes.
+    pub prev_heads: Option<String>,
     /// (change hash, actor), both hex, of the changes new to the server.
     pub changes: Vec<(String, String)>,
     pub record: Record,
@@ -193,14 +198,23 @@ impl Store {
                 let seq: i64 = sqlx::query_scalar("UPDATE change_seq SET value = value + 1 WHERE id = 1 RETURNING value")
                     .fetch_one(&mut *tx).await?;
                 let id = doc.id.to_string();
-                sqlx::query(
-                    "INSERT INTO documents (doc_id, kind, owner_id, period, bytes, heads, seq, updated_at)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-                     ON CONFLICT (doc_id) DO UPDATE SET bytes = excluded.bytes, heads = excluded.heads,
-                         seq = excluded.seq, updated_at = excluded.updated_at")
-                    .bind(&id).bind(doc.id.kind().as_str()).bind(doc.id.owner().as_str())
-                    .bind(doc.id.period().as_string()).bind(&doc.bytes).bind(&doc.heads).bind(seq).bind(now)
-                    .execute(&mut *tx).await?;
+                let stored = match &doc.prev_heads {
+                    None => sqlx::query(
+                        "INSERT INTO documents (doc_id, kind, owner_id, period, bytes, heads, seq, updated_at)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (doc_id) DO NOTHING")
+                        .bind(&id).bind(doc.id.kind().as_str()).bind(doc.id.owner().as_str())
+                        .bind(doc.id.period().as_string()).bind(&doc.bytes).bind(&doc.heads).bind(seq).bind(now)
+                        .execute(&mut *tx).await?,
+                    Some(prev) => sqlx::query(
+                        "UPDATE documents SET bytes = $2, heads = $3, seq = $4, updated_at = $5
+                         WHERE doc_id = $1 AND heads = $6")
+                        .bind(&id).bind(&doc.bytes).bind(&doc.heads).bind(seq).bind(now).bind(prev)
+                        .execute(&mut *tx).await?,
+                };
+                if stored.rows_affected() != 1 {
+                    // Dropping the transaction rolls back everything above.
+                    return Err(StoreError::Stale(id));
+                }
                 for (hash, actor) in &doc.changes {
                     sqlx::query(
                         "INSERT INTO change_log (doc_id, change_hash, actor, user_id, device_id, received_at, seq)

@@ -38,6 +38,10 @@ pub enum StoreError {
     NotFound(&'static str),
     #[error("{0}")]
     Conflict(String),
+    /// A document changed between reading and committing; the caller
+    /// reads again and retries.
+    #[error("document {0} changed while this request was merging into it")]
+    Stale(String),
     #[error("stored document {doc}: {reason}")]
     Corrupt { doc: String, reason: String },
 }

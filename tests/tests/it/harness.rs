@@ -248,16 +248,17 @@ impl TestApp {
     /// it does not read the rest of the body) would fail the request
     /// without saying anything about the server.
     pub async fn healthy(&self) -> bool {
-        let Ok(client) = reqwest::Client::builder()
-            .pool_max_idle_per_host(0)
-            .build()
-        else {
+        let Ok(client) = reqwest::Client::builder().pool_max_idle_per_host(0).build() else {
             return false;
         };
         match client.get(self.url("/healthz")).send().await {
             Ok(r) if r.status().is_success() => true,
             Ok(r) => {
-                eprintln!("healthz: {} {}", r.status(), r.text().await.unwrap_or_default());
+                eprintln!(
+                    "healthz: {} {}",
+                    r.status(),
+                    r.text().await.unwrap_or_default()
+                );
                 false
             }
             Err(e) => {

@@ -111,6 +111,38 @@ async fn two_phones(db: Db) {
 }
 on_both_databases!(two_phones_of_one_cadre_converge, two_phones);
 
+/// Two phones of one cadre syncing the same day at the same moment: each
+/// round both are told their entry was accepted, so the server must hold
+/// both afterwards (no request overwrites what the other merged).
+async fn concurrent_syncs(db: Db) {
+    let app = TestApp::spawn(db).await;
+    app.seed().await;
+    let mut a = Replica::open(&app.dir.path().join("a.db")).unwrap();
+    let mut b = Replica::open(&app.dir.path().join("b.db")).unwrap();
+    let sa = app.login("u1", "phone-a", &actors(a.actor())).await;
+    let sb = app.login("u1", "phone-b", &actors(b.actor())).await;
+    let id = DocId::diary(&user("u1"), day(23));
+    for round in 1..=25 {
+        a.edit(&id, &entry(&format!("甲{round}")), &ctx("u1", Role::Cadre))
+            .unwrap();
+        b.edit(&id, &entry(&format!("乙{round}")), &ctx("u1", Role::Cadre))
+            .unwrap();
+        let ((_, pa), (_, pb)) =
+            tokio::join!(app.sync(&mut a, &sa.access), app.sync(&mut b, &sb.access));
+        assert!(pa.is_empty() && pb.is_empty(), "{pa:?} {pb:?}");
+        let on_server = diary(server_record(&app, &id).await).entries.len();
+        assert_eq!(
+            on_server,
+            2 * round,
+            "round {round}: an accepted entry was lost"
+        );
+    }
+}
+on_both_databases!(
+    concurrent_syncs_of_one_document_lose_nothing,
+    concurrent_syncs
+);
+
 async fn supervisor_comment(db: Db) {
     let app = TestApp::spawn(db).await;
     app.seed().await;
