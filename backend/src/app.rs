@@ -188,6 +188,7 @@ pub fn router(state: AppState) -> Router {
         .merge(public)
         .merge(sync)
         .merge(blobs)
+        .merge(crate::web::router())
         .route("/healthz", get(routes::ops::healthz))
         .route("/metrics", get(routes::ops::metrics))
         .route("/api/openapi.json", get(routes::ops::openapi))

@@ -26,6 +26,8 @@ use crate::storage::{now_ms, RefreshToken, Store, User};
 
 pub const ISSUER: &str = "jishi";
 pub const AUDIENCE: &str = "jishi-api";
+/// The audience of the web pages' session cookie: it is not an API token.
+pub const WEB_AUDIENCE: &str = "jishi-web";
 
 /// Bounds the argon2 work at once to the number of cores: each check holds
 /// about 19 MiB, and a burst of logins must not pile them up.
@@ -99,6 +101,7 @@ pub struct Keys {
     encoding: EncodingKey,
     decoding: DecodingKey,
     validation: Validation,
+    web_validation: Validation,
 }
 
 impl std::fmt::Debug for Keys {
@@ -109,28 +112,58 @@ impl std::fmt::Debug for Keys {
 
 impl Keys {
     pub fn from_secret(secret: &[u8]) -> Self {
-        let mut validation = Validation::new(Algorithm::HS256);
-        validation.set_issuer(&[ISSUER]);
-        validation.set_audience(&[AUDIENCE]);
-        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub", "nbf"]);
-        validation.validate_exp = true;
-        validation.validate_nbf = true;
-        validation.leeway = 5;
+        let validation_for = |audience: &str| {
+            let mut validation = Validation::new(Algorithm::HS256);
+            validation.set_issuer(&[ISSUER]);
+            validation.set_audience(&[audience]);
+            validation.set_required_spec_claims(&["exp", "iss", "aud", "sub", "nbf"]);
+            validation.validate_exp = true;
+            validation.validate_nbf = true;
+            validation.leeway = 5;
+            validation
+        };
         Self {
             encoding: EncodingKey::from_secret(secret),
             decoding: DecodingKey::from_secret(secret),
-            validation,
+            validation: validation_for(AUDIENCE),
+            web_validation: validation_for(WEB_AUDIENCE),
         }
     }
 
     pub fn issue(&self, user: &User, device_id: &str, ttl_secs: u64) -> Result<String, ApiError> {
+        self.issue_for(user, device_id, ttl_secs, AUDIENCE)
+    }
+
+    /// A web session (cookie) token; the API refuses it.
+    pub fn issue_web(
+        &self,
+        user: &User,
+        device_id: &str,
+        ttl_secs: u64,
+    ) -> Result<String, ApiError> {
+        self.issue_for(user, device_id, ttl_secs, WEB_AUDIENCE)
+    }
+
+    pub fn verify_web(&self, token: &str) -> Result<Claims, ApiError> {
+        decode::<Claims>(token, &self.decoding, &self.web_validation)
+            .map(|d| d.claims)
+            .map_err(|e| ApiError::Unauthorized(format!("invalid web session: {e}")))
+    }
+
+    fn issue_for(
+        &self,
+        user: &User,
+        device_id: &str,
+        ttl_secs: u64,
+        audience: &str,
+    ) -> Result<String, ApiError> {
         let now = now_ms() / 1000;
         let claims = Claims {
             sub: user.id.clone(),
             dev: device_id.to_owned(),
             role: user.role.as_str().to_owned(),
             iss: ISSUER.to_owned(),
-            aud: AUDIENCE.to_owned(),
+            aud: audience.to_owned(),
             iat: now,
             nbf: now,
             exp: now + ttl_secs as i64,
@@ -154,6 +187,31 @@ pub fn random_token() -> String {
 
 pub fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// Check a login and password (rate-limited per account and per client
+/// address; an unknown login costs as much as a wrong password).
+pub async fn check_password(
+    state: &AppState,
+    login: &str,
+    password: String,
+    client: std::net::SocketAddr,
+) -> Result<User, ApiError> {
+    state.limiter.check(login, &client.ip().to_string())?;
+    let wrong = || ApiError::Unauthorized("wrong login or password".into());
+    let (user, hash) = match state.store.user_by_login(login).await? {
+        Some(found) => found,
+        None => {
+            spend_a_password_check(password).await;
+            state.metrics.login_failures.inc();
+            return Err(wrong());
+        }
+    };
+    if !verify_password(password, hash).await? || user.disabled {
+        state.metrics.login_failures.inc();
+        return Err(wrong());
+    }
+    Ok(user)
 }
 
 /// A fresh access and refresh token pair.
@@ -267,6 +325,14 @@ impl FromRequestParts<AppState> for Caller {
             ApiError::Unauthorized("expected `Authorization: Bearer <token>`".into())
         })?;
         let claims = state.keys.verify(token.trim())?;
+        Caller::from_claims(state, claims).await
+    }
+}
+
+impl Caller {
+    /// The caller a verified token names, if its user and device still
+    /// have access (checked on every request: revocation is immediate).
+    pub async fn from_claims(state: &AppState, claims: Claims) -> Result<Caller, ApiError> {
         let revoked =
             || ApiError::Unauthorized("this device or account no longer has access".into());
         let user = state.store.user(&claims.sub).await?.ok_or_else(revoked)?;

@@ -6,6 +6,7 @@ pub mod app;
 pub mod auth;
 pub mod blobs;
 pub mod config;
+pub mod demo;
 pub mod error;
 pub mod metrics;
 pub mod photos;
@@ -15,6 +16,7 @@ pub mod reviews;
 pub mod routes;
 pub mod storage;
 pub mod sync;
+pub mod web;
 
 pub use app::{router, AppState, Application};
 pub use config::Config;

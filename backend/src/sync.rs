@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use automerge::ChangeHash;
 use sync_core::protocol::{Batch, BatchEntry, EntryBody};
-use sync_core::session::{Changed, ServerDocWrite, ServerStore, MAX_PUSHED_PER_REPLY};
+use sync_core::session::{Changed, ServerDocWrite, ServerStore, WritePolicy, MAX_PUSHED_PER_REPLY};
 use sync_core::{Actor, CoreError, DocId, Document, Role};
 
 use crate::app::AppState;
@@ -282,4 +282,123 @@ async fn merge(
     .await
     .map_err(ApiError::internal)?
     .map_err(ApiError::internal)
+}
+
+/// Why a server-side edit was not stored.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerEditError {
+    #[error("the document is not on the server")]
+    NoDocument,
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error(transparent)]
+    Api(#[from] ApiError),
+}
+
+impl From<StoreError> for ServerEditError {
+    fn from(e: StoreError) -> Self {
+        ServerEditError::Api(e.into())
+    }
+}
+
+/// Make `edit` to a stored document on behalf of `caller` (the web pages'
+/// comments), through the same rules as a phone's change: it is made with
+/// an actor registered to the caller's device, checked by the same write
+/// policy, logged in the change log, and committed compare-and-set, so it
+/// merges with whatever phones send before or after.
+pub async fn edit_on_server(
+    state: &AppState,
+    caller: &Caller,
+    id: &DocId,
+    edit: sync_core::Edit,
+) -> Result<(), ServerEditError> {
+    let store = &state.store;
+    let actors: HashSet<String> = store
+        .device_actors(&caller.device_id)
+        .await?
+        .into_iter()
+        .collect();
+    let actor = actors
+        .iter()
+        .next()
+        .and_then(|a| Actor::from_hex(a).ok())
+        .ok_or_else(|| {
+            ServerEditError::Forbidden("this session has no writer; log in again".into())
+        })?;
+    let user = sync_core::UserId::parse(&caller.user.id)
+        .map_err(|e| ServerEditError::Invalid(e.to_string()))?;
+    let policy = Arc::new(DevicePolicy {
+        user_id: caller.user.id.clone(),
+        role: caller.user.role,
+        actors,
+    });
+    let key = id.to_string();
+    let edit = Arc::new(edit);
+    for attempt in 1..=MAX_MERGE_ATTEMPTS {
+        let docs = store.load_documents(std::slice::from_ref(&key)).await?;
+        let bytes = docs.get(&key).cloned().ok_or(ServerEditError::NoDocument)?;
+        let (id2, actor2, policy2, edit2, user2) = (
+            id.clone(),
+            actor.clone(),
+            policy.clone(),
+            edit.clone(),
+            user.clone(),
+        );
+        let role = caller.user.role;
+        let accepted = tokio::task::spawn_blocking(move || {
+            let mut before = Document::load_stored(id2.clone(), &bytes, &actor2)
+                .map_err(|e| ServerEditError::Api(ApiError::internal(e)))?;
+            let prev = before.heads();
+            let mut after = before.clone();
+            let ctx = sync_core::EditContext {
+                user: user2,
+                role,
+                now_ms: crate::storage::now_ms(),
+            };
+            after.apply(&edit2, &ctx).map_err(|e| match e {
+                CoreError::Validation(v) => ServerEditError::Invalid(v.to_string()),
+                CoreError::Forbidden { reason, .. } => ServerEditError::Forbidden(reason),
+                other => ServerEditError::Invalid(other.to_string()),
+            })?;
+            policy2
+                .check(&mut before, &mut after)
+                .map_err(|r| ServerEditError::Forbidden(r.message))?;
+            let saved = after
+                .verify_save()
+                .map_err(|e| ServerEditError::Api(ApiError::internal(e)))?;
+            let changes = after
+                .automerge_mut()
+                .get_changes(&prev)
+                .iter()
+                .map(|c| (c.hash().to_string(), c.actor_id().to_hex_string()))
+                .collect();
+            Ok::<_, ServerEditError>(AcceptedDoc {
+                id: id2,
+                bytes: saved,
+                heads: heads_hex(&after.heads()),
+                prev_heads: Some(heads_hex(&prev)),
+                changes,
+                record: after.read(),
+            })
+        })
+        .await
+        .map_err(ApiError::internal)??;
+        let commit = SyncCommit {
+            docs: vec![accepted],
+            peer_states: Vec::new(),
+        };
+        match store
+            .commit_sync(&caller.user.id, &caller.device_id, &commit)
+            .await
+        {
+            Ok(()) => return Ok(()),
+            Err(StoreError::Stale(_)) => {
+                tracing::debug!(doc = %key, attempt, "document changed during a server edit; again");
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(ServerEditError::Api(StoreError::Stale(key).into()))
 }

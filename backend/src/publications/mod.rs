@@ -28,18 +28,23 @@ pub enum PublishError {
     Json(#[from] serde_json::Error),
 }
 
-/// The publication of `unit_id` for `week`: the stored one if it exists,
-/// otherwise made now from the records and stored.
-pub async fn publish_week(
+/// A publication made from the records as they are now, not stored: what
+/// `publish_week` stores, and the preview supervisors see before.
+#[derive(Debug)]
+pub struct Draft {
+    pub publication: Publication,
+    /// Document id → the heads it was read at.
+    pub heads: BTreeMap<String, Vec<String>>,
+}
+
+/// Make the publication of `unit_id` for `week` from the records now.
+pub async fn draft(
     store: &Store,
     unit_id: &str,
     week: IsoWeek,
     holidays: &[NaiveDate],
-) -> Result<(PublicationRow, bool), PublishError> {
-    let week_s = week.to_string();
-    if let Some(row) = store.publication(unit_id, &week_s).await? {
-        return Ok((row, false));
-    }
+    now_ms: i64,
+) -> Result<Draft, PublishError> {
     let unit = store
         .unit(unit_id)
         .await?
@@ -83,10 +88,26 @@ pub async fn publish_week(
             records,
         });
     }
+    let publication = content::build(&unit.id, &unit.name, week, cadres, holidays, now_ms);
+    Ok(Draft { publication, heads })
+}
+
+/// The publication of `unit_id` for `week`: the stored one if it exists,
+/// otherwise made now from the records and stored.
+pub async fn publish_week(
+    store: &Store,
+    unit_id: &str,
+    week: IsoWeek,
+    holidays: &[NaiveDate],
+) -> Result<(PublicationRow, bool), PublishError> {
+    let week_s = week.to_string();
+    if let Some(row) = store.publication(unit_id, &week_s).await? {
+        return Ok((row, false));
+    }
     let now = crate::storage::now_ms();
-    let publication = content::build(&unit.id, &unit.name, week, cadres, holidays, now);
+    let Draft { publication, heads } = draft(store, unit_id, week, holidays, now).await?;
     let row = PublicationRow {
-        unit_id: unit.id.clone(),
+        unit_id: publication.unit_id.clone(),
         week: week_s.clone(),
         title: publication.title.clone(),
         content: serde_json::to_string(&publication)?,
@@ -97,7 +118,7 @@ pub async fn publish_week(
         .insert_publication(&row, &publication.photos())
         .await?;
     if made {
-        tracing::info!(unit = %unit.id, week = %week_s, "weekly publication made");
+        tracing::info!(unit = %row.unit_id, week = %week_s, "weekly publication made");
         return Ok((row, true));
     }
     // Another instance made it first: theirs is the publication.

@@ -75,22 +75,7 @@ pub async fn login(
             Actor::from_hex(a).map_err(|e| ApiError::bad_request("bad_actor", e.to_string()))?;
         actors.push(actor.to_hex());
     }
-    state.limiter.check(&req.login, &client.ip().to_string())?;
-    let wrong = || ApiError::Unauthorized("wrong login or password".into());
-    let found = state.store.user_by_login(&req.login).await?;
-    let (user, hash) = match found {
-        Some(found) => found,
-        None => {
-            // Spend the same time as a real check, so logins cannot be probed.
-            auth::spend_a_password_check(req.password).await;
-            state.metrics.login_failures.inc();
-            return Err(wrong());
-        }
-    };
-    if !auth::verify_password(req.password, hash).await? || user.disabled {
-        state.metrics.login_failures.inc();
-        return Err(wrong());
-    }
+    let user = auth::check_password(&state, &req.login, req.password, client).await?;
     state
         .store
         .register_device(&req.device_id, &user.id, &req.device_name, &actors)

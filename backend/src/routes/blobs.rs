@@ -317,6 +317,24 @@ async fn serve_blob(
         .into_response())
 }
 
+/// A photo or its thumbnail for `caller`, if they may see it (the web
+/// pages' photos go through here too).
+pub async fn photo_for(
+    state: &AppState,
+    caller: &Caller,
+    sha: &str,
+    thumbnail: bool,
+    headers: &HeaderMap,
+) -> Result<Response, ApiError> {
+    let sha = parse_sha(sha)?;
+    may_view(state, caller, &sha).await?;
+    if thumbnail {
+        serve_blob(state, &thumb_key(&sha), format!("\"{sha}-t\""), headers).await
+    } else {
+        serve_blob(state, &photo_key(&sha), format!("\"{sha}\""), headers).await
+    }
+}
+
 /// The photo as uploaded.
 pub async fn get_full(
     State(state): State<AppState>,

@@ -41,7 +41,7 @@ async fn stored(
 
 /// Days edited after the publication was made (their document's heads
 /// moved on).
-async fn amended_days(
+pub async fn amended_days(
     state: &AppState,
     row: &PublicationRow,
 ) -> Result<BTreeSet<String>, ApiError> {
@@ -74,8 +74,47 @@ struct Page<'a> {
     p: &'a Publication,
     published: String,
     week_range: String,
-    photo_base: String,
-    amended: BTreeSet<String>,
+    photo_base: &'a str,
+    amended: &'a BTreeSet<String>,
+    /// The bar above the article in the supervisors' preview.
+    preview: Option<&'a PreviewBar>,
+}
+
+/// What the supervisors' preview shows above the article.
+#[derive(Debug, Default)]
+pub struct PreviewBar {
+    pub note: String,
+    pub back_url: String,
+    /// Where the publish form posts, while it is not published.
+    pub publish_action: Option<String>,
+    pub public_url: Option<String>,
+    pub amendments_url: Option<String>,
+}
+
+/// The article's HTML: the public page, and the supervisors' preview (with
+/// its own photo route and a banner).
+pub fn render_article(
+    p: &Publication,
+    photo_base: &str,
+    amended: &BTreeSet<String>,
+    preview: Option<&PreviewBar>,
+) -> Result<String, ApiError> {
+    let w = week(&p.week)?;
+    let china = FixedOffset::east_opt(8 * 3600)
+        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("offset")))?;
+    let published = DateTime::from_timestamp_millis(p.published_at)
+        .map(|t| t.with_timezone(&china).format("%Y年%m月%d日").to_string())
+        .unwrap_or_default();
+    Page {
+        p,
+        published,
+        week_range: format!("{}至{}", zh_day(w.monday()), zh_day(w.sunday())),
+        photo_base,
+        amended,
+        preview,
+    }
+    .render()
+    .map_err(ApiError::internal)
 }
 
 /// The public page.
@@ -85,20 +124,8 @@ pub async fn page(
 ) -> Result<Response, ApiError> {
     let (row, p) = stored(&state, &unit, &w).await?;
     let amended = amended_days(&state, &row).await?;
-    let w = week(&w)?;
-    let china = FixedOffset::east_opt(8 * 3600)
-        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("offset")))?;
-    let published = DateTime::from_timestamp_millis(p.published_at)
-        .map(|t| t.with_timezone(&china).format("%Y年%m月%d日").to_string())
-        .unwrap_or_default();
-    let page = Page {
-        p: &p,
-        published,
-        week_range: format!("{}至{}", zh_day(w.monday()), zh_day(w.sunday())),
-        photo_base: format!("/p/{}/{}/photos", row.unit_id, row.week),
-        amended,
-    };
-    let html = page.render().map_err(ApiError::internal)?;
+    let photo_base = format!("/p/{}/{}/photos", row.unit_id, row.week);
+    let html = render_article(&p, &photo_base, &amended, None)?;
     Ok((
         [(
             header::CACHE_CONTROL,
@@ -184,6 +211,14 @@ pub async fn amendments(
         return Err(ApiError::NotFound);
     }
     let (row, _) = stored(&state, &unit, &w).await?;
+    Ok(Json(amendments_of(&state, &row).await?))
+}
+
+/// Every change to a published day that arrived after the publication.
+pub async fn amendments_of(
+    state: &AppState,
+    row: &PublicationRow,
+) -> Result<Vec<Amendment>, ApiError> {
     let heads: std::collections::BTreeMap<String, Vec<String>> =
         serde_json::from_str(&row.heads).map_err(ApiError::internal)?;
     let mut out = Vec::new();
@@ -202,5 +237,5 @@ pub async fn amendments(
         }
     }
     out.sort_by(|a, b| (a.received_at, &a.doc_id).cmp(&(b.received_at, &b.doc_id)));
-    Ok(Json(out))
+    Ok(out)
 }

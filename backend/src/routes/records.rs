@@ -50,7 +50,7 @@ async fn readable_doc(state: &AppState, caller: &Caller, doc_id: &str) -> Result
     Ok(id)
 }
 
-fn decode(id: DocId, bytes: &[u8]) -> Result<Record, ApiError> {
+pub fn decode(id: DocId, bytes: &[u8]) -> Result<Record, ApiError> {
     Document::load_stored(id, bytes, &Actor::random())
         .map(|d| d.read())
         .map_err(ApiError::internal)
@@ -112,8 +112,19 @@ pub async fn days(
     {
         return Err(ApiError::NotFound);
     }
+    Ok(Json(days_of(&state, &user_id, &from, &to).await?))
+}
+
+/// `user_id`'s diaries and night logs over `from..=to` (days as
+/// `YYYY-MM-DD`), day by day; days with neither are left out.
+pub async fn days_of(
+    state: &AppState,
+    user_id: &str,
+    from: &str,
+    to: &str,
+) -> Result<Vec<Day>, ApiError> {
     let mut out: Vec<Day> = Vec::new();
-    for (doc_id, bytes) in state.store.owner_documents(&user_id, &from, &to).await? {
+    for (doc_id, bytes) in state.store.owner_documents(user_id, from, to).await? {
         let Ok(id) = DocId::parse(&doc_id) else {
             continue;
         };
@@ -133,7 +144,7 @@ pub async fn days(
             Record::Plan(_) => {}
         }
     }
-    Ok(Json(out))
+    Ok(out)
 }
 
 /// Filing figures of every cadre under a unit over `from..=to`.

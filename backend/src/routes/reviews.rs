@@ -163,10 +163,12 @@ pub async fn export(
     let unit = visible_unit(&state, &caller, &unit_id, &month).await?;
     let m = unit_month(&state, &unit, &month).await?;
     let bytes = xlsx::export(&m.unit_name, &m.month, &m.rows).map_err(ApiError::internal)?;
-    let name = format!(
-        "attachment; filename=\"reviews-{}-{}.xlsx\"",
-        m.unit_id, m.month
-    );
+    xlsx_response(&m.unit_id, &m.month, bytes)
+}
+
+/// A unit's month as a spreadsheet download.
+pub fn xlsx_response(unit_id: &str, month: &str, bytes: Vec<u8>) -> Result<Response, ApiError> {
+    let name = format!("attachment; filename=\"reviews-{unit_id}-{month}.xlsx\"");
     Ok((
         [
             (

@@ -1,0 +1,128 @@
+//! The supervisors' web pages: server-rendered (askama), in Chinese,
+//! usable on a phone screen and a desktop, with no script.
+//!
+//! A leader or supervisor logs in with the same account as the API; the
+//! session is an HttpOnly, SameSite=Strict cookie holding a token the API
+//! refuses, bound to a device registered at login (logging out revokes it,
+//! and a disabled user or revoked device loses access on the next page).
+//! Every page reads through the same scope rules as the API, and a comment
+//! is written into the document through the same write rules as a phone's.
+
+mod cadre;
+mod error;
+mod publications;
+mod reviews;
+mod session;
+mod units;
+
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::{header, Method};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use chrono::{DateTime, FixedOffset, NaiveDate};
+
+use crate::app::AppState;
+pub use error::WebError;
+pub use session::WebCaller;
+
+/// The web pages' routes, under `/web`.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/web", get(|| async { Redirect::to("/web/") }))
+        .route("/web/", get(units::home))
+        .route("/web/login", get(session::login_page).post(session::login))
+        .route("/web/logout", post(session::logout))
+        .route("/web/units/{unit}", get(units::unit_page))
+        .route("/web/users/{user}", get(cadre::timeline))
+        .route("/web/documents/{doc}/comments", post(cadre::add_comment))
+        .route("/web/photos/{sha}", get(cadre::thumbnail))
+        .route("/web/photos/{sha}/full", get(cadre::full_photo))
+        .route("/web/units/{unit}/reviews/{month}", get(reviews::page))
+        .route(
+            "/web/units/{unit}/reviews/{month}/export.xlsx",
+            get(reviews::export),
+        )
+        .route("/web/reviews/{month}/{user}", post(reviews::submit))
+        .route(
+            "/web/units/{unit}/weeks/{week}",
+            get(publications::preview).post(publications::publish),
+        )
+        .route(
+            "/web/units/{unit}/weeks/{week}/amendments",
+            get(publications::amendments),
+        )
+        .fallback(|| async { WebError::NotFound })
+        .layer(middleware::from_fn(same_origin))
+        .layer(DefaultBodyLimit::max(64 * 1024))
+}
+
+/// Refuse a form posted from another site (the cookie is SameSite=Strict
+/// already; this also covers browsers that ignore it).
+async fn same_origin(req: Request, next: Next) -> Response {
+    if req.method() != Method::GET && req.method() != Method::HEAD {
+        let headers = req.headers();
+        let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
+        let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
+        let cross_site = headers
+            .get("sec-fetch-site")
+            .is_some_and(|v| v.as_bytes() == b"cross-site");
+        let foreign_origin = match (origin, host) {
+            (Some(o), Some(h)) => o
+                .split_once("://")
+                .map(|(_, rest)| rest)
+                .is_none_or(|rest| rest != h),
+            (Some(_), None) => true,
+            _ => false,
+        };
+        if cross_site || foreign_origin {
+            return WebError::Forbidden("不接受来自其他网站的提交。".into()).into_response();
+        }
+    }
+    next.run(req).await
+}
+
+/// Now in the publications' time zone (UTC+8).
+pub fn china_now() -> DateTime<FixedOffset> {
+    use chrono::Offset;
+    let china = FixedOffset::east_opt(8 * 3600).unwrap_or_else(|| chrono::Utc.fix());
+    chrono::Utc::now().with_timezone(&china)
+}
+
+pub fn china_today() -> NaiveDate {
+    china_now().date_naive()
+}
+
+/// `2026-11-23 09:05` in UTC+8, from ms since the epoch.
+pub fn china_time(ms: i64) -> String {
+    let china = china_now().timezone();
+    DateTime::from_timestamp_millis(ms)
+        .map(|t| t.with_timezone(&china).format("%Y-%m-%d %H:%M").to_string())
+        .unwrap_or_default()
+}
+
+/// `11月23日 周一`.
+pub fn zh_date(d: NaiveDate) -> String {
+    use chrono::Datelike;
+    const DAYS: [&str; 7] = ["周一", "周二", "周三", "周四", "周五", "周六", "周日"];
+    format!(
+        "{}月{}日 {}",
+        d.month(),
+        d.day(),
+        DAYS[d.weekday().num_days_from_monday() as usize]
+    )
+}
+
+/// Percent-encode a query value.
+pub fn encode_query(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~/".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}

@@ -1,0 +1,189 @@
+//! Weekly publications for supervisors: the preview before Monday, the
+//! publish button, and the amendments made after publication.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+
+use super::units::{overseen, publishes};
+use super::{china_now, china_time, WebCaller, WebError};
+use crate::app::AppState;
+use crate::publications::week::IsoWeek;
+use crate::publications::{self as publ, draft};
+use crate::routes::publications::{amended_days, amendments_of, render_article, PreviewBar};
+use crate::storage::Unit;
+
+fn week(s: &str) -> Result<IsoWeek, WebError> {
+    IsoWeek::parse(s).map_err(|_| WebError::Invalid(format!("周次“{s}”格式应为 2026-W47。")))
+}
+
+async fn publishing_unit(
+    state: &AppState,
+    caller: &WebCaller,
+    unit_id: &str,
+) -> Result<Unit, WebError> {
+    let unit = overseen(state, caller, unit_id).await?;
+    if !publishes(&unit) {
+        return Err(WebError::Invalid(format!(
+            "{}不单独公示；周公示由乡镇和部门发布。",
+            unit.name
+        )));
+    }
+    Ok(unit)
+}
+
+/// `GET /web/units/{unit}/weeks/{week}`: the publication as it stands, or
+/// the preview of what it would say now, with the publish button.
+pub async fn preview(
+    State(state): State<AppState>,
+    caller: WebCaller,
+    Path((unit_id, w)): Path<(String, String)>,
+) -> Result<Html<String>, WebError> {
+    let unit = publishing_unit(&state, &caller, &unit_id).await?;
+    let week = week(&w)?;
+    let base = format!("/web/units/{}/weeks/{}", unit.id, week);
+    let back_url = format!("/web/units/{}?week={}", unit.id, week);
+    let html = match state.store.publication(&unit.id, &week.to_string()).await? {
+        Some(row) => {
+            let p = publ::parse(&row).map_err(WebError::internal)?;
+            let amended = amended_days(&state, &row).await?;
+            let bar = PreviewBar {
+                note: format!("已于{}公示。", china_time(row.created_at)),
+                back_url,
+                publish_action: None,
+                public_url: Some(format!("/p/{}/{}", row.unit_id, row.week)),
+                amendments_url: Some(format!("{base}/amendments")),
+            };
+            render_article(&p, "/web/photos", &amended, Some(&bar))?
+        }
+        None => {
+            let now = china_now();
+            let d = draft(
+                &state.store,
+                &unit.id,
+                week,
+                &state.config.holidays,
+                now.timestamp_millis(),
+            )
+            .await
+            .map_err(WebError::internal)?;
+            let ended = week.sunday() < now.date_naive();
+            let bar = PreviewBar {
+                note: if ended {
+                    "预览：尚未公示。每周一 8:00 自动公示，也可以现在确认公示。".into()
+                } else {
+                    "预览：本周尚未结束，内容还会变化，下周一公示。".into()
+                },
+                back_url,
+                publish_action: ended.then(|| base.clone()),
+                public_url: None,
+                amendments_url: None,
+            };
+            render_article(&d.publication, "/web/photos", &BTreeSet::new(), Some(&bar))?
+        }
+    };
+    Ok(Html(html))
+}
+
+/// `POST /web/units/{unit}/weeks/{week}`: publish a finished week now (the
+/// same as the Monday task; a second press changes nothing).
+pub async fn publish(
+    State(state): State<AppState>,
+    caller: WebCaller,
+    Path((unit_id, w)): Path<(String, String)>,
+) -> Result<Response, WebError> {
+    let unit = publishing_unit(&state, &caller, &unit_id).await?;
+    let week = week(&w)?;
+    if week.sunday() >= china_now().date_naive() {
+        return Err(WebError::Invalid("这一周还没有结束，不能公示。".into()));
+    }
+    let (row, made) = publ::publish_week(&state.store, &unit.id, week, &state.config.holidays)
+        .await
+        .map_err(WebError::internal)?;
+    if made {
+        tracing::info!(unit = %row.unit_id, week = %row.week, by = %caller.0.user.id, "published from the web pages");
+    }
+    Ok(Redirect::to(&format!("/web/units/{}/weeks/{}", row.unit_id, row.week)).into_response())
+}
+
+pub struct AmendmentView {
+    pub day: String,
+    pub kind: &'static str,
+    pub who: String,
+    pub device: String,
+    pub at: String,
+    pub link: String,
+}
+
+#[derive(Template)]
+#[template(path = "web/amendments.html")]
+struct AmendmentsPage<'a> {
+    me: &'a str,
+    unit_id: String,
+    unit_name: String,
+    week: String,
+    title: String,
+    published: String,
+    items: Vec<AmendmentView>,
+}
+
+/// `GET /web/units/{unit}/weeks/{week}/amendments`
+pub async fn amendments(
+    State(state): State<AppState>,
+    caller: WebCaller,
+    Path((unit_id, w)): Path<(String, String)>,
+) -> Result<Html<String>, WebError> {
+    let unit = publishing_unit(&state, &caller, &unit_id).await?;
+    let week = week(&w)?;
+    let row = state
+        .store
+        .publication(&unit.id, &week.to_string())
+        .await?
+        .ok_or(WebError::NotFound)?;
+    let names: BTreeMap<String, String> = state
+        .store
+        .users()
+        .await?
+        .into_iter()
+        .map(|u| (u.id, u.name))
+        .collect();
+    let items = amendments_of(&state, &row)
+        .await?
+        .into_iter()
+        .map(|a| {
+            let owner = a.doc_id.split(':').nth(1).unwrap_or_default().to_owned();
+            AmendmentView {
+                kind: if a.doc_id.starts_with("night") {
+                    "夜间活动"
+                } else {
+                    "工作日志"
+                },
+                who: names
+                    .get(&a.user_id)
+                    .cloned()
+                    .unwrap_or_else(|| a.user_id.clone()),
+                device: a.device_id,
+                at: china_time(a.received_at),
+                link: format!(
+                    "/web/users/{owner}?from={}&to={}#{}",
+                    a.day,
+                    a.day,
+                    super::cadre::anchor(&a.doc_id)
+                ),
+                day: a.day,
+            }
+        })
+        .collect();
+    let page = AmendmentsPage {
+        me: &caller.0.user.name,
+        unit_id: unit.id,
+        unit_name: unit.name,
+        week: week.to_string(),
+        title: row.title.clone(),
+        published: china_time(row.created_at),
+        items,
+    };
+    Ok(Html(page.render().map_err(WebError::internal)?))
+}

@@ -1,0 +1,230 @@
+//! The unit tree with this week's filing rate, and one unit's cadres.
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::response::Html;
+use chrono::{Datelike, NaiveDate};
+use serde::Deserialize;
+
+use super::{china_today, WebCaller, WebError};
+use crate::app::AppState;
+use crate::publications::week::{zh_day, IsoWeek};
+use crate::storage::{FilingRow, Unit};
+
+pub fn level_zh(level: &str) -> &'static str {
+    match level {
+        "county" => "县",
+        "township" => "乡镇",
+        "department" => "部门",
+        "village" => "村",
+        "office" => "站所",
+        _ => "单位",
+    }
+}
+
+/// Publishing units (townships and departments) have weekly publications.
+pub fn publishes(unit: &Unit) -> bool {
+    matches!(unit.level.as_str(), "township" | "department")
+}
+
+/// Workdays (Monday to Friday, not holidays) of `week` up to `today`.
+fn workdays_so_far(week: IsoWeek, today: NaiveDate, holidays: &[NaiveDate]) -> i64 {
+    week.days()
+        .filter(|d| d.weekday().num_days_from_monday() < 5 && *d <= today)
+        .filter(|d| !holidays.contains(d))
+        .count() as i64
+}
+
+/// Filing figures of a unit over a week: (people, days filed, days due).
+fn rate(rows: &[FilingRow], workdays: i64) -> (usize, i64, i64) {
+    let filed = rows.iter().map(|r| r.days_filed.min(workdays)).sum();
+    (rows.len(), filed, rows.len() as i64 * workdays)
+}
+
+pub fn percent(filed: i64, due: i64) -> String {
+    if due == 0 {
+        "—".into()
+    } else {
+        format!("{}%", filed * 100 / due)
+    }
+}
+
+pub struct UnitLine {
+    pub id: String,
+    pub name: String,
+    pub level: &'static str,
+    pub indent: usize,
+    pub people: usize,
+    pub filed: i64,
+    pub due: i64,
+    pub rate: String,
+    /// Below 60 %: shown in red.
+    pub low: bool,
+}
+
+#[derive(Template)]
+#[template(path = "web/home.html")]
+struct Home<'a> {
+    me: &'a str,
+    week_label: String,
+    units: Vec<UnitLine>,
+}
+
+/// `GET /web/`: the units under the caller, each with this week's filing rate.
+pub async fn home(
+    State(state): State<AppState>,
+    caller: WebCaller,
+) -> Result<Html<String>, WebError> {
+    let scope = caller.scope()?;
+    let top = state.store.unit(scope).await?.ok_or(WebError::NotFound)?;
+    let today = china_today();
+    let week = IsoWeek::of(today);
+    let workdays = workdays_so_far(week, today, &state.config.holidays);
+    let (from, to) = (week.monday().to_string(), week.sunday().to_string());
+    let base_depth = top.path.matches('/').count();
+    let mut units = Vec::new();
+    for unit in state.store.units().await? {
+        if !unit.path.starts_with(top.path.as_str()) {
+            continue;
+        }
+        let rows = state.store.filing(&unit.id, &from, &to).await?;
+        let (people, filed, due) = rate(&rows, workdays);
+        units.push(UnitLine {
+            level: level_zh(&unit.level),
+            indent: unit.path.matches('/').count().saturating_sub(base_depth),
+            rate: percent(filed, due),
+            low: due > 0 && filed * 100 < due * 60,
+            id: unit.id,
+            name: unit.name,
+            people,
+            filed,
+            due,
+        });
+    }
+    let page = Home {
+        me: &caller.0.user.name,
+        week_label: format!(
+            "{}（{}—{}）",
+            week,
+            zh_day(week.monday()),
+            zh_day(week.sunday())
+        ),
+        units,
+    };
+    Ok(Html(page.render().map_err(WebError::internal)?))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct WeekQuery {
+    week: Option<String>,
+}
+
+pub struct PersonLine {
+    pub user_id: String,
+    pub name: String,
+    pub unit_name: String,
+    pub days_filed: i64,
+    pub entries: i64,
+    pub night_activities: i64,
+    pub nights_stayed: i64,
+}
+
+#[derive(Template)]
+#[template(path = "web/unit.html")]
+struct UnitPage<'a> {
+    me: &'a str,
+    unit: &'a Unit,
+    level: &'static str,
+    week: String,
+    week_label: String,
+    previous_week: String,
+    next_week: Option<String>,
+    from: String,
+    to: String,
+    people: Vec<PersonLine>,
+    rate: String,
+    publishes: bool,
+    last_week: String,
+    month: String,
+    last_month: String,
+}
+
+/// The unit, if the caller oversees it.
+pub async fn overseen(
+    state: &AppState,
+    caller: &WebCaller,
+    unit_id: &str,
+) -> Result<Unit, WebError> {
+    let scope = caller.scope()?;
+    if !state.store.unit_in_scope(unit_id, scope).await? {
+        return Err(WebError::NotFound);
+    }
+    state.store.unit(unit_id).await?.ok_or(WebError::NotFound)
+}
+
+/// `GET /web/units/{unit}?week=2026-W47`: the unit's people and their week.
+pub async fn unit_page(
+    State(state): State<AppState>,
+    caller: WebCaller,
+    Path(unit_id): Path<String>,
+    Query(q): Query<WeekQuery>,
+) -> Result<Html<String>, WebError> {
+    let unit = overseen(&state, &caller, &unit_id).await?;
+    let today = china_today();
+    let this_week = IsoWeek::of(today);
+    let week = match q.week.as_deref() {
+        Some(w) => {
+            IsoWeek::parse(w).map_err(|_| WebError::Invalid("周次格式应为 2026-W47。".into()))?
+        }
+        None => this_week,
+    };
+    let workdays = workdays_so_far(week, today, &state.config.holidays);
+    let (from, to) = (week.monday().to_string(), week.sunday().to_string());
+    let rows = state.store.filing(&unit.id, &from, &to).await?;
+    let (_, filed, due) = rate(&rows, workdays);
+    let names: std::collections::BTreeMap<String, String> = state
+        .store
+        .units()
+        .await?
+        .into_iter()
+        .map(|u| (u.id, u.name))
+        .collect();
+    let people = rows
+        .into_iter()
+        .map(|r| PersonLine {
+            unit_name: names.get(&r.unit_id).cloned().unwrap_or_default(),
+            user_id: r.user_id,
+            name: r.name,
+            days_filed: r.days_filed,
+            entries: r.entries,
+            night_activities: r.night_activities,
+            nights_stayed: r.nights_stayed,
+        })
+        .collect();
+    let month_start = NaiveDate::from_ymd_opt(today.year(), today.month(), 1).unwrap_or(today);
+    let last_month = month_start.pred_opt().unwrap_or(month_start);
+    let next = IsoWeek::of(week.sunday().succ_opt().unwrap_or(week.sunday()));
+    let page = UnitPage {
+        me: &caller.0.user.name,
+        level: level_zh(&unit.level),
+        publishes: publishes(&unit),
+        unit: &unit,
+        week: week.to_string(),
+        week_label: format!(
+            "{}（{}—{}）",
+            week,
+            zh_day(week.monday()),
+            zh_day(week.sunday())
+        ),
+        previous_week: week.previous().to_string(),
+        next_week: (week.monday() < this_week.monday()).then(|| next.to_string()),
+        from,
+        to,
+        people,
+        rate: percent(filed, due),
+        last_week: this_week.previous().to_string(),
+        month: month_start.format("%Y-%m").to_string(),
+        last_month: last_month.format("%Y-%m").to_string(),
+    };
+    Ok(Html(page.render().map_err(WebError::internal)?))
+}

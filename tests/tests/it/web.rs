@@ -1,0 +1,418 @@
+//! The supervisors' web pages over real HTTP: sessions, scope, comments
+//! written through the phone's write rules, reviews, publications.
+
+use chrono::{Datelike, Duration, NaiveDate};
+use reqwest::redirect::Policy;
+use sync_core::document::{Category, EntryFields, Record};
+use sync_core::replica::Replica;
+use sync_core::validate::TimeOfDay;
+use sync_core::{DocId, Edit, EditContext, ItemId, Role, UserId};
+
+use crate::harness::{Db, TestApp, PASSWORD};
+use crate::on_both_databases;
+
+/// A browser: no redirects followed, the session cookie kept by hand.
+struct Browser {
+    http: reqwest::Client,
+    base: String,
+    cookie: Option<String>,
+}
+
+impl Browser {
+    fn new(app: &TestApp) -> Self {
+        Self {
+            http: reqwest::Client::builder()
+                .redirect(Policy::none())
+                .build()
+                .unwrap(),
+            base: app.url(""),
+            cookie: None,
+        }
+    }
+
+    fn with_cookie(&self, r: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        match &self.cookie {
+            Some(c) => r.header("cookie", c),
+            None => r,
+        }
+    }
+
+    async fn get(&self, path: &str) -> (u16, String, String) {
+        let r = self
+            .with_cookie(self.http.get(format!("{}{path}", self.base)))
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        let location = header(&r, "location");
+        (status, location, r.text().await.unwrap())
+    }
+
+    async fn post(&self, path: &str, form: &[(&str, &str)]) -> (u16, String, String) {
+        let r = self
+            .with_cookie(self.http.post(format!("{}{path}", self.base)))
+            .form(form)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        let location = header(&r, "location");
+        (status, location, r.text().await.unwrap())
+    }
+
+    async fn login(&mut self, login: &str, password: &str) -> (u16, String, String) {
+        let r = self
+            .http
+            .post(format!("{}/web/login", self.base))
+            .form(&[("login", login), ("password", password), ("next", "/web/")])
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        if let Some(c) = r.headers().get("set-cookie") {
+            let c = c.to_str().unwrap();
+            assert!(
+                c.contains("HttpOnly") && c.contains("SameSite=Strict"),
+                "{c}"
+            );
+            self.cookie = Some(c.split(';').next().unwrap().to_owned());
+        }
+        let location = header(&r, "location");
+        (status, location, r.text().await.unwrap())
+    }
+}
+
+fn header(r: &reqwest::Response, name: &str) -> String {
+    r.headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned()
+}
+
+fn user(s: &str) -> UserId {
+    UserId::parse(s).unwrap()
+}
+fn ctx(u: &str) -> EditContext {
+    EditContext {
+        user: user(u),
+        role: Role::Cadre,
+        now_ms: 1_763_870_400_000,
+    }
+}
+fn entry(text: &str) -> Edit {
+    Edit::AddEntry {
+        id: ItemId::random(),
+        fields: EntryFields {
+            time: TimeOfDay::parse("09:00").unwrap(),
+            category: Category::Visit,
+            place: "青山村".into(),
+            text: text.into(),
+            households: 2,
+            location: None,
+        },
+    }
+}
+
+async fn sessions_and_scope(db: Db) {
+    let app = TestApp::spawn(db).await;
+    app.seed().await;
+    let mut b = Browser::new(&app);
+    // Without a session every page sends to the login page, and back.
+    let (status, location, _) = b.get("/web/units/t1").await;
+    assert_eq!(status, 303);
+    assert_eq!(location, "/web/login?next=/web/units/t1");
+    let (status, _, html) = b.get("/web/login").await;
+    assert_eq!(status, 200);
+    assert!(html.contains("登录") && html.contains("lang=\"zh-CN\""));
+    // Wrong password, a cadre, and bad input: refused in Chinese, no cookie.
+    let (status, _, html) = b.login("s1", "wrong").await;
+    assert_eq!(status, 401);
+    assert!(html.contains("用户名或密码错误"), "{html}");
+    let (status, _, html) = b.login("u1", PASSWORD).await;
+    assert_eq!(status, 403);
+    assert!(html.contains("干部请使用手机应用"), "{html}");
+    let (status, _, html) = b.post("/web/login", &[("login", "")]).await;
+    assert_eq!(status, 400);
+    assert!(html.contains("请填写用户名和密码"));
+    assert!(b.cookie.is_none());
+    // The leader of 石门镇 logs in and sees their township, not the county.
+    let (status, location, _) = b.login("l1", PASSWORD).await;
+    assert_eq!((status, location.as_str()), (303, "/web/"));
+    let (status, _, html) = b.get("/web/").await;
+    assert_eq!(status, 200, "{html}");
+    assert!(html.contains("石门镇") && html.contains("青山村"));
+    assert!(!html.contains("白沙镇"), "outside the scope: {html}");
+    let (status, _, html) = b.get("/web/units/t2").await;
+    assert_eq!(status, 404);
+    assert!(html.contains("不在您的管辖范围内"));
+    let (status, _, _) = b.get("/web/users/u2").await;
+    assert_eq!(status, 404);
+    let (status, _, html) = b.get("/web/units/t1?week=2026-W99").await;
+    assert_eq!(status, 400);
+    assert!(html.contains("周次格式"));
+    // The cookie is not an API token.
+    let token = b.cookie.clone().unwrap();
+    let token = token.split_once('=').unwrap().1;
+    let (status, _) = app.get("/api/v1/me", token).await;
+    assert_eq!(status, 401);
+    // A form from another site is refused.
+    let r = reqwest::Client::new()
+        .post(app.url("/web/logout"))
+        .header("cookie", b.cookie.clone().unwrap())
+        .header("origin", "http://evil.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 403);
+    // Logging out revokes the session's device at once.
+    let old = b.cookie.clone();
+    let (status, location, _) = b.post("/web/logout", &[]).await;
+    assert_eq!((status, location.as_str()), (303, "/web/login"));
+    b.cookie = old;
+    let (status, location, _) = b.get("/web/").await;
+    assert_eq!(status, 303, "a revoked session must not work");
+    assert!(location.starts_with("/web/login"));
+}
+on_both_databases!(web_sessions_login_scope_and_logout, sessions_and_scope);
+
+async fn comment_merges(db: Db) {
+    let app = TestApp::spawn(db).await;
+    app.seed().await;
+    let mut phone = Replica::open(&app.dir.path().join("p.db")).unwrap();
+    let s = app.login("u1", "phone", &[phone.actor().to_hex()]).await;
+    let date = NaiveDate::from_ymd_opt(2026, 11, 17).unwrap();
+    let id = DocId::diary(&user("u1"), date);
+    phone.edit(&id, &entry("上午走访农户"), &ctx("u1")).unwrap();
+    app.sync(&mut phone, &s.access).await;
+    // Offline again, the cadre adds an entry while the leader comments.
+    phone.edit(&id, &entry("下午调解纠纷"), &ctx("u1")).unwrap();
+    let mut b = Browser::new(&app);
+    b.login("l1", PASSWORD).await;
+    let back = "/web/users/u1?from=2026-11-16&to=2026-11-22";
+    let (status, _, html) = b.get(back).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("上午走访农户") && !html.contains("下午调解纠纷"));
+    let action = format!("/web/documents/{id}/comments");
+    let (status, location, _) = b
+        .post(&action, &[("text", "走访要记清户数"), ("back", back)])
+        .await;
+    assert_eq!(status, 303);
+    assert_eq!(location, format!("{back}#diary-u1-2026-11-17"));
+    // Bad comments are refused with a reason and store nothing.
+    let (status, _, html) = b.post(&action, &[("text", "   "), ("back", back)]).await;
+    assert_eq!(status, 400);
+    assert!(html.contains("评论内容不能为空"));
+    let long = "长".repeat(1001);
+    let (status, _, _) = b.post(&action, &[("text", &long)]).await;
+    assert_eq!(status, 400);
+    let (status, _, html) = b
+        .post(
+            "/web/documents/diary:u1:2026-11-18/comments",
+            &[("text", "无")],
+        )
+        .await;
+    assert_eq!(status, 400);
+    assert!(html.contains("还没有同步"));
+    let (status, _, _) = b
+        .post(
+            "/web/documents/diary:u2:2026-11-17/comments",
+            &[("text", "越权")],
+        )
+        .await;
+    assert_eq!(status, 404);
+    // The phone syncs: both entries and the one comment, everywhere.
+    let (_, problems) = app.sync(&mut phone, &s.access).await;
+    assert!(problems.is_empty(), "{problems:?}");
+    let Some(Record::Diary(on_phone)) = phone.record(&id).unwrap() else {
+        panic!("no diary on the phone");
+    };
+    assert_eq!(on_phone.entries.len(), 2);
+    assert_eq!(on_phone.comments.len(), 1);
+    assert_eq!(on_phone.comments[0].author, "l1");
+    assert_eq!(on_phone.comments[0].text, "走访要记清户数");
+    let (_, _, html) = b.get(back).await;
+    assert!(html.contains("下午调解纠纷") && html.contains("走访要记清户数"));
+    // The change log names the leader's web session.
+    let log = app.state.store.change_log(&id.to_string()).await.unwrap();
+    assert!(log
+        .iter()
+        .any(|c| c.user_id == "l1" && c.device_id.starts_with("web-")));
+}
+on_both_databases!(web_comment_merges_with_offline_edits, comment_merges);
+
+async fn review_form(db: Db) {
+    let app = TestApp::spawn(db).await;
+    app.seed().await;
+    let mut b = Browser::new(&app);
+    b.login("l1", PASSWORD).await;
+    let (status, _, html) = b.get("/web/units/t1/reviews/2020-01").await;
+    assert_eq!(status, 200, "{html}");
+    assert!(html.contains("用户u1") && html.contains("提交点评"));
+    // The draft comment carries the month's facts.
+    assert!(html.contains("本月填报纪实0天"));
+    let (status, location, _) = b
+        .post(
+            "/web/reviews/2020-01/u1",
+            &[
+                ("targets", "90"),
+                ("conduct", "10"),
+                ("comment", "好"),
+                ("unit", "t1"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 303);
+    let (_, _, html) = b.get(&location).await;
+    assert!(html.contains("0 到 80"), "{html}");
+    let (status, _, _) = b
+        .post(
+            "/web/reviews/2020-01/u1",
+            &[("targets", "abc"), ("conduct", "10"), ("unit", "t1")],
+        )
+        .await;
+    assert_eq!(status, 303);
+    assert!(app
+        .state
+        .store
+        .review("u1", "2020-01")
+        .await
+        .unwrap()
+        .is_none());
+    let (status, location, _) = b
+        .post(
+            "/web/reviews/2020-01/u1",
+            &[
+                ("targets", "72"),
+                ("conduct", "18"),
+                ("comment", "走访扎实"),
+                ("unit", "t1"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 303);
+    let (_, _, html) = b.get(&location).await;
+    assert!(html.contains("已保存对用户u1的点评（逾期提交）"), "{html}");
+    assert!(html.contains("<b>90</b>") && html.contains("走访扎实"));
+    let review = app
+        .state
+        .store
+        .review("u1", "2020-01")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (review.targets, review.conduct, review.late),
+        (72, 18, true)
+    );
+    let r = reqwest::Client::new()
+        .get(app.url("/web/units/t1/reviews/2020-01/export.xlsx"))
+        .header("cookie", b.cookie.clone().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    assert!(r.bytes().await.unwrap().starts_with(b"PK"));
+    // The supervisor over the county is not u1's reviewer: no form for u1.
+    let mut s = Browser::new(&app);
+    s.login("s1", PASSWORD).await;
+    let (status, _, html) = s.get("/web/units/t1/reviews/2020-01").await;
+    assert_eq!(status, 200);
+    assert!(!html.contains("action=\"/web/reviews/2020-01/u1\""));
+    let (status, location, _) = s
+        .post(
+            "/web/reviews/2020-01/u1",
+            &[("targets", "10"), ("conduct", "10"), ("unit", "t1")],
+        )
+        .await;
+    assert_eq!(status, 403, "{location}");
+}
+on_both_databases!(web_review_form_validates_and_saves, review_form);
+
+async fn publication_preview(db: Db) {
+    let app = TestApp::spawn(db).await;
+    app.seed().await;
+    let mut phone = Replica::open(&app.dir.path().join("p.db")).unwrap();
+    let s = app.login("u1", "phone", &[phone.actor().to_hex()]).await;
+    let date = NaiveDate::from_ymd_opt(2026, 11, 17).unwrap();
+    phone
+        .edit(
+            &DocId::diary(&user("u1"), date),
+            &entry("入户走访五户"),
+            &ctx("u1"),
+        )
+        .unwrap();
+    app.sync(&mut phone, &s.access).await;
+    let mut b = Browser::new(&app);
+    b.login("l1", PASSWORD).await;
+    let (status, _, html) = b.get("/web/units/t1/weeks/2026-W47").await;
+    assert_eq!(status, 200, "{html}");
+    assert!(html.contains("预览") && html.contains("入户走访五户") && html.contains("确认公示"));
+    assert!(app
+        .state
+        .store
+        .publication("t1", "2026-W47")
+        .await
+        .unwrap()
+        .is_none());
+    let (status, location, _) = b.post("/web/units/t1/weeks/2026-W47", &[]).await;
+    assert_eq!(
+        (status, location.as_str()),
+        (303, "/web/units/t1/weeks/2026-W47")
+    );
+    let (_, _, html) = b.get(&location).await;
+    assert!(html.contains("已于") && html.contains("/p/t1/2026-W47"));
+    let public = reqwest::get(app.url("/p/t1/2026-W47")).await.unwrap();
+    assert_eq!(public.status().as_u16(), 200);
+    assert!(public.text().await.unwrap().contains("入户走访五户"));
+    // Pressing again changes nothing; a week not over cannot be published;
+    // a village does not publish.
+    let first = app
+        .state
+        .store
+        .publication("t1", "2026-W47")
+        .await
+        .unwrap()
+        .unwrap();
+    b.post("/web/units/t1/weeks/2026-W47", &[]).await;
+    let again = app
+        .state
+        .store
+        .publication("t1", "2026-W47")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(first.content, again.content);
+    let today = chrono::Utc::now().date_naive() + Duration::days(1);
+    let this_week = format!(
+        "{}-W{:02}",
+        today.iso_week().year(),
+        today.iso_week().week()
+    );
+    let (status, _, html) = b
+        .post(&format!("/web/units/t1/weeks/{this_week}"), &[])
+        .await;
+    assert_eq!(status, 400);
+    assert!(html.contains("还没有结束"));
+    let (status, _, _) = b.get("/web/units/v1/weeks/2026-W47").await;
+    assert_eq!(status, 400);
+    // An edit after publication is listed as an amendment.
+    phone
+        .edit(
+            &DocId::diary(&user("u1"), date),
+            &entry("补记：晚上回访"),
+            &ctx("u1"),
+        )
+        .unwrap();
+    app.sync(&mut phone, &s.access).await;
+    let (status, _, html) = b.get("/web/units/t1/weeks/2026-W47/amendments").await;
+    assert_eq!(status, 200);
+    assert!(
+        html.contains("2026-11-17") && html.contains("用户u1"),
+        "{html}"
+    );
+}
+on_both_databases!(
+    web_publication_preview_publish_and_amendments,
+    publication_preview
+);
