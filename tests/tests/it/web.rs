@@ -416,3 +416,45 @@ on_both_databases!(
     web_publication_preview_publish_and_amendments,
     publication_preview
 );
+
+async fn plan_flags(db: Db) {
+    use sync_core::document::{TaskFields, TaskKind, TaskStatus};
+    let app = TestApp::spawn(db).await;
+    app.seed().await;
+    let mut phone = Replica::open(&app.dir.path().join("p.db")).unwrap();
+    let s = app.login("u1", "phone", &[phone.actor().to_hex()]).await;
+    let month = NaiveDate::from_ymd_opt(2020, 1, 1).unwrap();
+    let plan = DocId::plan(&user("u1"), month);
+    let (done, open) = (ItemId::random(), ItemId::random());
+    for (id, title) in [(&done, "修通村道"), (&open, "完成危房改造")] {
+        let task = Edit::AddTask {
+            id: id.clone(),
+            fields: TaskFields {
+                title: title.into(),
+                kind: TaskKind::Fixed,
+                due: None,
+            },
+        };
+        phone.edit(&plan, &task, &ctx("u1")).unwrap();
+    }
+    let close = Edit::CloseTask {
+        id: done,
+        status: TaskStatus::Done,
+        note: "已验收".into(),
+    };
+    phone.edit(&plan, &close, &ctx("u1")).unwrap();
+    app.sync(&mut phone, &s.access).await;
+    let mut b = Browser::new(&app);
+    b.login("s1", PASSWORD).await;
+    let (status, _, html) = b.get("/web/users/u1?from=2020-01-18&to=2020-01-31").await;
+    assert_eq!(status, 200, "{html}");
+    assert!(html.contains("修通村道") && html.contains("已销号") && html.contains("已验收"));
+    assert!(html.contains("完成危房改造") && html.contains("逾期未销号"));
+    assert!(html.contains("月末仍有1项未销号"));
+    // Workdays with no record are marked.
+    assert!(html.contains("1月31日 周五") && html.contains("未填报"));
+    let (status, _, html) = b.get("/web/users/u1?from=2020-01-31&to=2020-01-01").await;
+    assert_eq!(status, 400);
+    assert!(html.contains("结束日期应不早于开始日期"));
+}
+on_both_databases!(web_plan_flags_tasks_open_at_month_end, plan_flags);

@@ -1,0 +1,141 @@
+// The supervisors' pages in a real browser (headless Chromium through
+// playwright-core), against a live `jishi demo`: a township leader logs in,
+// opens a cadre's timeline, comments on a diary, fills a monthly review,
+// and the public weekly publication shows the week's entries with photos.
+// Usage: node scenario.mjs <base-url> <login> <password> <publication-path>
+//        <review-month> <screenshot-dir>
+import { chromium } from 'playwright-core';
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+
+const [base, login, password, publication, month, shots] = process.argv.slice(2);
+if (!shots) {
+  console.error('usage: node scenario.mjs <base-url> <login> <password> <publication-path> <review-month> <screenshot-dir>');
+  process.exit(2);
+}
+mkdirSync(shots, { recursive: true });
+const step = (s) => console.error(`[browser] ${s}`);
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  args: ['--no-sandbox', '--disable-dev-shm-usage'],
+});
+let failed = false;
+const page = await browser.newPage({ viewport: { width: 1100, height: 900 }, locale: 'zh-CN' });
+page.setDefaultTimeout(20000);
+const errors = [];
+page.on('pageerror', (e) => errors.push(String(e)));
+try {
+  step('a page without a session leads to the login form');
+  await page.goto(`${base}/web/`);
+  assert.match(page.url(), /\/web\/login\?next=/);
+  assert.equal(await page.locator('html').getAttribute('lang'), 'zh-CN');
+
+  step('a wrong password is refused in Chinese');
+  await page.fill('#login', login);
+  await page.fill('#password', 'not-the-password');
+  await page.click('#submit');
+  assert.match(await page.locator('#login-error').innerText(), /用户名或密码错误/);
+
+  step(`${login} logs in and sees the unit tree with filing rates`);
+  await page.fill('#login', login);
+  await page.fill('#password', password);
+  await page.click('#submit');
+  await page.waitForURL(`${base}/web/`);
+  const units = page.locator('#units tr');
+  assert.ok((await units.count()) >= 3, 'the township and its villages are listed');
+  assert.match(await page.locator('#units').innerText(), /%/);
+  await page.screenshot({ path: `${shots}/1-units.png`, fullPage: true });
+
+  step('the township, last week, then a cadre with records');
+  await page.locator('#units a').first().click();
+  await page.waitForSelector('#people');
+  const week = publication.split('/').pop();
+  await page.goto(`${page.url().split('?')[0]}?week=${week}`);
+  const people = page.locator('#people tr td:first-child a');
+  assert.ok((await people.count()) > 0, 'the township has cadres');
+  // The first cadre with at least one day filed.
+  const rows = page.locator('#people tr');
+  let opened = false;
+  for (let i = 1; i < (await rows.count()); i++) {
+    const filed = Number(await rows.nth(i).locator('td').nth(2).innerText());
+    if (filed > 0) {
+      await rows.nth(i).locator('a').first().click();
+      opened = true;
+      break;
+    }
+  }
+  assert.ok(opened, 'some cadre filed last week');
+  await page.waitForSelector('.day');
+  const diary = page.locator('.diary').first();
+  assert.ok((await diary.locator('.entry').count()) > 0, 'the diary shows its entries');
+  const photos = page.locator('.diary .photos img');
+  if ((await photos.count()) > 0) {
+    await photos.first().scrollIntoViewIfNeeded();
+    await page.waitForFunction((img) => img.complete && img.naturalWidth > 0, await photos.first().elementHandle());
+  }
+  await page.screenshot({ path: `${shots}/2-timeline.png`, fullPage: false });
+
+  step('a comment on the diary goes into the document and shows at once');
+  const text = `请补充走访户数（浏览器测试 ${Date.now()}）`;
+  await diary.locator('textarea[name=text]').fill(text);
+  await diary.locator('button[type=submit]').click();
+  await page.waitForLoadState('load');
+  assert.match(page.url(), /#diary-/);
+  const comment = page.locator('.comment', { hasText: text });
+  await comment.waitFor();
+  await comment.scrollIntoViewIfNeeded();
+  await page.screenshot({ path: `${shots}/3-commented.png` });
+
+  step(`the monthly review of ${month}: fill a review form`);
+  const township = (await page.locator('h1 a').first().getAttribute('href')).split('/').pop();
+  await page.goto(`${base}/web/units/${township}/reviews/${month}`);
+  // Up the tree if the cadre's own unit is a village: the leader's township.
+  if ((await page.locator('.review-form').count()) === 0) {
+    const top = (await page.locator('#units a').count()) > 0;
+    assert.ok(top, 'a review form is on the page');
+  }
+  const form = page.locator('.review-form').first();
+  await form.locator('input[name=targets]').fill('150');
+  await form.locator('input[name=conduct]').fill('18');
+  // The browser's own check (max=80) stops the form; bypass it to see ours.
+  await form.evaluate((f) => f.setAttribute('novalidate', ''));
+  await form.locator('button[type=submit]').click();
+  await page.waitForSelector('#review-message');
+  assert.match(await page.locator('#review-message').innerText(), /0 到 80/);
+  const again = page.locator('.review-form').first();
+  await again.locator('input[name=targets]').fill('76');
+  await again.locator('input[name=conduct]').fill('18');
+  await again.locator('textarea[name=comment]').fill('走访扎实，记录完整。（浏览器测试）');
+  await again.locator('button[type=submit]').click();
+  await page.waitForSelector('#review-message');
+  assert.match(await page.locator('#review-message').innerText(), /已保存/);
+  assert.match(await page.locator('#ranking').innerText(), /94/);
+  await page.screenshot({ path: `${shots}/4-review.png`, fullPage: true });
+
+  step('the public weekly publication, on a phone screen, with its photos');
+  const phone = await browser.newPage({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, locale: 'zh-CN' });
+  await phone.goto(`${base}${publication}`);
+  assert.match(await phone.locator('h1').innerText(), /周公示/);
+  assert.ok((await phone.locator('.entry').count()) > 0, 'the week has entries');
+  const imgs = phone.locator('.photos img');
+  assert.ok((await imgs.count()) > 0, 'the publication shows photos');
+  for (const img of (await imgs.all()).slice(0, 3)) {
+    await img.scrollIntoViewIfNeeded();
+    await phone.waitForFunction((el) => el.complete && el.naturalWidth > 0, await img.elementHandle());
+  }
+  await phone.evaluate(() => window.scrollTo(0, 0));
+  await phone.screenshot({ path: `${shots}/5-publication-phone.png` });
+  const wide = await phone.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth + 1);
+  assert.ok(wide, 'the publication fits a phone screen without sideways scrolling');
+
+  assert.deepEqual(errors, [], 'no script errors on the pages');
+  step('all checks passed');
+} catch (e) {
+  failed = true;
+  console.error(`[browser] FAILED at ${page.url()}: ${e.stack || e}`);
+  await page.screenshot({ path: `${shots}/failure.png`, fullPage: true }).catch(() => {});
+} finally {
+  await browser.close();
+}
+process.exit(failed ? 1 : 0);
