@@ -391,12 +391,11 @@ pub async fn add_comment(
             }
             ServerEditError::Api(e) => e.into(),
         })?;
-    let back = if form.back.starts_with("/web/users/") && !form.back.contains("//") {
-        form.back
-    } else {
-        format!("/web/users/{}", id.owner())
+    let back = match super::own_page(&form.back, "/web/users/") {
+        Some(back) => back.split('#').next().unwrap_or(back).to_owned(),
+        None => format!("/web/users/{}", id.owner()),
     };
-    Ok(Redirect::to(&format!("{back}#{}", anchor(&doc_id))).into_response())
+    Ok(Redirect::to(&format!("{back}#{}", anchor(&id.to_string()))).into_response())
 }
 
 /// `GET /web/photos/{sha}`: a thumbnail the caller may see.

@@ -114,6 +114,16 @@ pub fn zh_date(d: NaiveDate) -> String {
     )
 }
 
+/// `path` if it is one of our own pages under `prefix`, safe to redirect
+/// to: printable ASCII only (a header value), no other host (`//`), no
+/// backslash.
+pub fn own_page<'a>(path: &'a str, prefix: &str) -> Option<&'a str> {
+    let printable = path
+        .bytes()
+        .all(|b| (0x21..0x7f).contains(&b) && b != b'\\');
+    (printable && path.starts_with(prefix) && !path.contains("//")).then_some(path)
+}
+
 /// Percent-encode a query value.
 pub fn encode_query(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -125,4 +135,33 @@ pub fn encode_query(s: &str) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_own_pages_are_redirect_targets() {
+        assert_eq!(
+            own_page("/web/units/t1?week=2026-W47", "/web/"),
+            Some("/web/units/t1?week=2026-W47")
+        );
+        assert_eq!(own_page("//evil.example/web/", "/web/"), None);
+        assert_eq!(own_page("/web//evil.example", "/web/"), None);
+        assert_eq!(own_page("https://evil.example/web/", "/web/"), None);
+        assert_eq!(own_page("/web/\r\nSet-Cookie: x=1", "/web/"), None);
+        assert_eq!(own_page("/web/\\evil", "/web/"), None);
+        assert_eq!(own_page("/web/用户", "/web/"), None);
+        assert_eq!(own_page("/p/t1/2026-W47", "/web/"), None);
+    }
+
+    #[test]
+    fn query_values_are_percent_encoded() {
+        assert_eq!(
+            encode_query("/web/units/t1?a=b&c"),
+            "/web/units/t1%3Fa%3Db%26c"
+        );
+        assert_eq!(encode_query("已保存"), "%E5%B7%B2%E4%BF%9D%E5%AD%98");
+    }
 }

@@ -90,11 +90,7 @@ pub struct NextQuery {
 
 /// Only our own pages are a place to go after login (no open redirect).
 fn safe_next(next: &str) -> &str {
-    if next.starts_with("/web/") && !next.starts_with("//") && !next.contains('\\') {
-        next
-    } else {
-        "/web/"
-    }
+    super::own_page(next, "/web/").unwrap_or("/web/")
 }
 
 fn login_form(status: StatusCode, next: &str, login: &str, error: Option<&str>) -> Response {

@@ -136,6 +136,22 @@ async fn sessions_and_scope(db: Db) {
     assert_eq!(status, 400);
     assert!(html.contains("请填写用户名和密码"));
     assert!(b.cookie.is_none());
+    // A hostile place to go after login is replaced by the home page.
+    for next in [
+        "//evil.example/",
+        "/web/\r\nSet-Cookie: a=b",
+        "https://evil.example/web/",
+    ] {
+        let r = b
+            .http
+            .post(app.url("/web/login"))
+            .form(&[("login", "l1"), ("password", PASSWORD), ("next", next)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 303, "{next:?}");
+        assert_eq!(header(&r, "location"), "/web/", "{next:?}");
+    }
     // The leader of 石门镇 logs in and sees their township, not the county.
     let (status, location, _) = b.login("l1", PASSWORD).await;
     assert_eq!((status, location.as_str()), (303, "/web/"));
