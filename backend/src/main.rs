@@ -50,6 +50,21 @@ enum Command {
     /// Units, users, passwords, devices.
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// A demo anyone can run: a county with about 50 cadres, two weeks of
+    /// work synced from simulated phones, the publications and reviews;
+    /// then serves them and prints the URLs and logins [data folder
+    /// default: ./jishi-demo].
+    Demo {
+        /// Address to listen on [default: 127.0.0.1:8080].
+        #[arg(long)]
+        listen: Option<std::net::SocketAddr>,
+        /// How many cadres (besides the township leaders and the supervisor).
+        #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u16).range(1..=2000))]
+        cadres: u16,
+        /// Remove a previous demo from the data folder and make a new one.
+        #[arg(long)]
+        reset: bool,
+    },
     /// Make the weekly publications (周公示) of a week; a publication that
     /// exists already is kept as it is.
     PublishWeek {
@@ -146,9 +161,9 @@ fn load_config(common: &Common, listen: Option<std::net::SocketAddr>) -> anyhow:
     Ok(config)
 }
 
-fn init_tracing(json: bool) {
+fn init_tracing(json: bool, default_filter: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("JISHI_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_filter));
     let builder = tracing_subscriber::fmt().with_env_filter(filter);
     if json {
         builder.json().init();
@@ -197,12 +212,26 @@ async fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Serve { listen } => {
             let config = load_config(&cli.common, listen)?;
-            init_tracing(config.log_json);
+            init_tracing(config.log_json, "info,sqlx=warn");
             let app = Application::build(config).await?;
             let addr = app.local_addr()?;
             tracing::info!(%addr, database = app.state().store.dialect(), "jishi is serving");
             println!("Jishi is serving on http://{addr} (health: http://{addr}/healthz)");
             app.run_until_stopped(shutdown_signal()).await?;
+        }
+        Command::Demo {
+            listen,
+            cadres,
+            reset,
+        } => {
+            let mut config = load_config(&cli.common, listen)?;
+            // Not the server's own folder: a demo never mixes with real data.
+            if cli.common.data_dir.is_none() && config.data_dir == Config::default().data_dir {
+                config.data_dir = PathBuf::from("jishi-demo");
+            }
+            // Quiet logs: the demo prints its own progress.
+            init_tracing(config.log_json, "warn");
+            backend::demo::cli::run(config, usize::from(cadres), reset, shutdown_signal()).await?;
         }
         Command::Migrate => {
             let config = load_config(&cli.common, None)?;

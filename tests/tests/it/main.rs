@@ -2,6 +2,7 @@
 //! PostgreSQL, phones with real replicas syncing over HTTP.
 
 mod auth;
+mod demo;
 mod harness;
 mod photos;
 mod publications;

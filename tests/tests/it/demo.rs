@@ -1,0 +1,126 @@
+//! `jishi demo`'s simulation against a real server: a small county's two
+//! weeks go through the phones' sync and photo upload, the publications
+//! are made with entries and photos, the reviews are written, and every
+//! URL the demo prints answers.
+
+use std::sync::Mutex;
+
+use backend::demo::{populate, DemoOptions, Progress};
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use crate::harness::{Db, TestApp};
+use crate::on_both_databases;
+
+async fn demo(db: Db) {
+    let app = TestApp::spawn(db).await;
+    let opts = DemoOptions::new(6, app.dir.path().join("phones"));
+    let seen = Mutex::new(Vec::<Progress>::new());
+    let summary = populate(&app.base, &app.state, &opts, |p| {
+        seen.lock().unwrap().push(p)
+    })
+    .await
+    .expect("the demo is made");
+    let seen = seen.into_inner().unwrap();
+    // Progress reached the end of each of the steps.
+    for step in 1..=4 {
+        assert!(
+            seen.iter()
+                .any(|p| p.step == step && p.done == p.total && p.total > 0),
+            "step {step} finished: {seen:?}"
+        );
+    }
+
+    // Three townships of two cadres and a leader each.
+    assert_eq!(
+        (summary.townships, summary.cadres, summary.leaders),
+        (3, 6, 3)
+    );
+    let [a, b] = backend::demo::demo_weeks(opts.today);
+    assert_eq!(summary.weeks, vec![a.to_string(), b.to_string()]);
+    assert!(summary.days_filed >= 9 * 8, "{summary:?}");
+    assert!(summary.photos > 0 && summary.syncs >= 9, "{summary:?}");
+
+    // A publication per township and week, with entries and photos.
+    assert_eq!(summary.publications.len(), 6);
+    for week in [a, b] {
+        for unit in ["shimen", "baisha", "longtan"] {
+            let p = summary
+                .publications
+                .iter()
+                .find(|p| p.unit_id == unit && p.week == week.to_string())
+                .unwrap_or_else(|| panic!("{unit} {week} published"));
+            assert_eq!(p.cadres, 3, "{p:?}");
+            assert!(p.entries > 0, "{p:?}");
+            let json: Value = app
+                .http
+                .get(app.url(&format!("/api/v1/publications/{unit}/{week}")))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            assert_eq!(json["totals"]["entries"], p.entries, "{json}");
+        }
+    }
+    let photos: usize = summary.publications.iter().map(|p| p.photos).sum();
+    assert_eq!(photos, summary.photos, "every photo uploaded and published");
+
+    // Every printed page answers, and shows its photos.
+    for p in &summary.publications {
+        let r = app.http.get(app.url(&p.path)).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "{}", p.path);
+        let html = r.text().await.unwrap();
+        assert!(html.contains(&p.title), "{}", p.path);
+        assert!(
+            html.matches(&format!("{}/photos/", p.path)).count() >= p.photos,
+            "{}: photos on the page",
+            p.path
+        );
+    }
+
+    // Reviews: everyone but the last cadre of each township.
+    let month = &summary.review_month;
+    assert_eq!(summary.reviews, 9 - 3, "{summary:?}");
+    assert_eq!(summary.unreviewed.len(), 3, "{summary:?}");
+    let supervisor = &summary.logins[0];
+    assert_eq!(supervisor.login, "duban");
+    let token = app
+        .post_json(
+            "/api/v1/auth/login",
+            &serde_json::json!({"login": supervisor.login, "password": supervisor.password, "device_id": "check"}),
+        )
+        .await
+        .1["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (status, m) = app
+        .get(&format!("/api/v1/units/qingshan/reviews/{month}"), &token)
+        .await;
+    assert_eq!(status, 200, "{m}");
+    let rows = m["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 9);
+    let reviewed = rows.iter().filter(|r| !r["review"].is_null()).count();
+    assert_eq!(reviewed, 6, "{m}");
+    assert!(rows
+        .iter()
+        .filter(|r| !r["review"].is_null())
+        .all(|r| r["facts"]["days_filed"].as_i64() > Some(0)));
+
+    // The other logins work.
+    for l in &summary.logins[1..] {
+        let (status, body) = app
+            .post_json(
+                "/api/v1/auth/login",
+                &serde_json::json!({"login": l.login, "password": l.password, "device_id": format!("check-{}", l.login)}),
+            )
+            .await;
+        assert_eq!(status, 200, "{} {body}", l.login);
+    }
+}
+on_both_databases!(
+    the_demo_makes_publications_and_reviews_through_the_real_paths,
+    demo
+);
