@@ -25,6 +25,13 @@ if [ ! -x /usr/bin/chromium ]; then
   $SUDO apt-get install -y -qq chromium >&2 ||
     { $SUDO apt-get update -qq >&2 && $SUDO apt-get install -y -qq chromium >&2; }
 fi
+# Chinese glyphs for the screenshots (the pages name no font the machine lacks).
+if ! fc-list :lang=zh 2>/dev/null | grep -q .; then
+  log "installing a Chinese font (fonts-wqy-zenhei)"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get install -y -qq fonts-wqy-zenhei >&2 ||
+    { $SUDO apt-get update -qq >&2 && $SUDO apt-get install -y -qq fonts-wqy-zenhei >&2; }
+fi
 if [ ! -f "$TOOLS/node_modules/playwright-core/package.json" ] ||
   ! grep -q "\"version\": \"$PW_VERSION\"" "$TOOLS/node_modules/playwright-core/package.json"; then
   log "installing playwright-core $PW_VERSION (npm) into $TOOLS"

@@ -10,3 +10,4 @@ mod records;
 mod reviews;
 mod s3;
 mod sync;
+mod web;
