@@ -1,0 +1,521 @@
+//! The server killed with SIGKILL at random moments while phones sync
+//! (docs/guarantees.md, claim 1): after every restart, each change a phone
+//! was told the server accepted (its sync session finished) is on the
+//! server before any phone could send it again; at the end every change
+//! any phone made is there and all replicas hold the same values.
+//!
+//! Four phones, two per cadre, so that requests merge into the same
+//! document at once. `JISHI_KILLS` sets the number of kills (default 20;
+//! `.ci/run` runs 200 on each database). PostgreSQL runs when
+//! `JISHI_TEST_POSTGRES_URL` is set.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use chrono::NaiveDate;
+use rand::Rng;
+use sync_core::document::{Category, EntryFields, Record};
+use sync_core::protocol::Batch;
+use sync_core::replica::Replica;
+use sync_core::session::ClientSession;
+use sync_core::validate::TimeOfDay;
+use sync_core::{DocId, Edit, EditContext, ItemId, Role, UserId};
+use tokio::sync::RwLock;
+
+const PASSWORD: &str = "kill-nine-password";
+const SECRET: &str = "kill-nine-test-signing-secret-0123456789abcdef0123456789abcdef";
+
+fn kills() -> usize {
+    std::env::var("JISHI_KILLS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20)
+}
+
+/// `jishi` with only this test's settings.
+fn jishi(data: &Path, database_url: Option<&str>) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_jishi"));
+    for (k, _) in std::env::vars() {
+        if k.starts_with("JISHI_") {
+            cmd.env_remove(k);
+        }
+    }
+    cmd.env("JISHI_JWT_SECRET", SECRET)
+        .env("JISHI_AUTO_PUBLISH", "false")
+        .env("JISHI_LOGIN_PER_MINUTE", "1000")
+        .env("JISHI_LOG", "warn")
+        .arg("--data-dir")
+        .arg(data);
+    if let Some(url) = database_url {
+        cmd.arg("--database-url").arg(url);
+    }
+    cmd
+}
+
+fn admin(data: &Path, database_url: Option<&str>, args: &[&str]) {
+    let out = jishi(data, database_url)
+        .env("JISHI_NEW_PASSWORD", PASSWORD)
+        .arg("admin")
+        .args(args)
+        .output()
+        .expect("run jishi admin");
+    assert!(
+        out.status.success(),
+        "jishi admin {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+struct Server {
+    data: PathBuf,
+    database_url: Option<String>,
+    port: u16,
+    child: Option<Child>,
+}
+
+impl Server {
+    /// Start `jishi serve` and wait until it says it is serving.
+    fn start(&mut self) {
+        let mut child = jishi(&self.data, self.database_url.as_deref())
+            .arg("serve")
+            .arg("--listen")
+            .arg(format!("127.0.0.1:{}", self.port))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn jishi serve");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let mut line = String::new();
+        let mut reader = BufReader::new(stdout);
+        loop {
+            line.clear();
+            let n = reader
+                .read_line(&mut line)
+                .expect("read the server's output");
+            assert!(n > 0, "jishi serve exited before serving");
+            if line.starts_with("Jishi is serving on ") {
+                break;
+            }
+        }
+        // Keep draining stdout so the server never blocks on a full pipe.
+        std::thread::spawn(move || {
+            let mut sink = String::new();
+            while reader.read_line(&mut sink).map(|n| n > 0).unwrap_or(false) {
+                sink.clear();
+            }
+        });
+        self.child = Some(child);
+    }
+
+    fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            child.kill().expect("SIGKILL the server");
+            child.wait().expect("reap the server");
+        }
+    }
+
+    fn base(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+struct Phone {
+    user: String,
+    replica: Replica,
+    token: String,
+    doc: DocId,
+    /// Every entry this phone wrote.
+    written: Vec<String>,
+}
+
+/// What phones were told: entries whose sync session finished.
+type Acked = Arc<Mutex<BTreeMap<DocId, BTreeSet<String>>>>;
+
+fn entry(text: &str) -> Edit {
+    Edit::AddEntry {
+        id: ItemId::random(),
+        fields: EntryFields {
+            time: TimeOfDay::parse("09:00").expect("time"),
+            category: Category::Visit,
+            place: "青山村".into(),
+            text: text.into(),
+            households: 1,
+            location: None,
+        },
+    }
+}
+
+/// One whole sync session; any network or server failure is an error.
+async fn sync(http: &reqwest::Client, base: &str, phone: &mut Phone) -> Result<(), String> {
+    let replica = &mut phone.replica;
+    let mut session = ClientSession::new(replica).map_err(|e| e.to_string())?;
+    while let Some(request) = session.next_request(replica).map_err(|e| e.to_string())? {
+        let r = http
+            .post(format!("{base}/api/v1/sync"))
+            .bearer_auth(&phone.token)
+            .header("content-type", "application/vnd.jishi.sync-batch")
+            .body(request.encode())
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        if r.status() != 200 {
+            return Err(format!("sync answered {}", r.status()));
+        }
+        let down = r.bytes().await.map_err(|e| e.to_string())?;
+        let batch = Batch::decode(&down).map_err(|e| e.to_string())?;
+        session
+            .handle_reply(replica, batch)
+            .map_err(|e| e.to_string())?;
+    }
+    match session.problems() {
+        [] => Ok(()),
+        problems => Err(format!("{problems:?}")),
+    }
+}
+
+/// Write one entry, then sync; a finished session acknowledges everything
+/// written before it began.
+async fn step(
+    http: &reqwest::Client,
+    base: &str,
+    gate: &RwLock<()>,
+    acked: &Acked,
+    phone: &mut Phone,
+) -> bool {
+    let text = format!("{}-{}", phone.replica.actor().to_hex(), phone.written.len());
+    let ctx = EditContext {
+        user: UserId::parse(&phone.user).expect("user id"),
+        role: Role::Cadre,
+        now_ms: 1_763_870_400_000,
+    };
+    phone
+        .replica
+        .edit(&phone.doc, &entry(&text), &ctx)
+        .expect("a local edit is saved");
+    phone.written.push(text);
+    let _open = gate.read().await;
+    let before: Vec<String> = phone.written.clone();
+    let ok = sync(http, base, phone).await.is_ok();
+    if ok {
+        let mut acked = acked.lock().expect("acked lock");
+        acked.entry(phone.doc.clone()).or_default().extend(before);
+    }
+    ok
+}
+
+async fn server_entries(
+    http: &reqwest::Client,
+    base: &str,
+    token: &str,
+    doc: &DocId,
+) -> BTreeSet<String> {
+    let r = http
+        .get(format!("{base}/api/v1/documents/{doc}"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("read a document");
+    if r.status() == 404 {
+        return BTreeSet::new();
+    }
+    assert_eq!(r.status(), 200, "reading {doc}");
+    let v: serde_json::Value = r.json().await.expect("document JSON");
+    v["entries"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|e| e["text"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+async fn login(
+    http: &reqwest::Client,
+    base: &str,
+    login: &str,
+    device: &str,
+    actor: &str,
+) -> String {
+    let r = http
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&serde_json::json!({
+            "login": login, "password": PASSWORD, "device_id": device,
+            "device_name": "kill9", "actors": [actor],
+        }))
+        .send()
+        .await
+        .expect("login");
+    assert_eq!(r.status(), 200, "login {login}");
+    let v: serde_json::Value = r.json().await.expect("login JSON");
+    v["access_token"].as_str().expect("access token").to_owned()
+}
+
+async fn killed_again_and_again(database_url: Option<String>) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().join("server");
+    let db = database_url.as_deref();
+    admin(
+        &data,
+        db,
+        &[
+            "create-unit",
+            "--id",
+            "c1",
+            "--name",
+            "青山县",
+            "--level",
+            "county",
+        ],
+    );
+    admin(
+        &data,
+        db,
+        &[
+            "create-unit",
+            "--id",
+            "t1",
+            "--name",
+            "石门镇",
+            "--level",
+            "township",
+            "--parent",
+            "c1",
+        ],
+    );
+    for u in ["u1", "u2"] {
+        admin(
+            &data,
+            db,
+            &[
+                "create-user",
+                "--id",
+                u,
+                "--login",
+                u,
+                "--name",
+                u,
+                "--unit",
+                "t1",
+                "--role",
+                "cadre",
+            ],
+        );
+    }
+    admin(
+        &data,
+        db,
+        &[
+            "create-user",
+            "--id",
+            "s1",
+            "--login",
+            "s1",
+            "--name",
+            "s1",
+            "--unit",
+            "c1",
+            "--role",
+            "supervisor",
+            "--scope",
+            "c1",
+        ],
+    );
+
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+        l.local_addr().expect("its address").port()
+    };
+    let mut server = Server {
+        data,
+        database_url,
+        port,
+        child: None,
+    };
+    server.start();
+    let base = server.base();
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .expect("HTTP client");
+    let day = NaiveDate::from_ymd_opt(2026, 11, 23).expect("day");
+    let mut phones = Vec::new();
+    for (i, u) in ["u1", "u1", "u2", "u2"].iter().enumerate() {
+        let replica = Replica::open(&dir.path().join(format!("phone{i}.db"))).expect("replica");
+        let token = login(
+            &http,
+            &base,
+            u,
+            &format!("phone{i}"),
+            &replica.actor().to_hex(),
+        )
+        .await;
+        phones.push(Phone {
+            user: (*u).to_owned(),
+            replica,
+            token,
+            doc: DocId::diary(&UserId::parse(u).expect("user"), day),
+            written: Vec::new(),
+        });
+    }
+    let supervisor = login(
+        &http,
+        &base,
+        "s1",
+        "desk",
+        &sync_core::Actor::random().to_hex(),
+    )
+    .await;
+
+    let gate = Arc::new(RwLock::new(()));
+    let acked: Acked = Arc::default();
+    let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let total = kills();
+    let started = Instant::now();
+    let killer = {
+        let (gate, acked, done, http, base, supervisor) = (
+            gate.clone(),
+            acked.clone(),
+            done.clone(),
+            http.clone(),
+            base.clone(),
+            supervisor.clone(),
+        );
+        tokio::spawn(async move {
+            let mut lost = Vec::new();
+            for _ in 0..total {
+                let wait = rand::rng().random_range(5..120);
+                tokio::time::sleep(Duration::from_millis(wait)).await;
+                server = tokio::task::spawn_blocking(move || {
+                    server.kill();
+                    server
+                })
+                .await
+                .expect("kill the server");
+                // No phone starts a session until the check below is done;
+                // sessions in flight fail on the dead server.
+                let _closed = gate.write().await;
+                let expected = acked.lock().expect("acked lock").clone();
+                server = tokio::task::spawn_blocking(move || {
+                    server.start();
+                    server
+                })
+                .await
+                .expect("restart the server");
+                for (doc, texts) in &expected {
+                    let on_server = server_entries(&http, &base, &supervisor, doc).await;
+                    lost.extend(texts.difference(&on_server).cloned());
+                }
+            }
+            done.store(true, std::sync::atomic::Ordering::SeqCst);
+            (server, lost)
+        })
+    };
+    let (mut rounds, mut failed) = (0usize, 0usize);
+    while !done.load(std::sync::atomic::Ordering::SeqCst) {
+        let [a, b, c, d] = &mut phones[..] else {
+            unreachable!("four phones")
+        };
+        let results = tokio::join!(
+            step(&http, &base, &gate, &acked, a),
+            step(&http, &base, &gate, &acked, b),
+            step(&http, &base, &gate, &acked, c),
+            step(&http, &base, &gate, &acked, d),
+        );
+        rounds += 1;
+        failed += [results.0, results.1, results.2, results.3]
+            .iter()
+            .filter(|ok| !**ok)
+            .count();
+    }
+    let (server, lost) = killer.await.expect("the killer task");
+    assert!(
+        lost.is_empty(),
+        "acknowledged entries lost after a kill: {lost:?}"
+    );
+
+    // Online for good: everything every phone wrote arrives, and all agree.
+    for _ in 0..2 {
+        for phone in phones.iter_mut() {
+            let mut tries = 0;
+            while let Err(e) = sync(&http, &base, phone).await {
+                tries += 1;
+                assert!(tries < 20, "a phone cannot finish syncing: {e}");
+            }
+        }
+    }
+    let mut written: BTreeMap<DocId, BTreeSet<String>> = BTreeMap::new();
+    for phone in &phones {
+        written
+            .entry(phone.doc.clone())
+            .or_default()
+            .extend(phone.written.iter().cloned());
+    }
+    for (doc, texts) in &written {
+        let on_server = server_entries(&http, &base, &supervisor, doc).await;
+        assert_eq!(
+            &on_server, texts,
+            "{doc}: the server must hold every entry, once"
+        );
+    }
+    for phone in phones.iter_mut() {
+        let Some(Record::Diary(d)) = phone.replica.record(&phone.doc).expect("read") else {
+            panic!("{} has no diary", phone.doc);
+        };
+        let texts: BTreeSet<String> = d.entries.iter().map(|e| e.text.clone()).collect();
+        assert_eq!(
+            &texts, &written[&phone.doc],
+            "a phone differs from the server"
+        );
+        assert_eq!(d.entries.len(), texts.len(), "an entry is duplicated");
+    }
+    let acked_count: usize = acked
+        .lock()
+        .expect("acked")
+        .values()
+        .map(BTreeSet::len)
+        .sum();
+    eprintln!(
+        "kill -9: {total} kills in {:.1} s, {rounds} rounds of 4 phones ({failed} sessions cut), \
+         {acked_count} acknowledged entries, 0 lost",
+        started.elapsed().as_secs_f64()
+    );
+    drop(server);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acknowledged_changes_survive_kill_9_on_sqlite() {
+    killed_again_and_again(None).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acknowledged_changes_survive_kill_9_on_postgres() {
+    let Ok(admin_url) = std::env::var("JISHI_TEST_POSTGRES_URL") else {
+        eprintln!("JISHI_TEST_POSTGRES_URL is not set: the PostgreSQL run is skipped");
+        return;
+    };
+    let name = format!("jishi_kill9_{}", ItemId::random().as_str());
+    let pool = sqlx::PgPool::connect(&admin_url)
+        .await
+        .expect("connect to PostgreSQL");
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&pool)
+        .await
+        .expect("create database");
+    pool.close().await;
+    let base = admin_url
+        .rsplit_once('/')
+        .map(|(b, _)| b.to_owned())
+        .unwrap_or(admin_url);
+    killed_again_and_again(Some(format!("{base}/{name}"))).await;
+}
