@@ -111,5 +111,8 @@ pub async fn reset_password(store: &Store, user: &str, password: String) -> Resu
     let hash = auth::hash_password(password)
         .await
         .map_err(|_| AdminError::Hash)?;
-    Ok(store.set_password(user, &hash).await?)
+    store.set_password(user, &hash).await?;
+    // A new password ends the sessions: web sessions at once, phones at
+    // their next refresh (they log in again and keep what is unsynced).
+    Ok(store.end_sessions(user).await?)
 }

@@ -110,10 +110,12 @@ pub async fn run(
     let mut marker = read_marker(&marker_path);
     if reset_first {
         match marker {
-            Ok(Some(_)) | Err(_) => {
+            Ok(Some(_)) => {
                 reset(&config, &dir)?;
                 eprintln!("removed the previous demo from {}", dir.display());
             }
+            // Not a marker this demo wrote: nothing here is removed.
+            Err(e) => return Err(e),
             Ok(None) => ensure_empty(&config).await?,
         }
         marker = Ok(None);

@@ -134,7 +134,8 @@ pub fn mask_phones(text: &str) -> String {
     out
 }
 
-fn is_workday(d: NaiveDate, holidays: &[NaiveDate]) -> bool {
+/// Monday to Friday, not a holiday.
+pub fn is_workday(d: NaiveDate, holidays: &[NaiveDate]) -> bool {
     !matches!(d.weekday(), Weekday::Sat | Weekday::Sun) && !holidays.contains(&d)
 }
 

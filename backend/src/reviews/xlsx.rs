@@ -64,7 +64,14 @@ pub fn export(unit_name: &str, month: &str, rows: &[ResultRow]) -> Result<Vec<u8
         {
             sheet.write_number(row, 8 + c as u16, *n as f64)?;
         }
-        sheet.write_string(row, 14, r.reviewer_id.as_deref().unwrap_or(""))?;
+        // Who wrote the review (an admin may), else who is to write it.
+        let by = r
+            .review
+            .as_ref()
+            .map(|v| v.reviewer_id.as_str())
+            .or(r.reviewer_id.as_deref())
+            .unwrap_or("");
+        sheet.write_string(row, 14, by)?;
     }
     sheet.set_column_width(15, 60)?;
     book.save_to_buffer()

@@ -39,20 +39,16 @@ async fn stored(
     Ok((row, p))
 }
 
-/// Days edited after the publication was made (their document's heads
-/// moved on).
+/// Days their owner edited after the publication was made (a supervisor's
+/// comment is not an amendment of the record).
 pub async fn amended_days(
     state: &AppState,
     row: &PublicationRow,
 ) -> Result<BTreeSet<String>, ApiError> {
-    let heads: std::collections::BTreeMap<String, Vec<String>> =
-        serde_json::from_str(&row.heads).map_err(ApiError::internal)?;
-    let ids: Vec<String> = heads.keys().cloned().collect();
-    let now = state.store.current_heads(&ids).await?;
-    Ok(heads
-        .iter()
-        .filter(|(id, h)| now.get(*id).is_some_and(|n| *n != h.join(",")))
-        .filter_map(|(id, _)| id.rsplit(':').next().map(str::to_owned))
+    Ok(amendments_of(state, row)
+        .await?
+        .into_iter()
+        .map(|a| a.day)
         .collect())
 }
 
@@ -214,7 +210,8 @@ pub async fn amendments(
     Ok(Json(amendments_of(&state, &row).await?))
 }
 
-/// Every change to a published day that arrived after the publication.
+/// Every change its owner made to a published day that arrived after the
+/// publication.
 pub async fn amendments_of(
     state: &AppState,
     row: &PublicationRow,
@@ -223,8 +220,12 @@ pub async fn amendments_of(
         serde_json::from_str(&row.heads).map_err(ApiError::internal)?;
     let mut out = Vec::new();
     for (doc_id, published) in &heads {
+        let owner = doc_id.split(':').nth(1).unwrap_or_default();
         for c in state.store.change_log(doc_id).await? {
-            if c.received_at > row.created_at && !published.contains(&c.change_hash) {
+            if c.user_id == owner
+                && c.received_at > row.created_at
+                && !published.contains(&c.change_hash)
+            {
                 out.push(Amendment {
                     doc_id: doc_id.clone(),
                     day: doc_id.rsplit(':').next().unwrap_or_default().to_owned(),

@@ -201,6 +201,13 @@ pub async fn submit_review(
     if reviewer.role != Role::Admin && assigned.as_deref() != Some(reviewer.id.as_str()) {
         return Err(ApiError::Forbidden("您不是该干部本月的点评人".into()));
     }
+    // An admin writes reviews only within their own scope.
+    if reviewer.role == Role::Admin {
+        let scope = crate::sync::read_scope(&state.store, reviewer).await?;
+        if !crate::sync::may_read(&state.store, &scope, &user.id).await? {
+            return Err(ApiError::NotFound);
+        }
+    }
     input
         .validate()
         .map_err(|e| ApiError::bad_request("invalid_review", e.message))?;

@@ -377,6 +377,22 @@ impl Store {
         Ok(())
     }
 
+    /// End a user's sessions: their web-page devices are revoked (a web
+    /// session is one device) and every refresh token is; phones keep their
+    /// device and log in again.
+    pub async fn end_sessions(&self, user_id: &str) -> Result<(), StoreError> {
+        let now = now_ms();
+        on_pool!(self.pool(), p => {
+            let mut tx = p.begin_with(self.pool().begin_statement()).await?;
+            sqlx::query("UPDATE devices SET revoked_at = $2 WHERE user_id = $1 AND id LIKE 'web-%' AND name = '网页' AND revoked_at IS NULL")
+                .bind(user_id).bind(now).execute(&mut *tx).await?;
+            sqlx::query("UPDATE refresh_tokens SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL")
+                .bind(user_id).bind(now).execute(&mut *tx).await?;
+            tx.commit().await
+        })?;
+        Ok(())
+    }
+
     /// The actors registered to a device (hex).
     pub async fn device_actors(&self, device_id: &str) -> Result<Vec<String>, StoreError> {
         let rows = on_pool!(self.pool(), p => sqlx::query_scalar(

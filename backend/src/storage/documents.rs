@@ -328,6 +328,7 @@ impl Store {
                (SELECT COUNT(*) FROM night_stays s WHERE s.owner_id = u.id AND s.day >= $2 AND s.day <= $3 AND s.stayed)
              FROM users u JOIN units un ON un.id = u.unit_id, units s
              WHERE s.id = $1 AND substr(un.path, 1, length(s.path)) = s.path AND u.role IN ('cadre', 'leader')
+               AND NOT u.disabled
              ORDER BY un.path, u.id")
             .bind(unit_id).bind(from).bind(to).fetch_all(p).await?.into_iter()
             .map(|r| Ok::<_, sqlx::Error>(FilingRow {
@@ -335,6 +336,25 @@ impl Store {
                 days_filed: r.try_get(3)?, entries: r.try_get(4)?, night_activities: r.try_get(5)?,
                 nights_stayed: r.try_get(6)?,
             })).collect::<Result<Vec<_>, _>>())?;
+        Ok(rows)
+    }
+
+    /// The days with at least one live diary entry of each active cadre or
+    /// leader under a unit, over `from..=to`: (user id, day).
+    pub async fn filed_days(
+        &self,
+        unit_id: &str,
+        from: &str,
+        to: &str,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        let rows = on_pool!(self.pool(), p => sqlx::query(
+            "SELECT DISTINCT e.owner_id, e.day FROM diary_entries e
+               JOIN users u ON u.id = e.owner_id JOIN units un ON un.id = u.unit_id, units s
+             WHERE s.id = $1 AND substr(un.path, 1, length(s.path)) = s.path
+               AND u.role IN ('cadre', 'leader') AND NOT u.disabled
+               AND e.day >= $2 AND e.day <= $3 AND NOT e.deleted")
+            .bind(unit_id).bind(from).bind(to).fetch_all(p).await?.into_iter()
+            .map(|r| Ok::<_, sqlx::Error>((r.try_get(0)?, r.try_get(1)?))).collect::<Result<Vec<_>, _>>())?;
         Ok(rows)
     }
 

@@ -16,7 +16,7 @@ use sync_core::{DocId, Edit, ItemId, UserId};
 
 use super::{china_time, china_today, zh_date, WebCaller, WebError};
 use crate::app::AppState;
-use crate::publications::content::{category_zh, night_zh};
+use crate::publications::content::{category_zh, is_workday, night_zh};
 use crate::reviews::last_day;
 use crate::routes::records::{days_of, decode};
 use crate::sync::{edit_on_server, may_read, read_scope, ServerEditError};
@@ -143,8 +143,8 @@ pub struct RangeQuery {
 fn day(s: Option<&str>, default: NaiveDate) -> Result<NaiveDate, WebError> {
     match s {
         None | Some("") => Ok(default),
-        Some(s) => NaiveDate::parse_from_str(s, "%Y-%m-%d")
-            .map_err(|_| WebError::Invalid(format!("日期“{s}”格式应为 2026-11-23。"))),
+        Some(s) => sync_core::ids::Period::parse_day(s)
+            .map_err(|_| WebError::Invalid("日期格式应为 2026-11-23。".into())),
     }
 }
 
@@ -166,12 +166,16 @@ pub async fn timeline(
     State(state): State<AppState>,
     caller: WebCaller,
     Path(user_id): Path<String>,
-    Query(q): Query<RangeQuery>,
+    q: Result<Query<RangeQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Html<String>, WebError> {
+    let Query(q) = q.map_err(|_| WebError::Invalid("日期格式应为 2026-11-23。".into()))?;
     let person = readable_person(&state, &caller, &user_id).await?;
     let today = china_today();
     let to = day(q.to.as_deref(), today)?;
-    let from = day(q.from.as_deref(), to - chrono::Duration::days(13))?;
+    let from = day(
+        q.from.as_deref(),
+        to.checked_sub_days(chrono::Days::new(13)).unwrap_or(to),
+    )?;
     if to < from || (to - from).num_days() > 62 {
         return Err(WebError::Invalid(
             "结束日期应不早于开始日期，且相隔不超过62天。".into(),
@@ -248,11 +252,10 @@ pub async fn timeline(
         }
         by_date.insert(d.date, view);
     }
-    // Workdays with no record at all, up to today.
+    // Workdays before today with no record at all.
     let mut d = from;
-    while d <= to.min(today) {
-        let workday = d.weekday().num_days_from_monday() < 5 && !state.config.holidays.contains(&d);
-        if workday {
+    while d <= to && d < today {
+        if is_workday(d, &state.config.holidays) {
             by_date.entry(d.to_string()).or_insert_with(|| DayView {
                 date: d.to_string(),
                 label: zh_date(d),
@@ -385,9 +388,16 @@ pub async fn add_comment(
             ServerEditError::NoDocument => {
                 WebError::Invalid("这份记录还没有同步到服务器，暂时不能评论。".into())
             }
-            ServerEditError::Invalid(m) => WebError::Invalid(format!("评论未保存：{m}")),
+            ServerEditError::Invalid(m) => {
+                tracing::info!(doc = %id, reason = %m, "web comment refused");
+                WebError::Invalid("评论未保存：内容不符合要求，请修改后再试。".into())
+            }
             ServerEditError::Forbidden(m) => {
-                WebError::Forbidden(format!("您不能在这份记录上评论：{m}"))
+                tracing::warn!(doc = %id, user = %caller.0.user.id, reason = %m, "web comment forbidden");
+                WebError::Forbidden("您不能在这份记录上评论。".into())
+            }
+            ServerEditError::Api(crate::error::ApiError::Conflict(_)) => {
+                WebError::Invalid("这份记录正在同步，请稍后再提交评论。".into())
             }
             ServerEditError::Api(e) => e.into(),
         })?;

@@ -39,9 +39,8 @@ impl From<ApiError> for WebError {
             },
             ApiError::Forbidden(m) => WebError::Forbidden(m),
             ApiError::NotFound => WebError::NotFound,
-            ApiError::BadRequest { message, .. } | ApiError::Conflict(message) => {
-                WebError::Invalid(message)
-            }
+            ApiError::BadRequest { message, .. } => WebError::Invalid(message),
+            ApiError::Conflict(_) => WebError::Invalid("数据正在更新，请稍后再试。".into()),
             ApiError::TooManyRequests => WebError::TooMany,
             ApiError::PayloadTooLarge => WebError::Invalid("提交的内容过大。".into()),
             ApiError::Internal(e) => WebError::Internal(e),
@@ -90,17 +89,20 @@ impl IntoResponse for WebError {
                 )
             }
         };
-        let html = ErrorPage {
+        match (ErrorPage {
             title,
             message: &message,
-        }
+        })
         .render()
-        .unwrap_or_else(|_| message.clone());
-        (
-            status,
-            [(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))],
-            Html(html),
-        )
-            .into_response()
+        {
+            Ok(html) => (
+                status,
+                [(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))],
+                Html(html),
+            )
+                .into_response(),
+            // Never HTML that was not escaped: the message may echo input.
+            Err(_) => (status, message).into_response(),
+        }
     }
 }

@@ -53,7 +53,7 @@ pub fn router() -> Router<AppState> {
             "/web/units/{unit}/weeks/{week}/amendments",
             get(publications::amendments),
         )
-        .fallback(|| async { WebError::NotFound })
+        .route("/web/{*rest}", get(|| async { WebError::NotFound }))
         .layer(middleware::from_fn(same_origin))
         .layer(DefaultBodyLimit::max(64 * 1024))
 }
@@ -80,7 +80,14 @@ async fn same_origin(req: Request, next: Next) -> Response {
             return WebError::Forbidden("不接受来自其他网站的提交。".into()).into_response();
         }
     }
-    next.run(req).await
+    let mut response = next.run(req).await;
+    // Pages show personal records: not kept by a shared office computer's
+    // browser (photos say for themselves how they may be cached).
+    response
+        .headers_mut()
+        .entry(header::CACHE_CONTROL)
+        .or_insert(axum::http::HeaderValue::from_static("no-store"));
+    response
 }
 
 /// Now in the publications' time zone (UTC+8).

@@ -14,9 +14,26 @@ use crate::publications::week::IsoWeek;
 use crate::publications::{self as publ, draft};
 use crate::routes::publications::{amended_days, amendments_of, render_article, PreviewBar};
 use crate::storage::Unit;
+use sync_core::Role;
 
 fn week(s: &str) -> Result<IsoWeek, WebError> {
     IsoWeek::parse(s).map_err(|_| WebError::Invalid(format!("周次“{s}”格式应为 2026-W47。")))
+}
+
+/// Publishing is the supervisors' (and admins') act.
+fn may_publish(caller: &WebCaller) -> bool {
+    matches!(caller.0.user.role, Role::Supervisor | Role::Admin)
+}
+
+/// A week is published from the Monday after it, at the publish hour (the
+/// hour the Monday task publishes it anyway): records synced on Monday
+/// morning make it in.
+fn due(state: &AppState, week: IsoWeek) -> bool {
+    let now = china_now().naive_local();
+    week.sunday()
+        .succ_opt()
+        .and_then(|monday| monday.and_hms_opt(state.config.publish_hour, 0, 0))
+        .is_some_and(|at| now >= at)
 }
 
 async fn publishing_unit(
@@ -70,14 +87,17 @@ pub async fn preview(
             .await
             .map_err(WebError::internal)?;
             let ended = week.sunday() < now.date_naive();
+            let due = due(&state, week);
+            let hour = state.config.publish_hour;
             let bar = PreviewBar {
-                note: if ended {
-                    "预览：尚未公示。每周一 8:00 自动公示，也可以现在确认公示。".into()
-                } else {
-                    "预览：本周尚未结束，内容还会变化，下周一公示。".into()
+                note: match (ended, due) {
+                    (false, _) => "预览：这一周还没有结束，内容还会变化。".into(),
+                    (true, false) => format!("预览：尚未公示，将于下周一 {hour}:00 自动公示。"),
+                    (true, true) if may_publish(&caller) => "预览：尚未公示，可以确认公示。".into(),
+                    (true, true) => "预览：尚未公示，将由督导人员或系统自动公示。".into(),
                 },
                 back_url,
-                publish_action: ended.then(|| base.clone()),
+                publish_action: (due && may_publish(&caller)).then(|| base.clone()),
                 public_url: None,
                 amendments_url: None,
             };
@@ -96,8 +116,14 @@ pub async fn publish(
 ) -> Result<Response, WebError> {
     let unit = publishing_unit(&state, &caller, &unit_id).await?;
     let week = week(&w)?;
-    if week.sunday() >= china_now().date_naive() {
-        return Err(WebError::Invalid("这一周还没有结束，不能公示。".into()));
+    if !may_publish(&caller) {
+        return Err(WebError::Forbidden("周公示由督导人员发布。".into()));
+    }
+    if !due(&state, week) {
+        return Err(WebError::Invalid(format!(
+            "这一周的公示要到下周一 {}:00 以后才能发布，好让周一早上同步的记录都能收入。",
+            state.config.publish_hour
+        )));
     }
     let (row, made) = publ::publish_week(&state.store, &unit.id, week, &state.config.holidays)
         .await

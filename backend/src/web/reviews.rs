@@ -32,6 +32,8 @@ pub struct RowView {
     pub bottom: bool,
     pub late: bool,
     pub reviewed_at: String,
+    /// Who wrote the review (an admin may write it for the reviewer).
+    pub reviewed_by: String,
     /// The caller is this person's reviewer (or an admin): show the form.
     pub mine: bool,
     pub draft: String,
@@ -52,17 +54,40 @@ struct ReviewsPage<'a> {
     max_conduct: i64,
 }
 
-/// A comment drafted from the month's facts, for the reviewer to edit.
-fn draft(f: &Facts) -> String {
-    format!(
-        "本月填报纪实{}天，工作记录{}条，“四夜”活动{}次，住村{}晚；承诺事项已销号{}项，未完成{}项。",
-        f.days_filed, f.entries, f.night_activities, f.nights_stayed, f.tasks_done, f.tasks_open
-    )
+/// What happened to the last form, as the redirect says it (the page
+/// writes the sentence: nothing a link carries is shown as a message).
+#[derive(Debug, Default, Deserialize)]
+pub struct OutcomeQuery {
+    /// The person whose review was saved.
+    saved: Option<String>,
+    late: Option<u8>,
+    /// Which field was refused.
+    refused: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
-pub struct MessageQuery {
-    msg: Option<String>,
+fn outcome(q: &OutcomeQuery, names: &BTreeMap<String, String>) -> Option<String> {
+    if let Some(user) = &q.saved {
+        let name = names.get(user)?;
+        let late = if q.late == Some(1) {
+            "（逾期提交）"
+        } else {
+            ""
+        };
+        return Some(format!("已保存对{name}的点评{late}。"));
+    }
+    match q.refused.as_deref()? {
+        "targets" => Some(format!(
+            "未保存：工作目标得分须为 0 到 {MAX_TARGETS} 的整数。"
+        )),
+        "conduct" => Some(format!(
+            "未保存：日常表现与纪实得分须为 0 到 {MAX_CONDUCT} 的整数。"
+        )),
+        "comment" => Some(format!(
+            "未保存：点评意见不能超过 {} 字。",
+            crate::reviews::MAX_COMMENT_CHARS
+        )),
+        _ => None,
+    }
 }
 
 /// `GET /web/units/{unit}/reviews/{month}`
@@ -70,8 +95,9 @@ pub async fn page(
     State(state): State<AppState>,
     caller: WebCaller,
     Path((unit_id, month)): Path<(String, String)>,
-    Query(q): Query<MessageQuery>,
+    q: Result<Query<OutcomeQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Html<String>, WebError> {
+    let q = q.map(|Query(q)| q).unwrap_or_default();
     let unit = overseen(&state, &caller, &unit_id).await?;
     let m = unit_month(&state, &unit, &month).await?;
     let names: BTreeMap<String, String> = state
@@ -114,10 +140,20 @@ pub async fn page(
                     .as_ref()
                     .map(|v| china_time(v.submitted_at))
                     .unwrap_or_default(),
+                reviewed_by: r
+                    .review
+                    .as_ref()
+                    .map(|v| {
+                        names
+                            .get(&v.reviewer_id)
+                            .cloned()
+                            .unwrap_or_else(|| v.reviewer_id.clone())
+                    })
+                    .unwrap_or_default(),
                 total: r.total.map(|t| t.to_string()).unwrap_or_else(|| "—".into()),
                 rank: r.rank.map(|t| t.to_string()).unwrap_or_else(|| "—".into()),
                 bottom: r.bottom,
-                draft: draft(&r.facts),
+                draft: r.facts.draft(),
                 mine,
                 user_id: r.user_id,
                 name: r.name,
@@ -134,7 +170,7 @@ pub async fn page(
         published: m.published,
         month: m.month,
         rows,
-        message: q.msg,
+        message: outcome(&q, &names),
         max_targets: MAX_TARGETS,
         max_conduct: MAX_CONDUCT,
     };
@@ -165,10 +201,8 @@ pub struct ReviewForm {
     unit: String,
 }
 
-fn score(s: &str, label: &str, max: i64) -> Result<i64, String> {
-    s.trim()
-        .parse::<i64>()
-        .map_err(|_| format!("{label}请填写 0 到 {max} 的整数"))
+fn score(s: &str) -> Option<i64> {
+    s.trim().parse::<i64>().ok()
 }
 
 /// `POST /web/reviews/{month}/{user}`: submit a review, back to the page
@@ -181,39 +215,35 @@ pub async fn submit(
 ) -> Result<Response, WebError> {
     let Form(form) = form.map_err(|_| WebError::Invalid("请填写两项得分和点评意见。".into()))?;
     let unit = overseen(&state, &caller, &form.unit).await?;
-    let back = |msg: &str| {
+    let back = |outcome: &str| {
         Redirect::to(&format!(
-            "/web/units/{}/reviews/{}?msg={}#u-{}",
+            "/web/units/{}/reviews/{}?{outcome}#u-{}",
             unit.id,
             encode_query(&month),
-            encode_query(msg),
             encode_query(&user_id)
         ))
         .into_response()
     };
-    let input = match (
-        score(&form.targets, "工作目标得分", MAX_TARGETS),
-        score(&form.conduct, "日常表现与纪实得分", MAX_CONDUCT),
-    ) {
-        (Ok(targets), Ok(conduct)) => ReviewInput {
-            targets,
-            conduct,
-            comment: form.comment.trim().to_owned(),
-        },
-        (Err(m), _) | (_, Err(m)) => return Ok(back(&m)),
+    let (Some(targets), Some(conduct)) = (score(&form.targets), score(&form.conduct)) else {
+        let field = if score(&form.targets).is_none() {
+            "targets"
+        } else {
+            "conduct"
+        };
+        return Ok(back(&format!("refused={field}")));
     };
-    match submit_review(&state, &caller.0.user, &user_id, &month, &input).await {
-        Ok(row) => {
-            let name = state
-                .store
-                .user(&row.user_id)
-                .await?
-                .map(|u| u.name)
-                .unwrap_or_default();
-            let late = if row.late { "（逾期提交）" } else { "" };
-            Ok(back(&format!("已保存对{name}的点评{late}。")))
-        }
-        Err(crate::error::ApiError::BadRequest { message, .. }) => Ok(back(&message)),
-        Err(e) => Err(e.into()),
+    let input = ReviewInput {
+        targets,
+        conduct,
+        comment: form.comment.trim().to_owned(),
+    };
+    if let Err(refused) = input.validate() {
+        return Ok(back(&format!("refused={}", refused.field)));
     }
+    let row = submit_review(&state, &caller.0.user, &user_id, &month, &input).await?;
+    Ok(back(&format!(
+        "saved={}&late={}",
+        encode_query(&row.user_id),
+        u8::from(row.late)
+    )))
 }

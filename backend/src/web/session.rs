@@ -53,10 +53,20 @@ impl FromRequestParts<AppState> for WebCaller {
     type Rejection = WebError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, WebError> {
-        let next = parts
-            .uri
-            .path_and_query()
-            .map(|p| p.as_str().to_owned())
+        // After login, back here; a form's target cannot be reached by the
+        // redirect (GET), so back to the page the form was on.
+        let next = if parts.method == axum::http::Method::GET {
+            parts.uri.path_and_query().map(|p| p.as_str().to_owned())
+        } else {
+            parts
+                .headers
+                .get(header::REFERER)
+                .and_then(|r| r.to_str().ok())
+                .and_then(|r| r.split_once("://").map(|(_, rest)| rest))
+                .and_then(|rest| rest.find('/').map(|i| rest[i..].to_owned()))
+        };
+        let next = next
+            .filter(|n| super::own_page(n, "/web/").is_some())
             .unwrap_or_else(|| "/web/".into());
         let login = || WebError::Login { next: next.clone() };
         let token = session_cookie(parts).ok_or_else(login)?;

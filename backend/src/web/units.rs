@@ -1,6 +1,7 @@
 //! The unit tree with this week's filing rate, and one unit's cadres.
 
 use askama::Template;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::response::Html;
 use chrono::{Datelike, NaiveDate};
@@ -9,7 +10,10 @@ use serde::Deserialize;
 use super::{china_today, WebCaller, WebError};
 use crate::app::AppState;
 use crate::publications::week::{zh_day, IsoWeek};
-use crate::storage::{FilingRow, Unit};
+use std::collections::BTreeSet;
+
+use crate::publications::content::is_workday;
+use crate::storage::Unit;
 
 pub fn level_zh(level: &str) -> &'static str {
     match level {
@@ -27,18 +31,36 @@ pub fn publishes(unit: &Unit) -> bool {
     matches!(unit.level.as_str(), "township" | "department")
 }
 
-/// Workdays (Monday to Friday, not holidays) of `week` up to `today`.
-fn workdays_so_far(week: IsoWeek, today: NaiveDate, holidays: &[NaiveDate]) -> i64 {
+/// The workdays of `week` already due: before today (today's records may
+/// still come in the evening).
+fn due_days(week: IsoWeek, today: NaiveDate, holidays: &[NaiveDate]) -> BTreeSet<String> {
     week.days()
-        .filter(|d| d.weekday().num_days_from_monday() < 5 && *d <= today)
-        .filter(|d| !holidays.contains(d))
-        .count() as i64
+        .filter(|d| is_workday(*d, holidays) && *d < today)
+        .map(|d| d.to_string())
+        .collect()
 }
 
-/// Filing figures of a unit over a week: (people, days filed, days due).
-fn rate(rows: &[FilingRow], workdays: i64) -> (usize, i64, i64) {
-    let filed = rows.iter().map(|r| r.days_filed.min(workdays)).sum();
-    (rows.len(), filed, rows.len() as i64 * workdays)
+/// Filing of a unit's people over a week: (workdays filed, workdays due).
+async fn rate(
+    state: &AppState,
+    unit_id: &str,
+    people: usize,
+    week: IsoWeek,
+    today: NaiveDate,
+) -> Result<(i64, i64), WebError> {
+    let due = due_days(week, today, &state.config.holidays);
+    let filed = state
+        .store
+        .filed_days(
+            unit_id,
+            &week.monday().to_string(),
+            &week.sunday().to_string(),
+        )
+        .await?
+        .into_iter()
+        .filter(|(_, day)| due.contains(day))
+        .count() as i64;
+    Ok((filed, (people * due.len()) as i64))
 }
 
 pub fn percent(filed: i64, due: i64) -> String {
@@ -79,7 +101,6 @@ pub async fn home(
     let top = state.store.unit(scope).await?.ok_or(WebError::NotFound)?;
     let today = china_today();
     let week = IsoWeek::of(today);
-    let workdays = workdays_so_far(week, today, &state.config.holidays);
     let (from, to) = (week.monday().to_string(), week.sunday().to_string());
     let base_depth = top.path.matches('/').count();
     let mut units = Vec::new();
@@ -87,8 +108,8 @@ pub async fn home(
         if !unit.path.starts_with(top.path.as_str()) {
             continue;
         }
-        let rows = state.store.filing(&unit.id, &from, &to).await?;
-        let (people, filed, due) = rate(&rows, workdays);
+        let people = state.store.filing(&unit.id, &from, &to).await?.len();
+        let (filed, due) = rate(&state, &unit.id, people, week, today).await?;
         units.push(UnitLine {
             level: level_zh(&unit.level),
             indent: unit.path.matches('/').count().saturating_sub(base_depth),
@@ -167,8 +188,9 @@ pub async fn unit_page(
     State(state): State<AppState>,
     caller: WebCaller,
     Path(unit_id): Path<String>,
-    Query(q): Query<WeekQuery>,
+    q: Result<Query<WeekQuery>, QueryRejection>,
 ) -> Result<Html<String>, WebError> {
+    let Query(q) = q.map_err(|_| WebError::Invalid("周次格式应为 2026-W47。".into()))?;
     let unit = overseen(&state, &caller, &unit_id).await?;
     let today = china_today();
     let this_week = IsoWeek::of(today);
@@ -178,10 +200,9 @@ pub async fn unit_page(
         }
         None => this_week,
     };
-    let workdays = workdays_so_far(week, today, &state.config.holidays);
     let (from, to) = (week.monday().to_string(), week.sunday().to_string());
     let rows = state.store.filing(&unit.id, &from, &to).await?;
-    let (_, filed, due) = rate(&rows, workdays);
+    let (filed, due) = rate(&state, &unit.id, rows.len(), week, today).await?;
     let names: std::collections::BTreeMap<String, String> = state
         .store
         .units()

@@ -181,6 +181,27 @@ async fn sessions_and_scope(db: Db) {
         .await
         .unwrap();
     assert_eq!(r.status().as_u16(), 403);
+    // Unknown pages answer in Chinese; pages are not kept by the browser.
+    let (status, _, html) = b.get("/web/no/such/page").await;
+    assert_eq!(status, 404);
+    assert!(html.contains("未找到"));
+    let r = reqwest::Client::new()
+        .get(app.url("/web/"))
+        .header("cookie", b.cookie.clone().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(header(&r, "cache-control"), "no-store");
+    // A new password ends the web session at once.
+    backend::admin::reset_password(&app.state.store, "l1", "another-password-9".into())
+        .await
+        .unwrap();
+    let (status, _, _) = b.get("/web/").await;
+    assert_eq!(status, 303, "a session from before the new password");
+    backend::admin::reset_password(&app.state.store, "l1", PASSWORD.into())
+        .await
+        .unwrap();
+    b.login("l1", PASSWORD).await;
     // Logging out revokes the session's device at once.
     let old = b.cookie.clone();
     let (status, location, _) = b.post("/web/logout", &[]).await;
@@ -266,7 +287,7 @@ async fn review_form(db: Db) {
     assert_eq!(status, 200, "{html}");
     assert!(html.contains("用户u1") && html.contains("提交点评"));
     // The draft comment carries the month's facts.
-    assert!(html.contains("本月填报纪实0天"));
+    assert!(html.contains("本月填报工作纪实0天"));
     let (status, location, _) = b
         .post(
             "/web/reviews/2020-01/u1",
@@ -359,11 +380,20 @@ async fn publication_preview(db: Db) {
         )
         .unwrap();
     app.sync(&mut phone, &s.access).await;
+    // A township leader previews but does not publish: supervisors do.
+    let mut leader = Browser::new(&app);
+    leader.login("l1", PASSWORD).await;
+    let (status, _, html) = leader.get("/web/units/t1/weeks/2026-W47").await;
+    assert_eq!(status, 200, "{html}");
+    assert!(html.contains("预览") && html.contains("入户走访五户") && !html.contains("确认公示"));
+    let (status, _, html) = leader.post("/web/units/t1/weeks/2026-W47", &[]).await;
+    assert_eq!(status, 403);
+    assert!(html.contains("督导人员"));
     let mut b = Browser::new(&app);
-    b.login("l1", PASSWORD).await;
+    b.login("s1", PASSWORD).await;
     let (status, _, html) = b.get("/web/units/t1/weeks/2026-W47").await;
     assert_eq!(status, 200, "{html}");
-    assert!(html.contains("预览") && html.contains("入户走访五户") && html.contains("确认公示"));
+    assert!(html.contains("确认公示"));
     assert!(app
         .state
         .store
@@ -409,9 +439,22 @@ async fn publication_preview(db: Db) {
         .post(&format!("/web/units/t1/weeks/{this_week}"), &[])
         .await;
     assert_eq!(status, 400);
-    assert!(html.contains("还没有结束"));
+    assert!(html.contains("下周一"), "{html}");
     let (status, _, _) = b.get("/web/units/v1/weeks/2026-W47").await;
     assert_eq!(status, 400);
+    // A supervisor's comment on a published day is not an amendment.
+    let diary = DocId::diary(&user("u1"), date);
+    let (status, _, _) = b
+        .post(
+            &format!("/web/documents/{diary}/comments"),
+            &[("text", "已阅")],
+        )
+        .await;
+    assert_eq!(status, 303);
+    let (_, _, html) = b.get("/web/units/t1/weeks/2026-W47/amendments").await;
+    assert!(html.contains("公示后没有修改"), "{html}");
+    let public = reqwest::get(app.url("/p/t1/2026-W47")).await.unwrap();
+    assert!(!public.text().await.unwrap().contains("公示后有修改"));
     // An edit after publication is listed as an amendment.
     phone
         .edit(
@@ -427,6 +470,12 @@ async fn publication_preview(db: Db) {
         html.contains("2026-11-17") && html.contains("用户u1"),
         "{html}"
     );
+    assert!(
+        !html.contains("<td>用户s1</td>"),
+        "the comment is not listed: {html}"
+    );
+    let public = reqwest::get(app.url("/p/t1/2026-W47")).await.unwrap();
+    assert!(public.text().await.unwrap().contains("公示后有修改"));
 }
 on_both_databases!(
     web_publication_preview_publish_and_amendments,
