@@ -2,6 +2,7 @@
 //! PostgreSQL, phones with real replicas syncing over HTTP.
 
 mod auth;
+mod badnet;
 mod demo;
 mod harness;
 mod photos;
