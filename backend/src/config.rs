@@ -72,6 +72,9 @@ pub struct Config {
     pub publish_hour: u32,
     /// A month's reviews are due by the end of this day of the next month.
     pub review_deadline_day: u32,
+    /// The web pages are served over HTTPS (through a proxy): the session
+    /// cookie is marked `Secure`.
+    pub web_secure_cookie: bool,
 }
 
 impl Default for Config {
@@ -98,6 +101,7 @@ impl Default for Config {
             holidays: Vec::new(),
             auto_publish: true,
             publish_hour: 8,
+            web_secure_cookie: false,
             review_deadline_day: 5,
         }
     }
@@ -129,6 +133,7 @@ pub struct FileConfig {
     pub auto_publish: Option<bool>,
     pub publish_hour: Option<u32>,
     pub review_deadline_day: Option<u32>,
+    pub web_secure_cookie: Option<bool>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -195,7 +200,8 @@ impl Config {
             holidays,
             auto_publish,
             publish_hour,
-            review_deadline_day
+            review_deadline_day,
+            web_secure_cookie
         );
         macro_rules! take_some {
             ($($field:ident),*) => { $( if f.$field.is_some() { self.$field = f.$field; } )* };
@@ -251,6 +257,7 @@ impl Config {
             "JISHI_AUTO_PUBLISH" => self.auto_publish = parse(name, value)?,
             "JISHI_PUBLISH_HOUR" => self.publish_hour = parse(name, value)?,
             "JISHI_REVIEW_DEADLINE_DAY" => self.review_deadline_day = parse(name, value)?,
+            "JISHI_WEB_SECURE_COOKIE" => self.web_secure_cookie = parse(name, value)?,
             _ => {}
         }
         Ok(())

@@ -63,18 +63,21 @@ pub fn router() -> Router<AppState> {
 async fn same_origin(req: Request, next: Next) -> Response {
     if req.method() != Method::GET && req.method() != Method::HEAD {
         let headers = req.headers();
-        let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
-        let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
-        let cross_site = headers
-            .get("sec-fetch-site")
-            .is_some_and(|v| v.as_bytes() == b"cross-site");
-        let foreign_origin = match (origin, host) {
-            (Some(o), Some(h)) => o
-                .split_once("://")
-                .map(|(_, rest)| rest)
-                .is_none_or(|rest| rest != h),
-            (Some(_), None) => true,
-            _ => false,
+        let value = |name| {
+            headers
+                .get(name)
+                .and_then(|v: &axum::http::HeaderValue| v.to_str().ok())
+        };
+        // Behind a proxy that rewrites Host, the public host is forwarded.
+        let hosts = [value("host"), value("x-forwarded-host")];
+        let origin = value("origin");
+        let cross_site = value("sec-fetch-site") == Some("cross-site");
+        let foreign_origin = match origin {
+            Some(o) => {
+                let origin_host = o.split_once("://").map(|(_, rest)| rest);
+                !hosts.iter().flatten().any(|h| origin_host == Some(*h))
+            }
+            None => false,
         };
         if cross_site || foreign_origin {
             return WebError::Forbidden("不接受来自其他网站的提交。".into()).into_response();

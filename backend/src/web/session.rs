@@ -211,8 +211,13 @@ async fn start_session(
         .register_device(&device_id, &user.id, "网页", &[actor.to_hex()])
         .await?;
     let token = state.keys.issue_web(user, &device_id, SESSION_SECS)?;
+    let secure = if state.config.web_secure_cookie {
+        "; Secure"
+    } else {
+        ""
+    };
     HeaderValue::from_str(&format!(
-        "{COOKIE}={token}; Path=/web; HttpOnly; SameSite=Strict; Max-Age={SESSION_SECS}"
+        "{COOKIE}={token}; Path=/web; HttpOnly; SameSite=Strict; Max-Age={SESSION_SECS}{secure}"
     ))
     .map_err(WebError::internal)
 }

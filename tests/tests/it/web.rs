@@ -523,3 +523,53 @@ async fn plan_flags(db: Db) {
     assert!(html.contains("结束日期应不早于开始日期"));
 }
 on_both_databases!(web_plan_flags_tasks_open_at_month_end, plan_flags);
+
+async fn behind_a_proxy(db: Db) {
+    let app = TestApp::spawn_with(db, |c| c.web_secure_cookie = true).await;
+    app.seed().await;
+    let r = reqwest::Client::builder()
+        .redirect(Policy::none())
+        .build()
+        .unwrap()
+        .post(app.url("/web/login"))
+        .form(&[("login", "l1"), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 303);
+    let cookie = header(&r, "set-cookie");
+    assert!(cookie.ends_with("; Secure"), "{cookie}");
+    // The public host arrives as X-Forwarded-Host; a form from it is ours.
+    let session = cookie.split(';').next().unwrap().to_owned();
+    let logout = |origin: &'static str| {
+        reqwest::Client::builder()
+            .redirect(Policy::none())
+            .build()
+            .unwrap()
+            .post(app.url("/web/logout"))
+            .header("cookie", session.clone())
+            .header("origin", origin)
+            .header("x-forwarded-host", "jishi.example.gov.cn")
+            .send()
+    };
+    assert_eq!(
+        logout("https://evil.example")
+            .await
+            .unwrap()
+            .status()
+            .as_u16(),
+        403
+    );
+    assert_eq!(
+        logout("https://jishi.example.gov.cn")
+            .await
+            .unwrap()
+            .status()
+            .as_u16(),
+        303
+    );
+}
+on_both_databases!(
+    web_cookie_secure_and_forwarded_host_behind_a_proxy,
+    behind_a_proxy
+);
