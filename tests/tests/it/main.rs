@@ -11,4 +11,5 @@ mod records;
 mod reviews;
 mod s3;
 mod sync;
+mod tokens;
 mod web;
