@@ -47,6 +47,8 @@ pub struct AppState {
     /// Bounds the image decoding running at once.
     pub image_slots: Arc<tokio::sync::Semaphore>,
     pub uploads: Arc<routes::blobs::UploadsInProgress>,
+    /// Sync request bodies held in memory at once.
+    pub sync_bytes: crate::budget::ByteBudget,
 }
 
 impl AppState {
@@ -76,21 +78,27 @@ impl AppState {
             keys: Arc::new(Keys::from_secret(&secret)),
             metrics: Arc::new(Metrics::new()),
             sync_slots: Arc::new(tokio::sync::Semaphore::new(workers * 2)),
-            blobs: match config.s3()? {
-                Some(s3) => BlobStore::s3(&s3).with_context(|| {
-                    format!("cannot use the S3 bucket {:?} for photos", s3.bucket)
-                })?,
-                None => BlobStore::local(
-                    config.data_dir.join("blobs"),
-                    config.data_dir.join("uploads"),
-                ),
-            },
+            blobs: blob_store(&config)?,
             photo_limits: PhotoLimits::default(),
             image_slots: Arc::new(tokio::sync::Semaphore::new(workers)),
             uploads: Arc::default(),
+            sync_bytes: crate::budget::ByteBudget::new(config.max_sync_inflight_bytes),
             config: Arc::new(config),
         })
     }
+}
+
+/// Where photos live under `config`: the S3 bucket, or `blobs/` and
+/// `uploads/` in the data folder.
+pub fn blob_store(config: &Config) -> anyhow::Result<BlobStore> {
+    Ok(match config.s3()? {
+        Some(s3) => BlobStore::s3(&s3)
+            .with_context(|| format!("cannot use the S3 bucket {:?} for photos", s3.bucket))?,
+        None => BlobStore::local(
+            config.data_dir.join("blobs"),
+            config.data_dir.join("uploads"),
+        ),
+    })
 }
 
 /// The signing key kept in the data folder, made on first start.
@@ -249,10 +257,9 @@ impl Application {
             .config
             .auto_publish
             .then(|| tokio::spawn(publish_every_monday(self.state.clone())));
-        let app = router(self.state).into_make_service_with_connect_info::<SocketAddr>();
-        let result = axum::serve(self.listener, app)
-            .with_graceful_shutdown(shutdown)
-            .await;
+        let header_timeout = Duration::from_secs(self.state.config.header_timeout_secs.max(1));
+        let result =
+            crate::serve::serve(self.listener, router(self.state), header_timeout, shutdown).await;
         gc.abort();
         if let Some(p) = publisher {
             p.abort();

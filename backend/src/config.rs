@@ -48,6 +48,12 @@ pub struct Config {
     pub log_json: bool,
     pub max_sync_body_bytes: usize,
     pub request_timeout_secs: u64,
+    /// A client must send a request's whole header within this long after
+    /// connecting (slow clients holding connections open are closed).
+    pub header_timeout_secs: u64,
+    /// Sync request bodies held in memory at once, in bytes, whoever sends
+    /// them: more waits (and times out) instead of growing the server.
+    pub max_sync_inflight_bytes: usize,
     /// Logins allowed per account and per client address, per minute.
     pub login_per_minute: u32,
     /// A photo no document references is removed after this long; so is a
@@ -90,6 +96,8 @@ impl Default for Config {
             log_json: false,
             max_sync_body_bytes: 32 * 1024 * 1024,
             request_timeout_secs: 60,
+            header_timeout_secs: 10,
+            max_sync_inflight_bytes: 128 * 1024 * 1024,
             login_per_minute: 10,
             blob_grace_secs: 7 * 24 * 3600,
             s3_bucket: None,
@@ -121,6 +129,8 @@ pub struct FileConfig {
     pub log_json: Option<bool>,
     pub max_sync_body_bytes: Option<usize>,
     pub request_timeout_secs: Option<u64>,
+    pub header_timeout_secs: Option<u64>,
+    pub max_sync_inflight_bytes: Option<usize>,
     pub login_per_minute: Option<u32>,
     pub blob_grace_secs: Option<u64>,
     pub s3_bucket: Option<String>,
@@ -193,6 +203,8 @@ impl Config {
             log_json,
             max_sync_body_bytes,
             request_timeout_secs,
+            header_timeout_secs,
+            max_sync_inflight_bytes,
             login_per_minute,
             blob_grace_secs,
             s3_prefix,
@@ -238,6 +250,8 @@ impl Config {
             "JISHI_LOG_JSON" => self.log_json = parse(name, value)?,
             "JISHI_MAX_SYNC_BODY_BYTES" => self.max_sync_body_bytes = parse(name, value)?,
             "JISHI_REQUEST_TIMEOUT_SECS" => self.request_timeout_secs = parse(name, value)?,
+            "JISHI_HEADER_TIMEOUT_SECS" => self.header_timeout_secs = parse(name, value)?,
+            "JISHI_MAX_SYNC_INFLIGHT_BYTES" => self.max_sync_inflight_bytes = parse(name, value)?,
             "JISHI_LOGIN_PER_MINUTE" => self.login_per_minute = parse(name, value)?,
             "JISHI_BLOB_GRACE_SECS" => self.blob_grace_secs = parse(name, value)?,
             "JISHI_S3_BUCKET" => self.s3_bucket = Some(value.to_owned()),

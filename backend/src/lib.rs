@@ -4,6 +4,8 @@
 pub mod admin;
 pub mod app;
 pub mod auth;
+pub mod backup;
+pub mod budget;
 pub mod blobs;
 pub mod config;
 pub mod demo;
@@ -14,6 +16,7 @@ pub mod policy;
 pub mod publications;
 pub mod reviews;
 pub mod routes;
+pub mod serve;
 pub mod storage;
 pub mod sync;
 pub mod web;

@@ -65,6 +65,22 @@ enum Command {
         #[arg(long)]
         reset: bool,
     },
+    /// Copy the database, the photos and the signing key into a new folder,
+    /// consistently, while the server keeps serving (SQLite: a copy as of
+    /// one commit; PostgreSQL: `pg_dump`, which must be installed).
+    Backup {
+        /// A new or empty folder.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Restore a backup into an empty data folder (or an empty PostgreSQL
+    /// database with --database-url). Phones that synced after the backup
+    /// send what it lacks at their next sync.
+    Restore {
+        /// The folder `jishi backup` made.
+        #[arg(long)]
+        from: PathBuf,
+    },
     /// Make the weekly publications (周公示) of a week; a publication that
     /// exists already is kept as it is.
     PublishWeek {
@@ -243,6 +259,36 @@ async fn main() -> anyhow::Result<()> {
             let store = open_store(&config).await?;
             admin_command(&store, cmd).await?;
         }
+        Command::Backup { out } => {
+            let config = load_config(&cli.common, None)?;
+            let store = open_store(&config).await?;
+            let blobs = backend::app::blob_store(&config)?;
+            let manifest =
+                backend::backup::backup(&config, &store, &blobs, &out, &mut print_progress)
+                    .await
+                    .with_context(|| format!("backing up into {}", out.display()))?;
+            println!(
+                "backup of {} documents, {} changes, {} users and {} photos in {}",
+                manifest.counts.documents,
+                manifest.counts.changes,
+                manifest.counts.users,
+                manifest.photos,
+                out.display()
+            );
+        }
+        Command::Restore { from } => {
+            let config = load_config(&cli.common, None)?;
+            let restored = backend::backup::restore(&config, &from, &mut print_progress)
+                .await
+                .with_context(|| format!("restoring {}", from.display()))?;
+            let made = chrono::DateTime::from_timestamp_millis(restored.manifest.made_at_ms)
+                .map(|t| t.to_rfc3339())
+                .unwrap_or_default();
+            println!(
+                "restored {} documents and {} photos made at {made}; start the server, and phones send what they wrote after that at their next sync",
+                restored.manifest.counts.documents, restored.manifest.photos
+            );
+        }
         Command::PublishWeek { week, unit } => {
             let config = load_config(&cli.common, None)?;
             let store = open_store(&config).await?;
@@ -272,6 +318,17 @@ async fn main() -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+fn print_progress(p: backend::backup::Progress) {
+    use backend::backup::Progress;
+    match p {
+        Progress::Database => eprintln!("copying the database…"),
+        Progress::Photos { done, total } => eprintln!("photos: {done}/{total}"),
+        Progress::Verifying { done, total } => {
+            eprintln!("checking the backup: {done}/{total} files")
+        }
+    }
 }
 
 async fn admin_command(store: &Store, cmd: AdminCommand) -> anyhow::Result<()> {

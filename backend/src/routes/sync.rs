@@ -1,6 +1,6 @@
 //! `POST /api/v1/sync`: the batch endpoint (see `crate::sync`).
 
-use axum::extract::State;
+use axum::extract::{FromRequest, Request, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 
@@ -25,9 +25,25 @@ pub const CONTENT_TYPE: &str = "application/vnd.jishi.sync-batch";
 pub async fn sync(
     State(state): State<AppState>,
     caller: Caller,
-    RawBody(body): RawBody,
+    request: Request,
 ) -> Result<Response, ApiError> {
     let started = std::time::Instant::now();
+    // Bodies in memory at once are bounded, whoever sends them: reserve
+    // what this one declares (or the largest allowed, when it does not say)
+    // before reading it, and hold it while the request is worked on.
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok())
+        .unwrap_or(state.config.max_sync_body_bytes)
+        .min(state.config.max_sync_body_bytes);
+    let _reserved = state
+        .sync_bytes
+        .reserve(declared)
+        .await
+        .map_err(ApiError::internal)?;
+    let RawBody(body) = RawBody::from_request(request, &state).await?;
     let reply = crate::sync::handle(&state, &caller, &body).await?;
     state.metrics.sync_requests.inc();
     state

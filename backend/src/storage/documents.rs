@@ -8,7 +8,7 @@ use sqlx::Row;
 use sync_core::document::Record;
 use sync_core::DocId;
 
-use super::{now_ms, on_pool, Store, StoreError};
+use super::{now_ms, on_pool, CommitStep, Store, StoreError};
 
 /// Whose documents a caller may read.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -215,6 +215,7 @@ impl Store {
                     // Dropping the transaction rolls back everything above.
                     return Err(StoreError::Stale(id));
                 }
+                self.faults.at(CommitStep::AfterDocument)?;
                 for (hash, actor) in &doc.changes {
                     sqlx::query(
                         "INSERT INTO change_log (doc_id, change_hash, actor, user_id, device_id, received_at, seq)
@@ -222,12 +223,14 @@ impl Store {
                         .bind(&id).bind(hash).bind(actor).bind(user_id).bind(device_id).bind(now).bind(seq)
                         .execute(&mut *tx).await?;
                 }
+                self.faults.at(CommitStep::AfterChangeLog)?;
                 // Which photos this document references (the photo access rule).
                 sqlx::query("DELETE FROM photo_refs WHERE doc_id = $1").bind(&id).execute(&mut *tx).await?;
                 for sha in photo_hashes(&doc.record) {
                     sqlx::query("INSERT INTO photo_refs (sha256, doc_id, owner_id) VALUES ($1, $2, $3)")
                         .bind(sha).bind(&id).bind(doc.id.owner().as_str()).execute(&mut *tx).await?;
                 }
+                self.faults.at(CommitStep::AfterPhotoRefs)?;
                 // Read models: rebuilt from the merged document.
                 let owner = doc.id.owner().as_str();
                 let period = doc.id.period().as_string();
@@ -272,6 +275,7 @@ impl Store {
                         }
                     }
                 }
+                self.faults.at(CommitStep::AfterProjections)?;
             }
             for (doc_id, state) in &commit.peer_states {
                 sqlx::query(
@@ -281,6 +285,7 @@ impl Store {
             }
             sqlx::query("UPDATE devices SET last_seen_at = $2 WHERE id = $1")
                 .bind(device_id).bind(now).execute(&mut *tx).await?;
+            self.faults.at(CommitStep::BeforeCommit)?;
             tx.commit().await
         })?;
         Ok(())

@@ -8,7 +8,9 @@
 //! survives a power cut. Handlers never see SQL; they call [`Store`] methods.
 
 mod accounts;
+mod backup;
 mod documents;
+mod faults;
 mod photos;
 mod publications;
 mod reviews;
@@ -23,7 +25,9 @@ use sqlx::sqlite::{
 };
 
 pub use accounts::*;
+pub use backup::*;
 pub use documents::*;
+pub use faults::{CommitStep, FaultAction, Faults};
 pub use photos::*;
 pub use publications::*;
 pub use reviews::*;
@@ -42,6 +46,8 @@ pub enum StoreError {
     /// reads again and retries.
     #[error("document {0} changed while this request was merging into it")]
     Stale(String),
+    #[error("fault injected at {0:?}")]
+    Injected(CommitStep),
     #[error("stored document {doc}: {reason}")]
     Corrupt { doc: String, reason: String },
 }
@@ -87,6 +93,7 @@ pub(crate) use on_pool;
 #[derive(Clone, Debug)]
 pub struct Store {
     pool: Pool,
+    faults: Faults,
 }
 
 pub fn now_ms() -> i64 {
@@ -128,7 +135,10 @@ impl Store {
                 Pool::Sqlite(pool)
             }
         };
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            faults: Faults::default(),
+        })
     }
 
     pub fn dialect(&self) -> &'static str {
@@ -140,6 +150,11 @@ impl Store {
 
     pub(crate) fn pool(&self) -> &Pool {
         &self.pool
+    }
+
+    /// The crash-point tests' switch (see [`Faults`]).
+    pub fn faults(&self) -> &Faults {
+        &self.faults
     }
 
     pub async fn ping(&self) -> Result<(), StoreError> {

@@ -51,7 +51,7 @@ pub struct TestApp {
     task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
 }
 
-async fn fresh_postgres_url() -> String {
+pub async fn fresh_postgres_url() -> String {
     let admin_url = std::env::var("JISHI_TEST_POSTGRES_URL").expect("JISHI_TEST_POSTGRES_URL");
     let name = format!("jishi_test_{}", sync_core::ItemId::random().as_str());
     let pool = sqlx::PgPool::connect(&admin_url)
@@ -93,7 +93,8 @@ impl TestApp {
         Self::start(config, dir).await
     }
 
-    async fn start(config: Config, dir: tempfile::TempDir) -> TestApp {
+    /// Start a server on `config` (its data folder inside `dir`).
+    pub async fn start(config: Config, dir: tempfile::TempDir) -> TestApp {
         let app = Application::build(config.clone())
             .await
             .expect("server starts");
@@ -121,6 +122,10 @@ impl TestApp {
             stop: Some(tx),
             task: Some(task),
         }
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
     }
 
     /// A second instance on the same database and configuration but its
@@ -181,23 +186,7 @@ impl TestApp {
             ("l1", "t1", "leader", Some("t1")),
             ("s1", "c1", "supervisor", Some("c1")),
         ] {
-            admin::create_user(
-                s,
-                UserSpec {
-                    id: id.into(),
-                    login: id.into(),
-                    name: format!("用户{id}"),
-                    phone: String::new(),
-                    post: String::new(),
-                    duties: String::new(),
-                    unit: unit.into(),
-                    role: role.into(),
-                    scope: scope.map(str::to_owned),
-                    password: PASSWORD.into(),
-                },
-            )
-            .await
-            .unwrap();
+            self.add_user(id, unit, role, scope).await;
         }
     }
 
@@ -309,4 +298,29 @@ impl Drop for TestApp {
 pub struct Session {
     pub access: String,
     pub refresh: String,
+}
+
+// ---- more people ---------------------------------------------------------
+
+impl TestApp {
+    /// A user whose login is `id`, named `用户{id}`, with the test password.
+    pub async fn add_user(&self, id: &str, unit: &str, role: &str, scope: Option<&str>) {
+        admin::create_user(
+            &self.state.store,
+            UserSpec {
+                id: id.into(),
+                login: id.into(),
+                name: format!("用户{id}"),
+                phone: String::new(),
+                post: String::new(),
+                duties: String::new(),
+                unit: unit.into(),
+                role: role.into(),
+                scope: scope.map(str::to_owned),
+                password: PASSWORD.into(),
+            },
+        )
+        .await
+        .unwrap();
+    }
 }

@@ -2,7 +2,9 @@
 //! PostgreSQL, phones with real replicas syncing over HTTP.
 
 mod auth;
+mod backup;
 mod badnet;
+mod crashpoints;
 mod demo;
 mod harness;
 mod photos;
