@@ -197,16 +197,24 @@ pub async fn submit_review(
 ) -> Result<ReviewRow, ApiError> {
     let first = month_or_400(month)?;
     let user = state.store.user(user_id).await?.ok_or(ApiError::NotFound)?;
-    let assigned = reviewer_of(state, &user).await?;
-    if reviewer.role != Role::Admin && assigned.as_deref() != Some(reviewer.id.as_str()) {
-        return Err(ApiError::Forbidden("您不是该干部本月的点评人".into()));
-    }
-    // An admin writes reviews only within their own scope.
-    if reviewer.role == Role::Admin {
-        let scope = crate::sync::read_scope(&state.store, reviewer).await?;
-        if !crate::sync::may_read(&state.store, &scope, &user.id).await? {
-            return Err(ApiError::NotFound);
-        }
+    let assigned = reviewer_of(state, &user).await?.as_deref() == Some(reviewer.id.as_str());
+    let scope = crate::sync::read_scope(&state.store, reviewer).await?;
+    let in_scope = crate::sync::may_read(&state.store, &scope, &user.id).await?;
+    // The assigned reviewer (by the tree or an admin's override) reviews;
+    // an admin, anyone within their own scope.
+    let allowed = if reviewer.role == Role::Admin {
+        in_scope
+    } else {
+        assigned
+    };
+    if !allowed {
+        // Outside the caller's scope a person is as unknown as one who
+        // does not exist: a refusal here would tell that they do.
+        return Err(if in_scope {
+            ApiError::Forbidden("您不是该干部本月的点评人".into())
+        } else {
+            ApiError::NotFound
+        });
     }
     input
         .validate()

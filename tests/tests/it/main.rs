@@ -2,6 +2,7 @@
 //! PostgreSQL, phones with real replicas syncing over HTTP.
 
 mod auth;
+mod authz;
 mod backup;
 mod badnet;
 mod crashpoints;

@@ -116,9 +116,12 @@ async fn reviews(db: Db) {
 
     // Only the reviewer reviews; bad scores are refused in Chinese.
     let good = json!({"targets": 75, "conduct": 18, "comment": "工作扎实"});
-    let (status, body) = put(&app, &u2, PAST, "u1", good.clone()).await;
+    let (status, body) = put(&app, &s1, PAST, "u1", good.clone()).await;
     assert_eq!(status, 403, "{body}");
     assert!(body["message"].as_str().unwrap().contains("点评人"));
+    // Outside the caller's scope, as if the person did not exist.
+    let (status, body) = put(&app, &u2, PAST, "u1", good.clone()).await;
+    assert_eq!((status, body["code"].as_str()), (404, Some("not_found")));
     let (status, body) = put(&app, &l1, PAST, "u1", json!({"targets": 81, "conduct": 0})).await;
     assert_eq!(
         (status, body["code"].as_str()),
