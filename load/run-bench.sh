@@ -36,15 +36,10 @@ cd "$root"
 cargo build --release -p backend -p jishi-load
 target="${CARGO_TARGET_DIR:-$root/target}/release"
 
+# shellcheck source=load/bench-lib.sh
+source "$root/load/bench-lib.sh"
 server_pid=""
 bench_db=""
-stop_server() {
-    if [[ -n "$server_pid" ]] && kill -0 "$server_pid" 2>/dev/null; then
-        kill -TERM "$server_pid"
-        wait "$server_pid" || true
-    fi
-    server_pid=""
-}
 cleanup() {
     stop_server
     rm -rf "$work"
@@ -54,24 +49,6 @@ cleanup() {
 }
 work="$(mktemp -d -t jishi-bench-data-XXXXXX)"
 trap cleanup EXIT
-
-# Poll /healthz every 0.1 s for at most 30 s; fail if the server died.
-wait_healthy() {
-    local url="$1"
-    for _ in $(seq 300); do
-        if curl -fs -o /dev/null --max-time 1 "$url/healthz"; then
-            return 0
-        fi
-        if ! kill -0 "$server_pid" 2>/dev/null; then
-            echo "the server exited; its log:" >&2
-            cat "$out/server-$2.log" >&2
-            return 1
-        fi
-        sleep 0.1
-    done
-    echo "the server did not become healthy in 30 s" >&2
-    return 1
-}
 
 # bench LABEL [--database-url URL]
 bench() {
@@ -87,7 +64,7 @@ bench() {
         "$target/jishi" serve --data-dir "$data" "$@" --listen "127.0.0.1:$port" \
         >"$out/server-$label.log" 2>&1 &
     server_pid=$!
-    wait_healthy "$url" "$label"
+    wait_healthy "$url" "$out/server-$label.log"
     echo "== $label: load" >&2
     "$target/jishi-load" run --url "$url" --label "$label" --cadres "$cadres" \
         --concurrency "$concurrency" --server-pid "$server_pid" \

@@ -3,8 +3,11 @@
 //! server starts; `run` drives a running `jishi serve` the way N phones
 //! would after a week offline, and reports documents per second, round
 //! trips, bytes per document, sync request latency and the server's memory.
-//! `load/run-bench.sh` runs both against SQLite and PostgreSQL.
+//! `load/run-bench.sh` runs both against SQLite and PostgreSQL. `export`
+//! writes the documents `run` syncs to files, for the JS automerge-repo peer
+//! in `load/peer/` (issue 7).
 
+mod export;
 mod process;
 mod report;
 mod run;
@@ -15,8 +18,9 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use chrono::NaiveDate;
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 
+use crate::export::ExportOptions;
 use crate::run::RunOptions;
 use crate::seed::SeedOptions;
 use crate::week::WeekShape;
@@ -72,15 +76,8 @@ enum Command {
         /// inflates its memory (see BENCHMARKS.md).
         #[arg(long, default_value_t = 2)]
         login_concurrency: usize,
-        /// Days written offline.
-        #[arg(long, default_value_t = 7)]
-        days: usize,
-        /// Entries in each day's diary.
-        #[arg(long, default_value_t = 8)]
-        entries: usize,
-        /// The first day written.
-        #[arg(long, default_value = "2026-11-16")]
-        first_day: NaiveDate,
+        #[command(flatten)]
+        week: WeekArgs,
         /// The server's process id, to report its memory and CPU.
         #[arg(long)]
         server_pid: Option<u32>,
@@ -88,6 +85,41 @@ enum Command {
         #[arg(long)]
         json: Option<PathBuf>,
     },
+    /// Write the documents `run` would sync for cadres 1..N as Automerge
+    /// saved bytes, one file per document, for another sync stack.
+    Export {
+        /// Output folder: OUT/manifest.json, OUT/cadre00001/*.automerge, …
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, default_value_t = 1000)]
+        cadres: usize,
+        #[command(flatten)]
+        week: WeekArgs,
+    },
+}
+
+/// What a week offline looks like: the same flags for `run` and `export`.
+#[derive(Args)]
+struct WeekArgs {
+    /// Days written offline.
+    #[arg(long, default_value_t = 7)]
+    days: usize,
+    /// Entries in each day's diary.
+    #[arg(long, default_value_t = 8)]
+    entries: usize,
+    /// The first day written.
+    #[arg(long, default_value = "2026-11-16")]
+    first_day: NaiveDate,
+}
+
+impl WeekArgs {
+    fn shape(&self) -> WeekShape {
+        WeekShape {
+            first_day: self.first_day,
+            days: self.days,
+            entries_per_diary: self.entries,
+        }
+    }
 }
 
 #[tokio::main]
@@ -118,9 +150,7 @@ async fn main() -> anyhow::Result<()> {
             password,
             concurrency,
             login_concurrency,
-            days,
-            entries,
-            first_day,
+            week,
             server_pid,
             json,
         } => {
@@ -131,11 +161,7 @@ async fn main() -> anyhow::Result<()> {
                 password,
                 concurrency,
                 login_concurrency,
-                shape: WeekShape {
-                    first_day,
-                    days,
-                    entries_per_diary: entries,
-                },
+                shape: week.shape(),
                 server_pid,
             })
             .await?;
@@ -151,5 +177,10 @@ async fn main() -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Export { out, cadres, week } => export::export(ExportOptions {
+            out,
+            cadres,
+            shape: week.shape(),
+        }),
     }
 }

@@ -30,8 +30,8 @@ use tokio::task::JoinSet;
 
 use crate::process;
 use crate::report::{ErrorTally, Report, ServerFigures, SyncFigures};
-use crate::seed::cadre_login;
-use crate::week::{write_week, WeekShape, Written};
+use crate::seed::{cadre_login, cadre_user};
+use crate::week::{write_cadre_week, WeekShape, Written};
 
 const SYNC_CONTENT_TYPE: &str = "application/vnd.jishi.sync-batch";
 /// Attempts at one login when the server fails (5xx) or asks to slow down.
@@ -151,7 +151,7 @@ async fn login(
     run_tag: &str,
 ) -> Result<Phone, Failure> {
     let login = cadre_login(index);
-    let user = UserId::parse(&login).map_err(|e| ("login: bad id".to_owned(), e.to_string()))?;
+    let user = cadre_user(index).map_err(|e| ("login: bad id".to_owned(), e.to_string()))?;
     let replica = MemoryReplica::new(Actor::random());
     let body = json!({
         "login": login,
@@ -428,8 +428,7 @@ pub async fn run(o: RunOptions) -> anyhow::Result<Report> {
         writers.spawn_blocking(move || {
             let mut written = Written::default();
             for phone in &mut group {
-                let seed = 0x5eed_0000 + phone.index as u64;
-                written += write_week(&mut phone.replica, &phone.user, shape, seed)?;
+                written += write_cadre_week(&mut phone.replica, &phone.user, phone.index, shape)?;
             }
             Ok::<_, CoreError>((group, written))
         });

@@ -12,12 +12,19 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use backend::admin::{self, UserSpec};
 use backend::storage::Store;
+use sync_core::validate::ValidationError;
+use sync_core::UserId;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 /// The login and id of cadre `i` (0-based): `cadre00001`, …
 pub fn cadre_login(i: usize) -> String {
     format!("cadre{:05}", i + 1)
+}
+
+/// The user id of cadre `i` (0-based), the same as its login.
+pub fn cadre_user(i: usize) -> Result<UserId, ValidationError> {
+    UserId::parse(&cadre_login(i))
 }
 
 #[derive(Debug, Clone)]

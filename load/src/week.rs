@@ -180,8 +180,20 @@ pub struct Written {
     pub diary_saved_bytes: u64,
 }
 
+/// Write cadre `index`'s week (0-based, as `seed` numbers them) into
+/// `replica`: the seed comes from the index, so `run` and `export` write
+/// the same text for the same cadre.
+pub fn write_cadre_week(
+    replica: &mut MemoryReplica,
+    user: &UserId,
+    index: usize,
+    shape: WeekShape,
+) -> Result<Written, CoreError> {
+    write_week(replica, user, shape, 0x5eed_0000 + index as u64)
+}
+
 /// Write `shape` into `replica` as `user` would, offline.
-pub fn write_week(
+fn write_week(
     replica: &mut MemoryReplica,
     user: &UserId,
     shape: WeekShape,
