@@ -49,6 +49,8 @@ pub struct AppState {
     pub uploads: Arc<routes::blobs::UploadsInProgress>,
     /// Sync request bodies held in memory at once.
     pub sync_bytes: crate::budget::ByteBudget,
+    /// One sync at a time per device.
+    pub device_gate: crate::fairness::DeviceGate,
 }
 
 impl AppState {
@@ -83,6 +85,7 @@ impl AppState {
             image_slots: Arc::new(tokio::sync::Semaphore::new(workers)),
             uploads: Arc::default(),
             sync_bytes: crate::budget::ByteBudget::new(config.max_sync_inflight_bytes),
+            device_gate: Default::default(),
             config: Arc::new(config),
         })
     }

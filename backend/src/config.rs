@@ -97,7 +97,7 @@ impl Default for Config {
             max_sync_body_bytes: 32 * 1024 * 1024,
             request_timeout_secs: 60,
             header_timeout_secs: 10,
-            max_sync_inflight_bytes: 128 * 1024 * 1024,
+            max_sync_inflight_bytes: 64 * 1024 * 1024,
             login_per_minute: 10,
             blob_grace_secs: 7 * 24 * 3600,
             s3_bucket: None,

@@ -10,6 +10,7 @@ pub mod blobs;
 pub mod config;
 pub mod demo;
 pub mod error;
+pub mod fairness;
 pub mod metrics;
 pub mod photos;
 pub mod policy;

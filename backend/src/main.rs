@@ -222,8 +222,31 @@ async fn open_store(config: &Config) -> anyhow::Result<Store> {
     .context("cannot open the database (check --database-url / JISHI_DATABASE_URL)")
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+/// glibc's allocator raises its mmap threshold after the first large block
+/// is freed, so later large blocks (argon2's 19 MiB per login, sync bodies)
+/// come from per-thread heaps and are kept after they are freed: a flood of
+/// logins left the server hundreds of MiB larger. A fixed threshold returns
+/// every block of 1 MiB or more to the system when it is freed.
+fn bound_the_allocator() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only sets allocator parameters; called before any
+    // other thread exists.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 20);
+        libc::mallopt(libc::M_ARENA_MAX, 4);
+    }
+}
+
+fn main() -> anyhow::Result<()> {
+    bound_the_allocator();
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?
+        .block_on(run())
+}
+
+async fn run() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Serve { listen } => {

@@ -98,18 +98,97 @@ impl DevicePolicy {
     }
 }
 
+/// The deepest object the schema has: `entries/{id}/photos/{hash}/location`
+/// is five keys from the root. Deeper nesting is refused, and finding an
+/// object's path stops here, so a document nested thousands deep costs no
+/// more to refuse than one of normal shape.
+pub const MAX_PATH_DEPTH: usize = 8;
+/// The most operations one document may gain in one request: a busy day is
+/// a few thousand (every character typed is one).
+pub const MAX_NEW_OPS: usize = 100_000;
+
 /// The path of an Automerge object: its keys from the root.
-fn object_path(doc: &automerge::AutoCommit, obj: &ObjectId) -> Option<Vec<String>> {
+fn object_path(doc: &automerge::AutoCommit, obj: &ObjectId) -> Result<Vec<String>, Refusal> {
     match obj {
-        ObjectId::Root => Some(Vec::new()),
+        ObjectId::Root => Ok(Vec::new()),
         ObjectId::Id(OpId(counter, actor)) => {
+            let outside = || forbidden("an operation on an object outside this document");
             let id = doc
                 .import_obj(&format!("{counter}@{}", actor.to_hex_string()))
-                .ok()?;
-            let parents = doc.parents(&id).ok()?;
-            Some(parents.path().iter().map(|(_, p)| prop_str(p)).collect())
+                .map_err(|_| outside())?;
+            let parents = doc.parents(&id).map_err(|_| outside())?;
+            let mut path: Vec<String> = parents
+                .take(MAX_PATH_DEPTH + 1)
+                .map(|p| prop_str(&p.prop))
+                .collect();
+            if path.len() > MAX_PATH_DEPTH {
+                return Err(forbidden(format!(
+                    "objects nested deeper than {MAX_PATH_DEPTH} levels"
+                )));
+            }
+            path.reverse();
+            Ok(path)
         }
     }
+}
+
+/// Text and counts within what the app can write (`sync_core::validate`).
+fn check_limits(record: &Record) -> Result<(), Refusal> {
+    use sync_core::validate::{MAX_ITEMS_PER_DOC, MAX_PHOTOS_PER_ITEM, MAX_TEXT_CHARS};
+    let too_long = |what: &str, s: &str| {
+        (s.chars().count() > MAX_TEXT_CHARS)
+            .then(|| forbidden(format!("{what} is longer than {MAX_TEXT_CHARS} characters")))
+    };
+    let mut texts: Vec<(&str, &str)> = Vec::new();
+    let (items, photos) = match record {
+        Record::Diary(d) => {
+            texts.push(("the summary", &d.summary));
+            for e in &d.entries {
+                texts.extend([("an entry's text", e.text.as_str()), ("a place", &e.place)]);
+            }
+            (
+                d.entries.len(),
+                d.entries.iter().map(|e| e.photos.len()).max(),
+            )
+        }
+        Record::Night(n) => {
+            for a in &n.activities {
+                texts.extend([
+                    ("the issues", a.issues.as_str()),
+                    ("the help", &a.help),
+                    ("a place", &a.place),
+                ]);
+            }
+            (
+                n.activities.len(),
+                n.activities.iter().map(|a| a.photos.len()).max(),
+            )
+        }
+        Record::Plan(p) => {
+            texts.push(("the summary", &p.summary));
+            for t in &p.tasks {
+                texts.extend([("a title", t.title.as_str()), ("a note", &t.note)]);
+            }
+            (p.tasks.len(), None)
+        }
+    };
+    for c in record.comments() {
+        texts.push(("a comment", &c.text));
+    }
+    if let Some(r) = texts.iter().find_map(|(what, s)| too_long(what, s)) {
+        return Err(r);
+    }
+    if items > MAX_ITEMS_PER_DOC || record.comments().len() > MAX_ITEMS_PER_DOC {
+        return Err(forbidden(format!(
+            "more than {MAX_ITEMS_PER_DOC} items in one document"
+        )));
+    }
+    if photos.unwrap_or(0) > MAX_PHOTOS_PER_ITEM {
+        return Err(forbidden(format!(
+            "more than {MAX_PHOTOS_PER_ITEM} photos on one item"
+        )));
+    }
+    Ok(())
 }
 
 impl WritePolicy for DevicePolicy {
@@ -127,7 +206,14 @@ impl WritePolicy for DevicePolicy {
         let record = after.read();
         let before_record = before.read();
         let changes = after.automerge_mut().get_changes(&before_heads);
-        let mut paths: std::collections::HashMap<String, Option<Vec<String>>> = Default::default();
+        let new_ops: usize = changes.iter().map(|c| c.len()).sum();
+        if new_ops > MAX_NEW_OPS {
+            return Err(forbidden(format!(
+                "{new_ops} operations in one request; at most {MAX_NEW_OPS}"
+            )));
+        }
+        check_limits(&record)?;
+        let mut paths: std::collections::HashMap<String, Vec<String>> = Default::default();
         for change in changes {
             let actor = change.actor_id().to_hex_string();
             if actor == genesis_actor {
@@ -155,16 +241,13 @@ impl WritePolicy for DevicePolicy {
                         format!("{counter}@{}", actor.to_hex_string())
                     }
                 };
-                let known = match paths.get(&key) {
+                let mut path = match paths.get(&key) {
                     Some(p) => p.clone(),
                     None => {
-                        let p = object_path(after.automerge(), &op.obj);
+                        let p = object_path(after.automerge(), &op.obj)?;
                         paths.insert(key, p.clone());
                         p
                     }
-                };
-                let Some(mut path) = known else {
-                    return Err(forbidden("an operation on an object outside this document"));
                 };
                 if let Key::Map(key) = &op.key {
                     path.push(key.to_string());

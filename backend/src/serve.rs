@@ -59,6 +59,14 @@ pub async fn serve(
         let done = done_rx.clone();
         tokio::spawn(async move {
             let _done = done;
+            // A client that connects and sends nothing is closed too: the
+            // protocol detection below would wait for its first byte
+            // forever, before the header timeout starts.
+            let mut first = [0u8; 1];
+            match tokio::time::timeout(header_timeout, stream.peek(&mut first)).await {
+                Ok(Ok(n)) if n > 0 => {}
+                _ => return,
+            }
             let mut builder = Builder::new(TokioExecutor::new());
             builder
                 .http1()

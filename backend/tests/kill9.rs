@@ -10,9 +10,6 @@
 //! `JISHI_TEST_POSTGRES_URL` is set.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -26,107 +23,15 @@ use sync_core::validate::TimeOfDay;
 use sync_core::{DocId, Edit, EditContext, ItemId, Role, UserId};
 use tokio::sync::RwLock;
 
-const PASSWORD: &str = "kill-nine-password";
-const SECRET: &str = "kill-nine-test-signing-secret-0123456789abcdef0123456789abcdef";
+mod support;
+
+use support::{fresh_postgres, login, seed_county, Server};
 
 fn kills() -> usize {
     std::env::var("JISHI_KILLS")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(20)
-}
-
-/// `jishi` with only this test's settings.
-fn jishi(data: &Path, database_url: Option<&str>) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_jishi"));
-    for (k, _) in std::env::vars() {
-        if k.starts_with("JISHI_") {
-            cmd.env_remove(k);
-        }
-    }
-    cmd.env("JISHI_JWT_SECRET", SECRET)
-        .env("JISHI_AUTO_PUBLISH", "false")
-        .env("JISHI_LOGIN_PER_MINUTE", "1000")
-        .env("JISHI_LOG", "warn")
-        .arg("--data-dir")
-        .arg(data);
-    if let Some(url) = database_url {
-        cmd.arg("--database-url").arg(url);
-    }
-    cmd
-}
-
-fn admin(data: &Path, database_url: Option<&str>, args: &[&str]) {
-    let out = jishi(data, database_url)
-        .env("JISHI_NEW_PASSWORD", PASSWORD)
-        .arg("admin")
-        .args(args)
-        .output()
-        .expect("run jishi admin");
-    assert!(
-        out.status.success(),
-        "jishi admin {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-struct Server {
-    data: PathBuf,
-    database_url: Option<String>,
-    port: u16,
-    child: Option<Child>,
-}
-
-impl Server {
-    /// Start `jishi serve` and wait until it says it is serving.
-    fn start(&mut self) {
-        let mut child = jishi(&self.data, self.database_url.as_deref())
-            .arg("serve")
-            .arg("--listen")
-            .arg(format!("127.0.0.1:{}", self.port))
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn jishi serve");
-        let stdout = child.stdout.take().expect("piped stdout");
-        let mut line = String::new();
-        let mut reader = BufReader::new(stdout);
-        loop {
-            line.clear();
-            let n = reader
-                .read_line(&mut line)
-                .expect("read the server's output");
-            assert!(n > 0, "jishi serve exited before serving");
-            if line.starts_with("Jishi is serving on ") {
-                break;
-            }
-        }
-        // Keep draining stdout so the server never blocks on a full pipe.
-        std::thread::spawn(move || {
-            let mut sink = String::new();
-            while reader.read_line(&mut sink).map(|n| n > 0).unwrap_or(false) {
-                sink.clear();
-            }
-        });
-        self.child = Some(child);
-    }
-
-    fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            child.kill().expect("SIGKILL the server");
-            child.wait().expect("reap the server");
-        }
-    }
-
-    fn base(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.kill();
-    }
 }
 
 struct Phone {
@@ -240,108 +145,13 @@ async fn server_entries(
         .unwrap_or_default()
 }
 
-async fn login(
-    http: &reqwest::Client,
-    base: &str,
-    login: &str,
-    device: &str,
-    actor: &str,
-) -> String {
-    let r = http
-        .post(format!("{base}/api/v1/auth/login"))
-        .json(&serde_json::json!({
-            "login": login, "password": PASSWORD, "device_id": device,
-            "device_name": "kill9", "actors": [actor],
-        }))
-        .send()
-        .await
-        .expect("login");
-    assert_eq!(r.status(), 200, "login {login}");
-    let v: serde_json::Value = r.json().await.expect("login JSON");
-    v["access_token"].as_str().expect("access token").to_owned()
-}
-
 async fn killed_again_and_again(database_url: Option<String>) {
     let dir = tempfile::tempdir().expect("temp dir");
     let data = dir.path().join("server");
     let db = database_url.as_deref();
-    admin(
-        &data,
-        db,
-        &[
-            "create-unit",
-            "--id",
-            "c1",
-            "--name",
-            "青山县",
-            "--level",
-            "county",
-        ],
-    );
-    admin(
-        &data,
-        db,
-        &[
-            "create-unit",
-            "--id",
-            "t1",
-            "--name",
-            "石门镇",
-            "--level",
-            "township",
-            "--parent",
-            "c1",
-        ],
-    );
-    for u in ["u1", "u2"] {
-        admin(
-            &data,
-            db,
-            &[
-                "create-user",
-                "--id",
-                u,
-                "--login",
-                u,
-                "--name",
-                u,
-                "--unit",
-                "t1",
-                "--role",
-                "cadre",
-            ],
-        );
-    }
-    admin(
-        &data,
-        db,
-        &[
-            "create-user",
-            "--id",
-            "s1",
-            "--login",
-            "s1",
-            "--name",
-            "s1",
-            "--unit",
-            "c1",
-            "--role",
-            "supervisor",
-            "--scope",
-            "c1",
-        ],
-    );
+    seed_county(&data, db);
 
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
-        l.local_addr().expect("its address").port()
-    };
-    let mut server = Server {
-        data,
-        database_url,
-        port,
-        child: None,
-    };
+    let mut server = Server::new(data, database_url);
     server.start();
     let base = server.base();
     let http = reqwest::Client::builder()
@@ -500,22 +310,9 @@ async fn acknowledged_changes_survive_kill_9_on_sqlite() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn acknowledged_changes_survive_kill_9_on_postgres() {
-    let Ok(admin_url) = std::env::var("JISHI_TEST_POSTGRES_URL") else {
+    let Some(url) = fresh_postgres("jishi_kill9").await else {
         eprintln!("JISHI_TEST_POSTGRES_URL is not set: the PostgreSQL run is skipped");
         return;
     };
-    let name = format!("jishi_kill9_{}", ItemId::random().as_str());
-    let pool = sqlx::PgPool::connect(&admin_url)
-        .await
-        .expect("connect to PostgreSQL");
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&pool)
-        .await
-        .expect("create database");
-    pool.close().await;
-    let base = admin_url
-        .rsplit_once('/')
-        .map(|(b, _)| b.to_owned())
-        .unwrap_or(admin_url);
-    killed_again_and_again(Some(format!("{base}/{name}"))).await;
+    killed_again_and_again(Some(url)).await;
 }

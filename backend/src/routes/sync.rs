@@ -31,13 +31,18 @@ pub async fn sync(
     // Bodies in memory at once are bounded, whoever sends them: reserve
     // what this one declares (or the largest allowed, when it does not say)
     // before reading it, and hold it while the request is worked on.
+    let _turn = state.device_gate.turn(&caller.device_id).await;
+    let limit = state.config.max_sync_body_bytes;
     let declared = request
         .headers()
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok())
-        .unwrap_or(state.config.max_sync_body_bytes)
-        .min(state.config.max_sync_body_bytes);
+        .and_then(|v| v.parse::<u64>().ok());
+    // Too large by its own account: refused before a byte of it is read.
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(ApiError::PayloadTooLarge);
+    }
+    let declared = declared.map_or(limit, |n| n as usize);
     let _reserved = state
         .sync_bytes
         .reserve(declared)
