@@ -5,7 +5,9 @@
 //! any phone made is there and all replicas hold the same values.
 //!
 //! Four phones, two per cadre, so that requests merge into the same
-//! document at once. `JISHI_KILLS` sets the number of kills (default 20;
+//! document at once; a fifth device uploads photos through the resumable
+//! protocol, and every photo whose last chunk was answered must be whole
+//! on the server after each restart. `JISHI_KILLS` sets the number of kills (default 20;
 //! `.ci/run` runs 200 on each database). PostgreSQL runs when
 //! `JISHI_TEST_POSTGRES_URL` is set.
 
@@ -145,6 +147,85 @@ async fn server_entries(
         .unwrap_or_default()
 }
 
+/// A small camera-like JPEG, different for each `seed`.
+fn photo(seed: u32) -> Vec<u8> {
+    let img = image::RgbImage::from_fn(96, 72, |x, y| {
+        let v = x.wrapping_mul(7919) ^ y.wrapping_mul(104_729) ^ seed.wrapping_mul(2_654_435_761);
+        image::Rgb([(v % 251) as u8, (v / 7 % 253) as u8, (v / 13 % 241) as u8])
+    });
+    let mut out = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 90)
+        .encode_image(&img)
+        .expect("encode a JPEG");
+    out
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(bytes))
+}
+
+/// What the server says it holds of a photo: (offset, complete).
+async fn photo_state(
+    http: &reqwest::Client,
+    base: &str,
+    token: &str,
+    sha: &str,
+) -> Result<(u64, bool), String> {
+    let r = http
+        .head(format!("{base}/api/v1/blobs/{sha}"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    if r.status() != 200 {
+        return Err(format!("HEAD answered {}", r.status()));
+    }
+    let offset = r
+        .headers()
+        .get("upload-offset")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .ok_or("no Upload-Offset")?;
+    Ok((
+        offset,
+        r.headers().get("upload-complete").is_some_and(|v| v == "1"),
+    ))
+}
+
+/// Upload `bytes` in small chunks from wherever the server is; Ok once the
+/// last chunk was answered (the photo is finished and durable).
+async fn upload(
+    http: &reqwest::Client,
+    base: &str,
+    token: &str,
+    bytes: &[u8],
+) -> Result<(), String> {
+    let sha = sha256_hex(bytes);
+    let (mut offset, complete) = photo_state(http, base, token, &sha).await?;
+    if complete {
+        return Ok(());
+    }
+    loop {
+        let end = (offset as usize + 4096).min(bytes.len());
+        let r = http
+            .patch(format!("{base}/api/v1/blobs/{sha}"))
+            .bearer_auth(token)
+            .header("upload-offset", offset)
+            .header("upload-length", bytes.len())
+            .body(bytes[offset as usize..end].to_vec())
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        match r.status().as_u16() {
+            204 => offset = end as u64,
+            200 | 201 => return Ok(()),
+            409 => offset = photo_state(http, base, token, &sha).await?.0,
+            s => return Err(format!("PATCH answered {s}")),
+        }
+    }
+}
+
 async fn killed_again_and_again(database_url: Option<String>) {
     let dir = tempfile::tempdir().expect("temp dir");
     let data = dir.path().join("server");
@@ -187,8 +268,19 @@ async fn killed_again_and_again(database_url: Option<String>) {
     )
     .await;
 
+    let camera = login(
+        &http,
+        &base,
+        "u1",
+        "camera",
+        &sync_core::Actor::random().to_hex(),
+    )
+    .await;
+
     let gate = Arc::new(RwLock::new(()));
     let acked: Acked = Arc::default();
+    // Photos whose upload finished (hashes), and how many were cut.
+    let photos_acked: Arc<Mutex<Vec<(String, u64)>>> = Arc::default();
     let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let total = kills();
     let started = Instant::now();
@@ -201,6 +293,7 @@ async fn killed_again_and_again(database_url: Option<String>) {
             base.clone(),
             supervisor.clone(),
         );
+        let (photos_acked, camera) = (photos_acked.clone(), camera.clone());
         tokio::spawn(async move {
             let mut lost = Vec::new();
             for _ in 0..total {
@@ -226,9 +319,47 @@ async fn killed_again_and_again(database_url: Option<String>) {
                     let on_server = server_entries(&http, &base, &supervisor, doc).await;
                     lost.extend(texts.difference(&on_server).cloned());
                 }
+                let photos = photos_acked.lock().expect("photos lock").clone();
+                for (sha, size) in photos {
+                    match photo_state(&http, &base, &camera, &sha).await {
+                        Ok((n, true)) if n == size => {}
+                        other => lost.push(format!("photo {sha}: {other:?}")),
+                    }
+                }
             }
             done.store(true, std::sync::atomic::Ordering::SeqCst);
             (server, lost)
+        })
+    };
+    let uploader = {
+        let (gate, done, http, base, camera, photos_acked) = (
+            gate.clone(),
+            done.clone(),
+            http.clone(),
+            base.clone(),
+            camera.clone(),
+            photos_acked.clone(),
+        );
+        tokio::spawn(async move {
+            let (mut seed, mut cut) = (0u32, 0usize);
+            let mut bytes = photo(seed);
+            while !done.load(std::sync::atomic::Ordering::SeqCst) {
+                let ok = {
+                    let _open = gate.read().await;
+                    upload(&http, &base, &camera, &bytes).await.is_ok()
+                };
+                if ok {
+                    photos_acked
+                        .lock()
+                        .expect("photos lock")
+                        .push((sha256_hex(&bytes), bytes.len() as u64));
+                    seed += 1;
+                    bytes = photo(seed);
+                } else {
+                    cut += 1;
+                }
+            }
+            cut
         })
     };
     let (mut rounds, mut failed) = (0usize, 0usize);
@@ -249,6 +380,7 @@ async fn killed_again_and_again(database_url: Option<String>) {
             .count();
     }
     let (server, lost) = killer.await.expect("the killer task");
+    let uploads_cut = uploader.await.expect("the uploader task");
     assert!(
         lost.is_empty(),
         "acknowledged entries lost after a kill: {lost:?}"
@@ -295,10 +427,19 @@ async fn killed_again_and_again(database_url: Option<String>) {
         .values()
         .map(BTreeSet::len)
         .sum();
+    let photos = photos_acked.lock().expect("photos").clone();
+    for (sha, size) in &photos {
+        assert_eq!(
+            photo_state(&http, &base, &camera, sha).await,
+            Ok((*size, true)),
+            "photo {sha} is not whole on the server"
+        );
+    }
     eprintln!(
         "kill -9: {total} kills in {:.1} s, {rounds} rounds of 4 phones ({failed} sessions cut), \
-         {acked_count} acknowledged entries, 0 lost",
-        started.elapsed().as_secs_f64()
+         {acked_count} acknowledged entries, {} photos uploaded ({uploads_cut} uploads cut), 0 lost",
+        started.elapsed().as_secs_f64(),
+        photos.len()
     );
     drop(server);
 }
