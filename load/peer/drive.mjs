@@ -240,10 +240,20 @@ const watcher = setInterval(() => {
   }
 }, 250)
 
+// A socket error the adapter does not handle (e.g. ECONNRESET when the
+// server dies) would end the process without a report: count it, start no
+// more cadres, and let those in flight fail by their timeout.
+let aborted = false
+process.on("uncaughtException", e => {
+  tally("sync: uncaught (run aborted)", e.stack ?? e)
+  if (!aborted) console.error(`aborting the run: ${e.message ?? e}`)
+  aborted = true
+})
+
 const outcomes = []
 let next = 0
 async function worker() {
-  while (next < phones.length) {
+  while (next < phones.length && !aborted) {
     const phone = phones[next]
     phones[next++] = null // Done with it after its sync: let it go.
     const outcome = await syncCadre(phone)
@@ -297,6 +307,7 @@ for (const o of outcomes) {
   if (o.failure) tally(`sync: ${o.failure.message.startsWith("not acknowledged") ? "timeout" : "client"}`, o.failure.message)
   else if (o.acked === o.total) sync.cadres_complete += 1
 }
+for (const phone of phones) if (phone) sync.documents_left += phone.handles.length
 if (held != null && held < sync.documents) {
   tally("server: documents missing after flush", `${sync.documents} acknowledged, the server holds ${held}`)
 }
