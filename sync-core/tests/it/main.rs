@@ -4,6 +4,8 @@ mod common;
 mod convergence;
 mod corpus;
 mod fixtures;
+mod oracle;
 mod photo;
 mod replica;
+mod sim;
 mod sync;
