@@ -4,17 +4,19 @@
 //! Architecture invariants:
 //! - No web framework, no server database, no UniFFI here; the crate builds
 //!   for Android and iOS.
-//! - [`document`], [`protocol`], [`session`] and [`photo`] do no I/O: they
-//!   turn bytes and edits into bytes and values. Only [`replica`] touches a
-//!   file.
+//! - [`document`], [`protocol`], [`session`], [`upload`], [`photo`] and
+//!   [`photo_check`] do no I/O: they turn bytes and edits into bytes and
+//!   values. Only [`replica`] touches a file.
 //! - No panic escapes: Automerge calls on bytes from outside run contained,
-//!   and become [`CoreError`] values; so do image decoders on camera files.
+//!   and become [`CoreError`] values; so do image decoders on camera files
+//!   and on uploads.
 
 pub mod document;
 pub mod error;
 pub mod ids;
 pub mod memory;
 pub mod photo;
+pub mod photo_check;
 pub mod protocol;
 pub mod replica;
 pub mod session;

@@ -17,6 +17,7 @@ use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use sha2::{Digest, Sha256};
+use sync_core::upload::{PatchHeaders, PatchRefusal};
 use sync_core::validate::PhotoHash;
 
 use crate::app::AppState;
@@ -73,17 +74,15 @@ fn parse_sha(s: &str) -> Result<String, ApiError> {
     })
 }
 
-fn header_u64(headers: &HeaderMap, name: &HeaderName) -> Result<u64, ApiError> {
-    headers
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse().ok())
-        .ok_or_else(|| {
-            ApiError::bad_request(
-                "bad_upload_header",
-                format!("the {name} header must be a whole number"),
-            )
-        })
+/// A refused `PATCH` as the HTTP answer the protocol gives it.
+fn patch_refused(refusal: PatchRefusal) -> Response {
+    match refusal {
+        PatchRefusal::OffsetConflict { held } => offset_conflict(held),
+        PatchRefusal::TooLarge { .. } => ApiError::PayloadTooLarge.into_response(),
+        PatchRefusal::BadHeader(_) | PatchRefusal::ZeroLength | PatchRefusal::ChunkPastLength => {
+            ApiError::bad_request(refusal.code(), refusal.to_string()).into_response()
+        }
+    }
 }
 
 fn offset_headers(offset: u64, complete: bool) -> [(HeaderName, HeaderValue); 2] {
@@ -131,18 +130,17 @@ pub async fn patch(
     RawBody(body): RawBody,
 ) -> Result<Response, ApiError> {
     let sha = parse_sha(&sha)?;
-    let offset = header_u64(&headers, &UPLOAD_OFFSET)?;
-    let length = header_u64(&headers, &UPLOAD_LENGTH)?;
-    let limits = state.photo_limits;
-    if length > limits.max_bytes {
-        return Err(ApiError::PayloadTooLarge);
-    }
-    if length == 0 {
-        return Err(ApiError::bad_request(
-            "bad_upload_header",
-            "Upload-Length must be positive",
-        ));
-    }
+    // The headers are judged before anything is read from storage; the
+    // decision itself is `sync_core::upload` (sans I/O, fuzzed).
+    let value = |name: &HeaderName| headers.get(name).map(HeaderValue::as_bytes);
+    let patch = match PatchHeaders::parse(
+        value(&UPLOAD_OFFSET),
+        value(&UPLOAD_LENGTH),
+        state.photo_limits.max_bytes,
+    ) {
+        Ok(patch) => patch,
+        Err(refusal) => return Ok(patch_refused(refusal)),
+    };
     if let Some(blob) = state.store.blob(&sha).await? {
         // Someone already uploaded this photo: nothing to transfer.
         return Ok((StatusCode::OK, offset_headers(blob.size as u64, true)).into_response());
@@ -153,31 +151,25 @@ pub async fn patch(
         .staged_len(&caller.device_id, &sha)
         .await
         .map_err(ApiError::internal)?;
-    if offset != have {
-        return Ok(offset_conflict(have));
-    }
-    if offset + body.len() as u64 > length {
-        return Err(ApiError::bad_request(
-            "chunk_too_long",
-            "the chunk runs past Upload-Length",
-        ));
-    }
+    let step = match patch.step(body.len(), have) {
+        Ok(step) => step,
+        Err(refusal) => return Ok(patch_refused(refusal)),
+    };
     state
         .blobs
-        .append_staged(&caller.device_id, &sha, offset, body.to_vec())
+        .append_staged(&caller.device_id, &sha, step.offset, body.to_vec())
         .await
         .map_err(ApiError::internal)?;
-    let now = offset + body.len() as u64;
-    if now < length {
-        return Ok((StatusCode::NO_CONTENT, offset_headers(now, false)).into_response());
+    if !step.completes {
+        return Ok((StatusCode::NO_CONTENT, offset_headers(step.end, false)).into_response());
     }
-    finish(&state, &caller, &sha, length).await
+    finish(&state, &caller, &sha, step.length).await
 }
 
 fn offset_conflict(have: u64) -> Response {
     let body = crate::error::ErrorBody {
         code: "offset_mismatch".into(),
-        message: format!("the server holds {have} bytes of this photo; resume from there"),
+        message: PatchRefusal::OffsetConflict { held: have }.to_string(),
     };
     (
         StatusCode::CONFLICT,

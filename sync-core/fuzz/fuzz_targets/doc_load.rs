@@ -10,15 +10,15 @@
 //!
 //! Automerge may panic on hostile bytes; `Document::load` contains that and
 //! returns an error, so only a panic that escapes our API is a crash here
-//! (see `panic_hook`).
+//! (see `../panic_hook.rs`).
 #![no_main]
-
-use std::collections::HashSet;
-use std::sync::{Mutex, Once};
 
 use libfuzzer_sys::fuzz_target;
 use sha2::{Digest, Sha256};
 use sync_core::{Actor, DocId, Document};
+
+#[path = "../panic_hook.rs"]
+mod panic_hook;
 
 /// One id per kind; the seeds in `sync-core/tests/corpus/doc_load/` are saves
 /// of these documents, so each kind gets past the identity check and is read.
@@ -29,7 +29,7 @@ const IDS: [&str; 3] = [
 ];
 
 fuzz_target!(|bytes: &[u8]| {
-    panic_hook();
+    panic_hook::install();
     check(bytes);
     if let Some(fixed) = with_valid_checksums(bytes) {
         check(&fixed);
@@ -108,24 +108,4 @@ fn uleb(mut v: u64) -> Vec<u8> {
         }
         out.push(byte | 0x80);
     }
-}
-
-/// libfuzzer-sys aborts on every panic, even one that `contain` catches. A
-/// panic that escapes `fuzz_target!` still aborts (libfuzzer-sys catches it
-/// and aborts), so the hook only reports, once per place.
-fn panic_hook() {
-    static INSTALL: Once = Once::new();
-    INSTALL.call_once(|| {
-        static SEEN: Mutex<Option<HashSet<String>>> = Mutex::new(None);
-        std::panic::set_hook(Box::new(|info| {
-            let place = info
-                .location()
-                .map(|l| format!("{}:{}", l.file(), l.line()))
-                .unwrap_or_default();
-            let mut seen = SEEN.lock().unwrap_or_else(|e| e.into_inner());
-            if seen.get_or_insert_with(HashSet::new).insert(place) {
-                eprintln!("panic (contained unless the run aborts next): {info}");
-            }
-        }));
-    });
 }

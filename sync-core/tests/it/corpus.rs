@@ -1,9 +1,11 @@
 //! The fuzz corpora as regression tests. Every file under
-//! `tests/corpus/doc_load/` and `tests/corpus/batch_decode/` (valid seeds,
-//! damaged copies, random bytes and every crasher `cargo fuzz` found) goes
-//! through the same checks as the fuzz targets in `sync-core/fuzz/`, and two
-//! property tests damage the valid seeds further. The answer to any bytes is a
-//! value or an error; a panic fails the test.
+//! `tests/corpus/<target>/` for the five targets (`doc_load`, `batch_decode`,
+//! `upload_headers`, `photo_check`, `photo_prepare`: valid seeds, damaged
+//! copies, random bytes and every crasher `cargo fuzz` found) goes through
+//! the same checks as the fuzz targets in `sync-core/fuzz/` (for the last
+//! three, the very same code: `sync-core/fuzz/checks.rs`), and property tests
+//! damage the valid seeds further. The answer to any bytes is a value or an
+//! error; a panic fails the test.
 //!
 //! Automerge refuses a chunk whose checksum does not match before it parses
 //! anything, so damaged documents are also tried with their checksums
@@ -20,6 +22,8 @@
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
+use image::{DynamicImage, GrayImage, ImageBuffer, ImageFormat, Luma, Rgb, Rgba, RgbaImage};
+
 use automerge::AutoCommit;
 use proptest::prelude::*;
 use sha2::{Digest, Sha256};
@@ -33,6 +37,16 @@ use sync_core::session::{serve, AllowAll, ClientSession};
 use sync_core::validate::{Location, PhotoHash, TimeOfDay};
 use sync_core::{Actor, DocId, Document, Edit, EditContext, ItemId, Role, UserId};
 
+use crate::photo::{
+    encode_png, jpeg, jpeg_declaring, png_header, tiff, upright, with_exif, NO_META,
+};
+
+/// What the `upload_headers`, `photo_check` and `photo_prepare` targets
+/// assert, shared with them.
+#[path = "../../fuzz/checks.rs"]
+mod checks;
+use checks::PatchInput;
+
 /// The documents the `doc_load` seeds are saves of; each file is loaded as
 /// each of them, as the fuzz target does.
 const DOC_IDS: [&str; 3] = [
@@ -44,6 +58,8 @@ const DOC_IDS: [&str; 3] = [
 /// Fewer files than this means the corpus went missing, not that it passed.
 const MIN_DOC_FILES: usize = 20;
 const MIN_BATCH_FILES: usize = 20;
+const MIN_HEADER_FILES: usize = 20;
+const MIN_IMAGE_FILES: usize = 15;
 
 fn corpus_dir(target: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -206,16 +222,58 @@ fn every_batch_decode_file_decodes_or_is_refused() {
     }
 }
 
+/// One corpus of the targets whose checks are shared (`checks.rs`): at
+/// least `min` files, seeds accepted, `bad-*` and `trunc-*` refused, and no
+/// panic (`crash-*` included).
+fn replay<T, E, F>(target: &str, min: usize, check: F)
+where
+    T: std::fmt::Debug,
+    E: std::fmt::Debug,
+    F: Fn(&[u8]) -> Result<T, E>,
+{
+    let files = corpus(target);
+    assert!(files.len() >= min, "{target}: only {} files", files.len());
+    for (name, bytes) in &files {
+        let result = check(bytes);
+        if name.starts_with("seed-") {
+            assert!(
+                result.is_ok(),
+                "{target}/{name} is a seed but is refused: {result:?}"
+            );
+        }
+        if name.starts_with("bad-") || name.starts_with("trunc-") {
+            assert!(result.is_err(), "{target}/{name} is accepted: {result:?}");
+        }
+    }
+}
+
+#[test]
+fn every_upload_headers_file_is_decided_as_the_protocol_says() {
+    replay("upload_headers", MIN_HEADER_FILES, checks::upload_headers);
+}
+
+#[test]
+fn every_photo_check_file_is_accepted_within_the_limits_or_refused() {
+    replay("photo_check", MIN_IMAGE_FILES, checks::photo_check);
+}
+
+#[test]
+fn every_photo_prepare_file_is_prepared_within_the_limits_or_refused() {
+    replay("photo_prepare", MIN_IMAGE_FILES, checks::photo_prepare);
+}
+
 // ---- property tests ----------------------------------------------------
 
 /// The valid seeds of one corpus, read once.
 fn seeds(target: &'static str) -> &'static [Vec<u8>] {
     static DOCS: OnceLock<Vec<Vec<u8>>> = OnceLock::new();
     static BATCHES: OnceLock<Vec<Vec<u8>>> = OnceLock::new();
-    let cell = if target == "doc_load" {
-        &DOCS
-    } else {
-        &BATCHES
+    static HEADERS: OnceLock<Vec<Vec<u8>>> = OnceLock::new();
+    let cell = match target {
+        "doc_load" => &DOCS,
+        "batch_decode" => &BATCHES,
+        "upload_headers" => &HEADERS,
+        other => panic!("no property test damages the {other} seeds"),
     };
     cell.get_or_init(|| {
         let seeds: Vec<Vec<u8>> = corpus(target)
@@ -305,6 +363,13 @@ proptest! {
     #[test]
     fn damaged_batches_decode_or_are_refused(bytes in damaged("batch_decode")) {
         check_batch(&bytes);
+    }
+
+    #[test]
+    fn damaged_upload_headers_are_decided_as_the_protocol_says(
+        bytes in damaged("upload_headers"),
+    ) {
+        let _ = checks::upload_headers(&bytes);
     }
 }
 
@@ -739,10 +804,197 @@ fn batch_seeds() -> Vec<(String, Vec<u8>)> {
     ]
 }
 
+fn header_seeds() -> Vec<(String, Vec<u8>)> {
+    const MAX: u64 = 20 * 1024 * 1024;
+    let patch =
+        |offset: Option<&[u8]>, length: Option<&[u8]>, chunk_len: u32, staged: u64| PatchInput {
+            offset: offset.map(<[u8]>::to_vec),
+            length: length.map(<[u8]>::to_vec),
+            chunk_len,
+            staged,
+            max_bytes: MAX,
+        };
+    let (max, over) = (MAX.to_string(), (MAX + 1).to_string());
+    // name, Upload-Offset, Upload-Length, chunk length, bytes the server holds
+    let both: [(&str, &str, &str, u32, u64); 27] = [
+        ("seed-first-chunk", "0", "250000", 65_536, 0),
+        ("seed-middle-chunk", "65536", "250000", 65_536, 65_536),
+        ("seed-last-chunk", "196608", "250000", 53_392, 196_608),
+        ("seed-empty-finish", "250000", "250000", 0, 250_000),
+        ("seed-empty-not-finished", "100", "250000", 0, 100),
+        ("seed-spaces-and-plus", " 65536\t", "+250000 ", 100, 65_536),
+        ("seed-leading-zeros", "0065536", "0250000", 100, 65_536),
+        ("seed-whole-at-the-limit", "0", &max, MAX as u32, 0),
+        ("bad-empty-offset", "", "250000", 100, 0),
+        ("bad-blank-length", " \t ", "250000", 100, 0),
+        ("bad-negative-offset", "-1", "250000", 100, 0),
+        ("bad-hex-length", "0", "0x3d090", 100, 0),
+        ("bad-fraction-length", "0", "2.5e5", 100, 0),
+        ("bad-two-numbers", "0", "250000, 250000", 100, 0),
+        ("bad-plus-plus", "++0", "250000", 100, 0),
+        ("bad-overflow-length", "0", "18446744073709551616", 100, 0),
+        ("bad-wide-digits", "0", "２５００００", 100, 0),
+        ("bad-unicode-space", "\u{3000}0", "250000", 100, 0),
+        ("bad-line-break", "0", "250000\n", 100, 0),
+        ("bad-over-the-limit", "0", &over, 100, 0),
+        ("bad-zero-length", "0", "0", 0, 0),
+        ("bad-offset-behind", "100", "250000", 100, 65_536),
+        ("bad-offset-ahead", "131072", "250000", 100, 65_536),
+        ("bad-offset-and-chunk", "0", "250", 500, 100),
+        ("bad-chunk-past-length", "196608", "250000", 65_536, 196_608),
+        ("bad-held-past-length", "300", "250", 0, 300),
+        ("bad-one-byte-over", "0", "250", 251, 0),
+    ];
+    let mut files: Vec<(String, Vec<u8>)> = both
+        .iter()
+        .map(|&(name, offset, length, chunk_len, staged)| {
+            let input = patch(
+                Some(offset.as_bytes()),
+                Some(length.as_bytes()),
+                chunk_len,
+                staged,
+            );
+            (name.to_owned(), input.encode())
+        })
+        .collect();
+    let top = u64::MAX.to_string();
+    let mut rng = Bytes(5);
+    files.extend([
+        (
+            "seed-u64-limit".into(),
+            PatchInput {
+                max_bytes: u64::MAX,
+                ..patch(Some(b"0"), Some(top.as_bytes()), 1, 0)
+            }
+            .encode(),
+        ),
+        (
+            "bad-end-overflows".into(),
+            PatchInput {
+                max_bytes: u64::MAX,
+                ..patch(Some(top.as_bytes()), Some(top.as_bytes()), 1, u64::MAX)
+            }
+            .encode(),
+        ),
+        (
+            "bad-no-offset".into(),
+            patch(None, Some(b"250"), 1, 0).encode(),
+        ),
+        (
+            "bad-no-length".into(),
+            patch(Some(b"0"), None, 1, 0).encode(),
+        ),
+        ("bad-no-headers".into(), patch(None, None, 0, 0).encode()),
+        (
+            "bad-not-utf8".into(),
+            patch(Some(b"0"), Some(&[0xff, b'5']), 1, 0).encode(),
+        ),
+        ("random-8".into(), rng.take(8)),
+        ("random-64".into(), rng.take(64)),
+    ]);
+    files
+}
+
+/// Pictures for both image targets, and the damaged and hostile files every
+/// check must refuse. `prepare` adds what only the phone's code refuses or
+/// accepts.
+fn image_seeds(prepare: bool) -> Vec<(String, Vec<u8>)> {
+    let base = jpeg(&upright(64, 48));
+    let png = encode_png(&RgbaImage::from_fn(32, 24, |x, y| {
+        Rgba([x as u8 * 8, y as u8 * 10, 90, (x * 8 + 31) as u8])
+    }));
+    let encode = |image: DynamicImage, format: ImageFormat| {
+        let mut out = Vec::new();
+        image
+            .write_to(&mut std::io::Cursor::new(&mut out), format)
+            .unwrap();
+        out
+    };
+    let gray = GrayImage::from_fn(40, 30, |x, y| Luma([(x * 6 + y) as u8]));
+    let rgb16: ImageBuffer<Rgb<u16>, Vec<u16>> =
+        ImageBuffer::from_fn(16, 12, |x, y| Rgb([x as u16 * 4000, y as u16 * 5000, 1234]));
+    let mut trailer = base.clone();
+    trailer.extend(b"camera trailer..");
+    let idat = png.windows(4).position(|w| w == b"IDAT").unwrap();
+    let mut heic = vec![0, 0, 0, 0x18];
+    heic.extend(b"ftypheic\0\0\0\0mif1heic");
+    heic.extend([0; 64]);
+    let mut gif = b"GIF89a".to_vec();
+    gif.extend([0; 32]);
+    let mut rng = Bytes(7);
+    let mut jpeg_noise = vec![0xFF, 0xD8, 0xFF];
+    jpeg_noise.extend(rng.take(500));
+    let mut png_noise = b"\x89PNG\r\n\x1a\n".to_vec();
+    png_noise.extend(rng.take(500));
+    let mid = |b: &[u8]| b.len() / 2;
+
+    let mut files: Vec<(String, Vec<u8>)> = vec![
+        ("seed-jpeg-64x48".into(), base.clone()),
+        (
+            "seed-jpeg-gray".into(),
+            encode(DynamicImage::ImageLuma8(gray.clone()), ImageFormat::Jpeg),
+        ),
+        (
+            "seed-jpeg-exif-rotated".into(),
+            with_exif(&jpeg(&upright(48, 32)), &tiff(6, NO_META)),
+        ),
+        ("seed-jpeg-wide".into(), jpeg(&upright(320, 8))),
+        ("seed-jpeg-trailer".into(), trailer),
+        ("seed-png-rgba".into(), png.clone()),
+        (
+            "seed-png-gray".into(),
+            encode(DynamicImage::ImageLuma8(gray), ImageFormat::Png),
+        ),
+        (
+            "seed-png-rgb16".into(),
+            encode(DynamicImage::ImageRgb16(rgb16), ImageFormat::Png),
+        ),
+        ("bad-empty".into(), Vec::new()),
+        ("bad-not-an-image".into(), b"<html>hello</html>".repeat(10)),
+        ("bad-gif".into(), gif),
+        ("bad-heic".into(), heic),
+        // Decompression bombs: a few dozen bytes declaring a huge image.
+        ("bad-png-bomb".into(), png_header(100_000, 100_000, 8, 2)),
+        (
+            "bad-jpeg-bomb".into(),
+            jpeg_declaring(&base, 60_000, 60_000),
+        ),
+        // At the targets' pixel limit, with almost no pixel data.
+        ("bad-png-at-the-limit".into(), png_header(1024, 1024, 8, 2)),
+        ("trunc-jpeg-half".into(), base[..mid(&base)].to_vec()),
+        ("trunc-jpeg-no-end".into(), base[..base.len() - 2].to_vec()),
+        ("trunc-png-half".into(), png[..mid(&png)].to_vec()),
+        ("flip-jpeg-header".into(), flipped(&base, 30)),
+        ("flip-jpeg-scan".into(), flipped(&base, base.len() - 40)),
+        ("flip-png-idat".into(), flipped(&png, idat + 12)),
+        ("random-jpeg-noise".into(), jpeg_noise),
+        ("random-png-noise".into(), png_noise),
+        ("random-300".into(), rng.take(300)),
+    ];
+    if prepare {
+        // The phone's limit is on pixels, not on a side.
+        files.push((
+            "seed-jpeg-declares-more".into(),
+            jpeg_declaring(&base, 2000, 100),
+        ));
+    } else {
+        // The server refuses a side over its limit, and a PNG without its end.
+        files.push((
+            "bad-jpeg-side-over-the-limit".into(),
+            jpeg_declaring(&base, 5000, 100),
+        ));
+        files.push(("trunc-png-no-end".into(), png[..png.len() - 12].to_vec()));
+    }
+    files
+}
+
 /// Rewrite the seed files (ignored: run by hand after changing the seeds).
 #[test]
 #[ignore = "writes tests/corpus; run by hand"]
 fn write_seeds() {
     write("doc_load", &doc_seeds());
     write("batch_decode", &batch_seeds());
+    write("upload_headers", &header_seeds());
+    write("photo_check", &image_seeds(false));
+    write("photo_prepare", &image_seeds(true));
 }

@@ -22,7 +22,7 @@ const WHITE: [u8; 3] = [255, 255, 255];
 
 /// The upright picture: red top-left, green top-right, blue bottom-left,
 /// white bottom-right.
-fn upright(w: u32, h: u32) -> RgbImage {
+pub(crate) fn upright(w: u32, h: u32) -> RgbImage {
     RgbImage::from_fn(w, h, |x, y| {
         Rgb(match (x < w / 2, y < h / 2) {
             (true, true) => RED,
@@ -56,7 +56,7 @@ fn as_stored(up: &RgbImage, orientation: u16) -> RgbImage {
     })
 }
 
-fn jpeg(img: &RgbImage) -> Vec<u8> {
+pub(crate) fn jpeg(img: &RgbImage) -> Vec<u8> {
     let mut out = Vec::new();
     image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 95)
         .encode_image(img)
@@ -64,7 +64,7 @@ fn jpeg(img: &RgbImage) -> Vec<u8> {
     out
 }
 
-fn encode_png(img: &RgbaImage) -> Vec<u8> {
+pub(crate) fn encode_png(img: &RgbaImage) -> Vec<u8> {
     let mut out = Vec::new();
     img.write_to(&mut Cursor::new(&mut out), ImageFormat::Png)
         .unwrap();
@@ -138,7 +138,7 @@ fn ifd(entries: &[(u16, V)], at: u32) -> Vec<u8> {
     head
 }
 
-struct Meta {
+pub(crate) struct Meta {
     datetime: Option<&'static str>,
     subsec: Option<&'static str>,
     offset: Option<&'static str>,
@@ -146,7 +146,7 @@ struct Meta {
     gps: Option<GpsFix>,
 }
 
-struct GpsFix {
+pub(crate) struct GpsFix {
     lat_ref: &'static str,
     lat: Vec<(u32, u32)>,
     lon_ref: &'static str,
@@ -154,7 +154,7 @@ struct GpsFix {
     accuracy: Option<(u32, u32)>,
 }
 
-const NO_META: Meta = Meta {
+pub(crate) const NO_META: Meta = Meta {
     datetime: None,
     subsec: None,
     offset: None,
@@ -163,7 +163,7 @@ const NO_META: Meta = Meta {
 
 /// TIFF bytes: IFD0 with the orientation and pointers to an Exif IFD (times)
 /// and a GPS IFD when given.
-fn tiff(orientation: u16, meta: Meta) -> Vec<u8> {
+pub(crate) fn tiff(orientation: u16, meta: Meta) -> Vec<u8> {
     let mut exif_entries = Vec::new();
     if let Some(dt) = meta.datetime {
         exif_entries.push((0x9003, V::Ascii(dt)));
@@ -214,7 +214,7 @@ fn tiff(orientation: u16, meta: Meta) -> Vec<u8> {
 }
 
 /// `jpeg` with an APP1 Exif segment right after SOI, as cameras write it.
-fn with_exif(jpeg: &[u8], tiff: &[u8]) -> Vec<u8> {
+pub(crate) fn with_exif(jpeg: &[u8], tiff: &[u8]) -> Vec<u8> {
     let mut app1 = vec![0xFF, 0xE1];
     app1.extend(((2 + 6 + tiff.len()) as u16).to_be_bytes());
     app1.extend(b"Exif\0\0");
@@ -445,7 +445,7 @@ fn large_photos_are_resized_to_the_long_edge() {
 
 /// A PNG of only a header (and an empty end): it declares a size it does
 /// not have.
-fn png_header(width: u32, height: u32, bit_depth: u8, color_type: u8) -> Vec<u8> {
+pub(crate) fn png_header(width: u32, height: u32, bit_depth: u8, color_type: u8) -> Vec<u8> {
     fn chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
         out.extend((data.len() as u32).to_be_bytes());
         let mut crc_input = kind.to_vec();
@@ -484,7 +484,7 @@ fn crc32(data: &[u8]) -> u32 {
 }
 
 /// `jpeg` with the size in its frame header replaced.
-fn jpeg_declaring(jpeg: &[u8], width: u16, height: u16) -> Vec<u8> {
+pub(crate) fn jpeg_declaring(jpeg: &[u8], width: u16, height: u16) -> Vec<u8> {
     let mut out = jpeg.to_vec();
     let sof = out
         .windows(2)
