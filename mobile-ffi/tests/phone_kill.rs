@@ -87,6 +87,11 @@ fn a_phone_killed_mid_save_and_mid_sync_loses_nothing() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(25);
+    // The server's warnings and errors show with a failure.
+    let _ = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::WARN)
+        .with_test_writer()
+        .try_init();
     let server_dir = tempfile::tempdir().unwrap();
     let (url_tx, url_rx) = std::sync::mpsc::channel();
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();

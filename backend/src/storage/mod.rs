@@ -23,6 +23,7 @@ use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
+use sqlx::Connection;
 
 pub use accounts::*;
 pub use backup::*;
@@ -89,6 +90,19 @@ macro_rules! on_pool {
 }
 pub(crate) use on_pool;
 
+/// Whether a connection coming back to the pool is still inside a
+/// transaction; it is then closed (which rolls the transaction back) rather
+/// than handed to the next request. sqlx can leak one when a request is
+/// dropped (its client hung up) after SQLite ran the `BEGIN IMMEDIATE` but
+/// before the transaction object existed: the connection then held the write
+/// lock and failed every later `BEGIN` with a 500.
+fn left_inside_transaction(in_transaction: bool) -> bool {
+    if in_transaction {
+        tracing::warn!("a database connection came back inside a transaction; closing it");
+    }
+    in_transaction
+}
+
 /// The server's storage.
 #[derive(Clone, Debug)]
 pub struct Store {
@@ -112,6 +126,11 @@ impl Store {
                 let pool = PgPoolOptions::new()
                     .max_connections(16)
                     .acquire_timeout(Duration::from_secs(10))
+                    .after_release(|conn, _| {
+                        Box::pin(
+                            async move { Ok(!left_inside_transaction(conn.is_in_transaction())) },
+                        )
+                    })
                     .connect(url)
                     .await?;
                 sqlx::migrate!("../migrations/postgres").run(&pool).await?;
@@ -129,6 +148,16 @@ impl Store {
                 .busy_timeout(Duration::from_secs(10));
                 let pool = SqlitePoolOptions::new()
                     .max_connections(8)
+                    .after_release(|conn, _| {
+                        Box::pin(async move {
+                            if conn.is_in_transaction() {
+                                // A dropped transaction's ROLLBACK is queued
+                                // to the connection's worker: let it run.
+                                drop(conn.lock_handle().await?);
+                            }
+                            Ok(!left_inside_transaction(conn.is_in_transaction()))
+                        })
+                    })
                     .connect_with(options)
                     .await?;
                 sqlx::migrate!("../migrations/sqlite").run(&pool).await?;
@@ -189,5 +218,95 @@ impl Store {
             .map(|r| Ok::<_, sqlx::Error>((r.try_get::<String, _>(0)?, r.try_get::<String, _>(1)?)))
             .collect::<Result<Vec<_>, _>>())?;
         Ok(rows)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::future::Future;
+    use std::pin::Pin;
+    use std::task::{Context, Poll};
+
+    /// Drives `fut` for at most `polls` polls, then drops it: a request
+    /// whose client hung up at that moment.
+    struct CancelAfter<F> {
+        fut: Pin<Box<F>>,
+        polls: usize,
+    }
+
+    impl<F: Future> Future for CancelAfter<F> {
+        type Output = Option<F::Output>;
+        fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+            if self.polls == 0 {
+                return Poll::Ready(None);
+            }
+            self.polls -= 1;
+            match self.fut.as_mut().poll(cx) {
+                Poll::Ready(v) => Poll::Ready(Some(v)),
+                Poll::Pending => Poll::Pending,
+            }
+        }
+    }
+
+    async fn store_with_user(dir: &Path) -> Store {
+        let store = Store::open(None, dir).await.unwrap();
+        crate::admin::create_unit(&store, "c1", None, "青山县", "county")
+            .await
+            .unwrap();
+        crate::admin::create_user(
+            &store,
+            crate::admin::UserSpec {
+                id: "u1".into(),
+                login: "u1".into(),
+                name: "张三".into(),
+                phone: String::new(),
+                post: String::new(),
+                duties: String::new(),
+                unit: "c1".into(),
+                role: "cadre".into(),
+                scope: None,
+                password: "correct-horse-9".into(),
+            },
+        )
+        .await
+        .unwrap();
+        store
+    }
+
+    /// A write transaction dropped at any await (the client hung up) must
+    /// not leave its connection in the pool inside a transaction: sqlx can
+    /// leak one when a custom `BEGIN` is cancelled after it ran, and every
+    /// later write on that connection then failed with a 500.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn cancelled_transactions_leave_no_connection_inside_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store_with_user(dir.path()).await;
+        // Without the fix a leaked write lock makes every later write wait
+        // out the busy timeout: bound the whole run instead of hanging.
+        let run = async {
+            for i in 0..3_000 {
+                let s = store.clone();
+                let fut = Box::pin(async move { s.disable_user("u1").await });
+                let _ = CancelAfter {
+                    fut,
+                    polls: 1 + i % 7,
+                }
+                .await;
+            }
+            // Every connection the pool hands out still takes a write.
+            let writes: Vec<_> = (0..32)
+                .map(|_| {
+                    let s = store.clone();
+                    tokio::spawn(async move { s.disable_user("u1").await })
+                })
+                .collect();
+            for w in writes {
+                w.await.unwrap().unwrap();
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(60), run)
+            .await
+            .expect("writes after cancelled transactions did not finish within 60 s");
     }
 }
