@@ -51,6 +51,12 @@ pub struct AppState {
     pub sync_bytes: crate::budget::ByteBudget,
     /// One sync at a time per device.
     pub device_gate: crate::fairness::DeviceGate,
+    /// This process, among the instances on one database (job leases).
+    pub instance: String,
+    /// Set when the server stops: long-lived responses (event streams) end.
+    pub stopping: Arc<tokio::sync::watch::Sender<bool>>,
+    /// Event streams open at once.
+    pub event_streams: Arc<tokio::sync::Semaphore>,
 }
 
 impl AppState {
@@ -86,6 +92,11 @@ impl AppState {
             uploads: Arc::default(),
             sync_bytes: crate::budget::ByteBudget::new(config.max_sync_inflight_bytes),
             device_gate: Default::default(),
+            instance: sync_core::ItemId::random().as_str().to_owned(),
+            stopping: Arc::new(tokio::sync::watch::channel(false).0),
+            event_streams: Arc::new(tokio::sync::Semaphore::new(
+                crate::routes::events::MAX_STREAMS,
+            )),
             config: Arc::new(config),
         })
     }
@@ -142,6 +153,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/auth/refresh", post(routes::auth::refresh))
         .route("/api/v1/auth/logout", post(routes::auth::logout))
         .route("/api/v1/me", get(routes::auth::me))
+        .route("/api/v1/events", get(routes::events::api_events))
         .route("/api/v1/documents/{doc_id}", get(routes::records::document))
         .route(
             "/api/v1/documents/{doc_id}/changes",
@@ -254,6 +266,7 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let store = self.state.store.clone();
+        let follower = store.follow_other_instances();
         let gc = tokio::spawn(collect_garbage_forever(self.state.clone()));
         let publisher = self
             .state
@@ -261,9 +274,18 @@ impl Application {
             .auto_publish
             .then(|| tokio::spawn(publish_every_monday(self.state.clone())));
         let header_timeout = Duration::from_secs(self.state.config.header_timeout_secs.max(1));
+        let stopping = self.state.stopping.clone();
+        let shutdown = async move {
+            shutdown.await;
+            // Event streams end, so their connections can close.
+            stopping.send_replace(true);
+        };
         let result =
             crate::serve::serve(self.listener, router(self.state), header_timeout, shutdown).await;
         gc.abort();
+        if let Some(f) = follower {
+            f.abort();
+        }
         if let Some(p) = publisher {
             p.abort();
         }
@@ -274,8 +296,9 @@ impl Application {
 
 /// Once a minute, from Monday 08:00 (UTC+8) on, make last week's
 /// publication of every publishing unit that has none yet: on time, caught
-/// up after downtime, and once whatever the number of instances (the
-/// database keeps one per unit and week).
+/// up after downtime, and once whatever the number of instances (one
+/// instance holds the job's lease and does the work; the database keeps
+/// one publication per unit and week whatever happens).
 async fn publish_every_monday(state: AppState) {
     let china = chrono::FixedOffset::east_opt(8 * 3600).expect("UTC+8 is valid");
     let mut tick = tokio::time::interval(Duration::from_secs(60));
@@ -284,6 +307,12 @@ async fn publish_every_monday(state: AppState) {
         publish_due(&state, chrono::Utc::now().with_timezone(&china)).await;
     }
 }
+
+/// The lease name of the Monday publication job.
+pub const PUBLICATION_JOB: &str = "weekly-publication";
+/// How long an instance holds a job after its last round: if it dies,
+/// another takes over after this.
+const JOB_LEASE_MS: i64 = 5 * 60 * 1000;
 
 /// One round of the Monday task at `now`: if this week's Monday hour has
 /// come, make last week's publication of every publishing unit that has
@@ -296,6 +325,19 @@ pub async fn publish_due(state: &AppState, now: chrono::DateTime<chrono::FixedOf
         .is_some_and(|at| now.naive_local() >= at);
     if !due {
         return 0;
+    }
+    // Another instance on the same database is doing it.
+    match state
+        .store
+        .take_lease(PUBLICATION_JOB, &state.instance, JOB_LEASE_MS)
+        .await
+    {
+        Ok(true) => {}
+        Ok(false) => return 0,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot take the publication job's lease");
+            return 0;
+        }
     }
     let units = match state.store.publishing_units().await {
         Ok(u) => u,

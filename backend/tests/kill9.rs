@@ -18,16 +18,14 @@ use std::time::{Duration, Instant};
 use chrono::NaiveDate;
 use rand::Rng;
 use sync_core::document::{Category, EntryFields, Record};
-use sync_core::protocol::Batch;
 use sync_core::replica::Replica;
-use sync_core::session::ClientSession;
 use sync_core::validate::TimeOfDay;
 use sync_core::{DocId, Edit, EditContext, ItemId, Role, UserId};
 use tokio::sync::RwLock;
 
 mod support;
 
-use support::{fresh_postgres, login, seed_county, Server};
+use support::{fresh_postgres, login, seed_county, server_entries, sync_session, Server};
 
 fn kills() -> usize {
     std::env::var("JISHI_KILLS")
@@ -62,32 +60,9 @@ fn entry(text: &str) -> Edit {
     }
 }
 
-/// One whole sync session; any network or server failure is an error.
+/// One whole sync session of `phone`; any network or server failure is an error.
 async fn sync(http: &reqwest::Client, base: &str, phone: &mut Phone) -> Result<(), String> {
-    let replica = &mut phone.replica;
-    let mut session = ClientSession::new(replica).map_err(|e| e.to_string())?;
-    while let Some(request) = session.next_request(replica).map_err(|e| e.to_string())? {
-        let r = http
-            .post(format!("{base}/api/v1/sync"))
-            .bearer_auth(&phone.token)
-            .header("content-type", "application/vnd.jishi.sync-batch")
-            .body(request.encode())
-            .send()
-            .await
-            .map_err(|e| e.to_string())?;
-        if r.status() != 200 {
-            return Err(format!("sync answered {}", r.status()));
-        }
-        let down = r.bytes().await.map_err(|e| e.to_string())?;
-        let batch = Batch::decode(&down).map_err(|e| e.to_string())?;
-        session
-            .handle_reply(replica, batch)
-            .map_err(|e| e.to_string())?;
-    }
-    match session.problems() {
-        [] => Ok(()),
-        problems => Err(format!("{problems:?}")),
-    }
+    sync_session(http, base, &mut phone.replica, &phone.token).await
 }
 
 /// Write one entry, then sync; a finished session acknowledges everything
@@ -118,33 +93,6 @@ async fn step(
         acked.entry(phone.doc.clone()).or_default().extend(before);
     }
     ok
-}
-
-async fn server_entries(
-    http: &reqwest::Client,
-    base: &str,
-    token: &str,
-    doc: &DocId,
-) -> BTreeSet<String> {
-    let r = http
-        .get(format!("{base}/api/v1/documents/{doc}"))
-        .bearer_auth(token)
-        .send()
-        .await
-        .expect("read a document");
-    if r.status() == 404 {
-        return BTreeSet::new();
-    }
-    assert_eq!(r.status(), 200, "reading {doc}");
-    let v: serde_json::Value = r.json().await.expect("document JSON");
-    v["entries"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|e| e["text"].as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 /// A small camera-like JPEG, different for each `seed`.

@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod blobs;
+pub mod events;
 pub mod ops;
 pub mod publications;
 pub mod records;

@@ -8,7 +8,7 @@ use sqlx::Row;
 use sync_core::document::Record;
 use sync_core::DocId;
 
-use super::{now_ms, on_pool, CommitStep, Store, StoreError};
+use super::{now_ms, on_pool, CommitStep, DocChange, Pool, Store, StoreError};
 
 /// Whose documents a caller may read.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -192,11 +192,14 @@ impl Store {
         commit: &SyncCommit,
     ) -> Result<(), StoreError> {
         let now = now_ms();
+        let notify = matches!(self.pool(), Pool::Postgres(_));
+        let mut stored = Vec::with_capacity(commit.docs.len());
         on_pool!(self.pool(), p => {
             let mut tx = p.begin_with(self.pool().begin_statement()).await?;
             for doc in &commit.docs {
                 let seq: i64 = sqlx::query_scalar("UPDATE change_seq SET value = value + 1 WHERE id = 1 RETURNING value")
                     .fetch_one(&mut *tx).await?;
+                stored.push(DocChange::new(&doc.id, seq));
                 let id = doc.id.to_string();
                 let stored = match &doc.prev_heads {
                     None => sqlx::query(
@@ -285,9 +288,18 @@ impl Store {
             }
             sqlx::query("UPDATE devices SET last_seen_at = $2 WHERE id = $1")
                 .bind(device_id).bind(now).execute(&mut *tx).await?;
+            if notify {
+                // Delivered to every listening instance if, and only if,
+                // this transaction commits.
+                for payload in super::changes::payloads(&stored) {
+                    sqlx::query("SELECT pg_notify($1, $2)")
+                        .bind(super::changes::CHANNEL).bind(payload).execute(&mut *tx).await?;
+                }
+            }
             self.faults.at(CommitStep::BeforeCommit)?;
             tx.commit().await
         })?;
+        self.announce(stored);
         Ok(())
     }
 

@@ -9,6 +9,7 @@
 
 mod accounts;
 mod backup;
+mod changes;
 mod documents;
 mod faults;
 mod photos;
@@ -27,6 +28,7 @@ use sqlx::Connection;
 
 pub use accounts::*;
 pub use backup::*;
+pub use changes::{DocChange, Feed};
 pub use documents::*;
 pub use faults::{CommitStep, FaultAction, Faults};
 pub use photos::*;
@@ -108,6 +110,8 @@ fn left_inside_transaction(in_transaction: bool) -> bool {
 pub struct Store {
     pool: Pool,
     faults: Faults,
+    /// Announces committed documents ([`changes`]).
+    feed: tokio::sync::broadcast::Sender<Feed>,
 }
 
 pub fn now_ms() -> i64 {
@@ -167,6 +171,7 @@ impl Store {
         Ok(Self {
             pool,
             faults: Faults::default(),
+            feed: changes::channel(),
         })
     }
 
@@ -181,6 +186,30 @@ impl Store {
         &self.pool
     }
 
+    /// Documents as they commit, on any instance (see [`changes`]).
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<Feed> {
+        self.feed.subscribe()
+    }
+
+    /// On PostgreSQL, the task that hears every instance's commits and
+    /// announces them here; SQLite announces its own commits and needs none.
+    pub fn follow_other_instances(&self) -> Option<tokio::task::JoinHandle<()>> {
+        match &self.pool {
+            Pool::Postgres(p) => Some(tokio::spawn(changes::listen(p.clone(), self.feed.clone()))),
+            Pool::Sqlite(_) => None,
+        }
+    }
+
+    /// Announce a durable commit on SQLite (PostgreSQL announces through
+    /// `NOTIFY`, sent inside the transaction).
+    fn announce(&self, stored: Vec<DocChange>) {
+        if let Pool::Sqlite(_) = self.pool {
+            for c in stored {
+                let _ = self.feed.send(Feed::Changed(c));
+            }
+        }
+    }
+
     /// The crash-point tests' switch (see [`Faults`]).
     pub fn faults(&self) -> &Faults {
         &self.faults
@@ -193,6 +222,25 @@ impl Store {
 
     pub async fn close(&self) {
         on_pool!(&self.pool, p => p.close().await)
+    }
+
+    /// Take or renew the lease on the scheduled job `name` for `holder`
+    /// for `ttl_ms`: true if `holder` now holds it (nobody did, the last
+    /// lease ran out, or it was already `holder`'s).
+    pub async fn take_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        ttl_ms: i64,
+    ) -> Result<bool, StoreError> {
+        let now = now_ms();
+        let n = on_pool!(self.pool(), p => sqlx::query(
+            "INSERT INTO job_leases (name, holder, until_ms) VALUES ($1, $2, $3)
+             ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, until_ms = excluded.until_ms
+             WHERE job_leases.until_ms < $4 OR job_leases.holder = excluded.holder")
+            .bind(name).bind(holder).bind(now.saturating_add(ttl_ms)).bind(now)
+            .execute(p).await?.rows_affected());
+        Ok(n == 1)
     }
 
     /// Record a security event (refused change, token reuse, …).

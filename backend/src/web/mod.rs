@@ -12,7 +12,7 @@ mod cadre;
 mod error;
 mod publications;
 mod reviews;
-mod session;
+pub(crate) mod session;
 mod units;
 
 use axum::extract::{DefaultBodyLimit, Request};
@@ -34,6 +34,7 @@ pub fn router() -> Router<AppState> {
         .route("/web/", get(units::home))
         .route("/web/login", get(session::login_page).post(session::login))
         .route("/web/logout", post(session::logout))
+        .route("/web/events", get(crate::routes::events::web_events))
         .route("/web/units/{unit}", get(units::unit_page))
         .route("/web/users/{user}", get(cadre::timeline))
         .route("/web/documents/{doc}/comments", post(cadre::add_comment))

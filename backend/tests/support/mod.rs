@@ -275,3 +275,66 @@ pub async fn fresh_postgres(prefix: &str) -> Option<String> {
         .unwrap_or(admin_url);
     Some(format!("{base}/{name}"))
 }
+
+/// One whole sync session of `replica` with the server at `base`; any
+/// network or server failure, or a refused document, is an error.
+pub async fn sync_session(
+    http: &reqwest::Client,
+    base: &str,
+    replica: &mut impl sync_core::session::ClientStore,
+    token: &str,
+) -> Result<(), String> {
+    use sync_core::protocol::Batch;
+    use sync_core::session::ClientSession;
+    let mut session = ClientSession::new(replica).map_err(|e| e.to_string())?;
+    while let Some(request) = session.next_request(replica).map_err(|e| e.to_string())? {
+        let r = http
+            .post(format!("{base}/api/v1/sync"))
+            .bearer_auth(token)
+            .header("content-type", "application/vnd.jishi.sync-batch")
+            .body(request.encode())
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        if r.status() != 200 {
+            return Err(format!("sync answered {}", r.status()));
+        }
+        let down = r.bytes().await.map_err(|e| e.to_string())?;
+        let batch = Batch::decode(&down).map_err(|e| e.to_string())?;
+        session
+            .handle_reply(replica, batch)
+            .map_err(|e| e.to_string())?;
+    }
+    match session.problems() {
+        [] => Ok(()),
+        problems => Err(format!("{problems:?}")),
+    }
+}
+
+/// The entry texts of document `doc` on the server, as `token` reads them.
+pub async fn server_entries(
+    http: &reqwest::Client,
+    base: &str,
+    token: &str,
+    doc: &sync_core::DocId,
+) -> std::collections::BTreeSet<String> {
+    let r = http
+        .get(format!("{base}/api/v1/documents/{doc}"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("read a document");
+    if r.status() == 404 {
+        return Default::default();
+    }
+    assert_eq!(r.status(), 200, "reading {doc}");
+    let v: serde_json::Value = r.json().await.expect("document JSON");
+    v["entries"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|e| e["text"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}

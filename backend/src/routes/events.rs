@@ -1,0 +1,256 @@
+//! `GET /api/v1/events` (bearer token) and `GET /web/events` (the web
+//! session): server-sent events naming each document in the caller's read
+//! scope as it is committed, whichever instance took the write (the store's
+//! change feed; PostgreSQL `LISTEN/NOTIFY` between instances). An event is
+//! a hint to sync or reload, never the data itself.
+//!
+//! - `event: changed`, `id: N`, `data: {"doc": "diary:u1:2026-11-17", "cursor": N}`
+//! - `event: resync`: events may have been missed (this client fell behind,
+//!   or the feed between instances reconnected): sync once.
+//! - A client that reconnects sends `Last-Event-ID: N` (or `?since=N`): the
+//!   documents changed after `N` come first, at most 500 (more: `resync`).
+//!
+//! The stream ends when the server stops or the device or user loses
+//! access (checked before each event and every 15 s); a comment line is
+//! sent every 15 s so proxies keep the connection.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use axum::extract::{RawQuery, State};
+use axum::http::HeaderMap;
+use axum::response::sse::{Event, KeepAlive, KeepAliveStream, Sse};
+use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::{broadcast, mpsc};
+
+use crate::app::AppState;
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::storage::{Feed, ReadScope};
+use crate::sync::{may_read, read_scope};
+use crate::web::session::WebCaller;
+
+/// Event streams one instance keeps open at once.
+pub const MAX_STREAMS: usize = 10_000;
+/// Documents sent on reconnection before the client is told to sync.
+const CATCH_UP_LIMIT: usize = 500;
+/// How often an idle stream re-checks access and sends a keep-alive.
+const CHECK_EVERY: Duration = Duration::from_secs(15);
+/// Owners whose readability a stream remembers.
+const OWNER_CACHE: usize = 10_000;
+
+/// The response: the stream with keep-alive comments.
+pub type Events = Sse<KeepAliveStream<EventStream>>;
+
+/// The response body: events the stream's task produces.
+pub struct EventStream(mpsc::Receiver<Event>);
+
+impl futures_util::Stream for EventStream {
+    type Item = Result<Event, Infallible>;
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.0.poll_recv(cx).map(|e| e.map(Ok))
+    }
+}
+
+/// Changes in the caller's scope, for the phone app and API clients.
+pub async fn api_events(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Result<Events, ApiError> {
+    open(state, caller, since(&headers, query.as_deref())?).await
+}
+
+/// The same for a web page (the session cookie).
+pub async fn web_events(
+    State(state): State<AppState>,
+    caller: WebCaller,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Result<Events, ApiError> {
+    open(state, caller.0, since(&headers, query.as_deref())?).await
+}
+
+/// Where a reconnecting client left off: `Last-Event-ID`, else `?since=`.
+fn since(headers: &HeaderMap, query: Option<&str>) -> Result<Option<u64>, ApiError> {
+    let bad = || {
+        ApiError::bad_request(
+            "bad_cursor",
+            "Last-Event-ID and since must be the number of an earlier event",
+        )
+    };
+    if let Some(v) = headers.get("last-event-id") {
+        return v
+            .to_str()
+            .ok()
+            .and_then(|v| v.trim().parse().ok())
+            .map(Some)
+            .ok_or_else(bad);
+    }
+    let value = query
+        .unwrap_or("")
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("since="));
+    match value {
+        Some(v) => v.parse().map(Some).map_err(|_| bad()),
+        None => Ok(None),
+    }
+}
+
+async fn open(state: AppState, caller: Caller, since: Option<u64>) -> Result<Events, ApiError> {
+    let permit = state
+        .event_streams
+        .clone()
+        .try_acquire_owned()
+        .map_err(|_| ApiError::TooManyRequests)?;
+    let scope = read_scope(&state.store, &caller.user).await?;
+    // Subscribed before the catch-up is read: nothing falls in between.
+    let feed = state.store.subscribe();
+    let (tx, rx) = mpsc::channel(64);
+    tokio::spawn(async move {
+        let _permit = permit;
+        let user = caller.user.id.clone();
+        if let Err(End::Failed(e)) = run(&state, &caller, &scope, feed, since, &tx).await {
+            tracing::warn!(user, error = %e, "an event stream failed");
+        }
+    });
+    Ok(Sse::new(EventStream(rx)).keep_alive(KeepAlive::new().interval(CHECK_EVERY)))
+}
+
+/// Why a stream's task stopped early.
+enum End {
+    /// The client went away.
+    Gone,
+    Failed(ApiError),
+}
+
+impl From<ApiError> for End {
+    fn from(e: ApiError) -> Self {
+        End::Failed(e)
+    }
+}
+
+async fn send(tx: &mpsc::Sender<Event>, event: Event) -> Result<(), End> {
+    tx.send(event).await.map_err(|_| End::Gone)
+}
+
+fn changed(doc: &str, cursor: u64) -> Event {
+    Event::default()
+        .event("changed")
+        .id(cursor.to_string())
+        .data(serde_json::json!({ "doc": doc, "cursor": cursor }).to_string())
+}
+
+fn resync() -> Event {
+    Event::default().event("resync").data("{}")
+}
+
+/// Whether the caller's user and device still have access.
+async fn still_allowed(state: &AppState, caller: &Caller) -> Result<bool, ApiError> {
+    let user_ok = state
+        .store
+        .user(&caller.user.id)
+        .await?
+        .is_some_and(|u| !u.disabled);
+    let device_ok = state
+        .store
+        .device(&caller.device_id)
+        .await?
+        .is_some_and(|d| d.revoked_at.is_none() && d.user_id == caller.user.id);
+    Ok(user_ok && device_ok)
+}
+
+async fn run(
+    state: &AppState,
+    caller: &Caller,
+    scope: &ReadScope,
+    mut feed: broadcast::Receiver<Feed>,
+    since: Option<u64>,
+    tx: &mpsc::Sender<Event>,
+) -> Result<(), End> {
+    let mut cursor = 0u64;
+    if let Some(since) = since {
+        let (docs, after, more) = state
+            .store
+            .changed_since(scope, since, CATCH_UP_LIMIT)
+            .await
+            .map_err(ApiError::from)?;
+        for doc in &docs {
+            send(tx, changed(doc, after)).await?;
+        }
+        if more {
+            send(tx, resync()).await?;
+        }
+        cursor = after;
+    }
+    let mut stopping = state.stopping.subscribe();
+    if *stopping.borrow_and_update() {
+        return Ok(());
+    }
+    let mut owners: HashMap<String, bool> = HashMap::new();
+    let mut check = tokio::time::interval(CHECK_EVERY);
+    check.tick().await;
+    loop {
+        tokio::select! {
+            // Set once, to true: the server is stopping.
+            _ = stopping.changed() => return Ok(()),
+            _ = tx.closed() => return Err(End::Gone),
+            _ = check.tick() => {
+                if !still_allowed(state, caller).await? {
+                    return Ok(());
+                }
+            }
+            got = feed.recv() => match got {
+                Ok(Feed::Changed(c)) => {
+                    let seq = u64::try_from(c.seq).unwrap_or(0);
+                    if seq <= cursor {
+                        continue; // Sent by the catch-up.
+                    }
+                    let readable = match owners.get(&c.owner_id) {
+                        Some(ok) => *ok,
+                        None => {
+                            let ok = may_read(&state.store, scope, &c.owner_id).await?;
+                            if owners.len() >= OWNER_CACHE {
+                                owners.clear();
+                            }
+                            owners.insert(c.owner_id.clone(), ok);
+                            ok
+                        }
+                    };
+                    if !readable {
+                        continue;
+                    }
+                    // Revocation takes effect before the next event.
+                    if !still_allowed(state, caller).await? {
+                        return Ok(());
+                    }
+                    send(tx, changed(&c.doc_id, seq)).await?;
+                }
+                Ok(Feed::Gap) | Err(RecvError::Lagged(_)) => send(tx, resync()).await?,
+                Err(RecvError::Closed) => return Ok(()),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cursor_comes_from_last_event_id_then_since() {
+        let mut h = HeaderMap::new();
+        assert_eq!(since(&h, None).ok(), Some(None));
+        assert_eq!(since(&h, Some("since=42")).ok(), Some(Some(42)));
+        assert_eq!(since(&h, Some("a=1&since=7")).ok(), Some(Some(7)));
+        assert!(since(&h, Some("since=-1")).is_err());
+        h.insert("last-event-id", "9".parse().unwrap());
+        assert_eq!(since(&h, Some("since=42")).ok(), Some(Some(9)));
+        h.insert("last-event-id", "nine".parse().unwrap());
+        assert!(since(&h, None).is_err());
+    }
+}
