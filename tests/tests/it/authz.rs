@@ -72,6 +72,8 @@ const MATRIX: &[Row] = &[
         guessed                                 401   401   401   401   401   401   401" },
     Row { route: "GET /api/v1/me", table: "
         mine                                    200   200   200   200   401   401   401" },
+    Row { route: "GET /api/v1/events", table: "
+        mine                                    200   200   200   200   401   401   401" },
     // ---- records ----------------------------------------------------------
     Row { route: "GET /api/v1/documents/{doc_id}", table: API_DOCUMENT },
     Row { route: "GET /api/v1/documents/{doc_id}/changes", table: API_DOCUMENT },
@@ -131,6 +133,8 @@ const MATRIX: &[Row] = &[
         guessed                                 401   401   401   401   401   401   401" },
     Row { route: "POST /web/logout", table: "
         mine                                    403   303   303   303   login login login" },
+    Row { route: "GET /web/events", table: "
+        mine                                    403   200   200   200   login login login" },
     Row { route: "GET /web/units/{unit}", table: WEB_READ },
     Row { route: "GET /web/users/{user}", table: WEB_READ },
     Row { route: "POST /web/documents/{doc}/comments", table: "
@@ -770,10 +774,21 @@ impl World {
             .and_then(|v| v.to_str().ok())
             .unwrap_or_default()
             .to_owned();
+        let status = resp.status().as_u16();
+        // An event stream does not end: its status is the answer.
+        let streaming = resp
+            .headers()
+            .get("content-type")
+            .is_some_and(|v| v.as_bytes().starts_with(b"text/event-stream"));
+        let body = if streaming {
+            Vec::new()
+        } else {
+            resp.bytes().await.unwrap().to_vec()
+        };
         Outcome {
-            status: resp.status().as_u16(),
+            status,
             location,
-            body: resp.bytes().await.unwrap().to_vec(),
+            body,
             shows: req.shows,
             echo: req.echo,
             publication_of: req.publication_of,
@@ -993,6 +1008,8 @@ impl World {
                 req.shows = shows(unit_name(t.unit));
             }
             "/web" | "/web/login" => {}
+            // The stream's status is the cell (its events: tests/it/events.rs).
+            "/api/v1/events" | "/web/events" => {}
             "/web/logout" => {
                 req.form = Some(Vec::new());
                 if matches!(who.role, Role::Leader | Role::Supervisor | Role::Admin) {
