@@ -4,14 +4,13 @@
 use std::time::Duration;
 
 use chrono::NaiveDate;
-use sync_core::document::{Category, EntryFields};
 use sync_core::memory::MemoryReplica;
 use sync_core::session::ClientStore;
-use sync_core::validate::TimeOfDay;
-use sync_core::{Actor, DocId, Edit, EditContext, ItemId, Role, UserId};
+use sync_core::{Actor, DocId, EditContext, Role, UserId};
 
 use crate::harness::{Db, TestApp};
 use crate::on_both_databases;
+use crate::sync::entry;
 
 /// One server-sent event.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -100,20 +99,6 @@ fn parse(block: &str) -> Option<Sse> {
         id,
         data: serde_json::from_str(&data).unwrap_or(serde_json::Value::Null),
     })
-}
-
-fn entry(text: &str) -> Edit {
-    Edit::AddEntry {
-        id: ItemId::random(),
-        fields: EntryFields {
-            time: TimeOfDay::parse("09:00").unwrap(),
-            category: Category::Visit,
-            place: "青山村".into(),
-            text: text.into(),
-            households: 2,
-            location: None,
-        },
-    }
 }
 
 /// A phone of `user` that writes one entry on `day` (of November 2026).

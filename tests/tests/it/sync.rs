@@ -26,7 +26,7 @@ fn ctx(u: &str, role: Role) -> EditContext {
         now_ms: 1_763_870_400_000,
     }
 }
-fn entry(text: &str) -> Edit {
+pub(crate) fn entry(text: &str) -> Edit {
     Edit::AddEntry {
         id: ItemId::random(),
         fields: EntryFields {
