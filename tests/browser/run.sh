@@ -39,8 +39,15 @@ if [ ! -f "$TOOLS/node_modules/playwright-core/package.json" ] ||
   npm install --prefix "$TOOLS" --no-audit --no-fund --loglevel=error "playwright-core@$PW_VERSION" >&2
 fi
 
-log "cargo build (debug): jishi"
-cargo build -p backend --bin jishi
+# JISHI_PREBUILT=1 (.ci/run, after `cargo test --workspace`): use the jishi
+# that build left in target/debug rather than build it with other features.
+if [ -n "${JISHI_PREBUILT:-}" ]; then
+  log "using the prebuilt $TARGET/debug/jishi"
+  [ -x "$TARGET/debug/jishi" ] || { log "$TARGET/debug/jishi is missing: unset JISHI_PREBUILT to build it"; exit 1; }
+else
+  log "cargo build (debug): jishi"
+  cargo build -p backend --bin jishi
+fi
 
 for v in $(compgen -e); do
   case "$v" in JISHI_*) unset "$v" ;; esac

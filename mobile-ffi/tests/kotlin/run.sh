@@ -45,18 +45,28 @@ COROUTINES_JAR="$(ls "$KOTLIN_HOME"/lib/kotlinx-coroutines-core-jvm*.jar 2>/dev/
 [ -f "$COROUTINES_JAR" ] || { log "no kotlinx-coroutines-core-jvm jar in $KOTLIN_HOME/lib"; exit 1; }
 
 # ---- build ----------------------------------------------------------------
-# The library and the binding generator in one build with the same features:
-# a cdylib's file name has no hash, so building it with and without
-# `bindgen` in turn would rebuild it every time (the exported API is the same).
-log "cargo build (debug): jishi, libjishi_ffi.so, uniffi-bindgen"
-cargo build -p backend --bin jishi
-cargo build -p mobile-ffi --features bindgen --lib --bin uniffi-bindgen
+# JISHI_PREBUILT=1 (set by .ci/run after `cargo test --workspace`): use the
+# binaries and library that build left in target/debug instead of building
+# them again with another feature set (a second build of every dependency).
+if [ -n "${JISHI_PREBUILT:-}" ]; then
+  log "using the prebuilt jishi, libjishi_ffi.so and uniffi-bindgen in $DEBUG"
+else
+  log "cargo build (debug): jishi, libjishi_ffi.so, uniffi-bindgen"
+  cargo build -p backend --bin jishi
+  cargo build -p mobile-ffi --lib
+  cargo build -p jishi-bindgen --bin uniffi-bindgen
+fi
+LIBRARY="$DEBUG/libjishi_ffi.so"
+[ -f "$LIBRARY" ] || LIBRARY="$DEBUG/deps/libjishi_ffi.so"
+for f in "$DEBUG/jishi" "$DEBUG/uniffi-bindgen" "$LIBRARY"; do
+  [ -f "$f" ] || { log "$f is missing: build it (unset JISHI_PREBUILT to let this script build)"; exit 1; }
+done
 BUILT=$(date +%s)
 
 log "generating the Kotlin and Swift bindings into $TARGET/bindings"
 rm -rf "$TARGET/bindings/kotlin" "$TARGET/bindings/swift"
 for lang in kotlin swift; do
-  "$DEBUG/uniffi-bindgen" generate "$DEBUG/libjishi_ffi.so" --language "$lang" \
+  "$DEBUG/uniffi-bindgen" generate --library "$LIBRARY" --language "$lang" \
     --no-format --out-dir "$TARGET/bindings/$lang" >&2
 done
 BINDING_KT="$TARGET/bindings/kotlin/cn/jishi/ffi/jishi.kt"
@@ -137,7 +147,7 @@ log "jishi serves on $URL (pid $SERVER_PID)"
 # ---- the scenario -------------------------------------------------------------
 log "running the scenario"
 set +e
-timeout 300 java -Djava.awt.headless=true -Djna.library.path="$DEBUG" \
+timeout 300 java -Djava.awt.headless=true -Djna.library.path="$(dirname "$LIBRARY")" \
   -cp "$JAR:$JNA_JAR:$COROUTINES_JAR" ScenarioKt "$URL" "$WORK/phones"
 STATUS=$?
 set -e
