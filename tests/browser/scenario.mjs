@@ -1,6 +1,7 @@
 // The supervisors' pages in a real browser (headless Chromium through
 // playwright-core), against a live `jishi demo`: a township leader logs in,
-// opens a cadre's timeline, comments on a diary, fills a monthly review,
+// opens a cadre's timeline, comments on a diary (a second window on the
+// timeline hears of it live), fills a monthly review,
 // and the public weekly publication shows the week's entries with photos.
 // Usage: node scenario.mjs <base-url> <login> <password> <publication-path>
 //        <review-month> <screenshot-dir>
@@ -86,6 +87,29 @@ try {
   await comment.waitFor();
   await comment.scrollIntoViewIfNeeded();
   await page.screenshot({ path: `${shots}/3-commented.png` });
+
+  step('a second window on the same timeline hears of the next comment and offers a reload');
+  // Another window of the same session (the session cookie copied over).
+  const watching = await browser.newContext({ viewport: { width: 1100, height: 900 }, locale: 'zh-CN' });
+  await watching.addCookies(await page.context().cookies());
+  const watcher = await watching.newPage();
+  watcher.setDefaultTimeout(20000);
+  watcher.on('pageerror', (e) => errors.push(String(e)));
+  await watcher.goto(page.url());
+  assert.equal(await watcher.locator('#live-update').isVisible(), false, 'no notice before a change');
+  await watcher.waitForFunction(() => window.jishiEvents && window.jishiEvents.readyState === 1);
+  const second = `第二条点评（浏览器测试 ${Date.now()}）`;
+  await diary.locator('textarea[name=text]').fill(second);
+  const posted = Date.now();
+  await diary.locator('button[type=submit]').click();
+  await watcher.locator('#live-update').waitFor({ state: 'visible' });
+  step(`  the notice showed ${Date.now() - posted} ms after the comment was posted`);
+  assert.match(await watcher.locator('#live-update').innerText(), /有新的纪实记录/);
+  await watcher.screenshot({ path: `${shots}/3b-live-update.png` });
+  await watcher.click('#live-reload');
+  await watcher.locator('.comment', { hasText: second }).waitFor();
+  await watching.close();
+  await page.locator('.comment', { hasText: second }).waitFor();
 
   step(`the monthly review of ${month}: fill a review form`);
   const township = (await page.locator('h1 a').first().getAttribute('href')).split('/').pop();

@@ -92,6 +92,8 @@ pub struct PlanView {
 #[template(path = "web/cadre.html")]
 struct Timeline<'a> {
     me: &'a str,
+    /// Whose records: the page offers a reload when one of them changes.
+    user_id: String,
     name: String,
     unit_id: String,
     unit_name: String,
@@ -282,6 +284,7 @@ pub async fn timeline(
     let page = Timeline {
         me: &caller.0.user.name,
         back: format!("/web/users/{}?from={from}&to={to}", person.id),
+        user_id: person.id.clone(),
         name: person.name,
         unit_id: person.unit_id,
         unit_name,
@@ -311,10 +314,10 @@ async fn plan_view(
         .store
         .load_documents(std::slice::from_ref(&key))
         .await?;
-    let Some(bytes) = docs.get(&key) else {
+    let Some(stored) = docs.get(&key) else {
         return Ok(None);
     };
-    let Record::Plan(plan) = decode(id, bytes)? else {
+    let Record::Plan(plan) = decode(id, &stored.bytes)? else {
         return Ok(None);
     };
     let first = NaiveDate::from_ymd_opt(in_month.year(), in_month.month(), 1).unwrap_or(in_month);
