@@ -67,7 +67,7 @@ bench() {
     wait_healthy "$url" "$out/server-$label.log"
     echo "== $label: load" >&2
     "$target/jishi-load" run --url "$url" --label "$label" --cadres "$cadres" \
-        --concurrency "$concurrency" --server-pid "$server_pid" \
+        --concurrency "$concurrency" --server-pid "$server_pid" --watch \
         --json "$out/$label.json" | tee "$out/$label.txt"
     stop_server
 }

@@ -10,7 +10,7 @@
 //! `schema`, `owner`, `date` or `month`, removes an item or a container.
 //! A refusal is for the whole document: nothing of it is stored.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use automerge::legacy::{Key, ObjectId, OpId, OpType};
 use automerge::{Prop, ReadDoc};
@@ -213,7 +213,12 @@ impl WritePolicy for DevicePolicy {
             )));
         }
         check_limits(&record)?;
-        let mut paths: std::collections::HashMap<String, Vec<String>> = Default::default();
+        // An operation's verdict depends only on its object, its map key and
+        // whether it deletes (the rest is fixed for this document): every
+        // character typed is one operation on the same text object, so each
+        // (object, key, delete) is resolved and checked once.
+        let mut paths: HashMap<ObjectId, Vec<String>> = HashMap::new();
+        let mut allowed: HashSet<(ObjectId, Option<String>, bool)> = HashSet::new();
         for change in changes {
             let actor = change.actor_id().to_hex_string();
             if actor == genesis_actor {
@@ -233,27 +238,27 @@ impl WritePolicy for DevicePolicy {
             // that loses a conflict today could surface tomorrow), must land
             // on a path the caller may write.
             for op in change.decode().operations {
-                // Every character typed is one operation on the same text
-                // object: resolve each object's path once.
-                let key = match &op.obj {
-                    ObjectId::Root => String::new(),
-                    ObjectId::Id(OpId(counter, actor)) => {
-                        format!("{counter}@{}", actor.to_hex_string())
-                    }
+                let key = match &op.key {
+                    Key::Map(k) => Some(k.to_string()),
+                    Key::Seq(_) => None,
                 };
-                let mut path = match paths.get(&key) {
+                let delete = matches!(op.action, OpType::Delete);
+                let verdict = (op.obj, key, delete);
+                if allowed.contains(&verdict) {
+                    continue;
+                }
+                let (obj, key, delete) = &verdict;
+                let mut path = match paths.get(obj) {
                     Some(p) => p.clone(),
                     None => {
-                        let p = object_path(after.automerge(), &op.obj)?;
-                        paths.insert(key, p.clone());
+                        let p = object_path(after.automerge(), obj)?;
+                        paths.insert(obj.clone(), p.clone());
                         p
                     }
                 };
-                if let Key::Map(key) = &op.key {
-                    path.push(key.to_string());
-                }
-                let delete = matches!(op.action, OpType::Delete);
-                self.check_path(owner, &record, &before_record, &path, delete)?;
+                path.extend(key.iter().cloned());
+                self.check_path(owner, &record, &before_record, &path, *delete)?;
+                allowed.insert(verdict);
             }
         }
         Ok(())

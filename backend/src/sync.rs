@@ -20,7 +20,7 @@ use crate::app::AppState;
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::policy::DevicePolicy;
-use crate::storage::{AcceptedDoc, ReadScope, Store, StoreError, SyncCommit, User};
+use crate::storage::{AcceptedDoc, ReadScope, Store, StoreError, StoredDoc, SyncCommit, User};
 
 /// Whose documents `user` may read.
 pub async fn read_scope(store: &Store, user: &User) -> Result<ReadScope, ApiError> {
@@ -63,7 +63,7 @@ pub async fn may_read(store: &Store, scope: &ReadScope, owner: &str) -> Result<b
 /// The server store as seen by one request: prefetched rows in, writes out.
 struct Prefetched {
     actor: Actor,
-    docs: HashMap<String, Vec<u8>>,
+    docs: HashMap<String, StoredDoc>,
     states: HashMap<String, Vec<u8>>,
     changed: Changed,
     writes: Vec<ServerDocWrite>,
@@ -75,7 +75,7 @@ impl ServerStore for Prefetched {
     }
     fn load(&mut self, id: &DocId) -> Result<Option<Document>, CoreError> {
         match self.docs.get(&id.to_string()) {
-            Some(bytes) => Document::load_stored(id.clone(), bytes, &self.actor).map(Some),
+            Some(stored) => Document::load_stored(id.clone(), &stored.bytes, &self.actor).map(Some),
             None => Ok(None),
         }
     }
@@ -102,6 +102,14 @@ fn heads_hex(heads: &[ChangeHash]) -> String {
         .map(|h| h.to_string())
         .collect::<Vec<_>>()
         .join(",")
+}
+
+/// Heads as stored (comma-joined hex) back into hashes.
+fn parse_heads(s: &str) -> Result<Vec<ChangeHash>, automerge::ParseChangeHashError> {
+    s.split(',')
+        .filter(|h| !h.is_empty())
+        .map(|h| h.parse::<ChangeHash>())
+        .collect()
 }
 
 /// Answer one sync request of `caller`.
@@ -251,17 +259,20 @@ async fn merge(
         for mut w in prefetched.writes {
             let id = w.doc.id().to_string();
             if let Some(bytes) = w.saved {
-                let before: Option<Vec<ChangeHash>> = match prefetched.docs.get(&id) {
-                    Some(stored) => Some(
-                        Document::load_stored(w.doc.id().clone(), stored, &prefetched.actor)?
-                            .heads(),
-                    ),
-                    None => None,
-                };
+                // The stored version's heads, as its row holds them (the
+                // compare-and-set key): the changes after them are new.
+                let prev_heads = prefetched.docs.get(&id).map(|d| d.heads.clone());
+                let before =
+                    parse_heads(prev_heads.as_deref().unwrap_or_default()).map_err(|e| {
+                        CoreError::Corrupt {
+                            doc: id.clone(),
+                            reason: format!("its stored heads do not parse: {e}"),
+                        }
+                    })?;
                 let changes = w
                     .doc
                     .automerge_mut()
-                    .get_changes(before.as_deref().unwrap_or_default())
+                    .get_changes(&before)
                     .iter()
                     .map(|c| (c.hash().to_string(), c.actor_id().to_hex_string()))
                     .collect();
@@ -270,7 +281,7 @@ async fn merge(
                     id: w.doc.id().clone(),
                     bytes,
                     heads,
-                    prev_heads: before.as_deref().map(heads_hex),
+                    prev_heads,
                     changes,
                     record: w.doc.read(),
                 });
@@ -338,7 +349,10 @@ pub async fn edit_on_server(
     let edit = Arc::new(edit);
     for attempt in 1..=MAX_MERGE_ATTEMPTS {
         let docs = store.load_documents(std::slice::from_ref(&key)).await?;
-        let bytes = docs.get(&key).cloned().ok_or(ServerEditError::NoDocument)?;
+        let bytes = docs
+            .get(&key)
+            .map(|d| d.bytes.clone())
+            .ok_or(ServerEditError::NoDocument)?;
         let (id2, actor2, policy2, edit2, user2) = (
             id.clone(),
             actor.clone(),

@@ -5,9 +5,12 @@
 //! trips, bytes per document, sync request latency and the server's memory.
 //! `load/run-bench.sh` runs both against SQLite and PostgreSQL. `export`
 //! writes the documents `run` syncs to files, for the JS automerge-repo peer
-//! in `load/peer/` (issue 7).
+//! in `load/peer/` (issue 7). `county` times the weekly publications of a
+//! whole county (25,000 cadres) stored through the server's sync commit.
 
+mod county;
 mod export;
+mod live;
 mod process;
 mod report;
 mod run;
@@ -20,6 +23,7 @@ use anyhow::Context;
 use chrono::NaiveDate;
 use clap::{Args, Parser, Subcommand};
 
+use crate::county::CountyOptions;
 use crate::export::ExportOptions;
 use crate::run::RunOptions;
 use crate::seed::SeedOptions;
@@ -81,6 +85,33 @@ enum Command {
         /// The server's process id, to report its memory and CPU.
         #[arg(long)]
         server_pid: Option<u32>,
+        /// Also write the report as JSON to this file (`-` for stdout).
+        #[arg(long)]
+        json: Option<PathBuf>,
+        /// A supervisor (`sup00001`, made by `seed`) watches the whole
+        /// county's event stream during the sync; report how soon after
+        /// each phone's acknowledgement it heard of each document.
+        #[arg(long)]
+        watch: bool,
+    },
+    /// Seed a whole county (N cadres, each with a week stored through the
+    /// server's sync commit) into a fresh store, then time the weekly
+    /// publications of every township.
+    County {
+        /// A fresh data folder (SQLite database unless --database-url).
+        #[arg(long)]
+        data_dir: PathBuf,
+        /// `postgres://…` for PostgreSQL (an empty database).
+        #[arg(long)]
+        database_url: Option<String>,
+        #[arg(long, default_value_t = 25_000)]
+        cadres: usize,
+        #[arg(long, default_value_t = 110)]
+        townships: usize,
+        #[arg(long, default_value_t = 3)]
+        villages_per_township: usize,
+        #[command(flatten)]
+        week: WeekArgs,
         /// Also write the report as JSON to this file (`-` for stdout).
         #[arg(long)]
         json: Option<PathBuf>,
@@ -153,6 +184,7 @@ async fn main() -> anyhow::Result<()> {
             week,
             server_pid,
             json,
+            watch,
         } => {
             let report = run::run(RunOptions {
                 url,
@@ -163,19 +195,32 @@ async fn main() -> anyhow::Result<()> {
                 login_concurrency,
                 shape: week.shape(),
                 server_pid,
+                watch,
             })
             .await?;
             print!("{}", report.text());
-            if let Some(path) = json {
-                let text = serde_json::to_string_pretty(&report.json())?;
-                if path.as_os_str() == "-" {
-                    println!("{text}");
-                } else {
-                    std::fs::write(&path, text + "\n")
-                        .with_context(|| format!("cannot write {}", path.display()))?;
-                }
-            }
-            Ok(())
+            write_json(json, &report.json())
+        }
+        Command::County {
+            data_dir,
+            database_url,
+            cadres,
+            townships,
+            villages_per_township,
+            week,
+            json,
+        } => {
+            let report = county::county(CountyOptions {
+                data_dir,
+                database_url,
+                cadres,
+                townships,
+                villages_per_township,
+                shape: week.shape(),
+            })
+            .await?;
+            print!("{}", report.text());
+            write_json(json, &report.json())
         }
         Command::Export { out, cadres, week } => export::export(ExportOptions {
             out,
@@ -183,4 +228,19 @@ async fn main() -> anyhow::Result<()> {
             shape: week.shape(),
         }),
     }
+}
+
+/// Write a report's JSON to `path` (`-`: stdout), if asked for.
+fn write_json(path: Option<PathBuf>, json: &serde_json::Value) -> anyhow::Result<()> {
+    let Some(path) = path else {
+        return Ok(());
+    };
+    let text = serde_json::to_string_pretty(json)?;
+    if path.as_os_str() == "-" {
+        println!("{text}");
+    } else {
+        std::fs::write(&path, text + "\n")
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    Ok(())
 }

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Value};
 
+use crate::live::LiveFigures;
 use crate::week::{WeekShape, Written};
 
 #[derive(Debug, Clone)]
@@ -71,6 +72,8 @@ pub struct Report {
     pub write_secs: f64,
     pub sync: SyncFigures,
     pub server: Option<ServerFigures>,
+    /// The supervisor's event stream (`run --watch`).
+    pub live: Option<LiveFigures>,
     pub errors: BTreeMap<String, ErrorTally>,
 }
 
@@ -160,6 +163,12 @@ impl Report {
                 secs(srv.cpu_secs_sync)
             ));
         }
+        if let Some(l) = &self.live {
+            line(format!(
+                "live:   a supervisor's event stream heard {}/{} documents ({} before the phone read its reply); after the ack: p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms",
+                l.heard, l.documents, l.heard_before_ack, l.delay_ms[0], l.delay_ms[1], l.delay_ms[2]
+            ));
+        }
         line(format!(
             "load tool CPU during sync: {}",
             secs(s.load_cpu_secs)
@@ -226,6 +235,7 @@ impl Report {
                 "rss_end_bytes": srv.rss_end,
                 "cpu_secs_sync": srv.cpu_secs_sync,
             })),
+            "live": self.live.as_ref().map(LiveFigures::json),
             "errors": self.errors.iter().map(|(k, e)| (k.clone(), json!({
                 "count": e.count, "example": e.example,
             }))).collect::<serde_json::Map<_, _>>(),

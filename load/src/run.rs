@@ -28,6 +28,7 @@ use sync_core::{Actor, CoreError, ItemId, UserId};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
+use crate::live::{Watcher, WATCHER_LOGIN};
 use crate::process;
 use crate::report::{ErrorTally, Report, ServerFigures, SyncFigures};
 use crate::seed::{cadre_login, cadre_user};
@@ -47,6 +48,9 @@ pub struct RunOptions {
     pub login_concurrency: usize,
     pub shape: WeekShape,
     pub server_pid: Option<u32>,
+    /// Hold a supervisor's event stream open during the sync and time the
+    /// live updates.
+    pub watch: bool,
 }
 
 /// One cadre's phone.
@@ -143,22 +147,21 @@ fn worth_retrying(failure: &Failure) -> bool {
         .any(|status| failure.0.ends_with(status))
 }
 
-async fn login(
+/// Log `login` in on device `device_id` with `actors`; the access token.
+async fn login_as(
     http: &reqwest::Client,
     url: &str,
+    login: &str,
     password: &str,
-    index: usize,
-    run_tag: &str,
-) -> Result<Phone, Failure> {
-    let login = cadre_login(index);
-    let user = cadre_user(index).map_err(|e| ("login: bad id".to_owned(), e.to_string()))?;
-    let replica = MemoryReplica::new(Actor::random());
+    device_id: &str,
+    actors: &[String],
+) -> Result<String, Failure> {
     let body = json!({
         "login": login,
         "password": password,
-        "device_id": format!("load-{login}-{run_tag}"),
+        "device_id": device_id,
         "device_name": "压测手机",
-        "actors": [replica.actor().to_hex()],
+        "actors": actors,
     });
     let response = http
         .post(format!("{url}/api/v1/auth/login"))
@@ -173,10 +176,32 @@ async fn login(
         .json()
         .await
         .map_err(|e| transport_failure("login", e))?;
-    let token = body["access_token"]
+    body["access_token"]
         .as_str()
-        .ok_or_else(|| ("login: no token".to_owned(), body.to_string()))?
-        .to_owned();
+        .map(str::to_owned)
+        .ok_or_else(|| ("login: no token".to_owned(), body.to_string()))
+}
+
+async fn login(
+    http: &reqwest::Client,
+    url: &str,
+    password: &str,
+    index: usize,
+    run_tag: &str,
+) -> Result<Phone, Failure> {
+    let login = cadre_login(index);
+    let user = cadre_user(index).map_err(|e| ("login: bad id".to_owned(), e.to_string()))?;
+    let replica = MemoryReplica::new(Actor::random());
+    let device = format!("load-{login}-{run_tag}");
+    let token = login_as(
+        http,
+        url,
+        &login,
+        password,
+        &device,
+        &[replica.actor().to_hex()],
+    )
+    .await?;
     Ok(Phone {
         index,
         user,
@@ -197,6 +222,10 @@ struct SyncOutcome {
     latencies_us: Vec<u64>,
     problems: Vec<Failure>,
     failure: Option<Failure>,
+    /// The documents the phone had to send, and when its first sync reply
+    /// was read (for the live-update watcher).
+    docs: Vec<String>,
+    first_ack: Option<Instant>,
 }
 
 fn client_failure(e: CoreError) -> Failure {
@@ -220,6 +249,7 @@ async fn sync_phone(
         mut replica, token, ..
     } = phone;
     let before = replica.pending().map(|p| p.len() as u64).unwrap_or(0);
+    out.docs = replica.doc_ids().iter().map(ToString::to_string).collect();
     let mut session = match ClientSession::new(&mut replica) {
         Ok(s) => s,
         Err(e) => {
@@ -279,6 +309,7 @@ async fn sync_phone(
                 break;
             }
         };
+        out.first_ack.get_or_insert_with(Instant::now);
         session.record_bytes(up_len, down.len());
         let step = tokio::task::spawn_blocking(move || {
             let result = Batch::decode(&down)
@@ -450,7 +481,26 @@ pub async fn run(o: RunOptions) -> anyhow::Result<Report> {
         phones.len()
     );
 
-    // 3. Sync.
+    // 3. Sync, with the supervisor watching if asked.
+    let live_watcher = if o.watch {
+        let token = login_as(
+            &http,
+            &url,
+            WATCHER_LOGIN,
+            &o.password,
+            &format!("load-watch-{run_tag}"),
+            &[],
+        )
+        .await
+        .map_err(|(kind, message)| {
+            anyhow::anyhow!(
+                "the watcher's {kind}: {message} (seeded by this version of `jishi-load seed`?)"
+            )
+        })?;
+        Some(Watcher::start(&http, &url, &token).await?)
+    } else {
+        None
+    };
     let progress = Arc::new(Progress::default());
     let watcher = watch("sync", phones.len(), progress.clone(), o.server_pid);
     let server_rss_before = o.server_pid.and_then(process::rss);
@@ -476,8 +526,12 @@ pub async fn run(o: RunOptions) -> anyhow::Result<Report> {
     let mut latencies = Vec::new();
     let mut sync = SyncFigures::default();
     let mut round_trips = Vec::new();
+    let mut acked: Vec<(String, Instant)> = Vec::new();
     while let Some(result) = tasks.join_next().await {
         let outcome = result.context("sync task panicked")?;
+        if let Some(at) = outcome.first_ack {
+            acked.extend(outcome.docs.iter().map(|d| (d.clone(), at)));
+        }
         sync.docs_synced += outcome.docs_synced;
         sync.docs_left += outcome.docs_left;
         sync.bytes_up += outcome.bytes_up;
@@ -497,6 +551,10 @@ pub async fn run(o: RunOptions) -> anyhow::Result<Report> {
     }
     sync.secs = started.elapsed().as_secs_f64();
     watcher.abort();
+    let live = match live_watcher {
+        Some(w) => Some(w.finish(&acked, Duration::from_secs(10)).await),
+        None => None,
+    };
     let server_cpu_after = o.server_pid.and_then(process::cpu_seconds);
     let own_cpu_after = process::cpu_seconds(std::process::id());
     latencies.sort_unstable();
@@ -542,6 +600,7 @@ pub async fn run(o: RunOptions) -> anyhow::Result<Report> {
         write_secs,
         sync,
         server,
+        live,
         errors,
     })
 }

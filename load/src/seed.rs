@@ -2,7 +2,8 @@
 //! sharing one password, written straight into the server's store before the
 //! server starts. Users go through `backend::admin::create_user`, the path
 //! of `jishi admin create-user`, so they are validated and hashed the same
-//! way; the hashing (argon2, deliberately slow) runs a few at a time.
+//! way; the hashing (argon2, deliberately slow) runs a few at a time. A
+//! supervisor over the county (`sup00001`) watches for `run --watch`.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -113,6 +114,23 @@ pub async fn seed(o: SeedOptions) -> anyhow::Result<()> {
             ),
         }
     }
+    // The county's supervisor: `run --watch` holds its event stream open.
+    admin::create_user(
+        &store,
+        UserSpec {
+            id: crate::live::WATCHER_LOGIN.into(),
+            login: crate::live::WATCHER_LOGIN.into(),
+            name: "县督查员".into(),
+            phone: String::new(),
+            post: "县委督查室".into(),
+            duties: "督查全县干部纪实".into(),
+            unit: "c1".into(),
+            role: "supervisor".into(),
+            scope: Some("c1".into()),
+            password: o.password.clone(),
+        },
+    )
+    .await?;
     store.close().await;
     eprintln!(
         "seeded 1 county, {} townships, {} villages, {} cadres in {:.1}s ({})",

@@ -10,7 +10,7 @@ pub mod week;
 use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
-use sync_core::{Actor, DocId, Document, Role};
+use sync_core::Role;
 
 use crate::storage::{PublicationRow, Store, StoreError};
 use content::{CadreInput, Publication};
@@ -22,8 +22,6 @@ pub enum PublishError {
     NoUnit(String),
     #[error(transparent)]
     Store(#[from] StoreError),
-    #[error("document {doc} cannot be read: {reason}")]
-    Document { doc: String, reason: String },
     #[error("stored publication is not valid JSON: {0}")]
     Json(#[from] serde_json::Error),
 }
@@ -65,21 +63,10 @@ pub async fn draft(
         if !matches!(user.role, Role::Cadre | Role::Leader) || user.disabled {
             continue;
         }
-        let docs = store.owner_documents(&user.id, &from, &to).await?;
         let mut records = Vec::new();
-        for (doc_id, bytes) in docs {
-            let bad = |reason: String| PublishError::Document {
-                doc: doc_id.clone(),
-                reason,
-            };
-            let id = DocId::parse(&doc_id).map_err(|e| bad(e.to_string()))?;
-            let mut doc = Document::load_stored(id, &bytes, &Actor::random())
-                .map_err(|e| bad(e.to_string()))?;
-            heads.insert(
-                doc_id.clone(),
-                doc.heads().iter().map(ToString::to_string).collect(),
-            );
-            records.push(doc.read());
+        for stored in store.owner_records(&user.id, &from, &to).await? {
+            heads.insert(stored.doc_id, stored.heads);
+            records.push(stored.record);
         }
         cadres.push(CadreInput {
             unit_name: units.get(&user.unit_id).cloned().unwrap_or_default(),

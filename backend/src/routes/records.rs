@@ -69,8 +69,8 @@ pub async fn document(
         .store
         .load_documents(std::slice::from_ref(&doc_id))
         .await?;
-    let bytes = docs.get(&doc_id).ok_or(ApiError::NotFound)?;
-    Ok(Json(decode(id, bytes)?))
+    let stored = docs.get(&doc_id).ok_or(ApiError::NotFound)?;
+    Ok(Json(decode(id, &stored.bytes)?))
 }
 
 /// Every change the server accepted for a document: who, which device, when.
@@ -124,12 +124,12 @@ pub async fn days_of(
     to: &str,
 ) -> Result<Vec<Day>, ApiError> {
     let mut out: Vec<Day> = Vec::new();
-    for (doc_id, bytes) in state.store.owner_documents(user_id, from, to).await? {
-        let Ok(id) = DocId::parse(&doc_id) else {
+    for stored in state.store.owner_records(user_id, from, to).await? {
+        let Ok(id) = DocId::parse(&stored.doc_id) else {
             continue;
         };
         let date = id.period().as_string();
-        let record = decode(id, &bytes)?;
+        let record = stored.record;
         if out.last().map(|d| d.date != date).unwrap_or(true) {
             out.push(Day {
                 date: date.clone(),

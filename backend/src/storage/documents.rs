@@ -36,6 +36,14 @@ pub struct AcceptedDoc {
     pub record: Record,
 }
 
+/// A stored document: its bytes and the heads they hold.
+#[derive(Debug, Clone)]
+pub struct StoredDoc {
+    pub bytes: Vec<u8>,
+    /// Comma-joined hex, as the commit wrote it (the compare-and-set key).
+    pub heads: String,
+}
+
 /// What one sync request stores, in one transaction.
 #[derive(Debug, Default)]
 pub struct SyncCommit {
@@ -65,6 +73,54 @@ pub struct FilingRow {
     pub nights_stayed: i64,
 }
 
+/// Rows in one multi-row INSERT: at most 11 columns each, so under SQLite's
+/// and PostgreSQL's limits on bound parameters (32,766 and 65,535).
+const ROWS_PER_STATEMENT: usize = 200;
+
+/// `head VALUES ($1, …, $cols), ($cols+1, …), … tail`: `rows` tuples of
+/// `cols` numbered parameters (both databases read `$N`).
+fn multi_row(head: &str, cols: usize, rows: usize, tail: &str) -> String {
+    let mut sql = String::with_capacity(head.len() + tail.len() + rows * cols * 6 + 16);
+    sql.push_str(head);
+    sql.push_str(" VALUES ");
+    for r in 0..rows {
+        if r > 0 {
+            sql.push_str(", ");
+        }
+        sql.push('(');
+        for c in 0..cols {
+            if c > 0 {
+                sql.push_str(", ");
+            }
+            sql.push('$');
+            sql.push_str(&(r * cols + c + 1).to_string());
+        }
+        sql.push(')');
+    }
+    if !tail.is_empty() {
+        sql.push(' ');
+        sql.push_str(tail);
+    }
+    sql
+}
+
+/// A document's read model with the heads it was read at.
+#[derive(Debug, Clone)]
+pub struct StoredRecord {
+    pub doc_id: String,
+    /// The heads, hex.
+    pub heads: Vec<String>,
+    pub record: Record,
+}
+
+/// Read a stored document's bytes into plain values.
+fn read_record(doc_id: &str, bytes: &[u8]) -> Result<Record, String> {
+    let id = DocId::parse(doc_id).map_err(|e| e.to_string())?;
+    sync_core::Document::load_stored(id, bytes, &sync_core::Actor::random())
+        .map(|d| d.read())
+        .map_err(|e| e.to_string())
+}
+
 /// Every photo a record references, once.
 pub fn photo_hashes(record: &Record) -> std::collections::BTreeSet<&str> {
     match record {
@@ -89,22 +145,23 @@ impl Store {
     pub async fn load_documents(
         &self,
         ids: &[String],
-    ) -> Result<HashMap<String, Vec<u8>>, StoreError> {
+    ) -> Result<HashMap<String, StoredDoc>, StoreError> {
         let mut out = HashMap::new();
         for chunk in ids.chunks(200) {
             let placeholders = (1..=chunk.len())
                 .map(|i| format!("${i}"))
                 .collect::<Vec<_>>()
                 .join(", ");
-            let sql =
-                format!("SELECT doc_id, bytes FROM documents WHERE doc_id IN ({placeholders})");
-            let rows: Vec<(String, Vec<u8>)> = on_pool!(self.pool(), p => {
+            let sql = format!(
+                "SELECT doc_id, bytes, heads FROM documents WHERE doc_id IN ({placeholders})"
+            );
+            let rows: Vec<(String, StoredDoc)> = on_pool!(self.pool(), p => {
                 let mut q = sqlx::query(&sql);
                 for id in chunk {
                     q = q.bind(id);
                 }
                 q.fetch_all(p).await?.into_iter()
-                    .map(|r| Ok::<_, sqlx::Error>((r.try_get(0)?, r.try_get(1)?)))
+                    .map(|r| Ok::<_, sqlx::Error>((r.try_get(0)?, StoredDoc { bytes: r.try_get(1)?, heads: r.try_get(2)? })))
                     .collect::<Result<Vec<_>, _>>()
             })?;
             out.extend(rows);
@@ -194,24 +251,44 @@ impl Store {
         let now = now_ms();
         let notify = matches!(self.pool(), Pool::Postgres(_));
         let mut stored = Vec::with_capacity(commit.docs.len());
+        // Serialised before the transaction, which holds the write lock.
+        let records = commit
+            .docs
+            .iter()
+            .map(|d| {
+                serde_json::to_string(&d.record).map_err(|e| StoreError::Corrupt {
+                    doc: d.id.to_string(),
+                    reason: format!("its record does not serialise: {e}"),
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         on_pool!(self.pool(), p => {
             let mut tx = p.begin_with(self.pool().begin_statement()).await?;
-            for doc in &commit.docs {
-                let seq: i64 = sqlx::query_scalar("UPDATE change_seq SET value = value + 1 WHERE id = 1 RETURNING value")
-                    .fetch_one(&mut *tx).await?;
+            // One sequence number per document, taken in one statement.
+            let last_seq: i64 = if commit.docs.is_empty() {
+                0
+            } else {
+                sqlx::query_scalar("UPDATE change_seq SET value = value + $1 WHERE id = 1 RETURNING value")
+                    .bind(commit.docs.len() as i64)
+                    .fetch_one(&mut *tx).await?
+            };
+            let first_seq = last_seq - commit.docs.len() as i64 + 1;
+            for ((doc, record), seq) in commit.docs.iter().zip(&records).zip(first_seq..) {
                 stored.push(DocChange::new(&doc.id, seq));
                 let id = doc.id.to_string();
                 let stored = match &doc.prev_heads {
                     None => sqlx::query(
-                        "INSERT INTO documents (doc_id, kind, owner_id, period, bytes, heads, seq, updated_at)
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (doc_id) DO NOTHING")
+                        "INSERT INTO documents (doc_id, kind, owner_id, period, bytes, heads, seq, updated_at, record)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (doc_id) DO NOTHING")
                         .bind(&id).bind(doc.id.kind().as_str()).bind(doc.id.owner().as_str())
                         .bind(doc.id.period().as_string()).bind(&doc.bytes).bind(&doc.heads).bind(seq).bind(now)
+                        .bind(record)
                         .execute(&mut *tx).await?,
                     Some(prev) => sqlx::query(
-                        "UPDATE documents SET bytes = $2, heads = $3, seq = $4, updated_at = $5
+                        "UPDATE documents SET bytes = $2, heads = $3, seq = $4, updated_at = $5, record = $7
                          WHERE doc_id = $1 AND heads = $6")
                         .bind(&id).bind(&doc.bytes).bind(&doc.heads).bind(seq).bind(now).bind(prev)
+                        .bind(record)
                         .execute(&mut *tx).await?,
                 };
                 if stored.rows_affected() != 1 {
@@ -219,19 +296,29 @@ impl Store {
                     return Err(StoreError::Stale(id));
                 }
                 self.faults.at(CommitStep::AfterDocument)?;
-                for (hash, actor) in &doc.changes {
-                    sqlx::query(
-                        "INSERT INTO change_log (doc_id, change_hash, actor, user_id, device_id, received_at, seq)
-                         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (doc_id, change_hash) DO NOTHING")
-                        .bind(&id).bind(hash).bind(actor).bind(user_id).bind(device_id).bind(now).bind(seq)
-                        .execute(&mut *tx).await?;
+                // Several rows per statement (see `multi_row`): a statement
+                // costs a round trip to the database, a row almost nothing.
+                for chunk in doc.changes.chunks(ROWS_PER_STATEMENT) {
+                    let sql = multi_row(
+                        "INSERT INTO change_log (doc_id, change_hash, actor, user_id, device_id, received_at, seq)",
+                        7, chunk.len(), "ON CONFLICT (doc_id, change_hash) DO NOTHING");
+                    let mut q = sqlx::query(&sql);
+                    for (hash, actor) in chunk {
+                        q = q.bind(&id).bind(hash).bind(actor).bind(user_id).bind(device_id).bind(now).bind(seq);
+                    }
+                    q.execute(&mut *tx).await?;
                 }
                 self.faults.at(CommitStep::AfterChangeLog)?;
                 // Which photos this document references (the photo access rule).
                 sqlx::query("DELETE FROM photo_refs WHERE doc_id = $1").bind(&id).execute(&mut *tx).await?;
-                for sha in photo_hashes(&doc.record) {
-                    sqlx::query("INSERT INTO photo_refs (sha256, doc_id, owner_id) VALUES ($1, $2, $3)")
-                        .bind(sha).bind(&id).bind(doc.id.owner().as_str()).execute(&mut *tx).await?;
+                let photos: Vec<&str> = photo_hashes(&doc.record).into_iter().collect();
+                for chunk in photos.chunks(ROWS_PER_STATEMENT) {
+                    let sql = multi_row("INSERT INTO photo_refs (sha256, doc_id, owner_id)", 3, chunk.len(), "");
+                    let mut q = sqlx::query(&sql);
+                    for sha in chunk {
+                        q = q.bind(*sha).bind(&id).bind(doc.id.owner().as_str());
+                    }
+                    q.execute(&mut *tx).await?;
                 }
                 self.faults.at(CommitStep::AfterPhotoRefs)?;
                 // Read models: rebuilt from the merged document.
@@ -240,25 +327,31 @@ impl Store {
                 match &doc.record {
                     Record::Diary(d) => {
                         sqlx::query("DELETE FROM diary_entries WHERE doc_id = $1").bind(&id).execute(&mut *tx).await?;
-                        for e in &d.entries {
-                            sqlx::query(
-                                "INSERT INTO diary_entries (doc_id, entry_id, owner_id, day, time, category, place, text, households, photos, deleted)
-                                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)")
-                                .bind(&id).bind(&e.id).bind(owner).bind(&period).bind(&e.time)
-                                .bind(e.category.as_str()).bind(&e.place).bind(&e.text)
-                                .bind(e.households as i64).bind(e.photos.len() as i64).bind(e.deleted)
-                                .execute(&mut *tx).await?;
+                        for chunk in d.entries.chunks(ROWS_PER_STATEMENT) {
+                            let sql = multi_row(
+                                "INSERT INTO diary_entries (doc_id, entry_id, owner_id, day, time, category, place, text, households, photos, deleted)",
+                                11, chunk.len(), "");
+                            let mut q = sqlx::query(&sql);
+                            for e in chunk {
+                                q = q.bind(&id).bind(&e.id).bind(owner).bind(&period).bind(&e.time)
+                                    .bind(e.category.as_str()).bind(&e.place).bind(&e.text)
+                                    .bind(e.households as i64).bind(e.photos.len() as i64).bind(e.deleted);
+                            }
+                            q.execute(&mut *tx).await?;
                         }
                     }
                     Record::Night(n) => {
                         sqlx::query("DELETE FROM night_activities WHERE doc_id = $1").bind(&id).execute(&mut *tx).await?;
-                        for a in &n.activities {
-                            sqlx::query(
-                                "INSERT INTO night_activities (doc_id, activity_id, owner_id, day, kind, start_time, end_time, place, households, deleted)
-                                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
-                                .bind(&id).bind(&a.id).bind(owner).bind(&period).bind(a.kind.as_str())
-                                .bind(&a.start).bind(&a.end).bind(&a.place).bind(a.households as i64).bind(a.deleted)
-                                .execute(&mut *tx).await?;
+                        for chunk in n.activities.chunks(ROWS_PER_STATEMENT) {
+                            let sql = multi_row(
+                                "INSERT INTO night_activities (doc_id, activity_id, owner_id, day, kind, start_time, end_time, place, households, deleted)",
+                                10, chunk.len(), "");
+                            let mut q = sqlx::query(&sql);
+                            for a in chunk {
+                                q = q.bind(&id).bind(&a.id).bind(owner).bind(&period).bind(a.kind.as_str())
+                                    .bind(&a.start).bind(&a.end).bind(&a.place).bind(a.households as i64).bind(a.deleted);
+                            }
+                            q.execute(&mut *tx).await?;
                         }
                         sqlx::query(
                             "INSERT INTO night_stays (doc_id, owner_id, day, stayed, place) VALUES ($1, $2, $3, $4, $5)
@@ -268,13 +361,16 @@ impl Store {
                     }
                     Record::Plan(pl) => {
                         sqlx::query("DELETE FROM plan_tasks WHERE doc_id = $1").bind(&id).execute(&mut *tx).await?;
-                        for t in &pl.tasks {
-                            sqlx::query(
-                                "INSERT INTO plan_tasks (doc_id, task_id, owner_id, month, title, kind, due, status, closed_at, deleted)
-                                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
-                                .bind(&id).bind(&t.id).bind(owner).bind(&period).bind(&t.title)
-                                .bind(t.kind.as_str()).bind(&t.due).bind(t.status.as_str()).bind(t.closed_at).bind(t.deleted)
-                                .execute(&mut *tx).await?;
+                        for chunk in pl.tasks.chunks(ROWS_PER_STATEMENT) {
+                            let sql = multi_row(
+                                "INSERT INTO plan_tasks (doc_id, task_id, owner_id, month, title, kind, due, status, closed_at, deleted)",
+                                10, chunk.len(), "");
+                            let mut q = sqlx::query(&sql);
+                            for t in chunk {
+                                q = q.bind(&id).bind(&t.id).bind(owner).bind(&period).bind(&t.title)
+                                    .bind(t.kind.as_str()).bind(&t.due).bind(t.status.as_str()).bind(t.closed_at).bind(t.deleted);
+                            }
+                            q.execute(&mut *tx).await?;
                         }
                     }
                 }
@@ -303,19 +399,85 @@ impl Store {
         Ok(())
     }
 
-    /// The document ids of `owner` of `kind` with period in `[from, to]`.
-    pub async fn owner_documents(
+    /// `owner`'s diaries and night logs with period in `[from, to]`, by
+    /// period then kind, as plain values with the heads they were read at.
+    /// The read models stored by the commit are used; a row without one
+    /// (stored before the column existed) or whose one does not parse is
+    /// read from its bytes. The decoding runs on a blocking thread.
+    pub async fn owner_records(
         &self,
         owner: &str,
         from: &str,
         to: &str,
-    ) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
-        let rows = on_pool!(self.pool(), p => sqlx::query(
-            "SELECT doc_id, bytes FROM documents WHERE owner_id = $1 AND kind IN ('diary', 'night')
+    ) -> Result<Vec<StoredRecord>, StoreError> {
+        // (doc id, heads, record JSON, bytes when there is no record)
+        type Row = (String, String, Option<String>, Option<Vec<u8>>);
+        let rows: Vec<Row> = on_pool!(self.pool(), p => sqlx::query(
+            "SELECT doc_id, heads, record, CASE WHEN record IS NULL THEN bytes END
+             FROM documents WHERE owner_id = $1 AND kind IN ('diary', 'night')
              AND period >= $2 AND period <= $3 ORDER BY period, kind")
             .bind(owner).bind(from).bind(to).fetch_all(p).await?.into_iter()
-            .map(|r| Ok::<_, sqlx::Error>((r.try_get(0)?, r.try_get(1)?))).collect::<Result<Vec<_>, _>>())?;
-        Ok(rows)
+            .map(|r| Ok::<_, sqlx::Error>((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?)))
+            .collect::<Result<Vec<_>, _>>())?;
+        let decoded = tokio::task::spawn_blocking(move || {
+            rows.into_iter()
+                .map(|(doc_id, heads, json, bytes)| {
+                    let parsed = json.as_deref().map(serde_json::from_str::<Record>);
+                    let record = match (parsed, bytes) {
+                        (Some(Ok(record)), _) => Ok(record),
+                        (None, Some(bytes)) => read_record(&doc_id, &bytes),
+                        (Some(Err(e)), _) => Err(format!("its stored record does not parse: {e}")),
+                        (None, None) => Err("it has neither a record nor bytes".into()),
+                    };
+                    (doc_id, heads, record)
+                })
+                .collect::<Vec<_>>()
+        })
+        .await
+        .map_err(|e| StoreError::Corrupt {
+            doc: owner.to_owned(),
+            reason: e.to_string(),
+        })?;
+        let mut out = Vec::with_capacity(decoded.len());
+        for (doc_id, heads, record) in decoded {
+            let record = match record {
+                Ok(r) => r,
+                Err(reason) => {
+                    // A record this version cannot parse (written by a newer
+                    // one): the bytes are the truth.
+                    tracing::warn!(doc = %doc_id, %reason, "reading the document instead of its stored record");
+                    let bytes = self.document_bytes(&doc_id).await?;
+                    let id = doc_id.clone();
+                    tokio::task::spawn_blocking(move || read_record(&id, &bytes))
+                        .await
+                        .map_err(|e| StoreError::Corrupt {
+                            doc: doc_id.clone(),
+                            reason: e.to_string(),
+                        })?
+                        .map_err(|reason| StoreError::Corrupt {
+                            doc: doc_id.clone(),
+                            reason,
+                        })?
+                }
+            };
+            out.push(StoredRecord {
+                heads: heads
+                    .split(',')
+                    .filter(|h| !h.is_empty())
+                    .map(str::to_owned)
+                    .collect(),
+                doc_id,
+                record,
+            });
+        }
+        Ok(out)
+    }
+
+    /// The bytes of one document.
+    async fn document_bytes(&self, doc_id: &str) -> Result<Vec<u8>, StoreError> {
+        let bytes: Option<Vec<u8>> = on_pool!(self.pool(), p => sqlx::query_scalar(
+            "SELECT bytes FROM documents WHERE doc_id = $1").bind(doc_id).fetch_optional(p).await)?;
+        bytes.ok_or(StoreError::NotFound("document"))
     }
 
     pub async fn change_log(&self, doc_id: &str) -> Result<Vec<ChangeLogRow>, StoreError> {
@@ -380,5 +542,22 @@ impl Store {
         Ok(
             on_pool!(self.pool(), p => sqlx::query_scalar("SELECT COUNT(*) FROM documents").fetch_one(p).await)?,
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::multi_row;
+
+    #[test]
+    fn multi_row_numbers_every_parameter_once() {
+        assert_eq!(
+            multi_row("INSERT INTO t (a, b)", 2, 3, "ON CONFLICT DO NOTHING"),
+            "INSERT INTO t (a, b) VALUES ($1, $2), ($3, $4), ($5, $6) ON CONFLICT DO NOTHING"
+        );
+        assert_eq!(
+            multi_row("INSERT INTO t (a)", 1, 1, ""),
+            "INSERT INTO t (a) VALUES ($1)"
+        );
     }
 }

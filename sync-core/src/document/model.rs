@@ -272,7 +272,7 @@ pub struct EditContext {
 
 // ---- read model -------------------------------------------------------
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Photo {
     pub hash: String,
     pub added_at: i64,
@@ -280,7 +280,7 @@ pub struct Photo {
     pub location: Option<Location>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Entry {
     pub id: String,
     pub time: String,
@@ -295,7 +295,7 @@ pub struct Entry {
     pub deleted: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Activity {
     pub id: String,
     pub kind: NightKind,
@@ -311,7 +311,7 @@ pub struct Activity {
     pub deleted: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Task {
     pub id: String,
     pub title: String,
@@ -325,7 +325,7 @@ pub struct Task {
     pub deleted: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Comment {
     pub id: String,
     pub author: String,
@@ -336,7 +336,7 @@ pub struct Comment {
     pub deleted: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Diary {
     pub id: DocId,
     pub schema: u64,
@@ -346,7 +346,7 @@ pub struct Diary {
     pub comments: Vec<Comment>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Night {
     pub id: DocId,
     pub schema: u64,
@@ -356,7 +356,7 @@ pub struct Night {
     pub comments: Vec<Comment>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Plan {
     pub id: DocId,
     pub schema: u64,
@@ -366,7 +366,7 @@ pub struct Plan {
 }
 
 /// A document as plain values.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Record {
     Diary(Diary),

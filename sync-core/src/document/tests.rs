@@ -33,6 +33,13 @@ fn entry(text: &str) -> EntryFields {
         }),
     }
 }
+/// The read model stored beside each document on the server comes back the
+/// same from its JSON.
+fn assert_round_trips(r: &Record) {
+    let json = serde_json::to_string(r).unwrap();
+    let back: Record = serde_json::from_str(&json).unwrap();
+    assert_eq!(&back, r, "{json}");
+}
 fn diary(r: Record) -> Diary {
     match r {
         Record::Diary(d) => d,
@@ -310,6 +317,7 @@ fn night_log_and_plan() {
     assert_eq!(n.overnight_place.as_deref(), Some("村委会"));
     assert_eq!(n.activities[0].issues, "灌溉水渠堵塞");
     assert_eq!(n.activities[0].photos.len(), 1);
+    assert_round_trips(&doc.read());
 
     let plan = DocId::plan(&user("u1"), day());
     let mut doc = Document::create(plan, &Actor::random());
@@ -341,6 +349,7 @@ fn night_log_and_plan() {
     assert_eq!(p.tasks[0].status, TaskStatus::Done);
     assert_eq!(p.tasks[0].note, "已销号");
     assert!(p.tasks[0].closed_at.is_some());
+    assert_round_trips(&doc.read());
 }
 
 #[test]
@@ -371,6 +380,15 @@ fn comments_are_written_and_deleted_only_by_their_author() {
     assert_eq!(d.comments[0].role, "supervisor");
     doc.apply(&Edit::DeleteComment { id: c }, &sup).unwrap();
     assert!(diary(doc.read()).comments[0].deleted);
+    doc.apply(
+        &Edit::AddEntry {
+            id: ItemId::random(),
+            fields: entry("入户走访，位置与照片"),
+        },
+        &ctx("u1"),
+    )
+    .unwrap();
+    assert_round_trips(&doc.read());
 }
 
 /// A newer app adds fields this version does not know; editing with this

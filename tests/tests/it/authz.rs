@@ -737,7 +737,7 @@ impl World {
             .await
             .unwrap();
         docs.get(doc).map(|b| {
-            Document::load(DocId::parse(doc).unwrap(), b, &Actor::random())
+            Document::load(DocId::parse(doc).unwrap(), &b.bytes, &Actor::random())
                 .unwrap()
                 .read()
         })

@@ -61,7 +61,8 @@ async fn server_texts(app: &TestApp) -> BTreeSet<String> {
     let docs = app.state.store.load_documents(&ids).await.unwrap();
     let mut out = BTreeSet::new();
     for (id, bytes) in docs {
-        let doc = Document::load(DocId::parse(&id).unwrap(), &bytes, &Actor::random()).unwrap();
+        let doc =
+            Document::load(DocId::parse(&id).unwrap(), &bytes.bytes, &Actor::random()).unwrap();
         if let Record::Diary(d) = doc.read() {
             out.extend(d.entries.into_iter().map(|e| e.text));
         }

@@ -264,7 +264,7 @@ async fn server_texts(app: &TestApp, id: &DocId) -> Vec<String> {
         .unwrap();
     let bytes = docs.get(&id.to_string()).expect("on the server");
     diary_texts(Some(
-        sync_core::Document::load(id.clone(), bytes, &sync_core::Actor::random())
+        sync_core::Document::load(id.clone(), &bytes.bytes, &sync_core::Actor::random())
             .unwrap()
             .read(),
     ))

@@ -83,7 +83,8 @@ async fn server_texts(app: &TestApp, days: &[u32]) -> Vec<String> {
     let docs = app.state.store.load_documents(&ids).await.unwrap();
     let mut out = Vec::new();
     for (id, bytes) in docs {
-        let doc = Document::load(DocId::parse(&id).unwrap(), &bytes, &Actor::random()).unwrap();
+        let doc =
+            Document::load(DocId::parse(&id).unwrap(), &bytes.bytes, &Actor::random()).unwrap();
         if let Record::Diary(d) = doc.read() {
             out.extend(d.entries.into_iter().map(|e| e.text));
         }

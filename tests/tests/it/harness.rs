@@ -128,6 +128,36 @@ impl TestApp {
         &self.config
     }
 
+    /// Run one SQL statement on this server's database over a connection of
+    /// its own (to set up states the API cannot make, such as rows written
+    /// by an older version). Returns the rows affected.
+    pub async fn execute_sql(&self, sql: &str) -> u64 {
+        match &self.config.database_url {
+            Some(url) => {
+                let pool = sqlx::PgPool::connect(url.expose()).await.unwrap();
+                let n = sqlx::query(sql)
+                    .execute(&pool)
+                    .await
+                    .unwrap()
+                    .rows_affected();
+                pool.close().await;
+                n
+            }
+            None => {
+                let path = self.config.data_dir.join("jishi.db");
+                let options = sqlx::sqlite::SqliteConnectOptions::new().filename(path);
+                let pool = sqlx::SqlitePool::connect_with(options).await.unwrap();
+                let n = sqlx::query(sql)
+                    .execute(&pool)
+                    .await
+                    .unwrap()
+                    .rows_affected();
+                pool.close().await;
+                n
+            }
+        }
+    }
+
     /// A second instance on the same database and configuration but its
     /// own data folder (several instances on several machines behind a
     /// balancer). Tokens are shared only when `jwt_secret` is set.

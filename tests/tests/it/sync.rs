@@ -57,7 +57,7 @@ async fn server_record(app: &TestApp, id: &DocId) -> Option<Record> {
         .await
         .unwrap();
     docs.get(&id.to_string()).map(|b| {
-        Document::load(id.clone(), b, &Actor::random())
+        Document::load(id.clone(), &b.bytes, &Actor::random())
             .unwrap()
             .read()
     })
