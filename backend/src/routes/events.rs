@@ -39,6 +39,8 @@ pub const MAX_STREAMS: usize = 10_000;
 const CATCH_UP_LIMIT: usize = 500;
 /// How often an idle stream re-checks access and sends a keep-alive.
 const CHECK_EVERY: Duration = Duration::from_secs(15);
+/// Feed items a stream takes at once (one access check for all of them).
+const MAX_BATCH: usize = 1_000;
 /// Owners whose readability a stream remembers.
 const OWNER_CACHE: usize = 10_000;
 
@@ -204,34 +206,55 @@ async fn run(
                     return Ok(());
                 }
             }
-            got = feed.recv() => match got {
-                Ok(Feed::Changed(c)) => {
-                    let seq = u64::try_from(c.seq).unwrap_or(0);
-                    if seq <= cursor {
-                        continue; // Sent by the catch-up.
+            got = feed.recv() => {
+                // Everything already waiting goes out together, after one
+                // access check: under a burst of commits a check per event
+                // (two queries) made the stream fall seconds behind.
+                let mut batch = vec![got];
+                while batch.len() < MAX_BATCH {
+                    match feed.try_recv() {
+                        Ok(next) => batch.push(Ok(next)),
+                        Err(broadcast::error::TryRecvError::Lagged(n)) => batch.push(Err(RecvError::Lagged(n))),
+                        Err(_) => break,
                     }
-                    let readable = match owners.get(&c.owner_id) {
-                        Some(ok) => *ok,
-                        None => {
-                            let ok = may_read(&state.store, scope, &c.owner_id).await?;
-                            if owners.len() >= OWNER_CACHE {
-                                owners.clear();
-                            }
-                            owners.insert(c.owner_id.clone(), ok);
-                            ok
-                        }
-                    };
-                    if !readable {
-                        continue;
-                    }
-                    // Revocation takes effect before the next event.
-                    if !still_allowed(state, caller).await? {
-                        return Ok(());
-                    }
-                    send(tx, changed(&c.doc_id, seq)).await?;
                 }
-                Ok(Feed::Gap) | Err(RecvError::Lagged(_)) => send(tx, resync()).await?,
-                Err(RecvError::Closed) => return Ok(()),
+                let mut events = Vec::with_capacity(batch.len());
+                for got in batch {
+                    match got {
+                        Ok(Feed::Changed(c)) => {
+                            let seq = u64::try_from(c.seq).unwrap_or(0);
+                            if seq <= cursor {
+                                continue; // Sent by the catch-up.
+                            }
+                            let readable = match owners.get(&c.owner_id) {
+                                Some(ok) => *ok,
+                                None => {
+                                    let ok = may_read(&state.store, scope, &c.owner_id).await?;
+                                    if owners.len() >= OWNER_CACHE {
+                                        owners.clear();
+                                    }
+                                    owners.insert(c.owner_id.clone(), ok);
+                                    ok
+                                }
+                            };
+                            if readable {
+                                events.push(changed(&c.doc_id, seq));
+                            }
+                        }
+                        Ok(Feed::Gap) | Err(RecvError::Lagged(_)) => events.push(resync()),
+                        Err(RecvError::Closed) => return Ok(()),
+                    }
+                }
+                if events.is_empty() {
+                    continue;
+                }
+                // Revocation takes effect before the next event.
+                if !still_allowed(state, caller).await? {
+                    return Ok(());
+                }
+                for event in events {
+                    send(tx, event).await?;
+                }
             }
         }
     }
