@@ -11,21 +11,58 @@
 //! A refusal is for the whole document: nothing of it is stored.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Mutex;
 
 use automerge::legacy::{Key, ObjectId, OpId, OpType};
-use automerge::{Prop, ReadDoc};
+use automerge::{ChangeHash, Prop, ReadDoc};
 use sync_core::document::{genesis_hash, Record, GENESIS_ACTOR, IMMUTABLE_ROOT_KEYS};
 use sync_core::session::{Refusal, WritePolicy};
-use sync_core::{Document, Role};
+use sync_core::{DocId, Document, Role};
 
 /// Containers whose items may only be marked deleted, never removed.
 const CONTAINERS: &[&str] = &["entries", "activities", "tasks", "comments", "summary"];
 
 pub struct DevicePolicy {
-    pub user_id: String,
-    pub role: Role,
+    user_id: String,
+    role: Role,
     /// Actors registered to the calling device (hex).
-    pub actors: HashSet<String>,
+    actors: HashSet<String>,
+    /// What the checks of this request read, by document: the commit needs
+    /// the same record and change list, and each costs a walk of the
+    /// document (see [`DevicePolicy::take_checked`]).
+    checked: Mutex<HashMap<DocId, Checked>>,
+}
+
+/// What a passed check read of the merged document.
+#[derive(Debug)]
+pub struct Checked {
+    /// Its heads when checked: the rest is valid only for that version.
+    pub heads: Vec<ChangeHash>,
+    pub record: Record,
+    /// (hash, actor), hex, of the changes new since the stored version.
+    pub changes: Vec<(String, String)>,
+}
+
+impl DevicePolicy {
+    pub fn new(user_id: String, role: Role, actors: HashSet<String>) -> Self {
+        Self {
+            user_id,
+            role,
+            actors,
+            checked: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The record and new changes the last passed check of `doc` read, if
+    /// the document is still at `heads`.
+    pub fn take_checked(&self, doc: &DocId, heads: &[ChangeHash]) -> Option<Checked> {
+        let checked = self
+            .checked
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(doc)?;
+        (checked.heads == heads).then_some(checked)
+    }
 }
 
 fn forbidden(message: impl Into<String>) -> Refusal {
@@ -219,8 +256,10 @@ impl WritePolicy for DevicePolicy {
         // (object, key, delete) is resolved and checked once.
         let mut paths: HashMap<ObjectId, Vec<String>> = HashMap::new();
         let mut allowed: HashSet<(ObjectId, Option<String>, bool)> = HashSet::new();
+        let mut logged = Vec::with_capacity(changes.len());
         for change in changes {
             let actor = change.actor_id().to_hex_string();
+            logged.push((change.hash().to_string(), actor.clone()));
             if actor == genesis_actor {
                 if change.hash() != genesis {
                     return Err(forbidden(
@@ -261,6 +300,15 @@ impl WritePolicy for DevicePolicy {
                 allowed.insert(verdict);
             }
         }
+        let checked = Checked {
+            heads: after.heads(),
+            record,
+            changes: logged,
+        };
+        self.checked
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(id, checked);
         Ok(())
     }
 }

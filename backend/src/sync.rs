@@ -154,11 +154,11 @@ pub async fn handle(state: &AppState, caller: &Caller, body: &[u8]) -> Result<Ve
         .await?
         .into_iter()
         .collect();
-    let policy = Arc::new(DevicePolicy {
-        user_id: caller.user.id.clone(),
-        role: caller.user.role,
+    let policy = Arc::new(DevicePolicy::new(
+        caller.user.id.clone(),
+        caller.user.role,
         actors,
-    });
+    ));
     let allowed = Arc::new(allowed);
     // Read, merge, commit; if another request committed to one of the same
     // documents in between, the commit stores nothing and this runs again
@@ -262,28 +262,33 @@ async fn merge(
                 // The stored version's heads, as its row holds them (the
                 // compare-and-set key): the changes after them are new.
                 let prev_heads = prefetched.docs.get(&id).map(|d| d.heads.clone());
-                let before =
-                    parse_heads(prev_heads.as_deref().unwrap_or_default()).map_err(|e| {
-                        CoreError::Corrupt {
-                            doc: id.clone(),
-                            reason: format!("its stored heads do not parse: {e}"),
-                        }
-                    })?;
-                let changes = w
-                    .doc
-                    .automerge_mut()
-                    .get_changes(&before)
-                    .iter()
-                    .map(|c| (c.hash().to_string(), c.actor_id().to_hex_string()))
-                    .collect();
-                let heads = heads_hex(&w.doc.heads());
+                let heads = w.doc.heads();
+                // The write policy read the same version: reuse what it read.
+                let (record, changes) = match policy.take_checked(w.doc.id(), &heads) {
+                    Some(c) => (c.record, c.changes),
+                    None => {
+                        let before = parse_heads(prev_heads.as_deref().unwrap_or_default())
+                            .map_err(|e| CoreError::Corrupt {
+                                doc: id.clone(),
+                                reason: format!("its stored heads do not parse: {e}"),
+                            })?;
+                        let changes = w
+                            .doc
+                            .automerge_mut()
+                            .get_changes(&before)
+                            .iter()
+                            .map(|c| (c.hash().to_string(), c.actor_id().to_hex_string()))
+                            .collect();
+                        (w.doc.read(), changes)
+                    }
+                };
                 commit.docs.push(AcceptedDoc {
                     id: w.doc.id().clone(),
                     bytes,
-                    heads,
+                    heads: heads_hex(&heads),
                     prev_heads,
                     changes,
-                    record: w.doc.read(),
+                    record,
                 });
             }
             commit.peer_states.push((id, w.state));
@@ -340,11 +345,11 @@ pub async fn edit_on_server(
         })?;
     let user = sync_core::UserId::parse(&caller.user.id)
         .map_err(|e| ServerEditError::Invalid(e.to_string()))?;
-    let policy = Arc::new(DevicePolicy {
-        user_id: caller.user.id.clone(),
-        role: caller.user.role,
+    let policy = Arc::new(DevicePolicy::new(
+        caller.user.id.clone(),
+        caller.user.role,
         actors,
-    });
+    ));
     let key = id.to_string();
     let edit = Arc::new(edit);
     for attempt in 1..=MAX_MERGE_ATTEMPTS {

@@ -310,7 +310,12 @@ impl Store {
                 }
                 self.faults.at(CommitStep::AfterChangeLog)?;
                 // Which photos this document references (the photo access rule).
-                sqlx::query("DELETE FROM photo_refs WHERE doc_id = $1").bind(&id).execute(&mut *tx).await?;
+                // A new document has no rows yet in the tables below (they are
+                // written only here, with the document row): nothing to clear.
+                let existed = doc.prev_heads.is_some();
+                if existed {
+                    sqlx::query("DELETE FROM photo_refs WHERE doc_id = $1").bind(&id).execute(&mut *tx).await?;
+                }
                 let photos: Vec<&str> = photo_hashes(&doc.record).into_iter().collect();
                 for chunk in photos.chunks(ROWS_PER_STATEMENT) {
                     let sql = multi_row("INSERT INTO photo_refs (sha256, doc_id, owner_id)", 3, chunk.len(), "");
@@ -326,7 +331,9 @@ impl Store {
                 let period = doc.id.period().as_string();
                 match &doc.record {
                     Record::Diary(d) => {
-                        sqlx::query("DELETE FROM diary_entries WHERE doc_id = $1").bind(&id).execute(&mut *tx).await?;
+                        if existed {
+                            sqlx::query("DELETE FROM diary_entries WHERE doc_id = $1").bind(&id).execute(&mut *tx).await?;
+                        }
                         for chunk in d.entries.chunks(ROWS_PER_STATEMENT) {
                             let sql = multi_row(
                                 "INSERT INTO diary_entries (doc_id, entry_id, owner_id, day, time, category, place, text, households, photos, deleted)",
@@ -341,7 +348,9 @@ impl Store {
                         }
                     }
                     Record::Night(n) => {
-                        sqlx::query("DELETE FROM night_activities WHERE doc_id = $1").bind(&id).execute(&mut *tx).await?;
+                        if existed {
+                            sqlx::query("DELETE FROM night_activities WHERE doc_id = $1").bind(&id).execute(&mut *tx).await?;
+                        }
                         for chunk in n.activities.chunks(ROWS_PER_STATEMENT) {
                             let sql = multi_row(
                                 "INSERT INTO night_activities (doc_id, activity_id, owner_id, day, kind, start_time, end_time, place, households, deleted)",
@@ -360,7 +369,9 @@ impl Store {
                             .execute(&mut *tx).await?;
                     }
                     Record::Plan(pl) => {
-                        sqlx::query("DELETE FROM plan_tasks WHERE doc_id = $1").bind(&id).execute(&mut *tx).await?;
+                        if existed {
+                            sqlx::query("DELETE FROM plan_tasks WHERE doc_id = $1").bind(&id).execute(&mut *tx).await?;
+                        }
                         for chunk in pl.tasks.chunks(ROWS_PER_STATEMENT) {
                             let sql = multi_row(
                                 "INSERT INTO plan_tasks (doc_id, task_id, owner_id, month, title, kind, due, status, closed_at, deleted)",
@@ -376,11 +387,14 @@ impl Store {
                 }
                 self.faults.at(CommitStep::AfterProjections)?;
             }
-            for (doc_id, state) in &commit.peer_states {
-                sqlx::query(
-                    "INSERT INTO peer_states (device_id, doc_id, state) VALUES ($1, $2, $3)
-                     ON CONFLICT (device_id, doc_id) DO UPDATE SET state = excluded.state")
-                    .bind(device_id).bind(doc_id).bind(state).execute(&mut *tx).await?;
+            for chunk in commit.peer_states.chunks(ROWS_PER_STATEMENT) {
+                let sql = multi_row("INSERT INTO peer_states (device_id, doc_id, state)", 3, chunk.len(),
+                    "ON CONFLICT (device_id, doc_id) DO UPDATE SET state = excluded.state");
+                let mut q = sqlx::query(&sql);
+                for (doc_id, state) in chunk {
+                    q = q.bind(device_id).bind(doc_id).bind(state);
+                }
+                q.execute(&mut *tx).await?;
             }
             sqlx::query("UPDATE devices SET last_seen_at = $2 WHERE id = $1")
                 .bind(device_id).bind(now).execute(&mut *tx).await?;
