@@ -267,6 +267,7 @@ impl Store {
     /// revoked.
     pub async fn disable_user(&self, user_id: &str) -> Result<(), StoreError> {
         let now = now_ms();
+        let _writer = self.writer().await;
         on_pool!(self.pool(), p => {
             let mut tx = p.begin_with(self.pool().begin_statement()).await?;
             let n = sqlx::query("UPDATE users SET disabled = TRUE WHERE id = $1")
@@ -293,6 +294,7 @@ impl Store {
         actors: &[String],
     ) -> Result<(), StoreError> {
         let now = now_ms();
+        let _writer = self.writer().await;
         let outcome: Result<Result<(), String>, sqlx::Error> = on_pool!(self.pool(), p => {
             async {
                 let mut tx = p.begin_with(self.pool().begin_statement()).await?;
@@ -359,6 +361,7 @@ impl Store {
     /// Revoke a device: its tokens and refresh families stop working at once.
     pub async fn revoke_device(&self, id: &str) -> Result<(), StoreError> {
         let now = now_ms();
+        let _writer = self.writer().await;
         let n = on_pool!(self.pool(), p => {
             let mut tx = p.begin_with(self.pool().begin_statement()).await?;
             let n = sqlx::query("UPDATE devices SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
@@ -382,6 +385,7 @@ impl Store {
     /// device and log in again.
     pub async fn end_sessions(&self, user_id: &str) -> Result<(), StoreError> {
         let now = now_ms();
+        let _writer = self.writer().await;
         on_pool!(self.pool(), p => {
             let mut tx = p.begin_with(self.pool().begin_statement()).await?;
             sqlx::query("UPDATE devices SET revoked_at = $2 WHERE user_id = $1 AND id LIKE 'web-%' AND name = '网页' AND revoked_at IS NULL")

@@ -73,6 +73,7 @@ impl Store {
     /// changes, and sends them. Refresh tokens issued after the backup are
     /// unknown to it; those phones log in again.
     pub async fn prepare_restored(&self, base: i64) -> Result<(), StoreError> {
+        let _writer = self.writer().await;
         on_pool!(self.pool(), p => {
             let mut tx = p.begin_with(self.pool().begin_statement()).await?;
             let (floor, top): (i64, i64) = sqlx::query_as(

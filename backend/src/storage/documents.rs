@@ -262,6 +262,7 @@ impl Store {
                 })
             })
             .collect::<Result<Vec<_>, _>>()?;
+        let _writer = self.writer().await;
         on_pool!(self.pool(), p => {
             let mut tx = p.begin_with(self.pool().begin_statement()).await?;
             // One sequence number per document, taken in one statement.

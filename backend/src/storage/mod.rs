@@ -18,6 +18,7 @@ mod reviews;
 
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::postgres::{PgPool, PgPoolOptions};
@@ -112,6 +113,8 @@ pub struct Store {
     faults: Faults,
     /// Announces committed documents ([`changes`]).
     feed: tokio::sync::broadcast::Sender<Feed>,
+    /// The turn to write on SQLite ([`Store::writer`]).
+    writer: Arc<tokio::sync::Mutex<()>>,
 }
 
 pub fn now_ms() -> i64 {
@@ -172,7 +175,20 @@ impl Store {
             pool,
             faults: Faults::default(),
             feed: changes::channel(),
+            writer: Arc::new(tokio::sync::Mutex::new(())),
         })
+    }
+
+    /// SQLite takes one writer at a time: write transactions wait for their
+    /// turn here, in the process, instead of each holding a pooled
+    /// connection while SQLite's busy handler sleeps on the lock (which left
+    /// the pool's connections to writers and made every read wait). `None`
+    /// on PostgreSQL, which has row locks.
+    pub(crate) async fn writer(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+        match self.pool {
+            Pool::Sqlite(_) => Some(self.writer.lock().await),
+            Pool::Postgres(_) => None,
+        }
     }
 
     pub fn dialect(&self) -> &'static str {

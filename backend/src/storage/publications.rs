@@ -24,6 +24,7 @@ impl Store {
         p: &PublicationRow,
         photos: &[&str],
     ) -> Result<bool, StoreError> {
+        let _writer = self.writer().await;
         let inserted = on_pool!(self.pool(), pool => {
             async {
                 let mut tx = pool.begin_with(self.pool().begin_statement()).await?;
