@@ -217,6 +217,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/openapi.json", get(routes::ops::openapi))
         .fallback(routes::ops::not_found)
         .with_state(state)
+        .layer(axum::middleware::map_response(close_after_refused_body))
         .layer(CatchPanicLayer::custom(routes::ops::panic_response))
         .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, timeout))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
@@ -231,6 +232,22 @@ pub fn router(state: AppState) -> Router {
             }),
         )
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+}
+
+/// A body refused as too large was not read to its end: the connection
+/// cannot carry another request, so say so (`Connection: close`) rather than
+/// let the client reuse it and lose its next request when the server closes
+/// it (seen as `IncompleteMessage` by a pooled HTTP client).
+async fn close_after_refused_body(
+    mut response: axum::response::Response,
+) -> axum::response::Response {
+    if response.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+        response.headers_mut().insert(
+            axum::http::header::CONNECTION,
+            axum::http::HeaderValue::from_static("close"),
+        );
+    }
+    response
 }
 
 pub struct Application {
