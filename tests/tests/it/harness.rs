@@ -132,9 +132,9 @@ impl TestApp {
     /// its own (to set up states the API cannot make, such as rows written
     /// by an older version). Returns the rows affected.
     pub async fn execute_sql(&self, sql: &str) -> u64 {
-        match &self.config.database_url {
-            Some(url) => {
-                let pool = sqlx::PgPool::connect(url.expose()).await.unwrap();
+        macro_rules! run_on {
+            ($pool:expr) => {{
+                let pool = $pool;
                 let n = sqlx::query(sql)
                     .execute(&pool)
                     .await
@@ -142,18 +142,14 @@ impl TestApp {
                     .rows_affected();
                 pool.close().await;
                 n
-            }
+            }};
+        }
+        match &self.config.database_url {
+            Some(url) => run_on!(sqlx::PgPool::connect(url.expose()).await.unwrap()),
             None => {
                 let path = self.config.data_dir.join("jishi.db");
                 let options = sqlx::sqlite::SqliteConnectOptions::new().filename(path);
-                let pool = sqlx::SqlitePool::connect_with(options).await.unwrap();
-                let n = sqlx::query(sql)
-                    .execute(&pool)
-                    .await
-                    .unwrap()
-                    .rows_affected();
-                pool.close().await;
-                n
+                run_on!(sqlx::SqlitePool::connect_with(options).await.unwrap())
             }
         }
     }
