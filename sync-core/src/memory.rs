@@ -153,6 +153,11 @@ impl MemoryServer {
         self.docs.keys().cloned().collect()
     }
 
+    /// The bytes stored for `id`, as the commit wrote them.
+    pub fn stored_bytes(&self, id: &DocId) -> Option<&[u8]> {
+        self.docs.get(id).map(|(bytes, _)| bytes.as_slice())
+    }
+
     /// Drop what a server process keeps in memory.
     pub fn restart(&mut self) {
         self.cache.clear();

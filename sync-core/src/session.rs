@@ -69,15 +69,25 @@ fn generate(doc: &mut Document, state: &mut State) -> Result<Option<Message>, Co
 
 /// Apply one incoming message. The caller checks the document's identity
 /// afterwards: the client refuses a server that sends another document, the
-/// server lets its write policy name the rewrite.
-fn receive(doc: &mut Document, state: &mut State, bytes: &[u8]) -> Result<(), CoreError> {
+/// server lets its write policy name the rewrite. Returns the message's
+/// changes when they were one chunk (a whole document is sent that way).
+fn receive(
+    doc: &mut Document,
+    state: &mut State,
+    bytes: &[u8],
+) -> Result<Option<Vec<u8>>, CoreError> {
     let id = doc.id().clone();
     let message = contain(&id, "decode sync message", || Message::decode(bytes))?;
+    let single = match message.changes.len() {
+        1 => message.changes.iter().next().map(<[u8]>::to_vec),
+        _ => None,
+    };
     contain(&id, "receive sync message", || {
         doc.automerge_mut()
             .sync()
             .receive_sync_message(state, message)
-    })
+    })?;
+    Ok(single)
 }
 
 // ---- client ------------------------------------------------------------
@@ -386,10 +396,13 @@ pub fn serve(
         let mut after = before.clone();
         let persisted = store.peer_state(peer, &id)?;
         let mut state = primed_state(persisted.as_deref());
-        if let Err(e) = receive(&mut after, &mut state, bytes) {
-            reply.push(refused(id, "bad_message", e.to_string()));
-            continue;
-        }
+        let chunk = match receive(&mut after, &mut state, bytes) {
+            Ok(chunk) => chunk,
+            Err(e) => {
+                reply.push(refused(id, "bad_message", e.to_string()));
+                continue;
+            }
+        };
         let changed = after.heads() != before_heads;
         if changed {
             if let Err(r) = policy.check(&mut before, &mut after) {
@@ -402,7 +415,13 @@ pub fn serve(
             }
         }
         let saved = if changed {
-            match after.verify_save() {
+            // A new document arrives whole, as the sender's save: those
+            // bytes are stored as they came (no save, no reload).
+            let verified = match chunk.as_deref() {
+                Some(loaded) if before_heads.is_empty() => after.verify_save_of_loaded(loaded),
+                _ => after.verify_save(),
+            };
+            match verified {
                 Ok(bytes) => Some(bytes),
                 Err(e) => {
                     reply.push(refused(id, "bad_message", e.to_string()));

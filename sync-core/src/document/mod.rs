@@ -179,6 +179,22 @@ impl Document {
         Ok(bytes)
     }
 
+    /// [`Document::verify_save`] for a document that was empty before it
+    /// received `loaded` (a new document's first sync message carries the
+    /// sender's save). Automerge loaded those bytes into the empty document
+    /// with the checks of [`AutoCommit::load`] (heads verified; see
+    /// `load_incremental` of an empty document), so when they are exactly
+    /// one document chunk — nothing a partial load could have skipped —
+    /// they are known to load to this document, and are what is stored:
+    /// neither a save (its compression is half its cost) nor a reload (six
+    /// times the save) is needed. Anything else is saved and reloaded.
+    pub fn verify_save_of_loaded(&mut self, loaded: &[u8]) -> Result<Vec<u8>, CoreError> {
+        if is_one_document_chunk(loaded) {
+            return Ok(loaded.to_vec());
+        }
+        self.verify_save()
+    }
+
     /// Wrap a document received from elsewhere (e.g. built by sync), checking
     /// it is the document `id` claims.
     pub fn from_automerge(id: DocId, doc: AutoCommit) -> Result<Self, CoreError> {
@@ -265,6 +281,34 @@ impl Document {
             }
         }
     }
+}
+
+/// Automerge's chunk header: magic bytes, checksum, type, LEB128 length.
+const CHUNK_MAGIC: [u8; 4] = [0x85, 0x6f, 0x4a, 0x83];
+const CHUNK_TYPE_DOCUMENT: u8 = 0;
+
+/// Are `bytes` exactly one Automerge document chunk, with nothing after it
+/// (no change chunks, no trailing bytes)? The header alone is read; the
+/// caller knows the chunk loaded.
+fn is_one_document_chunk(bytes: &[u8]) -> bool {
+    let Some(rest) = bytes.strip_prefix(&CHUNK_MAGIC) else {
+        return false;
+    };
+    let Some((&CHUNK_TYPE_DOCUMENT, mut rest)) = rest.get(4..).and_then(<[u8]>::split_first) else {
+        return false;
+    };
+    let mut len: u64 = 0;
+    for shift in (0..64).step_by(7) {
+        let Some((&byte, after)) = rest.split_first() else {
+            return false;
+        };
+        rest = after;
+        len |= u64::from(byte & 0x7f) << shift;
+        if byte & 0x80 == 0 {
+            return u64::try_from(rest.len()) == Ok(len);
+        }
+    }
+    false
 }
 
 #[cfg(test)]

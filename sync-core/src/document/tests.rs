@@ -47,6 +47,64 @@ fn diary(r: Record) -> Diary {
     }
 }
 
+/// A new document reaches the server as the phone's save, one document
+/// chunk: the server stores those bytes as they came (`verify_save_of_loaded`,
+/// no save, no reload). Bytes that are more than one chunk are saved and
+/// reloaded, and the save holds the same document.
+#[test]
+fn a_new_document_arriving_whole_is_stored_as_it_came() {
+    let id = DocId::diary(&user("u1"), day());
+    let mut phone = Document::create(id.clone(), &Actor::random());
+    let add = |doc: &mut Document, text: &str| {
+        doc.apply(
+            &Edit::AddEntry {
+                id: ItemId::random(),
+                fields: entry(text),
+            },
+            &ctx("u1"),
+        )
+        .unwrap()
+    };
+    add(&mut phone, "走访五户，了解春耕备耕情况。");
+    let sent = phone.save();
+    let mut on_server = AutoCommit::new();
+    on_server.load_incremental(&sent).unwrap();
+    let mut on_server = Document::from_automerge(id.clone(), on_server).unwrap();
+    assert_eq!(on_server.verify_save_of_loaded(&sent).unwrap(), sent);
+
+    // The save followed by a change chunk: two chunks.
+    add(&mut phone, "协调村道修缮，落实资金。");
+    let mut two = sent.clone();
+    two.extend(phone.save_incremental());
+    let mut on_server = AutoCommit::new();
+    on_server.load_incremental(&two).unwrap();
+    let mut on_server = Document::from_automerge(id.clone(), on_server).unwrap();
+    let stored = on_server.verify_save_of_loaded(&two).unwrap();
+    assert_ne!(stored, two);
+    let mut reloaded = Document::load_stored(id, &stored, &Actor::random()).unwrap();
+    assert_eq!(reloaded.heads(), phone.heads());
+    assert_eq!(reloaded.read(), phone.read());
+}
+
+#[test]
+fn only_exactly_one_document_chunk_counts_as_one() {
+    let id = DocId::diary(&user("u1"), day());
+    let mut doc = Document::create(id, &Actor::random());
+    let saved = doc.save();
+    assert!(is_one_document_chunk(&saved));
+    let mut trailing = saved.clone();
+    trailing.push(0);
+    assert!(!is_one_document_chunk(&trailing));
+    assert!(!is_one_document_chunk(&saved[..saved.len() - 1]));
+    assert!(!is_one_document_chunk(&[]));
+    let mut change = saved.clone();
+    change[8] = 1;
+    assert!(!is_one_document_chunk(&change));
+    let mut magic = saved;
+    magic[0] ^= 1;
+    assert!(!is_one_document_chunk(&magic));
+}
+
 /// DESIGN.md: two phones of one cadre both start the same day offline; when
 /// they meet, every entry of both survives.
 #[test]

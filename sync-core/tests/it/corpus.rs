@@ -998,3 +998,49 @@ fn write_seeds() {
     write("photo_check", &image_seeds(false));
     write("photo_prepare", &image_seeds(true));
 }
+
+/// The server stores a new document's bytes as they came when they are one
+/// document chunk, and otherwise its own save checked to reload
+/// (`Document::verify_save_of_loaded`). Every `doc_load` file (crashers
+/// included, as they are and with checksums recomputed), sent as the one
+/// chunk of a sync message to a server that has never seen the document:
+/// whatever the server accepts must pass the full check of
+/// `Document::load` from what it stored.
+#[test]
+fn whatever_a_new_document_stores_loads_again() {
+    use automerge::sync::{Message, MessageVersion};
+    let mut accepted = 0;
+    for (name, bytes) in corpus("doc_load") {
+        let fixed = with_valid_checksums(&bytes);
+        for chunk in std::iter::once(bytes).chain(fixed) {
+            for doc in DOC_IDS {
+                let id = DocId::parse(doc).unwrap();
+                let message = Message {
+                    heads: Vec::new(),
+                    need: Vec::new(),
+                    have: Vec::new(),
+                    changes: chunk.clone().into(),
+                    flags: None,
+                    version: MessageVersion::V2,
+                };
+                let request = Batch {
+                    cursor: 0,
+                    more: false,
+                    entries: vec![BatchEntry {
+                        doc: id.clone(),
+                        body: EntryBody::Sync(message.encode()),
+                    }],
+                };
+                let mut server = MemoryServer::new();
+                serve(&mut server, &AllowAll, "dev-a", &request).unwrap();
+                if let Some(stored) = server.stored_bytes(&id) {
+                    Document::load(id.clone(), stored, &Actor::random()).unwrap_or_else(|e| {
+                        panic!("{name} as {doc}: the server stored bytes that do not load: {e}")
+                    });
+                    accepted += 1;
+                }
+            }
+        }
+    }
+    assert!(accepted >= 7, "only {accepted} files were accepted");
+}
