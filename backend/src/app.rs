@@ -42,6 +42,9 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Bounds the Automerge work running at once on blocking threads.
     pub sync_slots: Arc<tokio::sync::Semaphore>,
+    /// Sync requests worked on at once (`max_sync_requests`); a request
+    /// that finds none free is answered 503 (`routes::sync`).
+    pub sync_admission: Arc<tokio::sync::Semaphore>,
     pub blobs: BlobStore,
     pub photo_limits: PhotoLimits,
     /// Bounds the image decoding running at once.
@@ -86,6 +89,7 @@ impl AppState {
             keys: Arc::new(Keys::from_secret(&secret)),
             metrics: Arc::new(Metrics::new()),
             sync_slots: Arc::new(tokio::sync::Semaphore::new(workers * 2)),
+            sync_admission: Arc::new(tokio::sync::Semaphore::new(config.max_sync_requests.max(1))),
             blobs: blob_store(&config)?,
             photo_limits: PhotoLimits::default(),
             image_slots: Arc::new(tokio::sync::Semaphore::new(workers)),

@@ -54,6 +54,10 @@ pub struct Config {
     /// Sync request bodies held in memory at once, in bytes, whoever sends
     /// them: more waits (and times out) instead of growing the server.
     pub max_sync_inflight_bytes: usize,
+    /// Sync requests worked on at once, all clients together; more are
+    /// answered 503 with `Retry-After` at once instead of queueing (which
+    /// made every request of a burst wait seconds). Default: 8 per core.
+    pub max_sync_requests: usize,
     /// Logins allowed per account and per client address, per minute.
     pub login_per_minute: u32,
     /// A photo no document references is removed after this long; so is a
@@ -98,6 +102,7 @@ impl Default for Config {
             request_timeout_secs: 60,
             header_timeout_secs: 10,
             max_sync_inflight_bytes: 64 * 1024 * 1024,
+            max_sync_requests: 8 * std::thread::available_parallelism().map_or(2, |n| n.get()),
             login_per_minute: 10,
             blob_grace_secs: 7 * 24 * 3600,
             s3_bucket: None,
@@ -131,6 +136,7 @@ pub struct FileConfig {
     pub request_timeout_secs: Option<u64>,
     pub header_timeout_secs: Option<u64>,
     pub max_sync_inflight_bytes: Option<usize>,
+    pub max_sync_requests: Option<usize>,
     pub login_per_minute: Option<u32>,
     pub blob_grace_secs: Option<u64>,
     pub s3_bucket: Option<String>,
@@ -205,6 +211,7 @@ impl Config {
             request_timeout_secs,
             header_timeout_secs,
             max_sync_inflight_bytes,
+            max_sync_requests,
             login_per_minute,
             blob_grace_secs,
             s3_prefix,
@@ -252,6 +259,7 @@ impl Config {
             "JISHI_REQUEST_TIMEOUT_SECS" => self.request_timeout_secs = parse(name, value)?,
             "JISHI_HEADER_TIMEOUT_SECS" => self.header_timeout_secs = parse(name, value)?,
             "JISHI_MAX_SYNC_INFLIGHT_BYTES" => self.max_sync_inflight_bytes = parse(name, value)?,
+            "JISHI_MAX_SYNC_REQUESTS" => self.max_sync_requests = parse(name, value)?,
             "JISHI_LOGIN_PER_MINUTE" => self.login_per_minute = parse(name, value)?,
             "JISHI_BLOB_GRACE_SECS" => self.blob_grace_secs = parse(name, value)?,
             "JISHI_S3_BUCKET" => self.s3_bucket = Some(value.to_owned()),

@@ -26,6 +26,10 @@ pub enum ApiError {
     TooManyRequests,
     #[error("request body too large")]
     PayloadTooLarge,
+    /// As many requests as the server takes at once are being worked on:
+    /// 503 with `Retry-After`, nothing of the request read or stored.
+    #[error("busy")]
+    Busy { retry_after_secs: u64 },
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
 }
@@ -85,6 +89,23 @@ impl IntoResponse for ApiError {
                 "too_large",
                 "the request body is larger than allowed".to_owned(),
             ),
+            ApiError::Busy { retry_after_secs } => {
+                let body = Json(ErrorBody {
+                    code: "busy".to_owned(),
+                    message: format!(
+                        "the server is busy with other phones' syncs; nothing was stored, send it again in {retry_after_secs} s"
+                    ),
+                });
+                return (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    [(
+                        axum::http::header::RETRY_AFTER,
+                        retry_after_secs.to_string(),
+                    )],
+                    body,
+                )
+                    .into_response();
+            }
             ApiError::Internal(e) => {
                 tracing::error!(error = %format!("{e:#}"), "internal error");
                 (

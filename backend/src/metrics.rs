@@ -11,6 +11,7 @@ pub struct Metrics {
     pub sync_docs_accepted: Counter,
     pub sync_docs_refused: Counter,
     pub sync_merge_retries: Counter,
+    pub sync_busy: Counter,
     pub sync_seconds: Histogram,
     pub logins: Counter,
     pub login_failures: Counter,
@@ -36,6 +37,7 @@ impl Metrics {
             sync_docs_accepted: Counter::default(),
             sync_docs_refused: Counter::default(),
             sync_merge_retries: Counter::default(),
+            sync_busy: Counter::default(),
             sync_seconds: Histogram::new(exponential_buckets(0.001, 2.0, 14)),
             logins: Counter::default(),
             login_failures: Counter::default(),
@@ -60,6 +62,11 @@ impl Metrics {
             "sync_merge_retries",
             "Merges run again because a document changed during the request",
             m.sync_merge_retries.clone(),
+        );
+        registry.register(
+            "sync_busy",
+            "Sync requests turned away with 503 because as many as allowed were being worked on",
+            m.sync_busy.clone(),
         );
         registry.register(
             "sync_seconds",

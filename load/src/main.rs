@@ -93,6 +93,11 @@ enum Command {
         /// each phone's acknowledgement it heard of each document.
         #[arg(long)]
         watch: bool,
+        /// Make each phone's first request inside the timed sync phase, on
+        /// the load tool's share of the cores (by default phones prepare it
+        /// before the clock starts, as real phones do on their own CPUs).
+        #[arg(long)]
+        unprepared: bool,
     },
     /// Seed a whole county (N cadres, each with a week stored through the
     /// server's sync commit) into a fresh store, then time the weekly
@@ -185,6 +190,7 @@ async fn main() -> anyhow::Result<()> {
             server_pid,
             json,
             watch,
+            unprepared,
         } => {
             let report = run::run(RunOptions {
                 url,
@@ -196,6 +202,7 @@ async fn main() -> anyhow::Result<()> {
                 shape: week.shape(),
                 server_pid,
                 watch,
+                unprepared,
             })
             .await?;
             print!("{}", report.text());

@@ -32,8 +32,15 @@ pub struct SyncFigures {
     pub round_trips_max: u32,
     pub bytes_up: u64,
     pub bytes_down: u64,
-    /// p50, p90, p99, max of one sync request, milliseconds.
+    /// p50, p90, p99, max of one sync request the server worked on,
+    /// milliseconds (requests turned away as busy are not in it).
     pub latency_ms: [f64; 4],
+    /// Requests the server turned away as busy (503, `Retry-After`); the
+    /// phone waited and sent the same request again.
+    pub busy: u64,
+    /// p50, p90, p99, max of one phone's whole sync, from its first request
+    /// to its last reply (busy answers and waits included), milliseconds.
+    pub phone_ms: [f64; 4],
     /// Documents the server refused.
     pub refused: u64,
     /// CPU seconds the load tool itself used during the phase.
@@ -70,6 +77,8 @@ pub struct Report {
     pub login_secs: f64,
     pub written: Written,
     pub write_secs: f64,
+    /// Each phone's first request was made before the sync phase.
+    pub prepared: bool,
     pub sync: SyncFigures,
     pub server: Option<ServerFigures>,
     /// The supervisor's event stream (`run --watch`).
@@ -138,6 +147,14 @@ impl Report {
             s.docs_synced, s.secs, s.docs_per_sec, s.cadres_complete, s.cadres, s.docs_left
         ));
         line(format!(
+            "        first requests {}",
+            if self.prepared {
+                "prepared by the phones before the sync phase"
+            } else {
+                "made inside the sync phase (--unprepared)"
+            }
+        ));
+        line(format!(
             "        round trips per cadre: mean {:.2}, max {}; {} requests",
             s.round_trips_mean, s.round_trips_max, s.requests
         ));
@@ -151,6 +168,10 @@ impl Report {
         line(format!(
             "        one sync request: p50 {:.1} ms, p90 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
             s.latency_ms[0], s.latency_ms[1], s.latency_ms[2], s.latency_ms[3]
+        ));
+        line(format!(
+            "        one phone's whole sync: p50 {:.1} ms, p90 {:.1} ms, p99 {:.1} ms, max {:.1} ms; {} busy answers (503) waited out",
+            s.phone_ms[0], s.phone_ms[1], s.phone_ms[2], s.phone_ms[3], s.busy
         ));
         if let Some(srv) = &self.server {
             line(format!(
@@ -205,6 +226,7 @@ impl Report {
                 "saved_bytes_mean": w.saved_bytes as f64 / w.docs.max(1) as f64,
             },
             "sync": {
+                "first_requests_prepared": self.prepared,
                 "secs": s.secs,
                 "cadres": s.cadres,
                 "cadres_complete": s.cadres_complete,
@@ -223,6 +245,13 @@ impl Report {
                     "p90": s.latency_ms[1],
                     "p99": s.latency_ms[2],
                     "max": s.latency_ms[3],
+                },
+                "busy": s.busy,
+                "phone_ms": {
+                    "p50": s.phone_ms[0],
+                    "p90": s.phone_ms[1],
+                    "p99": s.phone_ms[2],
+                    "max": s.phone_ms[3],
                 },
                 "refused": s.refused,
                 "load_cpu_secs": s.load_cpu_secs,

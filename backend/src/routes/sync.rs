@@ -1,6 +1,6 @@
 //! `POST /api/v1/sync`: the batch endpoint (see `crate::sync`).
 
-use axum::extract::{FromRequest, Request, State};
+use axum::extract::{FromRequest, FromRequestParts, Request, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 
@@ -11,6 +11,37 @@ use crate::routes::RawBody;
 
 pub const CONTENT_TYPE: &str = "application/vnd.jishi.sync-batch";
 
+/// Seconds a phone turned away as busy is told to wait (`Retry-After`);
+/// phones add their own jitter.
+pub const BUSY_RETRY_AFTER_SECS: u64 = 2;
+
+/// A turn to be worked on, taken before anything else of the request (its
+/// token is not even checked): with `max_sync_requests` already being
+/// worked on, the request is answered 503 at once. A burst of phones then
+/// sees short requests and quick refusals, instead of every request
+/// waiting in line for seconds and timing out on bad networks after the
+/// server had done its work.
+pub struct Admitted(#[allow(dead_code)] tokio::sync::OwnedSemaphorePermit);
+
+impl FromRequestParts<AppState> for Admitted {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        _parts: &mut axum::http::request::Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        match state.sync_admission.clone().try_acquire_owned() {
+            Ok(permit) => Ok(Admitted(permit)),
+            Err(_) => {
+                state.metrics.sync_busy.inc();
+                Err(ApiError::Busy {
+                    retry_after_secs: BUSY_RETRY_AFTER_SECS,
+                })
+            }
+        }
+    }
+}
+
 /// Exchange a batch of Automerge sync messages (wire format in
 /// docs/sync-protocol.md). What the reply acknowledges is durable.
 #[utoipa::path(post, path = "/api/v1/sync",
@@ -20,10 +51,12 @@ pub const CONTENT_TYPE: &str = "application/vnd.jishi.sync-batch";
         (status = 400, description = "malformed batch", body = crate::error::ErrorBody),
         (status = 401, description = "bad or missing token", body = crate::error::ErrorBody),
         (status = 413, description = "body too large", body = crate::error::ErrorBody),
+        (status = 503, description = "busy: as many syncs as the server takes at once are being worked on; nothing was read or stored; send it again after `Retry-After` seconds", body = crate::error::ErrorBody),
     ),
     security(("bearer" = [])))]
 pub async fn sync(
     State(state): State<AppState>,
+    _admitted: Admitted,
     caller: Caller,
     request: Request,
 ) -> Result<Response, ApiError> {

@@ -25,27 +25,10 @@ pub(crate) fn str_at(doc: &AutoCommit, obj: &ObjId, key: &str) -> Option<String>
     }
 }
 
-pub(crate) fn i64_at(doc: &AutoCommit, obj: &ObjId, key: &str) -> Option<i64> {
-    match scalar(doc, obj, key)? {
-        ScalarValue::Int(i) | ScalarValue::Timestamp(i) => Some(i),
-        ScalarValue::Uint(u) => i64::try_from(u).ok(),
-        _ => None,
-    }
-}
-
 pub(crate) fn u64_at(doc: &AutoCommit, obj: &ObjId, key: &str) -> Option<u64> {
     match scalar(doc, obj, key)? {
         ScalarValue::Uint(u) => Some(u),
         ScalarValue::Int(i) => u64::try_from(i).ok(),
-        _ => None,
-    }
-}
-
-fn f64_at(doc: &AutoCommit, obj: &ObjId, key: &str) -> Option<f64> {
-    match scalar(doc, obj, key)? {
-        ScalarValue::F64(f) => Some(f),
-        ScalarValue::Int(i) => Some(i as f64),
-        ScalarValue::Uint(u) => Some(u as f64),
         _ => None,
     }
 }
@@ -71,6 +54,81 @@ pub(crate) fn text_at(doc: &AutoCommit, obj: &ObjId, key: &str) -> String {
     str_at(doc, obj, key).unwrap_or_default()
 }
 
+/// An item's fields read in one pass over its map (`map_range`): one seek
+/// into the op set for the item instead of one per field, which made
+/// reading a diary's entries a tenth of the server's CPU. Each accessor
+/// reads like its `*_at` counterpart above.
+struct Fields(Vec<(String, Value<'static>, Option<ObjId>)>);
+
+impl Fields {
+    fn of(doc: &AutoCommit, obj: &ObjId) -> Self {
+        Fields(
+            doc.map_range(obj, ..)
+                .map(|item| {
+                    let id =
+                        matches!(item.value, automerge::ValueRef::Object(_)).then(|| item.id());
+                    (item.key.into_owned(), item.value.into_value(), id)
+                })
+                .collect(),
+        )
+    }
+
+    fn value(&self, key: &str) -> Option<(&Value<'static>, Option<&ObjId>)> {
+        self.0
+            .iter()
+            .find(|(k, _, _)| k == key)
+            .map(|(_, v, id)| (v, id.as_ref()))
+    }
+
+    fn scalar(&self, key: &str) -> Option<&ScalarValue> {
+        match self.value(key)? {
+            (Value::Scalar(s), _) => Some(s.as_ref()),
+            _ => None,
+        }
+    }
+
+    fn str(&self, key: &str) -> Option<String> {
+        match self.scalar(key)? {
+            ScalarValue::Str(s) => Some(s.to_string()),
+            _ => None,
+        }
+    }
+
+    fn i64(&self, key: &str) -> Option<i64> {
+        match *self.scalar(key)? {
+            ScalarValue::Int(i) | ScalarValue::Timestamp(i) => Some(i),
+            ScalarValue::Uint(u) => i64::try_from(u).ok(),
+            _ => None,
+        }
+    }
+
+    fn u64(&self, key: &str) -> Option<u64> {
+        match *self.scalar(key)? {
+            ScalarValue::Uint(u) => Some(u),
+            ScalarValue::Int(i) => u64::try_from(i).ok(),
+            _ => None,
+        }
+    }
+
+    fn bool(&self, key: &str) -> bool {
+        matches!(self.scalar(key), Some(ScalarValue::Boolean(true)))
+    }
+
+    fn obj(&self, key: &str, ty: ObjType) -> Option<&ObjId> {
+        match self.value(key)? {
+            (Value::Object(t), id) if *t == ty => id,
+            _ => None,
+        }
+    }
+
+    fn text(&self, doc: &AutoCommit, key: &str) -> String {
+        if let Some(t) = self.obj(key, ObjType::Text) {
+            return doc.text(t).unwrap_or_default();
+        }
+        self.str(key).unwrap_or_default()
+    }
+}
+
 /// The items of a keyed map (`entries`, `activities`, `tasks`, `comments`):
 /// key and object id of each value that is a map.
 pub(crate) fn items(doc: &AutoCommit, container: &str) -> Vec<(String, ObjId)> {
@@ -85,32 +143,40 @@ pub(crate) fn items(doc: &AutoCommit, container: &str) -> Vec<(String, ObjId)> {
         .collect()
 }
 
-fn location_at(doc: &AutoCommit, obj: &ObjId, key: &str) -> Option<Location> {
-    let loc = obj_at(doc, obj, key, ObjType::Map)?;
+fn location_at(doc: &AutoCommit, loc: Option<&ObjId>) -> Option<Location> {
+    let f = Fields::of(doc, loc?);
+    let number = |key: &str| match *f.scalar(key)? {
+        ScalarValue::F64(v) => Some(v),
+        ScalarValue::Int(i) => Some(i as f64),
+        ScalarValue::Uint(u) => Some(u as f64),
+        _ => None,
+    };
     let l = Location {
-        lat: f64_at(doc, &loc, "lat")?,
-        lon: f64_at(doc, &loc, "lon")?,
-        accuracy_m: f64_at(doc, &loc, "accuracy_m").unwrap_or(0.0),
+        lat: number("lat")?,
+        lon: number("lon")?,
+        accuracy_m: number("accuracy_m").unwrap_or(0.0),
     };
     l.validate().ok().map(|_| l)
 }
 
-fn photos_at(doc: &AutoCommit, obj: &ObjId) -> Vec<Photo> {
-    let Some(photos) = obj_at(doc, obj, "photos", ObjType::Map) else {
+fn photos_at(doc: &AutoCommit, photos: Option<&ObjId>) -> Vec<Photo> {
+    let Some(photos) = photos else {
         return Vec::new();
     };
     let mut out: Vec<Photo> = doc
-        .map_range(&photos, ..)
+        .map_range(photos, ..)
         .filter_map(|item| match item.value {
             automerge::ValueRef::Object(ObjType::Map) => Some((item.key.to_string(), item.id())),
             _ => None,
         })
-        .filter(|(_, p)| !bool_at(doc, p, "removed"))
-        .map(|(hash, p)| Photo {
-            hash,
-            added_at: i64_at(doc, &p, "added_at").unwrap_or(0),
-            captured_at: i64_at(doc, &p, "captured_at"),
-            location: location_at(doc, &p, "location"),
+        .filter_map(|(hash, p)| {
+            let f = Fields::of(doc, &p);
+            (!f.bool("removed")).then(|| Photo {
+                hash,
+                added_at: f.i64("added_at").unwrap_or(0),
+                captured_at: f.i64("captured_at"),
+                location: location_at(doc, f.obj("location", ObjType::Map)),
+            })
         })
         .collect();
     out.sort_by(|a, b| (a.added_at, &a.hash).cmp(&(b.added_at, &b.hash)));
@@ -118,57 +184,64 @@ fn photos_at(doc: &AutoCommit, obj: &ObjId) -> Vec<Photo> {
 }
 
 fn entry(doc: &AutoCommit, id: String, e: &ObjId) -> Entry {
+    let f = Fields::of(doc, e);
     Entry {
-        time: str_at(doc, e, "time").unwrap_or_default(),
-        category: str_at(doc, e, "category")
+        time: f.str("time").unwrap_or_default(),
+        category: f
+            .str("category")
             .and_then(|s| Category::parse(&s).ok())
             .unwrap_or(Category::Other),
-        place: str_at(doc, e, "place").unwrap_or_default(),
-        text: text_at(doc, e, "text"),
-        households: u64_at(doc, e, "households").unwrap_or(0),
-        location: location_at(doc, e, "location"),
-        photos: photos_at(doc, e),
-        created_at: i64_at(doc, e, "created_at").unwrap_or(0),
-        updated_at: i64_at(doc, e, "updated_at").unwrap_or(0),
-        deleted: bool_at(doc, e, "deleted"),
+        place: f.str("place").unwrap_or_default(),
+        text: f.text(doc, "text"),
+        households: f.u64("households").unwrap_or(0),
+        location: location_at(doc, f.obj("location", ObjType::Map)),
+        photos: photos_at(doc, f.obj("photos", ObjType::Map)),
+        created_at: f.i64("created_at").unwrap_or(0),
+        updated_at: f.i64("updated_at").unwrap_or(0),
+        deleted: f.bool("deleted"),
         id,
     }
 }
 
 fn activity(doc: &AutoCommit, id: String, a: &ObjId) -> Activity {
+    let f = Fields::of(doc, a);
     Activity {
-        kind: str_at(doc, a, "kind")
+        kind: f
+            .str("kind")
             .and_then(|s| NightKind::parse(&s).ok())
             .unwrap_or(NightKind::Visit),
-        start: str_at(doc, a, "start").unwrap_or_default(),
-        end: str_at(doc, a, "end"),
-        place: str_at(doc, a, "place").unwrap_or_default(),
-        households: u64_at(doc, a, "households").unwrap_or(0),
-        issues: text_at(doc, a, "issues"),
-        help: text_at(doc, a, "help"),
-        photos: photos_at(doc, a),
-        created_at: i64_at(doc, a, "created_at").unwrap_or(0),
-        updated_at: i64_at(doc, a, "updated_at").unwrap_or(0),
-        deleted: bool_at(doc, a, "deleted"),
+        start: f.str("start").unwrap_or_default(),
+        end: f.str("end"),
+        place: f.str("place").unwrap_or_default(),
+        households: f.u64("households").unwrap_or(0),
+        issues: f.text(doc, "issues"),
+        help: f.text(doc, "help"),
+        photos: photos_at(doc, f.obj("photos", ObjType::Map)),
+        created_at: f.i64("created_at").unwrap_or(0),
+        updated_at: f.i64("updated_at").unwrap_or(0),
+        deleted: f.bool("deleted"),
         id,
     }
 }
 
 fn task(doc: &AutoCommit, id: String, t: &ObjId) -> Task {
+    let f = Fields::of(doc, t);
     Task {
-        title: text_at(doc, t, "title"),
-        kind: str_at(doc, t, "kind")
+        title: f.text(doc, "title"),
+        kind: f
+            .str("kind")
             .and_then(|s| TaskKind::parse(&s).ok())
             .unwrap_or(TaskKind::Dynamic),
-        due: str_at(doc, t, "due"),
-        status: str_at(doc, t, "status")
+        due: f.str("due"),
+        status: f
+            .str("status")
             .and_then(|s| TaskStatus::parse(&s).ok())
             .unwrap_or(TaskStatus::Open),
-        closed_at: i64_at(doc, t, "closed_at"),
-        note: text_at(doc, t, "note"),
-        created_at: i64_at(doc, t, "created_at").unwrap_or(0),
-        updated_at: i64_at(doc, t, "updated_at").unwrap_or(0),
-        deleted: bool_at(doc, t, "deleted"),
+        closed_at: f.i64("closed_at"),
+        note: f.text(doc, "note"),
+        created_at: f.i64("created_at").unwrap_or(0),
+        updated_at: f.i64("updated_at").unwrap_or(0),
+        deleted: f.bool("deleted"),
         id,
     }
 }
@@ -176,14 +249,17 @@ fn task(doc: &AutoCommit, id: String, t: &ObjId) -> Task {
 fn comments(doc: &AutoCommit) -> Vec<Comment> {
     let mut out: Vec<Comment> = items(doc, "comments")
         .into_iter()
-        .map(|(id, c)| Comment {
-            author: str_at(doc, &c, "author").unwrap_or_default(),
-            role: str_at(doc, &c, "role").unwrap_or_default(),
-            on: str_at(doc, &c, "on"),
-            text: text_at(doc, &c, "text"),
-            at: i64_at(doc, &c, "at").unwrap_or(0),
-            deleted: bool_at(doc, &c, "deleted"),
-            id,
+        .map(|(id, c)| {
+            let f = Fields::of(doc, &c);
+            Comment {
+                author: f.str("author").unwrap_or_default(),
+                role: f.str("role").unwrap_or_default(),
+                on: f.str("on"),
+                text: f.text(doc, "text"),
+                at: f.i64("at").unwrap_or(0),
+                deleted: f.bool("deleted"),
+                id,
+            }
         })
         .collect();
     out.sort_by(|a, b| (a.at, &a.id).cmp(&(b.at, &b.id)));

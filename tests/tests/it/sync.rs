@@ -461,7 +461,7 @@ async fn restart_between_rounds(db: Db) {
     let app = TestApp::spawn(db).await;
     app.seed().await;
     let mut phone = Replica::open(&app.dir.path().join("p.db")).unwrap();
-    let s = app.login("u1", "phone", &actors(phone.actor())).await;
+    let s = app.login("u1", "phone", &actors(&phone.actor())).await;
     let id = DocId::diary(&user("u1"), day(24));
     phone
         .edit(&id, &entry("第一条"), &ctx("u1", Role::Cadre))
@@ -484,4 +484,75 @@ async fn restart_between_rounds(db: Db) {
 on_both_databases!(
     a_server_restart_between_rounds_loses_nothing,
     restart_between_rounds
+);
+
+/// With as many sync requests being worked on as the server takes
+/// (`max_sync_requests`), the next is answered at once with 503, a JSON
+/// body and `Retry-After`, and nothing of it is stored; once a turn is free
+/// the same request is accepted whole.
+async fn busy_server(db: Db) {
+    let app = TestApp::spawn_with(db, |c| c.max_sync_requests = 3).await;
+    app.seed().await;
+    let mut phone = MemoryReplica::new(Actor::random());
+    let s = app.login("u1", "phone", &actors(&phone.actor())).await;
+    let id = DocId::diary(&user("u1"), day(25));
+    phone
+        .edit(&id, &entry("夜访三户"), &ctx("u1", Role::Cadre))
+        .unwrap();
+    let mut session = sync_core::session::ClientSession::new(&mut phone).unwrap();
+    let up = session.next_request(&mut phone).unwrap().unwrap().encode();
+    let send = |body: Vec<u8>| {
+        app.http
+            .post(app.url("/api/v1/sync"))
+            .bearer_auth(&s.access)
+            .header("content-type", "application/vnd.jishi.sync-batch")
+            .body(body)
+            .send()
+    };
+
+    // Three requests in the works (their turns held here).
+    let held = app
+        .state
+        .sync_admission
+        .clone()
+        .try_acquire_many_owned(3)
+        .unwrap();
+    let r = send(up.clone()).await.unwrap();
+    assert_eq!(r.status().as_u16(), 503);
+    let retry_after: u64 = r.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&retry_after), "Retry-After {retry_after}");
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["code"], "busy", "{body}");
+    assert!(body["message"]
+        .as_str()
+        .unwrap()
+        .contains("nothing was stored"));
+    assert!(server_record(&app, &id).await.is_none());
+    let metrics = app
+        .http
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(metrics.contains("jishi_sync_busy_total 1"), "{metrics}");
+
+    // A turn frees: the same bytes go through.
+    drop(held);
+    let r = send(up).await.unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let reply = sync_core::protocol::Batch::decode(&r.bytes().await.unwrap()).unwrap();
+    session.handle_reply(&mut phone, reply).unwrap();
+    assert!(phone.pending().unwrap().is_empty());
+    assert_eq!(diary(server_record(&app, &id).await).entries.len(), 1);
+}
+on_both_databases!(
+    a_busy_server_answers_503_with_retry_after_and_stores_nothing,
+    busy_server
 );
