@@ -13,7 +13,7 @@ pub const CONTENT_TYPE: &str = "application/vnd.jishi.sync-batch";
 
 /// Seconds a phone turned away as busy is told to wait (`Retry-After`);
 /// phones add their own jitter.
-pub const BUSY_RETRY_AFTER_SECS: u64 = 2;
+pub const BUSY_RETRY_AFTER_SECS: u64 = 1;
 
 /// A turn to be worked on, taken before anything else of the request (its
 /// token is not even checked): with `max_sync_requests` already being
