@@ -8,6 +8,7 @@
 //! in `load/peer/` (issue 7). `county` times the weekly publications of a
 //! whole county (25,000 cadres) stored through the server's sync commit.
 
+mod ceiling;
 mod county;
 mod export;
 mod live;

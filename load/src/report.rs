@@ -83,6 +83,9 @@ pub struct Report {
     pub server: Option<ServerFigures>,
     /// The supervisor's event stream (`run --watch`).
     pub live: Option<LiveFigures>,
+    /// The same first requests through the server's sync alone, in this
+    /// process (see [`crate::ceiling`]).
+    pub ceiling: Option<crate::ceiling::Ceiling>,
     pub errors: BTreeMap<String, ErrorTally>,
 }
 
@@ -190,6 +193,15 @@ impl Report {
                 l.heard, l.documents, l.heard_before_ack, l.delay_ms[0], l.delay_ms[1], l.delay_ms[2]
             ));
         }
+        if let Some(c) = &self.ceiling {
+            line(format!(
+                "ceiling: the same {} documents through sync_core::session::serve in this process on {} threads (Automerge alone: no HTTP, database or write policy): {:.0} documents/s; the sync above is {:.0}% of it",
+                c.documents,
+                c.threads,
+                c.docs_per_sec,
+                100.0 * s.docs_per_sec / c.docs_per_sec.max(1e-9)
+            ));
+        }
         line(format!(
             "load tool CPU during sync: {}",
             secs(s.load_cpu_secs)
@@ -265,6 +277,12 @@ impl Report {
                 "cpu_secs_sync": srv.cpu_secs_sync,
             })),
             "live": self.live.as_ref().map(LiveFigures::json),
+            "ceiling": self.ceiling.as_ref().map(|c| json!({
+                "documents": c.documents,
+                "threads": c.threads,
+                "secs": c.secs,
+                "documents_per_sec": c.docs_per_sec,
+            })),
             "errors": self.errors.iter().map(|(k, e)| (k.clone(), json!({
                 "count": e.count, "example": e.example,
             }))).collect::<serde_json::Map<_, _>>(),

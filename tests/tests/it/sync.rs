@@ -461,7 +461,7 @@ async fn restart_between_rounds(db: Db) {
     let app = TestApp::spawn(db).await;
     app.seed().await;
     let mut phone = Replica::open(&app.dir.path().join("p.db")).unwrap();
-    let s = app.login("u1", "phone", &actors(&phone.actor())).await;
+    let s = app.login("u1", "phone", &actors(phone.actor())).await;
     let id = DocId::diary(&user("u1"), day(24));
     phone
         .edit(&id, &entry("第一条"), &ctx("u1", Role::Cadre))
