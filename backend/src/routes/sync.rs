@@ -1,6 +1,6 @@
 //! `POST /api/v1/sync`: the batch endpoint (see `crate::sync`).
 
-use axum::extract::{FromRequest, FromRequestParts, Request, State};
+use axum::extract::{FromRequest, Request, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 
@@ -15,31 +15,24 @@ pub const CONTENT_TYPE: &str = "application/vnd.jishi.sync-batch";
 /// phones add their own jitter.
 pub const BUSY_RETRY_AFTER_SECS: u64 = 1;
 
-/// A turn to be worked on, taken before anything else of the request (its
-/// token is not even checked): with `max_sync_requests` already being
-/// worked on, the request is answered 503 at once. A burst of phones then
-/// sees short requests and quick refusals, instead of every request
-/// waiting in line for seconds and timing out on bad networks after the
-/// server had done its work.
-pub struct Admitted(#[allow(dead_code)] tokio::sync::OwnedSemaphorePermit);
-
-impl FromRequestParts<AppState> for Admitted {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(
-        _parts: &mut axum::http::request::Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        match state.sync_admission.clone().try_acquire_owned() {
-            Ok(permit) => Ok(Admitted(permit)),
-            Err(_) => {
-                state.metrics.sync_busy.inc();
-                Err(ApiError::Busy {
-                    retry_after_secs: BUSY_RETRY_AFTER_SECS,
-                })
+/// A turn to be worked on, or 503 `busy` at once when `max_sync_requests`
+/// requests are already being worked on. Taken after the device's own turn
+/// (a device's requests run one at a time, so one device holds at most one
+/// of these, however many it sends) and before the body is read. A burst
+/// of phones then sees short requests and quick refusals, instead of every
+/// request waiting in line for seconds and timing out on a bad network
+/// after the server had done its work.
+fn admit(state: &AppState) -> Result<tokio::sync::OwnedSemaphorePermit, ApiError> {
+    state
+        .sync_admission
+        .clone()
+        .try_acquire_owned()
+        .map_err(|_| {
+            state.metrics.sync_busy.inc();
+            ApiError::Busy {
+                retry_after_secs: BUSY_RETRY_AFTER_SECS,
             }
-        }
-    }
+        })
 }
 
 /// Exchange a batch of Automerge sync messages (wire format in
@@ -56,7 +49,6 @@ impl FromRequestParts<AppState> for Admitted {
     security(("bearer" = [])))]
 pub async fn sync(
     State(state): State<AppState>,
-    _admitted: Admitted,
     caller: Caller,
     request: Request,
 ) -> Result<Response, ApiError> {
@@ -65,6 +57,7 @@ pub async fn sync(
     // what this one declares (or the largest allowed, when it does not say)
     // before reading it, and hold it while the request is worked on.
     let _turn = state.device_gate.turn(&caller.device_id).await;
+    let _admitted = admit(&state)?;
     let limit = state.config.max_sync_body_bytes;
     let declared = request
         .headers()

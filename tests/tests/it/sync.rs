@@ -519,6 +519,8 @@ async fn busy_server(db: Db) {
         .unwrap();
     let r = send(up.clone()).await.unwrap();
     assert_eq!(r.status().as_u16(), 503);
+    // Its body was not read: the connection is not reused.
+    assert_eq!(r.headers()["connection"], "close");
     let retry_after: u64 = r.headers()["retry-after"]
         .to_str()
         .unwrap()
