@@ -338,10 +338,19 @@ async fn abuse_is_refused_and_memory_stays_bounded() {
                 .header("content-type", "application/json")
                 .body(vec![b' '; 1 << 20])
                 .send()
-                .await
-                .unwrap();
-            assert_eq!(r.status(), 413);
-            "413".into()
+                .await;
+            // The server answers 413 without reading the rest and closes the
+            // connection (`Connection: close`, so that no client reuses it);
+            // a client still writing the body may see the close before the
+            // answer (a broken pipe, once in CI). Either way it is refused.
+            match r {
+                Ok(r) => {
+                    assert_eq!(r.status(), 413);
+                    "413".into()
+                }
+                Err(e) if e.is_request() => format!("closed while sending ({e})"),
+                Err(e) => panic!("{e:?}"),
+            }
         })
         .await;
 
