@@ -13,8 +13,8 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 
-use automerge::legacy::{Key, ObjectId, OpId, OpType};
-use automerge::{ChangeHash, Prop, ReadDoc};
+use automerge::legacy::{ObjectId, OpId};
+use automerge::{ActorId, ChangeHash, Prop, ReadDoc};
 use sync_core::document::{genesis_hash, Record, GENESIS_ACTOR, IMMUTABLE_ROOT_KEYS};
 use sync_core::session::{Refusal, WritePolicy};
 use sync_core::{DocId, Document, Role};
@@ -229,76 +229,79 @@ fn check_limits(record: &Record) -> Result<(), Refusal> {
 }
 
 impl WritePolicy for DevicePolicy {
-    fn check(&self, before: &mut Document, after: &mut Document) -> Result<(), Refusal> {
+    fn check(
+        &self,
+        before: &mut Document,
+        after: &mut Document,
+        arrived_whole: Option<&[u8]>,
+    ) -> Result<(), Refusal> {
         let id = after.id().clone();
         let genesis = genesis_hash(&id);
         let before_heads = before.heads();
-        let genesis_actor = hex::encode(GENESIS_ACTOR);
-        if after.automerge_mut().get_change_by_hash(&genesis).is_none() {
+        let genesis_actor = ActorId::from(&GENESIS_ACTOR[..]);
+        if after
+            .automerge_mut()
+            .get_change_meta_by_hash(&genesis)
+            .is_none()
+        {
             return Err(forbidden(
                 "the document does not start from its genesis change",
             ));
         }
         let owner = id.owner().as_str() == self.user_id;
-        let record = after.read();
-        let before_record = before.read();
-        let changes = after.automerge_mut().get_changes(&before_heads);
-        let new_ops: usize = changes.iter().map(|c| c.len()).sum();
-        if new_ops > MAX_NEW_OPS {
+        let new = after
+            .new_ops(&before_heads, arrived_whole)
+            .map_err(|e| Refusal {
+                code: "bad_message".to_owned(),
+                message: e.to_string(),
+            })?;
+        if new.op_count > MAX_NEW_OPS {
             return Err(forbidden(format!(
-                "{new_ops} operations in one request; at most {MAX_NEW_OPS}"
+                "{} operations in one request; at most {MAX_NEW_OPS}",
+                new.op_count
             )));
         }
-        check_limits(&record)?;
-        // An operation's verdict depends only on its object, its map key and
-        // whether it deletes (the rest is fixed for this document): every
-        // character typed is one operation on the same text object, so each
-        // (object, key, delete) is resolved and checked once.
-        let mut paths: HashMap<ObjectId, Vec<String>> = HashMap::new();
-        let mut allowed: HashSet<(ObjectId, Option<String>, bool)> = HashSet::new();
-        let mut logged = Vec::with_capacity(changes.len());
-        for change in changes {
-            let actor = change.actor_id().to_hex_string();
-            logged.push((change.hash().to_string(), actor.clone()));
-            if actor == genesis_actor {
-                if change.hash() != genesis {
+        let mut logged = Vec::with_capacity(new.changes.len());
+        for change in &new.changes {
+            let actor = change.actor.to_hex_string();
+            if change.actor == genesis_actor {
+                if change.hash != genesis {
                     return Err(forbidden(
                         "a change claims the genesis actor but is not this document's genesis",
                     ));
                 }
-                continue;
-            }
-            if !self.actors.contains(&actor) {
+            } else if !self.actors.contains(&actor) {
                 return Err(forbidden(format!(
                     "change by actor {actor}, which is not registered to this device"
                 )));
             }
-            // Every operation, visible in the merged result or not (a write
-            // that loses a conflict today could surface tomorrow), must land
-            // on a path the caller may write.
-            for op in change.decode().operations {
-                let key = match &op.key {
-                    Key::Map(k) => Some(k.to_string()),
-                    Key::Seq(_) => None,
-                };
-                let delete = matches!(op.action, OpType::Delete);
-                let verdict = (op.obj, key, delete);
-                if allowed.contains(&verdict) {
-                    continue;
-                }
-                let (obj, key, delete) = &verdict;
-                let mut path = match paths.get(obj) {
-                    Some(p) => p.clone(),
-                    None => {
-                        let p = object_path(after.automerge(), obj)?;
-                        paths.insert(obj.clone(), p.clone());
-                        p
-                    }
-                };
-                path.extend(key.iter().cloned());
-                self.check_path(owner, &record, &before_record, &path, *delete)?;
-                allowed.insert(verdict);
+            logged.push((change.hash.to_string(), actor));
+        }
+        let record = after.read();
+        let before_record = before.read();
+        check_limits(&record)?;
+        // Every operation, visible in the merged result or not (a write that
+        // loses a conflict today could surface tomorrow), must land on a
+        // path the caller may write. An operation's verdict depends only on
+        // its object, its map key and whether it deletes (the rest is fixed
+        // for this document), and `new_ops` lists each such target once.
+        let mut paths: HashMap<ObjectId, Vec<String>> = HashMap::new();
+        for target in new.targets {
+            // The genesis change, the only one by its actor (checked
+            // above), writes the skeleton.
+            if target.actor == genesis_actor {
+                continue;
             }
+            let mut path = match paths.get(&target.obj) {
+                Some(p) => p.clone(),
+                None => {
+                    let p = object_path(after.automerge(), &target.obj)?;
+                    paths.insert(target.obj.clone(), p.clone());
+                    p
+                }
+            };
+            path.extend(target.key);
+            self.check_path(owner, &record, &before_record, &path, target.delete)?;
         }
         let checked = Checked {
             heads: after.heads(),

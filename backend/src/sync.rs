@@ -382,7 +382,7 @@ pub async fn edit_on_server(
                 other => ServerEditError::Invalid(other.to_string()),
             })?;
             policy2
-                .check(&mut before, &mut after)
+                .check(&mut before, &mut after, None)
                 .map_err(|r| ServerEditError::Forbidden(r.message))?;
             let saved = after
                 .verify_save()

@@ -304,6 +304,32 @@ fn save_and_load(c: &mut Criterion) {
     group.finish();
 }
 
+/// What the server's write checks read of a new document (issue 7): the
+/// new operations scanned from the document chunk it arrived as, against
+/// Automerge rebuilding every change; and the genesis hash each check
+/// computes.
+fn write_check_reads(c: &mut Criterion) {
+    let mut group = c.benchmark_group("write_check");
+    for (name, mut doc) in [("diary", diary(0)), ("night", night(0))] {
+        let bytes = doc.save();
+        let id = doc.id().clone();
+        let mut loaded = Document::load_stored(id.clone(), &bytes, &phone_actor()).unwrap();
+        group.bench_function(format!("new_ops_scanned/{name}"), |b| {
+            b.iter(|| black_box(loaded.new_ops(&[], Some(&bytes)).unwrap()))
+        });
+        group.bench_function(format!("new_ops_rebuilt/{name}"), |b| {
+            b.iter(|| black_box(loaded.new_ops(&[], None).unwrap()))
+        });
+        group.bench_function(format!("read/{name}"), |b| {
+            b.iter(|| black_box(loaded.read()))
+        });
+        group.bench_function(format!("genesis_hash/{name}"), |b| {
+            b.iter(|| black_box(sync_core::document::genesis_hash(&id)))
+        });
+    }
+    group.finish();
+}
+
 fn full_sync(c: &mut Criterion) {
     let template = phone_with_diaries();
     let mut group = c.benchmark_group("sync");
@@ -418,5 +444,11 @@ fn wire_sizes(_: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, wire_sizes, save_and_load, full_sync);
+criterion_group!(
+    benches,
+    wire_sizes,
+    save_and_load,
+    write_check_reads,
+    full_sync
+);
 criterion_main!(benches);

@@ -314,14 +314,23 @@ pub struct Refusal {
 }
 
 /// The server's write rules: may this peer turn `before` into `after`?
+/// `arrived_whole`: when `before` was empty, the bytes `after` was loaded
+/// from if they came as one piece (a new document's first sync message
+/// carries the sender's save); [`Document::new_ops`] reads the new
+/// operations from them without rebuilding every change.
 pub trait WritePolicy {
-    fn check(&self, before: &mut Document, after: &mut Document) -> Result<(), Refusal>;
+    fn check(
+        &self,
+        before: &mut Document,
+        after: &mut Document,
+        arrived_whole: Option<&[u8]>,
+    ) -> Result<(), Refusal>;
 }
 
 /// Accept everything (tests of the protocol alone).
 pub struct AllowAll;
 impl WritePolicy for AllowAll {
-    fn check(&self, _: &mut Document, _: &mut Document) -> Result<(), Refusal> {
+    fn check(&self, _: &mut Document, _: &mut Document, _: Option<&[u8]>) -> Result<(), Refusal> {
         Ok(())
     }
 }
@@ -404,8 +413,9 @@ pub fn serve(
             }
         };
         let changed = after.heads() != before_heads;
+        let arrived_whole = chunk.as_deref().filter(|_| before_heads.is_empty());
         if changed {
-            if let Err(r) = policy.check(&mut before, &mut after) {
+            if let Err(r) = policy.check(&mut before, &mut after, arrived_whole) {
                 reply.push(refused(id, &r.code, r.message));
                 continue;
             }
@@ -417,9 +427,9 @@ pub fn serve(
         let saved = if changed {
             // A new document arrives whole, as the sender's save: those
             // bytes are stored as they came (no save, no reload).
-            let verified = match chunk.as_deref() {
-                Some(loaded) if before_heads.is_empty() => after.verify_save_of_loaded(loaded),
-                _ => after.verify_save(),
+            let verified = match arrived_whole {
+                Some(loaded) => after.verify_save_of_loaded(loaded),
+                None => after.verify_save(),
             };
             match verified {
                 Ok(bytes) => Some(bytes),

@@ -8,7 +8,9 @@
 //! survives. The genesis of a kind is frozen forever; later schema versions
 //! add fields inside items or new root keys, never a different skeleton.
 
+mod chunk;
 mod model;
+mod new_ops;
 mod read;
 mod write;
 
@@ -18,6 +20,7 @@ use automerge::transaction::{CommitOptions, Transactable};
 use automerge::{ActorId, AutoCommit, ChangeHash, ObjType, ROOT};
 
 pub use model::*;
+pub use new_ops::{NewChange, NewOps, NewOpsSource, OpTarget};
 
 use crate::error::CoreError;
 use crate::ids::{DocId, DocKind};
@@ -283,32 +286,11 @@ impl Document {
     }
 }
 
-/// Automerge's chunk header: magic bytes, checksum, type, LEB128 length.
-const CHUNK_MAGIC: [u8; 4] = [0x85, 0x6f, 0x4a, 0x83];
-const CHUNK_TYPE_DOCUMENT: u8 = 0;
-
 /// Are `bytes` exactly one Automerge document chunk, with nothing after it
 /// (no change chunks, no trailing bytes)? The header alone is read; the
 /// caller knows the chunk loaded.
 fn is_one_document_chunk(bytes: &[u8]) -> bool {
-    let Some(rest) = bytes.strip_prefix(&CHUNK_MAGIC) else {
-        return false;
-    };
-    let Some((&CHUNK_TYPE_DOCUMENT, mut rest)) = rest.get(4..).and_then(<[u8]>::split_first) else {
-        return false;
-    };
-    let mut len: u64 = 0;
-    for shift in (0..64).step_by(7) {
-        let Some((&byte, after)) = rest.split_first() else {
-            return false;
-        };
-        rest = after;
-        len |= u64::from(byte & 0x7f) << shift;
-        if byte & 0x80 == 0 {
-            return u64::try_from(rest.len()) == Ok(len);
-        }
-    }
-    false
+    chunk::document_chunk_body(bytes).is_some()
 }
 
 #[cfg(test)]

@@ -181,6 +181,9 @@ impl World {
         self.oracle
             .check_converged(&mut self.server, &mut self.replicas)
             .unwrap_or_else(|e| panic!("{e}"));
+        // What the server's write checks read of these documents when they
+        // arrive whole: the chunk scan agrees with Automerge's rebuild.
+        crate::new_ops::check_server_documents(&mut self.server);
     }
 }
 

@@ -68,7 +68,7 @@ fn corpus_dir(target: &str) -> PathBuf {
 }
 
 /// Every file of one corpus, by name.
-fn corpus(target: &str) -> Vec<(String, Vec<u8>)> {
+pub(crate) fn corpus(target: &str) -> Vec<(String, Vec<u8>)> {
     let dir = corpus_dir(target);
     let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
@@ -107,7 +107,7 @@ fn check_doc(bytes: &[u8]) -> usize {
 /// the checksum is the first 4 bytes of SHA-256(type, len, data). Stops at the
 /// first thing that is not an uncompressed chunk. (The `doc_load` fuzz target
 /// has the same function.)
-fn with_valid_checksums(bytes: &[u8]) -> Option<Vec<u8>> {
+pub(crate) fn with_valid_checksums(bytes: &[u8]) -> Option<Vec<u8>> {
     const MAGIC: [u8; 4] = [0x85, 0x6f, 0x4a, 0x83];
     let mut out = bytes.to_vec();
     let mut pos = 0;

@@ -4,6 +4,7 @@ mod common;
 mod convergence;
 mod corpus;
 mod fixtures;
+mod new_ops;
 mod oracle;
 mod photo;
 mod replica;

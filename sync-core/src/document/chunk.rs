@@ -1,0 +1,504 @@
+//! Reading Automerge's storage format directly, where the public API would
+//! rebuild far more than is needed.
+//!
+//! A new document's first sync message carries the sender's save: one
+//! document chunk. The server's write checks need, of every operation, who
+//! wrote it, on which object, at which key and whether it removes
+//! something. Automerge answers that only by rebuilding every change from
+//! its op set (`get_changes`) and expanding each into legacy operations,
+//! which cost a quarter of the server's CPU per new document. The chunk
+//! already holds those facts in a few columns; [`scan_document_chunk`] reads
+//! just those columns (format: automerge.org "Binary Document Format").
+//!
+//! The scan serves a check that must not be fooled, so it is strict and
+//! never the only word: any doubt (an unknown encoding, a count that does
+//! not add up, more rows than the loaded document has operations) is an
+//! error, and the caller then falls back to Automerge's own rebuild
+//! ([`super::Document::new_ops`]).
+
+use std::collections::{HashMap, HashSet};
+use std::io::Read;
+
+use automerge::ActorId;
+
+/// Automerge's chunk header: magic bytes, checksum, type, LEB128 length.
+const CHUNK_MAGIC: [u8; 4] = [0x85, 0x6f, 0x4a, 0x83];
+const CHUNK_TYPE_DOCUMENT: u8 = 0;
+
+/// The most bytes one column of a chunk may inflate to; a column that
+/// claims more is not scanned (the caller falls back).
+const MAX_INFLATED_COLUMN: u64 = 64 << 20;
+
+/// Column specifications, as `id << 4 | type`, without the deflate bit.
+mod spec {
+    pub const DEFLATE: u32 = 0b1000;
+    pub const OBJ_ACTOR: u32 = 1;
+    pub const OBJ_CTR: u32 = 2;
+    pub const KEY_ACTOR: u32 = 17;
+    pub const KEY_CTR: u32 = 19;
+    pub const KEY_STR: u32 = 21;
+    pub const ID_ACTOR: u32 = 33;
+    pub const ID_CTR: u32 = 35;
+    pub const ACTION: u32 = 66;
+    pub const SUCC_COUNT: u32 = 128;
+    pub const SUCC_ACTOR: u32 = 129;
+    pub const SUCC_CTR: u32 = 131;
+}
+
+/// The `del` action code; a document chunk stores deletions as successors,
+/// but an explicit one is a deletion all the same.
+const ACTION_DELETE: u64 = 3;
+
+/// Why a chunk was not scanned. Never shown to a user: the caller falls
+/// back to Automerge's own reading.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("document chunk not scanned: {0}")]
+pub struct ScanError(&'static str);
+
+type Scan<T> = Result<T, ScanError>;
+
+/// An object: the root, or the operation (counter, actor index) that made it.
+pub type ScannedObj = Option<(u64, usize)>;
+
+/// Where operations write, one per distinct (actor, object, key, delete).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ScannedTarget {
+    /// Index into [`ScannedChunk::actors`].
+    pub actor: usize,
+    pub obj: ScannedObj,
+    /// The map key; `None` for a list or text element.
+    pub key: Option<String>,
+    pub delete: bool,
+}
+
+#[derive(Debug)]
+pub struct ScannedChunk {
+    pub actors: Vec<ActorId>,
+    pub heads: Vec<automerge::ChangeHash>,
+    /// Operations stored in the chunk (deletions are not stored as
+    /// operations, only as successors).
+    pub ops: usize,
+    /// Every write of every operation, deletions included, deduplicated.
+    pub targets: Vec<ScannedTarget>,
+}
+
+/// The body of `bytes` when they are exactly one document chunk with
+/// nothing after it; the checksum is not verified (the caller knows the
+/// chunk loaded).
+pub(crate) fn document_chunk_body(bytes: &[u8]) -> Option<&[u8]> {
+    let rest = bytes.strip_prefix(&CHUNK_MAGIC)?;
+    let (&CHUNK_TYPE_DOCUMENT, rest) = rest.get(4..)?.split_first()? else {
+        return None;
+    };
+    let mut reader = Reader(rest);
+    let len = reader.uleb().ok()?;
+    (u64::try_from(reader.0.len()) == Ok(len)).then_some(reader.0)
+}
+
+/// Scan a document chunk that Automerge loaded into a document of
+/// `expected_ops` operations: its actors, heads and the targets of every
+/// operation. Rows beyond `expected_ops` are an error, so a crafted chunk
+/// cannot make the scan allocate more than the loaded document holds.
+pub fn scan_document_chunk(bytes: &[u8], expected_ops: usize) -> Scan<ScannedChunk> {
+    let body = document_chunk_body(bytes).ok_or(ScanError("not one document chunk"))?;
+    let mut r = Reader(body);
+    let actor_count = r.len()?;
+    let mut actors = Vec::new();
+    for _ in 0..actor_count {
+        let len = r.len()?;
+        actors.push(ActorId::from(r.take(len)?));
+    }
+    let head_count = r.len()?;
+    let mut heads = Vec::new();
+    for _ in 0..head_count {
+        let hash = automerge::ChangeHash::try_from(r.take(32)?)
+            .map_err(|_| ScanError("a head is not a hash"))?;
+        heads.push(hash);
+    }
+    let change_columns = r.column_layout()?;
+    let op_columns = r.column_layout()?;
+    let change_bytes: usize = change_columns.iter().try_fold(0usize, |sum, (_, len)| {
+        sum.checked_add(*len)
+            .ok_or(ScanError("column lengths overflow"))
+    })?;
+    r.take(change_bytes)?;
+    let mut columns: HashMap<u32, Vec<u8>> = HashMap::new();
+    for (raw_spec, len) in op_columns {
+        let data = r.take(len)?;
+        let spec = raw_spec & !spec::DEFLATE;
+        if !NEEDED.contains(&spec) {
+            continue;
+        }
+        let data = if raw_spec & spec::DEFLATE != 0 {
+            inflate(data)?
+        } else {
+            data.to_vec()
+        };
+        if columns.insert(spec, data).is_some() {
+            return Err(ScanError("a column appears twice"));
+        }
+    }
+    let column = |spec: u32| columns.get(&spec).map(Vec::as_slice).unwrap_or(&[]);
+    Ops::decode(&column, expected_ops)?.targets(actors, heads)
+}
+
+const NEEDED: [u32; 11] = [
+    spec::OBJ_ACTOR,
+    spec::OBJ_CTR,
+    spec::KEY_ACTOR,
+    spec::KEY_CTR,
+    spec::KEY_STR,
+    spec::ID_ACTOR,
+    spec::ID_CTR,
+    spec::ACTION,
+    spec::SUCC_COUNT,
+    spec::SUCC_ACTOR,
+    spec::SUCC_CTR,
+];
+
+fn inflate(data: &[u8]) -> Scan<Vec<u8>> {
+    let mut out = Vec::new();
+    flate2::read::DeflateDecoder::new(data)
+        .take(MAX_INFLATED_COLUMN + 1)
+        .read_to_end(&mut out)
+        .map_err(|_| ScanError("a compressed column does not inflate"))?;
+    if out.len() as u64 > MAX_INFLATED_COLUMN {
+        return Err(ScanError("a compressed column is too large"));
+    }
+    Ok(out)
+}
+
+/// The op columns the checks need, one row per stored operation.
+struct Ops<'c> {
+    obj_actor: Vec<Option<u64>>,
+    obj_ctr: Vec<Option<u64>>,
+    key_str: Vec<Option<&'c str>>,
+    id_actor: Vec<Option<u64>>,
+    id_ctr: Vec<Option<u64>>,
+    action: Vec<Option<u64>>,
+    succ_count: Vec<Option<u64>>,
+    succ_actor: Vec<Option<u64>>,
+    succ_ctr: Vec<Option<u64>>,
+}
+
+impl<'c> Ops<'c> {
+    fn decode(column: &impl Fn(u32) -> &'c [u8], rows: usize) -> Scan<Self> {
+        let ops = Self {
+            obj_actor: rle(column(spec::OBJ_ACTOR), rows, Reader::uleb)?,
+            obj_ctr: rle(column(spec::OBJ_CTR), rows, Reader::uleb)?,
+            key_str: rle(column(spec::KEY_STR), rows, Reader::string)?,
+            id_actor: rle(column(spec::ID_ACTOR), rows, Reader::uleb)?,
+            id_ctr: delta(column(spec::ID_CTR), rows)?,
+            action: rle(column(spec::ACTION), rows, Reader::uleb)?,
+            succ_count: rle(column(spec::SUCC_COUNT), rows, Reader::uleb)?,
+            succ_actor: Vec::new(),
+            succ_ctr: Vec::new(),
+        };
+        // The element keys (actor, counter) are not needed, but they must
+        // decode and not outnumber the operations.
+        rle(column(spec::KEY_ACTOR), rows, Reader::uleb)?;
+        delta(column(spec::KEY_CTR), rows)?;
+        if ops.id_actor.len() != rows || ops.id_ctr.len() != rows {
+            return Err(ScanError("the chunk holds another number of operations"));
+        }
+        let succs = ops
+            .succ_count
+            .iter()
+            .try_fold(0usize, |sum, n| {
+                let n = usize::try_from(n.unwrap_or(0)).ok()?;
+                sum.checked_add(n)
+            })
+            .ok_or(ScanError("successor counts overflow"))?;
+        let succ_actor = rle(column(spec::SUCC_ACTOR), succs, Reader::uleb)?;
+        let succ_ctr = delta(column(spec::SUCC_CTR), succs)?;
+        if succ_actor.len() != succs || succ_ctr.len() != succs {
+            return Err(ScanError("successor columns do not match their counts"));
+        }
+        Ok(Self {
+            succ_actor,
+            succ_ctr,
+            ..ops
+        })
+    }
+
+    fn targets(
+        self,
+        actors: Vec<ActorId>,
+        heads: Vec<automerge::ChangeHash>,
+    ) -> Scan<ScannedChunk> {
+        let rows = self.id_ctr.len();
+        let actor = |index: Option<u64>| -> Scan<usize> {
+            index
+                .and_then(|i| usize::try_from(i).ok())
+                .filter(|i| *i < actors.len())
+                .ok_or(ScanError("an actor index outside the actor table"))
+        };
+        let at = |v: &Vec<Option<u64>>, row: usize| v.get(row).copied().flatten();
+        let mut ids = Vec::with_capacity(rows);
+        let mut objs = Vec::with_capacity(rows);
+        for row in 0..rows {
+            let counter = at(&self.id_ctr, row).ok_or(ScanError("an operation without an id"))?;
+            ids.push((counter, actor(at(&self.id_actor, row))?));
+            objs.push(match (at(&self.obj_actor, row), at(&self.obj_ctr, row)) {
+                (None, None) => None,
+                (a @ Some(_), Some(counter)) => Some((counter, actor(a)?)),
+                _ => return Err(ScanError("an object id with half of its parts")),
+            });
+        }
+        let key = |row: usize| self.key_str.get(row).copied().flatten();
+        // Operations come sorted by object and key: most rows repeat the
+        // row before (every character of a text), so that is asked first.
+        type Target<'k> = (usize, ScannedObj, Option<&'k str>, bool);
+        let mut last: Option<Target<'c>> = None;
+        let mut seen: HashSet<Target<'c>, Quick> = HashSet::default();
+        let mut targets = Vec::new();
+        let mut add = |target: Target<'c>| {
+            if last == Some(target) {
+                return;
+            }
+            last = Some(target);
+            if seen.insert(target) {
+                let (actor, obj, key, delete) = target;
+                targets.push(ScannedTarget {
+                    actor,
+                    obj,
+                    key: key.map(str::to_owned),
+                    delete,
+                });
+            }
+        };
+        for row in 0..rows {
+            add((
+                ids[row].1,
+                objs[row],
+                key(row),
+                at(&self.action, row) == Some(ACTION_DELETE),
+            ));
+        }
+        // A successor that is an operation on the same object and key
+        // overwrote it (checked above as that operation); any other
+        // successor deleted it.
+        if !self.succ_ctr.is_empty() {
+            let by_id: HashMap<(u64, usize), usize, Quick> =
+                ids.iter().enumerate().map(|(row, id)| (*id, row)).collect();
+            let mut next = 0usize;
+            for row in 0..rows {
+                let count = at(&self.succ_count, row).unwrap_or(0) as usize;
+                for s in next..next + count {
+                    let counter =
+                        at(&self.succ_ctr, s).ok_or(ScanError("a successor without an id"))?;
+                    let id = (counter, actor(at(&self.succ_actor, s))?);
+                    let overwrote = by_id.get(&id).is_some_and(|&other| {
+                        objs[other] == objs[row]
+                            && (self.key_str.get(row).is_none_or(Option::is_none)
+                                || key(other) == key(row))
+                    });
+                    if !overwrote {
+                        add((id.1, objs[row], key(row), true));
+                    }
+                }
+                next += count;
+            }
+        }
+        Ok(ScannedChunk {
+            actors,
+            heads,
+            ops: rows,
+            targets,
+        })
+    }
+}
+
+/// The scan's own sets hold thousands of operation ids per document:
+/// foldhash, seeded at random per set (ids come from outside, so the seed
+/// must not be guessable), at a fraction of SipHash's cost.
+type Quick = foldhash::fast::RandomState;
+
+/// An RLE column of at most `max` rows: a signed count n, then one value
+/// repeated n times (n > 0), -n literal values (n < 0), or for n = 0 an
+/// unsigned count of nulls.
+fn rle<'d, T: Clone>(
+    data: &'d [u8],
+    max: usize,
+    value: impl Fn(&mut Reader<'d>) -> Scan<T>,
+) -> Scan<Vec<Option<T>>> {
+    let mut r = Reader(data);
+    let mut out = Vec::new();
+    let too_many = ScanError("a column has more rows than the document has operations");
+    while !r.0.is_empty() {
+        let n = r.sleb()?;
+        let count = usize::try_from(if n == 0 { r.uleb()? } else { n.unsigned_abs() })
+            .map_err(|_| too_many.clone())?;
+        if count == 0 || count > max - out.len() {
+            return Err(if count == 0 {
+                ScanError("an empty run")
+            } else {
+                too_many
+            });
+        }
+        match n {
+            0 => out.resize(out.len() + count, None),
+            n if n > 0 => {
+                let v = value(&mut r)?;
+                out.resize(out.len() + count, Some(v));
+            }
+            _ => {
+                for _ in 0..count {
+                    out.push(Some(value(&mut r)?));
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// A delta column: an RLE column of signed differences from the previous
+/// value (nulls leave it alone); values must stay within 0..2^53 as
+/// Automerge's counters do.
+fn delta(data: &[u8], max: usize) -> Scan<Vec<Option<u64>>> {
+    let mut value: i64 = 0;
+    rle(data, max, Reader::sleb)?
+        .into_iter()
+        .map(|d| match d {
+            None => Ok(None),
+            Some(d) => {
+                value = value
+                    .checked_add(d)
+                    .filter(|v| (0..1 << 53).contains(v))
+                    .ok_or(ScanError("a delta column leaves the counter range"))?;
+                Ok(Some(value as u64))
+            }
+        })
+        .collect()
+}
+
+struct Reader<'a>(&'a [u8]);
+
+impl<'a> Reader<'a> {
+    fn byte(&mut self) -> Scan<u8> {
+        let (&b, rest) = self.0.split_first().ok_or(ScanError("truncated"))?;
+        self.0 = rest;
+        Ok(b)
+    }
+
+    fn take(&mut self, n: usize) -> Scan<&'a [u8]> {
+        if n > self.0.len() {
+            return Err(ScanError("truncated"));
+        }
+        let (head, rest) = self.0.split_at(n);
+        self.0 = rest;
+        Ok(head)
+    }
+
+    fn uleb(&mut self) -> Scan<u64> {
+        let mut value: u64 = 0;
+        for shift in (0..64).step_by(7) {
+            let b = self.byte()?;
+            let bits = u64::from(b & 0x7f);
+            if shift == 63 && bits > 1 {
+                return Err(ScanError("a LEB128 number overflows"));
+            }
+            value |= bits << shift;
+            if b & 0x80 == 0 {
+                return Ok(value);
+            }
+        }
+        Err(ScanError("a LEB128 number overflows"))
+    }
+
+    fn sleb(&mut self) -> Scan<i64> {
+        let mut value: i64 = 0;
+        let mut shift = 0;
+        loop {
+            let b = self.byte()?;
+            if shift == 63 {
+                // The tenth byte holds only the sign: 0 or all ones.
+                return match b {
+                    0x00 => Ok(value),
+                    0x7f => Ok(value | i64::MIN),
+                    _ => Err(ScanError("a LEB128 number overflows")),
+                };
+            }
+            value |= i64::from(b & 0x7f) << shift;
+            shift += 7;
+            if b & 0x80 == 0 {
+                if b & 0x40 != 0 {
+                    value |= -1i64 << shift;
+                }
+                return Ok(value);
+            }
+        }
+    }
+
+    fn len(&mut self) -> Scan<usize> {
+        let n = self.uleb()?;
+        usize::try_from(n)
+            .ok()
+            .filter(|n| *n <= self.0.len())
+            .ok_or(ScanError("a length beyond the chunk"))
+    }
+
+    fn string(&mut self) -> Scan<&'a str> {
+        let len = self.len()?;
+        let bytes = self.take(len)?;
+        std::str::from_utf8(bytes).map_err(|_| ScanError("a key is not UTF-8"))
+    }
+
+    /// Column metadata: a count, then (specification, length) pairs.
+    fn column_layout(&mut self) -> Scan<Vec<(u32, usize)>> {
+        let count = self.len()?;
+        let mut columns = Vec::with_capacity(count);
+        for _ in 0..count {
+            let spec = u32::try_from(self.uleb()?).map_err(|_| ScanError("a column spec"))?;
+            let len = usize::try_from(self.uleb()?).map_err(|_| ScanError("a column length"))?;
+            columns.push((spec, len));
+        }
+        Ok(columns)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rle_reads_runs_literals_and_nulls() {
+        // 3 × 7, literals [1, 2], 2 nulls
+        let data = [3, 7, 0x7e, 1, 2, 0, 2];
+        let got = rle(&data, 10, Reader::uleb).unwrap();
+        assert_eq!(
+            got,
+            vec![Some(7), Some(7), Some(7), Some(1), Some(2), None, None]
+        );
+        assert!(
+            rle(&data, 6, Reader::uleb).is_err(),
+            "more rows than allowed"
+        );
+        assert!(rle(&[0, 0], 10, Reader::uleb).is_err(), "an empty null run");
+        assert!(
+            rle(&[3], 10, Reader::uleb).is_err(),
+            "a run without its value"
+        );
+    }
+
+    #[test]
+    fn delta_sums_differences_and_skips_nulls() {
+        // literals [+5, +1], 1 null, 2 × +2
+        let data = [0x7e, 5, 1, 0, 1, 2, 2];
+        assert_eq!(
+            delta(&data, 10).unwrap(),
+            vec![Some(5), Some(6), None, Some(8), Some(10)]
+        );
+        // -1 from 0 leaves the counter range
+        assert!(delta(&[1, 0x7f], 10).is_err());
+    }
+
+    #[test]
+    fn leb128_reads_and_refuses_overflow() {
+        assert_eq!(Reader(&[0xe5, 0x8e, 0x26]).uleb(), Ok(624_485));
+        assert_eq!(Reader(&[0xc0, 0xbb, 0x78]).sleb(), Ok(-123_456));
+        assert!(Reader(&[0xff; 11]).uleb().is_err());
+        assert!(Reader(&[0xff; 11]).sleb().is_err());
+        assert!(Reader(&[0x80]).uleb().is_err(), "truncated");
+    }
+}

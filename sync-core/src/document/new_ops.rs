@@ -1,0 +1,164 @@
+//! What a sync added to a document, in the terms of the server's write
+//! checks: the new changes (hash and actor) and where every new operation
+//! writes.
+
+use std::collections::HashSet;
+
+use automerge::legacy::{Key, ObjectId, OpId, OpType};
+use automerge::{ActorId, ChangeHash, ReadDoc};
+
+use super::chunk::{scan_document_chunk, ScannedChunk};
+use super::{contain, Document};
+use crate::error::CoreError;
+
+/// Where new operations write: one per distinct (actor, object, key,
+/// delete), whatever the number of operations (every character typed is
+/// one operation on the same text object).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct OpTarget {
+    pub actor: ActorId,
+    pub obj: ObjectId,
+    /// The map key; `None` for a list or text element.
+    pub key: Option<String>,
+    /// Removes what is there rather than writing a value.
+    pub delete: bool,
+}
+
+/// A change new since the stored version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewChange {
+    pub hash: ChangeHash,
+    pub actor: ActorId,
+}
+
+/// What a sync added to a document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewOps {
+    pub changes: Vec<NewChange>,
+    /// Operations in the new changes.
+    pub op_count: usize,
+    pub targets: Vec<OpTarget>,
+}
+
+/// How [`Document::new_ops`] found them (for tests and measurements).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NewOpsSource {
+    /// Scanned from the document chunk that made the document.
+    Chunk,
+    /// Automerge rebuilt the changes and expanded their operations.
+    Changes,
+}
+
+impl Document {
+    /// What is new in this document since `since` (the heads of the stored
+    /// version). `arrived_whole`: the bytes this document was loaded from
+    /// when it was empty before (a new document's first sync message
+    /// carries the sender's save); when they are one document chunk that
+    /// matches the loaded document, its op columns are read directly
+    /// instead of rebuilding every change. Anything else, or any doubt
+    /// about the chunk, takes Automerge's own rebuild.
+    ///
+    /// An error when Automerge fails on the document (hostile input can
+    /// make its rebuild panic); the document should be refused.
+    pub fn new_ops(
+        &mut self,
+        since: &[ChangeHash],
+        arrived_whole: Option<&[u8]>,
+    ) -> Result<NewOps, CoreError> {
+        Ok(self.new_ops_with_source(since, arrived_whole)?.0)
+    }
+
+    pub fn new_ops_with_source(
+        &mut self,
+        since: &[ChangeHash],
+        arrived_whole: Option<&[u8]>,
+    ) -> Result<(NewOps, NewOpsSource), CoreError> {
+        if since.is_empty() {
+            if let Some(scanned) = arrived_whole.and_then(|bytes| self.scan_own_chunk(bytes)) {
+                let changes = self.new_changes(since);
+                let targets = scanned
+                    .targets
+                    .into_iter()
+                    .map(|t| OpTarget {
+                        actor: scanned.actors[t.actor].clone(),
+                        obj: match t.obj {
+                            None => ObjectId::Root,
+                            Some((counter, actor)) => {
+                                ObjectId::Id(OpId(counter, scanned.actors[actor].clone()))
+                            }
+                        },
+                        key: t.key,
+                        delete: t.delete,
+                    })
+                    .collect();
+                let ops = NewOps {
+                    changes,
+                    op_count: scanned.ops,
+                    targets,
+                };
+                return Ok((ops, NewOpsSource::Chunk));
+            }
+        }
+        let id = self.id.clone();
+        let ops = contain(&id, "rebuild the new changes", || {
+            Ok::<_, std::convert::Infallible>(self.rebuilt_new_ops(since))
+        })?;
+        Ok((ops, NewOpsSource::Changes))
+    }
+
+    /// The chunk's scan, if it is this whole document: the same heads and
+    /// as many operations as the loaded document holds.
+    fn scan_own_chunk(&mut self, bytes: &[u8]) -> Option<ScannedChunk> {
+        let expected = usize::try_from(self.doc.stats().num_ops).ok()?;
+        let scanned = scan_document_chunk(bytes, expected).ok()?;
+        let mut heads = scanned.heads.clone();
+        heads.sort_unstable();
+        (scanned.ops == expected && heads == self.heads()).then_some(scanned)
+    }
+
+    fn new_changes(&mut self, since: &[ChangeHash]) -> Vec<NewChange> {
+        self.doc
+            .get_changes_meta(since)
+            .into_iter()
+            .map(|c| NewChange {
+                hash: c.hash,
+                actor: c.actor.into_owned(),
+            })
+            .collect()
+    }
+
+    /// Automerge's own answer: every new change rebuilt and expanded.
+    fn rebuilt_new_ops(&mut self, since: &[ChangeHash]) -> NewOps {
+        let mut changes = Vec::new();
+        let mut op_count = 0;
+        let mut seen = HashSet::new();
+        let mut targets = Vec::new();
+        for change in self.doc.get_changes(since) {
+            let actor = change.actor_id().clone();
+            changes.push(NewChange {
+                hash: change.hash(),
+                actor: actor.clone(),
+            });
+            op_count += change.len();
+            for op in change.decode().operations {
+                let target = OpTarget {
+                    actor: actor.clone(),
+                    key: match &op.key {
+                        Key::Map(k) => Some(k.to_string()),
+                        Key::Seq(_) => None,
+                    },
+                    delete: matches!(op.action, OpType::Delete),
+                    obj: op.obj,
+                };
+                if seen.insert(target.clone()) {
+                    targets.push(target);
+                }
+            }
+        }
+        NewOps {
+            changes,
+            op_count,
+            targets,
+        }
+    }
+}
