@@ -52,7 +52,27 @@ pub async fn login(
         .ok_or_else(|| anyhow!("login of {login}: no access_token in {body}"))
 }
 
-/// One whole sync session of `replica`. Fails if the server refused any
+/// Busy answers (503) one sync request waits out before giving up.
+const MAX_BUSY_ANSWERS: u32 = 30;
+
+/// The `Retry-After` of a busy answer, in seconds (1 to 60; 1 if absent).
+fn retry_after_secs(r: &reqwest::Response) -> u64 {
+    r.headers()
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .unwrap_or(1)
+        .clamp(1, 60)
+}
+
+fn rand_u16() -> u16 {
+    // An item id is 16 random bytes in hex.
+    let id = sync_core::ItemId::random();
+    u16::from_str_radix(id.as_str().get(..4).unwrap_or("0"), 16).unwrap_or(0)
+}
+
+/// One whole sync session of `replica`, waiting out busy answers (503 with
+/// `Retry-After`) as the app must. Fails if the server refused any
 /// document: the demo's edits are all valid, so a refusal is a bug.
 pub async fn sync(
     http: &Client,
@@ -64,14 +84,27 @@ pub async fn sync(
     while let Some(request) = session.next_request(replica)? {
         let up = request.encode();
         let sent = up.len();
-        let r = http
-            .post(format!("{base}/api/v1/sync"))
-            .bearer_auth(token)
-            .header("content-type", "application/vnd.jishi.sync-batch")
-            .body(up)
-            .send()
-            .await
-            .context("sync request failed")?;
+        let mut busy = 0u32;
+        let r = loop {
+            let r = http
+                .post(format!("{base}/api/v1/sync"))
+                .bearer_auth(token)
+                .header("content-type", "application/vnd.jishi.sync-batch")
+                .body(up.clone())
+                .send()
+                .await
+                .context("sync request failed")?;
+            // Busy: the server stored nothing; wait as it says (plus a
+            // spread, so that phones turned away together do not all come
+            // back together) and send the same bytes again.
+            if r.status() != StatusCode::SERVICE_UNAVAILABLE || busy >= MAX_BUSY_ANSWERS {
+                break r;
+            }
+            busy += 1;
+            let wait_ms = retry_after_secs(&r) * 1000;
+            let spread_ms = u64::from(rand_u16()) % wait_ms.max(1);
+            tokio::time::sleep(std::time::Duration::from_millis(wait_ms + spread_ms)).await;
+        };
         let status = r.status();
         if status != StatusCode::OK {
             let text = r.text().await.unwrap_or_default();

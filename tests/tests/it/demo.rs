@@ -13,7 +13,9 @@ use crate::harness::{Db, TestApp};
 use crate::on_both_databases;
 
 async fn demo(db: Db) {
-    let app = TestApp::spawn(db).await;
+    // One sync request at a time: the demo's phones, four at once, are
+    // turned away busy (503) and must wait their turn, as real phones do.
+    let app = TestApp::spawn_with(db, |c| c.max_sync_requests = 1).await;
     let opts = DemoOptions::new(6, app.dir.path().join("phones"));
     let seen = Mutex::new(Vec::<Progress>::new());
     let summary = populate(&app.base, &app.state, &opts, |p| {
