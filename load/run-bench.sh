@@ -10,7 +10,9 @@
 # Environment: JISHI_BENCH_POSTGRES_URL (postgres://user@127.0.0.1:5432/db,
 # loopback only, without query parameters: used to create a fresh database,
 # dropped at the end), JISHI_BENCH_CONCURRENCY (phones syncing at once,
-# default 200), JISHI_BENCH_PORT (default 18080), JISHI_BENCH_OUT. The rest
+# default 200), JISHI_BENCH_PHOTOS (photos each phone takes in its week and
+# uploads after its sync, default 0), JISHI_BENCH_PORT (default 18080),
+# JISHI_BENCH_OUT. The rest
 # of the environment reaches the server (e.g. MALLOC_MMAP_THRESHOLD_).
 set -euo pipefail
 
@@ -26,6 +28,7 @@ fi
 
 cadres="${1:-1000}"
 concurrency="${JISHI_BENCH_CONCURRENCY:-200}"
+photos="${JISHI_BENCH_PHOTOS:-0}"
 port="${JISHI_BENCH_PORT:-18080}"
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 out="${JISHI_BENCH_OUT:-$(mktemp -d -t jishi-bench-XXXXXX)}"
@@ -67,7 +70,7 @@ bench() {
     wait_healthy "$url" "$out/server-$label.log"
     echo "== $label: load" >&2
     "$target/jishi-load" run --url "$url" --label "$label" --cadres "$cadres" \
-        --concurrency "$concurrency" --server-pid "$server_pid" --watch \
+        --concurrency "$concurrency" --photos "$photos" --server-pid "$server_pid" --watch \
         --json "$out/$label.json" | tee "$out/$label.txt"
     stop_server
 }

@@ -12,6 +12,7 @@ mod ceiling;
 mod county;
 mod export;
 mod live;
+mod photos;
 mod process;
 mod report;
 mod run;
@@ -99,6 +100,17 @@ enum Command {
         /// before the clock starts, as real phones do on their own CPUs).
         #[arg(long)]
         unprepared: bool,
+        /// Photos each phone takes in its week (attached to its diary
+        /// entries) and uploads after its documents, one at a time through
+        /// the resumable upload. The phones hold them in memory.
+        #[arg(long, default_value_t = 0)]
+        photos: usize,
+        /// Long edge of those photos in pixels (the app's is 1,600).
+        #[arg(long, default_value_t = 1600)]
+        photo_edge: u32,
+        /// Bytes per upload request (the app sends 64 KiB).
+        #[arg(long, default_value_t = sync_core::upload::DEFAULT_CHUNK)]
+        photo_chunk: u64,
     },
     /// Seed a whole county (N cadres, each with a week stored through the
     /// server's sync commit) into a fresh store, then time the weekly
@@ -192,6 +204,9 @@ async fn main() -> anyhow::Result<()> {
             json,
             watch,
             unprepared,
+            photos,
+            photo_edge,
+            photo_chunk,
         } => {
             let report = run::run(RunOptions {
                 url,
@@ -204,6 +219,9 @@ async fn main() -> anyhow::Result<()> {
                 server_pid,
                 watch,
                 unprepared,
+                photos,
+                photo_edge,
+                photo_chunk,
             })
             .await?;
             print!("{}", report.text());

@@ -47,6 +47,28 @@ pub struct SyncFigures {
     pub load_cpu_secs: Option<f64>,
 }
 
+/// The photos of `run --photos N`, uploaded by each phone after its sync.
+#[derive(Debug, Clone, Default)]
+pub struct PhotoFigures {
+    /// Photos the phones took, and their bytes.
+    pub taken: u64,
+    pub taken_bytes: u64,
+    /// Bytes per `PATCH`.
+    pub chunk: u64,
+    /// Photos the server holds at the end, and their bytes.
+    pub uploaded: u64,
+    pub bytes: u64,
+    /// From the start of the sync phase to the last photo uploaded.
+    pub secs: f64,
+    pub per_sec: f64,
+    pub mib_per_sec: f64,
+    /// Upload requests (`HEAD` and `PATCH`), and p50, p90, p99, max of one,
+    /// milliseconds.
+    pub requests: u64,
+    pub latency_ms: [f64; 4],
+    pub busy: u64,
+}
+
 #[derive(Debug, Clone)]
 pub struct ServerFigures {
     pub pid: u32,
@@ -80,6 +102,10 @@ pub struct Report {
     /// Each phone's first request was made before the sync phase.
     pub prepared: bool,
     pub sync: SyncFigures,
+    /// With `--photos`.
+    pub photos: Option<PhotoFigures>,
+    /// Wall time of the whole sync phase (documents, then photos).
+    pub phase_secs: f64,
     pub server: Option<ServerFigures>,
     /// The supervisor's event stream (`run --watch`).
     pub live: Option<LiveFigures>,
@@ -176,6 +202,32 @@ impl Report {
             "        one phone's whole sync: p50 {:.1} ms, p90 {:.1} ms, p99 {:.1} ms, max {:.1} ms; {} busy answers (503) waited out",
             s.phone_ms[0], s.phone_ms[1], s.phone_ms[2], s.phone_ms[3], s.busy
         ));
+        if let Some(p) = &self.photos {
+            line(format!(
+                "photos: {}/{} uploaded ({:.1} MiB, {:.0} KiB each) in {:.2} s after the sync phase began = {:.1} photos/s, {:.1} MiB/s",
+                p.uploaded,
+                p.taken,
+                p.bytes as f64 / 1048576.0,
+                p.taken_bytes as f64 / 1024.0 / p.taken.max(1) as f64,
+                p.secs,
+                p.per_sec,
+                p.mib_per_sec
+            ));
+            line(format!(
+                "        {} upload requests (HEAD, PATCH of {} KiB): p50 {:.1} ms, p90 {:.1} ms, p99 {:.1} ms, max {:.1} ms; {} busy answers waited out",
+                p.requests,
+                p.chunk / 1024,
+                p.latency_ms[0],
+                p.latency_ms[1],
+                p.latency_ms[2],
+                p.latency_ms[3],
+                p.busy
+            ));
+            line(format!(
+                "        documents/s above is over the time to the last phone's documents ({:.2} s); the whole phase with photos took {:.2} s, and the CPU below is for both",
+                s.secs, self.phase_secs
+            ));
+        }
         if let Some(srv) = &self.server {
             line(format!(
                 "server: pid {}, peak RSS (VmHWM) {}; RSS before sync {}, max during sync {}, at end {}; CPU during sync {}",
@@ -268,6 +320,25 @@ impl Report {
                 "refused": s.refused,
                 "load_cpu_secs": s.load_cpu_secs,
             },
+            "photos": self.photos.as_ref().map(|p| json!({
+                "taken": p.taken,
+                "taken_bytes": p.taken_bytes,
+                "chunk_bytes": p.chunk,
+                "uploaded": p.uploaded,
+                "bytes": p.bytes,
+                "secs": p.secs,
+                "photos_per_sec": p.per_sec,
+                "mib_per_sec": p.mib_per_sec,
+                "requests": p.requests,
+                "latency_ms": {
+                    "p50": p.latency_ms[0],
+                    "p90": p.latency_ms[1],
+                    "p99": p.latency_ms[2],
+                    "max": p.latency_ms[3],
+                },
+                "busy": p.busy,
+            })),
+            "phase_secs": self.phase_secs,
             "server": self.server.as_ref().map(|srv| json!({
                 "pid": srv.pid,
                 "peak_rss_bytes": srv.peak_rss,

@@ -33,14 +33,18 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use crate::live::{Watcher, WATCHER_LOGIN};
+use crate::photos::{upload_all, Album, PhotoFile, UploadOutcome};
 use crate::process;
-use crate::report::{ErrorTally, Report, ServerFigures, SyncFigures};
+use crate::report::{ErrorTally, PhotoFigures, Report, ServerFigures, SyncFigures};
 use crate::seed::{cadre_login, cadre_user};
-use crate::week::{write_cadre_week, WeekShape, Written};
+use crate::week::{write_cadre_week, write_cadre_week_with_photos, Camera, WeekShape, Written};
 
 const SYNC_CONTENT_TYPE: &str = "application/vnd.jishi.sync-batch";
 /// Attempts at one login when the server fails (5xx) or asks to slow down.
 const LOGIN_ATTEMPTS: usize = 10;
+/// Different photos the phones' photos are made from (see
+/// [`crate::photos::Album`]).
+const ALBUM_PHOTOS: usize = 8;
 
 #[derive(Debug, Clone)]
 pub struct RunOptions {
@@ -58,6 +62,12 @@ pub struct RunOptions {
     /// Make each phone's first request inside the sync phase, on the load
     /// tool's share of the cores, instead of before it (see [`prepare`]).
     pub unprepared: bool,
+    /// Photos each phone takes in its week and uploads after its sync.
+    pub photos: usize,
+    /// Long edge of those photos, pixels.
+    pub photo_edge: u32,
+    /// Bytes per upload request (`PATCH`).
+    pub photo_chunk: u64,
 }
 
 /// One cadre's phone.
@@ -69,6 +79,8 @@ struct Phone {
     /// The session and its first request, made before the sync phase (on
     /// the phone's own CPU in real life; see [`prepare`]).
     prepared: Option<Prepared>,
+    /// Photos to upload after the sync.
+    photos: Vec<PhotoFile>,
 }
 
 /// A sync session whose first request is already encoded.
@@ -100,6 +112,7 @@ struct Progress {
     requests: AtomicU64,
     busy: AtomicU64,
     errors: AtomicU64,
+    photos: AtomicU64,
     /// Largest server RSS sampled during the phase.
     server_rss_max: AtomicU64,
 }
@@ -125,8 +138,12 @@ fn watch(
                 let rss = rss
                     .map(|b| format!(", server RSS {} MiB", b >> 20))
                     .unwrap_or_default();
+                let photos = match progress.photos.load(Ordering::Relaxed) {
+                    0 => String::new(),
+                    n => format!(", photos {n}"),
+                };
                 eprintln!(
-                    "[{phase} {:>6.1}s] cadres {}/{total}, docs {}, requests {} (busy {}), errors {}{rss}",
+                    "[{phase} {:>6.1}s] cadres {}/{total}, docs {}{photos}, requests {} (busy {}), errors {}{rss}",
                     started.elapsed().as_secs_f64(),
                     progress.done.load(Ordering::Relaxed),
                     progress.docs.load(Ordering::Relaxed),
@@ -148,9 +165,9 @@ fn tally(errors: &mut BTreeMap<String, ErrorTally>, kind: String, message: Strin
 }
 
 /// A failed request: a short kind to group by, and one message to show.
-type Failure = (String, String);
+pub(crate) type Failure = (String, String);
 
-async fn http_failure(phase: &str, response: reqwest::Response) -> Failure {
+pub(crate) async fn http_failure(phase: &str, response: reqwest::Response) -> Failure {
     let status = response.status();
     let body = response.text().await.unwrap_or_default();
     let mut message: String = body.chars().take(300).collect();
@@ -162,7 +179,7 @@ async fn http_failure(phase: &str, response: reqwest::Response) -> Failure {
     (format!("{phase}: HTTP {}", status.as_u16()), message)
 }
 
-fn transport_failure(phase: &str, e: reqwest::Error) -> Failure {
+pub(crate) fn transport_failure(phase: &str, e: reqwest::Error) -> Failure {
     let kind = if e.is_timeout() {
         "timeout"
     } else if e.is_connect() {
@@ -241,6 +258,7 @@ async fn login(
         replica,
         token,
         prepared: None,
+        photos: Vec::new(),
     })
 }
 
@@ -265,6 +283,9 @@ struct SyncOutcome {
     /// was read (for the live-update watcher).
     docs: Vec<String>,
     first_ack: Option<Instant>,
+    /// When the documents were done, and what uploading the photos did.
+    docs_done_at: Option<Instant>,
+    uploads: Option<UploadOutcome>,
 }
 
 fn client_failure(e: CoreError) -> Failure {
@@ -353,14 +374,7 @@ async fn sync_phone(
             // not all come back together) and send the same bytes again.
             match &response {
                 Ok(r) if r.status() == reqwest::StatusCode::SERVICE_UNAVAILABLE => {
-                    let wait = r
-                        .headers()
-                        .get(reqwest::header::RETRY_AFTER)
-                        .and_then(|v| v.to_str().ok())
-                        .and_then(|v| v.parse::<u64>().ok())
-                        .unwrap_or(1)
-                        .clamp(1, 60)
-                        * 1000;
+                    let wait = retry_after_ms(r.headers());
                     out.busy += 1;
                     progress.busy.fetch_add(1, Ordering::Relaxed);
                     let spread = spread_ms(index, out.busy, wait);
@@ -426,9 +440,17 @@ async fn sync_phone(
     out
 }
 
+/// Milliseconds a busy answer asks to wait (its `Retry-After`).
+pub(crate) fn retry_after_ms(headers: &reqwest::header::HeaderMap) -> u64 {
+    let header = headers
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok());
+    sync_core::protocol::retry_after_secs(header) * 1000
+}
+
 /// A wait of 0 to `max_ms` for `phone`'s `attempt`th busy answer, spread
 /// over the phones without a random source (the same run waits the same).
-fn spread_ms(phone: usize, attempt: u64, max_ms: u64) -> u64 {
+pub(crate) fn spread_ms(phone: usize, attempt: u64, max_ms: u64) -> u64 {
     let mixed = (phone as u64)
         .wrapping_mul(0x9E37_79B9_7F4A_7C15)
         .wrapping_add(attempt.wrapping_mul(0xBF58_476D_1CE4_E5B9));
@@ -541,12 +563,38 @@ pub async fn run(o: RunOptions) -> anyhow::Result<Report> {
     }
     let shape = o.shape;
     let prepare_first = !o.unprepared;
+    let album = match o.photos {
+        0 => None,
+        _ => Some(Arc::new(
+            Album::new(o.photo_edge, ALBUM_PHOTOS).context("cannot make the album's photos")?,
+        )),
+    };
+    let photos_per_week = o.photos;
     let mut writers = JoinSet::new();
     for mut group in groups {
+        let album = album.clone();
         writers.spawn_blocking(move || {
             let mut written = Written::default();
             for phone in &mut group {
-                written += write_cadre_week(&mut phone.replica, &phone.user, phone.index, shape)?;
+                let (user, index) = (&phone.user, phone.index);
+                written += match album.as_deref() {
+                    None => write_cadre_week(&mut phone.replica, user, index, shape)?,
+                    Some(album) => {
+                        let camera = Camera {
+                            album,
+                            per_week: photos_per_week,
+                        };
+                        let (w, photos) = write_cadre_week_with_photos(
+                            &mut phone.replica,
+                            user,
+                            index,
+                            shape,
+                            camera,
+                        )?;
+                        phone.photos = photos;
+                        w
+                    }
+                };
                 if prepare_first {
                     prepare(phone)?;
                 }
@@ -565,9 +613,23 @@ pub async fn run(o: RunOptions) -> anyhow::Result<Report> {
     }
     phones.sort_by_key(|p| p.index);
     let write_secs = started.elapsed().as_secs_f64();
+    let mut photo_figures = album.as_ref().map(|_| PhotoFigures {
+        taken: phones.iter().map(|p| p.photos.len() as u64).sum(),
+        taken_bytes: phones
+            .iter()
+            .flat_map(|p| &p.photos)
+            .map(PhotoFile::len)
+            .sum(),
+        chunk: o.photo_chunk,
+        ..PhotoFigures::default()
+    });
     eprintln!(
-        "wrote {} documents on {} phones in {write_secs:.1}s",
+        "wrote {} documents{} on {} phones in {write_secs:.1}s",
         written.docs,
+        photo_figures
+            .as_ref()
+            .map(|p| format!(" and took {} photos", p.taken))
+            .unwrap_or_default(),
         phones.len()
     );
 
@@ -605,12 +667,28 @@ pub async fn run(o: RunOptions) -> anyhow::Result<Report> {
     let slots = Arc::new(Semaphore::new(o.concurrency.max(1)));
     let mut tasks = JoinSet::new();
     let phones_synced = phones.len();
-    for phone in phones {
+    let photo_chunk = o.photo_chunk.max(1);
+    for mut phone in phones {
         let (http, url) = (http.clone(), url.clone());
         let (slots, progress) = (slots.clone(), progress.clone());
         tasks.spawn(async move {
             let _slot = slots.acquire_owned().await;
-            let outcome = sync_phone(http, url, phone, progress.clone()).await;
+            let photos = std::mem::take(&mut phone.photos);
+            let (index, token) = (phone.index, phone.token.clone());
+            let mut outcome = sync_phone(http.clone(), url.clone(), phone, progress.clone()).await;
+            outcome.docs_done_at = Some(Instant::now());
+            // Then the photos, one at a time, as the app does.
+            if !photos.is_empty() {
+                let uploads = upload_all(&http, &url, &token, index, &photos, photo_chunk).await;
+                progress
+                    .photos
+                    .fetch_add(uploads.uploaded, Ordering::Relaxed);
+                progress
+                    .requests
+                    .fetch_add(uploads.latencies_us.len() as u64, Ordering::Relaxed);
+                progress.busy.fetch_add(uploads.busy, Ordering::Relaxed);
+                outcome.uploads = Some(uploads);
+            }
             progress.done.fetch_add(1, Ordering::Relaxed);
             if outcome.failure.is_some() {
                 progress.errors.fetch_add(1, Ordering::Relaxed);
@@ -623,8 +701,27 @@ pub async fn run(o: RunOptions) -> anyhow::Result<Report> {
     let mut sync = SyncFigures::default();
     let mut round_trips = Vec::new();
     let mut acked: Vec<(String, Instant)> = Vec::new();
+    let mut docs_done_at = started;
+    let mut photos_done_at = started;
+    let mut photo_latencies = Vec::new();
     while let Some(result) = tasks.join_next().await {
-        let outcome = result.context("sync task panicked")?;
+        let mut outcome = result.context("sync task panicked")?;
+        if let Some(at) = outcome.docs_done_at {
+            docs_done_at = docs_done_at.max(at);
+        }
+        if let (Some(uploads), Some(figures)) = (outcome.uploads.take(), photo_figures.as_mut()) {
+            if let Some(at) = uploads.done_at {
+                photos_done_at = photos_done_at.max(at);
+            }
+            figures.uploaded += uploads.uploaded;
+            figures.bytes += uploads.bytes;
+            figures.requests += uploads.latencies_us.len() as u64;
+            figures.busy += uploads.busy;
+            photo_latencies.extend(uploads.latencies_us);
+            for (kind, message) in uploads.problems {
+                tally(&mut errors, kind, message);
+            }
+        }
         if let Some(at) = outcome.first_ack {
             acked.extend(outcome.docs.iter().map(|d| (d.clone(), at)));
         }
@@ -647,7 +744,25 @@ pub async fn run(o: RunOptions) -> anyhow::Result<Report> {
             None => {}
         }
     }
-    sync.secs = started.elapsed().as_secs_f64();
+    // Documents per second over the time until the last phone's documents
+    // were synced (its photos went up after).
+    sync.secs = docs_done_at.duration_since(started).as_secs_f64();
+    if let Some(p) = photo_figures.as_mut() {
+        p.secs = photos_done_at.duration_since(started).as_secs_f64();
+        p.per_sec = p.uploaded as f64 / p.secs.max(1e-9);
+        p.mib_per_sec = p.bytes as f64 / 1048576.0 / p.secs.max(1e-9);
+        photo_latencies.sort_unstable();
+        p.latency_ms = [
+            percentile(&photo_latencies, 50.0),
+            percentile(&photo_latencies, 90.0),
+            percentile(&photo_latencies, 99.0),
+            photo_latencies
+                .last()
+                .map(|&l| l as f64 / 1000.0)
+                .unwrap_or(0.0),
+        ];
+    }
+    let phase_secs = started.elapsed().as_secs_f64();
     watcher.abort();
     let live = match live_watcher {
         Some(w) => Some(w.finish(&acked, Duration::from_secs(10)).await),
@@ -717,9 +832,122 @@ pub async fn run(o: RunOptions) -> anyhow::Result<Report> {
         write_secs,
         prepared: prepare_first,
         sync,
+        photos: photo_figures,
+        phase_secs,
         server,
         live,
         ceiling,
         errors,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use backend::app::Application;
+    use backend::config::Config;
+
+    const PASSWORD: &str = "load-test-password-1";
+
+    /// A server on a free loopback port over a fresh SQLite folder with
+    /// `cadres` seeded cadres; its URL and the sender that stops it.
+    async fn server(
+        dir: &std::path::Path,
+        cadres: usize,
+    ) -> (
+        String,
+        backend::app::AppState,
+        tokio::sync::oneshot::Sender<()>,
+    ) {
+        crate::seed::seed(crate::seed::SeedOptions {
+            data_dir: dir.to_path_buf(),
+            database_url: None,
+            cadres,
+            townships: 1,
+            villages_per_township: 1,
+            password: PASSWORD.into(),
+        })
+        .await
+        .unwrap();
+        let config = Config {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            data_dir: dir.to_path_buf(),
+            login_per_minute: 1_000,
+            auto_publish: false,
+            ..Config::default()
+        };
+        let app = Application::build(config).await.unwrap();
+        let url = format!("http://127.0.0.1:{}", app.port());
+        let state = app.state().clone();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(app.run_until_stopped(async move {
+            let _ = stopped.await;
+        }));
+        (url, state, stop)
+    }
+
+    fn options(url: String, cadres: usize, photos: usize) -> RunOptions {
+        RunOptions {
+            url,
+            label: "test".into(),
+            cadres,
+            password: PASSWORD.into(),
+            concurrency: 2,
+            login_concurrency: 2,
+            shape: WeekShape {
+                first_day: chrono::NaiveDate::from_ymd_opt(2026, 11, 16).unwrap(),
+                days: 3,
+                entries_per_diary: 2,
+            },
+            server_pid: None,
+            watch: false,
+            unprepared: false,
+            photos,
+            photo_edge: 320,
+            photo_chunk: 8 * 1024,
+        }
+    }
+
+    /// The whole run through a real server: every cadre's documents are
+    /// acknowledged, and with `--photos` every photo is uploaded in chunks
+    /// and is the one its diary names (the server checked its SHA-256 and
+    /// decoded it).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn phones_sync_their_week_then_upload_their_photos() {
+        let dir = tempfile::tempdir().unwrap();
+        let (url, state, stop) = server(dir.path(), 2).await;
+        let report = run(options(url, 2, 3)).await.unwrap();
+        assert_eq!(report.error_count(), 0, "{}", report.text());
+        assert_eq!(report.sync.docs_synced, 2 * 3 * 2);
+        assert_eq!(report.sync.cadres_complete, 2);
+        let photos = report.photos.as_ref().expect("photo figures");
+        assert_eq!((photos.taken, photos.uploaded), (6, 6), "{}", report.text());
+        assert_eq!(photos.bytes, photos.taken_bytes);
+        // More than one PATCH per photo: the files are over the chunk size.
+        assert!(photos.requests > 2 * 6, "{}", report.text());
+        assert!(report.text().contains("photos: 6/6 uploaded"));
+        let album = Album::new(320, ALBUM_PHOTOS).unwrap();
+        for cadre in 0..2 {
+            for k in 0..3 {
+                let photo = album.photo(cadre, k);
+                let blob = state.store.blob(photo.hash.as_str()).await.unwrap();
+                let blob = blob.unwrap_or_else(|| panic!("cadre {cadre} photo {k} not stored"));
+                assert_eq!(blob.size as u64, photo.len());
+                assert_eq!((blob.width, blob.height), (320, 240));
+            }
+        }
+        let _ = stop.send(());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn without_photos_the_report_has_none() {
+        let dir = tempfile::tempdir().unwrap();
+        let (url, _state, stop) = server(dir.path(), 1).await;
+        let report = run(options(url, 1, 0)).await.unwrap();
+        assert_eq!(report.error_count(), 0, "{}", report.text());
+        assert_eq!(report.sync.docs_synced, 3 * 2);
+        assert!(report.photos.is_none());
+        assert!(!report.text().contains("photos:"));
+        let _ = stop.send(());
+    }
 }

@@ -7,10 +7,12 @@
 //! run stays repeatable.
 
 use chrono::NaiveDate;
-use sync_core::document::{ActivityFields, Category, EntryFields, NightKind, TextTarget};
+use sync_core::document::{ActivityFields, Category, EntryFields, NightKind, PhotoRef, TextTarget};
 use sync_core::memory::MemoryReplica;
 use sync_core::validate::{Location, TimeOfDay};
 use sync_core::{CoreError, DocId, Edit, EditContext, ItemId, Role, UserId};
+
+use crate::photos::{Album, PhotoFile};
 
 /// Characters an entry's text reaches at least.
 const ENTRY_CHARS: usize = 150;
@@ -189,18 +191,50 @@ pub fn write_cadre_week(
     index: usize,
     shape: WeekShape,
 ) -> Result<Written, CoreError> {
-    write_week(replica, user, shape, 0x5eed_0000 + index as u64)
+    write_week(replica, user, shape, 0x5eed_0000 + index as u64, None).map(|(w, _)| w)
 }
 
-/// Write `shape` into `replica` as `user` would, offline.
+/// The photos a phone takes in its week.
+#[derive(Clone, Copy)]
+pub struct Camera<'a> {
+    pub album: &'a Album,
+    pub per_week: usize,
+}
+
+/// [`write_cadre_week`], and `camera.per_week` photos attached to the
+/// diaries' entries: photo `k` to day `k % days`, entry `k / days`
+/// (wrapping), so that they spread over the week. The same text as without
+/// photos; the photos to upload are returned.
+pub fn write_cadre_week_with_photos(
+    replica: &mut MemoryReplica,
+    user: &UserId,
+    index: usize,
+    shape: WeekShape,
+    camera: Camera<'_>,
+) -> Result<(Written, Vec<PhotoFile>), CoreError> {
+    write_week(
+        replica,
+        user,
+        shape,
+        0x5eed_0000 + index as u64,
+        Some((index, camera)),
+    )
+}
+
+/// Write `shape` into `replica` as `user` would, offline; with a camera,
+/// cadre `index`'s photos too.
 fn write_week(
     replica: &mut MemoryReplica,
     user: &UserId,
     shape: WeekShape,
     seed: u64,
-) -> Result<Written, CoreError> {
+    camera: Option<(usize, Camera<'_>)>,
+) -> Result<(Written, Vec<PhotoFile>), CoreError> {
     let mut dice = Dice(seed);
     let mut written = Written::default();
+    let mut photos = Vec::new();
+    let days = shape.days.max(1);
+    let entries = shape.entries_per_diary.max(1);
     for d in 0..shape.days {
         let date = shape.first_day + chrono::Days::new(d as u64);
         // Phone clocks: the evening of that day.
@@ -235,11 +269,31 @@ fn write_week(
                     accuracy_m: 5.0 + dice.below(30) as f64,
                 }),
             };
+            let id = ItemId::random();
             let edit = Edit::AddEntry {
-                id: ItemId::random(),
+                id: id.clone(),
                 fields,
             };
             replica.edit(&diary, &edit, &ctx)?;
+            if let Some((index, camera)) = camera {
+                // Photos k with k % days == d and (k / days) % entries == n.
+                let taken = (d..camera.per_week)
+                    .step_by(days)
+                    .filter(|k| (k / days) % entries == n);
+                for k in taken {
+                    let photo = camera.album.photo(index, k);
+                    let edit = Edit::AttachPhoto {
+                        item: id.clone(),
+                        photo: PhotoRef {
+                            hash: photo.hash.clone(),
+                            captured_at: Some(day_ms - 3_600_000),
+                            location: None,
+                        },
+                    };
+                    replica.edit(&diary, &edit, &ctx)?;
+                    photos.push(photo);
+                }
+            }
         }
         let template = *dice.pick(SUMMARIES);
         let summary = dice.fill(template);
@@ -288,7 +342,7 @@ fn write_week(
             }
         }
     }
-    Ok(written)
+    Ok((written, photos))
 }
 
 fn time(minutes: u16) -> Result<TimeOfDay, CoreError> {
@@ -309,7 +363,7 @@ impl std::ops::AddAssign for Written {
 mod tests {
     use super::*;
     use sync_core::session::ClientStore;
-    use sync_core::Actor;
+    use sync_core::{Actor, Record};
 
     #[test]
     fn a_week_is_fourteen_documents_of_about_four_kilobytes_of_diary_text() {
@@ -320,7 +374,8 @@ mod tests {
             days: 7,
             entries_per_diary: 8,
         };
-        let w = write_week(&mut replica, &user, shape, 1).unwrap();
+        let (w, photos) = write_week(&mut replica, &user, shape, 1, None).unwrap();
+        assert!(photos.is_empty());
         assert_eq!(w.docs, 14);
         assert_eq!(replica.pending().unwrap().len(), 14);
         let bytes_per_diary = w.diary_text_bytes / w.diaries;
@@ -328,5 +383,46 @@ mod tests {
             (3_500..5_500).contains(&bytes_per_diary),
             "{bytes_per_diary}"
         );
+    }
+
+    #[test]
+    fn photos_spread_over_the_week_attached_to_diary_entries() {
+        let mut replica = MemoryReplica::new(Actor::random());
+        let user = UserId::parse("cadre00002").unwrap();
+        let shape = WeekShape {
+            first_day: NaiveDate::from_ymd_opt(2026, 11, 16).unwrap(),
+            days: 7,
+            entries_per_diary: 2,
+        };
+        let album = Album::new(64, 2).unwrap();
+        let camera = Camera {
+            album: &album,
+            per_week: 16,
+        };
+        let (w, photos) =
+            write_cadre_week_with_photos(&mut replica, &user, 1, shape, camera).unwrap();
+        assert_eq!(w.docs, 14);
+        assert_eq!(photos.len(), 16);
+        let mut hashes: Vec<String> = photos.iter().map(|p| p.hash.to_string()).collect();
+        hashes.sort();
+        hashes.dedup();
+        assert_eq!(hashes.len(), 16, "every photo is its own file");
+        let mut attached = Vec::new();
+        for d in 0..7 {
+            let id = DocId::diary(&user, shape.first_day + chrono::Days::new(d));
+            let Record::Diary(diary) = replica.document(&id).unwrap().unwrap().read() else {
+                panic!("{id} is not a diary");
+            };
+            let on_day: Vec<String> = diary
+                .entries
+                .iter()
+                .flat_map(|e| e.photos.iter().map(|p| p.hash.clone()))
+                .collect();
+            // 16 photos over 7 days: days 0 and 1 have three, the rest two.
+            assert_eq!(on_day.len(), if d < 2 { 3 } else { 2 }, "day {d}");
+            attached.extend(on_day);
+        }
+        attached.sort();
+        assert_eq!(attached, hashes);
     }
 }

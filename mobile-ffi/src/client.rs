@@ -81,6 +81,7 @@ fn doc_of_kind(doc_id: &str, kind: DocKind) -> Result<DocId, JishiError> {
 pub(crate) fn from_http(e: HttpError) -> JishiError {
     match e {
         HttpError::Offline(message) => JishiError::Offline { detail: message },
+        HttpError::Busy { retry_after_secs } => JishiError::Busy { retry_after_secs },
         HttpError::Status {
             status: 401,
             message,

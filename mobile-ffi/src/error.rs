@@ -28,6 +28,11 @@ pub enum JishiError {
     /// The phone's storage failed (disk full, damaged file).
     #[error("storage: {detail}")]
     Storage { detail: String },
+    /// The server stayed busy with other phones' syncs (Monday morning)
+    /// through several waits: nothing was lost; call `sync()` again after
+    /// `retry_after_secs` or later.
+    #[error("server busy: sync again in {retry_after_secs} s")]
+    Busy { retry_after_secs: u64 },
     /// `cancel_sync()` stopped a sync; what was done is kept.
     #[error("sync cancelled")]
     Cancelled,

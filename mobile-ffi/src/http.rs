@@ -24,6 +24,10 @@ pub enum HttpError {
         code: String,
         message: String,
     },
+    /// 503: the server is busy with other phones' syncs; nothing of the
+    /// request was stored. Send it again after `retry_after_secs`.
+    #[error("server busy: send again in {retry_after_secs} s")]
+    Busy { retry_after_secs: u64 },
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -185,6 +189,12 @@ impl Server {
             .content_type(SYNC_CONTENT_TYPE)
             .send(batch)
             .map_err(offline)?;
+        if r.status().as_u16() == 503 {
+            let header = r.headers().get("retry-after").and_then(|v| v.to_str().ok());
+            return Err(HttpError::Busy {
+                retry_after_secs: sync_core::protocol::retry_after_secs(header),
+            });
+        }
         let (status, body) = Self::read(r)?;
         Self::ok_or_status(status, &body)?;
         Ok(body)

@@ -27,6 +27,11 @@ use crate::types::{DocProblemView, LastSync, SyncProgress, SyncSummary};
 const MAX_UPLOAD_FAILURES: u32 = 3;
 /// Longest pause between two attempts inside one `sync()`.
 const MAX_PAUSE: Duration = Duration::from_secs(2);
+/// Busy answers (503) one sync request waits out before `sync()` gives up
+/// with `JishiError::Busy`: each wait is the server's `Retry-After` plus up
+/// to as long again at random, so that phones turned away together do not
+/// come back together.
+const MAX_BUSY_WAITS: u32 = 10;
 
 /// Receives progress while `sync()` runs (called on the syncing thread).
 #[uniffi::export(with_foreign)]
@@ -87,14 +92,7 @@ impl JishiClient {
                     .map(|e| e.doc.clone()),
             );
             let up = request.encode();
-            let reply = match self.server.sync(token, &up) {
-                Err(HttpError::Status { status: 401, .. }) => {
-                    *token = self.access_token(true)?;
-                    self.server.sync(token, &up)
-                }
-                other => other,
-            }
-            .map_err(from_http)?;
+            let reply = self.exchange(token, &up)?;
             let batch = Batch::decode(&reply).map_err(|e| JishiError::Other {
                 detail: format!("the server's reply is not a sync batch: {e}"),
             })?;
@@ -150,9 +148,38 @@ impl JishiClient {
         }
     }
 
+    /// One sync round trip: a new access token when the old one expired,
+    /// and busy answers waited out as the server asks.
+    fn exchange(&self, token: &mut String, up: &[u8]) -> Result<Vec<u8>, JishiError> {
+        let mut busy = 0;
+        loop {
+            let answer = match self.server.sync(token, up) {
+                Err(HttpError::Status { status: 401, .. }) => {
+                    *token = self.access_token(true)?;
+                    self.server.sync(token, up)
+                }
+                other => other,
+            };
+            match answer {
+                Err(HttpError::Busy { retry_after_secs }) if busy < MAX_BUSY_WAITS => {
+                    busy += 1;
+                    tracing::info!(retry_after_secs, busy, "server busy; waiting to send again");
+                    let wait = Duration::from_secs(retry_after_secs).mul_f64(1.0 + rand_jitter());
+                    self.sleep(wait)?;
+                }
+                other => return other.map_err(from_http),
+            }
+        }
+    }
+
     fn pause(&self, upload: &Upload) -> Result<(), JishiError> {
         let jitter = rand_jitter();
-        let mut left = upload.backoff(jitter).min(MAX_PAUSE);
+        self.sleep(upload.backoff(jitter).min(MAX_PAUSE))
+    }
+
+    /// Sleep `left`, waking every 100 ms to see whether the sync was
+    /// cancelled.
+    fn sleep(&self, mut left: Duration) -> Result<(), JishiError> {
         while !left.is_zero() {
             self.cancelled()?;
             let step = left.min(Duration::from_millis(100));

@@ -16,6 +16,8 @@ const DEAD_URL: &str = "http://127.0.0.1:1";
 struct Server {
     url: String,
     data: PathBuf,
+    /// The running server's state (its semaphores and counters).
+    state: backend::AppState,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
     _dir: Option<tempfile::TempDir>,
@@ -57,7 +59,7 @@ impl Server {
                 if seed {
                     seed_org(&app.state().store).await;
                 }
-                port_tx.send(app.port()).unwrap();
+                port_tx.send((app.port(), app.state().clone())).unwrap();
                 app.run_until_stopped(async move {
                     let _ = stop_rx.await;
                 })
@@ -65,10 +67,11 @@ impl Server {
                 .unwrap();
             });
         });
-        let port = port_rx.recv().unwrap();
+        let (port, state) = port_rx.recv().unwrap();
         Server {
             url: format!("http://127.0.0.1:{port}"),
             data,
+            state,
             stop: Some(stop_tx),
             thread: Some(thread),
             _dir: None,
@@ -750,6 +753,72 @@ fn a_cancelled_sync_keeps_what_it_did_and_the_next_one_finishes() {
     let summary = a.sync(quiet()).unwrap();
     assert_eq!(summary.photos_uploaded, 1);
     assert_eq!(a.outbox().unwrap()[0].status, UploadStatus::Done);
+}
+
+/// Wait (polling) until `done` holds; fail after 30 s.
+fn wait_until(what: &str, done: impl Fn() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !done() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
+
+/// Monday morning: the server answers busy (503, `Retry-After`) while
+/// other phones' syncs take every turn. The phone waits as told and sends
+/// again instead of failing as offline; `cancel_sync()` ends a wait.
+#[test]
+fn a_busy_server_is_waited_out_and_the_wait_can_be_cancelled() {
+    let server = Server::start(|c| c.max_sync_requests = 1);
+    let dir = tempfile::tempdir().unwrap();
+    let a = open(dir.path(), &server.url);
+    a.login("u1".into(), PASSWORD.into(), "p".into()).unwrap();
+    a.add_entry("2026-11-23".into(), entry("09:00", "周一早上"))
+        .unwrap();
+    let busy = || server.state.metrics.sync_busy.get();
+
+    // Another phone's sync holds the only turn.
+    let turn = server
+        .state
+        .sync_admission
+        .clone()
+        .try_acquire_owned()
+        .unwrap();
+    let before = busy();
+    let syncing = {
+        let a = a.clone();
+        std::thread::spawn(move || a.sync(quiet()))
+    };
+    wait_until("two busy answers", || busy() >= before + 2);
+    drop(turn);
+    let summary = syncing.join().unwrap().unwrap();
+    assert_eq!(summary.documents_sent, 1);
+    assert!(a.unsynced_documents().unwrap().is_empty());
+
+    // Busy again; the app gives up waiting.
+    a.add_entry("2026-11-23".into(), entry("10:00", "还是周一"))
+        .unwrap();
+    let turn = server
+        .state
+        .sync_admission
+        .clone()
+        .try_acquire_owned()
+        .unwrap();
+    let before = busy();
+    let syncing = {
+        let a = a.clone();
+        std::thread::spawn(move || a.sync(quiet()))
+    };
+    wait_until("a busy answer", || busy() > before);
+    a.cancel_sync();
+    assert_eq!(syncing.join().unwrap().unwrap_err(), JishiError::Cancelled);
+    assert_eq!(a.unsynced_documents().unwrap().len(), 1);
+    drop(turn);
+    a.sync(quiet()).unwrap();
+    assert!(a.unsynced_documents().unwrap().is_empty());
 }
 
 /// Collects forwarded log lines.

@@ -249,9 +249,36 @@ impl<'a> Reader<'a> {
     }
 }
 
+/// Shortest and longest wait a busy answer may ask for, in seconds.
+pub const RETRY_AFTER_SECS: std::ops::RangeInclusive<u64> = 1..=60;
+
+/// The wait a busy answer (HTTP 503) asks for: its `Retry-After` header
+/// value in seconds, kept within [`RETRY_AFTER_SECS`] (the shortest when
+/// the header is absent or not a number of seconds), so that a broken or
+/// hostile answer can neither make a phone spin nor stall it for long.
+/// Clients add their own random spread on top, so that phones turned away
+/// together do not all come back together.
+pub fn retry_after_secs(header: Option<&str>) -> u64 {
+    header
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .unwrap_or(*RETRY_AFTER_SECS.start())
+        .clamp(*RETRY_AFTER_SECS.start(), *RETRY_AFTER_SECS.end())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_busy_answer_waits_one_to_sixty_seconds() {
+        assert_eq!(retry_after_secs(Some("3")), 3);
+        assert_eq!(retry_after_secs(Some(" 7 ")), 7);
+        assert_eq!(retry_after_secs(None), 1);
+        assert_eq!(retry_after_secs(Some("0")), 1);
+        assert_eq!(retry_after_secs(Some("86400")), 60);
+        assert_eq!(retry_after_secs(Some("Wed, 21 Oct 2026 07:28:00 GMT")), 1);
+        assert_eq!(retry_after_secs(Some("-5")), 1);
+    }
 
     fn sample() -> Batch {
         Batch {

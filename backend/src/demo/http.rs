@@ -55,14 +55,13 @@ pub async fn login(
 /// Busy answers (503) one sync request waits out before giving up.
 const MAX_BUSY_ANSWERS: u32 = 30;
 
-/// The `Retry-After` of a busy answer, in seconds (1 to 60; 1 if absent).
+/// The `Retry-After` of a busy answer, in seconds.
 fn retry_after_secs(r: &reqwest::Response) -> u64 {
-    r.headers()
-        .get(reqwest::header::RETRY_AFTER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .unwrap_or(1)
-        .clamp(1, 60)
+    sync_core::protocol::retry_after_secs(
+        r.headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok()),
+    )
 }
 
 fn rand_u16() -> u16 {

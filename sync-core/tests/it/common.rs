@@ -3,10 +3,10 @@
 use chrono::NaiveDate;
 use sync_core::document::{Category, EntryFields, TextTarget};
 use sync_core::memory::MemoryServer;
-use sync_core::protocol::Batch;
+use sync_core::protocol::{Batch, BatchEntry, EntryBody};
 use sync_core::session::{serve, AllowAll, ClientSession, ClientStore, SyncStats};
 use sync_core::validate::{Location, TimeOfDay};
-use sync_core::{Edit, EditContext, ItemId, Role, UserId};
+use sync_core::{DocId, Edit, EditContext, ItemId, Role, UserId};
 
 pub fn user(s: &str) -> UserId {
     UserId::parse(s).unwrap()
@@ -76,4 +76,27 @@ pub fn sync_once(
     }
     assert!(session.problems().is_empty(), "{:?}", session.problems());
     session.stats().clone()
+}
+
+/// A request carrying `chunk` (Automerge's saved bytes, or anything
+/// pretending to be) as the one change of `doc`'s first sync message, as a
+/// phone sends a document the server has never seen.
+pub fn first_sync_of(doc: &DocId, chunk: Vec<u8>) -> Batch {
+    use automerge::sync::{Message, MessageVersion};
+    let message = Message {
+        heads: Vec::new(),
+        need: Vec::new(),
+        have: Vec::new(),
+        changes: chunk.into(),
+        flags: None,
+        version: MessageVersion::V2,
+    };
+    Batch {
+        cursor: 0,
+        more: false,
+        entries: vec![BatchEntry {
+            doc: doc.clone(),
+            body: EntryBody::Sync(message.encode()),
+        }],
+    }
 }

@@ -1008,29 +1008,13 @@ fn write_seeds() {
 /// `Document::load` from what it stored.
 #[test]
 fn whatever_a_new_document_stores_loads_again() {
-    use automerge::sync::{Message, MessageVersion};
     let mut accepted = 0;
     for (name, bytes) in corpus("doc_load") {
         let fixed = with_valid_checksums(&bytes);
         for chunk in std::iter::once(bytes).chain(fixed) {
             for doc in DOC_IDS {
                 let id = DocId::parse(doc).unwrap();
-                let message = Message {
-                    heads: Vec::new(),
-                    need: Vec::new(),
-                    have: Vec::new(),
-                    changes: chunk.clone().into(),
-                    flags: None,
-                    version: MessageVersion::V2,
-                };
-                let request = Batch {
-                    cursor: 0,
-                    more: false,
-                    entries: vec![BatchEntry {
-                        doc: id.clone(),
-                        body: EntryBody::Sync(message.encode()),
-                    }],
-                };
+                let request = crate::common::first_sync_of(&id, chunk.clone());
                 let mut server = MemoryServer::new();
                 serve(&mut server, &AllowAll, "dev-a", &request).unwrap();
                 if let Some(stored) = server.stored_bytes(&id) {

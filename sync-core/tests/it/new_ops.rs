@@ -9,9 +9,9 @@
 
 use std::collections::HashSet;
 
+use crate::common::first_sync_of;
 use sync_core::document::{NewChange, NewOps, NewOpsSource, OpTarget};
 use sync_core::memory::MemoryServer;
-use sync_core::protocol::{Batch, BatchEntry, EntryBody};
 use sync_core::session::{serve, Refusal, WritePolicy};
 use sync_core::{Actor, DocId, Document};
 
@@ -168,28 +168,12 @@ impl WritePolicy for Compare {
 /// scan either agrees with Automerge's rebuild or steps aside.
 #[test]
 fn hostile_chunks_are_scanned_faithfully_or_not_at_all() {
-    use automerge::sync::{Message, MessageVersion};
     let policy = Compare::default();
+    let id = DocId::parse("diary:u1:2026-11-23").unwrap();
     for (_, bytes) in crate::corpus::corpus("doc_load") {
         let fixed = crate::corpus::with_valid_checksums(&bytes);
         for chunk in std::iter::once(bytes).chain(fixed) {
-            let id = DocId::parse("diary:u1:2026-11-23").unwrap();
-            let message = Message {
-                heads: Vec::new(),
-                need: Vec::new(),
-                have: Vec::new(),
-                changes: chunk.into(),
-                flags: None,
-                version: MessageVersion::V2,
-            };
-            let request = Batch {
-                cursor: 0,
-                more: false,
-                entries: vec![BatchEntry {
-                    doc: id,
-                    body: EntryBody::Sync(message.encode()),
-                }],
-            };
+            let request = first_sync_of(&id, chunk);
             serve(&mut MemoryServer::new(), &policy, "dev-a", &request).unwrap();
         }
     }
