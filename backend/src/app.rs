@@ -52,6 +52,8 @@ pub struct AppState {
     pub uploads: Arc<routes::blobs::UploadsInProgress>,
     /// Sync request bodies held in memory at once.
     pub sync_bytes: crate::budget::ByteBudget,
+    /// Photo chunk bodies held in memory at once.
+    pub upload_bytes: crate::budget::ByteBudget,
     /// One sync at a time per device.
     pub device_gate: crate::fairness::DeviceGate,
     /// This process, among the instances on one database (job leases).
@@ -95,6 +97,7 @@ impl AppState {
             image_slots: Arc::new(tokio::sync::Semaphore::new(workers)),
             uploads: Arc::default(),
             sync_bytes: crate::budget::ByteBudget::new(config.max_sync_inflight_bytes),
+            upload_bytes: crate::budget::ByteBudget::new(routes::blobs::UPLOAD_BYTES_IN_MEMORY),
             device_gate: Default::default(),
             instance: sync_core::ItemId::random().as_str().to_owned(),
             stopping: Arc::new(tokio::sync::watch::channel(false).0),

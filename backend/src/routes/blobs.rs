@@ -12,7 +12,7 @@
 use std::collections::HashSet;
 use std::sync::Mutex;
 
-use axum::extract::{Path, State};
+use axum::extract::{FromRequest, Path, Request, State};
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -31,6 +31,10 @@ use crate::sync::{may_read, read_scope};
 
 /// Largest chunk one PATCH may carry.
 pub const MAX_CHUNK: usize = 1024 * 1024;
+/// Chunk bodies held in memory at once, whoever sends them: a PATCH
+/// reserves what it declares before its body is read, and waits its turn
+/// past this.
+pub const UPLOAD_BYTES_IN_MEMORY: usize = 32 * MAX_CHUNK;
 
 const UPLOAD_OFFSET: HeaderName = HeaderName::from_static("upload-offset");
 const UPLOAD_LENGTH: HeaderName = HeaderName::from_static("upload-length");
@@ -126,9 +130,25 @@ pub async fn patch(
     State(state): State<AppState>,
     caller: Caller,
     Path(sha): Path<String>,
-    headers: HeaderMap,
-    RawBody(body): RawBody,
+    request: Request,
 ) -> Result<Response, ApiError> {
+    // Room for the body, then the body, before any answer: an answer sent
+    // before the body is read leaves the rest of it on the connection,
+    // which then cannot carry the client's next request. (The route's
+    // limit refuses a longer body while it is read.)
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok())
+        .map_or(MAX_CHUNK, |n| n.min(MAX_CHUNK));
+    let _reserved = state
+        .upload_bytes
+        .reserve(declared)
+        .await
+        .map_err(ApiError::internal)?;
+    let headers = request.headers().clone();
+    let RawBody(body) = RawBody::from_request(request, &state).await?;
     let sha = parse_sha(&sha)?;
     // The headers are judged before anything is read from storage; the
     // decision itself is `sync_core::upload` (sans I/O, fuzzed).
@@ -185,6 +205,14 @@ async fn finish(
     sha: &str,
     length: u64,
 ) -> Result<Response, ApiError> {
+    // A turn at the image work before the photo is read: photos in memory
+    // at once (each up to the size limit) are as many as the turns.
+    let permit = state
+        .image_slots
+        .clone()
+        .acquire_owned()
+        .await
+        .map_err(ApiError::internal)?;
     let bytes = state
         .blobs
         .read_staged(&caller.device_id, sha)
@@ -203,12 +231,6 @@ async fn finish(
         ));
     }
     let limits = state.photo_limits;
-    let permit = state
-        .image_slots
-        .clone()
-        .acquire_owned()
-        .await
-        .map_err(ApiError::internal)?;
     let (bytes, checked) = tokio::task::spawn_blocking(move || {
         let _permit = permit;
         let checked = check_and_thumbnail(&bytes, &limits);

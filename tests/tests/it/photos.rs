@@ -238,6 +238,33 @@ on_both_databases!(
     resumable
 );
 
+/// A chunk's body takes room in the upload budget (photo bytes in memory
+/// at once) while it is worked on, and gives it back when answered.
+async fn budget(db: Db) {
+    let app = TestApp::spawn(db).await;
+    app.seed().await;
+    let s = app.login("u1", "phone", &[]).await;
+    let photo = jpeg(900, 700, 4);
+    let sha = sha(&photo);
+    let total = photo.len() as u64;
+    let budget = &app.state.upload_bytes;
+    let all = backend::routes::blobs::UPLOAD_BYTES_IN_MEMORY;
+    assert_eq!(budget.available(), all);
+    // Everyone else's chunks hold all but 64 KiB: a chunk of 64 KiB fits.
+    let others = budget.reserve(all - 65_536).await.unwrap();
+    let r = patch(&app, &s.access, &sha, 0, total, &photo[..65_536]).await;
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    assert_eq!(budget.available(), 65_536, "given back when answered");
+    drop(others);
+    let (status, body) = upload(&app, &s.access, &photo).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(budget.available(), all);
+}
+on_both_databases!(
+    a_chunk_holds_room_in_the_upload_budget_until_answered,
+    budget
+);
+
 async fn dedup(db: Db) {
     let app = TestApp::spawn(db).await;
     app.seed().await;
