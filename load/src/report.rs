@@ -121,6 +121,11 @@ fn mib(bytes: Option<u64>) -> String {
         .unwrap_or_else(|| "-".into())
 }
 
+/// p50, p90, p99, max as JSON.
+fn quantiles_json(q: &[f64; 4]) -> Value {
+    json!({ "p50": q[0], "p90": q[1], "p99": q[2], "max": q[3] })
+}
+
 fn secs(s: Option<f64>) -> String {
     s.map(|s| format!("{s:.1} s")).unwrap_or_else(|| "-".into())
 }
@@ -304,19 +309,9 @@ impl Report {
                 "bytes_down": s.bytes_down,
                 "bytes_up_per_doc": self.per_doc(s.bytes_up),
                 "bytes_down_per_doc": self.per_doc(s.bytes_down),
-                "latency_ms": {
-                    "p50": s.latency_ms[0],
-                    "p90": s.latency_ms[1],
-                    "p99": s.latency_ms[2],
-                    "max": s.latency_ms[3],
-                },
+                "latency_ms": quantiles_json(&s.latency_ms),
                 "busy": s.busy,
-                "phone_ms": {
-                    "p50": s.phone_ms[0],
-                    "p90": s.phone_ms[1],
-                    "p99": s.phone_ms[2],
-                    "max": s.phone_ms[3],
-                },
+                "phone_ms": quantiles_json(&s.phone_ms),
                 "refused": s.refused,
                 "load_cpu_secs": s.load_cpu_secs,
             },
@@ -330,12 +325,7 @@ impl Report {
                 "photos_per_sec": p.per_sec,
                 "mib_per_sec": p.mib_per_sec,
                 "requests": p.requests,
-                "latency_ms": {
-                    "p50": p.latency_ms[0],
-                    "p90": p.latency_ms[1],
-                    "p99": p.latency_ms[2],
-                    "max": p.latency_ms[3],
-                },
+                "latency_ms": quantiles_json(&p.latency_ms),
                 "busy": p.busy,
             })),
             "phase_secs": self.phase_secs,

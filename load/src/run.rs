@@ -466,6 +466,18 @@ fn percentile(sorted: &[u64], p: f64) -> f64 {
     sorted[rank.clamp(1, sorted.len()) - 1] as f64 / 1000.0
 }
 
+/// p50, p90, p99 and max of durations in microseconds, as milliseconds.
+fn quantiles_ms(mut us: Vec<u64>) -> [f64; 4] {
+    us.sort_unstable();
+    let max = us.last().map_or(0.0, |&l| l as f64 / 1000.0);
+    [
+        percentile(&us, 50.0),
+        percentile(&us, 90.0),
+        percentile(&us, 99.0),
+        max,
+    ]
+}
+
 pub async fn run(o: RunOptions) -> anyhow::Result<Report> {
     let url = o.url.trim_end_matches('/').to_owned();
     let host = process::host();
@@ -751,16 +763,7 @@ pub async fn run(o: RunOptions) -> anyhow::Result<Report> {
         p.secs = photos_done_at.duration_since(started).as_secs_f64();
         p.per_sec = p.uploaded as f64 / p.secs.max(1e-9);
         p.mib_per_sec = p.bytes as f64 / 1048576.0 / p.secs.max(1e-9);
-        photo_latencies.sort_unstable();
-        p.latency_ms = [
-            percentile(&photo_latencies, 50.0),
-            percentile(&photo_latencies, 90.0),
-            percentile(&photo_latencies, 99.0),
-            photo_latencies
-                .last()
-                .map(|&l| l as f64 / 1000.0)
-                .unwrap_or(0.0),
-        ];
+        p.latency_ms = quantiles_ms(photo_latencies);
     }
     let phase_secs = started.elapsed().as_secs_f64();
     watcher.abort();
@@ -779,28 +782,13 @@ pub async fn run(o: RunOptions) -> anyhow::Result<Report> {
         );
         Some(crate::ceiling::measure(first_requests, cores).await?)
     };
-    latencies.sort_unstable();
     sync.cadres = phones_synced;
     sync.docs_per_sec = sync.docs_synced as f64 / sync.secs.max(1e-9);
     sync.round_trips_mean =
         round_trips.iter().map(|&r| r as f64).sum::<f64>() / round_trips.len().max(1) as f64;
     sync.round_trips_max = round_trips.iter().copied().max().unwrap_or(0);
-    phone_times.sort_unstable();
-    sync.phone_ms = [
-        percentile(&phone_times, 50.0),
-        percentile(&phone_times, 90.0),
-        percentile(&phone_times, 99.0),
-        phone_times
-            .last()
-            .map(|&l| l as f64 / 1000.0)
-            .unwrap_or(0.0),
-    ];
-    sync.latency_ms = [
-        percentile(&latencies, 50.0),
-        percentile(&latencies, 90.0),
-        percentile(&latencies, 99.0),
-        latencies.last().map(|&l| l as f64 / 1000.0).unwrap_or(0.0),
-    ];
+    sync.phone_ms = quantiles_ms(phone_times);
+    sync.latency_ms = quantiles_ms(latencies);
     sync.load_cpu_secs = own_cpu_before
         .zip(own_cpu_after)
         .map(|(before, after)| after - before);

@@ -78,6 +78,17 @@ impl Server {
         }
     }
 
+    /// Hold the server's only sync turn (`max_sync_requests = 1`), as
+    /// another phone's sync would: every sync is answered busy until it is
+    /// dropped.
+    fn take_only_sync_turn(&self) -> tokio::sync::OwnedSemaphorePermit {
+        self.state
+            .sync_admission
+            .clone()
+            .try_acquire_owned()
+            .expect("the only sync turn is free")
+    }
+
     fn stop(&mut self) {
         if let Some(tx) = self.stop.take() {
             let _ = tx.send(());
@@ -767,6 +778,14 @@ fn wait_until(what: &str, done: impl Fn() -> bool) {
     }
 }
 
+/// Start `client.sync()` on its own thread.
+fn sync_in_background(
+    client: &Arc<JishiClient>,
+) -> std::thread::JoinHandle<Result<SyncSummary, JishiError>> {
+    let client = client.clone();
+    std::thread::spawn(move || client.sync(quiet()))
+}
+
 /// Monday morning: the server answers busy (503, `Retry-After`) while
 /// other phones' syncs take every turn. The phone waits as told and sends
 /// again instead of failing as offline; `cancel_sync()` ends a wait.
@@ -781,17 +800,9 @@ fn a_busy_server_is_waited_out_and_the_wait_can_be_cancelled() {
     let busy = || server.state.metrics.sync_busy.get();
 
     // Another phone's sync holds the only turn.
-    let turn = server
-        .state
-        .sync_admission
-        .clone()
-        .try_acquire_owned()
-        .unwrap();
+    let turn = server.take_only_sync_turn();
     let before = busy();
-    let syncing = {
-        let a = a.clone();
-        std::thread::spawn(move || a.sync(quiet()))
-    };
+    let syncing = sync_in_background(&a);
     wait_until("two busy answers", || busy() >= before + 2);
     drop(turn);
     let summary = syncing.join().unwrap().unwrap();
@@ -801,17 +812,9 @@ fn a_busy_server_is_waited_out_and_the_wait_can_be_cancelled() {
     // Busy again; the app gives up waiting.
     a.add_entry("2026-11-23".into(), entry("10:00", "还是周一"))
         .unwrap();
-    let turn = server
-        .state
-        .sync_admission
-        .clone()
-        .try_acquire_owned()
-        .unwrap();
+    let turn = server.take_only_sync_turn();
     let before = busy();
-    let syncing = {
-        let a = a.clone();
-        std::thread::spawn(move || a.sync(quiet()))
-    };
+    let syncing = sync_in_background(&a);
     wait_until("a busy answer", || busy() > before);
     a.cancel_sync();
     assert_eq!(syncing.join().unwrap().unwrap_err(), JishiError::Cancelled);
