@@ -8,7 +8,7 @@ use sqlx::Row;
 use sync_core::document::{Activity, Entry, Night, Record, Task};
 use sync_core::DocId;
 
-use super::{now_ms, on_pool, CommitStep, DocChange, Pool, Store, StoreError};
+use super::{now_ms, on_pool, CommitStep, DocChange, Params, Pool, Store, StoreError};
 
 /// Whose documents a caller may read.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -78,8 +78,8 @@ pub struct FilingRow {
 const ROWS_PER_STATEMENT: usize = 200;
 
 /// `head VALUES ($1, …, $cols), ($cols+1, …), … tail`: `rows` tuples of
-/// `cols` numbered parameters (both databases read `$N`).
-fn multi_row(head: &str, cols: usize, rows: usize, tail: &str) -> String {
+/// `cols` parameters, written as `params` says.
+fn multi_row(params: Params, head: &str, cols: usize, rows: usize, tail: &str) -> String {
     let mut sql = String::with_capacity(head.len() + tail.len() + rows * cols * 6 + 16);
     sql.push_str(head);
     sql.push_str(" VALUES ");
@@ -92,8 +92,7 @@ fn multi_row(head: &str, cols: usize, rows: usize, tail: &str) -> String {
             if c > 0 {
                 sql.push_str(", ");
             }
-            sql.push('$');
-            sql.push_str(&(r * cols + c + 1).to_string());
+            params.push(&mut sql, r * cols + c + 1);
         }
         sql.push(')');
     }
@@ -209,6 +208,7 @@ impl<'a> CommitRows<'a> {
 
 /// `DELETE FROM table WHERE doc_id IN (…)` for `ids`, a chunk at a time.
 async fn delete_where_doc_in<'c, DB>(
+    params: Params,
     tx: &mut sqlx::Transaction<'c, DB>,
     table: &str,
     ids: &[String],
@@ -222,7 +222,7 @@ where
     for chunk in ids.chunks(ROWS_PER_STATEMENT) {
         let sql = format!(
             "DELETE FROM {table} WHERE doc_id IN ({})",
-            placeholders(1, chunk.len())
+            params.list(1, chunk.len())
         );
         let mut q = sqlx::query::<DB>(&sql);
         for id in chunk {
@@ -231,14 +231,6 @@ where
         q.execute(&mut **tx).await?;
     }
     Ok(())
-}
-
-/// `$first, $first+1, …`: `n` numbered parameters.
-fn placeholders(first: usize, n: usize) -> String {
-    (first..first + n)
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 impl Store {
@@ -251,7 +243,7 @@ impl Store {
         for chunk in ids.chunks(200) {
             let sql = format!(
                 "SELECT doc_id, bytes, heads FROM documents WHERE doc_id IN ({})",
-                placeholders(1, chunk.len())
+                self.pool().params().list(1, chunk.len())
             );
             let rows: Vec<(String, StoredDoc)> = on_pool!(self.pool(), p => {
                 let mut q = sqlx::query(&sql);
@@ -276,8 +268,9 @@ impl Store {
         let mut out = HashMap::new();
         for chunk in ids.chunks(200) {
             let sql = format!(
-                "SELECT doc_id, state FROM peer_states WHERE device_id = $1 AND doc_id IN ({})",
-                placeholders(2, chunk.len())
+                "SELECT doc_id, state FROM peer_states WHERE device_id = {} AND doc_id IN ({})",
+                self.pool().params().list(1, 1),
+                self.pool().params().list(2, chunk.len())
             );
             let rows: Vec<(String, Vec<u8>)> = on_pool!(self.pool(), p => {
                 let mut q = sqlx::query(&sql).bind(device_id);
@@ -365,6 +358,7 @@ impl Store {
             })
             .collect::<Result<Vec<_>, _>>()?;
         let rows = CommitRows::of(commit);
+        let params = self.pool().params();
         let _writer = self.writer().await;
         let stored = on_pool!(self.pool(), p => {
             let mut tx = p.begin_with(self.pool().begin_statement()).await?;
@@ -389,7 +383,7 @@ impl Store {
                 .map(|((doc, record), &seq)| (doc, record, seq, doc.id.to_string())).collect();
             let new: Vec<_> = docs.iter().filter(|d| d.0.prev_heads.is_none()).collect();
             for chunk in new.chunks(ROWS_PER_STATEMENT) {
-                let sql = multi_row(
+                let sql = multi_row(params,
                     "INSERT INTO documents (doc_id, kind, owner_id, period, bytes, heads, seq, updated_at, record)",
                     9, chunk.len(), "ON CONFLICT (doc_id) DO NOTHING RETURNING doc_id");
                 let mut q = sqlx::query_scalar::<_, String>(&sql);
@@ -419,7 +413,7 @@ impl Store {
 
             let seq_of = |i: usize| seqs[i];
             for chunk in rows.changes.chunks(ROWS_PER_STATEMENT) {
-                let sql = multi_row(
+                let sql = multi_row(params,
                     "INSERT INTO change_log (doc_id, change_hash, actor, user_id, device_id, received_at, seq)",
                     7, chunk.len(), "ON CONFLICT (doc_id, change_hash) DO NOTHING");
                 let mut q = sqlx::query(&sql);
@@ -434,9 +428,9 @@ impl Store {
             // rule). A new document has no rows yet in the tables below
             // (they are written only here, with the document row): only
             // existing ones are cleared first.
-            delete_where_doc_in(&mut tx, "photo_refs", &rows.existed).await?;
+            delete_where_doc_in(params, &mut tx, "photo_refs", &rows.existed).await?;
             for chunk in rows.photos.chunks(ROWS_PER_STATEMENT) {
-                let sql = multi_row("INSERT INTO photo_refs (sha256, doc_id, owner_id)", 3, chunk.len(), "");
+                let sql = multi_row(params, "INSERT INTO photo_refs (sha256, doc_id, owner_id)", 3, chunk.len(), "");
                 let mut q = sqlx::query(&sql);
                 for (i, sha) in chunk {
                     q = q.bind(*sha).bind(&docs[*i].3).bind(commit.docs[*i].id.owner().as_str());
@@ -446,9 +440,9 @@ impl Store {
             self.faults.at(CommitStep::AfterPhotoRefs)?;
 
             // Read models: rebuilt from the merged documents.
-            delete_where_doc_in(&mut tx, "diary_entries", &rows.existed_diaries).await?;
+            delete_where_doc_in(params, &mut tx, "diary_entries", &rows.existed_diaries).await?;
             for chunk in rows.entries.chunks(ROWS_PER_STATEMENT) {
-                let sql = multi_row(
+                let sql = multi_row(params,
                     "INSERT INTO diary_entries (doc_id, entry_id, owner_id, day, time, category, place, text, households, photos, deleted)",
                     11, chunk.len(), "");
                 let mut q = sqlx::query(&sql);
@@ -460,9 +454,9 @@ impl Store {
                 }
                 q.execute(&mut *tx).await?;
             }
-            delete_where_doc_in(&mut tx, "night_activities", &rows.existed_nights).await?;
+            delete_where_doc_in(params, &mut tx, "night_activities", &rows.existed_nights).await?;
             for chunk in rows.activities.chunks(ROWS_PER_STATEMENT) {
-                let sql = multi_row(
+                let sql = multi_row(params,
                     "INSERT INTO night_activities (doc_id, activity_id, owner_id, day, kind, start_time, end_time, place, households, deleted)",
                     10, chunk.len(), "");
                 let mut q = sqlx::query(&sql);
@@ -474,7 +468,7 @@ impl Store {
                 q.execute(&mut *tx).await?;
             }
             for chunk in rows.nights.chunks(ROWS_PER_STATEMENT) {
-                let sql = multi_row("INSERT INTO night_stays (doc_id, owner_id, day, stayed, place)", 5, chunk.len(),
+                let sql = multi_row(params, "INSERT INTO night_stays (doc_id, owner_id, day, stayed, place)", 5, chunk.len(),
                     "ON CONFLICT (doc_id) DO UPDATE SET stayed = excluded.stayed, place = excluded.place");
                 let mut q = sqlx::query(&sql);
                 for (i, n) in chunk {
@@ -484,9 +478,9 @@ impl Store {
                 }
                 q.execute(&mut *tx).await?;
             }
-            delete_where_doc_in(&mut tx, "plan_tasks", &rows.existed_plans).await?;
+            delete_where_doc_in(params, &mut tx, "plan_tasks", &rows.existed_plans).await?;
             for chunk in rows.tasks.chunks(ROWS_PER_STATEMENT) {
-                let sql = multi_row(
+                let sql = multi_row(params,
                     "INSERT INTO plan_tasks (doc_id, task_id, owner_id, month, title, kind, due, status, closed_at, deleted)",
                     10, chunk.len(), "");
                 let mut q = sqlx::query(&sql);
@@ -500,7 +494,7 @@ impl Store {
             self.faults.at(CommitStep::AfterProjections)?;
 
             for chunk in commit.peer_states.chunks(ROWS_PER_STATEMENT) {
-                let sql = multi_row("INSERT INTO peer_states (device_id, doc_id, state)", 3, chunk.len(),
+                let sql = multi_row(params, "INSERT INTO peer_states (device_id, doc_id, state)", 3, chunk.len(),
                     "ON CONFLICT (device_id, doc_id) DO UPDATE SET state = excluded.state");
                 let mut q = sqlx::query(&sql);
                 for (doc_id, state) in chunk {
@@ -674,17 +668,33 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
-    use super::multi_row;
+    use super::{multi_row, Params};
 
     #[test]
     fn multi_row_numbers_every_parameter_once() {
         assert_eq!(
-            multi_row("INSERT INTO t (a, b)", 2, 3, "ON CONFLICT DO NOTHING"),
+            multi_row(
+                Params::Numbered,
+                "INSERT INTO t (a, b)",
+                2,
+                3,
+                "ON CONFLICT DO NOTHING"
+            ),
             "INSERT INTO t (a, b) VALUES ($1, $2), ($3, $4), ($5, $6) ON CONFLICT DO NOTHING"
         );
         assert_eq!(
-            multi_row("INSERT INTO t (a)", 1, 1, ""),
+            multi_row(Params::Numbered, "INSERT INTO t (a)", 1, 1, ""),
             "INSERT INTO t (a) VALUES ($1)"
         );
+    }
+
+    #[test]
+    fn on_sqlite_the_parameters_are_anonymous() {
+        assert_eq!(
+            multi_row(Params::Anonymous, "INSERT INTO t (a, b)", 2, 2, ""),
+            "INSERT INTO t (a, b) VALUES (?, ?), (?, ?)"
+        );
+        assert_eq!(Params::Anonymous.list(2, 3), "?, ?, ?");
+        assert_eq!(Params::Numbered.list(2, 3), "$2, $3, $4");
     }
 }

@@ -175,6 +175,45 @@ fn concurrent_creation_keeps_every_entry_of_both_phones() {
     assert_eq!(merged_a.read(), merged_b.read());
 }
 
+/// `genesis_hash` encodes the genesis change from a template; the built
+/// genesis document must have exactly that change, for every kind, owners
+/// and periods of every length, ASCII or not.
+#[test]
+fn genesis_hash_matches_the_built_genesis() {
+    for id in [
+        "diary:u7:2026-11-20",
+        "night:u7:2026-11-20",
+        "plan:u7:2026-11",
+        "diary:a-much-longer-user-id-0123456789:2199-12-31",
+        "night:x:2030-01-01",
+        "plan:cadre-00042:2026-02",
+    ] {
+        let id = DocId::parse(id).unwrap();
+        let mut built = genesis(&id);
+        assert_eq!(genesis_hash(&id), built.get_heads()[0], "{id}");
+    }
+    let owners = ["u", "u1", "张三", "user_with_underscore", &"o".repeat(64)];
+    let valid: Vec<UserId> = owners
+        .iter()
+        .filter_map(|o| UserId::parse(o).ok())
+        .collect();
+    assert!(
+        valid.len() >= 3,
+        "the owners above are mostly valid user ids"
+    );
+    for owner in valid {
+        let day = chrono::NaiveDate::from_ymd_opt(2026, 12, 3).unwrap();
+        for id in [
+            DocId::diary(&owner, day),
+            DocId::night(&owner, day),
+            DocId::plan(&owner, day),
+        ] {
+            let mut built = genesis(&id);
+            assert_eq!(genesis_hash(&id), built.get_heads()[0], "{id}");
+        }
+    }
+}
+
 #[test]
 fn genesis_depends_only_on_the_id() {
     let id = DocId::parse("night:u7:2026-11-20").unwrap();
