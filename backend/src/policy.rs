@@ -169,6 +169,42 @@ fn object_path(doc: &automerge::AutoCommit, obj: &ObjectId) -> Result<Vec<String
     }
 }
 
+/// The path of `obj`, walking up through the objects the new operations
+/// made (`made`: a new document's are all there) and asking Automerge
+/// ([`object_path`]) only for the first object on the way up that they did
+/// not make. Refused deeper than [`MAX_PATH_DEPTH`], like `object_path`;
+/// the walk takes at most that many steps whatever `made` holds.
+fn path_of(
+    doc: &automerge::AutoCommit,
+    made: &HashMap<ObjectId, (ObjectId, String)>,
+    obj: &ObjectId,
+) -> Result<Vec<String>, Refusal> {
+    let too_deep = || {
+        forbidden(format!(
+            "objects nested deeper than {MAX_PATH_DEPTH} levels"
+        ))
+    };
+    let mut up = Vec::new();
+    let mut at = obj;
+    let mut path = loop {
+        match made.get(at) {
+            Some((parent, key)) => {
+                if up.len() == MAX_PATH_DEPTH {
+                    return Err(too_deep());
+                }
+                up.push(key.clone());
+                at = parent;
+            }
+            None => break object_path(doc, at)?,
+        }
+    };
+    path.extend(up.into_iter().rev());
+    if path.len() > MAX_PATH_DEPTH {
+        return Err(too_deep());
+    }
+    Ok(path)
+}
+
 /// Text and counts within what the app can write (`sync_core::validate`).
 fn check_limits(record: &Record) -> Result<(), Refusal> {
     use sync_core::validate::{MAX_ITEMS_PER_DOC, MAX_PHOTOS_PER_ITEM, MAX_TEXT_CHARS};
@@ -295,7 +331,7 @@ impl WritePolicy for DevicePolicy {
             let mut path = match paths.get(&target.obj) {
                 Some(p) => p.clone(),
                 None => {
-                    let p = object_path(after.automerge(), &target.obj)?;
+                    let p = path_of(after.automerge(), &new.made, &target.obj)?;
                     paths.insert(target.obj.clone(), p.clone());
                     p
                 }

@@ -48,6 +48,8 @@ mod spec {
 /// The `del` action code; a document chunk stores deletions as successors,
 /// but an explicit one is a deletion all the same.
 const ACTION_DELETE: u64 = 3;
+/// Actions that make an object: map, list, text, table.
+const ACTIONS_MAKE: [u64; 4] = [0, 2, 4, 6];
 
 /// Why a chunk was not scanned. Never shown to a user: the caller falls
 /// back to Automerge's own reading.
@@ -80,6 +82,9 @@ pub struct ScannedChunk {
     pub ops: usize,
     /// Every write of every operation, deletions included, deduplicated.
     pub targets: Vec<ScannedTarget>,
+    /// Objects made in a map: (the operation that made it, the object it
+    /// was made in, its key).
+    pub made: Vec<((u64, usize), ScannedObj, String)>,
 }
 
 /// The body of `bytes` when they are exactly one document chunk with
@@ -246,6 +251,10 @@ impl<'c> Ops<'c> {
             });
         }
         let key = |row: usize| self.key_str.get(row).copied().flatten();
+        let made = (0..rows)
+            .filter(|&row| at(&self.action, row).is_some_and(|a| ACTIONS_MAKE.contains(&a)))
+            .filter_map(|row| Some((ids[row], objs[row], key(row)?.to_owned())))
+            .collect();
         // Operations come sorted by object and key: most rows repeat the
         // row before (every character of a text), so that is asked first.
         type Target<'k> = (usize, ScannedObj, Option<&'k str>, bool);
@@ -305,6 +314,7 @@ impl<'c> Ops<'c> {
             heads,
             ops: rows,
             targets,
+            made,
         })
     }
 }

@@ -50,6 +50,11 @@ pub fn scan_agrees_with_rebuild(doc: &mut Document, bytes: &[u8]) -> bool {
         assert_eq!(scanned, rebuilt);
         return false;
     }
+    assert_eq!(
+        scanned.made, rebuilt.made,
+        "the scan's made objects differ from Automerge's"
+    );
+    made_agrees_with_automerge(doc, &rebuilt);
     let (scanned_targets, scanned_changes) = as_sets(&scanned);
     let (rebuilt_targets, rebuilt_changes) = as_sets(&rebuilt);
     assert_eq!(
@@ -63,6 +68,30 @@ pub fn scan_agrees_with_rebuild(doc: &mut Document, bytes: &[u8]) -> bool {
         "the scan missed {missing:?} and added {extra:?}"
     );
     true
+}
+
+/// The write policy finds a new object's path by walking up `made`: each
+/// entry must be what Automerge's `parents` says of that object (the object
+/// it is in and its key there).
+fn made_agrees_with_automerge(doc: &Document, ops: &NewOps) {
+    use automerge::legacy::ObjectId;
+    use automerge::{Prop, ReadDoc};
+    let am = doc.automerge();
+    let import = |obj: &ObjectId| match obj {
+        ObjectId::Root => automerge::ROOT,
+        ObjectId::Id(id) => am
+            .import_obj(&format!("{}@{}", id.0, id.1.to_hex_string()))
+            .expect("a made object is in the document"),
+    };
+    for (obj, (parent, key)) in &ops.made {
+        let first = am
+            .parents(import(obj))
+            .expect("a made object has parents")
+            .next()
+            .expect("a made object is inside another");
+        assert_eq!(first.prop, Prop::Map(key.clone()), "{obj:?}");
+        assert_eq!(first.obj, import(parent), "{obj:?}");
+    }
 }
 
 /// Every document the server of the convergence proptest holds, saved and
@@ -132,6 +161,10 @@ fn a_long_edited_diary_scans_as_automerge_rebuilds_it() {
     let bytes = phone.automerge().clone().save();
     let mut server = Document::load(id.clone(), &bytes, &Actor::random()).unwrap();
     assert!(scan_agrees_with_rebuild(&mut server, &bytes));
+    // Twelve entries, each a map holding a text: the walk has objects to
+    // check.
+    let made = server.new_ops(&[], Some(&bytes)).unwrap().made;
+    assert!(made.len() >= 24, "{} objects made", made.len());
 }
 
 /// A write policy that compares the scan with Automerge's rebuild for

@@ -388,6 +388,88 @@ async fn forbidden_paths(db: Db) {
 }
 on_both_databases!(forbidden_changes_are_refused_whole, forbidden_paths);
 
+/// A new document arrives whole, and the write checks find the paths of the
+/// objects it makes from the operations that made them: nesting too deep,
+/// an object made under a fixed key and a comment in another's name are
+/// refused there as they are in a document the server already had.
+async fn forbidden_new_documents(db: Db) {
+    let app = TestApp::spawn(db).await;
+    app.seed().await;
+    /// (day of the month, what the refusal says or "" when stored, the write)
+    type Attempt = (u32, &'static str, fn(&mut automerge::AutoCommit));
+    let attempts: [Attempt; 4] = [
+        (23, "nested deeper than", |am| {
+            let entries = am.get(automerge::ROOT, "entries").unwrap().unwrap().1;
+            let mut obj = am
+                .put_object(&entries, "e1", automerge::ObjType::Map)
+                .unwrap();
+            for depth in 0..10 {
+                obj = am
+                    .put_object(&obj, format!("level{depth}"), automerge::ObjType::Map)
+                    .unwrap();
+            }
+            am.put(&obj, "text", "藏在深处").unwrap();
+        }),
+        (24, "fixed at creation", |am| {
+            let kind = am
+                .put_object(automerge::ROOT, "kind", automerge::ObjType::Map)
+                .unwrap();
+            am.put(&kind, "x", "y").unwrap();
+        }),
+        (25, "is not written by u1", |am| {
+            let comments = am.get(automerge::ROOT, "comments").unwrap().unwrap().1;
+            let c = am
+                .put_object(&comments, "c-forged", automerge::ObjType::Map)
+                .unwrap();
+            am.put(&c, "author", "s1").unwrap();
+            am.put(&c, "role", "supervisor").unwrap();
+            am.put(&c, "text", "冒名点评").unwrap();
+        }),
+        // Within the limits: seven levels below the root is allowed
+        // (the deepest the schema has is five).
+        (26, "", |am| {
+            let entries = am.get(automerge::ROOT, "entries").unwrap().unwrap().1;
+            let mut obj = am
+                .put_object(&entries, "e1", automerge::ObjType::Map)
+                .unwrap();
+            for depth in 0..5 {
+                obj = am
+                    .put_object(&obj, format!("level{depth}"), automerge::ObjType::Map)
+                    .unwrap();
+            }
+            am.put(&obj, "note", "七层").unwrap();
+        }),
+    ];
+    for (day_of_month, refusal, change) in attempts {
+        // A phone of its own each: a refused document stays on its phone.
+        let mut client = MemoryReplica::new(Actor::random());
+        let device = format!("phone-{day_of_month}");
+        let s = app.login("u1", &device, &actors(&client.actor())).await;
+        let id = DocId::diary(&user("u1"), day(day_of_month));
+        let mut doc = Document::create(id.clone(), &client.actor());
+        raw_write(&mut doc, change);
+        client.insert_raw(doc);
+        let (_, problems) = app.sync(&mut client, &s.access).await;
+        if refusal.is_empty() {
+            assert!(problems.is_empty(), "{id}: {problems:?}");
+            assert!(server_record(&app, &id).await.is_some(), "{id} was stored");
+            continue;
+        }
+        assert_eq!(problems.len(), 1, "{id}: {problems:?}");
+        assert_eq!(problems[0].code, "forbidden_change", "{id}");
+        assert!(
+            problems[0].message.contains(refusal),
+            "{id}: {}",
+            problems[0].message
+        );
+        assert_eq!(server_record(&app, &id).await, None, "{id} was stored");
+    }
+}
+on_both_databases!(
+    forbidden_new_documents_are_refused_whole,
+    forbidden_new_documents
+);
+
 async fn malformed_bodies(db: Db) {
     let app = TestApp::spawn(db).await;
     app.seed().await;
