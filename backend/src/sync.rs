@@ -164,14 +164,15 @@ pub async fn handle(state: &AppState, caller: &Caller, body: &[u8]) -> Result<Ve
     // documents in between, the commit stores nothing and this runs again
     // on the newer versions.
     let mut attempt = 0;
-    let (reply, commit) = loop {
+    let (reply, accepted) = loop {
         attempt += 1;
         let (reply, commit) = merge(state, caller, &scope, &allowed, &policy).await?;
+        let accepted = commit.docs.len() as u64;
         match store
-            .commit_sync(&caller.user.id, &caller.device_id, &commit)
+            .commit_sync(&caller.user.id, &caller.device_id, commit)
             .await
         {
-            Ok(()) => break (reply, commit),
+            Ok(()) => break (reply, accepted),
             Err(StoreError::Stale(doc)) if attempt < MAX_MERGE_ATTEMPTS => {
                 tracing::debug!(%doc, attempt, "document changed during the merge; merging again");
                 state.metrics.sync_merge_retries.inc();
@@ -179,10 +180,7 @@ pub async fn handle(state: &AppState, caller: &Caller, body: &[u8]) -> Result<Ve
             Err(e) => return Err(e.into()),
         }
     };
-    state
-        .metrics
-        .sync_docs_accepted
-        .inc_by(commit.docs.len() as u64);
+    state.metrics.sync_docs_accepted.inc_by(accepted);
 
     for entry in &reply.entries {
         if let EntryBody::Refused { code, message } = &entry.body {
@@ -409,7 +407,7 @@ pub async fn edit_on_server(
             peer_states: Vec::new(),
         };
         match store
-            .commit_sync(&caller.user.id, &caller.device_id, &commit)
+            .commit_sync(&caller.user.id, &caller.device_id, commit)
             .await
         {
             Ok(()) => return Ok(()),

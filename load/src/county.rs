@@ -227,9 +227,10 @@ pub async fn county(o: CountyOptions) -> anyhow::Result<CountyReport> {
         store
             .register_device(&device, user.as_str(), "load phone", &[])
             .await?;
-        store.commit_sync(user.as_str(), &device, &commit).await?;
+        let count = commit.docs.len() as u64;
+        store.commit_sync(user.as_str(), &device, commit).await?;
         committed += 1;
-        documents += commit.docs.len() as u64;
+        documents += count;
         if last.elapsed() >= Duration::from_secs(1) {
             last = Instant::now();
             let s = started.elapsed().as_secs_f64();

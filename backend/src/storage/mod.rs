@@ -163,6 +163,9 @@ pub struct Store {
     feed: tokio::sync::broadcast::Sender<Feed>,
     /// The turn to write on SQLite ([`Store::writer`]).
     writer: Arc<tokio::sync::Mutex<()>>,
+    /// Sync commits waiting for the writer on SQLite: whoever holds it next
+    /// writes them all in one transaction ([`Store::commit_sync`]).
+    pending: Arc<std::sync::Mutex<Vec<documents::PendingCommit>>>,
 }
 
 pub fn now_ms() -> i64 {
@@ -224,6 +227,7 @@ impl Store {
             faults: Faults::default(),
             feed: changes::channel(),
             writer: Arc::new(tokio::sync::Mutex::new(())),
+            pending: Arc::default(),
         })
     }
 

@@ -8,6 +8,7 @@ mod badnet;
 mod crashpoints;
 mod demo;
 mod events;
+mod group_commit;
 mod harness;
 mod photos;
 mod publications;
