@@ -120,27 +120,7 @@ fn cadre_commit(i: usize, shape: WeekShape) -> anyhow::Result<SyncCommit> {
         let Some(mut doc) = phone.document(&id)? else {
             continue;
         };
-        let bytes = doc.verify_save()?;
-        let heads = doc
-            .heads()
-            .iter()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>()
-            .join(",");
-        let changes = doc
-            .automerge_mut()
-            .get_changes(&[])
-            .iter()
-            .map(|c| (c.hash().to_string(), c.actor_id().to_hex_string()))
-            .collect();
-        commit.docs.push(AcceptedDoc {
-            id: id.clone(),
-            bytes,
-            heads,
-            prev_heads: None,
-            changes,
-            record: doc.read(),
-        });
+        commit.docs.push(AcceptedDoc::new_document(&mut doc)?);
     }
     Ok(commit)
 }

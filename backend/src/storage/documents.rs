@@ -51,6 +51,33 @@ fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
+impl AcceptedDoc {
+    /// `doc` whole, as a document new to the server: every change is new.
+    pub fn new_document(doc: &mut sync_core::Document) -> Result<Self, sync_core::CoreError> {
+        let bytes = doc.verify_save()?;
+        let heads = doc
+            .heads()
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(",");
+        let changes = doc
+            .automerge_mut()
+            .get_changes(&[])
+            .iter()
+            .map(|c| (c.hash().to_string(), c.actor_id().to_hex_string()))
+            .collect();
+        Ok(AcceptedDoc {
+            id: doc.id().clone(),
+            bytes,
+            heads,
+            prev_heads: None,
+            changes,
+            record: doc.read(),
+        })
+    }
+}
+
 /// A stored document: its bytes and the heads they hold.
 #[derive(Debug, Clone)]
 pub struct StoredDoc {

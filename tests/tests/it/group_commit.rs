@@ -18,25 +18,9 @@ fn new_docs(owner: &str, days: &[u32]) -> SyncCommit {
         let day = chrono::NaiveDate::from_ymd_opt(2026, 11, d).unwrap();
         let id = DocId::diary(&owner, day);
         let mut doc = Document::create(id.clone(), &Actor::random());
-        let changes = doc
-            .automerge_mut()
-            .get_changes(&[])
-            .iter()
-            .map(|c| (c.hash().to_string(), c.actor_id().to_hex_string()))
-            .collect();
-        commit.docs.push(AcceptedDoc {
-            id: id.clone(),
-            bytes: doc.verify_save().unwrap(),
-            heads: doc
-                .heads()
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join(","),
-            prev_heads: None,
-            changes,
-            record: doc.read(),
-        });
+        commit
+            .docs
+            .push(AcceptedDoc::new_document(&mut doc).unwrap());
         commit
             .peer_states
             .push((id.to_string(), format!("state of {id}").into_bytes()));

@@ -388,6 +388,21 @@ async fn forbidden_paths(db: Db) {
 }
 on_both_databases!(forbidden_changes_are_refused_whole, forbidden_paths);
 
+/// An entry holding `levels` maps one inside the other, a value in the
+/// innermost: `levels` + 3 keys below the root.
+fn nested_in_entry(am: &mut automerge::AutoCommit, levels: usize) {
+    let entries = am.get(automerge::ROOT, "entries").unwrap().unwrap().1;
+    let mut obj = am
+        .put_object(&entries, "e1", automerge::ObjType::Map)
+        .unwrap();
+    for depth in 0..levels {
+        obj = am
+            .put_object(&obj, format!("level{depth}"), automerge::ObjType::Map)
+            .unwrap();
+    }
+    am.put(&obj, "note", "藏在深处").unwrap();
+}
+
 /// A new document arrives whole, and the write checks find the paths of the
 /// objects it makes from the operations that made them: nesting too deep,
 /// an object made under a fixed key and a comment in another's name are
@@ -398,18 +413,7 @@ async fn forbidden_new_documents(db: Db) {
     /// (day of the month, what the refusal says or "" when stored, the write)
     type Attempt = (u32, &'static str, fn(&mut automerge::AutoCommit));
     let attempts: [Attempt; 4] = [
-        (23, "nested deeper than", |am| {
-            let entries = am.get(automerge::ROOT, "entries").unwrap().unwrap().1;
-            let mut obj = am
-                .put_object(&entries, "e1", automerge::ObjType::Map)
-                .unwrap();
-            for depth in 0..10 {
-                obj = am
-                    .put_object(&obj, format!("level{depth}"), automerge::ObjType::Map)
-                    .unwrap();
-            }
-            am.put(&obj, "text", "藏在深处").unwrap();
-        }),
+        (23, "nested deeper than", |am| nested_in_entry(am, 10)),
         (24, "fixed at creation", |am| {
             let kind = am
                 .put_object(automerge::ROOT, "kind", automerge::ObjType::Map)
@@ -427,18 +431,7 @@ async fn forbidden_new_documents(db: Db) {
         }),
         // Within the limits: seven levels below the root is allowed
         // (the deepest the schema has is five).
-        (26, "", |am| {
-            let entries = am.get(automerge::ROOT, "entries").unwrap().unwrap().1;
-            let mut obj = am
-                .put_object(&entries, "e1", automerge::ObjType::Map)
-                .unwrap();
-            for depth in 0..5 {
-                obj = am
-                    .put_object(&obj, format!("level{depth}"), automerge::ObjType::Map)
-                    .unwrap();
-            }
-            am.put(&obj, "note", "七层").unwrap();
-        }),
+        (26, "", |am| nested_in_entry(am, 5)),
     ];
     for (day_of_month, refusal, change) in attempts {
         // A phone of its own each: a refused document stays on its phone.
