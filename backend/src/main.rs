@@ -8,6 +8,14 @@ use backend::storage::Store;
 use backend::{Application, Config};
 use clap::{Args, Parser, Subcommand};
 
+/// jemalloc instead of glibc's malloc: under the Monday load glibc's
+/// allocator was 14% of the server's CPU, with its arena locks contended
+/// between the async workers, the merge threads and SQLite's threads
+/// (BENCHMARKS.md, issue 7, fifth round). mimalloc saved as much CPU but
+/// took the peak memory of that run from 64 to 166 MiB; jemalloc to 90.
+#[global_allocator]
+static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 #[derive(Parser)]
 #[command(
     name = "jishi",

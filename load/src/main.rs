@@ -171,6 +171,11 @@ impl WeekArgs {
     }
 }
 
+/// The server's allocator (see backend's `main.rs`): the phones' share of
+/// the machine's cores in a run is smaller with it, as the server's is.
+#[global_allocator]
+static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
