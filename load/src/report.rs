@@ -27,6 +27,9 @@ pub struct SyncFigures {
     /// Documents still unacknowledged at the end (failed or refused).
     pub docs_left: u64,
     pub docs_per_sec: f64,
+    /// Documents/s between 10% and 90% of the documents acknowledged
+    /// (`run::sustained_docs_per_sec`).
+    pub sustained_docs_per_sec: Option<f64>,
     pub requests: u64,
     pub round_trips_mean: f64,
     pub round_trips_max: u32,
@@ -180,6 +183,11 @@ impl Report {
             "sync:   {} documents in {:.2} s = {:.0} documents/s; {}/{} cadres complete, {} documents left",
             s.docs_synced, s.secs, s.docs_per_sec, s.cadres_complete, s.cadres, s.docs_left
         ));
+        if let Some(rate) = s.sustained_docs_per_sec {
+            line(format!(
+                "        sustained: {rate:.0} documents/s between 10% and 90% of the documents acknowledged (without the start and the last busy phones' waits)"
+            ));
+        }
         line(format!(
             "        first requests {}",
             if self.prepared {
@@ -302,6 +310,7 @@ impl Report {
                 "documents": s.docs_synced,
                 "documents_left": s.docs_left,
                 "documents_per_sec": s.docs_per_sec,
+                "sustained_documents_per_sec": s.sustained_docs_per_sec,
                 "requests": s.requests,
                 "round_trips_mean": s.round_trips_mean,
                 "round_trips_max": s.round_trips_max,
