@@ -72,6 +72,15 @@ pub fn valid_unit_id(id: &str) -> bool {
 const USER_COLUMNS: &str =
     "id, login, name, phone, post, duties, unit_id, role, scope_unit_id, disabled";
 
+/// `USER_COLUMNS` of the table aliased `alias` in a join.
+fn user_columns_of(alias: &str) -> String {
+    USER_COLUMNS
+        .split(", ")
+        .map(|c| format!("{alias}.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 fn user_from_row<R: Row>(r: &R) -> Result<User, sqlx::Error>
 where
     for<'a> &'a str: sqlx::ColumnIndex<R>,
@@ -235,6 +244,24 @@ impl Store {
         Ok(row)
     }
 
+    /// `user_id` if `device_id` is one of their devices and not revoked,
+    /// in one statement (every authenticated request asks this; a
+    /// disabled user is returned as such, for the caller to refuse).
+    pub async fn user_on_device(
+        &self,
+        user_id: &str,
+        device_id: &str,
+    ) -> Result<Option<User>, StoreError> {
+        let sql = format!(
+            "SELECT {} FROM users u JOIN devices d ON d.user_id = u.id
+             WHERE d.id = $1 AND u.id = $2 AND d.revoked_at IS NULL",
+            user_columns_of("u")
+        );
+        let row = on_pool!(self.pool(), p => sqlx::query(&sql).bind(device_id).bind(user_id).fetch_optional(p).await?
+            .map(|r| user_from_row(&r)).transpose())?;
+        Ok(row)
+    }
+
     pub async fn users(&self) -> Result<Vec<User>, StoreError> {
         let sql = format!("SELECT {USER_COLUMNS} FROM users ORDER BY unit_id, id");
         let rows = on_pool!(self.pool(), p => sqlx::query(&sql).fetch_all(p).await?
@@ -247,7 +274,7 @@ impl Store {
         let sql = format!(
             "SELECT {} FROM users u JOIN units un ON un.id = u.unit_id, units s
              WHERE s.id = $1 AND substr(un.path, 1, length(s.path)) = s.path ORDER BY un.path, u.id",
-            USER_COLUMNS.split(", ").map(|c| format!("u.{c}")).collect::<Vec<_>>().join(", ")
+            user_columns_of("u")
         );
         let rows = on_pool!(self.pool(), p => sqlx::query(&sql).bind(unit_id).fetch_all(p).await?
             .iter().map(user_from_row).collect::<Result<Vec<_>, _>>())?;

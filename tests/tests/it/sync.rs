@@ -619,6 +619,18 @@ async fn busy_server(db: Db) {
         .await
         .unwrap();
     assert!(metrics.contains("jishi_sync_busy_total 1"), "{metrics}");
+    // The busy answer comes after the token's check: a bad token is still
+    // told so, not to come back later.
+    let r = app
+        .http
+        .post(app.url("/api/v1/sync"))
+        .bearer_auth(format!("{}x", s.access))
+        .header("content-type", "application/vnd.jishi.sync-batch")
+        .body(up.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 401);
 
     // A turn frees: the same bytes go through.
     drop(held);
