@@ -261,6 +261,29 @@ async fn close_after_refused_body(
     response
 }
 
+/// Connections the kernel holds for the server before it accepts them
+/// (capped by `net.core.somaxconn`, 4096 on current Linux). Tokio's default
+/// is 1,024: when a county's phones connected at once, and phones turned
+/// away as busy came back on new connections, the queue overflowed and the
+/// kernel dropped their handshakes, which the phones' kernels resend after
+/// a second: a second of latency for nothing (BENCHMARKS.md, issue 7).
+pub const LISTEN_BACKLOG: u32 = 4096;
+
+/// A listener on `addr` with `LISTEN_BACKLOG`, reusing the address as
+/// `TcpListener::bind` does (a restarted server need not wait out
+/// TIME_WAIT).
+fn listen_on(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    #[cfg(unix)]
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(LISTEN_BACKLOG)
+}
+
 pub struct Application {
     listener: TcpListener,
     state: AppState,
@@ -270,7 +293,7 @@ impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let listen = config.listen;
         let state = AppState::new(config).await?;
-        let listener = TcpListener::bind(listen).await.with_context(|| {
+        let listener = listen_on(listen).with_context(|| {
             format!("cannot listen on {listen}; pick another address with --listen")
         })?;
         Ok(Self { listener, state })
@@ -406,5 +429,56 @@ async fn collect_garbage_forever(state: AppState) {
             Ok(n) => tracing::info!(removed = n, "removed abandoned partial uploads"),
             Err(e) => tracing::warn!(error = %e, "partial upload clean-up failed"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Read a number from a /proc file, if there is one.
+    fn proc_number(path: &str) -> Option<u64> {
+        std::fs::read_to_string(path).ok()?.trim().parse().ok()
+    }
+
+    /// More connections than Tokio's default backlog (1,024) complete their
+    /// handshake while the server is too busy to accept them: none is
+    /// dropped to be resent a second later.
+    #[tokio::test]
+    async fn the_listener_queues_more_than_tokio_default_backlog() {
+        const CONNECTIONS: usize = 1_300;
+        let mut limit = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: getrlimit writes into the struct it is given.
+        let got = unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) };
+        let somaxconn = proc_number("/proc/sys/net/core/somaxconn").unwrap_or(0);
+        if got != 0 || (limit.rlim_cur as usize) < CONNECTIONS + 200 || somaxconn < 2048 {
+            eprintln!(
+                "skipped: needs {} open files (have {}) and net.core.somaxconn >= 2048 (have {somaxconn})",
+                CONNECTIONS + 200,
+                limit.rlim_cur
+            );
+            return;
+        }
+        let listener = listen_on("127.0.0.1:0".parse().unwrap()).unwrap();
+        let addr = listener.local_addr().unwrap();
+        // Nothing accepts: every handshake waits in the kernel's queue.
+        let connected = tokio::task::spawn_blocking(move || {
+            let mut open = Vec::with_capacity(CONNECTIONS);
+            for _ in 0..CONNECTIONS {
+                // A dropped handshake would be resent after a second.
+                match std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(700)) {
+                    Ok(s) => open.push(s),
+                    Err(_) => break,
+                }
+            }
+            open.len()
+        })
+        .await
+        .unwrap();
+        assert_eq!(connected, CONNECTIONS);
+        drop(listener);
     }
 }
