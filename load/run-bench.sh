@@ -13,7 +13,7 @@
 # default 200), JISHI_BENCH_PHOTOS (photos each phone takes in its week and
 # uploads after its sync, default 0), JISHI_BENCH_PORT (default 18080),
 # JISHI_BENCH_OUT. The rest
-# of the environment reaches the server (e.g. MALLOC_MMAP_THRESHOLD_).
+# of the environment reaches the server (e.g. JISHI_MAX_SYNC_REQUESTS).
 set -euo pipefail
 
 if [[ -n "${JISHI_BENCH_POSTGRES_URL:-}" ]]; then
