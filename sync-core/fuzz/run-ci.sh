@@ -2,7 +2,8 @@
 # The bounded fuzz run of CI: every target of sync-core/fuzz for a fixed
 # time, starting from the committed corpus (sync-core/tests/corpus/). Fails if
 # any target finds a crash, a timeout or an out-of-memory input, and prints
-# where the input is and how to reproduce it. One summary line per target.
+# where the input is and how to reproduce it (slow inputs under the timeout
+# are listed, not failed on). One summary line per target.
 #
 #   FUZZ_SECONDS   time per target (default 45)
 #   FUZZ_TIMEOUT   seconds one input may take before it counts as a finding
@@ -58,12 +59,21 @@ for t in $TARGETS; do
   rate=$(stat "$log" average_exec_per_sec)
   new=$(stat "$log" new_units_added)
   cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1 | cut -d' ' -f2)
-  found=$(sed -n 's/.*Test unit written to \(.*\)$/\1/p' "$log")
+  written=$(sed -n 's/.*Test unit written to \(.*\)$/\1/p' "$log")
+  # libFuzzer also writes inputs slower than -report_slow_units (10 s) but
+  # under the timeout: the known slow Automerge load (docs/fuzzing.md,
+  # "a slow input") is found again now and then. Shown, not failed on;
+  # an input over the timeout is written as timeout-* and fails.
+  slow=$(printf '%s\n' "$written" | grep '/slow-unit-' || true)
+  found=$(printf '%s\n' "$written" | grep -v '/slow-unit-' || true)
   crashes=$(printf '%s' "$found" | grep -c . || true)
   line=$(printf '%-15s executions=%s exec/s=%s new_units=%s cov=%s crashes=%s' \
     "$t" "${execs:-?}" "${rate:-?}" "${new:-?}" "${cov:-?}" "$crashes")
   summary+=("$line")
   echo "$line"
+  for f in $slow; do
+    echo "slow input (under the ${TIMEOUT} s timeout, not a failure): $f"
+  done
   if [ "$status" -ne 0 ] || [ "$crashes" -ne 0 ]; then
     failed=1
     grep -E '^==[0-9]+==|ERROR|panicked|SUMMARY|ALARM|out-of-memory' "$log" | head -20
