@@ -479,6 +479,5 @@ mod tests {
         .await
         .unwrap();
         assert_eq!(connected, CONNECTIONS);
-        drop(listener);
     }
 }

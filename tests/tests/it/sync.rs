@@ -576,10 +576,10 @@ async fn busy_server(db: Db) {
         .unwrap();
     let mut session = sync_core::session::ClientSession::new(&mut phone).unwrap();
     let up = session.next_request(&mut phone).unwrap().unwrap().encode();
-    let send = |body: Vec<u8>| {
+    let send_as = |token: &str, body: Vec<u8>| {
         app.http
             .post(app.url("/api/v1/sync"))
-            .bearer_auth(&s.access)
+            .bearer_auth(token)
             .header("content-type", "application/vnd.jishi.sync-batch")
             .body(body)
             .send()
@@ -592,7 +592,7 @@ async fn busy_server(db: Db) {
         .clone()
         .try_acquire_many_owned(3)
         .unwrap();
-    let r = send(up.clone()).await.unwrap();
+    let r = send_as(&s.access, up.clone()).await.unwrap();
     assert_eq!(r.status().as_u16(), 503);
     // Its body was not read: the connection is not reused.
     assert_eq!(r.headers()["connection"], "close");
@@ -621,20 +621,14 @@ async fn busy_server(db: Db) {
     assert!(metrics.contains("jishi_sync_busy_total 1"), "{metrics}");
     // The busy answer comes after the token's check: a bad token is still
     // told so, not to come back later.
-    let r = app
-        .http
-        .post(app.url("/api/v1/sync"))
-        .bearer_auth(format!("{}x", s.access))
-        .header("content-type", "application/vnd.jishi.sync-batch")
-        .body(up.clone())
-        .send()
+    let r = send_as(&format!("{}x", s.access), up.clone())
         .await
         .unwrap();
     assert_eq!(r.status().as_u16(), 401);
 
     // A turn frees: the same bytes go through.
     drop(held);
-    let r = send(up).await.unwrap();
+    let r = send_as(&s.access, up).await.unwrap();
     assert_eq!(r.status().as_u16(), 200);
     let reply = sync_core::protocol::Batch::decode(&r.bytes().await.unwrap()).unwrap();
     session.handle_reply(&mut phone, reply).unwrap();
