@@ -56,7 +56,7 @@ pub struct Config {
     pub max_sync_inflight_bytes: usize,
     /// Sync requests worked on at once, all clients together; more are
     /// answered 503 with `Retry-After` at once instead of queueing (which
-    /// made every request of a burst wait seconds). Default: 6 per core.
+    /// made every request of a burst wait seconds). Default: 10 per core.
     pub max_sync_requests: usize,
     /// Logins allowed per account and per client address, per minute.
     pub login_per_minute: u32,
@@ -102,7 +102,7 @@ impl Default for Config {
             request_timeout_secs: 60,
             header_timeout_secs: 10,
             max_sync_inflight_bytes: 64 * 1024 * 1024,
-            max_sync_requests: 6 * std::thread::available_parallelism().map_or(2, |n| n.get()),
+            max_sync_requests: 10 * std::thread::available_parallelism().map_or(2, |n| n.get()),
             login_per_minute: 10,
             blob_grace_secs: 7 * 24 * 3600,
             s3_bucket: None,
