@@ -285,7 +285,7 @@ impl WritePolicy for DevicePolicy {
             ));
         }
         let owner = id.owner().as_str() == self.user_id;
-        let new = after
+        let mut new = after
             .new_ops(&before_heads, arrived_whole)
             .map_err(|e| Refusal {
                 code: "bad_message".to_owned(),
@@ -313,7 +313,7 @@ impl WritePolicy for DevicePolicy {
             }
             logged.push((change.hash.to_string(), actor));
         }
-        let record = after.read();
+        let record = new.record.take().unwrap_or_else(|| after.read());
         let before_record = before.read();
         check_limits(&record)?;
         // Every operation, visible in the merged result or not (a write that

@@ -19,7 +19,10 @@
 use std::collections::{HashMap, HashSet};
 use std::io::Read;
 
-use automerge::ActorId;
+use automerge::{ActorId, ObjType, ScalarValue};
+
+use super::chunk_view::{scalar, Builder, ChunkView};
+use super::read::Val;
 
 /// Automerge's chunk header: magic bytes, checksum, type, LEB128 length.
 const CHUNK_MAGIC: [u8; 4] = [0x85, 0x6f, 0x4a, 0x83];
@@ -43,6 +46,10 @@ mod spec {
     pub const SUCC_COUNT: u32 = 128;
     pub const SUCC_ACTOR: u32 = 129;
     pub const SUCC_CTR: u32 = 131;
+    // Read only for the view of the visible state (`chunk_view.rs`).
+    pub const INSERT: u32 = 52;
+    pub const VALUE_META: u32 = 86;
+    pub const VALUE: u32 = 87;
 }
 
 /// The `del` action code; a document chunk stores deletions as successors,
@@ -50,6 +57,11 @@ mod spec {
 const ACTION_DELETE: u64 = 3;
 /// Actions that make an object: map, list, text, table.
 const ACTIONS_MAKE: [u64; 4] = [0, 2, 4, 6];
+/// The actions of a plain chunk (`chunk_view.rs`): make a map, set a
+/// value, make a text.
+const ACTION_MAKE_MAP: u64 = 0;
+const ACTION_SET: u64 = 1;
+const ACTION_MAKE_TEXT: u64 = 4;
 
 /// Why a chunk was not scanned. Never shown to a user: the caller falls
 /// back to Automerge's own reading.
@@ -85,6 +97,9 @@ pub struct ScannedChunk {
     /// Objects made in a map: (the operation that made it, the object it
     /// was made in, its key).
     pub made: Vec<((u64, usize), ScannedObj, String)>,
+    /// The document's visible state, when the chunk is plain enough to
+    /// read it from the columns (see `chunk_view.rs`).
+    pub view: Option<ChunkView>,
 }
 
 /// The body of `bytes` when they are exactly one document chunk with
@@ -144,10 +159,15 @@ pub fn scan_document_chunk(bytes: &[u8], expected_ops: usize) -> Scan<ScannedChu
         }
     }
     let column = |spec: u32| columns.get(&spec).map(Vec::as_slice).unwrap_or(&[]);
-    Ops::decode(&column, expected_ops)?.targets(actors, heads)
+    let ops = Ops::decode(&column, expected_ops)?;
+    let view = ops.view(&column, actors.len());
+    Ok(ScannedChunk {
+        view,
+        ..ops.targets(actors, heads)?
+    })
 }
 
-const NEEDED: [u32; 11] = [
+const NEEDED: [u32; 14] = [
     spec::OBJ_ACTOR,
     spec::OBJ_CTR,
     spec::KEY_ACTOR,
@@ -159,6 +179,9 @@ const NEEDED: [u32; 11] = [
     spec::SUCC_COUNT,
     spec::SUCC_ACTOR,
     spec::SUCC_CTR,
+    spec::INSERT,
+    spec::VALUE_META,
+    spec::VALUE,
 ];
 
 fn inflate(data: &[u8]) -> Scan<Vec<u8>> {
@@ -315,8 +338,97 @@ impl<'c> Ops<'c> {
             ops: rows,
             targets,
             made,
+            view: None,
         })
     }
+
+    /// The visible state, if the chunk is plain (`chunk_view.rs`): its
+    /// operations in stored order (by object, then key or list position),
+    /// each visible when it has no successor.
+    fn view(&self, column: &impl Fn(u32) -> &'c [u8], actors: usize) -> Option<ChunkView> {
+        let rows = self.id_ctr.len();
+        let insert = booleans(column(spec::INSERT), rows).ok()?;
+        let meta = rle(column(spec::VALUE_META), rows, Reader::uleb).ok()?;
+        if meta.len() != rows {
+            return None;
+        }
+        let mut raw = Reader(column(spec::VALUE));
+        let at = |v: &Vec<Option<u64>>, row: usize| v.get(row).copied().flatten();
+        let id = |row: usize| -> Option<(u64, usize)> {
+            let actor = usize::try_from(at(&self.id_actor, row)?).ok()?;
+            (actor < actors).then_some((at(&self.id_ctr, row)?, actor))
+        };
+        let obj = |row: usize| -> Option<ScannedObj> {
+            match (at(&self.obj_actor, row), at(&self.obj_ctr, row)) {
+                (None, None) => Some(None),
+                (Some(a), Some(counter)) => {
+                    let actor = usize::try_from(a).ok()?;
+                    (actor < actors).then_some(Some((counter, actor)))
+                }
+                _ => None,
+            }
+        };
+        let mut b = Builder::new();
+        for row in 0..rows {
+            match at(&self.action, row) {
+                Some(ACTION_MAKE_MAP) => b.made(id(row)?, ObjType::Map)?,
+                Some(ACTION_MAKE_TEXT) => b.made(id(row)?, ObjType::Text)?,
+                Some(ACTION_SET) => {}
+                _ => return None,
+            }
+        }
+        for row in 0..rows {
+            let value_meta = at(&meta, row)?;
+            let len = usize::try_from(value_meta >> 4).ok()?;
+            let bytes = raw.take(len).ok()?;
+            let visible = at(&self.succ_count, row).unwrap_or(0) == 0;
+            let inserted = insert.get(row).copied().unwrap_or(false);
+            let target = b.object(obj(row)?)?;
+            let key = self.key_str.get(row).copied().flatten();
+            let value = match at(&self.action, row) {
+                Some(ACTION_SET) => Val::Scalar(scalar(value_meta, bytes)?),
+                Some(ACTION_MAKE_MAP) => Val::Obj(ObjType::Map, b.object_made_by(id(row)?)?),
+                _ => Val::Obj(ObjType::Text, b.object_made_by(id(row)?)?),
+            };
+            if b.is_text(target) {
+                // A character: inserted, a string, never overwritten.
+                let (true, None, Val::Scalar(ScalarValue::Str(s))) = (inserted, key, &value) else {
+                    return None;
+                };
+                if visible {
+                    b.push_text(target, s)?;
+                }
+            } else {
+                let (false, Some(key)) = (inserted, key) else {
+                    return None;
+                };
+                if visible {
+                    b.put(target, key, value)?;
+                }
+            }
+        }
+        raw.0.is_empty().then(|| b.finish())
+    }
+}
+
+/// A boolean column: run lengths, alternately of false and true, starting
+/// with false; at most `max` rows, and missing rows are false.
+fn booleans(data: &[u8], max: usize) -> Scan<Vec<bool>> {
+    let mut r = Reader(data);
+    let mut out = Vec::new();
+    let mut value = false;
+    while !r.0.is_empty() {
+        let count = usize::try_from(r.uleb()?).map_err(|_| ScanError("a boolean run"))?;
+        if count > max - out.len() {
+            return Err(ScanError(
+                "a column has more rows than the document has operations",
+            ));
+        }
+        out.resize(out.len() + count, value);
+        value = !value;
+    }
+    out.resize(max, false);
+    Ok(out)
 }
 
 /// The scan's own sets hold thousands of operation ids per document:

@@ -9,6 +9,7 @@
 //! add fields inside items or new root keys, never a different skeleton.
 
 mod chunk;
+mod chunk_view;
 mod model;
 mod new_ops;
 mod read;

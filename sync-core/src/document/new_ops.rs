@@ -8,7 +8,7 @@ use automerge::legacy::{Key, ObjectId, OpId, OpType};
 use automerge::{ActorId, ChangeHash, ReadDoc};
 
 use super::chunk::{scan_document_chunk, ScannedChunk, ScannedObj};
-use super::{contain, Document};
+use super::{contain, read, Document, Record};
 use crate::error::CoreError;
 
 /// Where new operations write: one per distinct (actor, object, key,
@@ -32,7 +32,7 @@ pub struct NewChange {
 }
 
 /// What a sync added to a document.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct NewOps {
     pub changes: Vec<NewChange>,
     /// Operations in the new changes.
@@ -43,6 +43,10 @@ pub struct NewOps {
     /// without asking Automerge (whose `parents` was 5% of the server's CPU
     /// under the Monday load); Automerge says the same (tested).
     pub made: HashMap<ObjectId, (ObjectId, String)>,
+    /// The document's record, when it was read from the chunk's columns
+    /// along with the operations (a plain new document: see
+    /// `chunk_view.rs`); `None`: read it with [`Document::read`].
+    pub record: Option<Record>,
 }
 
 /// How [`Document::new_ops`] found them (for tests and measurements).
@@ -101,11 +105,17 @@ impl Document {
                     .iter()
                     .map(|(id, parent, key)| (object(Some(*id)), (object(*parent), key.clone())))
                     .collect();
+                let record = scanned.view.map(|view| {
+                    let record = read::record(&self.id, &view);
+                    debug_assert_eq!(record, self.read(), "{}: the chunk's view", self.id);
+                    record
+                });
                 let ops = NewOps {
                     changes,
                     op_count: scanned.ops,
                     targets,
                     made,
+                    record,
                 };
                 return Ok((ops, NewOpsSource::Chunk));
             }
@@ -179,6 +189,7 @@ impl Document {
             op_count,
             targets,
             made,
+            record: None,
         }
     }
 }

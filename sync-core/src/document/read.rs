@@ -5,27 +5,87 @@
 //! that is not a map is skipped. Reading never fails and never panics; the
 //! server refuses badly typed writes before they are stored.
 
+use std::borrow::Cow;
+
 use automerge::{AutoCommit, ObjId, ObjType, ReadDoc, ScalarValue, Value, ROOT};
 
 use super::model::*;
 use crate::ids::{DocId, DocKind};
 use crate::validate::Location;
 
-fn scalar(doc: &AutoCommit, obj: &ObjId, key: &str) -> Option<ScalarValue> {
-    match doc.get(obj, key) {
-        Ok(Some((Value::Scalar(s), _))) => Some(s.into_owned()),
-        _ => None,
+/// A value as the reader sees it: a scalar, or an object of some type.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Val<O> {
+    Scalar(ScalarValue),
+    Obj(ObjType, O),
+}
+
+/// What the reader needs of a document: Automerge's own, or the visible
+/// state of a plain document chunk read from its columns
+/// ([`super::chunk_view::ChunkView`]). Both answer as Automerge does: the
+/// visible value of a map key, a map's visible keys, a text's characters.
+pub(crate) trait View {
+    type Obj: Clone;
+    fn root(&self) -> Self::Obj;
+    fn get(&self, obj: &Self::Obj, key: &str) -> Option<Val<Self::Obj>>;
+    /// A map's visible keys and values, in one pass.
+    fn fields(&self, obj: &Self::Obj) -> Vec<(Cow<'_, str>, Val<Self::Obj>)>;
+    fn text(&self, obj: &Self::Obj) -> Option<String>;
+}
+
+impl View for AutoCommit {
+    type Obj = ObjId;
+
+    fn root(&self) -> ObjId {
+        ROOT
+    }
+
+    fn get(&self, obj: &ObjId, key: &str) -> Option<Val<ObjId>> {
+        match ReadDoc::get(self, obj, key) {
+            Ok(Some((Value::Scalar(s), _))) => Some(Val::Scalar(s.into_owned())),
+            Ok(Some((Value::Object(t), id))) => Some(Val::Obj(t, id)),
+            _ => None,
+        }
+    }
+
+    /// One seek into the op set for the whole map (`map_range`) instead of
+    /// one per field, which made reading a diary's entries a tenth of the
+    /// server's CPU.
+    fn fields(&self, obj: &ObjId) -> Vec<(Cow<'_, str>, Val<ObjId>)> {
+        self.map_range(obj, ..)
+            .filter_map(|item| {
+                let id = matches!(item.value, automerge::ValueRef::Object(_)).then(|| item.id());
+                let value = match (item.value.into_value(), id) {
+                    (Value::Object(t), Some(id)) => Val::Obj(t, id),
+                    (Value::Scalar(s), _) => Val::Scalar(s.into_owned()),
+                    // Not reached: an object's id was taken above.
+                    (Value::Object(_), None) => return None,
+                };
+                Some((item.key, value))
+            })
+            .collect()
+    }
+
+    fn text(&self, obj: &ObjId) -> Option<String> {
+        ReadDoc::text(self, obj).ok()
     }
 }
 
-pub(crate) fn str_at(doc: &AutoCommit, obj: &ObjId, key: &str) -> Option<String> {
+fn scalar<D: View>(doc: &D, obj: &D::Obj, key: &str) -> Option<ScalarValue> {
+    match doc.get(obj, key)? {
+        Val::Scalar(s) => Some(s),
+        Val::Obj(..) => None,
+    }
+}
+
+pub(crate) fn str_at<D: View>(doc: &D, obj: &D::Obj, key: &str) -> Option<String> {
     match scalar(doc, obj, key)? {
         ScalarValue::Str(s) => Some(s.to_string()),
         _ => None,
     }
 }
 
-pub(crate) fn u64_at(doc: &AutoCommit, obj: &ObjId, key: &str) -> Option<u64> {
+pub(crate) fn u64_at<D: View>(doc: &D, obj: &D::Obj, key: &str) -> Option<u64> {
     match scalar(doc, obj, key)? {
         ScalarValue::Uint(u) => Some(u),
         ScalarValue::Int(i) => u64::try_from(i).ok(),
@@ -33,57 +93,44 @@ pub(crate) fn u64_at(doc: &AutoCommit, obj: &ObjId, key: &str) -> Option<u64> {
     }
 }
 
-pub(crate) fn bool_at(doc: &AutoCommit, obj: &ObjId, key: &str) -> bool {
+pub(crate) fn bool_at<D: View>(doc: &D, obj: &D::Obj, key: &str) -> bool {
     matches!(scalar(doc, obj, key), Some(ScalarValue::Boolean(true)))
 }
 
 /// The object at `key` if it has type `ty`.
-pub(crate) fn obj_at(doc: &AutoCommit, obj: &ObjId, key: &str, ty: ObjType) -> Option<ObjId> {
+pub(crate) fn obj_at<D: View>(doc: &D, obj: &D::Obj, key: &str, ty: ObjType) -> Option<D::Obj> {
     match doc.get(obj, key) {
-        Ok(Some((Value::Object(t), id))) if t == ty => Some(id),
+        Some(Val::Obj(t, id)) if t == ty => Some(id),
         _ => None,
     }
 }
 
 /// A text field: an Automerge text object, or a plain string written by a
 /// simpler client.
-pub(crate) fn text_at(doc: &AutoCommit, obj: &ObjId, key: &str) -> String {
+pub(crate) fn text_at<D: View>(doc: &D, obj: &D::Obj, key: &str) -> String {
     if let Some(t) = obj_at(doc, obj, key, ObjType::Text) {
         return doc.text(&t).unwrap_or_default();
     }
     str_at(doc, obj, key).unwrap_or_default()
 }
 
-/// An item's fields read in one pass over its map (`map_range`): one seek
-/// into the op set for the item instead of one per field, which made
-/// reading a diary's entries a tenth of the server's CPU. Each accessor
-/// reads like its `*_at` counterpart above.
-struct Fields(Vec<(String, Value<'static>, Option<ObjId>)>);
+/// An item's fields read in one pass over its map ([`View::fields`]). Each
+/// accessor reads like its `*_at` counterpart above.
+struct Fields<'d, O>(Vec<(Cow<'d, str>, Val<O>)>);
 
-impl Fields {
-    fn of(doc: &AutoCommit, obj: &ObjId) -> Self {
-        Fields(
-            doc.map_range(obj, ..)
-                .map(|item| {
-                    let id =
-                        matches!(item.value, automerge::ValueRef::Object(_)).then(|| item.id());
-                    (item.key.into_owned(), item.value.into_value(), id)
-                })
-                .collect(),
-        )
+impl<'d, O> Fields<'d, O> {
+    fn of<D: View<Obj = O>>(doc: &'d D, obj: &O) -> Self {
+        Fields(doc.fields(obj))
     }
 
-    fn value(&self, key: &str) -> Option<(&Value<'static>, Option<&ObjId>)> {
-        self.0
-            .iter()
-            .find(|(k, _, _)| k == key)
-            .map(|(_, v, id)| (v, id.as_ref()))
+    fn value(&self, key: &str) -> Option<&Val<O>> {
+        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v)
     }
 
     fn scalar(&self, key: &str) -> Option<&ScalarValue> {
         match self.value(key)? {
-            (Value::Scalar(s), _) => Some(s.as_ref()),
-            _ => None,
+            Val::Scalar(s) => Some(s),
+            Val::Obj(..) => None,
         }
     }
 
@@ -114,14 +161,14 @@ impl Fields {
         matches!(self.scalar(key), Some(ScalarValue::Boolean(true)))
     }
 
-    fn obj(&self, key: &str, ty: ObjType) -> Option<&ObjId> {
+    fn obj(&self, key: &str, ty: ObjType) -> Option<&O> {
         match self.value(key)? {
-            (Value::Object(t), id) if *t == ty => id,
+            Val::Obj(t, id) if *t == ty => Some(id),
             _ => None,
         }
     }
 
-    fn text(&self, doc: &AutoCommit, key: &str) -> String {
+    fn text<D: View<Obj = O>>(&self, doc: &D, key: &str) -> String {
         if let Some(t) = self.obj(key, ObjType::Text) {
             return doc.text(t).unwrap_or_default();
         }
@@ -131,19 +178,20 @@ impl Fields {
 
 /// The items of a keyed map (`entries`, `activities`, `tasks`, `comments`):
 /// key and object id of each value that is a map.
-pub(crate) fn items(doc: &AutoCommit, container: &str) -> Vec<(String, ObjId)> {
-    let Some(map) = obj_at(doc, &ROOT, container, ObjType::Map) else {
+pub(crate) fn items<D: View>(doc: &D, container: &str) -> Vec<(String, D::Obj)> {
+    let Some(map) = obj_at(doc, &doc.root(), container, ObjType::Map) else {
         return Vec::new();
     };
-    doc.map_range(&map, ..)
-        .filter_map(|item| match item.value {
-            automerge::ValueRef::Object(ObjType::Map) => Some((item.key.to_string(), item.id())),
+    doc.fields(&map)
+        .into_iter()
+        .filter_map(|(key, value)| match value {
+            Val::Obj(ObjType::Map, id) => Some((key.into_owned(), id)),
             _ => None,
         })
         .collect()
 }
 
-fn location_at(doc: &AutoCommit, loc: Option<&ObjId>) -> Option<Location> {
+fn location_at<D: View>(doc: &D, loc: Option<&D::Obj>) -> Option<Location> {
     let f = Fields::of(doc, loc?);
     let number = |key: &str| match *f.scalar(key)? {
         ScalarValue::F64(v) => Some(v),
@@ -159,14 +207,15 @@ fn location_at(doc: &AutoCommit, loc: Option<&ObjId>) -> Option<Location> {
     l.validate().ok().map(|_| l)
 }
 
-fn photos_at(doc: &AutoCommit, photos: Option<&ObjId>) -> Vec<Photo> {
+fn photos_at<D: View>(doc: &D, photos: Option<&D::Obj>) -> Vec<Photo> {
     let Some(photos) = photos else {
         return Vec::new();
     };
     let mut out: Vec<Photo> = doc
-        .map_range(photos, ..)
-        .filter_map(|item| match item.value {
-            automerge::ValueRef::Object(ObjType::Map) => Some((item.key.to_string(), item.id())),
+        .fields(photos)
+        .into_iter()
+        .filter_map(|(key, value)| match value {
+            Val::Obj(ObjType::Map, id) => Some((key.into_owned(), id)),
             _ => None,
         })
         .filter_map(|(hash, p)| {
@@ -183,7 +232,7 @@ fn photos_at(doc: &AutoCommit, photos: Option<&ObjId>) -> Vec<Photo> {
     out
 }
 
-fn entry(doc: &AutoCommit, id: String, e: &ObjId) -> Entry {
+fn entry<D: View>(doc: &D, id: String, e: &D::Obj) -> Entry {
     let f = Fields::of(doc, e);
     Entry {
         time: f.str("time").unwrap_or_default(),
@@ -203,7 +252,7 @@ fn entry(doc: &AutoCommit, id: String, e: &ObjId) -> Entry {
     }
 }
 
-fn activity(doc: &AutoCommit, id: String, a: &ObjId) -> Activity {
+fn activity<D: View>(doc: &D, id: String, a: &D::Obj) -> Activity {
     let f = Fields::of(doc, a);
     Activity {
         kind: f
@@ -224,7 +273,7 @@ fn activity(doc: &AutoCommit, id: String, a: &ObjId) -> Activity {
     }
 }
 
-fn task(doc: &AutoCommit, id: String, t: &ObjId) -> Task {
+fn task<D: View>(doc: &D, id: String, t: &D::Obj) -> Task {
     let f = Fields::of(doc, t);
     Task {
         title: f.text(doc, "title"),
@@ -246,7 +295,7 @@ fn task(doc: &AutoCommit, id: String, t: &ObjId) -> Task {
     }
 }
 
-fn comments(doc: &AutoCommit) -> Vec<Comment> {
+fn comments<D: View>(doc: &D) -> Vec<Comment> {
     let mut out: Vec<Comment> = items(doc, "comments")
         .into_iter()
         .map(|(id, c)| {
@@ -266,8 +315,9 @@ fn comments(doc: &AutoCommit) -> Vec<Comment> {
     out
 }
 
-pub(crate) fn record(id: &DocId, doc: &AutoCommit) -> Record {
-    let schema = u64_at(doc, &ROOT, "schema").unwrap_or(0);
+pub(crate) fn record<D: View>(id: &DocId, doc: &D) -> Record {
+    let root = doc.root();
+    let schema = u64_at(doc, &root, "schema").unwrap_or(0);
     match id.kind() {
         DocKind::Diary => {
             let mut entries: Vec<Entry> = items(doc, "entries")
@@ -281,7 +331,7 @@ pub(crate) fn record(id: &DocId, doc: &AutoCommit) -> Record {
                 id: id.clone(),
                 schema,
                 entries,
-                summary: text_at(doc, &ROOT, "summary"),
+                summary: text_at(doc, &root, "summary"),
                 comments: comments(doc),
             })
         }
@@ -297,8 +347,8 @@ pub(crate) fn record(id: &DocId, doc: &AutoCommit) -> Record {
                 id: id.clone(),
                 schema,
                 activities,
-                stayed_overnight: bool_at(doc, &ROOT, "stayed_overnight"),
-                overnight_place: str_at(doc, &ROOT, "overnight_place"),
+                stayed_overnight: bool_at(doc, &root, "stayed_overnight"),
+                overnight_place: str_at(doc, &root, "overnight_place"),
                 comments: comments(doc),
             })
         }
@@ -312,7 +362,7 @@ pub(crate) fn record(id: &DocId, doc: &AutoCommit) -> Record {
                 id: id.clone(),
                 schema,
                 tasks,
-                summary: text_at(doc, &ROOT, "summary"),
+                summary: text_at(doc, &root, "summary"),
                 comments: comments(doc),
             })
         }

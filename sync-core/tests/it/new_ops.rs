@@ -54,6 +54,14 @@ pub fn scan_agrees_with_rebuild(doc: &mut Document, bytes: &[u8]) -> bool {
         scanned.made, rebuilt.made,
         "the scan's made objects differ from Automerge's"
     );
+    if let Some(record) = &scanned.record {
+        assert_eq!(
+            record,
+            &doc.read(),
+            "the record read from the chunk differs from Automerge's"
+        );
+    }
+    assert_eq!(rebuilt.record, None, "only the scan reads the record");
     made_agrees_with_automerge(doc, &rebuilt);
     let (scanned_targets, scanned_changes) = as_sets(&scanned);
     let (rebuilt_targets, rebuilt_changes) = as_sets(&rebuilt);
@@ -161,6 +169,10 @@ fn a_long_edited_diary_scans_as_automerge_rebuilds_it() {
     let bytes = phone.automerge().clone().save();
     let mut server = Document::load(id.clone(), &bytes, &Actor::random()).unwrap();
     assert!(scan_agrees_with_rebuild(&mut server, &bytes));
+    // Deleted entries and rewritten text are still plain: the record is
+    // read from the chunk, and is Automerge's (checked above).
+    let record = server.new_ops(&[], Some(&bytes)).unwrap().record;
+    assert!(record.is_some(), "the record was not read from the chunk");
     // Twelve entries, each a map holding a text: the walk has objects to
     // check.
     let made = server.new_ops(&[], Some(&bytes)).unwrap().made;
@@ -218,4 +230,34 @@ fn hostile_chunks_are_scanned_faithfully_or_not_at_all() {
         policy.scanned.get(),
         policy.fell_back.get()
     );
+}
+
+/// Two phones wrote the same field at once: which value shows is
+/// Automerge's rule for concurrent writes, so the record is not read from
+/// the chunk but through Automerge (and the operations are still scanned).
+#[test]
+fn a_conflict_leaves_the_record_to_automerge() {
+    use automerge::transaction::Transactable;
+    let owner = sync_core::UserId::parse("u1").unwrap();
+    let day = chrono::NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
+    let id = DocId::diary(&owner, day);
+    let mut a = Document::create(id.clone(), &Actor::random());
+    let mut b =
+        Document::load(id.clone(), &a.automerge().clone().save(), &Actor::random()).unwrap();
+    a.automerge_mut()
+        .put(automerge::ROOT, "summary", "走访三户")
+        .unwrap();
+    b.automerge_mut()
+        .put(automerge::ROOT, "summary", "走访五户")
+        .unwrap();
+    a.automerge_mut().merge(b.automerge_mut()).unwrap();
+    let bytes = a.automerge().clone().save();
+    let mut server = Document::load(id, &bytes, &Actor::random()).unwrap();
+    assert!(scan_agrees_with_rebuild(&mut server, &bytes));
+    let new = server.new_ops(&[], Some(&bytes)).unwrap();
+    assert_eq!(new.record, None);
+    let sync_core::document::Record::Diary(diary) = server.read() else {
+        panic!("a diary reads as a diary");
+    };
+    assert!(["走访三户", "走访五户"].contains(&diary.summary.as_str()));
 }
