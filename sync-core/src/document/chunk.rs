@@ -19,9 +19,9 @@
 use std::collections::{HashMap, HashSet};
 use std::io::Read;
 
-use automerge::{ActorId, ObjType, ScalarValue};
+use automerge::{ActorId, ObjType};
 
-use super::chunk_view::{scalar, Builder, ChunkView};
+use super::chunk_view::{scalar, Builder, ChunkView, ViewObj};
 use super::read::Val;
 
 /// Automerge's chunk header: magic bytes, checksum, type, LEB128 length.
@@ -377,35 +377,56 @@ impl<'c> Ops<'c> {
                 _ => return None,
             }
         }
+        // Rows come grouped by object: the object is looked up when it
+        // changes, and a text's visible characters are gathered and set at
+        // once (a text met again after another object is not plain).
+        let mut current: Option<(ScannedObj, ViewObj, bool)> = None;
+        let mut text = String::new();
         for row in 0..rows {
             let value_meta = at(&meta, row)?;
-            let len = usize::try_from(value_meta >> 4).ok()?;
-            let bytes = raw.take(len).ok()?;
+            let bytes = raw.take(usize::try_from(value_meta >> 4).ok()?).ok()?;
             let visible = at(&self.succ_count, row).unwrap_or(0) == 0;
             let inserted = insert.get(row).copied().unwrap_or(false);
-            let target = b.object(obj(row)?)?;
             let key = self.key_str.get(row).copied().flatten();
-            let value = match at(&self.action, row) {
-                Some(ACTION_SET) => Val::Scalar(scalar(value_meta, bytes)?),
-                Some(ACTION_MAKE_MAP) => Val::Obj(ObjType::Map, b.object_made_by(id(row)?)?),
-                _ => Val::Obj(ObjType::Text, b.object_made_by(id(row)?)?),
+            let action = at(&self.action, row);
+            let o = obj(row)?;
+            let (target, is_text) = match current {
+                Some((was, target, is_text)) if was == o => (target, is_text),
+                _ => {
+                    if let Some((_, previous, true)) = current {
+                        b.set_text(previous, std::mem::take(&mut text))?;
+                    }
+                    let target = b.object(o)?;
+                    let is_text = b.is_text(target);
+                    current = Some((o, target, is_text));
+                    (target, is_text)
+                }
             };
-            if b.is_text(target) {
+            if is_text {
                 // A character: inserted, a string, never overwritten.
-                let (true, None, Val::Scalar(ScalarValue::Str(s))) = (inserted, key, &value) else {
+                if !inserted || key.is_some() || action != Some(ACTION_SET) || value_meta & 0xf != 6
+                {
                     return None;
-                };
-                if visible {
-                    b.push_text(target, s)?;
                 }
-            } else {
-                let (false, Some(key)) = (inserted, key) else {
-                    return None;
-                };
                 if visible {
-                    b.put(target, key, value)?;
+                    text.push_str(std::str::from_utf8(bytes).ok()?);
                 }
+                continue;
             }
+            let (false, Some(key)) = (inserted, key) else {
+                return None;
+            };
+            if visible {
+                let value = match action {
+                    Some(ACTION_SET) => Val::Scalar(scalar(value_meta, bytes)?),
+                    Some(ACTION_MAKE_MAP) => Val::Obj(ObjType::Map, b.object_made_by(id(row)?)?),
+                    _ => Val::Obj(ObjType::Text, b.object_made_by(id(row)?)?),
+                };
+                b.put(target, key, value)?;
+            }
+        }
+        if let Some((_, previous, true)) = current {
+            b.set_text(previous, text)?;
         }
         raw.0.is_empty().then(|| b.finish())
     }

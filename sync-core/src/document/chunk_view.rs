@@ -26,7 +26,8 @@ pub(crate) type ViewObj = u32;
 #[derive(Debug)]
 enum Object {
     Map(Vec<(String, Val<ViewObj>)>),
-    Text(String),
+    /// `None` until its characters are set (a text without any is empty).
+    Text(Option<String>),
 }
 
 #[derive(Debug)]
@@ -55,7 +56,7 @@ impl Builder {
     pub(crate) fn made(&mut self, id: (u64, usize), ty: ObjType) -> Option<()> {
         let object = match ty {
             ObjType::Map => Object::Map(Vec::new()),
-            ObjType::Text => Object::Text(String::new()),
+            ObjType::Text => Object::Text(None),
             ObjType::List | ObjType::Table => return None,
         };
         let at = ViewObj::try_from(self.objects.len()).ok()?;
@@ -93,12 +94,12 @@ impl Builder {
         Some(())
     }
 
-    /// A visible character (or string) of text `obj`, in order.
-    pub(crate) fn push_text(&mut self, obj: ViewObj, s: &str) -> Option<()> {
-        let Object::Text(text) = self.objects.get_mut(obj as usize)? else {
+    /// The visible characters of text `obj`, once.
+    pub(crate) fn set_text(&mut self, obj: ViewObj, s: String) -> Option<()> {
+        let Object::Text(text @ None) = self.objects.get_mut(obj as usize)? else {
             return None;
         };
-        text.push_str(s);
+        *text = Some(s);
         Some(())
     }
 
@@ -146,7 +147,7 @@ impl View for ChunkView {
 
     fn text(&self, obj: &ViewObj) -> Option<String> {
         match self.objects.get(*obj as usize) {
-            Some(Object::Text(t)) => Some(t.clone()),
+            Some(Object::Text(t)) => Some(t.clone().unwrap_or_default()),
             _ => None,
         }
     }
@@ -253,9 +254,9 @@ mod tests {
         let text = b.object_made_by((2, 0)).unwrap();
         assert!(b.is_text(text));
         assert!(b.put(text, "k", Val::Scalar(ScalarValue::Null)).is_none());
-        b.push_text(text, "走").unwrap();
-        b.push_text(text, "访").unwrap();
-        assert!(b.push_text(0, "x").is_none(), "the root is a map");
+        b.set_text(text, "走访".into()).unwrap();
+        assert!(b.set_text(text, "x".into()).is_none(), "set twice");
+        assert!(b.set_text(0, "x".into()).is_none(), "the root is a map");
         assert_eq!(b.object(Some((9, 9))), None, "an object nobody made");
         let view = b.finish();
         assert_eq!(view.text(&text).as_deref(), Some("走访"));
