@@ -158,11 +158,8 @@ impl View for ChunkView {
 pub(crate) fn scalar(meta: u64, raw: &[u8]) -> Option<ScalarValue> {
     let uleb = |raw: &[u8]| -> Option<u64> {
         let mut value: u64 = 0;
-        for (i, b) in raw.iter().enumerate() {
+        for (i, b) in raw.iter().enumerate().take(10) {
             let shift = 7 * i as u32;
-            if shift > 63 {
-                return None;
-            }
             value |= u64::from(b & 0x7f).checked_shl(shift)?;
             if b & 0x80 == 0 {
                 return (i + 1 == raw.len()).then_some(value);
