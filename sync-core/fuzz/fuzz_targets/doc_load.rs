@@ -37,7 +37,8 @@ fuzz_target!(|bytes: &[u8]| {
 });
 
 /// Load `bytes` as each document; one that loads must read, save, and load
-/// again from its save to the same record.
+/// again from its save to the same record, and read the same from its
+/// chunk's columns as through Automerge.
 fn check(bytes: &[u8]) {
     for id in IDS {
         let id = DocId::parse(id).expect("a valid document id");
@@ -45,6 +46,13 @@ fn check(bytes: &[u8]) {
             continue;
         };
         let record = doc.read();
+        // A new document arriving whole: its record read from the chunk's
+        // columns (when the chunk is plain) must be Automerge's.
+        if let Ok(new) = doc.new_ops(&[], Some(bytes)) {
+            if let Some(from_chunk) = new.record {
+                assert_eq!(from_chunk, record, "the chunk's view reads differently");
+            }
+        }
         let saved = doc.save();
         let again = Document::load(id, &saved, &Actor::random())
             .expect("the save of a loaded document loads again");

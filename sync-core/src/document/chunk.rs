@@ -428,7 +428,10 @@ impl<'c> Ops<'c> {
         if let Some((_, previous, true)) = current {
             b.set_text(previous, text)?;
         }
-        raw.0.is_empty().then(|| b.finish())
+        if !raw.0.is_empty() {
+            return None;
+        }
+        b.finish()
     }
 }
 
