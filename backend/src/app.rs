@@ -241,18 +241,25 @@ pub fn router(state: AppState) -> Router {
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
 }
 
+/// Marks a refusal whose request body was read to its end all the same:
+/// its connection can carry the next request.
+#[derive(Debug, Clone, Copy)]
+pub struct BodyRead;
+
 /// A body refused as too large, or a sync turned away as busy, was not read
-/// to its end: the connection cannot carry another request, so say so
-/// (`Connection: close`) rather than let the client reuse it and lose its
-/// next request when the server closes it (seen as `IncompleteMessage` by a
-/// pooled HTTP client).
+/// to its end (unless the answer is marked [`BodyRead`]): the connection
+/// cannot carry another request, so say so (`Connection: close`) rather
+/// than let the client reuse it and lose its next request when the server
+/// closes it (seen as `IncompleteMessage` by a pooled HTTP client).
 async fn close_after_refused_body(
     mut response: axum::response::Response,
 ) -> axum::response::Response {
-    if matches!(
-        response.status(),
-        axum::http::StatusCode::PAYLOAD_TOO_LARGE | axum::http::StatusCode::SERVICE_UNAVAILABLE
-    ) {
+    if response.extensions().get::<BodyRead>().is_none()
+        && matches!(
+            response.status(),
+            axum::http::StatusCode::PAYLOAD_TOO_LARGE | axum::http::StatusCode::SERVICE_UNAVAILABLE
+        )
+    {
         response.headers_mut().insert(
             axum::http::header::CONNECTION,
             axum::http::HeaderValue::from_static("close"),

@@ -15,6 +15,15 @@ pub const CONTENT_TYPE: &str = "application/vnd.jishi.sync-batch";
 /// phones add their own jitter.
 pub const BUSY_RETRY_AFTER_SECS: u64 = 1;
 
+/// The largest declared body a request turned away as busy has read (and
+/// dropped) so that its connection carries the phone's retry. A week's
+/// backlog is about 30 KB; the phone has sent the body anyway (no
+/// `Expect: 100-continue`), and a closed connection would cost it a new
+/// TCP (on the internet, TLS) handshake per retry and the server about
+/// 0.3 ms of CPU (BENCHMARKS.md, issue 7). Larger or undeclared bodies are
+/// not read: that answer closes the connection.
+pub const BUSY_DRAIN_MAX_BYTES: u64 = 256 * 1024;
+
 /// A turn to be worked on, or 503 `busy` at once when `max_sync_requests`
 /// requests are already being worked on. Taken after the device's own turn
 /// (a device's requests run one at a time, so one device holds at most one
@@ -38,6 +47,50 @@ fn admit(state: &AppState) -> Result<tokio::sync::OwnedSemaphorePermit, ApiError
         })
 }
 
+/// The busy answer to `request`: when its declared body is small
+/// ([`BUSY_DRAIN_MAX_BYTES`]), the body is read and dropped (a frame at a
+/// time, never held whole) and the response marked
+/// [`crate::app::BodyRead`], so the connection stays open for the retry;
+/// otherwise the connection is closed after the answer.
+async fn turn_away(request: Request, busy: ApiError) -> Response {
+    use futures_util::StreamExt;
+    let declared = declared_length(&request);
+    let mut response = busy.into_response();
+    if declared.is_some_and(|n| n <= BUSY_DRAIN_MAX_BYTES) {
+        let mut frames = request.into_body().into_data_stream();
+        let mut read = 0u64;
+        let mut whole = true;
+        while let Some(frame) = frames.next().await {
+            match frame {
+                Ok(bytes) => {
+                    read += bytes.len() as u64;
+                    if read > BUSY_DRAIN_MAX_BYTES {
+                        whole = false;
+                        break;
+                    }
+                }
+                Err(_) => {
+                    whole = false;
+                    break;
+                }
+            }
+        }
+        if whole {
+            response.extensions_mut().insert(crate::app::BodyRead);
+        }
+    }
+    response
+}
+
+/// The body's length as its `Content-Length` declares it.
+fn declared_length(request: &Request) -> Option<u64> {
+    request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+}
+
 /// Exchange a batch of Automerge sync messages (wire format in
 /// docs/sync-protocol.md). What the reply acknowledges is durable.
 #[utoipa::path(post, path = "/api/v1/sync",
@@ -47,7 +100,7 @@ fn admit(state: &AppState) -> Result<tokio::sync::OwnedSemaphorePermit, ApiError
         (status = 400, description = "malformed batch", body = crate::error::ErrorBody),
         (status = 401, description = "bad or missing token", body = crate::error::ErrorBody),
         (status = 413, description = "body too large", body = crate::error::ErrorBody),
-        (status = 503, description = "busy: as many syncs as the server takes at once are being worked on; nothing was read or stored; send it again after `Retry-After` seconds", body = crate::error::ErrorBody),
+        (status = 503, description = "busy: as many syncs as the server takes at once are being worked on; nothing was stored; send it again after `Retry-After` seconds (a body of at most 256 KiB is read and dropped, and the connection stays open for the retry; a larger one is not read and the connection closes)", body = crate::error::ErrorBody),
     ),
     security(("bearer" = [])))]
 pub async fn sync(
@@ -62,14 +115,13 @@ pub async fn sync(
     // The device id is the signed token's: a caller cannot take another
     // device's turn. Revocation is checked right after admission.
     let _turn = state.device_gate.turn(&claims.dev).await;
-    let _admitted = admit(&state)?;
+    let _admitted = match admit(&state) {
+        Ok(permit) => permit,
+        Err(busy) => return Ok(turn_away(request, busy).await),
+    };
     let caller = Caller::from_claims(&state, claims).await?;
     let limit = state.config.max_sync_body_bytes;
-    let declared = request
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
+    let declared = declared_length(&request);
     // Too large by its own account: refused before a byte of it is read.
     if declared.is_some_and(|n| n > limit as u64) {
         return Err(ApiError::PayloadTooLarge);
