@@ -17,7 +17,6 @@
 //! ([`super::Document::new_ops`]).
 
 use std::collections::{HashMap, HashSet};
-use std::io::Read;
 
 use automerge::{ActorId, ObjType};
 
@@ -184,68 +183,108 @@ const NEEDED: [u32; 14] = [
     spec::VALUE,
 ];
 
+/// A raw deflate stream inflated whole, at most [`MAX_INFLATED_COLUMN`]
+/// bytes. The inflater is kept per thread and reset (a new one allocates
+/// and zeroes its window), and output goes straight into a vector sized
+/// from the input (`read_to_end` through a reader probed in small reads
+/// cost twice as much).
 fn inflate(data: &[u8]) -> Scan<Vec<u8>> {
-    let mut out = Vec::new();
-    flate2::read::DeflateDecoder::new(data)
-        .take(MAX_INFLATED_COLUMN + 1)
-        .read_to_end(&mut out)
-        .map_err(|_| ScanError("a compressed column does not inflate"))?;
-    if out.len() as u64 > MAX_INFLATED_COLUMN {
-        return Err(ScanError("a compressed column is too large"));
+    use flate2::{Decompress, FlushDecompress, Status};
+    thread_local! {
+        static INFLATER: std::cell::RefCell<Decompress> = std::cell::RefCell::new(Decompress::new(false));
     }
-    Ok(out)
+    let bad = ScanError("a compressed column does not inflate");
+    INFLATER.with(|cell| {
+        let mut d = cell.borrow_mut();
+        d.reset(false);
+        let mut out: Vec<u8> = Vec::with_capacity(data.len().saturating_mul(4).max(64));
+        loop {
+            let read = usize::try_from(d.total_in()).map_err(|_| bad.clone())?;
+            let input = data.get(read..).ok_or(bad.clone())?;
+            if out.len() == out.capacity() {
+                if out.len() as u64 >= MAX_INFLATED_COLUMN {
+                    return Err(ScanError("a compressed column is too large"));
+                }
+                out.reserve(out.len());
+            }
+            let before = (d.total_in(), d.total_out());
+            let status = d
+                .decompress_vec(input, &mut out, FlushDecompress::Finish)
+                .map_err(|_| bad.clone())?;
+            if out.len() as u64 > MAX_INFLATED_COLUMN {
+                return Err(ScanError("a compressed column is too large"));
+            }
+            match status {
+                Status::StreamEnd => return Ok(out),
+                // No progress with room to write: the stream is cut short.
+                _ if (d.total_in(), d.total_out()) == before && out.len() < out.capacity() => {
+                    return Err(bad)
+                }
+                _ => {}
+            }
+        }
+    })
 }
 
-/// The op columns the checks need, one row per stored operation.
+/// The op columns the checks need. Most columns are kept as runs (a
+/// value and how many rows hold it): a text's characters are hundreds of
+/// rows that differ only in their id and value, so the checks and the view
+/// walk rows a segment at a time ([`Segments`]), a segment being rows over
+/// which every column they read holds one value.
 struct Ops<'c> {
-    obj_actor: Vec<Option<u64>>,
-    obj_ctr: Vec<Option<u64>>,
-    key_str: Vec<Option<&'c str>>,
-    id_actor: Vec<Option<u64>>,
-    id_ctr: Vec<Option<u64>>,
-    action: Vec<Option<u64>>,
-    succ_count: Vec<Option<u64>>,
+    rows: usize,
+    obj_actor: Vec<Run<u64>>,
+    obj_ctr: Vec<Run<u64>>,
+    key_str: Vec<Run<&'c str>>,
+    id_actor: Vec<Run<u64>>,
+    /// Per row; every operation has one.
+    id_ctr: Vec<u64>,
+    action: Vec<Run<u64>>,
+    succ_count: Vec<Run<u64>>,
+    /// Per successor.
     succ_actor: Vec<Option<u64>>,
     succ_ctr: Vec<Option<u64>>,
 }
 
 impl<'c> Ops<'c> {
     fn decode(column: &impl Fn(u32) -> &'c [u8], rows: usize) -> Scan<Self> {
-        let ops = Self {
-            obj_actor: rle(column(spec::OBJ_ACTOR), rows, Reader::uleb)?,
-            obj_ctr: rle(column(spec::OBJ_CTR), rows, Reader::uleb)?,
-            key_str: rle(column(spec::KEY_STR), rows, Reader::string)?,
-            id_actor: rle(column(spec::ID_ACTOR), rows, Reader::uleb)?,
-            id_ctr: delta(column(spec::ID_CTR), rows)?,
-            action: rle(column(spec::ACTION), rows, Reader::uleb)?,
-            succ_count: rle(column(spec::SUCC_COUNT), rows, Reader::uleb)?,
-            succ_actor: Vec::new(),
-            succ_ctr: Vec::new(),
-        };
-        // The element keys (actor, counter) are not needed, but they must
-        // decode and not outnumber the operations.
-        rle(column(spec::KEY_ACTOR), rows, Reader::uleb)?;
-        delta(column(spec::KEY_CTR), rows)?;
-        if ops.id_actor.len() != rows || ops.id_ctr.len() != rows {
+        let id_actor = runs(column(spec::ID_ACTOR), rows, Reader::uleb)?;
+        let id_ctr = delta(column(spec::ID_CTR), rows)?;
+        if rows_of(&id_actor) != rows || id_ctr.len() != rows {
             return Err(ScanError("the chunk holds another number of operations"));
         }
-        let succs = ops
-            .succ_count
+        let id_ctr = id_ctr
+            .into_iter()
+            .collect::<Option<Vec<u64>>>()
+            .ok_or(ScanError("an operation without an id"))?;
+        // The element keys (actor, counter) are not needed, but they must
+        // decode and not outnumber the operations.
+        runs(column(spec::KEY_ACTOR), rows, Reader::uleb)?;
+        delta(column(spec::KEY_CTR), rows)?;
+        let succ_count = runs(column(spec::SUCC_COUNT), rows, Reader::uleb)?;
+        let succs = succ_count
             .iter()
-            .try_fold(0usize, |sum, n| {
-                let n = usize::try_from(n.unwrap_or(0)).ok()?;
-                sum.checked_add(n)
+            .try_fold(0usize, |sum, run| {
+                let n = usize::try_from(run.value.unwrap_or(0)).ok()?;
+                sum.checked_add(n.checked_mul(run.len)?)
             })
             .ok_or(ScanError("successor counts overflow"))?;
-        let succ_actor = rle(column(spec::SUCC_ACTOR), succs, Reader::uleb)?;
+        let succ_actor = expand(runs(column(spec::SUCC_ACTOR), succs, Reader::uleb)?);
         let succ_ctr = delta(column(spec::SUCC_CTR), succs)?;
         if succ_actor.len() != succs || succ_ctr.len() != succs {
             return Err(ScanError("successor columns do not match their counts"));
         }
         Ok(Self {
+            rows,
+            obj_actor: runs(column(spec::OBJ_ACTOR), rows, Reader::uleb)?,
+            obj_ctr: runs(column(spec::OBJ_CTR), rows, Reader::uleb)?,
+            key_str: runs(column(spec::KEY_STR), rows, Reader::string)?,
+            id_actor,
+            id_ctr,
+            action: runs(column(spec::ACTION), rows, Reader::uleb)?,
+            succ_count,
             succ_actor,
             succ_ctr,
-            ..ops
         })
     }
 
@@ -254,32 +293,22 @@ impl<'c> Ops<'c> {
         actors: Vec<ActorId>,
         heads: Vec<automerge::ChangeHash>,
     ) -> Scan<ScannedChunk> {
-        let rows = self.id_ctr.len();
         let actor = |index: Option<u64>| -> Scan<usize> {
             index
                 .and_then(|i| usize::try_from(i).ok())
                 .filter(|i| *i < actors.len())
                 .ok_or(ScanError("an actor index outside the actor table"))
         };
-        let at = |v: &Vec<Option<u64>>, row: usize| v.get(row).copied().flatten();
-        let mut ids = Vec::with_capacity(rows);
-        let mut objs = Vec::with_capacity(rows);
-        for row in 0..rows {
-            let counter = at(&self.id_ctr, row).ok_or(ScanError("an operation without an id"))?;
-            ids.push((counter, actor(at(&self.id_actor, row))?));
-            objs.push(match (at(&self.obj_actor, row), at(&self.obj_ctr, row)) {
-                (None, None) => None,
-                (a @ Some(_), Some(counter)) => Some((counter, actor(a)?)),
-                _ => return Err(ScanError("an object id with half of its parts")),
-            });
-        }
-        let key = |row: usize| self.key_str.get(row).copied().flatten();
-        let made = (0..rows)
-            .filter(|&row| at(&self.action, row).is_some_and(|a| ACTIONS_MAKE.contains(&a)))
-            .filter_map(|row| Some((ids[row], objs[row], key(row)?.to_owned())))
-            .collect();
-        // Operations come sorted by object and key: most rows repeat the
-        // row before (every character of a text), so that is asked first.
+        let object = |a: Option<u64>, counter: Option<u64>| -> Scan<ScannedObj> {
+            match (a, counter) {
+                (None, None) => Ok(None),
+                (a @ Some(_), Some(counter)) => Ok(Some((counter, actor(a)?))),
+                _ => Err(ScanError("an object id with half of its parts")),
+            }
+        };
+        // Operations come sorted by object and key: a segment usually
+        // repeats the one before (a text's characters by one actor, split
+        // where another column's run ends), so that is asked first.
         type Target<'k> = (usize, ScannedObj, Option<&'k str>, bool);
         let mut last: Option<Target<'c>> = None;
         let mut seen: HashSet<Target<'c>, Quick> = HashSet::default();
@@ -299,34 +328,69 @@ impl<'c> Ops<'c> {
                 });
             }
         };
-        for row in 0..rows {
-            add((
-                ids[row].1,
-                objs[row],
-                key(row),
-                at(&self.action, row) == Some(ACTION_DELETE),
-            ));
+        let mut made = Vec::new();
+        // Each operation's object and key by its id, for the successors.
+        let mut by_id: HashMap<(u64, usize), (ScannedObj, Option<&'c str>), Quick> =
+            HashMap::default();
+        let keep_ids = !self.succ_ctr.is_empty();
+        if keep_ids {
+            by_id.reserve(self.rows);
+        }
+        let mut segments = Segments::new(self.rows);
+        let (mut oa, mut oc, mut k, mut ia, mut ac) = (
+            Cursor::new(&self.obj_actor),
+            Cursor::new(&self.obj_ctr),
+            Cursor::new(&self.key_str),
+            Cursor::new(&self.id_actor),
+            Cursor::new(&self.action),
+        );
+        while let Some(rows) = segments.next(&mut [&mut oa, &mut oc, &mut k, &mut ia, &mut ac]) {
+            let who = actor(ia.value())?;
+            let obj = object(oa.value(), oc.value())?;
+            let key = k.value();
+            let action = ac.value();
+            add((who, obj, key, action == Some(ACTION_DELETE)));
+            if action.is_some_and(|a| ACTIONS_MAKE.contains(&a)) {
+                if let Some(key) = key {
+                    for row in rows.clone() {
+                        made.push(((self.id_ctr[row], who), obj, key.to_owned()));
+                    }
+                }
+            }
+            if keep_ids {
+                for row in rows {
+                    by_id.insert((self.id_ctr[row], who), (obj, key));
+                }
+            }
         }
         // A successor that is an operation on the same object and key
         // overwrote it (checked above as that operation); any other
         // successor deleted it.
-        if !self.succ_ctr.is_empty() {
-            let by_id: HashMap<(u64, usize), usize, Quick> =
-                ids.iter().enumerate().map(|(row, id)| (*id, row)).collect();
+        if keep_ids {
+            let mut segments = Segments::new(self.rows);
+            let (mut oa, mut oc, mut k, mut sc) = (
+                Cursor::new(&self.obj_actor),
+                Cursor::new(&self.obj_ctr),
+                Cursor::new(&self.key_str),
+                Cursor::new(&self.succ_count),
+            );
             let mut next = 0usize;
-            for row in 0..rows {
-                let count = at(&self.succ_count, row).unwrap_or(0) as usize;
+            while let Some(rows) = segments.next(&mut [&mut oa, &mut oc, &mut k, &mut sc]) {
+                let count = sc.value().unwrap_or(0) as usize * rows.len();
+                if count == 0 {
+                    continue;
+                }
+                let obj = object(oa.value(), oc.value())?;
+                let key = k.value();
                 for s in next..next + count {
                     let counter =
                         at(&self.succ_ctr, s).ok_or(ScanError("a successor without an id"))?;
                     let id = (counter, actor(at(&self.succ_actor, s))?);
-                    let overwrote = by_id.get(&id).is_some_and(|&other| {
-                        objs[other] == objs[row]
-                            && (self.key_str.get(row).is_none_or(Option::is_none)
-                                || key(other) == key(row))
+                    let overwrote = by_id.get(&id).is_some_and(|&(other_obj, other_key)| {
+                        other_obj == obj && (key.is_none() || other_key == key)
                     });
                     if !overwrote {
-                        add((id.1, objs[row], key(row), true));
+                        add((id.1, obj, key, true));
                     }
                 }
                 next += count;
@@ -335,7 +399,7 @@ impl<'c> Ops<'c> {
         Ok(ScannedChunk {
             actors,
             heads,
-            ops: rows,
+            ops: self.rows,
             targets,
             made,
             view: None,
@@ -346,20 +410,15 @@ impl<'c> Ops<'c> {
     /// operations in stored order (by object, then key or list position),
     /// each visible when it has no successor.
     fn view(&self, column: &impl Fn(u32) -> &'c [u8], actors: usize) -> Option<ChunkView> {
-        let rows = self.id_ctr.len();
+        let rows = self.rows;
         let insert = booleans(column(spec::INSERT), rows).ok()?;
-        let meta = rle(column(spec::VALUE_META), rows, Reader::uleb).ok()?;
-        if meta.len() != rows {
+        let meta = runs(column(spec::VALUE_META), rows, Reader::uleb).ok()?;
+        if rows_of(&meta) != rows {
             return None;
         }
         let mut raw = Reader(column(spec::VALUE));
-        let at = |v: &Vec<Option<u64>>, row: usize| v.get(row).copied().flatten();
-        let id = |row: usize| -> Option<(u64, usize)> {
-            let actor = usize::try_from(at(&self.id_actor, row)?).ok()?;
-            (actor < actors).then_some((at(&self.id_ctr, row)?, actor))
-        };
-        let obj = |row: usize| -> Option<ScannedObj> {
-            match (at(&self.obj_actor, row), at(&self.obj_ctr, row)) {
+        let obj = |a: Option<u64>, counter: Option<u64>| -> Option<ScannedObj> {
+            match (a, counter) {
                 (None, None) => Some(None),
                 (Some(a), Some(counter)) => {
                     let actor = usize::try_from(a).ok()?;
@@ -369,12 +428,20 @@ impl<'c> Ops<'c> {
             }
         };
         let mut b = Builder::new();
-        for row in 0..rows {
-            match at(&self.action, row) {
-                Some(ACTION_MAKE_MAP) => b.made(id(row)?, ObjType::Map)?,
-                Some(ACTION_MAKE_TEXT) => b.made(id(row)?, ObjType::Text)?,
-                Some(ACTION_SET) => {}
-                _ => return None,
+        {
+            let mut segments = Segments::new(rows);
+            let (mut ia, mut ac) = (Cursor::new(&self.id_actor), Cursor::new(&self.action));
+            while let Some(rows) = segments.next(&mut [&mut ia, &mut ac]) {
+                let ty = match ac.value() {
+                    Some(ACTION_MAKE_MAP) => ObjType::Map,
+                    Some(ACTION_MAKE_TEXT) => ObjType::Text,
+                    Some(ACTION_SET) => continue,
+                    _ => return None,
+                };
+                let who = usize::try_from(ia.value()?).ok().filter(|a| *a < actors)?;
+                for row in rows {
+                    b.made((self.id_ctr[row], who), ty)?;
+                }
             }
         }
         // Rows come grouped by object: the object is looked up when it
@@ -382,14 +449,27 @@ impl<'c> Ops<'c> {
         // once (a text met again after another object is not plain).
         let mut current: Option<(ScannedObj, ViewObj, bool)> = None;
         let mut text = String::new();
-        for row in 0..rows {
-            let value_meta = at(&meta, row)?;
-            let bytes = raw.take(usize::try_from(value_meta >> 4).ok()?).ok()?;
-            let visible = at(&self.succ_count, row).unwrap_or(0) == 0;
-            let inserted = insert.get(row).copied().unwrap_or(false);
-            let key = self.key_str.get(row).copied().flatten();
-            let action = at(&self.action, row);
-            let o = obj(row)?;
+        let mut segments = Segments::new(rows);
+        let (mut oa, mut oc, mut k, mut ia, mut ac, mut sc, mut ins, mut me) = (
+            Cursor::new(&self.obj_actor),
+            Cursor::new(&self.obj_ctr),
+            Cursor::new(&self.key_str),
+            Cursor::new(&self.id_actor),
+            Cursor::new(&self.action),
+            Cursor::new(&self.succ_count),
+            Cursor::new(&insert),
+            Cursor::new(&meta),
+        );
+        while let Some(rows) = segments.next(&mut [
+            &mut oa, &mut oc, &mut k, &mut ia, &mut ac, &mut sc, &mut ins, &mut me,
+        ]) {
+            let value_meta = me.value()?;
+            let len = usize::try_from(value_meta >> 4).ok()?;
+            let visible = sc.value().unwrap_or(0) == 0;
+            let inserted = ins.value().unwrap_or(false);
+            let key = k.value();
+            let action = ac.value();
+            let o = obj(oa.value(), oc.value())?;
             let (target, is_text) = match current {
                 Some((was, target, is_text)) if was == o => (target, is_text),
                 _ => {
@@ -403,26 +483,44 @@ impl<'c> Ops<'c> {
                 }
             };
             if is_text {
-                // A character: inserted, a string, never overwritten.
+                // Characters: inserted, strings, never overwritten; all of
+                // this segment's are as long, so they are read at once and
+                // each must be whole UTF-8 on its own.
                 if !inserted || key.is_some() || action != Some(ACTION_SET) || value_meta & 0xf != 6
                 {
                     return None;
                 }
+                let bytes = raw.take(len.checked_mul(rows.len())?).ok()?;
+                let chars = std::str::from_utf8(bytes).ok()?;
+                if len > 0
+                    && !(len..chars.len())
+                        .step_by(len)
+                        .all(|i| chars.is_char_boundary(i))
+                {
+                    return None;
+                }
                 if visible {
-                    text.push_str(std::str::from_utf8(bytes).ok()?);
+                    text.push_str(chars);
                 }
                 continue;
             }
             let (false, Some(key)) = (inserted, key) else {
                 return None;
             };
-            if visible {
-                let value = match action {
-                    Some(ACTION_SET) => Val::Scalar(scalar(value_meta, bytes)?),
-                    Some(ACTION_MAKE_MAP) => Val::Obj(ObjType::Map, b.object_made_by(id(row)?)?),
-                    _ => Val::Obj(ObjType::Text, b.object_made_by(id(row)?)?),
-                };
-                b.put(target, key, value)?;
+            for row in rows {
+                let bytes = raw.take(len).ok()?;
+                if visible {
+                    let made_by = || {
+                        let who = usize::try_from(ia.value()?).ok()?;
+                        b.object_made_by((self.id_ctr[row], who))
+                    };
+                    let value = match action {
+                        Some(ACTION_SET) => Val::Scalar(scalar(value_meta, bytes)?),
+                        Some(ACTION_MAKE_MAP) => Val::Obj(ObjType::Map, made_by()?),
+                        _ => Val::Obj(ObjType::Text, made_by()?),
+                    };
+                    b.put(target, key, value)?;
+                }
             }
         }
         if let Some((_, previous, true)) = current {
@@ -435,23 +533,139 @@ impl<'c> Ops<'c> {
     }
 }
 
+fn at(v: &[Option<u64>], i: usize) -> Option<u64> {
+    v.get(i).copied().flatten()
+}
+
+/// `len` rows of a column holding `value` (`None`: null).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Run<T> {
+    value: Option<T>,
+    len: usize,
+}
+
+fn rows_of<T>(runs: &[Run<T>]) -> usize {
+    runs.iter().map(|r| r.len).sum()
+}
+
+/// A column's runs row by row.
+fn expand<T: Clone>(runs: Vec<Run<T>>) -> Vec<Option<T>> {
+    let mut out = Vec::with_capacity(rows_of(&runs));
+    for run in runs {
+        out.resize(out.len() + run.len, run.value);
+    }
+    out
+}
+
+/// Where a walk over rows stands in one column: its value there and how
+/// many rows more it holds it. Past the column's end every row is null.
+struct Cursor<'r, T> {
+    runs: &'r [Run<T>],
+    left: usize,
+}
+
+impl<'r, T: Copy> Cursor<'r, T> {
+    fn new(runs: &'r [Run<T>]) -> Self {
+        Self {
+            left: runs.first().map_or(usize::MAX, |r| r.len),
+            runs,
+        }
+    }
+
+    fn value(&self) -> Option<T> {
+        self.runs.first().and_then(|r| r.value)
+    }
+}
+
+/// A column the segment walk reads: how long its value lasts, and moving on.
+trait Column {
+    fn left(&self) -> usize;
+    fn advance(&mut self, rows: usize);
+}
+
+impl<T: Copy> Column for Cursor<'_, T> {
+    fn left(&self) -> usize {
+        self.left
+    }
+
+    fn advance(&mut self, rows: usize) {
+        if self.runs.is_empty() {
+            return;
+        }
+        self.left -= rows;
+        if self.left == 0 {
+            self.runs = &self.runs[1..];
+            // Runs are never empty (`runs` refuses them).
+            self.left = self.runs.first().map_or(usize::MAX, |r| r.len);
+        }
+    }
+}
+
+/// Rows `0..rows` a segment at a time: each segment as long as every
+/// column given holds its value.
+struct Segments {
+    row: usize,
+    rows: usize,
+    /// The segment handed out last, to move the columns past it.
+    pending: usize,
+}
+
+impl Segments {
+    fn new(rows: usize) -> Self {
+        Self {
+            row: 0,
+            rows,
+            pending: 0,
+        }
+    }
+
+    /// The next segment's rows; the columns' values are theirs until the
+    /// next call (which must pass the same columns).
+    fn next(&mut self, columns: &mut [&mut dyn Column]) -> Option<std::ops::Range<usize>> {
+        if self.pending > 0 {
+            for c in columns.iter_mut() {
+                c.advance(self.pending);
+            }
+            self.row += self.pending;
+            self.pending = 0;
+        }
+        if self.row >= self.rows {
+            return None;
+        }
+        let len = columns
+            .iter()
+            .map(|c| c.left())
+            .min()
+            .unwrap_or(usize::MAX)
+            .min(self.rows - self.row);
+        self.pending = len;
+        Some(self.row..self.row + len)
+    }
+}
+
 /// A boolean column: run lengths, alternately of false and true, starting
 /// with false; at most `max` rows, and missing rows are false.
-fn booleans(data: &[u8], max: usize) -> Scan<Vec<bool>> {
+fn booleans(data: &[u8], max: usize) -> Scan<Vec<Run<bool>>> {
     let mut r = Reader(data);
     let mut out = Vec::new();
     let mut value = false;
+    let mut total = 0usize;
     while !r.0.is_empty() {
         let count = usize::try_from(r.uleb()?).map_err(|_| ScanError("a boolean run"))?;
-        if count > max - out.len() {
+        if count > max - total {
             return Err(ScanError(
                 "a column has more rows than the document has operations",
             ));
         }
-        out.resize(out.len() + count, value);
+        if count > 0 {
+            out.push(Run {
+                value: Some(value),
+                len: count,
+            });
+            total += count;
+        }
         value = !value;
     }
-    out.resize(max, false);
     Ok(out)
 }
 
@@ -460,37 +674,45 @@ fn booleans(data: &[u8], max: usize) -> Scan<Vec<bool>> {
 /// must not be guessable), at a fraction of SipHash's cost.
 type Quick = foldhash::fast::RandomState;
 
-/// An RLE column of at most `max` rows: a signed count n, then one value
-/// repeated n times (n > 0), -n literal values (n < 0), or for n = 0 an
-/// unsigned count of nulls.
-fn rle<'d, T: Clone>(
+/// An RLE column of at most `max` rows, as runs: a signed count n, then
+/// one value repeated n times (n > 0), -n literal values (n < 0, one run
+/// each), or for n = 0 an unsigned count of nulls.
+fn runs<'d, T: Clone>(
     data: &'d [u8],
     max: usize,
     value: impl Fn(&mut Reader<'d>) -> Scan<T>,
-) -> Scan<Vec<Option<T>>> {
+) -> Scan<Vec<Run<T>>> {
     let mut r = Reader(data);
     let mut out = Vec::new();
+    let mut total = 0usize;
     let too_many = ScanError("a column has more rows than the document has operations");
     while !r.0.is_empty() {
         let n = r.sleb()?;
         let count = usize::try_from(if n == 0 { r.uleb()? } else { n.unsigned_abs() })
             .map_err(|_| too_many.clone())?;
-        if count == 0 || count > max - out.len() {
+        if count == 0 || count > max - total {
             return Err(if count == 0 {
                 ScanError("an empty run")
             } else {
                 too_many
             });
         }
+        total += count;
         match n {
-            0 => out.resize(out.len() + count, None),
-            n if n > 0 => {
-                let v = value(&mut r)?;
-                out.resize(out.len() + count, Some(v));
-            }
+            0 => out.push(Run {
+                value: None,
+                len: count,
+            }),
+            n if n > 0 => out.push(Run {
+                value: Some(value(&mut r)?),
+                len: count,
+            }),
             _ => {
                 for _ in 0..count {
-                    out.push(Some(value(&mut r)?));
+                    out.push(Run {
+                        value: Some(value(&mut r)?),
+                        len: 1,
+                    });
                 }
             }
         }
@@ -503,19 +725,22 @@ fn rle<'d, T: Clone>(
 /// Automerge's counters do.
 fn delta(data: &[u8], max: usize) -> Scan<Vec<Option<u64>>> {
     let mut value: i64 = 0;
-    rle(data, max, Reader::sleb)?
-        .into_iter()
-        .map(|d| match d {
-            None => Ok(None),
+    let mut out = Vec::new();
+    for run in runs(data, max, Reader::sleb)? {
+        match run.value {
+            None => out.resize(out.len() + run.len, None),
             Some(d) => {
-                value = value
-                    .checked_add(d)
-                    .filter(|v| (0..1 << 53).contains(v))
-                    .ok_or(ScanError("a delta column leaves the counter range"))?;
-                Ok(Some(value as u64))
+                for _ in 0..run.len {
+                    value = value
+                        .checked_add(d)
+                        .filter(|v| (0..1 << 53).contains(v))
+                        .ok_or(ScanError("a delta column leaves the counter range"))?;
+                    out.push(Some(value as u64));
+                }
             }
-        })
-        .collect()
+        }
+    }
+    Ok(out)
 }
 
 struct Reader<'a>(&'a [u8]);
@@ -611,18 +836,21 @@ mod tests {
     fn rle_reads_runs_literals_and_nulls() {
         // 3 × 7, literals [1, 2], 2 nulls
         let data = [3, 7, 0x7e, 1, 2, 0, 2];
-        let got = rle(&data, 10, Reader::uleb).unwrap();
+        let got = expand(runs(&data, 10, Reader::uleb).unwrap());
         assert_eq!(
             got,
             vec![Some(7), Some(7), Some(7), Some(1), Some(2), None, None]
         );
         assert!(
-            rle(&data, 6, Reader::uleb).is_err(),
+            runs(&data, 6, Reader::uleb).is_err(),
             "more rows than allowed"
         );
-        assert!(rle(&[0, 0], 10, Reader::uleb).is_err(), "an empty null run");
         assert!(
-            rle(&[3], 10, Reader::uleb).is_err(),
+            runs(&[0, 0], 10, Reader::uleb).is_err(),
+            "an empty null run"
+        );
+        assert!(
+            runs(&[3], 10, Reader::uleb).is_err(),
             "a run without its value"
         );
     }
@@ -637,6 +865,48 @@ mod tests {
         );
         // -1 from 0 leaves the counter range
         assert!(delta(&[1, 0x7f], 10).is_err());
+    }
+
+    fn deflated(data: &[u8]) -> Vec<u8> {
+        use std::io::Write;
+        let mut e = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
+        e.write_all(data).unwrap();
+        e.finish().unwrap()
+    }
+
+    #[test]
+    fn inflate_reads_whole_streams_and_refuses_cut_ones() {
+        // Sizes around the first guess (4x the input) and far beyond it:
+        // text compresses well, so the output outgrows its first capacity.
+        let text: Vec<u8> = "走访农户三户，了解春耕备耕情况。"
+            .repeat(2_000)
+            .into_bytes();
+        for len in [0, 1, 100, 4_000, text.len()] {
+            let data = &text[..len];
+            let packed = deflated(data);
+            assert_eq!(inflate(&packed).unwrap(), data, "{len} bytes");
+            // The same inflater, reused, is not confused by the last use.
+            assert_eq!(inflate(&packed).unwrap(), data, "{len} bytes again");
+            if packed.len() > 2 {
+                assert!(inflate(&packed[..packed.len() / 2]).is_err(), "{len} cut");
+            }
+        }
+        assert!(inflate(&[0xff; 16]).is_err(), "not deflate");
+        assert!(inflate(&[]).is_err(), "nothing");
+    }
+
+    #[test]
+    fn inflate_refuses_a_column_beyond_the_bound() {
+        let packed = deflated(&vec![0u8; MAX_INFLATED_COLUMN as usize + 1]);
+        assert_eq!(
+            inflate(&packed),
+            Err(ScanError("a compressed column is too large"))
+        );
+        let packed = deflated(&vec![0u8; MAX_INFLATED_COLUMN as usize]);
+        assert_eq!(
+            inflate(&packed).unwrap().len(),
+            MAX_INFLATED_COLUMN as usize
+        );
     }
 
     #[test]
