@@ -14,6 +14,23 @@ use sync_core::memory::MemoryServer;
 use sync_core::protocol::{Batch, EntryBody};
 use sync_core::session::{serve, AllowAll};
 
+/// The ceiling measured right before and right after the sync phase, on
+/// the same requests. A shared VM's speed drifts by more than 10% over a
+/// few minutes (2026-12-05: 2,300 to 3,700 documents/s on one machine, run
+/// to run), so the sync is compared with the mean of the two, which a
+/// steady drift over the run does not bias.
+#[derive(Debug, Clone)]
+pub struct Ceilings {
+    pub before: Ceiling,
+    pub after: Ceiling,
+}
+
+impl Ceilings {
+    pub fn docs_per_sec(&self) -> f64 {
+        (self.before.docs_per_sec + self.after.docs_per_sec) / 2.0
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Ceiling {
     pub documents: u64,

@@ -696,11 +696,20 @@ pub async fn run(o: RunOptions) -> anyhow::Result<Report> {
     } else {
         None
     };
-    // What the ceiling measurement replays after the sync phase.
+    // What the ceiling measurement replays before and after the sync phase.
     let first_requests: Vec<Vec<u8>> = phones
         .iter()
         .filter_map(|p| p.prepared.as_ref()?.first.clone())
         .collect();
+    let ceiling_before = if first_requests.is_empty() {
+        None
+    } else {
+        eprintln!(
+            "ceiling (before the sync phase): the same {} requests through the server's sync in this process",
+            first_requests.len()
+        );
+        Some(crate::ceiling::measure(first_requests.clone(), cores).await?)
+    };
     let progress = Arc::new(Progress::default());
     let watcher = watch("sync", phones.len(), progress.clone(), o.server_pid);
     let server_rss_before = o.server_pid.and_then(process::rss);
@@ -806,14 +815,16 @@ pub async fn run(o: RunOptions) -> anyhow::Result<Report> {
     };
     let server_cpu_after = o.server_pid.and_then(process::cpu_seconds);
     let own_cpu_after = process::cpu_seconds(std::process::id());
-    let ceiling = if first_requests.is_empty() {
-        None
-    } else {
-        eprintln!(
-            "ceiling: the same {} requests through the server's sync in this process",
-            first_requests.len()
-        );
-        Some(crate::ceiling::measure(first_requests, cores).await?)
+    let ceiling = match ceiling_before {
+        None => None,
+        Some(before) => {
+            eprintln!(
+                "ceiling (after the sync phase): the same {} requests through the server's sync in this process",
+                first_requests.len()
+            );
+            let after = crate::ceiling::measure(first_requests, cores).await?;
+            Some(crate::ceiling::Ceilings { before, after })
+        }
     };
     sync.cadres = phones_synced;
     sync.docs_per_sec = sync.docs_synced as f64 / sync.secs.max(1e-9);
