@@ -910,6 +910,65 @@ mod tests {
     }
 
     #[test]
+    fn segments_end_where_any_column_changes_and_nulls_follow_a_short_column() {
+        // a: 3 × 7, then 2 × 8; b: 1 × 1, then 1 × 2 (shorter: null after).
+        let a = [
+            Run {
+                value: Some(7u64),
+                len: 3,
+            },
+            Run {
+                value: Some(8),
+                len: 2,
+            },
+        ];
+        let b = [
+            Run {
+                value: Some(1u64),
+                len: 1,
+            },
+            Run {
+                value: Some(2),
+                len: 1,
+            },
+        ];
+        let (mut ca, mut cb) = (Cursor::new(&a), Cursor::new(&b));
+        let mut segments = Segments::new(5);
+        let mut got = Vec::new();
+        while let Some(rows) = segments.next(&mut [&mut ca, &mut cb]) {
+            got.push((rows, ca.value(), cb.value()));
+        }
+        assert_eq!(
+            got,
+            vec![
+                (0..1, Some(7), Some(1)),
+                (1..2, Some(7), Some(2)),
+                (2..3, Some(7), None),
+                (3..5, Some(8), None),
+            ]
+        );
+    }
+
+    #[test]
+    fn booleans_skip_empty_runs_and_refuse_too_many_rows() {
+        // 0 false, 2 true, 1 false
+        assert_eq!(
+            booleans(&[0, 2, 1], 3).unwrap(),
+            vec![
+                Run {
+                    value: Some(true),
+                    len: 2
+                },
+                Run {
+                    value: Some(false),
+                    len: 1
+                },
+            ]
+        );
+        assert!(booleans(&[0, 2, 2], 3).is_err());
+    }
+
+    #[test]
     fn leb128_reads_and_refuses_overflow() {
         assert_eq!(Reader(&[0xe5, 0x8e, 0x26]).uleb(), Ok(624_485));
         assert_eq!(Reader(&[0xc0, 0xbb, 0x78]).sleb(), Ok(-123_456));
