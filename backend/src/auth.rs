@@ -2,11 +2,13 @@
 //! refresh tokens, and the `Caller` extractor every protected route takes.
 //!
 //! Access tokens are HS256 JWTs validated strictly: one algorithm, `exp`,
-//! `iss`, `aud` and `sub` required. Each request also checks the device and
-//! user in the database, so a revoked device or disabled user loses access at
-//! once, not when the token expires. Refresh tokens are random, stored
-//! hashed, rotate on every use; presenting a used one again after the grace
-//! period revokes the whole family (someone copied it).
+//! `iss`, `aud` and `sub` required. An API access token also names its
+//! session (`sid`: the family of refresh tokens it was issued with). Each
+//! request checks the user, the device and the session in one statement, so
+//! a revoked device, a disabled user, a logout or a revoked family loses
+//! access at once, not when the token expires. Refresh tokens are random,
+//! stored hashed, rotate on every use; presenting a used one again after the
+//! grace period revokes the whole family (someone copied it).
 
 use std::sync::Arc;
 
@@ -89,6 +91,10 @@ pub struct Claims {
     /// Device id.
     pub dev: String,
     pub role: String,
+    /// The session (refresh family) of an API access token; web session
+    /// tokens have none (their device is their session).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
     pub iss: String,
     pub aud: String,
     pub iat: i64,
@@ -130,8 +136,15 @@ impl Keys {
         }
     }
 
-    pub fn issue(&self, user: &User, device_id: &str, ttl_secs: u64) -> Result<String, ApiError> {
-        self.issue_for(user, device_id, ttl_secs, AUDIENCE)
+    /// An API access token of the session `session_id`.
+    pub fn issue(
+        &self,
+        user: &User,
+        device_id: &str,
+        session_id: &str,
+        ttl_secs: u64,
+    ) -> Result<String, ApiError> {
+        self.issue_for(user, device_id, Some(session_id), ttl_secs, AUDIENCE)
     }
 
     /// A web session (cookie) token; the API refuses it.
@@ -141,7 +154,7 @@ impl Keys {
         device_id: &str,
         ttl_secs: u64,
     ) -> Result<String, ApiError> {
-        self.issue_for(user, device_id, ttl_secs, WEB_AUDIENCE)
+        self.issue_for(user, device_id, None, ttl_secs, WEB_AUDIENCE)
     }
 
     pub fn verify_web(&self, token: &str) -> Result<Claims, ApiError> {
@@ -154,6 +167,7 @@ impl Keys {
         &self,
         user: &User,
         device_id: &str,
+        session_id: Option<&str>,
         ttl_secs: u64,
         audience: &str,
     ) -> Result<String, ApiError> {
@@ -162,6 +176,7 @@ impl Keys {
             sub: user.id.clone(),
             dev: device_id.to_owned(),
             role: user.role.as_str().to_owned(),
+            sid: session_id.map(str::to_owned),
             iss: ISSUER.to_owned(),
             aud: audience.to_owned(),
             iat: now,
@@ -226,30 +241,36 @@ pub struct TokenPair {
     pub role: String,
 }
 
-/// Issue a pair; `family` continues a refresh family (rotation) or starts one.
+/// Issue a pair; `family` continues a refresh family (rotation) or starts
+/// one: a new session, which the access tokens of the family name.
 pub async fn issue_pair(
     state: &AppState,
     user: &User,
     device_id: &str,
     family: Option<String>,
 ) -> Result<TokenPair, ApiError> {
+    let new_session = family.is_none();
+    let family = family.unwrap_or_else(random_token);
     let access = state
         .keys
-        .issue(user, device_id, state.config.access_ttl_secs)?;
+        .issue(user, device_id, &family, state.config.access_ttl_secs)?;
     let refresh = random_token();
     let now = now_ms();
     state
         .store
-        .insert_refresh(&RefreshToken {
-            token_hash: token_hash(&refresh),
-            family_id: family.unwrap_or_else(random_token),
-            device_id: device_id.to_owned(),
-            user_id: user.id.clone(),
-            issued_at: now,
-            expires_at: now + state.config.refresh_ttl_secs as i64 * 1000,
-            used_at: None,
-            revoked_at: None,
-        })
+        .insert_refresh(
+            &RefreshToken {
+                token_hash: token_hash(&refresh),
+                family_id: family,
+                device_id: device_id.to_owned(),
+                user_id: user.id.clone(),
+                issued_at: now,
+                expires_at: now + state.config.refresh_ttl_secs as i64 * 1000,
+                used_at: None,
+                revoked_at: None,
+            },
+            new_session,
+        )
         .await?;
     Ok(TokenPair {
         access_token: access,
@@ -307,6 +328,9 @@ pub async fn refresh(state: &AppState, presented: &str) -> Result<TokenPair, Api
 pub struct Caller {
     pub user: User,
     pub device_id: String,
+    /// When the token the caller presented expires (seconds since the
+    /// epoch): a long-lived response (an event stream) ends then.
+    pub expires_at: i64,
 }
 
 /// A request's bearer token, verified (signature, issuer, audience, expiry)
@@ -348,20 +372,32 @@ impl FromRequestParts<AppState> for Caller {
 }
 
 impl Caller {
-    /// The caller a verified token names, if its user and device still
-    /// have access (checked on every request: revocation is immediate).
+    /// The caller a verified token names, if its user, device and (API
+    /// tokens) session still have access: checked on every request, in one
+    /// statement, so revocation and logout are immediate.
     pub async fn from_claims(state: &AppState, claims: Claims) -> Result<Caller, ApiError> {
-        let revoked =
-            || ApiError::Unauthorized("this device or account no longer has access".into());
-        let user = state
-            .store
-            .user_on_device(&claims.sub, &claims.dev)
-            .await?
-            .filter(|u| !u.disabled)
-            .ok_or_else(revoked)?;
+        let revoked = || {
+            ApiError::Unauthorized(
+                "this session, device or account no longer has access; log in again".into(),
+            )
+        };
+        let user = match (&claims.sid, claims.aud.as_str()) {
+            (Some(session), AUDIENCE) => {
+                state
+                    .store
+                    .user_on_session(&claims.sub, &claims.dev, session)
+                    .await?
+            }
+            // A web session is its device: logging out revokes it.
+            (None, WEB_AUDIENCE) => state.store.user_on_device(&claims.sub, &claims.dev).await?,
+            // An API token of no session (issued before sessions existed).
+            _ => None,
+        };
+        let user = user.filter(|u| !u.disabled).ok_or_else(revoked)?;
         Ok(Caller {
             user,
             device_id: claims.dev,
+            expires_at: claims.exp,
         })
     }
 }

@@ -102,7 +102,8 @@ pub async fn refresh(
     Ok(Json(auth::refresh(&state, &req.refresh_token).await?))
 }
 
-/// End this device's session: its refresh family is revoked.
+/// End this session: its refresh family is revoked, and its access tokens
+/// stop working on their next request.
 #[utoipa::path(post, path = "/api/v1/auth/logout", request_body = RefreshRequest,
     responses((status = 204), (status = 401, body = crate::error::ErrorBody)))]
 pub async fn logout(

@@ -262,6 +262,27 @@ impl Store {
         Ok(row)
     }
 
+    /// `user_id` if `device_id` is one of their devices, not revoked, and
+    /// `session_id` a live session of that device: in one statement (every
+    /// API request asks this, the sync path included).
+    pub async fn user_on_session(
+        &self,
+        user_id: &str,
+        device_id: &str,
+        session_id: &str,
+    ) -> Result<Option<User>, StoreError> {
+        let sql = format!(
+            "SELECT {} FROM users u JOIN devices d ON d.user_id = u.id
+             JOIN sessions s ON s.device_id = d.id AND s.user_id = u.id
+             WHERE d.id = $1 AND u.id = $2 AND s.id = $3
+               AND d.revoked_at IS NULL AND s.revoked_at IS NULL",
+            user_columns_of("u")
+        );
+        let row = on_pool!(self.pool(), p => sqlx::query(&sql).bind(device_id).bind(user_id).bind(session_id)
+            .fetch_optional(p).await?.map(|r| user_from_row(&r)).transpose())?;
+        Ok(row)
+    }
+
     pub async fn users(&self) -> Result<Vec<User>, StoreError> {
         let sql = format!("SELECT {USER_COLUMNS} FROM users ORDER BY unit_id, id");
         let rows = on_pool!(self.pool(), p => sqlx::query(&sql).fetch_all(p).await?
@@ -408,8 +429,9 @@ impl Store {
     }
 
     /// End a user's sessions: their web-page devices are revoked (a web
-    /// session is one device) and every refresh token is; phones keep their
-    /// device and log in again.
+    /// session is one device), and every session and refresh token is (the
+    /// access tokens stop at once); phones keep their device and log in
+    /// again.
     pub async fn end_sessions(&self, user_id: &str) -> Result<(), StoreError> {
         let now = now_ms();
         let _writer = self.writer().await;
@@ -418,6 +440,8 @@ impl Store {
             sqlx::query("UPDATE devices SET revoked_at = $2 WHERE user_id = $1 AND id LIKE 'web-%' AND name = '网页' AND revoked_at IS NULL")
                 .bind(user_id).bind(now).execute(&mut *tx).await?;
             sqlx::query("UPDATE refresh_tokens SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL")
+                .bind(user_id).bind(now).execute(&mut *tx).await?;
+            sqlx::query("UPDATE sessions SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL")
                 .bind(user_id).bind(now).execute(&mut *tx).await?;
             tx.commit().await
         })?;
@@ -434,12 +458,32 @@ impl Store {
 
     // ---- refresh tokens --------------------------------------------------
 
-    pub async fn insert_refresh(&self, t: &RefreshToken) -> Result<(), StoreError> {
-        on_pool!(self.pool(), p => sqlx::query(
-            "INSERT INTO refresh_tokens (token_hash, family_id, device_id, user_id, issued_at, expires_at)
-             VALUES ($1, $2, $3, $4, $5, $6)")
-            .bind(&t.token_hash).bind(&t.family_id).bind(&t.device_id).bind(&t.user_id)
-            .bind(t.issued_at).bind(t.expires_at).execute(p).await.map(|_| ()))?;
+    /// Store a refresh token; `new_session` starts its family's session
+    /// (a login) in the same transaction.
+    pub async fn insert_refresh(
+        &self,
+        t: &RefreshToken,
+        new_session: bool,
+    ) -> Result<(), StoreError> {
+        let insert = "INSERT INTO refresh_tokens (token_hash, family_id, device_id, user_id, issued_at, expires_at)
+             VALUES ($1, $2, $3, $4, $5, $6)";
+        if !new_session {
+            on_pool!(self.pool(), p => sqlx::query(insert)
+                .bind(&t.token_hash).bind(&t.family_id).bind(&t.device_id).bind(&t.user_id)
+                .bind(t.issued_at).bind(t.expires_at).execute(p).await.map(|_| ()))?;
+            return Ok(());
+        }
+        let _writer = self.writer().await;
+        on_pool!(self.pool(), p => {
+            let mut tx = p.begin_with(self.pool().begin_statement()).await?;
+            sqlx::query("INSERT INTO sessions (id, user_id, device_id, created_at) VALUES ($1, $2, $3, $4)")
+                .bind(&t.family_id).bind(&t.user_id).bind(&t.device_id).bind(t.issued_at)
+                .execute(&mut *tx).await?;
+            sqlx::query(insert)
+                .bind(&t.token_hash).bind(&t.family_id).bind(&t.device_id).bind(&t.user_id)
+                .bind(t.issued_at).bind(t.expires_at).execute(&mut *tx).await?;
+            tx.commit().await
+        })?;
         Ok(())
     }
 
@@ -462,16 +506,27 @@ impl Store {
         Ok(n == 1)
     }
 
-    /// Revoke every token of a family except, optionally, one.
+    /// Revoke every token of a family except, optionally, one. Without an
+    /// exception the session ends: its access tokens stop working at once.
     pub async fn revoke_family(
         &self,
         family_id: &str,
         except: Option<&str>,
     ) -> Result<(), StoreError> {
-        on_pool!(self.pool(), p => sqlx::query(
-            "UPDATE refresh_tokens SET revoked_at = $2
-             WHERE family_id = $1 AND revoked_at IS NULL AND token_hash <> COALESCE($3, '')")
-            .bind(family_id).bind(now_ms()).bind(except).execute(p).await.map(|_| ()))?;
+        let now = now_ms();
+        let _writer = self.writer().await;
+        on_pool!(self.pool(), p => {
+            let mut tx = p.begin_with(self.pool().begin_statement()).await?;
+            if except.is_none() {
+                sqlx::query("UPDATE sessions SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
+                    .bind(family_id).bind(now).execute(&mut *tx).await?;
+            }
+            sqlx::query(
+                "UPDATE refresh_tokens SET revoked_at = $2
+                 WHERE family_id = $1 AND revoked_at IS NULL AND token_hash <> COALESCE($3, '')")
+                .bind(family_id).bind(now).bind(except).execute(&mut *tx).await?;
+            tx.commit().await
+        })?;
         Ok(())
     }
 }

@@ -224,3 +224,78 @@ async fn concurrent_logins(db: Db) {
     }
 }
 on_both_databases!(concurrent_logins_all_succeed, concurrent_logins);
+
+/// Issue 23, item 10: logging out, or a refresh family revoked because a
+/// spent refresh token came back, ends the session's access tokens at once
+/// (the next request is 401, the sync endpoint included), not when they
+/// expire 15 minutes later; the user's other sessions go on.
+async fn revoked_sessions_stop_at_once(db: Db) {
+    let app = TestApp::spawn_with(db, |c| c.refresh_grace_secs = 0).await;
+    app.seed().await;
+    let sync_status = |token: String| {
+        let app = &app;
+        async move {
+            app.http
+                .post(app.url("/api/v1/sync"))
+                .bearer_auth(token)
+                .header("content-type", "application/vnd.jishi.sync-batch")
+                .body(vec![1u8, 0])
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+
+    // Logout: that session's access token stops; another session of the
+    // same device, and one of another device, do not.
+    let a = app.login("u1", "phone-a", &[]).await;
+    let a2 = app.login("u1", "phone-a", &[]).await;
+    let b = app.login("u1", "phone-b", &[]).await;
+    assert_eq!(app.get("/api/v1/me", &a.access).await.0, 200);
+    let (status, _) = app
+        .post_json("/api/v1/auth/logout", &json!({"refresh_token": a.refresh}))
+        .await;
+    assert_eq!(status, 204);
+    let (status, body) = app.get("/api/v1/me", &a.access).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (401, Some("unauthorized")),
+        "{body}"
+    );
+    assert_eq!(sync_status(a.access.clone()).await, 401);
+    assert_eq!(app.get("/api/v1/me", &a2.access).await.0, 200);
+    assert_eq!(app.get("/api/v1/me", &b.access).await.0, 200);
+
+    // Reuse of a spent refresh token revokes the family: the access tokens
+    // issued with it, old and new, stop at once.
+    let c = app.login("u2", "phone-c", &[]).await;
+    let (status, next) = app
+        .post_json("/api/v1/auth/refresh", &json!({"refresh_token": c.refresh}))
+        .await;
+    assert_eq!(status, 200, "{next}");
+    let next_access = next["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(app.get("/api/v1/me", &next_access).await.0, 200);
+    let (status, _) = app
+        .post_json("/api/v1/auth/refresh", &json!({"refresh_token": c.refresh}))
+        .await;
+    assert_eq!(status, 401);
+    for token in [&c.access, &next_access] {
+        assert_eq!(app.get("/api/v1/me", token).await.0, 401);
+        assert_eq!(sync_status(token.clone()).await, 401);
+    }
+    assert_eq!(app.get("/api/v1/me", &b.access).await.0, 200);
+
+    // A new password ends every session of the user at once.
+    backend::admin::reset_password(&app.state.store, "u1", "another-horse-7".into())
+        .await
+        .unwrap();
+    for token in [&a2.access, &b.access] {
+        assert_eq!(app.get("/api/v1/me", token).await.0, 401);
+    }
+}
+on_both_databases!(
+    a_revoked_session_stops_working_at_once,
+    revoked_sessions_stop_at_once
+);

@@ -23,11 +23,26 @@ fn sign(alg: Algorithm, key: &[u8], claims: &Value) -> String {
     encode(&Header::new(alg), claims, &EncodingKey::from_secret(key)).unwrap()
 }
 
-fn claims(sub: &str, dev: &str) -> Value {
+fn claims(sub: &str, dev: &str, sid: &str) -> Value {
     json!({
-        "sub": sub, "dev": dev, "role": "cadre", "iss": "jishi", "aud": "jishi-api",
+        "sub": sub, "dev": dev, "role": "cadre", "sid": sid, "iss": "jishi", "aud": "jishi-api",
         "iat": now(), "nbf": now(), "exp": now() + 600,
     })
+}
+
+/// The session an access token names.
+fn session_of(token: &str) -> String {
+    let payload = token.split('.').nth(1).unwrap();
+    let c: Value = serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .unwrap(),
+    )
+    .unwrap();
+    c["sid"]
+        .as_str()
+        .expect("an API token names its session")
+        .to_owned()
 }
 
 fn with(mut c: Value, key: &str, value: Value) -> Value {
@@ -55,9 +70,19 @@ async fn attacks(db: Db) {
     .await;
     app.seed().await;
     let s = app.login("u1", "phone-1", &[]).await;
-    app.login("u2", "phone-2", &[]).await;
+    let other = app.login("u2", "phone-2", &[]).await;
+    let sid = session_of(&s.access);
+    let other_sid = session_of(&other.access);
+    let ended = app.login("u1", "phone-1", &[]).await;
+    let (status_code, _) = app
+        .post_json(
+            "/api/v1/auth/logout",
+            &serde_json::json!({"refresh_token": ended.refresh}),
+        )
+        .await;
+    assert_eq!(status_code, 204);
     let key = SECRET.as_bytes();
-    let good = claims("u1", "phone-1");
+    let good = claims("u1", "phone-1", &sid);
     let bearer = |t: &str| format!("Bearer {t}");
 
     // The legitimate token, and one we sign ourselves the same way, work.
@@ -210,7 +235,7 @@ async fn attacks(db: Db) {
             Some(bearer(&sign(
                 Algorithm::HS256,
                 key,
-                &claims("nobody", "phone-1"),
+                &claims("nobody", "phone-1", &sid),
             ))),
         ),
         (
@@ -218,7 +243,7 @@ async fn attacks(db: Db) {
             Some(bearer(&sign(
                 Algorithm::HS256,
                 key,
-                &claims("u1", "no-such-phone"),
+                &claims("u1", "no-such-phone", &sid),
             ))),
         ),
         (
@@ -226,8 +251,52 @@ async fn attacks(db: Db) {
             Some(bearer(&sign(
                 Algorithm::HS256,
                 key,
-                &claims("u1", "phone-2"),
+                &claims("u1", "phone-2", &sid),
             ))),
+        ),
+        (
+            "no session",
+            Some(bearer(&sign(
+                Algorithm::HS256,
+                key,
+                &without(good.clone(), "sid"),
+            ))),
+        ),
+        (
+            "a session that does not exist",
+            Some(bearer(&sign(
+                Algorithm::HS256,
+                key,
+                &claims("u1", "phone-1", "no-such-session"),
+            ))),
+        ),
+        (
+            "another user's session",
+            Some(bearer(&sign(
+                Algorithm::HS256,
+                key,
+                &claims("u1", "phone-1", &other_sid),
+            ))),
+        ),
+        (
+            "another user's session on their device",
+            Some(bearer(&sign(
+                Algorithm::HS256,
+                key,
+                &claims("u1", "phone-2", &other_sid),
+            ))),
+        ),
+        (
+            "a session that logged out",
+            Some(bearer(&sign(
+                Algorithm::HS256,
+                key,
+                &claims("u1", "phone-1", &session_of(&ended.access)),
+            ))),
+        ),
+        (
+            "a logged-out session's own token",
+            Some(bearer(&ended.access)),
         ),
     ];
     let total = cases.len();
