@@ -57,6 +57,24 @@ impl ReviewInput {
     }
 }
 
+/// Whether a member sees the published results of `unit`, given the chain
+/// of units from their own unit up to the root (`chain[0]` is their own):
+/// their own unit and those above it up to the nearest township or
+/// department, where a month's ranking is published to its people. Never a
+/// unit above that (a county's results hold every township's people,
+/// comments and ranks), never a sibling.
+pub fn member_sees(chain: &[crate::storage::Unit], unit: &str) -> bool {
+    for u in chain {
+        if u.id == unit {
+            return true;
+        }
+        if matches!(u.level.as_str(), "township" | "department") {
+            return false;
+        }
+    }
+    false
+}
+
 /// The month a `YYYY-MM` names: its first day.
 pub fn parse_month(s: &str) -> Option<NaiveDate> {
     sync_core::ids::Period::parse_month(s).ok()
@@ -123,6 +141,35 @@ mod tests {
             .field,
             "comment"
         );
+    }
+
+    fn unit(id: &str, level: &str) -> crate::storage::Unit {
+        crate::storage::Unit {
+            id: id.into(),
+            parent_id: None,
+            name: id.into(),
+            level: level.into(),
+            path: String::new(),
+        }
+    }
+
+    #[test]
+    fn members_see_their_unit_up_to_the_township_only() {
+        let village = [
+            unit("v1", "village"),
+            unit("t1", "township"),
+            unit("c1", "county"),
+        ];
+        assert!(member_sees(&village, "v1"));
+        assert!(member_sees(&village, "t1"));
+        assert!(!member_sees(&village, "c1"));
+        assert!(!member_sees(&village, "t2"));
+        let township = [unit("t1", "township"), unit("c1", "county")];
+        assert!(member_sees(&township, "t1"));
+        assert!(!member_sees(&township, "c1"));
+        // Someone who sits in the county itself: their own unit.
+        assert!(member_sees(&[unit("c1", "county")], "c1"));
+        assert!(!member_sees(&[], "c1"));
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! Monthly reviews over the API: a unit's month (facts, reviewers, reviews,
 //! ranking), submitting a review, and the export as `.xlsx`. Leaders and
 //! supervisors see the units in their scope; a unit's members see its
-//! results once the deadline has passed.
+//! results once the deadline has passed, up to their township (never the
+//! county's results, which hold every township's people).
 
 use std::collections::BTreeMap;
 
@@ -17,7 +18,7 @@ use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::reviews::assign::Org;
 use crate::reviews::results::{rank, Facts, ResultRow};
-use crate::reviews::{deadline_ms, last_day, parse_month, xlsx, ReviewInput};
+use crate::reviews::{deadline_ms, last_day, member_sees, parse_month, xlsx, ReviewInput};
 use crate::routes::ApiJson;
 use crate::storage::{now_ms, ReviewRow, Unit};
 
@@ -118,7 +119,9 @@ pub async fn unit_month(state: &AppState, unit: &Unit, month: &str) -> Result<Un
 }
 
 /// May the caller see this unit's month? Leaders and supervisors over it;
-/// its own members after the deadline.
+/// after the deadline, its members: their own unit and those above it up to
+/// their township or department (`member_sees`), never the county above
+/// nor a sibling township.
 async fn visible_unit(
     state: &AppState,
     caller: &Caller,
@@ -134,11 +137,19 @@ async fn visible_unit(
     if over {
         return Ok(unit);
     }
-    let member = state
-        .store
-        .unit_in_scope(&caller.user.unit_id, unit_id)
-        .await?;
-    if member && now_ms() > deadline_ms(first, state.config.review_deadline_day) {
+    // The caller's unit and those above it, nearest first.
+    let mut chain = Vec::new();
+    let mut at = Some(caller.user.unit_id.clone());
+    while let Some(id) = at.filter(|_| chain.len() < 64) {
+        let Some(u) = state.store.unit(&id).await? else {
+            break;
+        };
+        at = u.parent_id.clone();
+        chain.push(u);
+    }
+    if member_sees(&chain, unit_id)
+        && now_ms() > deadline_ms(first, state.config.review_deadline_day)
+    {
         return Ok(unit);
     }
     Err(ApiError::NotFound)

@@ -232,3 +232,61 @@ async fn reviews(db: Db) {
     );
 }
 on_both_databases!(monthly_reviews_are_assigned_ranked_and_exported, reviews);
+
+/// Issue 23, item 7: after the deadline a member reads their own unit's
+/// results (their village and their township), never the county's (which
+/// hold every township's people, comments and ranks) nor a sibling
+/// township's; a leader over one township does not read the county's by
+/// being a member of it.
+async fn members_see_their_own_unit_only(db: Db) {
+    let app = TestApp::spawn(db).await;
+    app.seed().await;
+    let u1 = app.login("u1", "phone-u1", &[]).await.access;
+    let u2 = app.login("u2", "phone-u2", &[]).await.access;
+    let l1 = app.login("l1", "phone-l1", &[]).await.access;
+    let s1 = app.login("s1", "phone-s1", &[]).await.access;
+    let status = |path: String, token: String| {
+        let app = &app;
+        async move {
+            let r = app
+                .http
+                .get(app.url(&path))
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap();
+            let status = r.status().as_u16();
+            let body = r.text().await.unwrap();
+            (status, body)
+        }
+    };
+    for suffix in ["", "/export.xlsx"] {
+        for (who, token, unit, expected) in [
+            ("u1", &u1, "v1", 200),
+            ("u1", &u1, "t1", 200),
+            ("u1", &u1, "c1", 404),
+            ("u1", &u1, "t2", 404),
+            ("u2", &u2, "t2", 200),
+            ("u2", &u2, "c1", 404),
+            ("u2", &u2, "t1", 404),
+            ("l1", &l1, "t1", 200),
+            ("l1", &l1, "c1", 404),
+            ("l1", &l1, "t2", 404),
+            ("s1", &s1, "c1", 200),
+        ] {
+            let path = format!("/api/v1/units/{unit}/reviews/{PAST}{suffix}");
+            let (got, body) = status(path.clone(), token.clone()).await;
+            assert_eq!(got, expected, "{who} GET {path}: {body}");
+            if expected == 404 {
+                assert!(
+                    !body.contains("用户"),
+                    "{who} GET {path} shows people: {body}"
+                );
+            }
+        }
+    }
+}
+on_both_databases!(
+    a_member_never_reads_the_county_or_a_sibling_township,
+    members_see_their_own_unit_only
+);
