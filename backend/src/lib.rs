@@ -11,6 +11,7 @@ pub mod config;
 pub mod demo;
 pub mod error;
 pub mod fairness;
+pub mod invisible;
 pub mod metrics;
 pub mod photos;
 pub mod policy;

@@ -1,8 +1,9 @@
 //! What a weekly publication says, built from the records without I/O.
 //!
 //! Public by design: it carries names, places, what was done and photo
-//! thumbnails; never GPS positions, never mobile numbers written in a text
-//! (masked as `138****5678`), never comments.
+//! thumbnails; never GPS positions, never mobile or identity numbers written
+//! in any of its texts (masked as `138****5678`, see `masking`), never
+//! comments.
 
 use std::collections::BTreeMap;
 
@@ -108,32 +109,6 @@ pub fn night_zh(k: NightKind) -> &'static str {
     }
 }
 
-/// Mask mainland mobile numbers (11 digits starting 1[3-9]) in a text.
-pub fn mask_phones(text: &str) -> String {
-    let chars: Vec<char> = text.chars().collect();
-    let mut out = String::with_capacity(text.len());
-    let mut i = 0;
-    while i < chars.len() {
-        let run_start = i;
-        while i < chars.len() && chars[i].is_ascii_digit() {
-            i += 1;
-        }
-        let run = &chars[run_start..i];
-        if run.len() == 11 && run[0] == '1' && ('3'..='9').contains(&run[1]) {
-            out.extend(&run[..3]);
-            out.push_str("****");
-            out.extend(&run[7..]);
-        } else {
-            out.extend(run);
-        }
-        if i < chars.len() {
-            out.push(chars[i]);
-            i += 1;
-        }
-    }
-    out
-}
-
 /// Monday to Friday, not a holiday.
 pub fn is_workday(d: NaiveDate, holidays: &[NaiveDate]) -> bool {
     !matches!(d.weekday(), Weekday::Sat | Weekday::Sun) && !holidays.contains(&d)
@@ -181,12 +156,12 @@ pub fn build(
                         day.entries.push(PublicEntry {
                             time: e.time,
                             category: category_zh(e.category).into(),
-                            place: mask_phones(&e.place),
-                            text: mask_phones(&e.text),
+                            place: e.place,
+                            text: e.text,
                             photos: e.photos.into_iter().map(|p| p.hash).collect(),
                         });
                     }
-                    day.summary = mask_phones(&d.summary);
+                    day.summary = d.summary;
                 }
                 Record::Night(n) => {
                     let Some(day) = days.get_mut(&n.id.first_day()) else {
@@ -197,14 +172,14 @@ pub fn build(
                             kind: night_zh(a.kind).into(),
                             start: a.start,
                             end: a.end,
-                            place: mask_phones(&a.place),
-                            issues: mask_phones(&a.issues),
-                            help: mask_phones(&a.help),
+                            place: a.place,
+                            issues: a.issues,
+                            help: a.help,
                             photos: a.photos.into_iter().map(|p| p.hash).collect(),
                         });
                     }
                     day.stayed_overnight = n.stayed_overnight;
-                    day.overnight_place = n.overnight_place.map(|p| mask_phones(&p));
+                    day.overnight_place = n.overnight_place;
                 }
                 Record::Plan(_) => {}
             }
@@ -234,7 +209,7 @@ pub fn build(
         });
     }
     totals.villages_visited = places.len() as u32;
-    Publication {
+    super::masking::mask_publication(Publication {
         unit_id: unit_id.to_owned(),
         unit_name: unit_name.to_owned(),
         week: week.to_string(),
@@ -246,7 +221,7 @@ pub fn build(
         published_at,
         totals,
         cadres: out,
-    }
+    })
 }
 
 impl Publication {
@@ -267,20 +242,5 @@ impl Publication {
         all.sort_unstable();
         all.dedup();
         all
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn mobile_numbers_are_masked_and_other_numbers_kept() {
-        assert_eq!(
-            mask_phones("联系13812345678，户号12345678901，电话0731-1234567"),
-            "联系138****5678，户号12345678901，电话0731-1234567"
-        );
-        assert_eq!(mask_phones("138123456789"), "138123456789");
-        assert_eq!(mask_phones(""), "");
     }
 }

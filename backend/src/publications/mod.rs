@@ -5,6 +5,7 @@
 //! that keeps the document heads it was made from.
 
 pub mod content;
+pub mod masking;
 pub mod week;
 
 use std::collections::BTreeMap;

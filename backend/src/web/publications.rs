@@ -64,7 +64,8 @@ pub async fn preview(
     let back_url = format!("/web/units/{}?week={}", unit.id, week);
     let html = match state.store.publication(&unit.id, &week.to_string()).await? {
         Some(row) => {
-            let p = publ::parse(&row).map_err(WebError::internal)?;
+            // As the public page shows it.
+            let p = publ::masking::mask_publication(publ::parse(&row).map_err(WebError::internal)?);
             let amended = amended_days(&state, &row).await?;
             let bar = PreviewBar {
                 note: format!("已于{}公示。", china_time(row.created_at)),

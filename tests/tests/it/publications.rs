@@ -300,3 +300,153 @@ async fn by_itself(db: Db) {
         .is_some());
 }
 on_both_databases!(last_week_is_published_on_monday_by_itself, by_itself);
+
+/// The digits that must not reach a public answer, in any form written.
+const HIDDEN: [&str; 4] = ["1234", "１２３４", "19900101", "１９９００１０１"];
+
+/// Issue 23, item 8: mobile and identity numbers are masked on the public
+/// page and the public JSON in every form a cadre writes them (country
+/// code, hyphens, spaces, dots, full-width digits, an `X` check character)
+/// and in every field (entry text and place, day summary, night activity
+/// place, issues and help, overnight place); and a publication stored
+/// before these rules (an entry `time` holding a number, a zero-width space
+/// inside one) is masked as it is served: the public answer does not trust
+/// stored data.
+async fn numbers_masked(db: Db) {
+    let app = TestApp::spawn(db).await;
+    app.seed().await;
+    let mut phone = MemoryReplica::new(Actor::random());
+    let s = app.login("u1", "phone", &[phone.actor().to_hex()]).await;
+    let me = UserId::parse("u1").unwrap();
+    let ctx = EditContext {
+        user: me.clone(),
+        role: Role::Cadre,
+        now_ms: 1_763_500_000_000,
+    };
+    let day = NaiveDate::from_ymd_opt(2026, 11, 19).unwrap();
+    let diary = DocId::diary(&me, day);
+    let entry = sync_core::document::EntryFields {
+        time: TimeOfDay::parse("09:00").unwrap(),
+        category: sync_core::document::Category::Visit,
+        place: "+86 139 1234 5678".into(),
+        text: "户主电话+8613912345678，邻居138-1234-5678，村医139 1234 5678，\
+               网格员１３８１２３４５６７８，身份证430102199001018888、43010219900101567X"
+            .into(),
+        households: 1,
+        location: None,
+    };
+    let night = DocId::night(&me, day);
+    for (doc, edit) in [
+        (
+            &diary,
+            Edit::AddEntry {
+                id: ItemId::random(),
+                fields: entry,
+            },
+        ),
+        (
+            &diary,
+            Edit::SetText {
+                target: TextTarget::Summary,
+                text: "今日联系人１３９－１２３４－５６７８".into(),
+            },
+        ),
+        (
+            &night,
+            Edit::AddActivity {
+                id: ItemId::random(),
+                fields: ActivityFields {
+                    kind: NightKind::Visit,
+                    start: TimeOfDay::parse("19:30").unwrap(),
+                    end: None,
+                    place: "139.1234.5678家".into(),
+                    households: 1,
+                    issues: "反映人0086 13912345678".into(),
+                    help: "代办，回电(+86)138 1234 5678".into(),
+                },
+            },
+        ),
+        (
+            &night,
+            Edit::SetOvernight {
+                stayed: true,
+                place: Some("房东8613812345678".into()),
+            },
+        ),
+    ] {
+        phone.edit(doc, &edit, &ctx).unwrap();
+    }
+    let (_, problems) = app.sync(&mut phone, &s.access).await;
+    assert!(problems.is_empty(), "{problems:?}");
+    let week = IsoWeek::parse("2026-W47").unwrap();
+    assert!(
+        publish_week(&app.state.store, "t1", week, &[])
+            .await
+            .unwrap()
+            .1
+    );
+
+    // A publication stored before the masking rules: its texts as written.
+    let mut raw: serde_json::Value = serde_json::from_str(
+        &app.state
+            .store
+            .publication("t1", "2026-W47")
+            .await
+            .unwrap()
+            .unwrap()
+            .content,
+    )
+    .unwrap();
+    raw["week"] = "2026-W46".into();
+    let u1 = raw["cadres"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|c| c["user_id"] == "u1")
+        .unwrap();
+    let day = &mut u1["days"][0];
+    day["summary"] = "１３９－１２３４－５６７８".into();
+    let e = &mut day["entries"][0];
+    e["time"] = "13812345670".into();
+    e["text"] = "电话138\u{200B}1234\u{200B}5678，身份证430102\u{200B}199001018888".into();
+    e["place"] = "+86 139 1234 5678".into();
+    app.state
+        .store
+        .insert_publication(
+            &backend::storage::PublicationRow {
+                unit_id: "t1".into(),
+                week: "2026-W46".into(),
+                title: "旧公示".into(),
+                content: raw.to_string(),
+                heads: "{}".into(),
+                created_at: 1,
+            },
+            &[],
+        )
+        .await
+        .unwrap();
+
+    for w in ["2026-W47", "2026-W46"] {
+        for path in [format!("/p/t1/{w}"), format!("/api/v1/publications/t1/{w}")] {
+            let r = app.http.get(app.url(&path)).send().await.unwrap();
+            assert_eq!(r.status(), StatusCode::OK, "{path}");
+            let body = r.text().await.unwrap();
+            // JSON escapes nothing of these, HTML neither.
+            for hidden in HIDDEN {
+                assert!(!body.contains(hidden), "{path} shows {hidden:?}: {body}");
+            }
+            assert!(body.contains("139****5678"), "{path}: {body}");
+            assert!(body.contains("138****5678"), "{path}: {body}");
+            assert!(body.contains("430***********8888"), "{path}: {body}");
+            if w == "2026-W47" {
+                assert!(body.contains("430***********567X"), "{path}: {body}");
+            } else {
+                assert!(body.contains("138****5670"), "{path}: {body}");
+            }
+        }
+    }
+}
+on_both_databases!(
+    public_pages_mask_numbers_in_every_form_and_field,
+    numbers_masked
+);
