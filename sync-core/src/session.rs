@@ -20,10 +20,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use automerge::sync::{BloomFilter, Capability, Have, Message, State, SyncDoc};
 use automerge::ChangeHash;
 
-use crate::document::{contain, Actor, Document};
+use crate::document::{admit_message, contain, Actor, Document, RequestBudget};
 use crate::error::CoreError;
 use crate::ids::DocId;
 use crate::protocol::{Batch, BatchEntry, EntryBody};
+use crate::validate::MAX_DOC_BYTES;
 
 /// Most documents the client puts in one request; the rest follow in the
 /// next round trip.
@@ -33,6 +34,10 @@ pub const MAX_DOCS_PER_REQUEST: usize = 1_000;
 pub const MAX_ROUNDS: u32 = 24;
 /// Most changed documents the server pushes in one reply.
 pub const MAX_PUSHED_PER_REPLY: usize = 1_000;
+
+/// The refusal code of a document the server had no room for in this
+/// request: nothing of it was stored; send it again.
+pub const DEFERRED: &str = "deferred";
 
 /// A sync state that assumes the peer has exactly the heads we last knew it
 /// to have (none for a document it has never seen), so the first message
@@ -256,6 +261,11 @@ impl ClientSession {
         for entry in reply.entries {
             let id = entry.doc;
             match entry.body {
+                // The server's request was full: the document goes again
+                // in the next round, primed afresh from what is persisted.
+                EntryBody::Refused { code, .. } if code == DEFERRED => {
+                    self.states.remove(&id);
+                }
                 EntryBody::Refused { code, message } => self.set_aside(id, &code, message),
                 EntryBody::Sync(bytes) => {
                     if self.set_aside.contains(&id) {
@@ -391,12 +401,19 @@ pub fn serve(
     let mut reply = Vec::new();
     let mut writes = Vec::new();
     let mut mentioned = BTreeSet::new();
+    let mut budget = RequestBudget::per_request();
     for entry in &request.entries {
         let id = entry.doc.clone();
         mentioned.insert(id.clone());
         let EntryBody::Sync(bytes) = &entry.body else {
             continue;
         };
+        // What loading the message would make is counted first, within
+        // bounds per document and per request (`admit.rs`).
+        if let Err(e) = admit_message(bytes, &mut budget) {
+            reply.push(refused(id, e.code(), e.to_string()));
+            continue;
+        }
         let mut before = match store.load(&id)? {
             Some(d) => d,
             None => Document::empty(id.clone(), &actor),
@@ -432,6 +449,17 @@ pub fn serve(
                 None => after.verify_save(),
             };
             match verified {
+                Ok(bytes) if bytes.len() > MAX_DOC_BYTES => {
+                    reply.push(refused(
+                        id,
+                        "document_full",
+                        format!(
+                            "the document would be {} bytes saved; at most {MAX_DOC_BYTES}",
+                            bytes.len()
+                        ),
+                    ));
+                    continue;
+                }
                 Ok(bytes) => Some(bytes),
                 Err(e) => {
                     reply.push(refused(id, "bad_message", e.to_string()));

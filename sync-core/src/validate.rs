@@ -4,6 +4,7 @@
 //! the phone can show the message next to the right input and the server can
 //! refuse a change with a clear reason.
 
+use chrono::Datelike;
 use serde::{Deserialize, Serialize};
 
 /// Longest free text of an entry, activity field, note, comment or summary
@@ -17,6 +18,49 @@ pub const MAX_HOUSEHOLDS: u32 = 10_000;
 pub const MAX_PHOTOS_PER_ITEM: usize = 30;
 /// Most entries (or activities, tasks, comments) one document may hold.
 pub const MAX_ITEMS_PER_DOC: usize = 500;
+/// Most operations one document may hold in all (every character ever
+/// typed is one, deleted or not): about forty times a busy day's.
+pub const MAX_DOC_OPS: usize = 200_000;
+/// Largest saved document (bytes).
+pub const MAX_DOC_BYTES: usize = 4 << 20;
+
+/// Records are written for days that have come: a day's diary or night
+/// log up to tomorrow (a cadre may prepare the next morning's visit the
+/// evening before; the phone's clock may run a little ahead), a plan up to
+/// next month (月初晒承诺 is prepared in the last days of the month
+/// before). `today` is the local date where the county is.
+pub fn period_open(
+    id: &crate::ids::DocId,
+    today: chrono::NaiveDate,
+) -> Result<(), ValidationError> {
+    use crate::ids::Period;
+    match id.period() {
+        Period::Day(day) => {
+            let tomorrow = today.succ_opt().unwrap_or(today);
+            if day > tomorrow {
+                return Err(ValidationError::new(
+                    "date",
+                    format!("{day} has not come yet; records are kept up to tomorrow ({tomorrow})"),
+                ));
+            }
+        }
+        Period::Month(first) => {
+            let this = today.with_day(1).unwrap_or(today);
+            let next = this + chrono::Months::new(1);
+            if first > next {
+                return Err(ValidationError::new(
+                    "month",
+                    format!(
+                        "{} has not come yet; plans are kept up to next month ({})",
+                        first.format("%Y-%m"),
+                        next.format("%Y-%m")
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
 
 /// A value that breaks a rule: which field, and what the rule is.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]

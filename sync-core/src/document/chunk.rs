@@ -21,10 +21,11 @@ use std::collections::{HashMap, HashSet};
 use automerge::{ActorId, ObjType};
 
 use super::chunk_view::{scalar, Builder, ChunkView, ViewObj};
+use super::new_ops::{OpAction, OpValue};
 use super::read::Val;
 
 /// Automerge's chunk header: magic bytes, checksum, type, LEB128 length.
-const CHUNK_MAGIC: [u8; 4] = [0x85, 0x6f, 0x4a, 0x83];
+pub(crate) const CHUNK_MAGIC: [u8; 4] = [0x85, 0x6f, 0x4a, 0x83];
 const CHUNK_TYPE_DOCUMENT: u8 = 0;
 
 /// The most bytes one column of a chunk may inflate to; a column that
@@ -66,14 +67,15 @@ const ACTION_MAKE_TEXT: u64 = 4;
 /// back to Automerge's own reading.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("document chunk not scanned: {0}")]
-pub struct ScanError(&'static str);
+pub struct ScanError(pub(crate) &'static str);
 
 type Scan<T> = Result<T, ScanError>;
 
 /// An object: the root, or the operation (counter, actor index) that made it.
 pub type ScannedObj = Option<(u64, usize)>;
 
-/// Where operations write, one per distinct (actor, object, key, delete).
+/// Where operations write and what they do, one per distinct (actor,
+/// object, key, action).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ScannedTarget {
     /// Index into [`ScannedChunk::actors`].
@@ -81,7 +83,7 @@ pub struct ScannedTarget {
     pub obj: ScannedObj,
     /// The map key; `None` for a list or text element.
     pub key: Option<String>,
-    pub delete: bool,
+    pub action: OpAction,
 }
 
 #[derive(Debug)]
@@ -189,6 +191,12 @@ const NEEDED: [u32; 14] = [
 /// from the input (`read_to_end` through a reader probed in small reads
 /// cost twice as much).
 fn inflate(data: &[u8]) -> Scan<Vec<u8>> {
+    inflate_at_most(data, MAX_INFLATED_COLUMN)
+}
+
+/// [`inflate`] with a bound of the caller's: more than `max` bytes out is
+/// an error, found before more than twice `max` is allocated.
+pub(crate) fn inflate_at_most(data: &[u8], max: u64) -> Scan<Vec<u8>> {
     use flate2::{Decompress, FlushDecompress, Status};
     thread_local! {
         static INFLATER: std::cell::RefCell<Decompress> = std::cell::RefCell::new(Decompress::new(false));
@@ -197,21 +205,23 @@ fn inflate(data: &[u8]) -> Scan<Vec<u8>> {
     INFLATER.with(|cell| {
         let mut d = cell.borrow_mut();
         d.reset(false);
-        let mut out: Vec<u8> = Vec::with_capacity(data.len().saturating_mul(4).max(64));
+        let first = (data.len() as u64).saturating_mul(4).clamp(64, max.max(1));
+        let mut out: Vec<u8> = Vec::with_capacity(usize::try_from(first).unwrap_or(64));
         loop {
             let read = usize::try_from(d.total_in()).map_err(|_| bad.clone())?;
             let input = data.get(read..).ok_or(bad.clone())?;
             if out.len() == out.capacity() {
-                if out.len() as u64 >= MAX_INFLATED_COLUMN {
+                if out.len() as u64 >= max {
                     return Err(ScanError("a compressed column is too large"));
                 }
-                out.reserve(out.len());
+                let room = (max - out.len() as u64).min(out.len() as u64).max(1);
+                out.reserve(usize::try_from(room).unwrap_or(usize::MAX));
             }
             let before = (d.total_in(), d.total_out());
             let status = d
                 .decompress_vec(input, &mut out, FlushDecompress::Finish)
                 .map_err(|_| bad.clone())?;
-            if out.len() as u64 > MAX_INFLATED_COLUMN {
+            if out.len() as u64 > max {
                 return Err(ScanError("a compressed column is too large"));
             }
             match status {
@@ -244,6 +254,9 @@ struct Ops<'c> {
     /// Per successor.
     succ_actor: Vec<Option<u64>>,
     succ_ctr: Vec<Option<u64>>,
+    /// Each value's type and length, and the values one after another.
+    value_meta: Vec<Run<u64>>,
+    values: &'c [u8],
 }
 
 impl<'c> Ops<'c> {
@@ -274,7 +287,15 @@ impl<'c> Ops<'c> {
         if succ_actor.len() != succs || succ_ctr.len() != succs {
             return Err(ScanError("successor columns do not match their counts"));
         }
+        let value_meta = runs(column(spec::VALUE_META), rows, Reader::uleb)?;
+        if rows_of(&value_meta) != rows {
+            return Err(ScanError(
+                "the value column holds another number of operations",
+            ));
+        }
         Ok(Self {
+            value_meta,
+            values: column(spec::VALUE),
             rows,
             obj_actor: runs(column(spec::OBJ_ACTOR), rows, Reader::uleb)?,
             obj_ctr: runs(column(spec::OBJ_CTR), rows, Reader::uleb)?,
@@ -309,22 +330,22 @@ impl<'c> Ops<'c> {
         // Operations come sorted by object and key: a segment usually
         // repeats the one before (a text's characters by one actor, split
         // where another column's run ends), so that is asked first.
-        type Target<'k> = (usize, ScannedObj, Option<&'k str>, bool);
+        type Target<'k> = (usize, ScannedObj, Option<&'k str>, OpAction);
         let mut last: Option<Target<'c>> = None;
         let mut seen: HashSet<Target<'c>, Quick> = HashSet::default();
         let mut targets = Vec::new();
         let mut add = |target: Target<'c>| {
-            if last == Some(target) {
+            if last.as_ref() == Some(&target) {
                 return;
             }
-            last = Some(target);
-            if seen.insert(target) {
-                let (actor, obj, key, delete) = target;
+            last = Some(target.clone());
+            if seen.insert(target.clone()) {
+                let (actor, obj, key, action) = target;
                 targets.push(ScannedTarget {
                     actor,
                     obj,
                     key: key.map(str::to_owned),
-                    delete,
+                    action,
                 });
             }
         };
@@ -337,19 +358,66 @@ impl<'c> Ops<'c> {
             by_id.reserve(self.rows);
         }
         let mut segments = Segments::new(self.rows);
-        let (mut oa, mut oc, mut k, mut ia, mut ac) = (
+        let (mut oa, mut oc, mut k, mut ia, mut ac, mut me) = (
             Cursor::new(&self.obj_actor),
             Cursor::new(&self.obj_ctr),
             Cursor::new(&self.key_str),
             Cursor::new(&self.id_actor),
             Cursor::new(&self.action),
+            Cursor::new(&self.value_meta),
         );
-        while let Some(rows) = segments.next(&mut [&mut oa, &mut oc, &mut k, &mut ia, &mut ac]) {
+        let mut raw = Reader(self.values);
+        while let Some(rows) =
+            segments.next(&mut [&mut oa, &mut oc, &mut k, &mut ia, &mut ac, &mut me])
+        {
             let who = actor(ia.value())?;
             let obj = object(oa.value(), oc.value())?;
             let key = k.value();
             let action = ac.value();
-            add((who, obj, key, action == Some(ACTION_DELETE)));
+            let meta = me.value().unwrap_or(0);
+            let len = usize::try_from(meta >> 4).map_err(|_| ScanError("a value length"))?;
+            let all = || -> Scan<usize> {
+                len.checked_mul(rows.len())
+                    .ok_or(ScanError("a value length"))
+            };
+            let single = match action {
+                // A map key's value is kept: each row's is read below.
+                Some(ACTION_SET) if key.is_some() => None,
+                Some(ACTION_SET) => {
+                    // Elements keep only their value's type; all of this
+                    // segment's have one.
+                    let bytes = raw.take(all()?)?;
+                    let first = bytes.get(..len).unwrap_or_default();
+                    let v = scalar(meta, first).map_or(OpValue::Unknown, |v| OpValue::of(&v));
+                    Some(OpAction::Set(v.kind_only()))
+                }
+                Some(other) => {
+                    // Makes, deletions, increments and marks may carry a
+                    // value too (an increment's amount, a mark's name).
+                    raw.take(all()?)?;
+                    Some(match other {
+                        ACTION_DELETE => OpAction::Delete,
+                        0 => OpAction::Make(ObjType::Map),
+                        2 => OpAction::Make(ObjType::List),
+                        4 => OpAction::Make(ObjType::Text),
+                        6 => OpAction::Make(ObjType::Table),
+                        5 => OpAction::Increment,
+                        7 => OpAction::Mark,
+                        _ => return Err(ScanError("an unknown action")),
+                    })
+                }
+                None => return Err(ScanError("an operation without an action")),
+            };
+            match single {
+                Some(action) => add((who, obj, key, action)),
+                None => {
+                    for _ in rows.clone() {
+                        let bytes = raw.take(len)?;
+                        let v = scalar(meta, bytes).map_or(OpValue::Unknown, |v| OpValue::of(&v));
+                        add((who, obj, key, OpAction::Set(v)));
+                    }
+                }
+            }
             if action.is_some_and(|a| ACTIONS_MAKE.contains(&a)) {
                 if let Some(key) = key {
                     for row in rows.clone() {
@@ -362,6 +430,9 @@ impl<'c> Ops<'c> {
                     by_id.insert((self.id_ctr[row], who), (obj, key));
                 }
             }
+        }
+        if !raw.0.is_empty() {
+            return Err(ScanError("the values do not match their lengths"));
         }
         // A successor that is an operation on the same object and key
         // overwrote it (checked above as that operation); any other
@@ -390,7 +461,7 @@ impl<'c> Ops<'c> {
                         other_obj == obj && (key.is_none() || other_key == key)
                     });
                     if !overwrote {
-                        add((id.1, obj, key, true));
+                        add((id.1, obj, key, OpAction::Delete));
                     }
                 }
                 next += count;
@@ -412,11 +483,8 @@ impl<'c> Ops<'c> {
     fn view(&self, column: &impl Fn(u32) -> &'c [u8], actors: usize) -> Option<ChunkView> {
         let rows = self.rows;
         let insert = booleans(column(spec::INSERT), rows).ok()?;
-        let meta = runs(column(spec::VALUE_META), rows, Reader::uleb).ok()?;
-        if rows_of(&meta) != rows {
-            return None;
-        }
-        let mut raw = Reader(column(spec::VALUE));
+        let meta = &self.value_meta;
+        let mut raw = Reader(self.values);
         let obj = |a: Option<u64>, counter: Option<u64>| -> Option<ScannedObj> {
             match (a, counter) {
                 (None, None) => Some(None),
@@ -458,7 +526,7 @@ impl<'c> Ops<'c> {
             Cursor::new(&self.action),
             Cursor::new(&self.succ_count),
             Cursor::new(&insert),
-            Cursor::new(&meta),
+            Cursor::new(meta),
         );
         while let Some(rows) = segments.next(&mut [
             &mut oa, &mut oc, &mut k, &mut ia, &mut ac, &mut sc, &mut ins, &mut me,
@@ -743,16 +811,16 @@ fn delta(data: &[u8], max: usize) -> Scan<Vec<Option<u64>>> {
     Ok(out)
 }
 
-struct Reader<'a>(&'a [u8]);
+pub(crate) struct Reader<'a>(pub(crate) &'a [u8]);
 
 impl<'a> Reader<'a> {
-    fn byte(&mut self) -> Scan<u8> {
+    pub(crate) fn byte(&mut self) -> Scan<u8> {
         let (&b, rest) = self.0.split_first().ok_or(ScanError("truncated"))?;
         self.0 = rest;
         Ok(b)
     }
 
-    fn take(&mut self, n: usize) -> Scan<&'a [u8]> {
+    pub(crate) fn take(&mut self, n: usize) -> Scan<&'a [u8]> {
         if n > self.0.len() {
             return Err(ScanError("truncated"));
         }
@@ -761,7 +829,7 @@ impl<'a> Reader<'a> {
         Ok(head)
     }
 
-    fn uleb(&mut self) -> Scan<u64> {
+    pub(crate) fn uleb(&mut self) -> Scan<u64> {
         let mut value: u64 = 0;
         for shift in (0..64).step_by(7) {
             let b = self.byte()?;
@@ -777,7 +845,7 @@ impl<'a> Reader<'a> {
         Err(ScanError("a LEB128 number overflows"))
     }
 
-    fn sleb(&mut self) -> Scan<i64> {
+    pub(crate) fn sleb(&mut self) -> Scan<i64> {
         let mut value: i64 = 0;
         let mut shift = 0;
         loop {
@@ -801,7 +869,7 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn len(&mut self) -> Scan<usize> {
+    pub(crate) fn len(&mut self) -> Scan<usize> {
         let n = self.uleb()?;
         usize::try_from(n)
             .ok()
@@ -809,14 +877,14 @@ impl<'a> Reader<'a> {
             .ok_or(ScanError("a length beyond the chunk"))
     }
 
-    fn string(&mut self) -> Scan<&'a str> {
+    pub(crate) fn string(&mut self) -> Scan<&'a str> {
         let len = self.len()?;
         let bytes = self.take(len)?;
         std::str::from_utf8(bytes).map_err(|_| ScanError("a key is not UTF-8"))
     }
 
     /// Column metadata: a count, then (specification, length) pairs.
-    fn column_layout(&mut self) -> Scan<Vec<(u32, usize)>> {
+    pub(crate) fn column_layout(&mut self) -> Scan<Vec<(u32, usize)>> {
         let count = self.len()?;
         let mut columns = Vec::with_capacity(count);
         for _ in 0..count {

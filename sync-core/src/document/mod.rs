@@ -8,11 +8,14 @@
 //! survives. The genesis of a kind is frozen forever; later schema versions
 //! add fields inside items or new root keys, never a different skeleton.
 
+mod admit;
 mod chunk;
 mod chunk_view;
 mod model;
 mod new_ops;
+pub mod policy;
 mod read;
+pub mod schema;
 mod write;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -20,8 +23,9 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use automerge::transaction::{CommitOptions, Transactable};
 use automerge::{ActorId, AutoCommit, ChangeHash, ObjType, ROOT};
 
+pub use admit::{admit_message, AdmitError, MessageCost, RequestBudget, MAX_MESSAGE_OPS};
 pub use model::*;
-pub use new_ops::{NewChange, NewOps, NewOpsSource, OpTarget};
+pub use new_ops::{NewChange, NewOps, NewOpsSource, OpAction, OpTarget, OpValue};
 
 use crate::error::CoreError;
 use crate::ids::{DocId, DocKind};

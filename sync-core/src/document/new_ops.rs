@@ -11,17 +11,88 @@ use super::chunk::{scan_document_chunk, ScannedChunk, ScannedObj};
 use super::{contain, read, Document, Record};
 use crate::error::CoreError;
 
-/// Where new operations write: one per distinct (actor, object, key,
-/// delete), whatever the number of operations (every character typed is
-/// one operation on the same text object).
+/// Where new operations write and what they do there: one per distinct
+/// (actor, object, key, action), whatever the number of operations (every
+/// character typed is one operation on the same text object, and they
+/// differ only in the character, which is not kept: see [`OpAction`]).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct OpTarget {
     pub actor: ActorId,
     pub obj: ObjectId,
     /// The map key; `None` for a list or text element.
     pub key: Option<String>,
+    pub action: OpAction,
+}
+
+impl OpTarget {
     /// Removes what is there rather than writing a value.
-    pub delete: bool,
+    pub fn is_delete(&self) -> bool {
+        self.action == OpAction::Delete
+    }
+}
+
+/// What an operation does.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum OpAction {
+    /// Makes an object of this type.
+    Make(automerge::ObjType),
+    /// Sets a scalar. A list or text element's value keeps only its type
+    /// (a string is `Str("")`): a text's characters are checked on the
+    /// merged text.
+    Set(OpValue),
+    /// Removes a key's value or an element.
+    Delete,
+    /// Adds to a counter.
+    Increment,
+    /// Begins or ends a mark over text.
+    Mark,
+}
+
+/// A scalar value, comparable and hashable (a float by its bits).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum OpValue {
+    Null,
+    Bool(bool),
+    Uint(u64),
+    Int(i64),
+    F64(u64),
+    Str(String),
+    Bytes,
+    Counter,
+    Timestamp(i64),
+    /// A type this version of Automerge does not know.
+    Unknown,
+}
+
+impl OpValue {
+    pub fn of(v: &automerge::ScalarValue) -> Self {
+        use automerge::ScalarValue as S;
+        match v {
+            S::Null => OpValue::Null,
+            S::Boolean(b) => OpValue::Bool(*b),
+            S::Uint(u) => OpValue::Uint(*u),
+            S::Int(i) => OpValue::Int(*i),
+            S::F64(f) => OpValue::F64(f.to_bits()),
+            S::Str(s) => OpValue::Str(s.to_string()),
+            S::Bytes(_) => OpValue::Bytes,
+            S::Counter(_) => OpValue::Counter,
+            S::Timestamp(t) => OpValue::Timestamp(*t),
+            S::Unknown { .. } => OpValue::Unknown,
+        }
+    }
+
+    /// The value's type alone, as an element's is kept.
+    pub fn kind_only(self) -> Self {
+        match self {
+            OpValue::Str(_) => OpValue::Str(String::new()),
+            OpValue::Bool(_) => OpValue::Bool(false),
+            OpValue::Uint(_) => OpValue::Uint(0),
+            OpValue::Int(_) => OpValue::Int(0),
+            OpValue::F64(_) => OpValue::F64(0),
+            OpValue::Timestamp(_) => OpValue::Timestamp(0),
+            other => other,
+        }
+    }
 }
 
 /// A change new since the stored version.
@@ -97,7 +168,7 @@ impl Document {
                         actor: actors[t.actor].clone(),
                         obj: object(t.obj),
                         key: t.key.clone(),
-                        delete: t.delete,
+                        action: t.action.clone(),
                     })
                     .collect();
                 let made = scanned
@@ -170,13 +241,22 @@ impl Document {
                         made.insert(ObjectId::Id(id), (op.obj.clone(), k.to_string()));
                     }
                 }
+                let key = match &op.key {
+                    Key::Map(k) => Some(k.to_string()),
+                    Key::Seq(_) => None,
+                };
+                let action = match &op.action {
+                    OpType::Make(ty) => OpAction::Make(*ty),
+                    OpType::Delete => OpAction::Delete,
+                    OpType::Increment(_) => OpAction::Increment,
+                    OpType::Put(v) if key.is_some() => OpAction::Set(OpValue::of(v)),
+                    OpType::Put(v) => OpAction::Set(OpValue::of(v).kind_only()),
+                    OpType::MarkBegin(..) | OpType::MarkEnd(_) => OpAction::Mark,
+                };
                 let target = OpTarget {
                     actor: actor.clone(),
-                    key: match &op.key {
-                        Key::Map(k) => Some(k.to_string()),
-                        Key::Seq(_) => None,
-                    },
-                    delete: matches!(op.action, OpType::Delete),
+                    key,
+                    action,
                     obj: op.obj,
                 };
                 if seen.insert(target.clone()) {

@@ -223,9 +223,10 @@ fn hostile_chunks_are_scanned_faithfully_or_not_at_all() {
         }
     }
     // 8 scanned and 7 not (left to the rebuild, one of which fails) when
-    // this was written.
+    // this was written; since the admission check (`admit.rs`) three of
+    // those seven are refused before Automerge loads them.
     assert!(
-        policy.scanned.get() >= 5 && policy.fell_back.get() >= 5,
+        policy.scanned.get() >= 5 && policy.fell_back.get() >= 3,
         "scanned {}, fell back {}",
         policy.scanned.get(),
         policy.fell_back.get()
