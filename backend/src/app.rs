@@ -436,6 +436,10 @@ async fn collect_garbage_forever(state: AppState) {
             Ok(n) => tracing::info!(removed = n, "removed abandoned partial uploads"),
             Err(e) => tracing::warn!(error = %e, "partial upload clean-up failed"),
         }
+        // Leases of event streams whose instance died.
+        if let Err(e) = state.store.remove_expired_event_streams().await {
+            tracing::warn!(error = %e, "removing expired event-stream leases failed");
+        }
     }
 }
 

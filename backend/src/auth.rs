@@ -328,6 +328,9 @@ pub async fn refresh(state: &AppState, presented: &str) -> Result<TokenPair, Api
 pub struct Caller {
     pub user: User,
     pub device_id: String,
+    /// The session an API token names (web sessions: none, their device
+    /// is their session).
+    pub session_id: Option<String>,
     /// When the token the caller presented expires (seconds since the
     /// epoch): a long-lived response (an event stream) ends then.
     pub expires_at: i64,
@@ -381,24 +384,57 @@ impl Caller {
                 "this session, device or account no longer has access; log in again".into(),
             )
         };
-        let user = match (&claims.sid, claims.aud.as_str()) {
-            (Some(session), AUDIENCE) => {
-                state
-                    .store
-                    .user_on_session(&claims.sub, &claims.dev, session)
-                    .await?
-            }
+        let session_id = match (claims.sid, claims.aud.as_str()) {
+            (Some(session), AUDIENCE) => Some(session),
             // A web session is its device: logging out revokes it.
-            (None, WEB_AUDIENCE) => state.store.user_on_device(&claims.sub, &claims.dev).await?,
+            (None, WEB_AUDIENCE) => None,
             // An API token of no session (issued before sessions existed).
-            _ => None,
+            _ => return Err(revoked()),
         };
-        let user = user.filter(|u| !u.disabled).ok_or_else(revoked)?;
+        let user = live_user(state, &claims.sub, &claims.dev, session_id.as_deref())
+            .await?
+            .ok_or_else(revoked)?;
         Ok(Caller {
             user,
             device_id: claims.dev,
+            session_id,
             expires_at: claims.exp,
         })
+    }
+
+    /// Whether the caller's user, device and session still have access
+    /// (a long-lived response asks again from time to time).
+    pub async fn still_allowed(&self, state: &AppState) -> Result<bool, ApiError> {
+        Ok(live_user(
+            state,
+            &self.user.id,
+            &self.device_id,
+            self.session_id.as_deref(),
+        )
+        .await?
+        .is_some())
+    }
+}
+
+/// The user, if enabled, on this device (not revoked) and in this session
+/// (live), in one statement.
+async fn live_user(
+    state: &AppState,
+    user: &str,
+    device: &str,
+    session: Option<&str>,
+) -> Result<Option<User>, ApiError> {
+    let found = match session {
+        Some(session) => state.store.user_on_session(user, device, session).await?,
+        None => state.store.user_on_device(user, device).await?,
+    };
+    Ok(found.filter(|u| !u.disabled))
+}
+
+impl Caller {
+    /// Seconds until the caller's token expires (0 if it has).
+    pub fn seconds_left(&self) -> u64 {
+        u64::try_from(self.expires_at.saturating_sub(now_ms() / 1000)).unwrap_or(0)
     }
 }
 

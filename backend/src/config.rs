@@ -60,6 +60,11 @@ pub struct Config {
     pub max_sync_requests: usize,
     /// Logins allowed per account and per client address, per minute.
     pub login_per_minute: u32,
+    /// Event streams (`/api/v1/events`, `/web/events`) one user may hold
+    /// open at once, on all instances together.
+    pub max_event_streams_per_user: u32,
+    /// The same per device (a phone, or one browser's web session).
+    pub max_event_streams_per_device: u32,
     /// A photo no document references is removed after this long; so is a
     /// half-finished upload nobody continued.
     pub blob_grace_secs: u64,
@@ -104,6 +109,8 @@ impl Default for Config {
             max_sync_inflight_bytes: 64 * 1024 * 1024,
             max_sync_requests: 10 * std::thread::available_parallelism().map_or(2, |n| n.get()),
             login_per_minute: 10,
+            max_event_streams_per_user: 10,
+            max_event_streams_per_device: 6,
             blob_grace_secs: 7 * 24 * 3600,
             s3_bucket: None,
             s3_prefix: String::new(),
@@ -138,6 +145,8 @@ pub struct FileConfig {
     pub max_sync_inflight_bytes: Option<usize>,
     pub max_sync_requests: Option<usize>,
     pub login_per_minute: Option<u32>,
+    pub max_event_streams_per_user: Option<u32>,
+    pub max_event_streams_per_device: Option<u32>,
     pub blob_grace_secs: Option<u64>,
     pub s3_bucket: Option<String>,
     pub s3_prefix: Option<String>,
@@ -213,6 +222,8 @@ impl Config {
             max_sync_inflight_bytes,
             max_sync_requests,
             login_per_minute,
+            max_event_streams_per_user,
+            max_event_streams_per_device,
             blob_grace_secs,
             s3_prefix,
             s3_region,
@@ -261,6 +272,12 @@ impl Config {
             "JISHI_MAX_SYNC_INFLIGHT_BYTES" => self.max_sync_inflight_bytes = parse(name, value)?,
             "JISHI_MAX_SYNC_REQUESTS" => self.max_sync_requests = parse(name, value)?,
             "JISHI_LOGIN_PER_MINUTE" => self.login_per_minute = parse(name, value)?,
+            "JISHI_MAX_EVENT_STREAMS_PER_USER" => {
+                self.max_event_streams_per_user = parse(name, value)?
+            }
+            "JISHI_MAX_EVENT_STREAMS_PER_DEVICE" => {
+                self.max_event_streams_per_device = parse(name, value)?
+            }
             "JISHI_BLOB_GRACE_SECS" => self.blob_grace_secs = parse(name, value)?,
             "JISHI_S3_BUCKET" => self.s3_bucket = Some(value.to_owned()),
             "JISHI_S3_PREFIX" => self.s3_prefix = value.to_owned(),

@@ -24,6 +24,14 @@ pub enum ApiError {
     Conflict(String),
     #[error("too many requests")]
     TooManyRequests,
+    /// A limit of the caller's own (its open event streams, its login
+    /// attempts): 429 with `Retry-After` and what to do.
+    #[error("{message}")]
+    Limited {
+        code: &'static str,
+        message: String,
+        retry_after_secs: u64,
+    },
     #[error("request body too large")]
     PayloadTooLarge,
     /// As many requests as the server takes at once are being worked on:
@@ -89,6 +97,24 @@ impl IntoResponse for ApiError {
                 "too_large",
                 "the request body is larger than allowed".to_owned(),
             ),
+            ApiError::Limited {
+                code,
+                message,
+                retry_after_secs,
+            } => {
+                return (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    [(
+                        axum::http::header::RETRY_AFTER,
+                        retry_after_secs.to_string(),
+                    )],
+                    Json(ErrorBody {
+                        code: (*code).to_owned(),
+                        message: message.clone(),
+                    }),
+                )
+                    .into_response();
+            }
             ApiError::Busy { retry_after_secs } => {
                 let body = Json(ErrorBody {
                     code: "busy".to_owned(),

@@ -10,9 +10,17 @@
 //! - A client that reconnects sends `Last-Event-ID: N` (or `?since=N`): the
 //!   documents changed after `N` come first, at most 500 (more: `resync`).
 //!
-//! The stream ends when the server stops or the device or user loses
-//! access (checked before each event and every 15 s); a comment line is
-//! sent every 15 s so proxies keep the connection.
+//! The stream ends when the server stops, when the token it was opened
+//! with expires (the client reconnects with a fresh one), or when the
+//! session, device or user loses access (checked before each event and
+//! every 15 s); a comment line is sent every 15 s so proxies keep the
+//! connection.
+//!
+//! A user holds at most `max_event_streams_per_user` streams open at once,
+//! a device `max_event_streams_per_device`, counted in the database across
+//! instances (`storage::streams`: a lease per stream, renewed on the 15 s
+//! check, freed when the stream ends, running out 45 s after its instance
+//! died). One more is answered 429 `too_many_streams` with `Retry-After`.
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -29,7 +37,7 @@ use tokio::sync::{broadcast, mpsc};
 use crate::app::AppState;
 use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::storage::{Feed, ReadScope};
+use crate::storage::{Feed, ReadScope, Store, StreamCap, StreamLease};
 use crate::sync::{may_read, read_scope};
 use crate::web::session::WebCaller;
 
@@ -43,6 +51,10 @@ const CHECK_EVERY: Duration = Duration::from_secs(15);
 const MAX_BATCH: usize = 1_000;
 /// Owners whose readability a stream remembers.
 const OWNER_CACHE: usize = 10_000;
+/// A stream's lease outlives three missed renewals (`CHECK_EVERY`).
+const LEASE_MS: i64 = 3 * 15_000;
+/// What a client refused a stream is told to wait.
+const RETRY_AFTER_SECS: u64 = 15;
 
 /// The response: the stream with keep-alive comments.
 pub type Events = Sse<KeepAliveStream<EventStream>>;
@@ -109,6 +121,7 @@ async fn open(state: AppState, caller: Caller, since: Option<u64>) -> Result<Eve
         .clone()
         .try_acquire_owned()
         .map_err(|_| ApiError::TooManyRequests)?;
+    let lease = Lease::take(&state, &caller).await?;
     let scope = read_scope(&state.store, &caller.user).await?;
     // Subscribed before the catch-up is read: nothing falls in between.
     let feed = state.store.subscribe();
@@ -116,11 +129,86 @@ async fn open(state: AppState, caller: Caller, since: Option<u64>) -> Result<Eve
     tokio::spawn(async move {
         let _permit = permit;
         let user = caller.user.id.clone();
-        if let Err(End::Failed(e)) = run(&state, &caller, &scope, feed, since, &tx).await {
+        if let Err(End::Failed(e)) = run(&state, &caller, &scope, &lease, feed, since, &tx).await {
             tracing::warn!(user, error = %e, "an event stream failed");
         }
+        // Freed before the response ends, so a server stopping waits for
+        // it; the lease's drop is the fallback.
+        lease.release().await;
     });
     Ok(Sse::new(EventStream(rx)).keep_alive(KeepAlive::new().interval(CHECK_EVERY)))
+}
+
+/// A stream's place among the user's and the device's streams.
+struct Lease {
+    store: Store,
+    id: Option<String>,
+}
+
+impl Lease {
+    async fn take(state: &AppState, caller: &Caller) -> Result<Lease, ApiError> {
+        let lease = StreamLease {
+            id: sync_core::ItemId::random().as_str().to_owned(),
+            user_id: caller.user.id.clone(),
+            device_id: caller.device_id.clone(),
+            instance: state.instance.clone(),
+        };
+        let taken = state
+            .store
+            .open_event_stream(
+                &lease,
+                state.config.max_event_streams_per_user,
+                state.config.max_event_streams_per_device,
+                LEASE_MS,
+            )
+            .await?;
+        let refused = |message: String| ApiError::Limited {
+            code: "too_many_streams",
+            message,
+            retry_after_secs: RETRY_AFTER_SECS,
+        };
+        match taken {
+            Ok(()) => Ok(Lease {
+                store: state.store.clone(),
+                id: Some(lease.id),
+            }),
+            Err(StreamCap::PerUser(n)) => Err(refused(format!(
+                "this account already has {n} event streams open, the most allowed; close one (or let it end) and try again"
+            ))),
+            Err(StreamCap::PerDevice(n)) => Err(refused(format!(
+                "this device already has {n} event streams open, the most allowed; close one (or let it end) and try again"
+            ))),
+        }
+    }
+
+    /// Renew the lease; false if it was lost (the stream should end).
+    async fn renew(&self) -> Result<bool, ApiError> {
+        match &self.id {
+            Some(id) => Ok(self.store.renew_event_stream(id, LEASE_MS).await?),
+            None => Ok(false),
+        }
+    }
+
+    async fn release(mut self) {
+        if let Some(id) = self.id.take() {
+            if let Err(e) = self.store.close_event_stream(&id).await {
+                tracing::warn!(error = %e, "an event stream's lease was not freed; it runs out by itself");
+            }
+        }
+    }
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        if let Some(id) = self.id.take() {
+            let store = self.store.clone();
+            if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+                runtime.spawn(async move {
+                    let _ = store.close_event_stream(&id).await;
+                });
+            }
+        }
+    }
 }
 
 /// Why a stream's task stopped early.
@@ -151,25 +239,11 @@ fn resync() -> Event {
     Event::default().event("resync").data("{}")
 }
 
-/// Whether the caller's user and device still have access.
-async fn still_allowed(state: &AppState, caller: &Caller) -> Result<bool, ApiError> {
-    let user_ok = state
-        .store
-        .user(&caller.user.id)
-        .await?
-        .is_some_and(|u| !u.disabled);
-    let device_ok = state
-        .store
-        .device(&caller.device_id)
-        .await?
-        .is_some_and(|d| d.revoked_at.is_none() && d.user_id == caller.user.id);
-    Ok(user_ok && device_ok)
-}
-
 async fn run(
     state: &AppState,
     caller: &Caller,
     scope: &ReadScope,
+    lease: &Lease,
     mut feed: broadcast::Receiver<Feed>,
     since: Option<u64>,
     tx: &mpsc::Sender<Event>,
@@ -196,13 +270,18 @@ async fn run(
     let mut owners: HashMap<String, bool> = HashMap::new();
     let mut check = tokio::time::interval(CHECK_EVERY);
     check.tick().await;
+    // The token the stream was opened with expires: the client reconnects
+    // with a fresh one.
+    let expired = tokio::time::sleep(Duration::from_secs(caller.seconds_left()));
+    tokio::pin!(expired);
     loop {
         tokio::select! {
             // Set once, to true: the server is stopping.
             _ = stopping.changed() => return Ok(()),
             _ = tx.closed() => return Err(End::Gone),
+            _ = &mut expired => return Ok(()),
             _ = check.tick() => {
-                if !still_allowed(state, caller).await? {
+                if !caller.still_allowed(state).await? || !lease.renew().await? {
                     return Ok(());
                 }
             }
@@ -249,7 +328,7 @@ async fn run(
                     continue;
                 }
                 // Revocation takes effect before the next event.
-                if !still_allowed(state, caller).await? {
+                if !caller.still_allowed(state).await? {
                     return Ok(());
                 }
                 for event in events {

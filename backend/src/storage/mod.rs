@@ -15,6 +15,7 @@ mod faults;
 mod photos;
 mod publications;
 mod reviews;
+mod streams;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -35,6 +36,7 @@ pub use faults::{CommitStep, FaultAction, Faults};
 pub use photos::*;
 pub use publications::*;
 pub use reviews::*;
+pub use streams::{StreamCap, StreamLease};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

@@ -41,7 +41,9 @@ impl From<ApiError> for WebError {
             ApiError::NotFound => WebError::NotFound,
             ApiError::BadRequest { message, .. } => WebError::Invalid(message),
             ApiError::Conflict(_) => WebError::Invalid("数据正在更新，请稍后再试。".into()),
-            ApiError::TooManyRequests | ApiError::Busy { .. } => WebError::TooMany,
+            ApiError::TooManyRequests | ApiError::Limited { .. } | ApiError::Busy { .. } => {
+                WebError::TooMany
+            }
             ApiError::PayloadTooLarge => WebError::Invalid("提交的内容过大。".into()),
             ApiError::Internal(e) => WebError::Internal(e),
         }

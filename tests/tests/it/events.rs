@@ -223,3 +223,107 @@ async fn stopping_the_server_ends_the_streams() {
         .expect("the server stops with a stream open");
     assert_eq!(events.next().await, None);
 }
+
+/// A stream the server refused: its status, `Retry-After` and body.
+async fn refused(app: &TestApp, token: &str) -> (u16, Option<String>, serde_json::Value) {
+    let r = reqwest::Client::new()
+        .get(app.url("/api/v1/events"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    let retry = r
+        .headers()
+        .get("retry-after")
+        .map(|v| v.to_str().unwrap().to_owned());
+    let body = tokio::time::timeout(Duration::from_secs(10), r.json())
+        .await
+        .expect("a refusal is a whole answer, not a stream")
+        .unwrap_or(serde_json::Value::Null);
+    (status, retry, body)
+}
+
+#[track_caller]
+fn assert_capped(got: (u16, Option<String>, serde_json::Value), which: &str) {
+    let (status, retry, body) = got;
+    assert_eq!(status, 429, "{body}");
+    assert!(
+        retry.is_some_and(|r| r.parse::<u64>().is_ok()),
+        "Retry-After"
+    );
+    assert_eq!(body["code"], "too_many_streams", "{body}");
+    assert!(body["message"].as_str().unwrap().contains(which), "{body}");
+}
+
+/// Issue 23, item 9: one account cannot hold every stream of the server.
+/// Streams are capped per device and per user, counted in the database, so
+/// the caps hold across two instances; another user still gets in, and
+/// closing a stream frees its place.
+async fn capped(db: Db) {
+    let app = TestApp::spawn_with(db, |c| {
+        c.max_event_streams_per_user = 3;
+        c.max_event_streams_per_device = 2;
+        c.jwt_secret = Some(backend::config::Secret::new(
+            "event-stream-cap-test-secret-0123456789abcdef",
+        ));
+    })
+    .await;
+    app.seed().await;
+    let other = app.sibling().await;
+    let a = app.login("u1", "phone-a", &[]).await.access;
+    let b = app.login("u1", "phone-b", &[]).await.access;
+    let s1 = app.login("s1", "phone-s", &[]).await.access;
+
+    // The device's two places, one on each instance; a third is refused
+    // on either.
+    let first = Events::open(&app, &a, None).await;
+    let _second = Events::open(&other, &a, None).await;
+    assert_capped(refused(&app, &a).await, "device");
+    assert_capped(refused(&other, &a).await, "device");
+    // The account's third place, from its other device; a fourth is
+    // refused.
+    let _third = Events::open(&other, &b, None).await;
+    assert_capped(refused(&app, &b).await, "account");
+    // Another user is not held back.
+    let _theirs = Events::open(&app, &s1, None).await;
+
+    // Closing a stream frees its place (on whichever instance).
+    drop(first);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let r = reqwest::Client::new()
+            .get(other.url("/api/v1/events"))
+            .bearer_auth(&b)
+            .send()
+            .await
+            .unwrap();
+        if r.status() == 200 {
+            break;
+        }
+        assert_eq!(r.status(), 429);
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the closed stream's place was not freed within 10 s"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+on_both_databases!(event_streams_are_capped_per_user_and_device, capped);
+
+/// Issue 23, item 9: a stream ends when the token it was opened with
+/// expires, instead of outliving it; the client reconnects with a fresh
+/// token.
+async fn ends_with_its_token(db: Db) {
+    let app = TestApp::spawn_with(db, |c| c.access_ttl_secs = 2).await;
+    app.seed().await;
+    let s = app.login("s1", "supervisor-phone", &[]).await;
+    let started = std::time::Instant::now();
+    let mut events = Events::open(&app, &s.access, None).await;
+    assert_eq!(events.next().await, None, "the stream ends with its token");
+    assert!(started.elapsed() >= Duration::from_secs(1));
+}
+on_both_databases!(
+    an_event_stream_ends_when_its_token_expires,
+    ends_with_its_token
+);
