@@ -68,7 +68,7 @@ impl WritePolicy for DevicePolicy {
         after: &mut Document,
         arrived_whole: Option<&[u8]>,
     ) -> Result<(), Refusal> {
-        let checked = self.writer.check(before, after, arrived_whole)?;
+        let checked = self.writer.check_write(before, after, arrived_whole)?;
         self.checked
             .lock()
             .unwrap_or_else(|p| p.into_inner())

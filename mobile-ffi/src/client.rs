@@ -133,6 +133,9 @@ impl JishiClient {
     }
 
     fn edit(&self, id: &DocId, edit: Edit) -> Result<(), JishiError> {
+        // The server refuses records of days to come (and plans beyond
+        // next month): say so here, where the cadre can pick another day.
+        sync_core::validate::period_open(id, chrono::Local::now().date_naive())?;
         let mut r = self.replica();
         let ctx = Self::context(&r)?;
         r.edit(id, &edit, &ctx)?;

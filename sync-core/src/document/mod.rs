@@ -314,7 +314,20 @@ impl Document {
     /// Apply one typed edit as one Automerge change. Nothing is written when
     /// the edit is refused.
     pub fn apply(&mut self, edit: &Edit, ctx: &EditContext) -> Result<(), CoreError> {
-        let result = write::apply(&self.id, &mut self.doc, edit, ctx);
+        let result = write::apply(&self.id, &mut self.doc, edit, ctx).and_then(|()| {
+            // Every character ever typed stays an operation: a document
+            // the server would refuse as full is refused here first.
+            let ops =
+                usize::try_from(automerge::ReadDoc::stats(&self.doc).num_ops).unwrap_or(usize::MAX);
+            if ops > crate::validate::MAX_DOC_OPS {
+                return Err(CoreError::TooMany {
+                    doc: self.id.clone(),
+                    what: "operations (edits) in one document",
+                    max: crate::validate::MAX_DOC_OPS,
+                });
+            }
+            Ok(())
+        });
         match result {
             Ok(()) => {
                 self.doc

@@ -28,7 +28,7 @@ use super::new_ops::OpAction;
 use super::schema::{self, Place, Shape, Write};
 use super::{genesis_hash, Document, Record, GENESIS_ACTOR};
 use crate::ids::Role;
-use crate::session::Refusal;
+use crate::session::{Refusal, WritePolicy};
 use crate::validate::{self, MAX_DOC_OPS, MAX_ITEMS_PER_DOC, MAX_PHOTOS_PER_ITEM};
 
 /// The deepest object the schema has: `entries/{id}/photos/{hash}/location`
@@ -230,8 +230,9 @@ pub fn check_record(record: &Record) -> Result<(), Refusal> {
 impl Writer {
     /// May this writer turn `before` into `after`? `arrived_whole`: the
     /// bytes `after` was loaded from when `before` was empty
-    /// ([`Document::new_ops`]).
-    pub fn check(
+    /// ([`Document::new_ops`]). What the check read comes back for the
+    /// commit.
+    pub fn check_write(
         &self,
         before: &mut Document,
         after: &mut Document,
@@ -447,5 +448,18 @@ impl Writer {
             )));
         }
         Ok(())
+    }
+}
+
+/// The policy alone, for a server that keeps nothing of what it read (the
+/// in-memory server of the tests and the simulation).
+impl WritePolicy for Writer {
+    fn check(
+        &self,
+        before: &mut Document,
+        after: &mut Document,
+        arrived_whole: Option<&[u8]>,
+    ) -> Result<(), Refusal> {
+        self.check_write(before, after, arrived_whole).map(|_| ())
     }
 }

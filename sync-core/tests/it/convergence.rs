@@ -12,9 +12,10 @@
 //! deterministic simulation (`sim.rs`) runs the same oracle from a seed.
 
 use proptest::prelude::*;
+use sync_core::document::policy::Writer;
 use sync_core::memory::{MemoryReplica, MemoryServer};
 use sync_core::protocol::Batch;
-use sync_core::session::{serve, AllowAll, ClientSession};
+use sync_core::session::{serve, ClientSession};
 use sync_core::{Actor, ItemId};
 
 use crate::oracle::{replica_context, EditOp, Oracle, CATEGORIES};
@@ -112,6 +113,9 @@ impl World {
     /// network error would.
     fn sync(&mut self, r: usize, faults: &[Fault]) {
         let peer = format!("dev{r}");
+        // The server's own write policy, as the replica's user: every
+        // typed edit of the oracle, merged in any order, is accepted.
+        let policy = writer_of(&self.replicas[r], r, self.replicas.len());
         let client = &mut self.replicas[r];
         let mut session = ClientSession::new(client).unwrap();
         let mut round = 0;
@@ -127,7 +131,7 @@ impl World {
                     let old = &self.history[r][k % self.history[r].len()];
                     serve(
                         &mut self.server,
-                        &AllowAll,
+                        &policy,
                         &peer,
                         &Batch::decode(old).unwrap(),
                     )
@@ -141,7 +145,7 @@ impl World {
             }
             let mut reply = serve(
                 &mut self.server,
-                &AllowAll,
+                &policy,
                 &peer,
                 &Batch::decode(&up).unwrap(),
             )
@@ -151,7 +155,7 @@ impl World {
                 Fault::DuplicateRequest => {
                     reply = serve(
                         &mut self.server,
-                        &AllowAll,
+                        &policy,
                         &peer,
                         &Batch::decode(&up).unwrap(),
                     )
@@ -184,6 +188,18 @@ impl World {
         // What the server's write checks read of these documents when they
         // arrive whole: the chunk scan agrees with Automerge's rebuild.
         crate::new_ops::check_server_documents(&mut self.server);
+    }
+}
+
+/// The write policy for replica `r`'s user and device.
+pub fn writer_of(replica: &MemoryReplica, r: usize, replicas: usize) -> Writer {
+    let ctx = replica_context(r, replicas);
+    use sync_core::session::ClientStore;
+    Writer {
+        user: ctx.user.to_string(),
+        role: ctx.role,
+        actors: [replica.actor().to_hex()].into_iter().collect(),
+        today: chrono::NaiveDate::from_ymd_opt(2030, 1, 1).unwrap(),
     }
 }
 

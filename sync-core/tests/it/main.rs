@@ -7,6 +7,7 @@ mod fixtures;
 mod new_ops;
 mod oracle;
 mod photo;
+mod policy;
 mod replica;
 mod sim;
 mod sync;
