@@ -47,8 +47,8 @@ pub struct AppState {
     pub sync_admission: Arc<tokio::sync::Semaphore>,
     pub blobs: BlobStore,
     pub photo_limits: PhotoLimits,
-    /// Bounds the image decoding running at once.
-    pub image_slots: Arc<tokio::sync::Semaphore>,
+    /// Bytes of image work (checking and cleaning photos) in memory at once.
+    pub image_budget: crate::photos::ImageBudget,
     pub uploads: Arc<routes::blobs::UploadsInProgress>,
     /// Sync request bodies held in memory at once.
     pub sync_bytes: crate::budget::ByteBudget,
@@ -94,7 +94,7 @@ impl AppState {
             sync_admission: Arc::new(tokio::sync::Semaphore::new(config.max_sync_requests.max(1))),
             blobs: blob_store(&config)?,
             photo_limits: PhotoLimits::default(),
-            image_slots: Arc::new(tokio::sync::Semaphore::new(workers)),
+            image_budget: crate::photos::ImageBudget::new(crate::photos::IMAGE_BYTES_IN_MEMORY),
             uploads: Arc::default(),
             sync_bytes: crate::budget::ByteBudget::new(config.max_sync_inflight_bytes),
             upload_bytes: crate::budget::ByteBudget::new(routes::blobs::UPLOAD_BYTES_IN_MEMORY),
@@ -419,7 +419,8 @@ pub async fn publish_due(state: &AppState, now: chrono::DateTime<chrono::FixedOf
 }
 
 /// Every hour, remove photos no document has referenced for the grace
-/// period (an upload whose document never arrived).
+/// period (an upload whose document never arrived), and clean photos stored
+/// as uploaded before the server cleaned photos.
 async fn collect_garbage_forever(state: AppState) {
     let grace_ms = state.config.blob_grace_secs.saturating_mul(1000) as i64;
     let mut tick = tokio::time::interval(Duration::from_secs(3600));
@@ -429,6 +430,11 @@ async fn collect_garbage_forever(state: AppState) {
             Ok(0) => {}
             Ok(n) => tracing::info!(removed = n, "removed unreferenced photos"),
             Err(e) => tracing::warn!(error = %e, "photo garbage collection failed"),
+        }
+        match routes::blobs::clean_stored_photos(&state, 1000).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(cleaned = n, "cleaned photos stored as uploaded"),
+            Err(e) => tracing::warn!(error = %e, "cleaning stored photos failed"),
         }
         let grace = Duration::from_secs(state.config.blob_grace_secs);
         match state.blobs.collect_stale_staged(grace).await {

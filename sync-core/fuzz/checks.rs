@@ -8,7 +8,8 @@
 
 use image::ImageFormat;
 use sync_core::photo::{prepare_photo, PhotoError, PhotoOptions};
-use sync_core::photo_check::{check_and_thumbnail, PhotoCheckError, PhotoLimits, THUMB_EDGE};
+use sync_core::photo_check::{check_and_clean, Cleaning, PhotoCheckError, PhotoLimits, THUMB_EDGE};
+use sync_core::photo_strip;
 use sync_core::upload::{check_patch, PatchRefusal, PatchStep, UploadHeader};
 use sync_core::validate::PhotoHash;
 
@@ -156,12 +157,14 @@ pub fn prepare_options() -> PhotoOptions {
     }
 }
 
-/// `check_and_thumbnail` under [`CHECK_LIMITS`]: no panic escapes, and a
-/// photo it accepts has dimensions within the limits and a thumbnail that
-/// decodes as a JPEG with its long edge at most [`THUMB_EDGE`].
+/// `check_and_clean` under [`CHECK_LIMITS`]: no panic escapes, and a photo
+/// it accepts has dimensions within the limits, a thumbnail that decodes as
+/// a JPEG with its long edge at most [`THUMB_EDGE`], and a stored file with
+/// no metadata that the check accepts again as it is, at the same size
+/// (cleaning twice changes nothing).
 pub fn photo_check(bytes: &[u8]) -> Result<(u32, u32), PhotoCheckError> {
     let limits = CHECK_LIMITS;
-    let checked = check_and_thumbnail(bytes, &limits)?;
+    let checked = check_and_clean(bytes.to_vec(), &limits)?;
     let (w, h) = (checked.width, checked.height);
     assert!(bytes.len() as u64 <= limits.max_bytes);
     assert!(w > 0 && h > 0, "accepted a {w}x{h} image");
@@ -174,6 +177,15 @@ pub fn photo_check(bytes: &[u8]) -> Result<(u32, u32), PhotoCheckError> {
         tw > 0 && th > 0 && tw.max(th) <= THUMB_EDGE,
         "thumbnail {tw}x{th}"
     );
+    match checked.cleaning {
+        Cleaning::AsUploaded => assert_eq!(checked.stored, bytes, "stored as uploaded"),
+        Cleaning::Stripped | Cleaning::Reencoded => assert_ne!(checked.stored, bytes),
+    }
+    let layout = photo_strip::layout(&checked.stored).expect("the stored file's structure");
+    assert!(!layout.has_metadata(), "metadata kept");
+    let again = check_and_clean(checked.stored.clone(), &limits).expect("the stored file passes");
+    assert_eq!(again.cleaning, Cleaning::AsUploaded, "cleaned twice");
+    assert_eq!((again.width, again.height), (w, h));
     Ok((w, h))
 }
 
@@ -196,7 +208,12 @@ pub fn photo_prepare(bytes: &[u8]) -> Result<(u32, u32), PhotoError> {
     if let Some(location) = p.location {
         assert_eq!(location.validate(), Ok(()), "{location:?}");
     }
-    let checked = check_and_thumbnail(&p.jpeg, &CHECK_LIMITS).expect("the server accepts it");
+    let checked = check_and_clean(p.jpeg.clone(), &CHECK_LIMITS).expect("the server accepts it");
     assert_eq!((checked.width, checked.height), (w, h));
+    assert_eq!(
+        checked.cleaning,
+        Cleaning::AsUploaded,
+        "the server keeps it as it is"
+    );
     Ok((w, h))
 }

@@ -4,9 +4,9 @@
 //! Architecture invariants:
 //! - No web framework, no server database, no UniFFI here; the crate builds
 //!   for Android and iOS.
-//! - [`document`], [`protocol`], [`session`], [`upload`], [`photo`] and
-//!   [`photo_check`] do no I/O: they turn bytes and edits into bytes and
-//!   values. Only [`replica`] touches a file.
+//! - [`document`], [`protocol`], [`session`], [`upload`], [`photo`],
+//!   [`photo_check`] and [`photo_strip`] do no I/O: they turn bytes and
+//!   edits into bytes and values. Only [`replica`] touches a file.
 //! - No panic escapes: Automerge calls on bytes from outside run contained,
 //!   and become [`CoreError`] values; so do image decoders on camera files
 //!   and on uploads.
@@ -17,6 +17,7 @@ pub mod ids;
 pub mod memory;
 pub mod photo;
 pub mod photo_check;
+pub mod photo_strip;
 pub mod protocol;
 pub mod replica;
 pub mod session;

@@ -6,8 +6,9 @@
 //! EXIF and returned as values, to be kept as fields of the entry, never in
 //! the file. The work is bounded before any pixel is decoded (file size and
 //! the dimensions in the header), the decoder runs under allocation limits so
-//! a decompression bomb is refused rather than decoded, and no input makes it
-//! panic. It does no I/O; it costs a few hundred milliseconds of CPU for a
+//! a decompression bomb is refused rather than decoded, it reads the file
+//! without its metadata chunks (never inflated: `photo_strip`), and no input
+//! makes it panic. It does no I/O; it costs a few hundred milliseconds of CPU for a
 //! 12-megapixel photo, so callers keep it off the UI thread.
 
 use std::io::Cursor;
@@ -19,6 +20,7 @@ use image::metadata::Orientation;
 use image::{DynamicImage, ImageError, ImageFormat, ImageReader, Limits, RgbImage};
 
 use crate::document::PhotoRef;
+use crate::photo_strip::{self, StripError};
 use crate::validate::{Location, PhotoHash};
 
 /// How a photo is prepared, and the limits on what is accepted.
@@ -120,24 +122,24 @@ pub fn prepare_photo(input: &[u8], options: &PhotoOptions) -> Result<PreparedPho
         });
     }
     let format = sniff(input)?;
-    let (width, height) = dimensions(input, format)?;
+    let (_, width, height) = photo_strip::header(input).map_err(strip_error)?;
     if u64::from(width) * u64::from(height) > options.max_input_pixels {
         return Err(PhotoError::TooLarge {
             what: "pixel count",
             limit: options.max_input_pixels,
         });
     }
-    if format == ImageFormat::Jpeg && !jpeg_is_complete(input) {
-        // The JPEG decoder fills a missing tail with grey; a cut-off file is
-        // a failed copy, not a photo to publish.
-        return Err(PhotoError::Corrupt(
-            "the JPEG is truncated (no end-of-image marker)".into(),
-        ));
-    }
+    // The whole structure, before the decoder: a cut-off JPEG (which the
+    // decoder would fill with grey) is a failed copy, not a photo to
+    // publish, and a PNG's metadata chunks are dropped before the decoder
+    // could inflate them (a few hundred kilobytes of iCCP inflate to
+    // hundreds of MiB).
+    let layout = photo_strip::layout(input).map_err(strip_error)?;
+    let pixels = layout.stripped(input);
     // Every decoder and encoder call below runs on bytes from outside; a bug
     // in any of them must become an error, not take the app down.
     catch_unwind(AssertUnwindSafe(|| {
-        prepare_bounded(input, format, width, height, options)
+        prepare_bounded(input, &pixels, format, width, height, options)
     }))
     .unwrap_or_else(|_| {
         Err(PhotoError::Corrupt(
@@ -146,15 +148,18 @@ pub fn prepare_photo(input: &[u8], options: &PhotoOptions) -> Result<PreparedPho
     })
 }
 
+/// `input` is the camera file (its EXIF is read), `pixels` the same file
+/// without metadata (it is decoded).
 fn prepare_bounded(
     input: &[u8],
+    pixels: &[u8],
     format: ImageFormat,
     width: u32,
     height: u32,
     options: &PhotoOptions,
 ) -> Result<PreparedPhoto, PhotoError> {
     let exif = read_exif(input, options.utc_offset);
-    let image = decode(input, format, width, height, options)?;
+    let image = decode(pixels, format, width, height, options)?;
     let rgb = flatten(image);
     let (w, h) = fit(rgb.width(), rgb.height(), options.max_long_edge);
     // Resizing before turning upright gives the same picture and rotates a
@@ -207,16 +212,15 @@ fn is_heif(input: &[u8]) -> bool {
     input.len() >= 12 && &input[4..8] == b"ftyp" && BRANDS.iter().any(|b| &input[8..12] == *b)
 }
 
-/// Width and height as the header declares them; no pixel is decoded.
-fn dimensions(input: &[u8], format: ImageFormat) -> Result<(u32, u32), PhotoError> {
-    let (w, h) =
-        catch_unwind(|| ImageReader::with_format(Cursor::new(input), format).into_dimensions())
-            .map_err(|_| PhotoError::Corrupt("the image header cannot be read".into()))?
-            .map_err(|e| image_error(e, Limits::default().max_alloc.unwrap_or(0)))?;
-    if w == 0 || h == 0 {
-        return Err(PhotoError::Corrupt(format!("the image is {w}×{h} pixels")));
+fn strip_error(e: StripError) -> PhotoError {
+    match e {
+        StripError::NotAnImage => PhotoError::UnsupportedFormat("not a JPEG or PNG image".into()),
+        StripError::MetadataTooLarge { .. } => PhotoError::TooLarge {
+            what: "compressed metadata chunk in bytes",
+            limit: photo_strip::MAX_COMPRESSED_METADATA as u64,
+        },
+        StripError::Truncated(_) | StripError::Malformed(_) => PhotoError::Corrupt(e.to_string()),
     }
-    Ok((w, h))
 }
 
 /// Decode under limits: no larger than the header said, and no more memory
@@ -255,51 +259,6 @@ fn image_error(e: ImageError, max_alloc: u64) -> PhotoError {
         ImageError::Unsupported(u) => PhotoError::UnsupportedFormat(u.to_string()),
         ImageError::IoError(io) => PhotoError::Corrupt(format!("the image is cut short: {io}")),
         other => PhotoError::Corrupt(other.to_string()),
-    }
-}
-
-/// Whether a JPEG's segments run to an end-of-image marker, following the
-/// marker structure (so an EOI inside an embedded thumbnail is not taken for
-/// the end). Bytes after the EOI, which some cameras append, are allowed.
-fn jpeg_is_complete(input: &[u8]) -> bool {
-    let mut i = 2; // after SOI
-    loop {
-        // A marker: 0xFF (possibly repeated as fill), then its code.
-        if input.get(i) != Some(&0xFF) {
-            // Not a marker where one belongs: leave the judgement to the
-            // decoder, which reports a real structural error.
-            return i < input.len();
-        }
-        while input.get(i) == Some(&0xFF) {
-            i += 1;
-        }
-        let Some(&marker) = input.get(i) else {
-            return false;
-        };
-        i += 1;
-        match marker {
-            0xD9 => return true,
-            0x01 | 0xD0..=0xD8 => {}
-            _ => {
-                let Some(len) = input.get(i..i + 2) else {
-                    return false;
-                };
-                i += usize::from(u16::from_be_bytes([len[0], len[1]]));
-                if marker == 0xDA {
-                    // Entropy-coded data: a 0xFF there is followed by 0x00
-                    // (stuffing), a restart marker or fill; anything else is
-                    // the next marker.
-                    loop {
-                        match input.get(i..i + 2) {
-                            None => return false,
-                            Some([0xFF, 0x00 | 0xD0..=0xD7 | 0xFF]) => i += 1,
-                            Some([0xFF, _]) => break,
-                            Some(_) => i += 1,
-                        }
-                    }
-                }
-            }
-        }
     }
 }
 
@@ -487,22 +446,6 @@ mod tests {
         assert_eq!(fit(800, 600, 1600), (800, 600));
         assert_eq!(fit(1600, 10, 1600), (1600, 10));
         assert_eq!(fit(100_000, 1, 1600), (1600, 1));
-    }
-
-    #[test]
-    fn jpeg_end_is_found_through_the_segments() {
-        // SOI, an APP1 holding a fake EOI, SOS with stuffed and restart bytes.
-        let mut j = vec![0xFF, 0xD8, 0xFF, 0xE1, 0x00, 0x04, 0xFF, 0xD9];
-        j.extend([
-            0xFF, 0xDA, 0x00, 0x02, 0x12, 0xFF, 0x00, 0x34, 0xFF, 0xD0, 0x56,
-        ]);
-        assert!(!jpeg_is_complete(&j));
-        j.extend([0xFF, 0xD9]);
-        assert!(jpeg_is_complete(&j));
-        j.extend(b"trailer");
-        assert!(jpeg_is_complete(&j));
-        assert!(!jpeg_is_complete(&[0xFF, 0xD8, 0xFF]));
-        assert!(!jpeg_is_complete(&[0xFF, 0xD8, 0xFF, 0xE0, 0x00]));
     }
 
     #[test]

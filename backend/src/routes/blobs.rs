@@ -1,13 +1,18 @@
 //! Photo upload (resumable) and download (access-controlled).
 //!
 //! Protocol (docs/photo-upload.md): `HEAD /api/v1/blobs/{sha256}` tells how
-//! many bytes the server holds (`Upload-Offset`) and whether the photo is
-//! complete (`Upload-Complete: 1`, then nothing needs sending). `PATCH` sends
-//! the next chunk at `Upload-Offset` with the total in `Upload-Length`; a
-//! chunk is kept only whole and synced to disk before the answer. The last
-//! chunk makes the server check the hash and the image and make a
-//! thumbnail. `GET /api/v1/blobs/{sha256}` and `…/thumbnail` serve a photo to
-//! whoever may read a document that references it.
+//! many bytes the server holds (`Upload-Offset`) and whether the caller's
+//! account has sent the whole photo already (`Upload-Complete: 1`, then
+//! nothing needs sending). `PATCH` sends the next chunk at `Upload-Offset`
+//! with the total in `Upload-Length`; a chunk is kept only whole and synced
+//! to disk before the answer. The last chunk makes the server check the
+//! hash, then check the image, remove its metadata, turn it upright and
+//! make a thumbnail (`crate::photos`, under the image budget); the cleaned
+//! file is stored under the photo's name. `GET /api/v1/blobs/{sha256}` serves
+//! the photo to its uploaders and to whoever may read a document that
+//! references it *and* whose owner uploaded it; `…/thumbnail` also to anyone
+//! once a publication shows the photo (the publication's own page serves it
+//! without login).
 
 use std::collections::HashSet;
 use std::sync::Mutex;
@@ -24,7 +29,7 @@ use crate::app::AppState;
 use crate::auth::Caller;
 use crate::blobs::{photo_key, thumb_key};
 use crate::error::ApiError;
-use crate::photos::check_and_thumbnail;
+use crate::photos::{Checked, ImageWorkError};
 use crate::routes::RawBody;
 use crate::storage::BlobRow;
 use crate::sync::{may_read, read_scope};
@@ -99,6 +104,21 @@ fn offset_headers(offset: u64, complete: bool) -> [(HeaderName, HeaderValue); 2]
     ]
 }
 
+/// The photo, if the caller's account has sent all of its bytes: then
+/// nothing needs sending. Someone else's upload does not count: the bytes
+/// are the proof that the caller holds the photo, and what the caller's
+/// documents may show.
+async fn uploaded_by_caller(
+    state: &AppState,
+    caller: &Caller,
+    sha: &str,
+) -> Result<Option<BlobRow>, ApiError> {
+    match state.store.blob(sha).await? {
+        Some(blob) if state.store.is_uploader(sha, &caller.user.id).await? => Ok(Some(blob)),
+        _ => Ok(None),
+    }
+}
+
 /// How much of a photo the server holds for this device.
 pub async fn head(
     State(state): State<AppState>,
@@ -106,7 +126,7 @@ pub async fn head(
     Path(sha): Path<String>,
 ) -> Result<Response, ApiError> {
     let sha = parse_sha(&sha)?;
-    if let Some(blob) = state.store.blob(&sha).await? {
+    if let Some(blob) = uploaded_by_caller(&state, &caller, &sha).await? {
         return Ok((StatusCode::OK, offset_headers(blob.size as u64, true)).into_response());
     }
     let len = state
@@ -161,8 +181,8 @@ pub async fn patch(
         Ok(patch) => patch,
         Err(refusal) => return Ok(patch_refused(refusal)),
     };
-    if let Some(blob) = state.store.blob(&sha).await? {
-        // Someone already uploaded this photo: nothing to transfer.
+    if let Some(blob) = uploaded_by_caller(&state, &caller, &sha).await? {
+        // This account already sent this photo: nothing to transfer.
         return Ok((StatusCode::OK, offset_headers(blob.size as u64, true)).into_response());
     }
     let _guard = UploadGuard::take(&state.uploads, &caller.device_id, &sha)?;
@@ -199,18 +219,24 @@ fn offset_conflict(have: u64) -> Response {
         .into_response()
 }
 
+fn refused(e: ImageWorkError) -> ApiError {
+    match e {
+        ImageWorkError::Refused(e) => ApiError::bad_request(e.code(), e.to_string()),
+        other => ApiError::internal(other),
+    }
+}
+
 async fn finish(
     state: &AppState,
     caller: &Caller,
     sha: &str,
     length: u64,
 ) -> Result<Response, ApiError> {
-    // A turn at the image work before the photo is read: photos in memory
-    // at once (each up to the size limit) are as many as the turns.
-    let permit = state
-        .image_slots
-        .clone()
-        .acquire_owned()
+    // Room for the file before it is read: the image work's memory is a
+    // budget of bytes (`crate::photos`).
+    let turn = state
+        .image_budget
+        .file_turn(length)
         .await
         .map_err(ApiError::internal)?;
     let bytes = state
@@ -224,30 +250,126 @@ async fn finish(
         }
     };
     if hex::encode(Sha256::digest(&bytes)) != sha {
+        drop(turn);
         discard().await;
         return Err(ApiError::bad_request(
             "hash_mismatch",
             "the bytes do not have the SHA-256 named in the path; upload again from 0",
         ));
     }
+    if let Some(blob) = state.store.blob(sha).await? {
+        // Another account's upload of the same photo finished first: these
+        // bytes prove that this account holds the photo too.
+        drop(turn);
+        state.store.add_uploader(sha, &caller.user.id).await?;
+        discard().await;
+        return Ok(finished(&blob));
+    }
     let limits = state.photo_limits;
-    let (bytes, checked) = tokio::task::spawn_blocking(move || {
-        let _permit = permit;
-        let checked = check_and_thumbnail(&bytes, &limits);
-        (bytes, checked)
-    })
-    .await
-    .map_err(ApiError::internal)?;
+    let checked = match turn.plan(bytes, limits).await {
+        Ok((bytes, turn)) => turn.check(bytes, limits).await,
+        Err(e) => Err(e),
+    };
     let checked = match checked {
         Ok(c) => c,
         Err(e) => {
             discard().await;
-            return Err(ApiError::bad_request(e.code(), e.to_string()));
+            return Err(refused(e));
         }
     };
+    let blob = store_checked(state, sha, length, &caller.user.id, checked).await?;
+    discard().await;
+    Ok(finished(&blob))
+}
+
+/// The answer to the last chunk.
+fn finished(blob: &BlobRow) -> Response {
+    let size = blob.size as u64;
+    let body = Finished {
+        sha256: blob.sha256.clone(),
+        size,
+        width: blob.width as u32,
+        height: blob.height as u32,
+    };
+    (StatusCode::CREATED, offset_headers(size, true), Json(body)).into_response()
+}
+
+/// Write a checked photo's files, then its row: the row is what says the
+/// photo is there.
+async fn store_checked(
+    state: &AppState,
+    sha: &str,
+    length: u64,
+    uploader: &str,
+    checked: Checked,
+) -> Result<BlobRow, ApiError> {
+    tracing::info!(
+        sha,
+        cleaning = checked.cleaning.as_str(),
+        uploaded = length,
+        stored = checked.stored.len(),
+        "photo stored"
+    );
+    let stored_sha256 = hex::encode(Sha256::digest(&checked.stored));
+    let (width, height) = (i64::from(checked.width), i64::from(checked.height));
     state
         .blobs
-        .put(&photo_key(sha), bytes)
+        .put(&photo_key(sha), checked.stored)
+        .await
+        .map_err(ApiError::internal)?;
+    state
+        .blobs
+        .put(&thumb_key(sha), checked.thumbnail)
+        .await
+        .map_err(ApiError::internal)?;
+    let blob = BlobRow {
+        sha256: sha.to_owned(),
+        size: length as i64,
+        width,
+        height,
+        uploaded_by: uploader.to_owned(),
+        stored_sha256: Some(stored_sha256),
+    };
+    state.store.insert_blob(&blob).await?;
+    Ok(blob)
+}
+
+/// Clean a photo stored as uploaded (before the server cleaned photos):
+/// the same check as an upload, its files replaced by the clean ones. A
+/// photo the check now refuses is withheld (`None`).
+pub async fn clean_stored(state: &AppState, blob: &BlobRow) -> Result<Option<BlobRow>, ApiError> {
+    let sha = blob.sha256.as_str();
+    let turn = state
+        .image_budget
+        .file_turn(blob.size as u64)
+        .await
+        .map_err(ApiError::internal)?;
+    let Some(bytes) = state
+        .blobs
+        .get(&photo_key(sha))
+        .await
+        .map_err(ApiError::internal)?
+    else {
+        return Ok(None);
+    };
+    let limits = state.photo_limits;
+    let checked = match turn.plan(bytes, limits).await {
+        Ok((bytes, turn)) => turn.check(bytes, limits).await,
+        Err(e) => Err(e),
+    };
+    let checked = match checked {
+        Ok(c) => c,
+        Err(ImageWorkError::Refused(e)) => {
+            tracing::warn!(sha, error = %e, "a photo stored before photos were cleaned fails the check; withheld");
+            return Ok(None);
+        }
+        Err(e) => return Err(ApiError::internal(e)),
+    };
+    let stored_sha256 = hex::encode(Sha256::digest(&checked.stored));
+    let (width, height) = (i64::from(checked.width), i64::from(checked.height));
+    state
+        .blobs
+        .put(&photo_key(sha), checked.stored)
         .await
         .map_err(ApiError::internal)?;
     state
@@ -257,34 +379,53 @@ async fn finish(
         .map_err(ApiError::internal)?;
     state
         .store
-        .insert_blob(&BlobRow {
-            sha256: sha.to_owned(),
-            size: length as i64,
-            width: i64::from(checked.width),
-            height: i64::from(checked.height),
-            uploaded_by: caller.user.id.clone(),
-        })
+        .set_blob_cleaned(sha, &stored_sha256, width, height)
         .await?;
-    discard().await;
-    let body = Finished {
-        sha256: sha.to_owned(),
-        size: length,
-        width: checked.width,
-        height: checked.height,
-    };
-    Ok((
-        StatusCode::CREATED,
-        offset_headers(length, true),
-        Json(body),
-    )
-        .into_response())
+    Ok(Some(BlobRow {
+        width,
+        height,
+        stored_sha256: Some(stored_sha256),
+        ..blob.clone()
+    }))
 }
 
-/// May the caller see this photo? Its uploader may, whoever may read a
-/// document that references it, and anyone once a publication shows it.
-async fn may_view(state: &AppState, caller: &Caller, sha: &str) -> Result<BlobRow, ApiError> {
+/// Clean up to `limit` photos stored as uploaded (the hourly task; a
+/// photo asked for is cleaned at once). Returns how many were cleaned.
+pub async fn clean_stored_photos(state: &AppState, limit: i64) -> Result<usize, ApiError> {
+    let mut cleaned = 0;
+    for sha in state.store.uncleaned_blobs(limit).await? {
+        if let Some(blob) = state.store.blob(&sha).await? {
+            if clean_stored(state, &blob).await?.is_some() {
+                cleaned += 1;
+            }
+        }
+    }
+    Ok(cleaned)
+}
+
+/// Which file of a photo.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PhotoSize {
+    /// The photo as stored (cleaned), at the size it was uploaded.
+    Original,
+    /// Long edge 320 px: what a publication shows.
+    Thumbnail,
+}
+
+/// The photo, if the caller may see it at this size: the original to its
+/// uploaders and to whoever may read a document that references it and
+/// whose owner uploaded it; the thumbnail also to anyone once a
+/// publication shows it. Otherwise 404, as for a photo that does not exist.
+async fn may_view(
+    state: &AppState,
+    caller: &Caller,
+    sha: &str,
+    size: PhotoSize,
+) -> Result<BlobRow, ApiError> {
     let blob = state.store.blob(sha).await?.ok_or(ApiError::NotFound)?;
-    if blob.uploaded_by == caller.user.id || state.store.photo_is_published(sha).await? {
+    if state.store.is_uploader(sha, &caller.user.id).await?
+        || (size == PhotoSize::Thumbnail && state.store.photo_is_published(sha).await?)
+    {
         return Ok(blob);
     }
     let scope = read_scope(&state.store, &caller.user).await?;
@@ -298,10 +439,28 @@ async fn may_view(state: &AppState, caller: &Caller, sha: &str) -> Result<BlobRo
 
 async fn serve_blob(
     state: &AppState,
-    key: &str,
-    etag: String,
+    blob: &BlobRow,
+    size: PhotoSize,
     headers: &HeaderMap,
 ) -> Result<Response, ApiError> {
+    // A photo stored before photos were cleaned is cleaned before it is
+    // served.
+    let cleaned;
+    let blob = match &blob.stored_sha256 {
+        Some(_) => blob,
+        None => {
+            cleaned = clean_stored(state, blob).await?.ok_or(ApiError::NotFound)?;
+            &cleaned
+        }
+    };
+    let sha = &blob.sha256;
+    let stored = blob.stored_sha256.as_deref().unwrap_or(sha);
+    let (key, etag) = match size {
+        // The validator of the original is the hash of what is served; it
+        // is the photo's name when the upload was clean already.
+        PhotoSize::Original => (photo_key(sha), format!("\"{stored}\"")),
+        PhotoSize::Thumbnail => (thumb_key(sha), format!("\"{sha}-t\"")),
+    };
     let cache = (
         header::CACHE_CONTROL,
         HeaderValue::from_static("private, max-age=31536000, immutable"),
@@ -316,19 +475,37 @@ async fn serve_blob(
     }
     let bytes = state
         .blobs
-        .get(key)
+        .get(&key)
         .await
         .map_err(ApiError::internal)?
         .ok_or(ApiError::NotFound)?;
-    Ok((
+    let kind = sync_core::photo_strip::ImageKind::sniff(&bytes)
+        .unwrap_or(sync_core::photo_strip::ImageKind::Jpeg);
+    let mut response = (
         [
-            (header::CONTENT_TYPE, HeaderValue::from_static("image/jpeg")),
+            (header::CONTENT_TYPE, HeaderValue::from_static(kind.mime())),
             (header::ETAG, etag_value),
             cache,
         ],
         bytes,
     )
-        .into_response())
+        .into_response();
+    if size == PhotoSize::Original {
+        // RFC 9530: what a client can check the download against.
+        if let Ok(digest) = hex::decode(stored) {
+            use base64::Engine;
+            let value = format!(
+                "sha-256=:{}:",
+                base64::engine::general_purpose::STANDARD.encode(digest)
+            );
+            if let Ok(v) = HeaderValue::from_str(&value) {
+                response
+                    .headers_mut()
+                    .insert(HeaderName::from_static("repr-digest"), v);
+            }
+        }
+    }
+    Ok(response)
 }
 
 /// A photo or its thumbnail for `caller`, if they may see it (the web
@@ -340,25 +517,24 @@ pub async fn photo_for(
     thumbnail: bool,
     headers: &HeaderMap,
 ) -> Result<Response, ApiError> {
-    let sha = parse_sha(sha)?;
-    may_view(state, caller, &sha).await?;
-    if thumbnail {
-        serve_blob(state, &thumb_key(&sha), format!("\"{sha}-t\""), headers).await
+    let size = if thumbnail {
+        PhotoSize::Thumbnail
     } else {
-        serve_blob(state, &photo_key(&sha), format!("\"{sha}\""), headers).await
-    }
+        PhotoSize::Original
+    };
+    let sha = parse_sha(sha)?;
+    let blob = may_view(state, caller, &sha, size).await?;
+    serve_blob(state, &blob, size, headers).await
 }
 
-/// The photo as uploaded.
+/// The photo as stored: no metadata, upright, at the size uploaded.
 pub async fn get_full(
     State(state): State<AppState>,
     caller: Caller,
     Path(sha): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let sha = parse_sha(&sha)?;
-    may_view(&state, &caller, &sha).await?;
-    serve_blob(&state, &photo_key(&sha), format!("\"{sha}\""), &headers).await
+    photo_for(&state, &caller, &sha, false, &headers).await
 }
 
 /// The thumbnail (long edge 320 px).
@@ -368,9 +544,7 @@ pub async fn get_thumbnail(
     Path(sha): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let sha = parse_sha(&sha)?;
-    may_view(&state, &caller, &sha).await?;
-    serve_blob(&state, &thumb_key(&sha), format!("\"{sha}-t\""), &headers).await
+    photo_for(&state, &caller, &sha, true, &headers).await
 }
 
 /// Remove photos no document references, finished more than `grace_ms` ago.

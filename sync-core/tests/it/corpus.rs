@@ -17,7 +17,9 @@
 //! `cargo test -p sync-core --test it corpus::write_seeds -- --ignored`);
 //! `crash-*` (must be refused) and `slow-*` files are the fuzzers' findings,
 //! copied by hand from `sync-core/fuzz/artifacts/` and never rewritten
-//! (`docs/fuzzing.md`).
+//! (`docs/fuzzing.md`). `seed-cjpeg-*` are JPEGs made by libjpeg-turbo's
+//! `cjpeg` (progressive, restart intervals, subsampling, optimised tables),
+//! which the `image` crate cannot write; they are never rewritten either.
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -38,7 +40,8 @@ use sync_core::validate::{Location, PhotoHash, TimeOfDay};
 use sync_core::{Actor, DocId, Document, Edit, EditContext, ItemId, Role, UserId};
 
 use crate::photo::{
-    encode_png, jpeg, jpeg_declaring, png_header, tiff, upright, with_exif, NO_META,
+    encode_png, jpeg, jpeg_declaring, png_chunk, png_header, tiff, upright, with_camera_metadata,
+    with_exif, with_png_chunks, zlib_zeros, NO_META,
 };
 
 /// What the `upload_headers`, `photo_check` and `photo_prepare` targets
@@ -971,6 +974,43 @@ fn image_seeds(prepare: bool) -> Vec<(String, Vec<u8>)> {
         ("random-png-noise".into(), png_noise),
         ("random-300".into(), rng.take(300)),
     ];
+    // Camera metadata (EXIF with GPS, XMP, a comment, a trailer; PNG text,
+    // eXIf and a small ICC profile): accepted, and never kept.
+    files.push((
+        "seed-jpeg-camera-metadata".into(),
+        with_camera_metadata(&base),
+    ));
+    let mut exif = b"MM\0\x2a\0\0\0\x08\0\x01".to_vec();
+    exif.extend([0x01, 0x12, 0, 3, 0, 0, 0, 1, 0, 3, 0, 0, 0, 0, 0, 0]);
+    let mut iccp = b"icc\0\0".to_vec();
+    iccp.extend(zlib_zeros(3000));
+    files.push((
+        "seed-png-metadata".into(),
+        with_png_chunks(
+            &png,
+            &[
+                png_chunk(b"tEXt", b"Comment\0GPS 27.17N 109.2E"),
+                png_chunk(b"eXIf", &exif),
+                png_chunk(b"iCCP", &iccp),
+            ],
+        ),
+    ));
+    // Metadata bombs: a compressed chunk over 64 KiB (this one inflates to
+    // 72 MiB) is refused before anything inflates it.
+    let bomb = zlib_zeros(72 << 20);
+    assert!(bomb.len() > 64 * 1024, "{}", bomb.len());
+    let mut iccp_bomb = b"icc\0\0".to_vec();
+    iccp_bomb.extend(&bomb);
+    files.push((
+        "bad-png-iccp-bomb".into(),
+        with_png_chunks(&png, &[png_chunk(b"iCCP", &iccp_bomb)]),
+    ));
+    let mut ztxt_bomb = b"Comment\0\0".to_vec();
+    ztxt_bomb.extend(&bomb);
+    files.push((
+        "bad-png-ztxt-bomb".into(),
+        with_png_chunks(&png, &[png_chunk(b"zTXt", &ztxt_bomb)]),
+    ));
     if prepare {
         // The phone's limit is on pixels, not on a side.
         files.push((
@@ -978,6 +1018,41 @@ fn image_seeds(prepare: bool) -> Vec<(String, Vec<u8>)> {
             jpeg_declaring(&base, 2000, 100),
         ));
     } else {
+        // Scan data that does not decode: cut, with an end marker written
+        // after the cut (the structure is whole), in a baseline scan, after
+        // a restart marker, in a progressive scan; and bits that are no
+        // Huffman code. (The phone's lenient decoder takes these: it
+        // prepares camera files, the server checks uploads.)
+        let scan = |jpeg: &[u8]| jpeg.windows(2).rposition(|w| w == [0xFF, 0xDA]).unwrap();
+        let ended = |jpeg: &[u8], at: usize| {
+            let mut out = jpeg[..at].to_vec();
+            out.extend([0xFF, 0xD9]);
+            out
+        };
+        let at = scan(&base) + (base.len() - scan(&base)) / 2;
+        files.push(("bad-jpeg-scan-cut-then-ended".into(), ended(&base, at)));
+        let restart = std::fs::read(corpus_dir("photo_check").join("seed-cjpeg-restart")).unwrap();
+        let rst = restart
+            .windows(2)
+            .position(|w| w[0] == 0xFF && (0xD0..=0xD7).contains(&w[1]))
+            .unwrap();
+        files.push((
+            "bad-jpeg-restart-cut-then-ended".into(),
+            ended(&restart, rst + 2),
+        ));
+        let progressive =
+            std::fs::read(corpus_dir("photo_check").join("seed-cjpeg-progressive")).unwrap();
+        let at = scan(&progressive) + (progressive.len() - scan(&progressive)) / 2;
+        files.push((
+            "bad-jpeg-progressive-cut-then-ended".into(),
+            ended(&progressive, at),
+        ));
+        let mut garbage = base.clone();
+        let at = scan(&base) + (base.len() - scan(&base)) / 2;
+        for i in 0..8 {
+            garbage[at + 2 * i..at + 2 * i + 2].copy_from_slice(&[0xFF, 0x00]);
+        }
+        files.push(("bad-jpeg-scan-not-huffman".into(), garbage));
         // The server refuses a side over its limit, and a PNG without its end.
         files.push((
             "bad-jpeg-side-over-the-limit".into(),

@@ -468,6 +468,74 @@ pub(crate) fn png_header(width: u32, height: u32, bit_depth: u8, color_type: u8)
     out
 }
 
+/// A PNG chunk with its length and CRC.
+pub(crate) fn png_chunk(kind: &[u8; 4], data: &[u8]) -> Vec<u8> {
+    let mut crc_input = kind.to_vec();
+    crc_input.extend(data);
+    let mut out = (data.len() as u32).to_be_bytes().to_vec();
+    out.extend(&crc_input);
+    out.extend(crc32(&crc_input).to_be_bytes());
+    out
+}
+
+/// `png` with `chunks` right after its IHDR.
+pub(crate) fn with_png_chunks(png: &[u8], chunks: &[Vec<u8>]) -> Vec<u8> {
+    let after_ihdr = 8 + 25;
+    let mut out = png[..after_ihdr].to_vec();
+    for c in chunks {
+        out.extend(c);
+    }
+    out.extend(&png[after_ihdr..]);
+    out
+}
+
+/// A zlib stream of `n` zero bytes: what a metadata bomb holds.
+pub(crate) fn zlib_zeros(n: usize) -> Vec<u8> {
+    use std::io::Write;
+    let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+    let block = vec![0u8; 1 << 20];
+    let mut left = n;
+    while left > 0 {
+        let k = left.min(block.len());
+        z.write_all(&block[..k]).unwrap();
+        left -= k;
+    }
+    z.finish().unwrap()
+}
+
+/// A camera's metadata around `jpeg`: EXIF with camera model, orientation 1
+/// and GPS, XMP, a comment, and bytes after the end.
+pub(crate) fn with_camera_metadata(jpeg: &[u8]) -> Vec<u8> {
+    let meta = Meta {
+        datetime: Some("2026:11:02 09:30:15"),
+        subsec: None,
+        offset: None,
+        gps: Some(GpsFix {
+            lat_ref: "N",
+            lat: vec![(27, 1), (10, 1), (305, 10)],
+            lon_ref: "E",
+            lon: vec![(109, 1), (12, 1), (0, 1)],
+            accuracy: None,
+        }),
+    };
+    let exif = with_exif(jpeg, &tiff(1, meta));
+    let segment = |marker: u8, data: &[u8]| {
+        let mut s = vec![0xFF, marker];
+        s.extend(((data.len() + 2) as u16).to_be_bytes());
+        s.extend(data);
+        s
+    };
+    let mut out = exif[..2].to_vec();
+    out.extend(segment(
+        0xE1,
+        b"http://ns.adobe.com/xap/1.0/\0<x:xmpmeta><tiff:Model>Field Camera</tiff:Model></x:xmpmeta>",
+    ));
+    out.extend(segment(0xFE, b"taken at the village office"));
+    out.extend(&exif[2..]);
+    out.extend(b"camera trailer");
+    out
+}
+
 fn crc32(data: &[u8]) -> u32 {
     let mut crc = 0xFFFF_FFFFu32;
     for &b in data {

@@ -1,5 +1,11 @@
 //! Photos over the real server: resumable upload through cuts, one copy per
-//! photo, bad images refused, access by document scope, garbage collection.
+//! photo, bad images refused (damaged scans, decompression and metadata
+//! bombs), every metadata block removed and the orientation applied by the
+//! server, transparency on white, image work within its byte budget,
+//! access by document scope (a published photo public at its display size
+//! only; naming someone else's photo grants nothing), garbage collection.
+
+mod camera;
 
 use std::io::{Read, Write};
 
@@ -269,18 +275,42 @@ async fn dedup(db: Db) {
     let app = TestApp::spawn(db).await;
     app.seed().await;
     let a = app.login("u1", "phone-1", &[]).await;
+    let a2 = app.login("u1", "tablet-1", &[]).await;
     let b = app.login("u2", "phone-2", &[]).await;
     let photo = jpeg(400, 300, 2);
     let sha = sha(&photo);
     assert_eq!(upload(&app, &a.access, &photo).await.0, StatusCode::CREATED);
-    // The second cadre's client learns at once that nothing needs sending.
+    // The same cadre's other device learns at once that nothing needs
+    // sending.
+    assert_eq!(
+        head(&app, &a2.access, &sha).await,
+        (photo.len() as u64, true)
+    );
+    let r = patch(
+        &app,
+        &a2.access,
+        &sha,
+        0,
+        photo.len() as u64,
+        &photo[..1000],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()["upload-complete"], "1");
+    // Another cadre must send the bytes: they are the proof of holding the
+    // photo (a hash alone may come from a publication). The server checks
+    // them against the name and keeps its one copy.
+    assert_eq!(head(&app, &b.access, &sha).await, (0, false));
+    let (status, body) = upload(&app, &b.access, &photo).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(
+        (body["width"].as_u64(), body["height"].as_u64()),
+        (Some(400), Some(300))
+    );
     assert_eq!(
         head(&app, &b.access, &sha).await,
         (photo.len() as u64, true)
     );
-    let r = patch(&app, &b.access, &sha, 0, photo.len() as u64, &photo[..1000]).await;
-    assert_eq!(r.status(), StatusCode::OK);
-    assert_eq!(r.headers()["upload-complete"], "1");
     let files: Vec<_> = walk(&app.dir.path().join("data/blobs/photos"));
     assert_eq!(files.len(), 1, "{files:?}");
 }
@@ -358,6 +388,30 @@ async fn bad_images(db: Db) {
             "truncated jpeg",
             good[..good.len() / 2].to_vec(),
             "corrupt_image",
+        ),
+        // The structure is whole, the scan data is not: a lenient decoder
+        // fills the rest with grey and the photo was accepted.
+        (
+            "jpeg scan cut, then an end marker",
+            camera::scan_cut_then_ended(&good),
+            "corrupt_image",
+        ),
+        (
+            "jpeg scan with bits that are no Huffman code",
+            camera::scan_not_huffman(&good),
+            "corrupt_image",
+        ),
+        // 320 kB PNGs whose metadata chunk inflates to 320 MiB: refused
+        // before anything inflates it.
+        (
+            "png iCCP bomb",
+            camera::png_metadata_bomb(b"iCCP", 320 << 20, 1),
+            "metadata_too_large",
+        ),
+        (
+            "png zTXt bomb",
+            camera::png_metadata_bomb(b"zTXt", 320 << 20, 2),
+            "metadata_too_large",
         ),
     ];
     for (what, bytes, code) in cases {
@@ -615,4 +669,344 @@ async fn phone_to_supervisor(db: Db) {
 on_both_databases!(
     a_photo_goes_from_the_phone_to_the_supervisor_through_cuts,
     phone_to_supervisor
+);
+
+// ---- what the server keeps: no metadata, upright, transparency on white --
+
+async fn fetch(app: &TestApp, token: Option<&str>, path: &str) -> reqwest::Response {
+    let mut r = app.http.get(app.url(path));
+    if let Some(token) = token {
+        r = r.bearer_auth(token);
+    }
+    r.send().await.unwrap()
+}
+
+/// Nothing of the camera's metadata is in `bytes`.
+fn assert_no_camera_metadata(bytes: &[u8], what: &str) {
+    let has = |needle: &[u8]| bytes.windows(needle.len()).any(|w| w == needle);
+    for (name, needle) in [
+        ("EXIF", &b"Exif\0\0"[..]),
+        ("the camera make", camera::CAMERA_MAKE.as_bytes()),
+        ("the camera model", camera::CAMERA_MODEL.as_bytes()),
+        ("the GPS latitude", &camera::gps_bytes()),
+        ("XMP", camera::XMP_MARK),
+        ("the comment", camera::COMMENT),
+        ("the trailer", camera::TRAILER),
+    ] {
+        assert!(!has(needle), "{what}: {name} is still in the file");
+    }
+}
+
+fn digest_header(bytes: &[u8]) -> String {
+    use base64::Engine;
+    format!(
+        "sha-256=:{}:",
+        base64::engine::general_purpose::STANDARD.encode(Sha256::digest(bytes))
+    )
+}
+
+async fn cleaned(db: Db) {
+    let app = TestApp::spawn(db).await;
+    app.seed().await;
+    let s = app.login("u1", "phone", &[]).await;
+
+    // An upright photo as a camera leaves it: EXIF with make, model and
+    // GPS, XMP, a comment, a trailer. The server cuts the metadata out and
+    // keeps the image data byte for byte.
+    let plain = camera::encode_jpeg(&camera::quadrants(160, 120), 90);
+    let sent = camera::camera_jpeg(&plain, 1);
+    let name = sha(&sent);
+    let (status, body) = upload(&app, &s.access, &sent).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["size"].as_u64(), Some(sent.len() as u64));
+    let r = fetch(&app, Some(&s.access), &format!("/api/v1/blobs/{name}")).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()["content-type"], "image/jpeg");
+    let etag = r.headers()["etag"].to_str().unwrap().to_owned();
+    let digest = r.headers()["repr-digest"].to_str().unwrap().to_owned();
+    let kept = r.bytes().await.unwrap();
+    assert_no_camera_metadata(&kept, "the upright photo");
+    assert_eq!(
+        kept.as_ref(),
+        &plain[..],
+        "only the metadata segments are gone"
+    );
+    // The name stays the upload's; what is served says its own hash.
+    assert_eq!(etag, format!("\"{}\"", sha(&kept)));
+    assert_eq!(digest, digest_header(&kept));
+    assert_eq!(
+        head(&app, &s.access, &name).await,
+        (sent.len() as u64, true)
+    );
+    let (markers, ends) = camera::jpeg_markers(&kept);
+    assert!(ends, "nothing after the end of the image");
+    assert!(
+        markers.iter().all(|m| !matches!(m, 0xE1..=0xEF | 0xFE)),
+        "segments kept: {markers:02X?}"
+    );
+
+    // Stored as the sensor saw it, with EXIF orientation 6 (turn 90°
+    // clockwise to show): the server turns it upright itself.
+    let upright = camera::quadrants(120, 160);
+    let sensor = image::imageops::rotate270(&upright);
+    let sent = camera::camera_jpeg(&camera::encode_jpeg(&sensor, 95), 6);
+    let name = sha(&sent);
+    let (status, body) = upload(&app, &s.access, &sent).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(
+        (body["width"].as_u64(), body["height"].as_u64()),
+        (Some(120), Some(160)),
+        "the upright size"
+    );
+    for path in [
+        format!("/api/v1/blobs/{name}"),
+        format!("/api/v1/blobs/{name}/thumbnail"),
+    ] {
+        let r = fetch(&app, Some(&s.access), &path).await;
+        assert_eq!(r.status(), StatusCode::OK, "{path}");
+        let bytes = r.bytes().await.unwrap();
+        assert_no_camera_metadata(&bytes, &path);
+        let img = image::load_from_memory(&bytes).unwrap().to_rgb8();
+        assert_eq!(img.dimensions(), (120, 160), "{path}");
+        let at = |x, y| camera::colour(*img.get_pixel(x, y));
+        assert_eq!(
+            [at(30, 40), at(90, 40), at(30, 120), at(90, 120)],
+            ["red", "green", "blue", "white"],
+            "{path} is upright"
+        );
+    }
+
+    // A PNG with transparency and metadata chunks (ICC, text with the
+    // position, EXIF): the chunks go, the transparency stays in the photo
+    // and becomes white in the thumbnail (it was magenta).
+    let sent = camera::png_with_metadata(&camera::transparent_png(64, 48));
+    let name = sha(&sent);
+    let (status, body) = upload(&app, &s.access, &sent).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let r = fetch(&app, Some(&s.access), &format!("/api/v1/blobs/{name}")).await;
+    assert_eq!(r.headers()["content-type"], "image/png");
+    let kept = r.bytes().await.unwrap();
+    assert_no_camera_metadata(&kept, "the PNG");
+    let chunks = camera::png_chunks(&kept);
+    assert!(
+        chunks
+            .iter()
+            .all(|c| matches!(c.as_str(), "IHDR" | "IDAT" | "IEND")),
+        "{chunks:?}"
+    );
+    let img = image::load_from_memory(&kept).unwrap().to_rgba8();
+    assert_eq!(img.get_pixel(50, 10).0[3], 0, "transparent in the photo");
+    let r = fetch(
+        &app,
+        Some(&s.access),
+        &format!("/api/v1/blobs/{name}/thumbnail"),
+    )
+    .await;
+    assert_eq!(r.headers()["content-type"], "image/jpeg");
+    let thumb = image::load_from_memory(&r.bytes().await.unwrap())
+        .unwrap()
+        .to_rgb8();
+    assert_eq!(camera::colour(*thumb.get_pixel(50, 10)), "white");
+    assert_eq!(camera::colour(*thumb.get_pixel(10, 10)), "blue");
+}
+on_both_databases!(
+    uploads_are_kept_without_metadata_upright_and_on_white,
+    cleaned
+);
+
+/// A photo stored as uploaded by an earlier version is cleaned the first
+/// time it is asked for.
+async fn stored_before(db: Db) {
+    let app = TestApp::spawn(db).await;
+    app.seed().await;
+    let s = app.login("u1", "phone", &[]).await;
+    let plain = camera::encode_jpeg(&camera::quadrants(160, 120), 90);
+    let sent = camera::camera_jpeg(&plain, 1);
+    let name = sha(&sent);
+    assert_eq!(upload(&app, &s.access, &sent).await.0, StatusCode::CREATED);
+    // What an earlier version left: the upload as it came, no stored hash.
+    app.state
+        .blobs
+        .put(&backend::blobs::photo_key(&name), sent.clone())
+        .await
+        .unwrap();
+    assert_eq!(
+        app.execute_sql("UPDATE blobs SET stored_sha256 = NULL")
+            .await,
+        1
+    );
+    let r = fetch(&app, Some(&s.access), &format!("/api/v1/blobs/{name}")).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let kept = r.bytes().await.unwrap();
+    assert_no_camera_metadata(&kept, "a photo stored before");
+    assert_eq!(kept.as_ref(), &plain[..]);
+    let row = app.state.store.blob(&name).await.unwrap().unwrap();
+    assert_eq!(row.stored_sha256, Some(sha(&kept)));
+    let on_disk = app
+        .state
+        .blobs
+        .get(&backend::blobs::photo_key(&name))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(on_disk, plain, "the clean file replaced the upload");
+}
+on_both_databases!(
+    a_photo_stored_as_uploaded_is_cleaned_when_asked_for,
+    stored_before
+);
+
+// ---- who may see what ------------------------------------------------------
+
+/// A diary day of `owner`'s with a photo named `hash`, synced.
+async fn diary_with_photo(app: &TestApp, owner: &str, hash: &str) -> String {
+    let mut phone = MemoryReplica::new(Actor::random());
+    let s = app
+        .login(owner, &format!("phone-{owner}"), &[phone.actor().to_hex()])
+        .await;
+    let ctx = EditContext {
+        user: UserId::parse(owner).unwrap(),
+        role: Role::Cadre,
+        now_ms: 0,
+    };
+    let (id, _, edits) = entry_with_photo(owner, hash);
+    for e in &edits {
+        phone.edit(&id, e, &ctx).unwrap();
+    }
+    let (_, problems) = app.sync(&mut phone, &s.access).await;
+    assert!(problems.is_empty(), "{problems:?}");
+    s.access
+}
+
+async fn statuses(app: &TestApp, token: Option<&str>, hash: &str) -> (u16, u16) {
+    let full = fetch(app, token, &format!("/api/v1/blobs/{hash}")).await;
+    let thumb = fetch(app, token, &format!("/api/v1/blobs/{hash}/thumbnail")).await;
+    (full.status().as_u16(), thumb.status().as_u16())
+}
+
+async fn published(db: Db) {
+    let app = TestApp::spawn(db).await;
+    app.seed().await;
+    let store = &app.state.store;
+    backend::admin::create_unit(store, "c2", None, "红河县", "county")
+        .await
+        .unwrap();
+    backend::admin::create_unit(store, "t3", Some("c2"), "红河镇", "township")
+        .await
+        .unwrap();
+    app.add_user("u3", "t3", "cadre", None).await;
+    // u1's photo of 2026-11-19, with the camera's GPS, on t1's publication.
+    let sent = camera::camera_jpeg(&jpeg(800, 600, 31), 1);
+    let hash = sha(&sent);
+    let u1 = diary_with_photo(&app, "u1", &hash).await;
+    assert_eq!(upload(&app, &u1, &sent).await.0, StatusCode::CREATED);
+    let week = backend::publications::week::IsoWeek::parse("2026-W47").unwrap();
+    let (_, made) = backend::publications::publish_week(store, "t1", week, &[])
+        .await
+        .unwrap();
+    assert!(made);
+
+    // Public, without login: at the size the publication shows, and only
+    // through the publication.
+    let r = fetch(&app, None, &format!("/p/t1/2026-W47/photos/{hash}")).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let shown = r.bytes().await.unwrap();
+    assert_no_camera_metadata(&shown, "the published photo");
+    let img = image::load_from_memory(&shown).unwrap();
+    assert_eq!((img.width(), img.height()), (320, 240));
+    assert_eq!(statuses(&app, None, &hash).await, (401, 401));
+
+    // Any account sees that size too; the original only those who may
+    // read u1's diary (before: any account, once published).
+    for (login, expected) in [
+        ("u3", (404, 200)),
+        ("u2", (404, 200)),
+        ("l1", (200, 200)),
+        ("s1", (200, 200)),
+        ("u1", (200, 200)),
+    ] {
+        let token = app.login(login, &format!("web-{login}"), &[]).await.access;
+        assert_eq!(
+            statuses(&app, Some(&token), &hash).await,
+            expected,
+            "{login}"
+        );
+    }
+}
+on_both_databases!(
+    a_published_photo_is_public_at_its_display_size_only,
+    published
+);
+
+async fn borrowed(db: Db) {
+    let app = TestApp::spawn(db).await;
+    app.seed().await;
+    // u2's photo, on u2's diary, uploaded by u2.
+    let sent = camera::camera_jpeg(&jpeg(640, 480, 32), 1);
+    let hash = sha(&sent);
+    let u2 = diary_with_photo(&app, "u2", &hash).await;
+    assert_eq!(upload(&app, &u2, &sent).await.0, StatusCode::CREATED);
+    // u1 learns the hash and names it in u1's own diary.
+    let u1 = diary_with_photo(&app, "u1", &hash).await;
+    let l1 = app.login("l1", "web-l1", &[]).await.access;
+    let s1 = app.login("s1", "web-s1", &[]).await.access;
+    // Neither u1 nor u1's leader gets u2's photo by that (before: both did).
+    assert_eq!(statuses(&app, Some(&u1), &hash).await, (404, 404));
+    assert_eq!(statuses(&app, Some(&l1), &hash).await, (404, 404));
+    // The server does not tell u1 that the photo is there.
+    assert_eq!(head(&app, &u1, &hash).await, (0, false));
+    // u2's supervisor reads u2's diary.
+    assert_eq!(statuses(&app, Some(&s1), &hash).await, (200, 200));
+    // Had u1 taken the same photo, u1 sends its bytes and it is u1's too.
+    let (status, body) = upload(&app, &u1, &sent).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(statuses(&app, Some(&u1), &hash).await, (200, 200));
+    assert_eq!(statuses(&app, Some(&l1), &hash).await, (200, 200));
+}
+on_both_databases!(
+    naming_someone_elses_photo_in_ones_own_diary_grants_nothing,
+    borrowed
+);
+
+// ---- image work within a byte budget ---------------------------------------
+
+/// The check of a photo waits until the memory it needs is free in the
+/// image budget (before: a slot per core, whatever the photo's size).
+async fn image_budget(db: Db) {
+    let app = TestApp::spawn(db).await;
+    app.seed().await;
+    let s = app.login("u1", "phone", &[]).await;
+    let budget = &app.state.image_budget;
+    let all = budget.capacity();
+    assert_eq!(budget.available(), all);
+    // 1600 x 1200: about 6 MiB of pixels to check.
+    let photo = camera::encode_jpeg(&camera::quadrants(1600, 1200), 80);
+    assert!(photo.len() < 1 << 20);
+    // Everyone else's image work holds all but 1 MiB.
+    let others = budget.hold(all - (1 << 20)).await.unwrap();
+    let finishing = upload(&app, &s.access, &photo);
+    tokio::pin!(finishing);
+    // Its file is read (it fits), then it waits for the rest.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        tokio::select! {
+            done = &mut finishing => panic!("checked while the budget was held: {done:?}"),
+            () = tokio::time::sleep(std::time::Duration::from_millis(5)) => {}
+        }
+        if budget.available() < 1 << 20 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the upload never reached its check"
+        );
+    }
+    drop(others);
+    let (status, body) = finishing.await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(budget.available(), all, "given back");
+}
+on_both_databases!(
+    the_check_of_a_photo_waits_for_room_in_the_image_budget,
+    image_budget
 );

@@ -107,9 +107,13 @@ async fn shared_bucket(db: Db) {
             assert_eq!(thumb.width(), 320);
         }
     }
-    // The other cadre's copy is answered at once, from either instance.
+    // Another cadre sends the bytes (they prove the photo is theirs too,
+    // docs/photo-upload.md); the bucket keeps its one copy.
     let s2 = other.login("u2", "phone-2", &[]).await;
-    assert_eq!(head(&a, &s2.access, &hash).await, (total, true));
+    assert_eq!(head(&a, &s2.access, &hash).await, (0, false));
+    let (status, body) = upload(&a, &s2.access, &photo).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(head(&other, &s2.access, &hash).await, (total, true));
 
     // One photo, one thumbnail, no chunks left behind, all under the prefix.
     let stored = keys(&endpoint, &bucket, "").await;
