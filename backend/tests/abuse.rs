@@ -31,7 +31,12 @@ struct Figure {
     attack: &'static str,
     outcome: String,
     peak_mib: f64,
+    /// Peak above the resident memory when the attack began.
+    rise_mib: f64,
     seconds: f64,
+    /// Server CPU (user and system) during the attack and the bystander's
+    /// syncs.
+    cpu_seconds: f64,
 }
 
 struct Bench {
@@ -110,6 +115,8 @@ impl Bench {
         Fut: std::future::Future<Output = String>,
     {
         self.server.reset_peak();
+        let before_mib = self.server.rss_mib();
+        let cpu_before = self.server.cpu_seconds();
         let started = Instant::now();
         // The bystander syncs while the attack runs, and again after it.
         let attack = run(self.server.addr(), self.http.clone());
@@ -118,12 +125,18 @@ impl Bench {
         assert!(self.server.alive(), "the server died under: {name}");
         self.bystander_is_served().await;
         let peak_mib = self.server.peak_mib();
-        eprintln!("{name}: {outcome}; peak {peak_mib:.0} MiB; {seconds:.1} s");
+        let cpu_seconds = self.server.cpu_seconds() - cpu_before;
+        let rise_mib = peak_mib - before_mib;
+        eprintln!(
+            "{name}: {outcome}; peak {peak_mib:.0} MiB (+{rise_mib:.0}); {seconds:.1} s; CPU {cpu_seconds:.2} s"
+        );
         self.figures.push(Figure {
             attack: name,
             outcome,
             peak_mib,
+            rise_mib,
             seconds,
+            cpu_seconds,
         });
     }
 }
@@ -217,6 +230,60 @@ fn crafted_message(
         .generate_sync_message(&mut state)
         .expect("a first message");
     message.encode()
+}
+
+/// A raw DEFLATE stream of `mib` MiB of zeros, made without holding them.
+fn deflated_zeros(mib: usize) -> Vec<u8> {
+    let mut e = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::best());
+    let zeros = vec![0u8; 1 << 20];
+    for _ in 0..mib {
+        e.write_all(&zeros).unwrap();
+    }
+    e.finish().unwrap()
+}
+
+/// An Automerge chunk of `kind` (0 document, 2 compressed change) around
+/// `body`; the checksum is not what Automerge would compute (it checks it
+/// only after inflating).
+fn chunk(kind: u8, body: &[u8]) -> Vec<u8> {
+    let mut c = vec![0x85, 0x6f, 0x4a, 0x83, 0, 0, 0, 0, kind];
+    uleb(&mut c, body.len() as u64);
+    c.extend_from_slice(body);
+    c
+}
+
+/// A document chunk's body: one actor, no heads, no change columns, one
+/// op column (the raw values, DEFLATE-compressed) holding `column`.
+fn document_body_with_column(column: &[u8]) -> Vec<u8> {
+    let mut b = vec![1, 16];
+    b.extend_from_slice(&[7; 16]);
+    b.push(0); // heads
+    b.push(0); // change columns
+    b.push(1); // op columns
+    uleb(&mut b, (5 << 4) | 7 | 8);
+    uleb(&mut b, column.len() as u64);
+    b.extend_from_slice(column);
+    b
+}
+
+/// A v1 sync message with no heads, needs or haves, carrying `changes`.
+fn sync_message(changes: &[u8]) -> Vec<u8> {
+    let mut m = vec![0x42, 0, 0, 0, 1];
+    uleb(&mut m, changes.len() as u64);
+    m.extend_from_slice(changes);
+    m
+}
+
+fn uleb(out: &mut Vec<u8>, mut v: u64) {
+    loop {
+        let b = (v & 0x7f) as u8;
+        v >>= 7;
+        if v == 0 {
+            out.push(b);
+            return;
+        }
+        out.push(b | 0x80);
+    }
 }
 
 fn batch_of(entries: Vec<(DocId, Vec<u8>)>) -> Vec<u8> {
@@ -615,30 +682,23 @@ async fn abuse_is_refused_and_memory_stays_bounded() {
     let a = attacker_actor.clone();
     bench
         .attack(
-            "an entry text of 1,000,000 characters (a 1.2 kB message)",
+            "an entry text of 2,000,000 characters (a 2 kB message)",
             |addr, http| async move {
                 let id = day(11);
                 let m = crafted_message(&id, &a, |doc| {
                     let entries = doc.get(ROOT, "entries").unwrap().unwrap().1;
                     let e = doc.put_object(&entries, "e1", ObjType::Map).unwrap();
                     let text = doc.put_object(&e, "text", ObjType::Text).unwrap();
-                    doc.splice_text(&text, 0, 0, &"a".repeat(1_000_000))
+                    doc.splice_text(&text, 0, 0, &"a".repeat(2_000_000))
                         .unwrap();
                 });
                 eprintln!("  (message of {} bytes)", m.len());
-                // Automerge applies the million operations before anything can
-                // count them (seconds of one core: see docs/guarantees.md); the
-                // reply is the refusal, or the request timeout if that came first.
+                // The operations are counted from the columns' runs before
+                // Automerge applies any (before: 6 s and 989 MiB).
                 let (status, codes) = post_sync(&http, &addr, &t, batch_of(vec![(id, m)])).await;
-                assert!(
-                    (status == 200 && codes == ["forbidden_change"]) || status == 408,
-                    "{status} {codes:?}"
-                );
-                if status == 408 {
-                    "408 (request timeout)".into()
-                } else {
-                    summary(&codes)
-                }
+                assert_eq!(status, 200);
+                assert_eq!(codes, ["too_large"], "refused before loading");
+                summary(&codes)
             },
         )
         .await;
@@ -657,18 +717,112 @@ async fn abuse_is_refused_and_memory_stays_bounded() {
             eprintln!("  (message of {} bytes)", m.len());
             let (status, codes) = post_sync(&http, &addr, &t, batch_of(vec![(id, m)])).await;
             assert_eq!(status, 200);
-            assert_eq!(codes, ["forbidden_change"], "refused");
+            assert_eq!(codes, ["too_large"], "refused before loading");
             summary(&codes)
         })
         .await;
 
+    // Decompression bombs: DEFLATE data that Automerge inflated whole
+    // before any check (issue 23: 256 MiB from a 261 kB message).
+    let t = token.clone();
+    bench
+        .attack(
+            "a compressed change of zeros inflating to 256 MiB (a 261 kB message)",
+            |addr, http| async move {
+                let m = sync_message(&chunk(2, &deflated_zeros(256)));
+                eprintln!("  (message of {} bytes)", m.len());
+                let (status, codes) =
+                    post_sync(&http, &addr, &t, batch_of(vec![(day(13), m)])).await;
+                assert_eq!(status, 200);
+                assert_eq!(codes, ["too_large"], "refused after 8 MiB inflated");
+                summary(&codes)
+            },
+        )
+        .await;
+    let t = token.clone();
+    bench
+        .attack(
+            "a document chunk with one column inflating to 757 MiB",
+            |addr, http| async move {
+                let m = sync_message(&chunk(0, &document_body_with_column(&deflated_zeros(757))));
+                eprintln!("  (message of {} bytes)", m.len());
+                let (status, codes) =
+                    post_sync(&http, &addr, &t, batch_of(vec![(day(14), m)])).await;
+                assert_eq!(status, 200);
+                assert_eq!(codes, ["too_large"], "refused after 8 MiB inflated");
+                summary(&codes)
+            },
+        )
+        .await;
+    // The 8 MiB body: 128 messages of 64 kB, each a compressed change
+    // inflating to 64 MiB (8 GiB in all). The request's inflation budget
+    // (32 MiB) is spent by the first few; the rest are deferred unread.
+    let t = token.clone();
+    bench
+        .attack(
+            "an 8 MiB body of 128 compressed changes inflating to 64 MiB each",
+            |addr, http| async move {
+                let m = sync_message(&chunk(2, &deflated_zeros(64)));
+                let start = NaiveDate::from_ymd_opt(2025, 1, 1).unwrap();
+                let body = batch_of(
+                    (0..128u64)
+                        .map(|i| {
+                            let d = start + chrono::Days::new(i);
+                            (DocId::diary(&UserId::parse("u1").unwrap(), d), m.clone())
+                        })
+                        .collect(),
+                );
+                eprintln!("  (body of {} bytes)", body.len());
+                let (status, codes) = post_sync(&http, &addr, &t, body).await;
+                assert_eq!(status, 200);
+                assert_eq!(codes.len(), 128);
+                assert!(
+                    codes.iter().all(|c| c == "too_large" || c == "deferred"),
+                    "{codes:?}"
+                );
+                summary(&codes)
+            },
+        )
+        .await;
+    let eight_mib = bench.figures.last().expect("the 8 MiB attack");
+    assert!(
+        eight_mib.rise_mib <= 64.0,
+        "a hostile 8 MiB body raised the server by {:.0} MiB",
+        eight_mib.rise_mib
+    );
+    assert!(
+        eight_mib.cpu_seconds <= 1.0,
+        "a hostile 8 MiB body cost {:.2} s of CPU",
+        eight_mib.cpu_seconds
+    );
+    let t = token.clone();
+    bench
+        .attack(
+            "a have-entry's bloom filter asking 4 billion probes per hash",
+            |addr, http| async move {
+                // heads 0, need 0, one have (no hashes, a bloom of 1 entry,
+                // 10 bits each, 2^32 - 1 probes), no changes.
+                let mut m = vec![0x42, 0, 0, 1, 0];
+                let bloom = [1u8, 10, 0xff, 0xff, 0xff, 0xff, 0x0f, 0xff, 0xff];
+                m.push(bloom.len() as u8);
+                m.extend(bloom);
+                m.push(0);
+                let (status, codes) =
+                    post_sync(&http, &addr, &t, batch_of(vec![(day(15), m)])).await;
+                assert_eq!(status, 200);
+                assert_eq!(codes, ["bad_message"]);
+                summary(&codes)
+            },
+        )
+        .await;
+
     let mut table = String::from(
-        "| attack | outcome | server peak RSS (MiB) | time (s) |\n|---|---|---:|---:|\n",
+        "| attack | outcome | server peak RSS (MiB) | rise (MiB) | time (s) | server CPU (s) |\n|---|---|---:|---:|---:|---:|\n",
     );
     for f in &bench.figures {
         table.push_str(&format!(
-            "| {} | {} | {:.0} | {:.1} |\n",
-            f.attack, f.outcome, f.peak_mib, f.seconds
+            "| {} | {} | {:.0} | {:.0} | {:.1} | {:.2} |\n",
+            f.attack, f.outcome, f.peak_mib, f.rise_mib, f.seconds, f.cpu_seconds
         ));
     }
     eprintln!("{table}");

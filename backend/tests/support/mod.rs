@@ -222,6 +222,24 @@ impl Server {
         self.status_kib("VmHWM") as f64 / 1024.0
     }
 
+    /// CPU time the server has used so far (user and system), seconds.
+    pub fn cpu_seconds(&self) -> f64 {
+        let stat =
+            std::fs::read_to_string(format!("/proc/{}/stat", self.pid())).unwrap_or_default();
+        // The fields after the command name (which may hold spaces): state
+        // is the third field, utime the 14th, stime the 15th.
+        let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or_default();
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        let ticks = |i: usize| {
+            fields
+                .get(i)
+                .and_then(|f| f.parse::<u64>().ok())
+                .unwrap_or(0)
+        };
+        // Fields 14 and 15, counted from 1 with the pid and name first.
+        (ticks(11) + ticks(12)) as f64 / 100.0
+    }
+
     /// Reset the peak to the current resident memory (Linux: writing 5
     /// to `clear_refs`), so the next peak belongs to the next phase.
     pub fn reset_peak(&self) {

@@ -41,22 +41,32 @@ pub const MAX_BLOOM_PROBES: u32 = 64;
 /// Most bits per entry of a bloom filter (Automerge uses 10).
 pub const MAX_BLOOM_BITS_PER_ENTRY: u32 = 64;
 
+/// Most documents one request has worked on; the rest are deferred (the
+/// phone sends at most this many: `session::MAX_DOCS_PER_REQUEST`).
+pub const MAX_REQUEST_DOCS: usize = 1_000;
+
 /// What all documents of one request may cost together.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RequestBudget {
     pub ops: usize,
     pub changes: usize,
+    /// Bytes inflated, by every message whether admitted or not: the work
+    /// is done either way.
     pub inflated: usize,
+    pub docs: usize,
 }
 
 impl RequestBudget {
-    /// A request's default: twice what one document may gain, so one
-    /// request always carries the largest document there may be.
+    /// A request's default: twice the operations and changes one document
+    /// may gain (one request always carries the largest document there may
+    /// be), four times its inflated bytes (a thousand new documents of a
+    /// busy day each, compressed).
     pub fn per_request() -> Self {
         Self {
             ops: 2 * MAX_MESSAGE_OPS,
             changes: 2 * MAX_MESSAGE_CHANGES,
-            inflated: 2 * MAX_MESSAGE_INFLATED,
+            inflated: 4 * MAX_MESSAGE_INFLATED,
+            docs: MAX_REQUEST_DOCS,
         }
     }
 }
@@ -169,15 +179,23 @@ pub fn admit_message(bytes: &[u8], budget: &mut RequestBudget) -> Admit<MessageC
             &joined
         }
     };
+    if budget.docs == 0 {
+        return Err(AdmitError::Deferred { what: "documents" });
+    }
     let limits = Limits::for_message(budget);
     let mut cost = MessageCost::default();
     let mut chunks = Reader(changes);
-    while !chunks.0.is_empty() {
-        chunk(&mut chunks, &limits, &mut cost)?;
+    let mut read = Ok(());
+    while read.is_ok() && !chunks.0.is_empty() {
+        read = chunk(&mut chunks, &limits, &mut cost);
     }
+    // Inflation was paid for, admitted or not: a request of bombs runs
+    // out of it after a few and defers the rest at once.
+    budget.inflated = budget.inflated.saturating_sub(cost.inflated);
+    read?;
     budget.ops -= cost.ops;
     budget.changes -= cost.changes;
-    budget.inflated -= cost.inflated;
+    budget.docs -= 1;
     Ok(cost)
 }
 
@@ -230,6 +248,8 @@ impl Limits {
                 Ok(out)
             }
             Err(ScanError("a compressed column is too large")) => {
+                // What was inflated before the bound stopped it.
+                cost.inflated = cost.inflated.saturating_add(left);
                 let (max, by_request) = self.inflated;
                 let what = "inflated bytes";
                 Err(if by_request {
@@ -567,6 +587,55 @@ mod tests {
         let err = admit_message(&message, &mut nearly_spent).unwrap_err();
         assert_eq!(err.code(), "deferred", "{err}");
         assert_eq!(nearly_spent.ops, 500, "nothing charged");
+    }
+
+    #[test]
+    fn bombs_are_refused_after_the_bound_and_defer_once_the_request_has_paid() {
+        use std::io::Write;
+        let mut e = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::fast());
+        e.write_all(&vec![0u8; 3 * MAX_MESSAGE_INFLATED]).unwrap();
+        let deflated = e.finish().unwrap();
+        let mut chunk = vec![0x85, 0x6f, 0x4a, 0x83, 0, 0, 0, 0, CHUNK_COMPRESSED];
+        let mut len = deflated.len();
+        loop {
+            let b = (len & 0x7f) as u8;
+            len >>= 7;
+            if len == 0 {
+                chunk.push(b);
+                break;
+            }
+            chunk.push(b | 0x80);
+        }
+        chunk.extend(&deflated);
+        let mut message = vec![MESSAGE_V1, 0, 0, 0, 1];
+        let mut len = chunk.len();
+        while len >= 0x80 {
+            message.push((len & 0x7f) as u8 | 0x80);
+            len >>= 7;
+        }
+        message.push(len as u8);
+        message.extend(&chunk);
+        let mut b = budget();
+        let mut codes = Vec::new();
+        for _ in 0..8 {
+            codes.push(admit_message(&message, &mut b).unwrap_err().code());
+        }
+        // Each bomb inflated 8 MiB before its refusal; four spend the
+        // request's 32 MiB, and the rest are deferred without inflating.
+        assert_eq!(
+            codes,
+            [
+                "too_large",
+                "too_large",
+                "too_large",
+                "too_large",
+                "deferred",
+                "deferred",
+                "deferred",
+                "deferred"
+            ]
+        );
+        assert_eq!(b.inflated, 0);
     }
 
     #[test]

@@ -205,7 +205,10 @@ pub(crate) fn inflate_at_most(data: &[u8], max: u64) -> Scan<Vec<u8>> {
     INFLATER.with(|cell| {
         let mut d = cell.borrow_mut();
         d.reset(false);
-        let first = (data.len() as u64).saturating_mul(4).clamp(64, max.max(1));
+        let first = (data.len() as u64)
+            .saturating_mul(4)
+            .max(64)
+            .min(max.max(1));
         let mut out: Vec<u8> = Vec::with_capacity(usize::try_from(first).unwrap_or(64));
         loop {
             let read = usize::try_from(d.total_in()).map_err(|_| bad.clone())?;
