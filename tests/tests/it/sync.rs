@@ -388,6 +388,174 @@ async fn forbidden_paths(db: Db) {
 }
 on_both_databases!(forbidden_changes_are_refused_whole, forbidden_paths);
 
+/// Issue 23, items 2, 3 and 5, over HTTP: the owner's own device writing
+/// with Automerge's calls what the phone's typed edits never make. Each
+/// is refused whole, the stored record stays as it was, and nothing else
+/// of the request is lost.
+async fn owner_writes_outside_the_schema(db: Db) {
+    let app = TestApp::spawn(db).await;
+    app.seed().await;
+    let mut phone = Replica::open(&app.dir.path().join("p.db")).unwrap();
+    let sp = app.login("u1", "phone", &actors(phone.actor())).await;
+    let id = DocId::diary(&user("u1"), day(21));
+    phone
+        .edit(&id, &entry("原始记录"), &ctx("u1", Role::Cadre))
+        .unwrap();
+    phone
+        .edit(
+            &id,
+            &Edit::SetText {
+                target: sync_core::document::TextTarget::Summary,
+                text: "今日小结".into(),
+            },
+            &ctx("u1", Role::Cadre),
+        )
+        .unwrap();
+    app.sync(&mut phone, &sp.access).await;
+    let original = server_record(&app, &id).await.unwrap();
+    fn first_entry(am: &automerge::AutoCommit) -> (automerge::ObjId, String) {
+        let entries = am.get(automerge::ROOT, "entries").unwrap().unwrap().1;
+        let key = am.map_range(&entries, ..).next().unwrap().key.to_string();
+        (entries, key)
+    }
+    fn entry_obj(am: &automerge::AutoCommit) -> automerge::ObjId {
+        let (entries, key) = first_entry(am);
+        am.get(&entries, key.as_str()).unwrap().unwrap().1
+    }
+    type Change = fn(&mut automerge::AutoCommit);
+    let attempts: [(&str, &str, Change); 14] = [
+        ("entries = {}", "fixed at creation", |am| {
+            am.put_object(automerge::ROOT, "entries", automerge::ObjType::Map)
+                .unwrap();
+        }),
+        ("entries = []", "fixed at creation", |am| {
+            am.put_object(automerge::ROOT, "entries", automerge::ObjType::List)
+                .unwrap();
+        }),
+        ("an entry replaced by a scalar", "must be a map", |am| {
+            let (entries, key) = first_entry(am);
+            am.put(&entries, key.as_str(), "x").unwrap();
+        }),
+        (
+            "an entry replaced by an empty map",
+            "already holds an item",
+            |am| {
+                let (entries, key) = first_entry(am);
+                am.put_object(&entries, key.as_str(), automerge::ObjType::Map)
+                    .unwrap();
+            },
+        ),
+        (
+            "the summary replaced by a scalar",
+            "fixed at creation",
+            |am| {
+                am.put(automerge::ROOT, "summary", 0).unwrap();
+            },
+        ),
+        (
+            "the time as a text object (JS's default string)",
+            "scalar string",
+            |am| {
+                let e = entry_obj(am);
+                let t = am.put_object(&e, "time", automerge::ObjType::Text).unwrap();
+                am.splice_text(&t, 0, 0, "08:00").unwrap();
+            },
+        ),
+        ("households as a map", "must be a scalar", |am| {
+            let e = entry_obj(am);
+            am.put_object(&e, "households", automerge::ObjType::Map)
+                .unwrap();
+        }),
+        ("households 1,000,000", "from 0 to 10000", |am| {
+            let e = entry_obj(am);
+            am.put(&e, "households", 1_000_000u64).unwrap();
+        }),
+        ("a place of 300 characters", "at most 200", |am| {
+            let e = entry_obj(am);
+            am.put(&e, "place", "村".repeat(300)).unwrap();
+        }),
+        ("NUL and ESC in the place", "control characters", |am| {
+            let e = entry_obj(am);
+            am.put(&e, "place", "a\u{0}\u{1b}b").unwrap();
+        }),
+        ("time 99:99", "HH:MM", |am| {
+            let e = entry_obj(am);
+            am.put(&e, "time", "99:99").unwrap();
+        }),
+        ("time 13812345670", "HH:MM", |am| {
+            let e = entry_obj(am);
+            am.put(&e, "time", "13812345670").unwrap();
+        }),
+        ("category bogus", "must be one of", |am| {
+            let e = entry_obj(am);
+            am.put(&e, "category", "bogus").unwrap();
+        }),
+        ("text under an unknown key", "no such field", |am| {
+            let e = entry_obj(am);
+            let t = am
+                .put_object(&e, "notes", automerge::ObjType::Text)
+                .unwrap();
+            am.splice_text(&t, 0, 0, &"字".repeat(3_000)).unwrap();
+        }),
+    ];
+    for (n, (what, says, change)) in attempts.into_iter().enumerate() {
+        let mut client = MemoryReplica::new(Actor::random());
+        let s = app
+            .login("u1", &format!("dev-{n}"), &actors(&client.actor()))
+            .await;
+        app.sync(&mut client, &s.access).await;
+        let mut doc = client.document(&id).unwrap().expect("the diary arrived");
+        raw_write(&mut doc, change);
+        client.insert_raw(doc);
+        // A good change of another day in the same request is stored.
+        let other = DocId::diary(&user("u1"), day(1 + n as u32));
+        client
+            .edit(
+                &other,
+                &entry("同一请求里的正常记录"),
+                &ctx("u1", Role::Cadre),
+            )
+            .unwrap();
+        let (_, problems) = app.sync(&mut client, &s.access).await;
+        assert_eq!(problems.len(), 1, "{what}: {problems:?}");
+        assert_eq!(problems[0].code, "forbidden_change", "{what}");
+        assert!(
+            problems[0].message.contains(says),
+            "{what}: {}",
+            problems[0].message
+        );
+        assert_eq!(server_record(&app, &id).await.unwrap(), original, "{what}");
+        assert!(
+            server_record(&app, &other).await.is_some(),
+            "{what}: the good one"
+        );
+    }
+    // Days to come: a diary the day after tomorrow, a plan of 2200.
+    let today = (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive();
+    let later = [
+        DocId::diary(&user("u1"), today + chrono::Days::new(2)),
+        DocId::plan(&user("u1"), NaiveDate::from_ymd_opt(2200, 12, 1).unwrap()),
+    ];
+    let mut client = MemoryReplica::new(Actor::random());
+    let s = app.login("u1", "dev-later", &actors(&client.actor())).await;
+    for id in &later {
+        client.insert_raw(Document::create(id.clone(), &client.actor()));
+    }
+    let (_, problems) = app.sync(&mut client, &s.access).await;
+    assert_eq!(problems.len(), 2, "{problems:?}");
+    assert!(
+        problems.iter().all(|p| p.code == "bad_date"),
+        "{problems:?}"
+    );
+    for id in &later {
+        assert_eq!(server_record(&app, id).await, None, "{id}");
+    }
+}
+on_both_databases!(
+    the_owner_cannot_erase_or_mistype_a_record,
+    owner_writes_outside_the_schema
+);
+
 /// An entry holding `levels` maps one inside the other, a value in the
 /// innermost: `levels` + 3 keys below the root.
 fn nested_in_entry(am: &mut automerge::AutoCommit, levels: usize) {
