@@ -4,6 +4,7 @@
 use sync_core::{Role, UserId};
 
 use crate::auth;
+use crate::login_name::LoginName;
 use crate::storage::{NewUser, Store, Unit, User};
 
 #[derive(Debug, thiserror::Error)]
@@ -62,6 +63,8 @@ pub fn check_password(password: &str) -> Result<(), AdminError> {
 
 pub async fn create_user(store: &Store, spec: UserSpec) -> Result<User, AdminError> {
     let id = UserId::parse(&spec.id).map_err(|e| AdminError::Invalid(e.to_string()))?;
+    // Stored normalized; logging in normalizes what is typed the same way.
+    let login = LoginName::parse(&spec.login).map_err(|e| AdminError::Invalid(e.to_string()))?;
     let role = Role::parse(&spec.role).map_err(|e| AdminError::Invalid(e.to_string()))?;
     check_password(&spec.password)?;
     if matches!(role, Role::Leader | Role::Supervisor | Role::Admin) && spec.scope.is_none() {
@@ -89,7 +92,7 @@ pub async fn create_user(store: &Store, spec: UserSpec) -> Result<User, AdminErr
     store
         .create_user(&NewUser {
             id: id.clone(),
-            login: spec.login,
+            login: login.to_string(),
             name: spec.name,
             phone: spec.phone,
             post: spec.post,

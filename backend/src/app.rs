@@ -22,7 +22,7 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
-use crate::auth::{Keys, LoginLimiter};
+use crate::auth::Keys;
 use crate::blobs::BlobStore;
 use crate::config::Config;
 use crate::metrics::Metrics;
@@ -38,7 +38,6 @@ pub struct AppState {
     pub store: Store,
     pub config: Arc<Config>,
     pub keys: Arc<Keys>,
-    pub limiter: Arc<LoginLimiter>,
     pub metrics: Arc<Metrics>,
     /// Bounds the Automerge work running at once on blocking threads.
     pub sync_slots: Arc<tokio::sync::Semaphore>,
@@ -87,7 +86,6 @@ impl AppState {
             .unwrap_or(2);
         Ok(Self {
             store,
-            limiter: LoginLimiter::new(config.login_per_minute),
             keys: Arc::new(Keys::from_secret(&secret)),
             metrics: Arc::new(Metrics::new()),
             sync_slots: Arc::new(tokio::sync::Semaphore::new(workers * 2)),
@@ -239,6 +237,7 @@ pub fn router(state: AppState) -> Router {
             }),
         )
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+        .layer(axum::middleware::map_response(crate::security_headers::add))
 }
 
 /// Marks a refusal whose request body was read to its end all the same:
@@ -442,9 +441,13 @@ async fn collect_garbage_forever(state: AppState) {
             Ok(n) => tracing::info!(removed = n, "removed abandoned partial uploads"),
             Err(e) => tracing::warn!(error = %e, "partial upload clean-up failed"),
         }
-        // Leases of event streams whose instance died.
+        // Leases of event streams whose instance died; attempt counters
+        // no limit reads any more.
         if let Err(e) = state.store.remove_expired_event_streams().await {
             tracing::warn!(error = %e, "removing expired event-stream leases failed");
+        }
+        if let Err(e) = state.store.remove_old_attempts().await {
+            tracing::warn!(error = %e, "removing old attempt counters failed");
         }
     }
 }

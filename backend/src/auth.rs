@@ -10,8 +10,6 @@
 //! stored hashed, rotate on every use; presenting a used one again after the
 //! grace period revokes the whole family (someone copied it).
 
-use std::sync::Arc;
-
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
@@ -24,6 +22,8 @@ use sha2::{Digest, Sha256};
 
 use crate::app::AppState;
 use crate::error::ApiError;
+use crate::login_limits::{self, LoginLimits};
+use crate::login_name::LoginName;
 use crate::storage::{now_ms, RefreshToken, Store, User};
 
 pub const ISSUER: &str = "jishi";
@@ -204,17 +204,35 @@ pub fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
-/// Check a login and password (rate-limited per account and per client
-/// address; an unknown login costs as much as a wrong password).
+/// Check a login and password: the login is normalized as it was when the
+/// account was made (`LoginName`); attempts are limited per account and
+/// client address, per address, and slowed per account (`login_limits`);
+/// an unknown or malformed login costs as much as a wrong password.
 pub async fn check_password(
     state: &AppState,
     login: &str,
     password: String,
-    client: std::net::SocketAddr,
+    client: std::net::IpAddr,
 ) -> Result<User, ApiError> {
-    state.limiter.check(login, &client.ip().to_string())?;
+    let name = LoginName::parse(login);
+    let key = match &name {
+        Ok(name) => name.as_str().to_owned(),
+        Err(_) => login.trim().chars().take(128).collect(),
+    };
+    let attempt = login_limits::admit(
+        &state.store,
+        LoginLimits::new(state.config.login_per_minute),
+        &key,
+        client,
+    )
+    .await?;
     let wrong = || ApiError::Unauthorized("wrong login or password".into());
-    let (user, hash) = match state.store.user_by_login(login).await? {
+    let Ok(name) = name else {
+        spend_a_password_check(password).await;
+        state.metrics.login_failures.inc();
+        return Err(wrong());
+    };
+    let (user, hash) = match state.store.user_by_login(name.as_str()).await? {
         Some(found) => found,
         None => {
             spend_a_password_check(password).await;
@@ -226,6 +244,7 @@ pub async fn check_password(
         state.metrics.login_failures.inc();
         return Err(wrong());
     }
+    attempt.succeeded(&state.store).await?;
     Ok(user)
 }
 
@@ -435,43 +454,5 @@ impl Caller {
     /// Seconds until the caller's token expires (0 if it has).
     pub fn seconds_left(&self) -> u64 {
         u64::try_from(self.expires_at.saturating_sub(now_ms() / 1000)).unwrap_or(0)
-    }
-}
-
-/// Per-account and per-client login limits.
-pub struct LoginLimiter {
-    per_account: governor::DefaultKeyedRateLimiter<String>,
-    /// Ten times the account limit: many cadres of a township share one
-    /// address behind a carrier's NAT.
-    per_address: governor::DefaultKeyedRateLimiter<String>,
-}
-
-impl std::fmt::Debug for LoginLimiter {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("LoginLimiter")
-    }
-}
-
-impl LoginLimiter {
-    pub fn new(per_minute: u32) -> Arc<Self> {
-        let quota = |n: u32| {
-            governor::Quota::per_minute(
-                std::num::NonZeroU32::new(n.max(1)).unwrap_or(std::num::NonZeroU32::MIN),
-            )
-        };
-        Arc::new(Self {
-            per_account: governor::RateLimiter::keyed(quota(per_minute)),
-            per_address: governor::RateLimiter::keyed(quota(per_minute.saturating_mul(10))),
-        })
-    }
-
-    /// Count one attempt for the account and one for the client address.
-    pub fn check(&self, login: &str, client: &str) -> Result<(), ApiError> {
-        let account = self.per_account.check_key(&login.to_owned());
-        let address = self.per_address.check_key(&client.to_owned());
-        if account.is_err() || address.is_err() {
-            return Err(ApiError::TooManyRequests);
-        }
-        Ok(())
     }
 }

@@ -29,6 +29,9 @@ impl std::fmt::Debug for Secret {
     }
 }
 
+/// Shortest `metrics_token`.
+pub const MIN_METRICS_TOKEN: usize = 16;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
     pub listen: SocketAddr,
@@ -58,8 +61,13 @@ pub struct Config {
     /// answered 503 with `Retry-After` at once instead of queueing (which
     /// made every request of a burst wait seconds). Default: 10 per core.
     pub max_sync_requests: usize,
-    /// Logins allowed per account and per client address, per minute.
+    /// Login attempts allowed per minute per account and client address
+    /// (then 429); ten times as many per address (then 429) and per
+    /// account from any address (then each waits, none is refused).
     pub login_per_minute: u32,
+    /// Proxies (addresses or networks) whose `X-Forwarded-For` names the
+    /// client; anyone else's is ignored. Empty: the peer is the client.
+    pub trusted_proxies: Vec<crate::client_addr::ProxyRange>,
     /// Event streams (`/api/v1/events`, `/web/events`) one user may hold
     /// open at once, on all instances together.
     pub max_event_streams_per_user: u32,
@@ -90,6 +98,9 @@ pub struct Config {
     /// The web pages are served over HTTPS (through a proxy): the session
     /// cookie is marked `Secure`.
     pub web_secure_cookie: bool,
+    /// `GET /metrics` answers only with this bearer token (at least 16
+    /// characters); unset, `/metrics` is off (404).
+    pub metrics_token: Option<Secret>,
 }
 
 impl Default for Config {
@@ -109,6 +120,7 @@ impl Default for Config {
             max_sync_inflight_bytes: 64 * 1024 * 1024,
             max_sync_requests: 10 * std::thread::available_parallelism().map_or(2, |n| n.get()),
             login_per_minute: 10,
+            trusted_proxies: Vec::new(),
             max_event_streams_per_user: 10,
             max_event_streams_per_device: 6,
             blob_grace_secs: 7 * 24 * 3600,
@@ -123,6 +135,7 @@ impl Default for Config {
             publish_hour: 8,
             web_secure_cookie: false,
             review_deadline_day: 5,
+            metrics_token: None,
         }
     }
 }
@@ -145,6 +158,7 @@ pub struct FileConfig {
     pub max_sync_inflight_bytes: Option<usize>,
     pub max_sync_requests: Option<usize>,
     pub login_per_minute: Option<u32>,
+    pub trusted_proxies: Option<Vec<crate::client_addr::ProxyRange>>,
     pub max_event_streams_per_user: Option<u32>,
     pub max_event_streams_per_device: Option<u32>,
     pub blob_grace_secs: Option<u64>,
@@ -159,6 +173,7 @@ pub struct FileConfig {
     pub publish_hour: Option<u32>,
     pub review_deadline_day: Option<u32>,
     pub web_secure_cookie: Option<bool>,
+    pub metrics_token: Option<Secret>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -172,6 +187,8 @@ pub enum ConfigError {
         missing: &'static str,
         env: &'static str,
     },
+    #[error("metrics_token (JISHI_METRICS_TOKEN) must be at least {MIN_METRICS_TOKEN} characters; make one with `openssl rand -hex 24`")]
+    MetricsToken,
     #[error("{name}={value:?} is not valid: {reason}")]
     Env {
         name: String,
@@ -202,6 +219,12 @@ impl Config {
         for (name, value) in env {
             c.apply_env(&name, &value)?;
         }
+        if c.metrics_token
+            .as_ref()
+            .is_some_and(|t| t.expose().chars().count() < MIN_METRICS_TOKEN)
+        {
+            return Err(ConfigError::MetricsToken);
+        }
         Ok(c)
     }
 
@@ -222,6 +245,7 @@ impl Config {
             max_sync_inflight_bytes,
             max_sync_requests,
             login_per_minute,
+            trusted_proxies,
             max_event_streams_per_user,
             max_event_streams_per_device,
             blob_grace_secs,
@@ -242,7 +266,8 @@ impl Config {
             s3_bucket,
             s3_endpoint,
             s3_access_key_id,
-            s3_secret_access_key
+            s3_secret_access_key,
+            metrics_token
         );
     }
 
@@ -272,6 +297,14 @@ impl Config {
             "JISHI_MAX_SYNC_INFLIGHT_BYTES" => self.max_sync_inflight_bytes = parse(name, value)?,
             "JISHI_MAX_SYNC_REQUESTS" => self.max_sync_requests = parse(name, value)?,
             "JISHI_LOGIN_PER_MINUTE" => self.login_per_minute = parse(name, value)?,
+            "JISHI_TRUSTED_PROXIES" => {
+                self.trusted_proxies = value
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|p| !p.is_empty())
+                    .map(|p| parse(name, p))
+                    .collect::<Result<_, _>>()?
+            }
             "JISHI_MAX_EVENT_STREAMS_PER_USER" => {
                 self.max_event_streams_per_user = parse(name, value)?
             }
@@ -297,6 +330,7 @@ impl Config {
             "JISHI_PUBLISH_HOUR" => self.publish_hour = parse(name, value)?,
             "JISHI_REVIEW_DEADLINE_DAY" => self.review_deadline_day = parse(name, value)?,
             "JISHI_WEB_SECURE_COOKIE" => self.web_secure_cookie = parse(name, value)?,
+            "JISHI_METRICS_TOKEN" => self.metrics_token = Some(Secret::new(value)),
             _ => {}
         }
         Ok(())
@@ -390,5 +424,39 @@ mod tests {
         assert_eq!(s3.endpoint.as_deref(), Some("http://127.0.0.1:9000"));
         assert!(!format!("{c:?}").contains("very-secret"));
         assert_eq!(Config::default().s3().unwrap(), None);
+    }
+
+    #[test]
+    fn metrics_are_off_unless_a_long_token_is_set_and_it_never_prints() {
+        assert_eq!(Config::default().metrics_token, None);
+        let env = |v: &str| [("JISHI_METRICS_TOKEN".to_owned(), v.to_owned())];
+        let c = Config::load(None, env("metrics-token-0123456789")).unwrap();
+        assert_eq!(
+            c.metrics_token.as_ref().map(Secret::expose),
+            Some("metrics-token-0123456789")
+        );
+        assert!(!format!("{c:?}").contains("metrics-token-0123456789"));
+        let err = Config::load(None, env("short")).unwrap_err().to_string();
+        assert!(
+            err.contains("JISHI_METRICS_TOKEN") && !err.contains("short"),
+            "{err}"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("jishi.toml");
+        std::fs::write(
+            &file,
+            "metrics_token = \"from-the-file-0123456789\"\ntrusted_proxies = [\"10.0.0.0/8\", \"::1\"]\n",
+        )
+        .unwrap();
+        let c = Config::load(Some(&file), []).unwrap();
+        assert!(c.metrics_token.is_some());
+        assert_eq!(c.trusted_proxies.len(), 2);
+        let env = [(
+            "JISHI_TRUSTED_PROXIES".to_owned(),
+            "127.0.0.1, 10.1.0.0/16".to_owned(),
+        )];
+        assert_eq!(Config::load(None, env).unwrap().trusted_proxies.len(), 2);
+        let env = [("JISHI_TRUSTED_PROXIES".to_owned(), "10.0.0.0/40".to_owned())];
+        assert!(Config::load(None, env).is_err());
     }
 }

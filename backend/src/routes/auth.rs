@@ -1,8 +1,6 @@
 //! Login, refresh, logout, and who am I.
 
-use std::net::SocketAddr;
-
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
@@ -10,6 +8,7 @@ use sync_core::Actor;
 
 use crate::app::AppState;
 use crate::auth::{self, Caller, TokenPair};
+use crate::client_addr::ClientAddr;
 use crate::error::ApiError;
 use crate::routes::ApiJson;
 use crate::storage::User;
@@ -48,7 +47,7 @@ fn valid_device_id(s: &str) -> bool {
               (status = 429, body = crate::error::ErrorBody)))]
 pub async fn login(
     State(state): State<AppState>,
-    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    ClientAddr(client): ClientAddr,
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> Result<Json<TokenPair>, ApiError> {
     if req.login.is_empty() || req.login.len() > 128 || req.password.len() > 1024 {

@@ -2,9 +2,10 @@
 //! routes and contained panics.
 
 use axum::extract::State;
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use sha2::{Digest, Sha256};
 use utoipa::OpenApi;
 
 use crate::app::AppState;
@@ -54,7 +55,28 @@ pub async fn healthz(State(state): State<AppState>) -> Response {
     }
 }
 
-pub async fn metrics(State(state): State<AppState>) -> Response {
+/// Prometheus text, for the holder of `metrics_token` only; without one
+/// configured the route is off (404, like an unknown route).
+pub async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let Some(token) = &state.config.metrics_token else {
+        return ApiError::NotFound.into_response();
+    };
+    let presented = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .unwrap_or("");
+    if !same_secret(presented, token.expose()) {
+        let mut refused =
+            ApiError::Unauthorized("metrics need `Authorization: Bearer <metrics_token>`".into())
+                .into_response();
+        refused.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            axum::http::HeaderValue::from_static("Bearer"),
+        );
+        return refused;
+    }
     (
         [(
             header::CONTENT_TYPE,
@@ -63,6 +85,19 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
         state.metrics.render(),
     )
         .into_response()
+}
+
+/// Whether two secrets are equal, in time that does not depend on where
+/// they differ (both are hashed to the same length first).
+fn same_secret(presented: &str, expected: &str) -> bool {
+    let (a, b) = (
+        Sha256::digest(presented.as_bytes()),
+        Sha256::digest(expected.as_bytes()),
+    );
+    a.iter()
+        .zip(b.iter())
+        .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+        == 0
 }
 
 pub async fn openapi() -> Json<utoipa::openapi::OpenApi> {

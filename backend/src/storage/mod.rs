@@ -8,6 +8,7 @@
 //! survives a power cut. Handlers never see SQL; they call [`Store`] methods.
 
 mod accounts;
+mod attempts;
 mod backup;
 mod changes;
 mod documents;
@@ -29,6 +30,7 @@ use sqlx::sqlite::{
 use sqlx::Connection;
 
 pub use accounts::*;
+pub use attempts::{Attempts, WINDOW_MS};
 pub use backup::*;
 pub use changes::{DocChange, Feed};
 pub use documents::*;

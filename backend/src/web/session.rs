@@ -1,10 +1,8 @@
 //! Logging in and out of the web pages, and the session extractor.
 
-use std::net::SocketAddr;
-
 use askama::Template;
 use axum::extract::rejection::FormRejection;
-use axum::extract::{ConnectInfo, FromRequestParts, Query, State};
+use axum::extract::{FromRequestParts, Query, State};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -15,6 +13,7 @@ use sync_core::{Actor, Role};
 use super::WebError;
 use crate::app::AppState;
 use crate::auth::{self, Caller};
+use crate::client_addr::ClientAddr;
 use crate::error::ApiError;
 
 const COOKIE: &str = "jishi_web";
@@ -136,7 +135,7 @@ pub struct LoginForm {
 /// device with its own writer, and set the session cookie.
 pub async fn login(
     State(state): State<AppState>,
-    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    ClientAddr(client): ClientAddr,
     form: Result<Form<LoginForm>, FormRejection>,
 ) -> Response {
     let Ok(Form(form)) = form else {
@@ -162,7 +161,7 @@ pub async fn login(
     }
     let user = match auth::check_password(&state, login, form.password, client).await {
         Ok(user) => user,
-        Err(ApiError::TooManyRequests) => {
+        Err(ApiError::TooManyRequests | ApiError::Limited { .. }) => {
             return login_form(
                 StatusCode::TOO_MANY_REQUESTS,
                 &form.next,

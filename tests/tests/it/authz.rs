@@ -117,7 +117,9 @@ const MATRIX: &[Row] = &[
     Row { route: "HEAD /p/{unit}/{week}/photos/{sha}", table: PUBLIC_PHOTO },
     // ---- operations -------------------------------------------------------
     Row { route: "GET /healthz", table: OPEN },
-    Row { route: "GET /metrics", table: OPEN },
+    // Off unless `metrics_token` is set (tests/it/hardening.rs), as here.
+    Row { route: "GET /metrics", table: "
+        mine                                    404   404   404   404   404   404   404" },
     Row { route: "GET /api/openapi.json", table: OPEN },
     // ---- web pages: a cadre holding a session cookie (the login form
     // refuses cadres) is refused everywhere
@@ -1001,7 +1003,7 @@ impl World {
                 req.publication_of = Some("t1");
             }
             "/healthz" => req.shows = shows("ok"),
-            "/metrics" => req.shows = shows("jishi_"),
+            "/metrics" => {}
             "/api/openapi.json" => req.shows = shows("openapi"),
             "/web/" | "/web/units/{unit}" => {
                 req.path = template.replace("{unit}", unit);

@@ -9,6 +9,7 @@ mod crashpoints;
 mod demo;
 mod events;
 mod group_commit;
+mod hardening;
 mod harness;
 mod photos;
 mod publications;

@@ -760,12 +760,19 @@ on_both_databases!(
     restart_between_rounds
 );
 
+/// The token `/metrics` answers to in the busy test.
+const METRICS_TOKEN: &str = "busy-test-metrics-token-0123";
+
 /// With as many sync requests being worked on as the server takes
 /// (`max_sync_requests`), the next is answered at once with 503, a JSON
 /// body and `Retry-After`, and nothing of it is stored; once a turn is free
 /// the same request is accepted whole.
 async fn busy_server(db: Db) {
-    let app = TestApp::spawn_with(db, |c| c.max_sync_requests = 3).await;
+    let app = TestApp::spawn_with(db, |c| {
+        c.max_sync_requests = 3;
+        c.metrics_token = Some(backend::config::Secret::new(METRICS_TOKEN));
+    })
+    .await;
     app.seed().await;
     let mut phone = MemoryReplica::new(Actor::random());
     let s = app.login("u1", "phone", &actors(&phone.actor())).await;
@@ -811,6 +818,7 @@ async fn busy_server(db: Db) {
     let metrics = app
         .http
         .get(app.url("/metrics"))
+        .bearer_auth(METRICS_TOKEN)
         .send()
         .await
         .unwrap()
