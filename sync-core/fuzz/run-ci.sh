@@ -8,7 +8,7 @@
 #   FUZZ_SECONDS   time per target (default 45)
 #   FUZZ_TIMEOUT   seconds one input may take before it counts as a finding
 #                  (default 60; the slowest known input takes 23 s)
-#   FUZZ_TARGETS   targets to run (default: all five)
+#   FUZZ_TARGETS   targets to run (default: all six)
 #
 # Long runs: docs/fuzzing.md.
 set -uo pipefail
@@ -18,7 +18,7 @@ export CARGO_TERM_COLOR=never
 
 SECONDS_PER_TARGET=${FUZZ_SECONDS:-45}
 TIMEOUT=${FUZZ_TIMEOUT:-60}
-TARGETS=${FUZZ_TARGETS:-"doc_load batch_decode upload_headers photo_check photo_prepare"}
+TARGETS=${FUZZ_TARGETS:-"doc_load batch_decode sync_message upload_headers photo_check photo_prepare"}
 started=$(date +%s)
 
 if ! cargo fuzz --version >/dev/null 2>&1; then

@@ -132,7 +132,7 @@ impl ClientStore for MemoryReplica {
 }
 
 /// A server held in memory: every document visible to every peer.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct MemoryServer {
     actor: Actor,
     docs: BTreeMap<DocId, (Vec<u8>, u64)>,

@@ -1020,3 +1020,133 @@ fn a_document_stops_growing_at_its_limits() {
     assert_eq!(problems.len(), 1, "{problems:?}");
     assert_eq!(problems[0].code, "document_full", "{problems:?}");
 }
+
+// ---- the fuzz target's corpus ------------------------------------------
+
+#[path = "../../fuzz/sync_message_check.rs"]
+mod sync_message_check;
+
+fn corpus_dir() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus/sync_message")
+}
+
+/// Hostile messages for the corpus: bombs and erasures, small enough to
+/// commit.
+fn hostile_seeds() -> Vec<(String, Vec<u8>)> {
+    use std::io::Write;
+    let deflated = |n: usize| {
+        let mut e = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::best());
+        e.write_all(&vec![0u8; n]).unwrap();
+        e.finish().unwrap()
+    };
+    let uleb = |out: &mut Vec<u8>, mut v: u64| loop {
+        let b = (v & 0x7f) as u8;
+        v >>= 7;
+        if v == 0 {
+            out.push(b);
+            break;
+        }
+        out.push(b | 0x80);
+    };
+    let message = |chunk: &[u8]| {
+        let mut m = vec![0x42, 0, 0, 0, 1];
+        uleb(&mut m, chunk.len() as u64);
+        m.extend_from_slice(chunk);
+        m
+    };
+    let chunk = |kind: u8, body: &[u8]| {
+        let mut c = vec![0x85, 0x6f, 0x4a, 0x83, 0, 0, 0, 0, kind];
+        uleb(&mut c, body.len() as u64);
+        c.extend_from_slice(body);
+        c
+    };
+    let mut out = vec![
+        (
+            "bad-compressed-zeros-9mib".to_owned(),
+            message(&chunk(2, &deflated(9 << 20))),
+        ),
+        ("bad-bloom-probes".to_owned(), {
+            let mut m = vec![
+                0x42, 0, 0, 1, 0, 9, 1, 10, 0xff, 0xff, 0xff, 0xff, 0x0f, 0xff, 0xff,
+            ];
+            m.push(0);
+            m
+        }),
+    ];
+    // Changes by the phone's own actor on top of the staged diary.
+    let (_, mut phone) = sync_message_check::stage();
+    let id = sync_message_check::diary_id();
+    type Change = fn(&mut AutoCommit);
+    let changes: [(&str, Change); 3] = [
+        ("bad-entries-emptied", |am| {
+            am.put_object(ROOT, "entries", ObjType::Map).unwrap();
+        }),
+        ("bad-entry-replaced", |am| {
+            let entries = obj(am, &["entries"]);
+            am.put_object(&entries, "e0", ObjType::Map).unwrap();
+        }),
+        ("bad-time-as-text", |am| {
+            let e = obj(am, &["entries", "e1"]);
+            let t = am.put_object(&e, "time", ObjType::Text).unwrap();
+            am.splice_text(&t, 0, 0, "99:99").unwrap();
+        }),
+    ];
+    for (name, change) in changes {
+        let mut doc = phone.document(&id).unwrap().unwrap();
+        let heads = doc.heads();
+        change(doc.automerge_mut());
+        doc.automerge_mut().commit();
+        let mut state = automerge::sync::State::new();
+        state.shared_heads = heads.clone();
+        let mut state = sync_core::session::primed_state(Some(&state.encode()));
+        use automerge::sync::SyncDoc;
+        let m = doc
+            .automerge_mut()
+            .sync()
+            .generate_sync_message(&mut state)
+            .unwrap();
+        out.push((name.to_owned(), m.encode()));
+        let _ = &mut phone;
+    }
+    out
+}
+
+/// The committed corpus of the `sync_message` fuzz target, replayed: the
+/// seeds (typed edits) are stored, the `bad-*` files refused, and every
+/// file holds to the target's assertions. `JISHI_WRITE_SEEDS=1` writes the
+/// seeds and hostile files anew.
+#[test]
+fn the_sync_message_corpus_holds() {
+    let dir = corpus_dir();
+    if std::env::var_os("JISHI_WRITE_SEEDS").is_some() {
+        std::fs::create_dir_all(&dir).unwrap();
+        for (name, bytes) in sync_message_check::seeds()
+            .into_iter()
+            .chain(hostile_seeds())
+        {
+            std::fs::write(dir.join(name), bytes).unwrap();
+        }
+    }
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    assert!(
+        files.len() >= 8,
+        "{} files in {}",
+        files.len(),
+        dir.display()
+    );
+    for path in files {
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let bytes = std::fs::read(&path).unwrap();
+        let stored = sync_message_check::sync_message(&bytes).unwrap();
+        if name.starts_with("seed-") {
+            assert!(stored, "{name} was refused");
+        }
+        if name.starts_with("bad-") {
+            assert!(!stored, "{name} was stored");
+        }
+    }
+}
