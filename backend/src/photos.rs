@@ -22,7 +22,7 @@ pub use sync_core::photo_check::{
 use crate::budget::ByteBudget;
 
 /// Bytes of image work in memory at once, by default: a photo from the app
-/// (at most 1,600 px, about 15 MiB to check) has plenty of company; the
+/// (at most 1,600 px, about 9 MiB to check) has plenty of company; the
 /// largest upload accepted without turning (40 megapixels) fits alone.
 pub const IMAGE_BYTES_IN_MEMORY: usize = 256 * 1024 * 1024;
 

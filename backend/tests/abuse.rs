@@ -2,10 +2,12 @@
 //! `jishi serve` process is sent oversized bodies, clients that trickle
 //! their headers or bodies a byte at a time or say nothing, a flood of
 //! logins, sync batches with very many documents or huge messages, and
-//! Automerge documents built to be costly (deep nesting, huge counts). Each
-//! is answered with a 4xx or closed, the server's memory stays bounded, and
-//! a bystander cadre keeps syncing throughout. The figures (peak memory
-//! under each) are printed and recorded in docs/guarantees.md.
+//! Automerge documents built to be costly (deep nesting, huge counts), and
+//! photos built to be costly (PNG metadata chunks that inflate to hundreds
+//! of MiB, several 40-megapixel photos at once). Each is answered with a
+//! 4xx or closed, the server's memory stays bounded, and a bystander cadre
+//! keeps syncing throughout. The figures (peak memory under each) are
+//! printed and recorded in docs/guarantees.md.
 
 mod support;
 
@@ -52,6 +54,63 @@ const HEADER_TIMEOUT_SECS: u64 = 2;
 const REQUEST_TIMEOUT_SECS: u64 = 4;
 
 impl Bench {
+    /// A real `jishi serve` with the abuse tests' timeouts and the real
+    /// login limits, the bystander u2 logged in, and the attacker u1's
+    /// token and actor.
+    async fn start(dir: &std::path::Path) -> (Bench, String, Actor) {
+        let data = dir.join("server");
+        seed_county(&data, None);
+        let mut server = Server::new(data, None);
+        server.env = vec![
+            (
+                "JISHI_HEADER_TIMEOUT_SECS".into(),
+                HEADER_TIMEOUT_SECS.to_string(),
+            ),
+            (
+                "JISHI_REQUEST_TIMEOUT_SECS".into(),
+                REQUEST_TIMEOUT_SECS.to_string(),
+            ),
+            // The real login limit: 10 a minute per account, 100 per address.
+            ("JISHI_LOGIN_PER_MINUTE".into(), "10".into()),
+        ];
+        server.start();
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(60))
+            .build()
+            .unwrap();
+        let base = server.base();
+        let bystander = Replica::open(&dir.join("bystander.db")).unwrap();
+        let bystander_token =
+            login(&http, &base, "u2", "bystander", &bystander.actor().to_hex()).await;
+        let attacker_actor = Actor::random();
+        let token = login(&http, &base, "u1", "attacker", &attacker_actor.to_hex()).await;
+        let mut bench = Bench {
+            server,
+            http,
+            bystander,
+            bystander_token,
+            day: 0,
+            figures: Vec::new(),
+        };
+        bench.bystander_is_served().await;
+        eprintln!("started: {:.0} MiB resident", bench.server.rss_mib());
+        (bench, token, attacker_actor)
+    }
+
+    /// The figures as a Markdown table (docs/guarantees.md).
+    fn table(&self) -> String {
+        let mut table = String::from(
+            "| attack | outcome | server peak RSS (MiB) | rise (MiB) | time (s) | server CPU (s) |\n|---|---|---:|---:|---:|---:|\n",
+        );
+        for f in &self.figures {
+            table.push_str(&format!(
+                "| {} | {} | {:.0} | {:.0} | {:.1} | {:.2} |\n",
+                f.attack, f.outcome, f.peak_mib, f.rise_mib, f.seconds, f.cpu_seconds
+            ));
+        }
+        table
+    }
+
     /// The bystander writes an entry and syncs it within a few seconds.
     async fn bystander_is_served(&mut self) {
         self.day = self.day % 28 + 1;
@@ -342,41 +401,7 @@ fn summary(codes: &[String]) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn abuse_is_refused_and_memory_stays_bounded() {
     let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("server");
-    seed_county(&data, None);
-    let mut server = Server::new(data, None);
-    server.env = vec![
-        (
-            "JISHI_HEADER_TIMEOUT_SECS".into(),
-            HEADER_TIMEOUT_SECS.to_string(),
-        ),
-        (
-            "JISHI_REQUEST_TIMEOUT_SECS".into(),
-            REQUEST_TIMEOUT_SECS.to_string(),
-        ),
-        // The real login limit: 10 a minute per account, 100 per address.
-        ("JISHI_LOGIN_PER_MINUTE".into(), "10".into()),
-    ];
-    server.start();
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(60))
-        .build()
-        .unwrap();
-    let base = server.base();
-    let bystander = Replica::open(&dir.path().join("bystander.db")).unwrap();
-    let bystander_token = login(&http, &base, "u2", "bystander", &bystander.actor().to_hex()).await;
-    let attacker_actor = Actor::random();
-    let token = login(&http, &base, "u1", "attacker", &attacker_actor.to_hex()).await;
-    let mut bench = Bench {
-        server,
-        http,
-        bystander,
-        bystander_token,
-        day: 0,
-        figures: Vec::new(),
-    };
-    bench.bystander_is_served().await;
-    eprintln!("started: {:.0} MiB resident", bench.server.rss_mib());
+    let (mut bench, token, attacker_actor) = Bench::start(dir.path()).await;
 
     // Oversized bodies: refused from the declared length, before reading.
     let t = token.clone();
@@ -816,19 +841,206 @@ async fn abuse_is_refused_and_memory_stays_bounded() {
         )
         .await;
 
-    let mut table = String::from(
-        "| attack | outcome | server peak RSS (MiB) | rise (MiB) | time (s) | server CPU (s) |\n|---|---|---:|---:|---:|---:|\n",
-    );
-    for f in &bench.figures {
-        table.push_str(&format!(
-            "| {} | {} | {:.0} | {:.0} | {:.1} | {:.2} |\n",
-            f.attack, f.outcome, f.peak_mib, f.rise_mib, f.seconds, f.cpu_seconds
-        ));
-    }
-    eprintln!("{table}");
+    eprintln!("{}", bench.table());
     let worst = bench.figures.iter().map(|f| f.peak_mib).fold(0.0, f64::max);
     assert!(
         worst < 400.0,
         "the server's memory grew to {worst:.0} MiB under attack"
     );
+}
+
+// ---- photos ------------------------------------------------------------------
+
+/// A PNG of 16 x 16 pixels with one metadata chunk (`iCCP` or `zTXt`) that
+/// inflates to `mib` MiB of zeros; `seed` makes each file different.
+fn png_metadata_bomb(kind: &[u8; 4], mib: usize, seed: u8) -> Vec<u8> {
+    fn chunk(kind: &[u8], data: &[u8]) -> Vec<u8> {
+        let mut body = kind.to_vec();
+        body.extend_from_slice(data);
+        let mut out = (data.len() as u32).to_be_bytes().to_vec();
+        out.extend(&body);
+        out.extend(crc32(&body).to_be_bytes());
+        out
+    }
+    let mut png = Vec::new();
+    let img = image::RgbaImage::from_pixel(16, 16, image::Rgba([seed, 90, 40, 255]));
+    img.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .unwrap();
+    let mut data = match kind {
+        b"iCCP" => b"icc\0\0".to_vec(),
+        _ => b"Comment\0\0".to_vec(),
+    };
+    let mut z =
+        flate2::write::ZlibEncoder::new(data.split_off(data.len()), flate2::Compression::best());
+    let zeros = vec![0u8; 1 << 20];
+    for _ in 0..mib {
+        z.write_all(&zeros).unwrap();
+    }
+    data.extend(z.finish().unwrap());
+    let after_ihdr = 8 + 25;
+    let mut out = png[..after_ihdr].to_vec();
+    out.extend(chunk(kind, &data));
+    out.extend(&png[after_ihdr..]);
+    out
+}
+
+fn crc32(data: &[u8]) -> u32 {
+    let mut crc = 0xFFFF_FFFFu32;
+    for &b in data {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
+
+/// Upload `bytes` through the resumable protocol in chunks of 512 KiB: the
+/// final status and error code.
+async fn upload_photo(
+    http: &reqwest::Client,
+    base: &str,
+    token: &str,
+    bytes: &[u8],
+) -> (u16, String) {
+    use sha2::Digest;
+    let sha = hex::encode(sha2::Sha256::digest(bytes));
+    let url = format!("{base}/api/v1/blobs/{sha}");
+    let mut offset = 0;
+    loop {
+        let end = (offset + (512 << 10)).min(bytes.len());
+        let r = http
+            .patch(&url)
+            .bearer_auth(token)
+            .header("upload-offset", offset)
+            .header("upload-length", bytes.len())
+            .body(bytes[offset..end].to_vec())
+            .send()
+            .await
+            .expect("the server answers a PATCH");
+        let status = r.status().as_u16();
+        if status != 204 {
+            let body: serde_json::Value = r.json().await.unwrap_or_default();
+            return (status, body["code"].as_str().unwrap_or("").to_owned());
+        }
+        offset = end;
+    }
+}
+
+/// Upload every file at once; the answers in order.
+async fn uploads_at_once(
+    http: &reqwest::Client,
+    addr: &str,
+    token: &str,
+    files: Vec<Vec<u8>>,
+) -> Vec<(u16, String)> {
+    let tasks: Vec<_> = files
+        .into_iter()
+        .map(|file| {
+            let (http, base, token) = (http.clone(), format!("http://{addr}"), token.to_owned());
+            tokio::spawn(async move { upload_photo(&http, &base, &token, &file).await })
+        })
+        .collect();
+    let mut answers = Vec::new();
+    for t in tasks {
+        answers.push(t.await.unwrap());
+    }
+    answers
+}
+
+/// A photo of 40 megapixels (7,296 x 5,472; the limit is 40,000,000
+/// pixels) that compresses to about a megabyte: four coloured quarters,
+/// split at `split`.
+fn forty_megapixels(split: u32) -> Vec<u8> {
+    let img = image::RgbImage::from_fn(7296, 5472, |x, y| {
+        image::Rgb(match (x < split, y < 2736) {
+            (true, true) => [200, 30, 30],
+            (false, true) => [30, 200, 30],
+            (true, false) => [30, 30, 200],
+            (false, false) => [240, 240, 240],
+        })
+    });
+    let mut out = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 80)
+        .encode_image(&img)
+        .unwrap();
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn photo_bombs_are_refused_and_image_memory_stays_bounded() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut bench, token, _) = Bench::start(dir.path()).await;
+    let started_mib = bench.server.rss_mib();
+
+    // PNG metadata bombs: refused before anything inflates them (a 530 kB
+    // PNG had raised the server by 290 MiB, four at once to 450-640 MiB).
+    let bomb = png_metadata_bomb(b"iCCP", 512, 1);
+    let t = token.clone();
+    bench
+        .attack(
+            "a PNG whose iCCP chunk inflates to 512 MiB (a 522 kB file)",
+            |addr, http| async move {
+                eprintln!("  (file of {} bytes)", bomb.len());
+                let base = format!("http://{addr}");
+                let (status, code) = upload_photo(&http, &base, &t, &bomb).await;
+                assert_eq!((status, code.as_str()), (400, "metadata_too_large"));
+                format!("{status} {code}")
+            },
+        )
+        .await;
+    let bombs: Vec<Vec<u8>> = (0..4u8)
+        .map(|i| png_metadata_bomb(if i % 2 == 0 { b"iCCP" } else { b"zTXt" }, 512, 10 + i))
+        .collect();
+    let t = token.clone();
+    bench
+        .attack(
+            "four such PNGs at once (iCCP and zTXt)",
+            |addr, http| async move {
+                let answers = uploads_at_once(&http, &addr, &t, bombs).await;
+                assert!(
+                    answers
+                        .iter()
+                        .all(|(s, c)| *s == 400 && c == "metadata_too_large"),
+                    "{answers:?}"
+                );
+                "all 400 metadata_too_large".to_owned()
+            },
+        )
+        .await;
+    for f in &bench.figures {
+        assert!(
+            f.rise_mib <= 32.0,
+            "{}: the server rose by {:.0} MiB",
+            f.attack,
+            f.rise_mib
+        );
+    }
+
+    // Four 40-megapixel photos at once: each check holds about 125 MiB of
+    // the 256 MiB image budget, so no more than two run at once.
+    let photos: Vec<Vec<u8>> = (0..4).map(|i| forty_megapixels(3000 + 200 * i)).collect();
+    let t = token.clone();
+    bench
+        .attack(
+            "four 40-megapixel photos at once",
+            |addr, http| async move {
+                eprintln!("  (files of {} bytes)", photos[0].len());
+                let answers = uploads_at_once(&http, &addr, &t, photos).await;
+                assert!(answers.iter().all(|(s, _)| *s == 201), "{answers:?}");
+                "all 201, checked within the budget".to_owned()
+            },
+        )
+        .await;
+    let big = bench.figures.last().expect("the 40-megapixel attack");
+    assert!(
+        big.peak_mib <= started_mib + 256.0 + 64.0,
+        "image work grew the server to {:.0} MiB",
+        big.peak_mib
+    );
+    eprintln!("{}", bench.table());
 }
