@@ -600,4 +600,32 @@ mod tests {
         assert!(layout(&[0xFF, 0xD8, 0xFF]).is_err());
         assert!(layout(&[0xFF, 0xD8, 0xFF, 0xE0, 0x00]).is_err());
     }
+
+    #[test]
+    fn scans_are_guarded_at_each_segment_end_but_the_first_of_several() {
+        let sof = [0xFF, 0xC2, 0, 11, 8, 0, 2, 0, 3, 1, 1, 0x11, 0];
+        let sos = [0xFF, 0xDA, 0x00, 0x03, 0x01];
+        let mut j = vec![0xFF, 0xD8];
+        j.extend(sof);
+        // First scan: data, a restart marker, more data.
+        j.extend(sos);
+        j.extend([0x11, 0xFF, 0xD0, 0x22]);
+        // Second scan: data, then the end.
+        j.extend(sos);
+        j.extend([0x33, 0xFF, 0xD9]);
+        let l = layout(&j).unwrap();
+        let g = l.guarded(&j);
+        let mut want = vec![0xFF, 0xD8];
+        want.extend(sof);
+        want.extend(sos);
+        want.extend([0x11]);
+        want.extend(SCAN_GUARD);
+        want.extend([0xFF, 0xD0, 0x22]); // no guard: the first scan's end
+        want.extend(sos);
+        want.extend([0x33]);
+        want.extend(SCAN_GUARD);
+        want.extend([0xFF, 0xD9]);
+        assert_eq!(g, want);
+        assert_eq!(g.len(), l.guarded_len());
+    }
 }
