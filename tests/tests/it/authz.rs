@@ -2,7 +2,9 @@
 //! API, sync, photos, publications, reviews, web pages and web forms — for
 //! every kind of caller — cadre, leader, supervisor, admin, anonymous, a
 //! revoked device, a disabled user — on what is inside the caller's scope,
-//! outside it, and what does not exist.
+//! on every unit above and beside the caller's own (issue 23, item 7: the
+//! county's monthly results answered any of its members), outside the
+//! scope, and what does not exist.
 //!
 //! The expected answer of every cell is in `MATRIX`, from the rules of
 //! README.md and DESIGN.md: outside the scope a read answers like what does
@@ -57,6 +59,14 @@ struct Row {
 /// record; `guessed` an id that does not exist; sync only: `forged` a
 /// change by an actor not registered to the device, `asother` a comment
 /// whose author is someone else, `pull` what a fresh replica is sent.
+///
+/// The caller's own unit (a cadre's village, a leader's township, the
+/// county of a supervisor or an admin) and every unit above it and beside
+/// it: `parent` the unit right above it, `grandparent` the one above that,
+/// `sibling` a unit under the same parent (or another county). A route that
+/// names a unit is asked for that unit; one that names a person, a record
+/// or a photo, for a person of that unit (`UNIT_PERSON`). `-` where the
+/// caller's unit has no such unit.
 #[rustfmt::skip]
 const MATRIX: &[Row] = &[
     // ---- accounts ------------------------- cadre leader super admin anon  revoked disabled
@@ -81,6 +91,9 @@ const MATRIX: &[Row] = &[
     Row { route: "GET /api/v1/units/{unit_id}/filing", table: API_OVERSEEN },
     Row { route: "POST /api/v1/sync", table: "
         mine                                    ok    ok    ok    ok    401   401   401
+        parent                                  nf    nf    -     -     -     -     -
+        grandparent                             nf    -     -     -     -     -     -
+        sibling                                 nf    nf    nf    nf    401   401   401
         foreign                                 nf    nf    nf    nf    401   401   401
         absent                                  nf    nf    nf    nf    401   401   401
         guessed                                 nf    nf    nf    nf    401   401   401
@@ -88,16 +101,19 @@ const MATRIX: &[Row] = &[
         asother                                 fc    fc    fc    fc    401   401   401
         pull                                    ok    ok    ok    ok    401   401   401" },
     // ---- reviews: a unit's members see its results after the deadline ------
-    Row { route: "GET /api/v1/units/{unit_id}/reviews/{month}", table: API_READ },
-    Row { route: "GET /api/v1/units/{unit_id}/reviews/{month}/export.xlsx", table: API_READ },
+    Row { route: "GET /api/v1/units/{unit_id}/reviews/{month}", table: API_RESULTS },
+    Row { route: "GET /api/v1/units/{unit_id}/reviews/{month}/export.xlsx", table: API_RESULTS },
     Row { route: "PUT /api/v1/reviews/{month}/{user_id}", table: "
         mine                                    -     200   200   200   401   401   401
         notmine                                 403   403   403   -     401   401   401
+        parent                                  404   404   -     -     -     -     -
+        grandparent                             404   -     -     -     -     -     -
+        sibling                                 404   404   404   404   401   401   401
         foreign                                 404   404   404   404   401   401   401
         guessed                                 404   404   404   404   401   401   401" },
-    // ---- photos: HEAD and PATCH say whether the server holds the bytes of
-    // a hash, whoever uploaded them (docs/photo-upload.md: "from anyone"),
-    // so a second phone never sends a photo again; they never send bytes.
+    // ---- photos: HEAD and PATCH never send bytes, and since issue 23
+    // (item 6) tell an account nothing of what others uploaded: another
+    // account's hash starts an upload of its own (204), as one nobody has.
     Row { route: "GET /api/v1/blobs/{sha}", table: API_READ },
     Row { route: "HEAD /api/v1/blobs/{sha}", table: "
         mine                                    200   200   200   200   401   401   401
@@ -105,7 +121,7 @@ const MATRIX: &[Row] = &[
         guessed                                 200   200   200   200   401   401   401" },
     Row { route: "PATCH /api/v1/blobs/{sha}", table: "
         mine                                    201   201   201   201   401   401   401
-        foreign                                 200   200   200   200   401   401   401
+        foreign                                 204   204   204   204   401   401   401
         guessed                                 204   204   204   204   401   401   401" },
     Row { route: "GET /api/v1/blobs/{sha}/thumbnail", table: API_READ },
     Row { route: "HEAD /api/v1/blobs/{sha}/thumbnail", table: API_READ },
@@ -141,6 +157,9 @@ const MATRIX: &[Row] = &[
     Row { route: "GET /web/users/{user}", table: WEB_READ },
     Row { route: "POST /web/documents/{doc}/comments", table: "
         mine                                    403   303   303   303   login login login
+        parent                                  403   404   -     -     -     -     -
+        grandparent                             403   -     -     -     -     -     -
+        sibling                                 403   404   404   404   login login login
         foreign                                 403   404   404   404   login login login
         absent                                  403   404   404   404   login login login
         guessed                                 403   404   404   404   login login login
@@ -152,11 +171,17 @@ const MATRIX: &[Row] = &[
     Row { route: "POST /web/reviews/{month}/{user}", table: "
         mine                                    -     303   303   303   login login login
         notmine                                 403   403   403   -     login login login
+        parent                                  403   404   -     -     -     -     -
+        grandparent                             403   -     -     -     -     -     -
+        sibling                                 403   404   404   404   login login login
         foreign                                 403   404   404   404   login login login
         guessed                                 403   404   404   404   login login login" },
     Row { route: "GET /web/units/{unit}/weeks/{week}", table: WEB_READ },
     Row { route: "POST /web/units/{unit}/weeks/{week}", table: "
         mine                                    403   403   303   303   login login login
+        parent                                  403   404   -     -     -     -     -
+        grandparent                             403   -     -     -     -     -     -
+        sibling                                 403   404   404   404   login login login
         foreign                                 403   404   404   404   login login login
         guessed                                 403   404   404   404   login login login" },
     Row { route: "GET /web/units/{unit}/weeks/{week}/amendments", table: WEB_READ },
@@ -170,12 +195,30 @@ const MATRIX: &[Row] = &[
 #[rustfmt::skip]
 const API_READ: &str = "
         mine                                    200   200   200   200   401   401   401
+        parent                                  404   404   -     -     -     -     -
+        grandparent                             404   -     -     -     -     -     -
+        sibling                                 404   404   404   404   401   401   401
+        foreign                                 404   404   404   404   401   401   401
+        guessed                                 404   404   404   404   401   401   401";
+/// A unit's monthly results: after the deadline its members read their own
+/// unit up to their township (a cadre of village v1 reads t1, never the
+/// county c1 nor the village v2 beside theirs); leaders and supervisors
+/// read their scope.
+#[rustfmt::skip]
+const API_RESULTS: &str = "
+        mine                                    200   200   200   200   401   401   401
+        parent                                  200   404   -     -     -     -     -
+        grandparent                             404   -     -     -     -     -     -
+        sibling                                 404   404   404   404   401   401   401
         foreign                                 404   404   404   404   401   401   401
         guessed                                 404   404   404   404   401   401   401";
 /// A document: also someone else's day with no record.
 #[rustfmt::skip]
 const API_DOCUMENT: &str = "
         mine                                    200   200   200   200   401   401   401
+        parent                                  404   404   -     -     -     -     -
+        grandparent                             404   -     -     -     -     -     -
+        sibling                                 404   404   404   404   401   401   401
         foreign                                 404   404   404   404   401   401   401
         absent                                  404   404   404   404   401   401   401
         guessed                                 404   404   404   404   401   401   401";
@@ -183,18 +226,29 @@ const API_DOCUMENT: &str = "
 #[rustfmt::skip]
 const API_OVERSEEN: &str = "
         mine                                    404   200   200   200   401   401   401
+        parent                                  404   404   -     -     -     -     -
+        grandparent                             404   -     -     -     -     -     -
+        sibling                                 404   404   404   404   401   401   401
         foreign                                 404   404   404   404   401   401   401
         guessed                                 404   404   404   404   401   401   401";
 /// A scoped web page.
 #[rustfmt::skip]
 const WEB_READ: &str = "
         mine                                    403   200   200   200   login login login
+        parent                                  403   404   -     -     -     -     -
+        grandparent                             403   -     -     -     -     -     -
+        sibling                                 403   404   404   404   login login login
         foreign                                 403   404   404   404   login login login
         guessed                                 403   404   404   404   login login login";
-/// A publication (`foreign`: another county's, public too).
+/// A publication (`foreign`: another county's, public too). Only townships
+/// publish: above and beside the caller's unit there is one where it is a
+/// township (the cadre's t1, the leader's t2).
 #[rustfmt::skip]
 const PUBLIC_PAGE: &str = "
         mine                                    200   200   200   200   200   200   200
+        parent                                  200   404   -     -     -     -     -
+        grandparent                             404   -     -     -     -     -     -
+        sibling                                 404   200   404   404   404   404   404
         foreign                                 200   200   200   200   200   200   200
         guessed                                 404   404   404   404   404   404   404";
 /// A publication's photo: `foreign`, shown by another township's
@@ -289,6 +343,9 @@ impl Role {
 enum Case {
     Mine,
     NotMine,
+    Parent,
+    Grandparent,
+    Sibling,
     Foreign,
     Absent,
     Guessed,
@@ -302,6 +359,9 @@ impl Case {
         match s {
             "mine" => Case::Mine,
             "notmine" => Case::NotMine,
+            "parent" => Case::Parent,
+            "grandparent" => Case::Grandparent,
+            "sibling" => Case::Sibling,
             "foreign" => Case::Foreign,
             "absent" => Case::Absent,
             "guessed" => Case::Guessed,
@@ -315,27 +375,40 @@ impl Case {
 
 // ---- the organisation and what each part may see ---------------------------
 
-/// The harness's county c1 (township t1 with village v1, township t2) and
-/// a second county c2 with township t3: (id, name, parent).
-const UNITS: [(&str, &str, Option<&str>); 6] = [
+/// The harness's county c1 (township t1 with village v1, township t2), a
+/// village v2 beside v1, and a second county c2 with township t3: (id,
+/// name, parent).
+const UNITS: [(&str, &str, Option<&str>); 7] = [
     ("c1", "青山县", None),
     ("t1", "石门镇", Some("c1")),
     ("v1", "青山村", Some("t1")),
+    ("v2", "柳溪村", Some("t1")),
     ("t2", "白沙镇", Some("c1")),
     ("c2", "红河县", None),
     ("t3", "红河镇", Some("c2")),
 ];
-/// Everyone and their unit; the cadres keep records.
-const PEOPLE: [(&str, &str); 7] = [
+/// Everyone and their unit.
+const PEOPLE: [(&str, &str); 8] = [
     ("u1", "v1"),
     ("u2", "t2"),
     ("u3", "t3"),
+    ("u4", "v2"),
     ("l1", "t1"),
     ("s1", "c1"),
     ("a1", "c1"),
     ("s2", "c1"),
 ];
-const CADRES: [&str; 3] = ["u1", "u2", "u3"];
+/// Those who keep records (the cadres, and the leader of t1).
+const CADRES: [&str; 5] = ["u1", "u2", "u3", "u4", "l1"];
+/// The person of a unit the parent, grandparent and sibling cases ask for
+/// (a leader and a supervisor above, cadres beside).
+const UNIT_PERSON: [(&str, &str); 5] = [
+    ("t1", "l1"),
+    ("c1", "s1"),
+    ("v2", "u4"),
+    ("t2", "u2"),
+    ("c2", "u3"),
+];
 
 const WEEK: &str = "2026-W47";
 /// A published day (in `WEEK`), a day after it, a day without records.
@@ -412,18 +485,25 @@ fn private_text(cadre: &str) -> String {
 }
 
 /// What an answer must not show to a caller seeing `scope` (of a
-/// publication, `public_only`: its records of the week alone).
-fn unseen(scope: Scope, public_only: bool) -> Vec<String> {
+/// publication, `public_only`: its records of the week alone; of a unit's
+/// monthly results, `results_of`: the names of its people and units, not
+/// their records).
+fn unseen(scope: Scope, public_only: bool, results_of: Option<&str>) -> Vec<String> {
     let mut out = Vec::new();
     for c in CADRES {
+        let named = results_of.is_some_and(|top| unit_of(c).is_some_and(|u| within(u, top)));
         if !scope.sees_user(c) {
-            out.extend([name(c), public_text(c), private_text(c)]);
+            out.extend([public_text(c), private_text(c)]);
+            if !named {
+                out.push(name(c));
+            }
         } else if public_only {
             out.push(private_text(c));
         }
     }
     for (id, name, _) in UNITS {
-        if !scope.sees_unit(id) {
+        let named = results_of.is_some_and(|top| within(id, top));
+        if !scope.sees_unit(id) && !named {
             out.push(name.to_owned());
         }
     }
@@ -446,6 +526,10 @@ struct Targets {
     not_reviewee: Option<&'static str>,
     /// Someone else, as the author a forged comment claims: (user, role).
     other: (&'static str, &'static str),
+    /// The units right above, two above, and beside the caller's own.
+    parent: Option<&'static str>,
+    grandparent: Option<&'static str>,
+    sibling: &'static str,
 }
 
 fn targets(role: Role) -> Targets {
@@ -457,6 +541,9 @@ fn targets(role: Role) -> Targets {
         reviewee: Some("u1"),
         not_reviewee: Some("l1"),
         other: ("s1", "supervisor"),
+        parent: Some("c1"),
+        grandparent: None,
+        sibling: "t2",
     };
     let county = Targets {
         user: "u2",
@@ -466,12 +553,19 @@ fn targets(role: Role) -> Targets {
         reviewee: Some("u2"),
         not_reviewee: Some("u1"),
         other: ("l1", "leader"),
+        parent: None,
+        grandparent: None,
+        sibling: "c2",
     };
     match role {
+        // A cadre of village v1.
         Role::Cadre => Targets {
             reviewee: None,
             not_reviewee: Some("u1"),
             other: ("l1", "leader"),
+            parent: Some("t1"),
+            grandparent: Some("c1"),
+            sibling: "v2",
             ..township
         },
         Role::Leader => township,
@@ -486,8 +580,31 @@ fn targets(role: Role) -> Targets {
     }
 }
 
+/// The person the cases of a unit ask for.
+fn person_of(unit: &str) -> &'static str {
+    UNIT_PERSON
+        .iter()
+        .find(|p| p.0 == unit)
+        .map(|p| p.1)
+        .expect("a person for the unit")
+}
+
 impl Targets {
+    /// The unit above or beside the caller's that a case asks for.
+    fn relative(&self, case: Case) -> Option<&'static str> {
+        let missing = || panic!("{case:?} has no unit here: the table should say `-`");
+        match case {
+            Case::Parent => Some(self.parent.unwrap_or_else(missing)),
+            Case::Grandparent => Some(self.grandparent.unwrap_or_else(missing)),
+            Case::Sibling => Some(self.sibling),
+            _ => None,
+        }
+    }
+
     fn doc(&self, case: Case) -> String {
+        if let Some(unit) = self.relative(case) {
+            return doc_id(person_of(unit), PRIVATE_DAY);
+        }
         match case {
             Case::Foreign => doc_id(self.foreign_user, PRIVATE_DAY),
             Case::Absent => doc_id(self.foreign_user, EMPTY_DAY),
@@ -497,6 +614,9 @@ impl Targets {
     }
 
     fn person(&self, case: Case) -> &'static str {
+        if let Some(unit) = self.relative(case) {
+            return person_of(unit);
+        }
         match case {
             Case::Foreign => self.foreign_user,
             Case::Guessed => NOBODY,
@@ -505,6 +625,9 @@ impl Targets {
     }
 
     fn unit(&self, case: Case) -> &'static str {
+        if let Some(unit) = self.relative(case) {
+            return unit;
+        }
         match case {
             Case::Foreign => self.foreign_unit,
             Case::Guessed => NO_UNIT,
@@ -513,6 +636,9 @@ impl Targets {
     }
 
     fn reviewed(&self, case: Case) -> Option<&'static str> {
+        if let Some(unit) = self.relative(case) {
+            return Some(person_of(unit));
+        }
         match case {
             Case::Mine => self.reviewee,
             Case::NotMine => self.not_reviewee,
@@ -603,6 +729,10 @@ impl World {
             .await
             .unwrap();
         app.add_user("u3", "t3", "cadre", None).await;
+        backend::admin::create_unit(store, "v2", Some("t1"), "柳溪村", "village")
+            .await
+            .unwrap();
+        app.add_user("u4", "v2", "cadre", None).await;
         app.add_user("a1", "c1", "admin", Some("c1")).await;
         app.add_user("s2", "c1", "supervisor", Some("c1")).await;
         let http = reqwest::Client::builder()
@@ -610,10 +740,15 @@ impl World {
             .build()
             .unwrap();
 
-        // Each cadre's phone: a day of the published week and a day after
-        // it, each with an entry and a photo.
+        // Each record keeper's phone: a day of the published week and a day
+        // after it, each with an entry and a photo.
         let mut phones = Vec::new();
         for c in CADRES {
+            let role = if c == "l1" {
+                sync_core::Role::Leader
+            } else {
+                sync_core::Role::Cadre
+            };
             let mut phone = MemoryReplica::new(Actor::random());
             let s = app
                 .login(c, &format!("phone-{c}"), &[phone.actor().to_hex()])
@@ -629,7 +764,7 @@ impl World {
                 }
                 let id = DocId::parse(&doc_id(c, day)).unwrap();
                 for e in &edits {
-                    phone.edit(&id, e, &ctx(c, sync_core::Role::Cadre)).unwrap();
+                    phone.edit(&id, e, &ctx(c, role)).unwrap();
                 }
                 assert_eq!(upload(&app, &s.access, &bytes).await.0, StatusCode::CREATED);
             }
@@ -794,6 +929,7 @@ impl World {
             shows: req.shows,
             echo: req.echo,
             publication_of: req.publication_of,
+            results_of: req.results_of,
             ..Outcome::default()
         }
     }
@@ -836,15 +972,24 @@ impl World {
         let blob = match case {
             Case::Mine => private_photo(t.user),
             Case::Foreign => private_photo(t.foreign_user),
+            Case::Parent | Case::Grandparent | Case::Sibling if CADRES.contains(&person) => {
+                private_photo(person)
+            }
             _ => self.no_photo.clone(),
         };
-        // A publication: ours, another county's, a week never published.
+        // A publication: ours, another county's, a week never published,
+        // the unit above or beside the caller's.
         let (p_unit, p_week) = match case {
             Case::Foreign => ("t3", WEEK),
             Case::Guessed => ("t1", NO_WEEK),
+            Case::Parent | Case::Grandparent | Case::Sibling => (unit, WEEK),
             _ => ("t1", WEEK),
         };
-        let p_cadre = if p_unit == "t3" { "u3" } else { "u1" };
+        let p_cadre = match p_unit {
+            "t3" => "u3",
+            "t2" => "u2",
+            _ => "u1",
+        };
         match template {
             "/api/v1/auth/login" | "/web/login" if method == "POST" => {
                 let (login, password) = match case {
@@ -907,6 +1052,7 @@ impl World {
                     .replace("{unit}", unit)
                     .replace("{month}", PAST);
                 req.shows = shows(name(t.user));
+                req.results_of = Some(unit);
             }
             "/api/v1/units/{unit_id}/reviews/{month}/export.xlsx"
             | "/web/units/{unit}/reviews/{month}/export.xlsx" => {
@@ -1052,6 +1198,8 @@ struct Req {
     echo: Option<String>,
     /// A publication: what it may show is what its unit published.
     publication_of: Option<&'static str>,
+    /// A unit's monthly results: they name its people and units.
+    results_of: Option<&'static str>,
 }
 
 impl Req {
@@ -1067,6 +1215,7 @@ impl Req {
             shows: None,
             echo: None,
             publication_of: None,
+            results_of: None,
         }
     }
 }
@@ -1083,6 +1232,7 @@ struct Outcome {
     shows: Option<Vec<u8>>,
     echo: Option<String>,
     publication_of: Option<&'static str>,
+    results_of: Option<&'static str>,
 }
 
 /// An entry of `owner`'s diary with this text.
@@ -1143,7 +1293,12 @@ impl World {
             ..Outcome::default()
         };
         match case {
-            Case::Foreign | Case::Absent | Case::Guessed => {
+            Case::Foreign
+            | Case::Absent
+            | Case::Guessed
+            | Case::Parent
+            | Case::Grandparent
+            | Case::Sibling => {
                 // Never sent to this client: it starts from the genesis.
                 let mut doc = Document::create(id.clone(), &client.actor());
                 raw_comment(&mut doc, who.user, role.as_str(), &text);
@@ -1340,7 +1495,7 @@ impl Tally {
             None => (role.scope(), false),
         };
         let all = [o.body.as_slice(), o.location.as_bytes()].concat();
-        for marker in unseen(scope, public_only) {
+        for marker in unseen(scope, public_only, o.results_of) {
             if contains(&all, marker.as_bytes()) {
                 self.leaks.push(format!("{cell}: shows {marker:?}"));
             }
