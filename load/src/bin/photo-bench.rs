@@ -5,8 +5,8 @@
 //! - *phone step*: `sync_core::photo::prepare_photo` (decode, EXIF
 //!   orientation, long edge to 1,600 px, JPEG q80, no metadata) against
 //!   `vipsthumbnail IN --size 1600x1600 -o OUT[Q=80,strip]`;
-//! - *server step*: `backend::photos::check_and_thumbnail` (check, decode,
-//!   320 px thumbnail) against `vipsthumbnail --size 320x320`, both on the
+//! - *server step*: `backend::photos::check_and_clean` (check, clean,
+//!   decode, 320 px thumbnail) against `vipsthumbnail --size 320x320`, both on the
 //!   file the phone step of our code produced (what the server receives).
 //!
 //! Every measured step runs in a fresh child process (this binary re-run
@@ -28,7 +28,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
-use backend::photos::{check_and_thumbnail, PhotoLimits};
+use backend::photos::{check_and_clean, PhotoLimits};
 use clap::{Parser, Subcommand};
 use sync_core::photo::{prepare_photo, PhotoOptions};
 
@@ -63,7 +63,7 @@ enum Cmd {
     /// Child: `prepare_photo` on IN, the result to OUT.
     #[command(hide = true)]
     Prepare { input: PathBuf, output: PathBuf },
-    /// Child: `check_and_thumbnail` on IN, the thumbnail to OUT.
+    /// Child: `check_and_clean` on IN, the thumbnail to OUT.
     #[command(hide = true)]
     Thumbnail { input: PathBuf, output: PathBuf },
     /// Child: read IN and exit (start-up and reading cost alone).
@@ -109,7 +109,7 @@ fn main() -> anyhow::Result<()> {
         Cmd::Thumbnail { input, output } => {
             let bytes = read(&input)?;
             let start = Instant::now();
-            let checked = check_and_thumbnail(&bytes, &PhotoLimits::default())?;
+            let checked = check_and_clean(bytes, &PhotoLimits::default())?;
             let ns = start.elapsed().as_nanos();
             write(&output, &checked.thumbnail)?;
             println!("ns={ns} bytes={}", checked.thumbnail.len());
