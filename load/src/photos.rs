@@ -279,8 +279,8 @@ mod tests {
         joined.extend(a.bytes(100, 7_000));
         joined.extend(a.bytes(7_000, a.len() + 10));
         assert_eq!(joined, whole);
-        let checked = sync_core::photo_check::check_and_thumbnail(
-            &whole,
+        let checked = sync_core::photo_check::check_and_clean(
+            whole,
             &sync_core::photo_check::PhotoLimits::default(),
         )
         .unwrap();
