@@ -506,6 +506,8 @@ pub fn serve(
             });
         }
     }
+    // What the admission check kept for the scans is not needed now.
+    crate::document::forget_inflated();
     store.commit(peer, writes)?;
     Ok(Batch {
         cursor: changed.cursor.max(request.cursor),

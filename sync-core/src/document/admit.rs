@@ -22,7 +22,9 @@
 //! have read or skipped it. Our phones and other Automerge implementations
 //! send none of those in sync messages.
 
-use super::chunk::{inflate_at_most, Reader, ScanError, CHUNK_MAGIC};
+use super::chunk::{
+    forget_inflated, inflate_at_most, remember_inflated, Reader, ScanError, CHUNK_MAGIC,
+};
 
 /// Most operations one document may gain in one request (a busy day is a
 /// few thousand; every character typed is one).
@@ -179,6 +181,7 @@ pub fn admit_message(bytes: &[u8], budget: &mut RequestBudget) -> Admit<MessageC
             &joined
         }
     };
+    forget_inflated();
     if budget.docs == 0 {
         return Err(AdmitError::Deferred { what: "documents" });
     }
@@ -343,7 +346,7 @@ fn change(body: &[u8], limits: &Limits, cost: &mut MessageCost) -> Admit<()> {
         return Err(AdmitError::Malformed("a change with a compressed column"));
     }
     cost.changes += 1;
-    let rows = columns(&mut r, &layout, limits, cost)?;
+    let rows = columns(&mut r, &layout, limits, cost, false)?;
     cost.ops += rows;
     limits.check(cost)
 }
@@ -361,9 +364,9 @@ fn document(body: &[u8], limits: &Limits, cost: &mut MessageCost) -> Admit<()> {
     skip_hashes(&mut r)?;
     let change_layout = r.column_layout()?;
     let op_layout = r.column_layout()?;
-    cost.changes += columns(&mut r, &change_layout, limits, cost)?;
+    cost.changes += columns(&mut r, &change_layout, limits, cost, false)?;
     limits.check(cost)?;
-    cost.ops += columns(&mut r, &op_layout, limits, cost)?;
+    cost.ops += columns(&mut r, &op_layout, limits, cost, true)?;
     limits.check(cost)
 }
 
@@ -372,11 +375,14 @@ fn document(body: &[u8], limits: &Limits, cost: &mut MessageCost) -> Admit<()> {
 /// as nulls after its end). The rows of grouped columns (a change's
 /// dependencies, an operation's predecessors or successors) count as
 /// operations too. Stops as soon as a count passes its bound.
+/// `remember`: keep what compressed columns inflate to for the chunk
+/// scan that follows (`chunk.rs`: a new document's chunk).
 fn columns(
     r: &mut Reader<'_>,
     layout: &[(u32, usize)],
     limits: &Limits,
     cost: &mut MessageCost,
+    remember: bool,
 ) -> Admit<usize> {
     // A count beyond the bound is refused whatever its exact value: the
     // row walk stops there.
@@ -387,17 +393,19 @@ fn columns(
     let mut group: Option<u32> = None;
     for &(spec, len) in layout {
         let data = r.take(len)?;
-        let inflated;
-        let data = if spec & COL_DEFLATE != 0 {
-            inflated = limits.inflate(data, cost)?;
-            limits.check(cost)?;
-            &inflated[..]
-        } else {
-            data
-        };
         let kind = spec & 0b111;
         let id = spec >> 4;
-        let counted = count_rows(kind, data, cap)?;
+        let counted = if spec & COL_DEFLATE != 0 {
+            let inflated = limits.inflate(data, cost)?;
+            limits.check(cost)?;
+            let counted = count_rows(kind, &inflated, cap)?;
+            if remember {
+                remember_inflated(data, inflated);
+            }
+            counted
+        } else {
+            count_rows(kind, data, cap)?
+        };
         if kind == COL_GROUP {
             group = Some(id);
         } else if group == Some(id) {
@@ -458,7 +466,9 @@ fn count_rows(kind: u32, data: &[u8], cap: usize) -> Admit<Counted> {
                             r.sleb()?;
                         }
                         COL_STRING => {
-                            let s = r.string()?;
+                            // Automerge checks the UTF-8 when it loads.
+                            let len = r.len()?;
+                            let s = r.take(len)?;
                             if s.len() > MAX_VALUE_BYTES {
                                 return Err(AdmitError::TooLarge {
                                     what: "bytes in one key",

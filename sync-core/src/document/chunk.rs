@@ -190,8 +190,43 @@ const NEEDED: [u32; 14] = [
 /// and zeroes its window), and output goes straight into a vector sized
 /// from the input (`read_to_end` through a reader probed in small reads
 /// cost twice as much).
+///
+/// A column the admission check (`admit.rs`) inflated on this thread for
+/// the same message is taken from there instead of inflated again.
 fn inflate(data: &[u8]) -> Scan<Vec<u8>> {
+    if let Some(inflated) = take_remembered(data) {
+        return Ok(inflated);
+    }
     inflate_at_most(data, MAX_INFLATED_COLUMN)
+}
+
+thread_local! {
+    /// Columns the admission check inflated for the message it checked
+    /// last on this thread: (the compressed bytes, what they inflate to).
+    /// The server checks a message, has Automerge load it and scans it on
+    /// one thread, so the scan finds here what the check inflated; a
+    /// column is taken only for compressed bytes equal to its own.
+    static REMEMBERED: std::cell::RefCell<Vec<(Vec<u8>, Vec<u8>)>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Keep `inflated`, what `compressed` inflates to, for this thread's next
+/// scan.
+pub(crate) fn remember_inflated(compressed: &[u8], inflated: Vec<u8>) {
+    REMEMBERED.with(|r| r.borrow_mut().push((compressed.to_vec(), inflated)));
+}
+
+/// Forget what was kept (a new message is being checked).
+pub(crate) fn forget_inflated() {
+    REMEMBERED.with(|r| r.borrow_mut().clear());
+}
+
+fn take_remembered(compressed: &[u8]) -> Option<Vec<u8>> {
+    REMEMBERED.with(|r| {
+        let mut r = r.borrow_mut();
+        let at = r.iter().position(|(c, _)| c.as_slice() == compressed)?;
+        Some(r.swap_remove(at).1)
+    })
 }
 
 /// [`inflate`] with a bound of the caller's: more than `max` bytes out is
@@ -333,22 +368,22 @@ impl<'c> Ops<'c> {
         // Operations come sorted by object and key: a segment usually
         // repeats the one before (a text's characters by one actor, split
         // where another column's run ends), so that is asked first.
-        type Target<'k> = (usize, ScannedObj, Option<&'k str>, OpAction);
+        type Target<'k> = (usize, ScannedObj, Option<&'k str>, Act<'k>);
         let mut last: Option<Target<'c>> = None;
         let mut seen: HashSet<Target<'c>, Quick> = HashSet::default();
         let mut targets = Vec::new();
         let mut add = |target: Target<'c>| {
-            if last.as_ref() == Some(&target) {
+            if last == Some(target) {
                 return;
             }
-            last = Some(target.clone());
-            if seen.insert(target.clone()) {
+            last = Some(target);
+            if seen.insert(target) {
                 let (actor, obj, key, action) = target;
                 targets.push(ScannedTarget {
                     actor,
                     obj,
                     key: key.map(str::to_owned),
-                    action,
+                    action: action.owned(),
                 });
             }
         };
@@ -391,21 +426,20 @@ impl<'c> Ops<'c> {
                     // segment's have one.
                     let bytes = raw.take(all()?)?;
                     let first = bytes.get(..len).unwrap_or_default();
-                    let v = scalar(meta, first).map_or(OpValue::Unknown, |v| OpValue::of(&v));
-                    Some(OpAction::Set(v.kind_only()))
+                    Some(Act::Set(ValRef::of(meta, first).kind_only()))
                 }
                 Some(other) => {
                     // Makes, deletions, increments and marks may carry a
                     // value too (an increment's amount, a mark's name).
                     raw.take(all()?)?;
                     Some(match other {
-                        ACTION_DELETE => OpAction::Delete,
-                        0 => OpAction::Make(ObjType::Map),
-                        2 => OpAction::Make(ObjType::List),
-                        4 => OpAction::Make(ObjType::Text),
-                        6 => OpAction::Make(ObjType::Table),
-                        5 => OpAction::Increment,
-                        7 => OpAction::Mark,
+                        ACTION_DELETE => Act::Delete,
+                        0 => Act::Make(ObjType::Map),
+                        2 => Act::Make(ObjType::List),
+                        4 => Act::Make(ObjType::Text),
+                        6 => Act::Make(ObjType::Table),
+                        5 => Act::Increment,
+                        7 => Act::Mark,
                         _ => return Err(ScanError("an unknown action")),
                     })
                 }
@@ -416,8 +450,7 @@ impl<'c> Ops<'c> {
                 None => {
                     for _ in rows.clone() {
                         let bytes = raw.take(len)?;
-                        let v = scalar(meta, bytes).map_or(OpValue::Unknown, |v| OpValue::of(&v));
-                        add((who, obj, key, OpAction::Set(v)));
+                        add((who, obj, key, Act::Set(ValRef::of(meta, bytes))));
                     }
                 }
             }
@@ -464,7 +497,7 @@ impl<'c> Ops<'c> {
                         other_obj == obj && (key.is_none() || other_key == key)
                     });
                     if !overwrote {
-                        add((id.1, obj, key, OpAction::Delete));
+                        add((id.1, obj, key, Act::Delete));
                     }
                 }
                 next += count;
@@ -601,6 +634,94 @@ impl<'c> Ops<'c> {
             return None;
         }
         b.finish()
+    }
+}
+
+/// What an operation does, as the scan meets it: borrowed from the
+/// chunk and copied freely, made owned ([`OpAction`]) only for a target
+/// not seen before.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Act<'c> {
+    Make(ObjType),
+    Set(ValRef<'c>),
+    Delete,
+    Increment,
+    Mark,
+}
+
+impl Act<'_> {
+    fn owned(self) -> OpAction {
+        match self {
+            Act::Make(t) => OpAction::Make(t),
+            Act::Set(v) => OpAction::Set(v.owned()),
+            Act::Delete => OpAction::Delete,
+            Act::Increment => OpAction::Increment,
+            Act::Mark => OpAction::Mark,
+        }
+    }
+}
+
+/// A value in the chunk's value column, read as Automerge reads it
+/// ([`scalar`]), a string borrowed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum ValRef<'c> {
+    Null,
+    Bool(bool),
+    Uint(u64),
+    Int(i64),
+    F64(u64),
+    Str(&'c str),
+    Bytes,
+    Counter,
+    Timestamp(i64),
+    Unknown,
+}
+
+impl<'c> ValRef<'c> {
+    fn of(meta: u64, raw: &'c [u8]) -> Self {
+        use automerge::ScalarValue as S;
+        if meta & 0xf == 6 {
+            return std::str::from_utf8(raw).map_or(ValRef::Unknown, ValRef::Str);
+        }
+        match scalar(meta, raw) {
+            Some(S::Null) => ValRef::Null,
+            Some(S::Boolean(b)) => ValRef::Bool(b),
+            Some(S::Uint(u)) => ValRef::Uint(u),
+            Some(S::Int(i)) => ValRef::Int(i),
+            Some(S::F64(f)) => ValRef::F64(f.to_bits()),
+            Some(S::Bytes(_)) => ValRef::Bytes,
+            Some(S::Timestamp(t)) => ValRef::Timestamp(t),
+            Some(S::Counter(_)) => ValRef::Counter,
+            Some(S::Str(_)) | Some(S::Unknown { .. }) | None => ValRef::Unknown,
+        }
+    }
+
+    /// The value's type alone, as [`OpValue::kind_only`].
+    fn kind_only(self) -> Self {
+        match self {
+            ValRef::Str(_) => ValRef::Str(""),
+            ValRef::Bool(_) => ValRef::Bool(false),
+            ValRef::Uint(_) => ValRef::Uint(0),
+            ValRef::Int(_) => ValRef::Int(0),
+            ValRef::F64(_) => ValRef::F64(0),
+            ValRef::Timestamp(_) => ValRef::Timestamp(0),
+            other => other,
+        }
+    }
+
+    fn owned(self) -> OpValue {
+        match self {
+            ValRef::Null => OpValue::Null,
+            ValRef::Bool(b) => OpValue::Bool(b),
+            ValRef::Uint(u) => OpValue::Uint(u),
+            ValRef::Int(i) => OpValue::Int(i),
+            ValRef::F64(f) => OpValue::F64(f),
+            ValRef::Str(s) => OpValue::Str(s.to_owned()),
+            ValRef::Bytes => OpValue::Bytes,
+            ValRef::Counter => OpValue::Counter,
+            ValRef::Timestamp(t) => OpValue::Timestamp(t),
+            ValRef::Unknown => OpValue::Unknown,
+        }
     }
 }
 

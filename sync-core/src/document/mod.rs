@@ -24,6 +24,7 @@ use automerge::transaction::{CommitOptions, Transactable};
 use automerge::{ActorId, AutoCommit, ChangeHash, ObjType, ROOT};
 
 pub use admit::{admit_message, AdmitError, MessageCost, RequestBudget, MAX_MESSAGE_OPS};
+pub(crate) use chunk::forget_inflated;
 pub use model::*;
 pub use new_ops::{NewChange, NewOps, NewOpsSource, OpAction, OpTarget, OpValue};
 

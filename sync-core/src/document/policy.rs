@@ -25,7 +25,7 @@ use automerge::{ActorId, ChangeHash, Prop, ReadDoc};
 use chrono::NaiveDate;
 
 use super::new_ops::OpAction;
-use super::schema::{self, Place, Shape, Write};
+use super::schema::{self, At, Place, SchemaError, Shape, Write};
 use super::{genesis_hash, Document, Record, GENESIS_ACTOR};
 use crate::ids::Role;
 use crate::session::{Refusal, WritePolicy};
@@ -294,25 +294,18 @@ impl Writer {
         let before_record = before.read();
         check_record(&record)?;
 
-        let mut paths: HashMap<ObjectId, Vec<String>> = HashMap::new();
-        let mut path_of_obj = |obj: &ObjectId| -> Result<Vec<String>, Refusal> {
-            if let Some(p) = paths.get(obj) {
-                return Ok(p.clone());
-            }
-            let p = path_of(after.automerge(), &new.made, obj)?;
-            paths.insert(obj.clone(), p.clone());
-            Ok(p)
-        };
+        let new_document = before_heads.is_empty();
+        // Each object's path and place, found once: its operations' verdicts
+        // follow from them and the key.
+        let mut objects: HashMap<ObjectId, ObjectPlace, Quick> = HashMap::default();
         // Objects made more than once at one key: the second hides the
         // first (an item, a text, a container emptied by a new one).
-        let mut makes: HashMap<(&ObjectId, &str), usize> = HashMap::new();
+        let mut makes: HashMap<(&ObjectId, &str), usize, Quick> = HashMap::default();
         for (parent, key) in new.made.values() {
             *makes.entry((parent, key.as_str())).or_default() += 1;
         }
-        // Items made by this request, and the fields written on them.
-        let mut new_items: HashMap<ObjectId, (Vec<String>, &'static [&'static str])> =
-            HashMap::new();
-        let mut written: HashMap<&ObjectId, HashSet<&str>> = HashMap::new();
+        // The fields written on each object by this request.
+        let mut written: HashMap<&ObjectId, HashSet<&str, Quick>, Quick> = HashMap::default();
         // Every operation, visible in the merged result or not (a write that
         // loses a conflict today could surface tomorrow), must do what the
         // schema allows where the writer may write. An operation's verdict
@@ -325,50 +318,58 @@ impl Writer {
             if target.actor == genesis_actor {
                 continue;
             }
-            let mut path = path_of_obj(&target.obj)?;
+            let object = place_of(
+                &mut objects,
+                after.automerge(),
+                &new.made,
+                kind,
+                &target.obj,
+            )?;
+            let at = At::new(&object.path, target.key.as_deref());
+            let object_place = object
+                .place
+                .as_ref()
+                .map_err(|e| forbidden(e.to_string()))?;
             let Some(key) = &target.key else {
-                let place = schema::resolve(kind, &path).map_err(|e| forbidden(e.to_string()))?;
-                schema::check_element_action(&path, &place, &target.action)
+                schema::check_element_action(at, object_place, &target.action)
                     .map_err(|e| forbidden(e.to_string()))?;
-                self.check_writer(owner, &record, &before_record, &path)?;
+                self.check_writer(owner, &record, &before_record, at)?;
                 continue;
             };
-            path.push(key.clone());
-            if path.len() > MAX_PATH_DEPTH {
+            if object.path.len() >= MAX_PATH_DEPTH {
                 return Err(too_deep());
             }
-            let place = schema::resolve(kind, &path).map_err(|e| forbidden(e.to_string()))?;
-            schema::check_key_action(&path, &place, &target.action)
+            let place = schema::step(object_place, at).map_err(|e| forbidden(e.to_string()))?;
+            schema::check_key_action(at, &place, &target.action)
                 .map_err(|e| forbidden(e.to_string()))?;
-            self.check_writer(owner, &record, &before_record, &path)?;
+            self.check_writer(owner, &record, &before_record, at)?;
             if let OpAction::Make(_) = target.action {
-                self.check_made_once(before, &target.obj, key, &path, &place, &makes)?;
+                let stood = !new_document && holds(before.automerge(), &target.obj, key);
+                check_made_once(stood, &target.obj, key, at, &place, &makes)?;
             }
             if matches!(target.action, OpAction::Set(_) | OpAction::Make(_)) {
                 written.entry(&target.obj).or_default().insert(key);
             }
         }
+        // Items made by this request are made with all of their fields.
         for (made, (parent, key)) in &new.made {
-            let mut path = path_of_obj(parent)?;
-            path.push(key.clone());
+            let object = place_of(&mut objects, after.automerge(), &new.made, kind, parent)?;
+            let at = At::new(&object.path, Some(key));
+            let Ok(parent_place) = &object.place else {
+                continue;
+            };
             if let Ok(Place {
                 required: Some(required),
                 ..
-            }) = schema::resolve(kind, &path)
+            }) = schema::step(parent_place, at)
             {
-                new_items.insert(made.clone(), (path, required));
-            }
-        }
-        for (item, (path, required)) in &new_items {
-            let fields = written.get(item);
-            if let Some(missing) = required
-                .iter()
-                .find(|k| !fields.is_some_and(|f| f.contains(**k)))
-            {
-                return Err(forbidden(format!(
-                    "`{}` is made without its `{missing}`",
-                    path.join("/")
-                )));
+                let fields = written.get(made);
+                if let Some(missing) = required
+                    .iter()
+                    .find(|k| !fields.is_some_and(|f| f.contains(**k)))
+                {
+                    return Err(forbidden(format!("`{at}` is made without its `{missing}`")));
+                }
             }
         }
         Ok(Checked {
@@ -378,57 +379,27 @@ impl Writer {
         })
     }
 
-    /// An object the schema makes once (an item, a text, a container) may
-    /// be made only where nothing stood, and only once.
-    fn check_made_once(
-        &self,
-        before: &Document,
-        obj: &ObjectId,
-        key: &str,
-        path: &[String],
-        place: &Place,
-        makes: &HashMap<(&ObjectId, &str), usize>,
-    ) -> Result<(), Refusal> {
-        if place.write != Write::Once {
-            return Ok(());
-        }
-        let twice = makes.get(&(obj, key)).copied().unwrap_or(0) > 1;
-        if twice || holds(before.automerge(), obj, key) {
-            let what = match place.shape {
-                Shape::Text { .. } => "a text",
-                Shape::Items { .. } => "a container",
-                _ => "an item",
-            };
-            return Err(forbidden(format!(
-                "`{}` already holds {what}; making it again would hide what it holds \
-                 (edit it, or mark items deleted)",
-                path.join("/")
-            )));
-        }
-        Ok(())
-    }
-
-    /// The writer's rights at `path`: the owner writes the content of their
+    /// The writer's rights at `at`: the owner writes the content of their
     /// record; anyone else only their own comments.
     fn check_writer(
         &self,
         owner: bool,
         record: &Record,
         before: &Record,
-        path: &[String],
+        at: At<'_>,
     ) -> Result<(), Refusal> {
-        let Some(top) = path.first() else {
+        let (Some(top), second) = at.top() else {
             return Err(forbidden("a change to the document root itself"));
         };
         if top == "comments" {
-            let Some(id) = path.get(1) else {
+            let Some(id) = second else {
                 return Err(forbidden("the comments map cannot be replaced"));
             };
             let role = self.role.as_str();
             let mine = |r: &Record| {
                 r.comments()
                     .iter()
-                    .find(|c| &c.id == id)
+                    .find(|c| c.id == id)
                     .map(|c| c.author == self.user && c.role == role)
             };
             // The comment must be the writer's now (author and role are the
@@ -443,12 +414,66 @@ impl Writer {
         }
         if !owner {
             return Err(forbidden(format!(
-                "only the owner writes `{}`; others may only add their own comments",
-                path.join("/")
+                "only the owner writes `{at}`; others may only add their own comments"
             )));
         }
         Ok(())
     }
+}
+
+/// An object the schema makes once (an item, a text, a container) may be
+/// made only where nothing `stood` before, and only once.
+fn check_made_once(
+    stood: bool,
+    obj: &ObjectId,
+    key: &str,
+    at: At<'_>,
+    place: &Place,
+    makes: &HashMap<(&ObjectId, &str), usize, Quick>,
+) -> Result<(), Refusal> {
+    if place.write != Write::Once {
+        return Ok(());
+    }
+    let twice = makes.get(&(obj, key)).copied().unwrap_or(0) > 1;
+    if twice || stood {
+        let what = match place.shape {
+            Shape::Text { .. } => "a text",
+            Shape::Items { .. } => "a container",
+            _ => "an item",
+        };
+        return Err(forbidden(format!(
+            "`{at}` already holds {what}; making it again would hide what it holds \
+             (edit it, or mark items deleted)"
+        )));
+    }
+    Ok(())
+}
+
+/// An object's path from the root, and its place in the schema (or why it
+/// has none: refused only if an operation writes in it).
+struct ObjectPlace {
+    path: Vec<String>,
+    place: Result<Place, SchemaError>,
+}
+
+/// Hash maps of the checks: foldhash, seeded at random per map (keys come
+/// from outside), at a fraction of SipHash's cost.
+type Quick = foldhash::fast::RandomState;
+
+/// The path and place of `obj`, found once per check.
+fn place_of<'m>(
+    objects: &'m mut HashMap<ObjectId, ObjectPlace, Quick>,
+    doc: &automerge::AutoCommit,
+    made: &HashMap<ObjectId, (ObjectId, String)>,
+    kind: crate::ids::DocKind,
+    obj: &ObjectId,
+) -> Result<&'m ObjectPlace, Refusal> {
+    if !objects.contains_key(obj) {
+        let path = path_of(doc, made, obj)?;
+        let place = schema::resolve(kind, &path);
+        objects.insert(obj.clone(), ObjectPlace { path, place });
+    }
+    Ok(&objects[obj])
 }
 
 /// The policy alone, for a server that keeps nothing of what it read (the

@@ -106,11 +106,45 @@ pub struct SchemaError {
 }
 
 impl SchemaError {
-    fn new(path: &[String], reason: impl Into<String>) -> Self {
+    fn new(at: At<'_>, reason: impl Into<String>) -> Self {
         Self {
-            path: path.join("/"),
+            path: at.to_string(),
             reason: reason.into(),
         }
+    }
+}
+
+/// Where an operation writes: an object's path and the key in it (none for
+/// a text's element). Written out only in a refusal.
+#[derive(Debug, Clone, Copy)]
+pub struct At<'a> {
+    pub path: &'a [String],
+    pub key: Option<&'a str>,
+}
+
+impl<'a> At<'a> {
+    pub fn new(path: &'a [String], key: Option<&'a str>) -> Self {
+        Self { path, key }
+    }
+
+    /// The first two keys from the root (a container and an item).
+    pub fn top(&self) -> (Option<&'a str>, Option<&'a str>) {
+        let mut keys = self.path.iter().map(String::as_str).chain(self.key);
+        (keys.next(), keys.next())
+    }
+}
+
+impl std::fmt::Display for At<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut first = true;
+        for k in self.path.iter().map(String::as_str).chain(self.key) {
+            if !first {
+                f.write_str("/")?;
+            }
+            f.write_str(k)?;
+            first = false;
+        }
+        Ok(())
     }
 }
 
@@ -357,56 +391,67 @@ pub struct Place {
 
 /// The place at `path` (map keys from the root), or why there is none.
 pub fn resolve(kind: DocKind, path: &[String]) -> Result<Place, SchemaError> {
-    let mut place = Place {
+    let mut place = root_place(kind);
+    for depth in 0..path.len() {
+        let at = At::new(&path[..depth], Some(&path[depth]));
+        place = step(&place, at)?;
+    }
+    Ok(place)
+}
+
+/// The root of a kind's documents as a place.
+pub fn root_place(kind: DocKind) -> Place {
+    Place {
         shape: root(kind),
         write: Write::Genesis,
         required: None,
-    };
-    for (depth, key) in path.iter().enumerate() {
-        let here = &path[..=depth];
-        place = match place.shape {
-            Shape::Fields(fields) => {
-                let f = fields.iter().find(|f| f.key == key).ok_or_else(|| {
-                    SchemaError::new(here, "no such field in this version's schema")
-                })?;
-                Place {
-                    shape: f.shape,
-                    write: f.write,
-                    required: None,
-                }
-            }
-            Shape::Items {
-                key: rule,
-                fields,
-                required,
-            } => {
-                let ok = match rule {
-                    ItemKey::Id => ItemId::parse(key).is_ok(),
-                    ItemKey::PhotoHash => PhotoHash::parse(key).is_ok(),
-                };
-                if !ok {
-                    return Err(SchemaError::new(
-                        here,
-                        match rule {
-                            ItemKey::Id => "an item's key must be an item id (A-Z a-z 0-9 _ - .)",
-                            ItemKey::PhotoHash => {
-                                "a photo's key must be its SHA-256 in 64 lower-case hex digits"
-                            }
-                        },
-                    ));
-                }
-                Place {
-                    shape: Shape::Fields(fields),
-                    write: Write::Once,
-                    required: Some(required),
-                }
-            }
-            Shape::Text { .. } | Shape::Scalar(_) => {
-                return Err(SchemaError::new(here, "a value holds no keys"))
-            }
-        };
     }
-    Ok(place)
+}
+
+/// The place at key `at.key` of the object at `place` (whose path is
+/// `at.path`).
+pub fn step(place: &Place, at: At<'_>) -> Result<Place, SchemaError> {
+    let key = at.key.unwrap_or_default();
+    match place.shape {
+        Shape::Fields(fields) => {
+            let f = fields
+                .iter()
+                .find(|f| f.key == key)
+                .ok_or_else(|| SchemaError::new(at, "no such field in this version's schema"))?;
+            Ok(Place {
+                shape: f.shape,
+                write: f.write,
+                required: None,
+            })
+        }
+        Shape::Items {
+            key: rule,
+            fields,
+            required,
+        } => {
+            let ok = match rule {
+                ItemKey::Id => ItemId::parse(key).is_ok(),
+                ItemKey::PhotoHash => PhotoHash::parse(key).is_ok(),
+            };
+            if !ok {
+                return Err(SchemaError::new(
+                    at,
+                    match rule {
+                        ItemKey::Id => "an item's key must be an item id (A-Z a-z 0-9 _ - .)",
+                        ItemKey::PhotoHash => {
+                            "a photo's key must be its SHA-256 in 64 lower-case hex digits"
+                        }
+                    },
+                ));
+            }
+            Ok(Place {
+                shape: Shape::Fields(fields),
+                write: Write::Once,
+                required: Some(required),
+            })
+        }
+        Shape::Text { .. } | Shape::Scalar(_) => Err(SchemaError::new(at, "a value holds no keys")),
+    }
 }
 
 /// The object type a shape is made as.
@@ -420,12 +465,8 @@ fn made_as(shape: &Shape) -> Option<ObjType> {
 
 /// May `action` be done at a map key whose place is `place`? (Whether an
 /// object made `Once` stood there before is the caller's to ask.)
-pub fn check_key_action(
-    path: &[String],
-    place: &Place,
-    action: &OpAction,
-) -> Result<(), SchemaError> {
-    let refuse = |reason: &str| Err(SchemaError::new(path, reason));
+pub fn check_key_action(at: At<'_>, place: &Place, action: &OpAction) -> Result<(), SchemaError> {
+    let refuse = |reason: &str| Err(SchemaError::new(at, reason));
     if place.write == Write::Genesis {
         return refuse("fixed at creation; only the document's genesis writes it");
     }
@@ -444,7 +485,7 @@ pub fn check_key_action(
             None => refuse(scalar_expected(&place.shape)),
         },
         OpAction::Set(v) => match &place.shape {
-            Shape::Scalar(s) => check_scalar(*s, v).map_err(|r| SchemaError::new(path, r)),
+            Shape::Scalar(s) => check_scalar(*s, v).map_err(|r| SchemaError::new(at, r)),
             Shape::Text { .. } => refuse(
                 "must be a text object, not a scalar string (in JavaScript, a plain string \
                  makes a text object: make it with `doc.field = \"…\"`, not `new RawString`)",
@@ -467,26 +508,20 @@ fn scalar_expected(shape: &Shape) -> &'static str {
     }
 }
 
-/// May `action` be done on an element of the text object at `path`?
+/// May `action` be done on an element of the text object at `at`?
 pub fn check_element_action(
-    path: &[String],
+    at: At<'_>,
     place: &Place,
     action: &OpAction,
 ) -> Result<(), SchemaError> {
     if !matches!(place.shape, Shape::Text { .. }) {
-        return Err(SchemaError::new(path, "only text objects hold elements"));
-    }
-    if place.write == Write::Genesis && path.len() > 1 {
-        return Err(SchemaError::new(path, "fixed at creation"));
+        return Err(SchemaError::new(at, "only text objects hold elements"));
     }
     match action {
         OpAction::Set(OpValue::Str(_)) | OpAction::Delete => Ok(()),
-        OpAction::Make(_) => Err(SchemaError::new(
-            path,
-            "a text holds characters, not objects",
-        )),
-        OpAction::Mark => Err(SchemaError::new(path, "marks are not part of the schema")),
-        _ => Err(SchemaError::new(path, "a text holds characters only")),
+        OpAction::Make(_) => Err(SchemaError::new(at, "a text holds characters, not objects")),
+        OpAction::Mark => Err(SchemaError::new(at, "marks are not part of the schema")),
+        _ => Err(SchemaError::new(at, "a text holds characters only")),
     }
 }
 
@@ -559,7 +594,8 @@ mod tests {
     fn check(kind: DocKind, p: &str, action: OpAction) -> Result<(), SchemaError> {
         let path = path(p);
         let place = resolve(kind, &path)?;
-        check_key_action(&path, &place, &action)
+        let (key, parent) = path.split_last().unwrap();
+        check_key_action(At::new(parent, Some(key)), &place, &action)
     }
 
     fn s(v: &str) -> OpAction {
