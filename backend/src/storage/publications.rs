@@ -64,10 +64,10 @@ impl Store {
         Ok(row)
     }
 
-    /// Is this photo shown by any publication?
+    /// Is this photo shown by any publication, as its uploader's own?
     pub async fn photo_is_published(&self, sha: &str) -> Result<bool, StoreError> {
-        let n: i64 = on_pool!(self.pool(), p => sqlx::query_scalar(
-            "SELECT COUNT(*) FROM publication_photos WHERE sha256 = $1")
+        let n: i64 = on_pool!(self.pool(), p => sqlx::query_scalar(&format!(
+            "SELECT COUNT(*) FROM publication_photos pp WHERE pp.sha256 = $1 AND {OWNED_IN_UNIT}"))
             .bind(sha).fetch_one(p).await)?;
         Ok(n > 0)
     }
@@ -80,7 +80,8 @@ impl Store {
         sha: &str,
     ) -> Result<bool, StoreError> {
         let n: i64 = on_pool!(self.pool(), p => sqlx::query_scalar(
-            "SELECT COUNT(*) FROM publication_photos WHERE sha256 = $1 AND unit_id = $2 AND week = $3")
+            &format!("SELECT COUNT(*) FROM publication_photos pp
+                      WHERE pp.sha256 = $1 AND pp.unit_id = $2 AND pp.week = $3 AND {OWNED_IN_UNIT}"))
             .bind(sha).bind(unit_id).bind(week).fetch_one(p).await)?;
         Ok(n > 0)
     }
@@ -112,3 +113,15 @@ impl Store {
         Ok(out)
     }
 }
+
+/// A publication `pp` shows a photo only as its uploader's own: a document
+/// of someone in the publishing unit's subtree references it, and that
+/// owner sent its bytes. Naming another person's hash in one's own diary
+/// publishes nothing of it (issue 23, item 6). Paths are compared by
+/// prefix with `substr`, not `LIKE`, whose `_` would match any character.
+const OWNED_IN_UNIT: &str = "EXISTS (SELECT 1 FROM photo_refs r
+        JOIN blob_uploaders up ON up.sha256 = r.sha256 AND up.user_id = r.owner_id
+        JOIN users us ON us.id = r.owner_id
+        JOIN units un ON un.id = us.unit_id
+        JOIN units pu ON pu.id = pp.unit_id
+        WHERE r.sha256 = pp.sha256 AND substr(un.path, 1, length(pu.path)) = pu.path)";

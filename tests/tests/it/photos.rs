@@ -957,11 +957,29 @@ async fn borrowed(db: Db) {
     assert_eq!(head(&app, &u1, &hash).await, (0, false));
     // u2's supervisor reads u2's diary.
     assert_eq!(statuses(&app, Some(&s1), &hash).await, (200, 200));
+    // u1's day is published with t1's week: the publication names the
+    // hash, and still shows nobody u2's photo, neither on the public page
+    // nor as the published size through the API (before: both did).
+    let week = backend::publications::week::IsoWeek::parse("2026-W47").unwrap();
+    let (_, made) = backend::publications::publish_week(&app.state.store, "t1", week, &[])
+        .await
+        .unwrap();
+    assert!(made);
+    let public = fetch(&app, None, &format!("/p/t1/2026-W47/photos/{hash}")).await;
+    assert_eq!(public.status(), StatusCode::NOT_FOUND, "the public page");
+    let u3 = app.login("u1", "web-u1", &[]).await.access;
+    assert_eq!(statuses(&app, Some(&u3), &hash).await, (404, 404));
     // Had u1 taken the same photo, u1 sends its bytes and it is u1's too.
     let (status, body) = upload(&app, &u1, &sent).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     assert_eq!(statuses(&app, Some(&u1), &hash).await, (200, 200));
     assert_eq!(statuses(&app, Some(&l1), &hash).await, (200, 200));
+    let public = fetch(&app, None, &format!("/p/t1/2026-W47/photos/{hash}")).await;
+    assert_eq!(
+        public.status(),
+        StatusCode::OK,
+        "published now that it is u1's"
+    );
 }
 on_both_databases!(
     naming_someone_elses_photo_in_ones_own_diary_grants_nothing,
