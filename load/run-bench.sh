@@ -52,6 +52,7 @@ cleanup() {
 }
 work="$(mktemp -d -t jishi-bench-data-XXXXXX)"
 trap cleanup EXIT
+trap 'exit 130' INT TERM
 
 # bench LABEL [--database-url URL]
 bench() {

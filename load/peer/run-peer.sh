@@ -43,6 +43,7 @@ cleanup() {
     rm -rf "$work"
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM
 
 # Ours first, so the two runs do not overlap.
 if [[ -z "$ours" ]]; then

@@ -40,7 +40,8 @@ cleanup() {
     wait "$SERVER_PID" 2>/dev/null || true
   fi
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+trap 'exit 130' INT TERM
 
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 log "jishi demo on 127.0.0.1:$PORT (data in $WORK)"
@@ -70,6 +71,9 @@ if [ -z "$LOGIN" ] || [ -z "$PASSWORD" ]; then
   cat "$WORK/demo.out" >&2
   exit 1
 fi
+# JS_CLIENT_FAIL=1: a wrong password, so that the client fails (the
+# cleanup test of .ci/run: the server must still be stopped).
+[ -z "${JS_CLIENT_FAIL:-}" ] || PASSWORD="not-the-password"
 set +e
 timeout 300 node "$HERE/client.mjs" "http://127.0.0.1:$PORT" "$LOGIN" "$PASSWORD"
 STATUS=$?
