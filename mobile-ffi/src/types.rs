@@ -296,6 +296,11 @@ pub struct Account {
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct DocProblemView {
     pub doc_id: String,
+    /// The server's refusal code (`docs/sync-protocol.md`, "Refusal
+    /// codes"): `forbidden_change`, `document_full` (the document is at a
+    /// limit: 500 items, 200,000 edits, 4 MiB), `bad_date` (a day after
+    /// tomorrow, a plan beyond next month), `too_large`, `not_found`,
+    /// `bad_message`; `local_error` when it failed on this phone.
     pub code: String,
     pub message: String,
 }

@@ -2,6 +2,7 @@
 //! in a temporary folder), clients opened on real data folders, real camera
 //! JPEGs, every exported function including its error paths.
 
+use chrono::Datelike;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -484,6 +485,34 @@ fn bad_input_is_a_validation_error_naming_the_field() {
                 .unwrap_err()
         ),
         "text"
+    );
+    // Days to come: the server refuses them, so the phone says so first
+    // (issue 23, item 5); tomorrow and next month's plan are fine.
+    let today = chrono::Local::now().date_naive();
+    let day = |n: u64| {
+        (today + chrono::Days::new(n))
+            .format("%Y-%m-%d")
+            .to_string()
+    };
+    assert_eq!(
+        field_of(a.add_entry(day(2), entry("09:00", "x")).unwrap_err()),
+        "date"
+    );
+    a.add_entry(day(1), entry("09:00", "明天一早入户")).unwrap();
+    let month = |n: u32| {
+        (today.with_day(1).unwrap() + chrono::Months::new(n))
+            .format("%Y-%m")
+            .to_string()
+    };
+    let task = |title: &str| TaskInput {
+        title: title.into(),
+        kind: TaskKind::Fixed,
+        due: None,
+    };
+    a.add_task(month(1), task("下月任务")).unwrap();
+    assert_eq!(
+        field_of(a.add_task(month(2), task("太远")).unwrap_err()),
+        "month"
     );
     assert_eq!(
         field_of(
