@@ -340,8 +340,17 @@ impl Writer {
                 return Err(too_deep());
             }
             let place = schema::step(object_place, at).map_err(|e| forbidden(e.to_string()))?;
-            schema::check_key_action(at, &place, &target.action)
-                .map_err(|e| forbidden(e.to_string()))?;
+            // Setting the value that won a conflict again is written by
+            // Automerge as a deletion of the losing values: the key keeps
+            // a value, so nothing is erased (a deletion that empties the
+            // key is judged by the schema).
+            let resolves_conflict = target.action == OpAction::Delete
+                && place.write != Write::Genesis
+                && holds(after.automerge(), &target.obj, key);
+            if !resolves_conflict {
+                schema::check_key_action(at, &place, &target.action)
+                    .map_err(|e| forbidden(e.to_string()))?;
+            }
             self.check_writer(owner, &record, &before_record, at)?;
             if let OpAction::Make(_) = target.action {
                 let stood = !new_document && holds(before.automerge(), &target.obj, key);

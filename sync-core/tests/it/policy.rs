@@ -1150,3 +1150,87 @@ fn the_sync_message_corpus_holds() {
         }
     }
 }
+
+/// Two phones of one cadre set an entry's category at once; one of them
+/// then sets the value that won the conflict again. Automerge writes that
+/// as a deletion of the losing value (the winner stays), at a field that
+/// may never be emptied: the server accepts it, whether the change comes
+/// alone or inside the whole document (CI found it: the convergence test
+/// refused a typed edit).
+#[test]
+fn resolving_a_conflict_by_setting_the_winner_again_is_accepted() {
+    let mut server = MemoryServer::new();
+    let mut a = MemoryReplica::new(Actor::random());
+    let mut b = MemoryReplica::new(Actor::random());
+    let (wa, wb) = (
+        writer("u1", Role::Cadre, &a),
+        writer("u1", Role::Cadre, &b),
+    );
+    let diary = DocId::diary(&user("u1"), today());
+    let id = ItemId::random();
+    a.edit(
+        &diary,
+        &Edit::AddEntry {
+            id: id.clone(),
+            fields: crate::common::entry_fields(1),
+        },
+        &cadre("u1"),
+    )
+    .unwrap();
+    assert_eq!(sync(&mut server, &mut a, &wa), []);
+    assert_eq!(sync(&mut server, &mut b, &wb), []);
+    let set = |category| Edit::UpdateEntry {
+        id: id.clone(),
+        patch: EntryPatch {
+            category: Some(category),
+            ..Default::default()
+        },
+    };
+    a.edit(&diary, &set(Category::Meeting), &cadre("u1")).unwrap();
+    b.edit(&diary, &set(Category::Duty), &cadre("u1")).unwrap();
+    assert_eq!(sync(&mut server, &mut a, &wa), []);
+    assert_eq!(sync(&mut server, &mut b, &wb), []);
+    assert_eq!(sync(&mut server, &mut a, &wa), []);
+    let category = |r: &mut MemoryReplica| {
+        let mut doc = r.document(&diary).unwrap().unwrap();
+        let am = doc.automerge_mut();
+        let entries = am.get(ROOT, "entries").unwrap().unwrap().1;
+        let entry = am.get(&entries, id.as_str()).unwrap().unwrap().1;
+        let values = am.get_all(&entry, "category").unwrap();
+        let winner = values.last().map(|(v, _)| v.to_str().unwrap().to_owned());
+        (values.len(), winner)
+    };
+    let (conflicting, winner) = category(&mut a);
+    assert_eq!(conflicting, 2, "both phones' values stand in conflict");
+    let winner = match winner.as_deref() {
+        Some("meeting") => Category::Meeting,
+        Some("duty") => Category::Duty,
+        other => panic!("unexpected winner {other:?}"),
+    };
+    a.edit(&diary, &set(winner), &cadre("u1")).unwrap();
+    assert_eq!(category(&mut a).0, 1, "the conflict is resolved");
+    let deletes = {
+        let mut doc = a.document(&diary).unwrap().unwrap();
+        let changes = doc.automerge_mut().get_changes(&[]);
+        let last = changes.last().unwrap().decode();
+        last.operations
+            .iter()
+            .filter(|op| matches!(op.action, automerge::legacy::OpType::Delete))
+            .count()
+    };
+    assert_eq!(deletes, 1, "Automerge writes the resolution as a deletion");
+    // The change alone.
+    assert_eq!(sync(&mut server, &mut a, &wa), []);
+    assert_eq!(sync(&mut server, &mut b, &wb), []);
+    assert_eq!(category(&mut b).0, 1);
+    // The whole document, to a server that has none of it.
+    let mut fresh = MemoryServer::new();
+    a.restart(false);
+    let both = Writer {
+        actors: [a.actor().to_hex(), b.actor().to_hex()]
+            .into_iter()
+            .collect(),
+        ..writer("u1", Role::Cadre, &a)
+    };
+    assert_eq!(sync(&mut fresh, &mut a, &both), []);
+}
