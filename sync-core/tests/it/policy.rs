@@ -1162,10 +1162,7 @@ fn resolving_a_conflict_by_setting_the_winner_again_is_accepted() {
     let mut server = MemoryServer::new();
     let mut a = MemoryReplica::new(Actor::random());
     let mut b = MemoryReplica::new(Actor::random());
-    let (wa, wb) = (
-        writer("u1", Role::Cadre, &a),
-        writer("u1", Role::Cadre, &b),
-    );
+    let (wa, wb) = (writer("u1", Role::Cadre, &a), writer("u1", Role::Cadre, &b));
     let diary = DocId::diary(&user("u1"), today());
     let id = ItemId::random();
     a.edit(
@@ -1186,7 +1183,8 @@ fn resolving_a_conflict_by_setting_the_winner_again_is_accepted() {
             ..Default::default()
         },
     };
-    a.edit(&diary, &set(Category::Meeting), &cadre("u1")).unwrap();
+    a.edit(&diary, &set(Category::Meeting), &cadre("u1"))
+        .unwrap();
     b.edit(&diary, &set(Category::Duty), &cadre("u1")).unwrap();
     assert_eq!(sync(&mut server, &mut a, &wa), []);
     assert_eq!(sync(&mut server, &mut b, &wb), []);
