@@ -1195,7 +1195,7 @@ fn resolving_a_conflict_by_setting_the_winner_again_is_accepted() {
         let entries = am.get(ROOT, "entries").unwrap().unwrap().1;
         let entry = am.get(&entries, id.as_str()).unwrap().unwrap().1;
         let values = am.get_all(&entry, "category").unwrap();
-        let winner = values.last().map(|(v, _)| v.to_str().unwrap().to_owned());
+        let winner = values.last().map(|(v, _)| v.as_str().unwrap().to_owned());
         (values.len(), winner)
     };
     let (conflicting, winner) = category(&mut a);
