@@ -1,4 +1,5 @@
-//! The application: state, router, and the server's lifecycle.
+//! The application: the router and the server's lifecycle (the state is
+//! `state.rs`, the scheduled work `jobs.rs`).
 //!
 //! `Application::build` opens storage and binds the port (port 0 picks a free
 //! one, as the tests do); `router(state)` is pure, so tests can drive it;
@@ -7,8 +8,6 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::path::Path;
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -22,132 +21,13 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
-use crate::auth::Keys;
-use crate::blobs::BlobStore;
 use crate::config::Config;
-use crate::metrics::Metrics;
-use crate::photos::PhotoLimits;
+use crate::jobs;
 use crate::routes;
-use crate::storage::Store;
+use crate::state::AppState;
 
 /// Body limit of every route but sync.
 pub const MAX_JSON_BODY: usize = 64 * 1024;
-
-#[derive(Clone, Debug)]
-pub struct AppState {
-    pub store: Store,
-    pub config: Arc<Config>,
-    pub keys: Arc<Keys>,
-    pub metrics: Arc<Metrics>,
-    /// Bounds the Automerge work running at once on blocking threads.
-    pub sync_slots: Arc<tokio::sync::Semaphore>,
-    /// Sync requests worked on at once (`max_sync_requests`); a request
-    /// that finds none free is answered 503 (`routes::sync`).
-    pub sync_admission: Arc<tokio::sync::Semaphore>,
-    pub blobs: BlobStore,
-    pub photo_limits: PhotoLimits,
-    /// Bytes of image work (checking and cleaning photos) in memory at once.
-    pub image_budget: crate::photos::ImageBudget,
-    pub uploads: Arc<routes::blobs::UploadsInProgress>,
-    /// Sync request bodies held in memory at once.
-    pub sync_bytes: crate::budget::ByteBudget,
-    /// Photo chunk bodies held in memory at once.
-    pub upload_bytes: crate::budget::ByteBudget,
-    /// One sync at a time per device.
-    pub device_gate: crate::fairness::DeviceGate,
-    /// This process, among the instances on one database (job leases).
-    pub instance: String,
-    /// Set when the server stops: long-lived responses (event streams) end.
-    pub stopping: Arc<tokio::sync::watch::Sender<bool>>,
-    /// Event streams open at once.
-    pub event_streams: Arc<tokio::sync::Semaphore>,
-}
-
-impl AppState {
-    pub async fn new(config: Config) -> anyhow::Result<Self> {
-        std::fs::create_dir_all(&config.data_dir).with_context(|| {
-            format!(
-                "cannot create the data folder {}; pick another with --data-dir",
-                config.data_dir.display()
-            )
-        })?;
-        let store = Store::open(
-            config.database_url.as_ref().map(|s| s.expose()),
-            &config.data_dir,
-        )
-        .await
-        .context("cannot open the database (check --database-url / JISHI_DATABASE_URL)")?;
-        let secret = match &config.jwt_secret {
-            Some(s) => s.expose().as_bytes().to_vec(),
-            None => signing_key(&config.data_dir)?,
-        };
-        let workers = std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(2);
-        Ok(Self {
-            store,
-            keys: Arc::new(Keys::from_secret(&secret)),
-            metrics: Arc::new(Metrics::new()),
-            sync_slots: Arc::new(tokio::sync::Semaphore::new(workers * 2)),
-            sync_admission: Arc::new(tokio::sync::Semaphore::new(config.max_sync_requests.max(1))),
-            blobs: blob_store(&config)?,
-            photo_limits: PhotoLimits::default(),
-            image_budget: crate::photos::ImageBudget::new(crate::photos::IMAGE_BYTES_IN_MEMORY),
-            uploads: Arc::default(),
-            sync_bytes: crate::budget::ByteBudget::new(config.max_sync_inflight_bytes),
-            upload_bytes: crate::budget::ByteBudget::new(routes::blobs::UPLOAD_BYTES_IN_MEMORY),
-            device_gate: Default::default(),
-            instance: sync_core::ItemId::random().as_str().to_owned(),
-            stopping: Arc::new(tokio::sync::watch::channel(false).0),
-            event_streams: Arc::new(tokio::sync::Semaphore::new(
-                crate::routes::events::MAX_STREAMS,
-            )),
-            config: Arc::new(config),
-        })
-    }
-}
-
-/// Where photos live under `config`: the S3 bucket, or `blobs/` and
-/// `uploads/` in the data folder.
-pub fn blob_store(config: &Config) -> anyhow::Result<BlobStore> {
-    Ok(match config.s3()? {
-        Some(s3) => BlobStore::s3(&s3)
-            .with_context(|| format!("cannot use the S3 bucket {:?} for photos", s3.bucket))?,
-        None => BlobStore::local(
-            config.data_dir.join("blobs"),
-            config.data_dir.join("uploads"),
-        ),
-    })
-}
-
-/// The signing key kept in the data folder, made on first start.
-fn signing_key(dir: &Path) -> anyhow::Result<Vec<u8>> {
-    let path = dir.join("jwt.key");
-    if let Ok(text) = std::fs::read_to_string(&path) {
-        return hex::decode(text.trim()).with_context(|| {
-            format!(
-                "{} is not a hex key; delete it to make a new one",
-                path.display()
-            )
-        });
-    }
-    let mut key = [0u8; 32];
-    rand::fill(&mut key);
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    use std::io::Write;
-    let mut file = options
-        .open(&path)
-        .with_context(|| format!("cannot create {}", path.display()))?;
-    file.write_all(hex::encode(key).as_bytes())?;
-    file.sync_all()?;
-    Ok(key.to_vec())
-}
 
 pub fn router(state: AppState) -> Router {
     let request_id = HeaderName::from_static("x-request-id");
@@ -188,15 +68,17 @@ pub fn router(state: AppState) -> Router {
     let blobs = Router::new()
         .route(
             "/api/v1/blobs/{sha}",
-            get(routes::blobs::get_full)
-                .head(routes::blobs::head)
-                .patch(routes::blobs::patch),
+            get(routes::photos::get_full)
+                .head(routes::photos::head)
+                .patch(routes::photos::patch),
         )
         .route(
             "/api/v1/blobs/{sha}/thumbnail",
-            get(routes::blobs::get_thumbnail),
+            get(routes::photos::get_thumbnail),
         )
-        .layer(DefaultBodyLimit::max(routes::blobs::MAX_CHUNK + 1024));
+        .layer(DefaultBodyLimit::max(
+            crate::photos::upload::MAX_CHUNK + 1024,
+        ));
     let public = Router::new()
         .route(
             "/api/v1/publications/{unit}/{week}",
@@ -324,12 +206,12 @@ impl Application {
     ) -> std::io::Result<()> {
         let store = self.state.store.clone();
         let follower = store.follow_other_instances();
-        let gc = tokio::spawn(collect_garbage_forever(self.state.clone()));
+        let gc = tokio::spawn(jobs::collect_garbage_forever(self.state.clone()));
         let publisher = self
             .state
             .config
             .auto_publish
-            .then(|| tokio::spawn(publish_every_monday(self.state.clone())));
+            .then(|| tokio::spawn(jobs::publish_every_monday(self.state.clone())));
         let header_timeout = Duration::from_secs(self.state.config.header_timeout_secs.max(1));
         let stopping = self.state.stopping.clone();
         let shutdown = async move {
@@ -348,107 +230,6 @@ impl Application {
         }
         store.close().await;
         result
-    }
-}
-
-/// Once a minute, from Monday 08:00 (UTC+8) on, make last week's
-/// publication of every publishing unit that has none yet: on time, caught
-/// up after downtime, and once whatever the number of instances (one
-/// instance holds the job's lease and does the work; the database keeps
-/// one publication per unit and week whatever happens).
-async fn publish_every_monday(state: AppState) {
-    let china = chrono::FixedOffset::east_opt(8 * 3600).expect("UTC+8 is valid");
-    let mut tick = tokio::time::interval(Duration::from_secs(60));
-    loop {
-        tick.tick().await;
-        publish_due(&state, chrono::Utc::now().with_timezone(&china)).await;
-    }
-}
-
-/// The lease name of the Monday publication job.
-pub const PUBLICATION_JOB: &str = "weekly-publication";
-/// How long an instance holds a job after its last round: if it dies,
-/// another takes over after this.
-const JOB_LEASE_MS: i64 = 5 * 60 * 1000;
-
-/// One round of the Monday task at `now`: if this week's Monday hour has
-/// come, make last week's publication of every publishing unit that has
-/// none. Returns how many it made.
-pub async fn publish_due(state: &AppState, now: chrono::DateTime<chrono::FixedOffset>) -> usize {
-    let this_week = crate::publications::week::IsoWeek::of(now.date_naive());
-    let due = this_week
-        .monday()
-        .and_hms_opt(state.config.publish_hour, 0, 0)
-        .is_some_and(|at| now.naive_local() >= at);
-    if !due {
-        return 0;
-    }
-    // Another instance on the same database is doing it.
-    match state
-        .store
-        .take_lease(PUBLICATION_JOB, &state.instance, JOB_LEASE_MS)
-        .await
-    {
-        Ok(true) => {}
-        Ok(false) => return 0,
-        Err(e) => {
-            tracing::warn!(error = %e, "cannot take the publication job's lease");
-            return 0;
-        }
-    }
-    let units = match state.store.publishing_units().await {
-        Ok(u) => u,
-        Err(e) => {
-            tracing::warn!(error = %e, "cannot list the publishing units");
-            return 0;
-        }
-    };
-    let week = this_week.previous();
-    let mut made = 0;
-    for unit in units {
-        match crate::publications::publish_week(&state.store, &unit, week, &state.config.holidays)
-            .await
-        {
-            Ok((_, true)) => made += 1,
-            Ok((_, false)) => {}
-            Err(e) => tracing::warn!(unit, %week, error = %e, "weekly publication failed"),
-        }
-    }
-    made
-}
-
-/// Every hour, remove photos no document has referenced for the grace
-/// period (an upload whose document never arrived), and clean photos stored
-/// as uploaded before the server cleaned photos.
-async fn collect_garbage_forever(state: AppState) {
-    let grace_ms = state.config.blob_grace_secs.saturating_mul(1000) as i64;
-    let mut tick = tokio::time::interval(Duration::from_secs(3600));
-    loop {
-        tick.tick().await;
-        match routes::blobs::collect_garbage(&state, grace_ms).await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(removed = n, "removed unreferenced photos"),
-            Err(e) => tracing::warn!(error = %e, "photo garbage collection failed"),
-        }
-        match routes::blobs::clean_stored_photos(&state, 1000).await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(cleaned = n, "cleaned photos stored as uploaded"),
-            Err(e) => tracing::warn!(error = %e, "cleaning stored photos failed"),
-        }
-        let grace = Duration::from_secs(state.config.blob_grace_secs);
-        match state.blobs.collect_stale_staged(grace).await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(removed = n, "removed abandoned partial uploads"),
-            Err(e) => tracing::warn!(error = %e, "partial upload clean-up failed"),
-        }
-        // Leases of event streams whose instance died; attempt counters
-        // no limit reads any more.
-        if let Err(e) = state.store.remove_expired_event_streams().await {
-            tracing::warn!(error = %e, "removing expired event-stream leases failed");
-        }
-        if let Err(e) = state.store.remove_old_attempts().await {
-            tracing::warn!(error = %e, "removing old attempt counters failed");
-        }
     }
 }
 

@@ -20,10 +20,10 @@ use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::app::AppState;
 use crate::error::ApiError;
-use crate::login_limits::{self, LoginLimits};
+use crate::limits::login::{self as login_limits, LoginLimits};
 use crate::login_name::LoginName;
+use crate::state::AppState;
 use crate::storage::{now_ms, RefreshToken, Store, User};
 
 pub const ISSUER: &str = "jishi";

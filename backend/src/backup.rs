@@ -25,8 +25,8 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::blobs::{photo_key, thumb_key, write_durably, BlobError, BlobStore};
 use crate::config::Config;
+use crate::photos::store::{photo_key, thumb_key, write_durably, BlobError, BlobStore};
 use crate::storage::{postgres_is_blank, Counts, Store, StoreError};
 
 pub const MANIFEST: &str = "backup.json";
@@ -422,7 +422,7 @@ pub async fn restore(
     let sequence_base = crate::storage::now_ms().saturating_mul(1000);
     store.prepare_restored(sequence_base).await?;
 
-    let blobs = crate::app::blob_store(config).map_err(|e| BackupError::Tool {
+    let blobs = crate::state::blob_store(config).map_err(|e| BackupError::Tool {
         tool: "blob store",
         message: format!("{e:#}"),
     })?;

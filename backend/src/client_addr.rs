@@ -13,8 +13,8 @@ use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::HeaderMap;
 
-use crate::app::AppState;
 use crate::error::ApiError;
+use crate::state::AppState;
 
 /// An address or a network (`10.0.0.0/8`, `::1`) of trusted proxies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -340,7 +340,7 @@ impl Config {
 impl Config {
     /// The S3 settings when a bucket is configured; an error names what is
     /// missing.
-    pub fn s3(&self) -> Result<Option<crate::blobs::S3Settings>, ConfigError> {
+    pub fn s3(&self) -> Result<Option<crate::photos::store::S3Settings>, ConfigError> {
         let Some(bucket) = &self.s3_bucket else {
             return Ok(None);
         };
@@ -358,7 +358,7 @@ impl Config {
                     missing: "s3_secret_access_key",
                     env: "S3_SECRET_ACCESS_KEY",
                 })?;
-        Ok(Some(crate::blobs::S3Settings {
+        Ok(Some(crate::photos::store::S3Settings {
             bucket: bucket.clone(),
             prefix: self.s3_prefix.clone(),
             endpoint: self.s3_endpoint.clone(),

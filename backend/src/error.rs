@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Serialize;
 
-use crate::storage::StoreError;
+use crate::problem::Problem;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -60,15 +60,23 @@ impl ApiError {
     }
 }
 
-impl From<StoreError> for ApiError {
-    fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::NotFound(_) => ApiError::NotFound,
-            StoreError::Conflict(m) => ApiError::Conflict(m),
-            StoreError::Stale(doc) => ApiError::Conflict(format!(
-                "document {doc} kept changing while this request merged into it; send it again"
-            )),
-            other => ApiError::Internal(other.into()),
+impl From<Problem> for ApiError {
+    fn from(p: Problem) -> Self {
+        match p {
+            Problem::NotFound => ApiError::NotFound,
+            Problem::Invalid { code, message } => ApiError::BadRequest { code, message },
+            Problem::Forbidden(m) => ApiError::Forbidden(m),
+            Problem::Conflict(m) => ApiError::Conflict(m),
+            Problem::Limited {
+                code,
+                message,
+                retry_after_secs,
+            } => ApiError::Limited {
+                code,
+                message,
+                retry_after_secs,
+            },
+            Problem::Internal(e) => ApiError::Internal(e),
         }
     }
 }

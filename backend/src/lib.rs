@@ -1,31 +1,36 @@
 //! The Jishi server: accounts and devices, storage on SQLite or PostgreSQL,
 //! the sync endpoint with write authorization, and the read API.
 
+pub mod access;
 pub mod admin;
 pub mod app;
 pub mod auth;
 pub mod backup;
-pub mod blobs;
-pub mod budget;
+pub mod china;
 pub mod client_addr;
 pub mod config;
 pub mod demo;
 pub mod error;
-pub mod fairness;
+pub mod events;
 pub mod invisible;
-pub mod login_limits;
+pub mod jobs;
+pub mod limits;
 pub mod login_name;
 pub mod metrics;
 pub mod photos;
 pub mod policy;
+pub mod problem;
 pub mod publications;
+pub mod records;
 pub mod reviews;
 pub mod routes;
 pub mod security_headers;
 pub mod serve;
+pub mod state;
 pub mod storage;
 pub mod sync;
 pub mod web;
 
-pub use app::{router, AppState, Application};
+pub use app::{router, Application};
 pub use config::Config;
+pub use state::AppState;

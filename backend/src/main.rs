@@ -293,7 +293,7 @@ async fn run() -> anyhow::Result<()> {
         Command::Backup { out } => {
             let config = load_config(&cli.common, None)?;
             let store = open_store(&config).await?;
-            let blobs = backend::app::blob_store(&config)?;
+            let blobs = backend::state::blob_store(&config)?;
             let manifest =
                 backend::backup::backup(&config, &store, &blobs, &out, &mut print_progress)
                     .await

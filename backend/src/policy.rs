@@ -58,7 +58,7 @@ impl DevicePolicy {
 
 /// Today's date in the deployment's time zone (UTC+8).
 pub fn local_today() -> chrono::NaiveDate {
-    (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive()
+    crate::china::today()
 }
 
 impl WritePolicy for DevicePolicy {

@@ -14,51 +14,15 @@ use std::sync::Arc;
 use automerge::ChangeHash;
 use sync_core::protocol::{Batch, BatchEntry, EntryBody};
 use sync_core::session::{Changed, ServerDocWrite, ServerStore, WritePolicy, MAX_PUSHED_PER_REPLY};
-use sync_core::{Actor, CoreError, DocId, Document, Role};
+use sync_core::{Actor, CoreError, DocId, Document};
 
-use crate::app::AppState;
+use crate::access::AccessError;
+use crate::access::{may_read, read_scope};
 use crate::auth::Caller;
-use crate::error::ApiError;
 use crate::policy::DevicePolicy;
-use crate::storage::{AcceptedDoc, ReadScope, Store, StoreError, StoredDoc, SyncCommit, User};
-
-/// Whose documents `user` may read.
-pub async fn read_scope(store: &Store, user: &User) -> Result<ReadScope, ApiError> {
-    match (user.role, &user.scope_unit_id) {
-        (Role::Cadre, _) | (_, None) => Ok(ReadScope::Own {
-            user_id: user.id.clone(),
-        }),
-        (_, Some(unit)) => {
-            let unit = store.unit(unit).await?.ok_or(ApiError::NotFound)?;
-            Ok(ReadScope::Subtree {
-                user_id: user.id.clone(),
-                scope_path: unit.path,
-            })
-        }
-    }
-}
-
-/// May a caller with `scope` read documents of `owner`?
-pub async fn may_read(store: &Store, scope: &ReadScope, owner: &str) -> Result<bool, ApiError> {
-    match scope {
-        ReadScope::Own { user_id } => Ok(user_id == owner),
-        ReadScope::Subtree {
-            user_id,
-            scope_path,
-        } => {
-            if user_id == owner {
-                return Ok(true);
-            }
-            let Some(u) = store.user(owner).await? else {
-                return Ok(false);
-            };
-            let Some(unit) = store.unit(&u.unit_id).await? else {
-                return Ok(false);
-            };
-            Ok(unit.path.starts_with(scope_path.as_str()))
-        }
-    }
-}
+use crate::problem::{IntoProblem, Problem};
+use crate::state::AppState;
+use crate::storage::{AcceptedDoc, ReadScope, StoreError, StoredDoc, SyncCommit};
 
 /// The server store as seen by one request: prefetched rows in, writes out.
 struct Prefetched {
@@ -113,9 +77,8 @@ fn parse_heads(s: &str) -> Result<Vec<ChangeHash>, automerge::ParseChangeHashErr
 }
 
 /// Answer one sync request of `caller`.
-pub async fn handle(state: &AppState, caller: &Caller, body: &[u8]) -> Result<Vec<u8>, ApiError> {
-    let request =
-        Batch::decode(body).map_err(|e| ApiError::bad_request("bad_batch", e.to_string()))?;
+pub async fn handle(state: &AppState, caller: &Caller, body: &[u8]) -> Result<Vec<u8>, SyncError> {
+    let request = Batch::decode(body).map_err(|e| SyncError::BadBatch(e.to_string()))?;
     let store = &state.store;
     let scope = read_scope(store, &caller.user).await?;
 
@@ -214,7 +177,7 @@ async fn merge(
     scope: &ReadScope,
     allowed: &Arc<Batch>,
     policy: &Arc<DevicePolicy>,
-) -> Result<(Batch, SyncCommit), ApiError> {
+) -> Result<(Batch, SyncCommit), SyncError> {
     let store = &state.store;
     let (changed_ids, cursor, more) = store
         .changed_since(scope, allowed.cursor, MAX_PUSHED_PER_REPLY)
@@ -240,7 +203,7 @@ async fn merge(
         .clone()
         .acquire_owned()
         .await
-        .map_err(ApiError::internal)?;
+        .map_err(SyncError::internal)?;
     let allowed = allowed.clone();
     let policy = policy.clone();
     tokio::task::spawn_blocking(move || {
@@ -294,8 +257,8 @@ async fn merge(
         Ok::<_, CoreError>((reply, commit))
     })
     .await
-    .map_err(ApiError::internal)?
-    .map_err(ApiError::internal)
+    .map_err(SyncError::internal)?
+    .map_err(SyncError::internal)
 }
 
 /// Why a server-side edit was not stored.
@@ -307,15 +270,56 @@ pub enum ServerEditError {
     Invalid(String),
     #[error("{0}")]
     Forbidden(String),
+    /// The document kept changing under the edit (phones syncing).
+    #[error("document {0} kept changing; try again")]
+    Busy(String),
     #[error(transparent)]
-    Api(#[from] ApiError),
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    Internal(#[source] anyhow::Error),
 }
 
-impl From<StoreError> for ServerEditError {
-    fn from(e: StoreError) -> Self {
-        ServerEditError::Api(e.into())
+impl ServerEditError {
+    fn internal(e: impl Into<anyhow::Error>) -> Self {
+        ServerEditError::Internal(e.into())
     }
 }
+
+/// Why a sync request was not answered (a document's refusal is part of
+/// the answer, not one of these).
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error("{0}")]
+    BadBatch(String),
+    #[error(transparent)]
+    Access(#[from] AccessError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    Internal(#[source] anyhow::Error),
+}
+
+impl SyncError {
+    fn internal(e: impl Into<anyhow::Error>) -> Self {
+        SyncError::Internal(e.into())
+    }
+}
+
+impl IntoProblem for SyncError {
+    fn into_problem(self) -> Problem {
+        match self {
+            SyncError::BadBatch(message) => Problem::Invalid {
+                code: "bad_batch",
+                message,
+            },
+            SyncError::Access(e) => e.into_problem(),
+            SyncError::Store(e) => e.into_problem(),
+            SyncError::Internal(e) => Problem::Internal(e),
+        }
+    }
+}
+
+crate::edge_error!(SyncError);
 
 /// Make `edit` to a stored document on behalf of `caller` (the web pages'
 /// comments), through the same rules as a phone's change: it is made with
@@ -366,7 +370,7 @@ pub async fn edit_on_server(
         let role = caller.user.role;
         let accepted = tokio::task::spawn_blocking(move || {
             let mut before = Document::load_stored(id2.clone(), &bytes, &actor2)
-                .map_err(|e| ServerEditError::Api(ApiError::internal(e)))?;
+                .map_err(ServerEditError::internal)?;
             let prev = before.heads();
             let mut after = before.clone();
             let ctx = sync_core::EditContext {
@@ -382,9 +386,7 @@ pub async fn edit_on_server(
             policy2
                 .check(&mut before, &mut after, None)
                 .map_err(|r| ServerEditError::Forbidden(r.message))?;
-            let saved = after
-                .verify_save()
-                .map_err(|e| ServerEditError::Api(ApiError::internal(e)))?;
+            let saved = after.verify_save().map_err(ServerEditError::internal)?;
             let changes = after
                 .automerge_mut()
                 .get_changes(&prev)
@@ -401,7 +403,7 @@ pub async fn edit_on_server(
             })
         })
         .await
-        .map_err(ApiError::internal)??;
+        .map_err(ServerEditError::internal)??;
         let commit = SyncCommit {
             docs: vec![accepted],
             peer_states: Vec::new(),
@@ -417,5 +419,5 @@ pub async fn edit_on_server(
             Err(e) => return Err(e.into()),
         }
     }
-    Err(ServerEditError::Api(StoreError::Stale(key).into()))
+    Err(ServerEditError::Busy(key))
 }

@@ -908,7 +908,7 @@ mod tests {
         cadres: usize,
     ) -> (
         String,
-        backend::app::AppState,
+        backend::state::AppState,
         tokio::sync::oneshot::Sender<()>,
     ) {
         crate::seed::seed(crate::seed::SeedOptions {

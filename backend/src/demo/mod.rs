@@ -25,8 +25,8 @@ use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
 use tokio::task::JoinSet;
 
-use crate::app::AppState;
 use crate::publications::{self, week::IsoWeek};
+use crate::state::AppState;
 use county::County;
 pub use phone::PhoneReport;
 
@@ -60,11 +60,7 @@ impl DemoOptions {
 
 /// Today in UTC+8, where the cadres are.
 pub fn china_today() -> NaiveDate {
-    let now = chrono::Utc::now();
-    match chrono::FixedOffset::east_opt(8 * 3600) {
-        Some(china) => now.with_timezone(&china).date_naive(),
-        None => now.date_naive(),
-    }
+    crate::china::today()
 }
 
 /// Where the demo stands, for a progress display: step `step` of `steps`,

@@ -137,7 +137,7 @@ struct Writer<'a> {
 
 /// Milliseconds since the epoch of `day` at `minutes` past midnight, UTC+8.
 fn at(day: NaiveDate, minutes: u32) -> anyhow::Result<i64> {
-    let china = chrono::FixedOffset::east_opt(8 * 3600).ok_or_else(|| anyhow!("UTC+8"))?;
+    let china = crate::china::OFFSET;
     let local = day
         .and_hms_opt(minutes / 60 % 24, minutes % 60, 0)
         .ok_or_else(|| anyhow!("bad time {minutes} on {day}"))?;

@@ -4,8 +4,10 @@
 //! instance or a rerun, finds it stored and changes nothing); a snapshot
 //! that keeps the document heads it was made from.
 
+pub mod amendments;
 pub mod content;
 pub mod masking;
+pub mod render;
 pub mod week;
 
 use std::collections::BTreeMap;
@@ -26,6 +28,25 @@ pub enum PublishError {
     #[error("stored publication is not valid JSON: {0}")]
     Json(#[from] serde_json::Error),
 }
+
+impl crate::problem::IntoProblem for PublishError {
+    fn into_problem(self) -> crate::problem::Problem {
+        use crate::problem::Problem;
+        match self {
+            PublishError::NoUnit(_) => Problem::NotFound,
+            PublishError::Store(e) => e.into_problem(),
+            PublishError::Json(e) => Problem::Internal(e.into()),
+        }
+    }
+}
+
+impl crate::problem::IntoProblem for render::RenderError {
+    fn into_problem(self) -> crate::problem::Problem {
+        crate::problem::Problem::Internal(self.into())
+    }
+}
+
+crate::edge_error!(PublishError, render::RenderError);
 
 /// A publication made from the records as they are now, not stored: what
 /// `publish_week` stores, and the preview supervisors see before.

@@ -4,6 +4,7 @@
 //! as a spreadsheet.
 
 pub mod assign;
+pub mod month;
 pub mod results;
 pub mod xlsx;
 

@@ -1,9 +1,34 @@
 //! A unit's month as an `.xlsx` sheet, the format the assessment offices
 //! work in.
 
+use axum::http::{header, HeaderValue};
+use axum::response::{IntoResponse, Response};
 use rust_xlsxwriter::{Format, Workbook, XlsxError};
 
 use super::results::ResultRow;
+
+/// The workbook as a download (the API's and the web page's alike),
+/// named `reviews-{unit}-{month}.xlsx`.
+pub fn download(unit_id: &str, month: &str, bytes: Vec<u8>) -> Response {
+    let name = format!("attachment; filename=\"reviews-{unit_id}-{month}.xlsx\"");
+    let mut response = (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            ),
+        )],
+        bytes,
+    )
+        .into_response();
+    // Unit ids and months are plain ASCII; a name that is not stays out.
+    if let Ok(v) = HeaderValue::from_str(&name) {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_DISPOSITION, v);
+    }
+    response
+}
 
 /// The workbook bytes: one sheet, a title row, a header, one row a person.
 pub fn export(unit_name: &str, month: &str, rows: &[ResultRow]) -> Result<Vec<u8>, XlsxError> {

@@ -6,11 +6,11 @@ use axum::Json;
 use serde::Deserialize;
 use sync_core::Actor;
 
-use crate::app::AppState;
 use crate::auth::{self, Caller, TokenPair};
 use crate::client_addr::ClientAddr;
 use crate::error::ApiError;
 use crate::routes::ApiJson;
+use crate::state::AppState;
 use crate::storage::User;
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]

@@ -2,9 +2,9 @@
 //! shape replies; they never see SQL.
 
 pub mod auth;
-pub mod blobs;
 pub mod events;
 pub mod ops;
+pub mod photos;
 pub mod publications;
 pub mod records;
 pub mod reviews;

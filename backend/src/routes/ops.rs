@@ -8,8 +8,8 @@ use axum::Json;
 use sha2::{Digest, Sha256};
 use utoipa::OpenApi;
 
-use crate::app::AppState;
 use crate::error::{ApiError, ErrorBody};
+use crate::state::AppState;
 
 #[derive(OpenApi)]
 #[openapi(

@@ -4,16 +4,17 @@
 
 use axum::extract::{Path, Query, State};
 use axum::Json;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use sync_core::document::Record;
 use sync_core::ids::Period;
-use sync_core::{Actor, DocId, Document, Role};
+use sync_core::{DocId, Role};
 
-use crate::app::AppState;
+use crate::access::{may_read, read_scope};
 use crate::auth::Caller;
 use crate::error::ApiError;
+use crate::records::{days_of, decode, Day};
+use crate::state::AppState;
 use crate::storage::{ChangeLogRow, FilingRow};
-use crate::sync::{may_read, read_scope};
 
 #[derive(Debug, Deserialize)]
 pub struct Range {
@@ -50,12 +51,6 @@ async fn readable_doc(state: &AppState, caller: &Caller, doc_id: &str) -> Result
     Ok(id)
 }
 
-pub fn decode(id: DocId, bytes: &[u8]) -> Result<Record, ApiError> {
-    Document::load_stored(id, bytes, &Actor::random())
-        .map(|d| d.read())
-        .map_err(ApiError::internal)
-}
-
 /// One document as plain values.
 #[utoipa::path(get, path = "/api/v1/documents/{doc_id}", params(("doc_id" = String, Path)),
     responses((status = 200), (status = 404, body = crate::error::ErrorBody)), security(("bearer" = [])))]
@@ -70,7 +65,7 @@ pub async fn document(
         .load_documents(std::slice::from_ref(&doc_id))
         .await?;
     let stored = docs.get(&doc_id).ok_or(ApiError::NotFound)?;
-    Ok(Json(decode(id, &stored.bytes)?))
+    Ok(Json(decode(id, &stored.bytes).map_err(ApiError::internal)?))
 }
 
 /// Every change the server accepted for a document: who, which device, when.
@@ -89,13 +84,6 @@ pub async fn changes(
     Ok(Json(rows))
 }
 
-#[derive(Debug, Serialize)]
-pub struct Day {
-    pub date: String,
-    pub diary: Option<Record>,
-    pub night: Option<Record>,
-}
-
 /// A user's diaries and night logs, day by day, over `from..=to`.
 #[utoipa::path(get, path = "/api/v1/users/{user_id}/days", params(("user_id" = String, Path), ("from" = String, Query), ("to" = String, Query)),
     responses((status = 200), (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)), security(("bearer" = [])))]
@@ -112,39 +100,7 @@ pub async fn days(
     {
         return Err(ApiError::NotFound);
     }
-    Ok(Json(days_of(&state, &user_id, &from, &to).await?))
-}
-
-/// `user_id`'s diaries and night logs over `from..=to` (days as
-/// `YYYY-MM-DD`), day by day; days with neither are left out.
-pub async fn days_of(
-    state: &AppState,
-    user_id: &str,
-    from: &str,
-    to: &str,
-) -> Result<Vec<Day>, ApiError> {
-    let mut out: Vec<Day> = Vec::new();
-    for stored in state.store.owner_records(user_id, from, to).await? {
-        let Ok(id) = DocId::parse(&stored.doc_id) else {
-            continue;
-        };
-        let date = id.period().as_string();
-        let record = stored.record;
-        if out.last().map(|d| d.date != date).unwrap_or(true) {
-            out.push(Day {
-                date: date.clone(),
-                diary: None,
-                night: None,
-            });
-        }
-        let day = out.last_mut().expect("pushed above");
-        match record {
-            r @ Record::Diary(_) => day.diary = Some(r),
-            r @ Record::Night(_) => day.night = Some(r),
-            Record::Plan(_) => {}
-        }
-    }
-    Ok(out)
+    Ok(Json(days_of(&state.store, &user_id, &from, &to).await?))
 }
 
 /// Filing figures of every cadre under a unit over `from..=to`.

@@ -4,10 +4,10 @@ use axum::extract::{FromRequest, Request, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 
-use crate::app::AppState;
 use crate::auth::{Bearer, Caller};
 use crate::error::ApiError;
 use crate::routes::RawBody;
+use crate::state::AppState;
 
 pub const CONTENT_TYPE: &str = "application/vnd.jishi.sync-batch";
 

@@ -15,11 +15,14 @@ use sync_core::document::{Comment, Record, TaskKind, TaskStatus};
 use sync_core::{DocId, Edit, ItemId, UserId};
 
 use super::{china_time, china_today, zh_date, WebCaller, WebError};
-use crate::app::AppState;
+use crate::access::{may_read, read_scope};
+use crate::photos::view::{self, PhotoSize};
 use crate::publications::content::{category_zh, is_workday, night_zh};
+use crate::records::{days_of, decode};
 use crate::reviews::last_day;
-use crate::routes::records::{days_of, decode};
-use crate::sync::{edit_on_server, may_read, read_scope, ServerEditError};
+use crate::state::AppState;
+use crate::storage::StoreError;
+use crate::sync::{edit_on_server, ServerEditError};
 
 pub struct CommentView {
     pub author: String,
@@ -190,7 +193,7 @@ pub async fn timeline(
         .into_iter()
         .map(|u| (u.id, u.name))
         .collect();
-    let records = days_of(&state, &user_id, &from.to_string(), &to.to_string()).await?;
+    let records = days_of(&state.store, &user_id, &from.to_string(), &to.to_string()).await?;
     let mut by_date: BTreeMap<String, DayView> = BTreeMap::new();
     for d in records {
         let Ok(date) = NaiveDate::parse_from_str(&d.date, "%Y-%m-%d") else {
@@ -317,7 +320,7 @@ async fn plan_view(
     let Some(stored) = docs.get(&key) else {
         return Ok(None);
     };
-    let Record::Plan(plan) = decode(id, &stored.bytes)? else {
+    let Record::Plan(plan) = decode(id, &stored.bytes).map_err(WebError::internal)? else {
         return Ok(None);
     };
     let first = NaiveDate::from_ymd_opt(in_month.year(), in_month.month(), 1).unwrap_or(in_month);
@@ -399,10 +402,12 @@ pub async fn add_comment(
                 tracing::warn!(doc = %id, user = %caller.0.user.id, reason = %m, "web comment forbidden");
                 WebError::Forbidden("您不能在这份记录上评论。".into())
             }
-            ServerEditError::Api(crate::error::ApiError::Conflict(_)) => {
+            ServerEditError::Busy(_)
+            | ServerEditError::Store(StoreError::Conflict(_) | StoreError::Stale(_)) => {
                 WebError::Invalid("这份记录正在同步，请稍后再提交评论。".into())
             }
-            ServerEditError::Api(e) => e.into(),
+            ServerEditError::Store(e) => e.into(),
+            ServerEditError::Internal(e) => WebError::Internal(e),
         })?;
     let back = match super::own_page(&form.back, "/web/users/") {
         Some(back) => back.split('#').next().unwrap_or(back).to_owned(),
@@ -418,7 +423,8 @@ pub async fn thumbnail(
     Path(sha): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, WebError> {
-    Ok(crate::routes::blobs::photo_for(&state, &caller.0, &sha, true, &headers).await?)
+    let file = view::open(&state, &caller.0.user, &sha, PhotoSize::Thumbnail).await?;
+    Ok(crate::photos::http::answer(&state, &file, &headers).await?)
 }
 
 /// `GET /web/photos/{sha}/full`
@@ -428,5 +434,6 @@ pub async fn full_photo(
     Path(sha): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, WebError> {
-    Ok(crate::routes::blobs::photo_for(&state, &caller.0, &sha, false, &headers).await?)
+    let file = view::open(&state, &caller.0.user, &sha, PhotoSize::Original).await?;
+    Ok(crate::photos::http::answer(&state, &file, &headers).await?)
 }

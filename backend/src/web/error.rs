@@ -6,7 +6,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 
 use crate::error::ApiError;
-use crate::storage::StoreError;
+use crate::problem::Problem;
 
 #[derive(Debug, thiserror::Error)]
 pub enum WebError {
@@ -40,7 +40,7 @@ impl From<ApiError> for WebError {
             ApiError::Forbidden(m) => WebError::Forbidden(m),
             ApiError::NotFound => WebError::NotFound,
             ApiError::BadRequest { message, .. } => WebError::Invalid(message),
-            ApiError::Conflict(_) => WebError::Invalid("数据正在更新，请稍后再试。".into()),
+            ApiError::Conflict(_) => WebError::Invalid(CONFLICT.into()),
             ApiError::TooManyRequests | ApiError::Limited { .. } | ApiError::Busy { .. } => {
                 WebError::TooMany
             }
@@ -50,11 +50,21 @@ impl From<ApiError> for WebError {
     }
 }
 
-impl From<StoreError> for WebError {
-    fn from(e: StoreError) -> Self {
-        ApiError::from(e).into()
+impl From<Problem> for WebError {
+    fn from(p: Problem) -> Self {
+        match p {
+            Problem::NotFound => WebError::NotFound,
+            Problem::Invalid { message, .. } => WebError::Invalid(message),
+            Problem::Forbidden(m) => WebError::Forbidden(m),
+            Problem::Conflict(_) => WebError::Invalid(CONFLICT.into()),
+            Problem::Limited { .. } => WebError::TooMany,
+            Problem::Internal(e) => WebError::Internal(e),
+        }
     }
 }
+
+/// What a page says when the records changed under the request.
+const CONFLICT: &str = "数据正在更新，请稍后再试。";
 
 #[derive(Template)]
 #[template(path = "web/error.html")]

@@ -10,6 +10,7 @@
 
 mod cadre;
 mod error;
+mod events;
 mod publications;
 mod reviews;
 pub(crate) mod session;
@@ -23,7 +24,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use chrono::{DateTime, FixedOffset, NaiveDate};
 
-use crate::app::AppState;
+use crate::state::AppState;
 pub use error::WebError;
 pub use session::WebCaller;
 
@@ -34,7 +35,7 @@ pub fn router() -> Router<AppState> {
         .route("/web/", get(units::home))
         .route("/web/login", get(session::login_page).post(session::login))
         .route("/web/logout", post(session::logout))
-        .route("/web/events", get(crate::routes::events::web_events))
+        .route("/web/events", get(events::web_events))
         .route("/web/units/{unit}", get(units::unit_page))
         .route("/web/users/{user}", get(cadre::timeline))
         .route("/web/documents/{doc}/comments", post(cadre::add_comment))
@@ -96,9 +97,7 @@ async fn same_origin(req: Request, next: Next) -> Response {
 
 /// Now in the publications' time zone (UTC+8).
 pub fn china_now() -> DateTime<FixedOffset> {
-    use chrono::Offset;
-    let china = FixedOffset::east_opt(8 * 3600).unwrap_or_else(|| chrono::Utc.fix());
-    chrono::Utc::now().with_timezone(&china)
+    crate::china::now()
 }
 
 pub fn china_today() -> NaiveDate {
@@ -107,9 +106,8 @@ pub fn china_today() -> NaiveDate {
 
 /// `2026-11-23 09:05` in UTC+8, from ms since the epoch.
 pub fn china_time(ms: i64) -> String {
-    let china = china_now().timezone();
-    DateTime::from_timestamp_millis(ms)
-        .map(|t| t.with_timezone(&china).format("%Y-%m-%d %H:%M").to_string())
+    crate::china::at_ms(ms)
+        .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
         .unwrap_or_default()
 }
 

@@ -9,10 +9,11 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 
 use super::units::{overseen, publishes};
 use super::{china_now, china_time, WebCaller, WebError};
-use crate::app::AppState;
+use crate::publications::amendments::{amended_days, amendments_of};
+use crate::publications::render::{self, PreviewBar};
 use crate::publications::week::IsoWeek;
 use crate::publications::{self as publ, draft};
-use crate::routes::publications::{amended_days, amendments_of, render_article, PreviewBar};
+use crate::state::AppState;
 use crate::storage::Unit;
 use sync_core::Role;
 
@@ -66,7 +67,7 @@ pub async fn preview(
         Some(row) => {
             // As the public page shows it.
             let p = publ::masking::mask_publication(publ::parse(&row).map_err(WebError::internal)?);
-            let amended = amended_days(&state, &row).await?;
+            let amended = amended_days(&state.store, &row).await?;
             let bar = PreviewBar {
                 note: format!("已于{}公示。", china_time(row.created_at)),
                 back_url,
@@ -74,7 +75,7 @@ pub async fn preview(
                 public_url: Some(format!("/p/{}/{}", row.unit_id, row.week)),
                 amendments_url: Some(format!("{base}/amendments")),
             };
-            render_article(&p, "/web/photos", &amended, Some(&bar))?
+            render::article(&p, "/web/photos", &amended, Some(&bar))?
         }
         None => {
             let now = china_now();
@@ -102,7 +103,7 @@ pub async fn preview(
                 public_url: None,
                 amendments_url: None,
             };
-            render_article(&d.publication, "/web/photos", &BTreeSet::new(), Some(&bar))?
+            render::article(&d.publication, "/web/photos", &BTreeSet::new(), Some(&bar))?
         }
     };
     Ok(Html(html))
@@ -176,7 +177,7 @@ pub async fn amendments(
         .into_iter()
         .map(|u| (u.id, u.name))
         .collect();
-    let items = amendments_of(&state, &row)
+    let items = amendments_of(&state.store, &row)
         .await?
         .into_iter()
         .map(|a| {

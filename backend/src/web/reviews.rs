@@ -13,10 +13,10 @@ use sync_core::Role;
 
 use super::units::overseen;
 use super::{china_time, encode_query, WebCaller, WebError};
-use crate::app::AppState;
+use crate::reviews::month::{submit_review, unit_month};
 use crate::reviews::results::Facts;
 use crate::reviews::{ReviewInput, MAX_CONDUCT, MAX_TARGETS};
-use crate::routes::reviews::{submit_review, unit_month};
+use crate::state::AppState;
 
 pub struct RowView {
     pub user_id: String,
@@ -187,9 +187,7 @@ pub async fn export(
     let m = unit_month(&state, &unit, &month).await?;
     let bytes = crate::reviews::xlsx::export(&m.unit_name, &m.month, &m.rows)
         .map_err(WebError::internal)?;
-    Ok(crate::routes::reviews::xlsx_response(
-        &m.unit_id, &m.month, bytes,
-    )?)
+    Ok(crate::reviews::xlsx::download(&m.unit_id, &m.month, bytes))
 }
 
 #[derive(Debug, Deserialize)]

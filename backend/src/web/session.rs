@@ -11,10 +11,10 @@ use serde::Deserialize;
 use sync_core::{Actor, Role};
 
 use super::WebError;
-use crate::app::AppState;
 use crate::auth::{self, Caller};
 use crate::client_addr::ClientAddr;
 use crate::error::ApiError;
+use crate::state::AppState;
 
 const COOKIE: &str = "jishi_web";
 /// A web session lasts a working day.

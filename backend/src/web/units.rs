@@ -8,8 +8,8 @@ use chrono::{Datelike, NaiveDate};
 use serde::Deserialize;
 
 use super::{china_today, WebCaller, WebError};
-use crate::app::AppState;
 use crate::publications::week::{zh_day, IsoWeek};
+use crate::state::AppState;
 use std::collections::BTreeSet;
 
 use crate::publications::content::is_workday;

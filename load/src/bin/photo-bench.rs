@@ -28,7 +28,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
-use backend::photos::{check_and_clean, PhotoLimits};
+use backend::photos::work::{check_and_clean, PhotoLimits};
 use clap::{Parser, Subcommand};
 use sync_core::photo::{prepare_photo, PhotoOptions};
 

@@ -248,7 +248,7 @@ async fn lockout(db: Db) {
     let started = std::time::Instant::now();
     assert_eq!(attempt(&app, "l1", PASSWORD, VICTIM).await.0, 200);
     assert!(
-        started.elapsed() >= backend::login_limits::SLOWDOWN,
+        started.elapsed() >= backend::limits::login::SLOWDOWN,
         "an account under attack is slowed"
     );
 

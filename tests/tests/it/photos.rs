@@ -254,7 +254,7 @@ async fn budget(db: Db) {
     let sha = sha(&photo);
     let total = photo.len() as u64;
     let budget = &app.state.upload_bytes;
-    let all = backend::routes::blobs::UPLOAD_BYTES_IN_MEMORY;
+    let all = backend::photos::upload::UPLOAD_BYTES_IN_MEMORY;
     assert_eq!(budget.available(), all);
     // Everyone else's chunks hold all but 64 KiB: a chunk of 64 KiB fits.
     let others = budget.reserve(all - 65_536).await.unwrap();
@@ -529,7 +529,7 @@ async fn access(db: Db) {
         upload(&app, &s2.access, &stray).await.0,
         StatusCode::CREATED
     );
-    let removed = backend::routes::blobs::collect_garbage(&app.state, 0)
+    let removed = backend::photos::gc::collect_garbage(&app.state, 0)
         .await
         .unwrap();
     assert_eq!(removed, 1);
@@ -827,7 +827,7 @@ async fn stored_before(db: Db) {
     // What an earlier version left: the upload as it came, no stored hash.
     app.state
         .blobs
-        .put(&backend::blobs::photo_key(&name), sent.clone())
+        .put(&backend::photos::photo_key(&name), sent.clone())
         .await
         .unwrap();
     assert_eq!(
@@ -845,7 +845,7 @@ async fn stored_before(db: Db) {
     let on_disk = app
         .state
         .blobs
-        .get(&backend::blobs::photo_key(&name))
+        .get(&backend::photos::photo_key(&name))
         .await
         .unwrap()
         .unwrap();

@@ -236,7 +236,7 @@ async fn weekly(db: Db) {
 
     // The photo stays while a publication shows it, referenced or not.
     assert_eq!(
-        backend::routes::blobs::collect_garbage(&app.state, 0)
+        backend::photos::gc::collect_garbage(&app.state, 0)
             .await
             .unwrap(),
         0
@@ -263,7 +263,7 @@ async fn by_itself(db: Db) {
     let app = TestApp::spawn(db).await;
     app.seed().await;
     let at = |s: &str| chrono::DateTime::parse_from_rfc3339(s).unwrap();
-    let due = backend::app::publish_due;
+    let due = backend::jobs::publish_due;
     assert_eq!(due(&app.state, at("2026-11-23T07:59:00+08:00")).await, 0);
     assert_eq!(due(&app.state, at("2026-11-23T08:00:00+08:00")).await, 2);
     assert_eq!(

@@ -15,8 +15,31 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
-use crate::error::ApiError;
-use crate::storage::Store;
+use crate::problem::{IntoProblem, Problem};
+use crate::storage::{Store, StoreError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum LoginLimitError {
+    #[error("too many login attempts from this address; wait a minute and try again")]
+    TooMany { retry_after_secs: u64 },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl IntoProblem for LoginLimitError {
+    fn into_problem(self) -> Problem {
+        match self {
+            LoginLimitError::TooMany { retry_after_secs } => Problem::Limited {
+                code: "rate_limited",
+                message: self.to_string(),
+                retry_after_secs,
+            },
+            LoginLimitError::Store(e) => e.into_problem(),
+        }
+    }
+}
+
+crate::edge_error!(LoginLimitError);
 
 /// How long an attempt on an account under attack waits.
 pub const SLOWDOWN: Duration = Duration::from_secs(2);
@@ -55,7 +78,7 @@ pub async fn admit(
     limits: LoginLimits,
     login: &str,
     client: IpAddr,
-) -> Result<Admitted, ApiError> {
+) -> Result<Admitted, LoginLimitError> {
     let pair = format!("login:pair:{client}:{login}");
     let address = format!("login:address:{client}");
     let account = format!("login:account:{login}");
@@ -63,10 +86,7 @@ pub async fn admit(
         .count_attempts(&[pair.clone(), address.clone()])
         .await?;
     if seen.counts[0] > limits.per_account_and_address || seen.counts[1] > limits.per_address {
-        return Err(ApiError::Limited {
-            code: "rate_limited",
-            message: "too many login attempts from this address; wait a minute and try again"
-                .into(),
+        return Err(LoginLimitError::TooMany {
             retry_after_secs: u64::try_from(seen.window_left_ms / 1000 + 1).unwrap_or(60),
         });
     }
@@ -85,7 +105,7 @@ pub async fn admit(
 
 impl Admitted {
     /// The login succeeded: its attempt counts against nobody.
-    pub async fn succeeded(self, store: &Store) -> Result<(), ApiError> {
-        Ok(store.forget_attempts(&self.keys).await?)
+    pub async fn succeeded(self, store: &Store) -> Result<(), StoreError> {
+        store.forget_attempts(&self.keys).await
     }
 }

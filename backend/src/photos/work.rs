@@ -19,7 +19,7 @@ pub use sync_core::photo_check::{
     check_and_clean, plan, Checked, Cleaning, PhotoCheckError, PhotoLimits, Plan, THUMB_EDGE,
 };
 
-use crate::budget::ByteBudget;
+use crate::limits::budget::ByteBudget;
 
 /// Bytes of image work in memory at once, by default: a photo from the app
 /// (at most 1,600 px, about 9 MiB to check) has plenty of company; the

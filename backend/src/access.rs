@@ -1,0 +1,70 @@
+//! Who may read what: an account's read scope (its own documents, or the
+//! subtree of the unit it oversees) and whether a document's owner is in
+//! it. Used by the sync, the read API, the web pages, the event streams and
+//! the photos: outside the scope is answered as "not found".
+
+use sync_core::Role;
+
+use crate::problem::{IntoProblem, Problem};
+use crate::storage::{ReadScope, Store, StoreError, User};
+
+#[derive(Debug, thiserror::Error)]
+pub enum AccessError {
+    /// The unit an account oversees is gone: it reads nothing.
+    #[error("the unit {0} this account oversees does not exist")]
+    ScopeUnitMissing(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl IntoProblem for AccessError {
+    fn into_problem(self) -> Problem {
+        match self {
+            AccessError::ScopeUnitMissing(_) => Problem::NotFound,
+            AccessError::Store(e) => e.into_problem(),
+        }
+    }
+}
+
+crate::edge_error!(AccessError);
+
+/// Whose documents `user` may read.
+pub async fn read_scope(store: &Store, user: &User) -> Result<ReadScope, AccessError> {
+    match (user.role, &user.scope_unit_id) {
+        (Role::Cadre, _) | (_, None) => Ok(ReadScope::Own {
+            user_id: user.id.clone(),
+        }),
+        (_, Some(unit)) => {
+            let unit = store
+                .unit(unit)
+                .await?
+                .ok_or_else(|| AccessError::ScopeUnitMissing(unit.clone()))?;
+            Ok(ReadScope::Subtree {
+                user_id: user.id.clone(),
+                scope_path: unit.path,
+            })
+        }
+    }
+}
+
+/// May a caller with `scope` read documents of `owner`?
+pub async fn may_read(store: &Store, scope: &ReadScope, owner: &str) -> Result<bool, StoreError> {
+    match scope {
+        ReadScope::Own { user_id } => Ok(user_id == owner),
+        ReadScope::Subtree {
+            user_id,
+            scope_path,
+        } => {
+            if user_id == owner {
+                return Ok(true);
+            }
+            let Some(u) = store.user(owner).await? else {
+                return Ok(false);
+            };
+            let Some(unit) = store.unit(&u.unit_id).await? else {
+                return Ok(false);
+            };
+            Ok(unit.path.starts_with(scope_path.as_str()))
+        }
+    }
+}

@@ -1,0 +1,249 @@
+//! A unit's month of reviews (月点评): the facts of each cadre's month,
+//! who reviews whom, the reviews and the ranking; who may see it; and
+//! submitting a review. Shared by the API and the web pages.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use sync_core::Role;
+
+use super::assign::Org;
+use super::results::{rank, Facts, ResultRow};
+use super::{deadline_ms, last_day, member_sees, parse_month, ReviewInput};
+use crate::access::AccessError;
+use crate::problem::{IntoProblem, Problem};
+use crate::state::AppState;
+use crate::storage::{now_ms, ReviewRow, StoreError, Unit, User};
+
+/// Why a month could not be shown or a review not stored.
+#[derive(Debug, thiserror::Error)]
+pub enum ReviewError {
+    #[error("月份格式应为 YYYY-MM，例如 2026-11")]
+    BadMonth,
+    /// No such unit or person, or not one the caller may see.
+    #[error("not found")]
+    NotFound,
+    #[error("您不是该干部本月的点评人")]
+    NotReviewer,
+    #[error("{0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<AccessError> for ReviewError {
+    fn from(e: AccessError) -> Self {
+        match e {
+            AccessError::ScopeUnitMissing(_) => ReviewError::NotFound,
+            AccessError::Store(e) => ReviewError::Store(e),
+        }
+    }
+}
+
+impl IntoProblem for ReviewError {
+    fn into_problem(self) -> Problem {
+        match self {
+            ReviewError::BadMonth => Problem::Invalid {
+                code: "bad_month",
+                message: self.to_string(),
+            },
+            ReviewError::NotFound => Problem::NotFound,
+            ReviewError::NotReviewer => Problem::Forbidden(self.to_string()),
+            ReviewError::Invalid(message) => Problem::Invalid {
+                code: "invalid_review",
+                message,
+            },
+            ReviewError::Store(e) => e.into_problem(),
+        }
+    }
+}
+
+crate::edge_error!(ReviewError);
+
+#[derive(Debug, Serialize)]
+pub struct UnitMonth {
+    pub unit_id: String,
+    pub unit_name: String,
+    pub month: String,
+    pub deadline_ms: i64,
+    /// The deadline has passed: the results are published to the unit.
+    pub published: bool,
+    pub rows: Vec<ResultRow>,
+}
+
+fn first_day(month: &str) -> Result<chrono::NaiveDate, ReviewError> {
+    parse_month(month).ok_or(ReviewError::BadMonth)
+}
+
+/// The reviewer of `user`: an admin's override, else the unit tree's.
+pub async fn reviewer_of(state: &AppState, user: &User) -> Result<Option<String>, ReviewError> {
+    if let Some(r) = state.store.reviewer_override(&user.id).await? {
+        return Ok(Some(r));
+    }
+    let units = state.store.units().await?;
+    let users = state.store.users().await?;
+    Ok(Org::new(&units, &users).reviewer(user).map(str::to_owned))
+}
+
+/// Everything about a unit's month.
+pub async fn unit_month(
+    state: &AppState,
+    unit: &Unit,
+    month: &str,
+) -> Result<UnitMonth, ReviewError> {
+    let first = first_day(month)?;
+    let (from, to) = (
+        first.format("%Y-%m-%d").to_string(),
+        last_day(first).format("%Y-%m-%d").to_string(),
+    );
+    let units = state.store.units().await?;
+    let users = state.store.users().await?;
+    let org = Org::new(&units, &users);
+    let names: BTreeMap<&str, &str> = units
+        .iter()
+        .map(|u| (u.id.as_str(), u.name.as_str()))
+        .collect();
+    let filing: BTreeMap<String, crate::storage::FilingRow> = state
+        .store
+        .filing(&unit.id, &from, &to)
+        .await?
+        .into_iter()
+        .map(|f| (f.user_id.clone(), f))
+        .collect();
+    let mut rows = Vec::new();
+    for user in state.store.users_under(&unit.id).await? {
+        if user.disabled || !matches!(user.role, Role::Cadre | Role::Leader) {
+            continue;
+        }
+        let (tasks_done, tasks_open) = state.store.task_counts(&user.id, month).await?;
+        let f = filing.get(&user.id);
+        let facts = Facts {
+            days_filed: f.map_or(0, |f| f.days_filed),
+            entries: f.map_or(0, |f| f.entries),
+            night_activities: f.map_or(0, |f| f.night_activities),
+            nights_stayed: f.map_or(0, |f| f.nights_stayed),
+            tasks_done,
+            tasks_open,
+        };
+        let reviewer_id = match state.store.reviewer_override(&user.id).await? {
+            Some(r) => Some(r),
+            None => org.reviewer(&user).map(str::to_owned),
+        };
+        rows.push(ResultRow {
+            review: state.store.review(&user.id, month).await?,
+            unit_name: names
+                .get(user.unit_id.as_str())
+                .copied()
+                .unwrap_or("")
+                .to_owned(),
+            user_id: user.id,
+            name: user.name,
+            reviewer_id,
+            facts,
+            total: None,
+            rank: None,
+            bottom: false,
+        });
+    }
+    let deadline = deadline_ms(first, state.config.review_deadline_day);
+    Ok(UnitMonth {
+        unit_id: unit.id.clone(),
+        unit_name: unit.name.clone(),
+        month: month.to_owned(),
+        deadline_ms: deadline,
+        published: now_ms() > deadline,
+        rows: rank(rows),
+    })
+}
+
+/// May the caller see this unit's month? Leaders and supervisors over it;
+/// after the deadline, its members: their own unit and those above it up to
+/// their township or department (`member_sees`), never the county above
+/// nor a sibling township.
+pub async fn visible_unit(
+    state: &AppState,
+    caller: &User,
+    unit_id: &str,
+    month: &str,
+) -> Result<Unit, ReviewError> {
+    let first = first_day(month)?;
+    let unit = state
+        .store
+        .unit(unit_id)
+        .await?
+        .ok_or(ReviewError::NotFound)?;
+    let over = match (caller.role, &caller.scope_unit_id) {
+        (Role::Cadre, _) | (_, None) => false,
+        (_, Some(scope)) => state.store.unit_in_scope(unit_id, scope).await?,
+    };
+    if over {
+        return Ok(unit);
+    }
+    // The caller's unit and those above it, nearest first.
+    let mut chain = Vec::new();
+    let mut at = Some(caller.unit_id.clone());
+    while let Some(id) = at.filter(|_| chain.len() < 64) {
+        let Some(u) = state.store.unit(&id).await? else {
+            break;
+        };
+        at = u.parent_id.clone();
+        chain.push(u);
+    }
+    if member_sees(&chain, unit_id)
+        && now_ms() > deadline_ms(first, state.config.review_deadline_day)
+    {
+        return Ok(unit);
+    }
+    Err(ReviewError::NotFound)
+}
+
+/// Submit (or resubmit) a review: only its reviewer, or an admin.
+pub async fn submit_review(
+    state: &AppState,
+    reviewer: &User,
+    user_id: &str,
+    month: &str,
+    input: &ReviewInput,
+) -> Result<ReviewRow, ReviewError> {
+    let first = first_day(month)?;
+    let user = state
+        .store
+        .user(user_id)
+        .await?
+        .ok_or(ReviewError::NotFound)?;
+    let assigned = reviewer_of(state, &user).await?.as_deref() == Some(reviewer.id.as_str());
+    let scope = crate::access::read_scope(&state.store, reviewer).await?;
+    let in_scope = crate::access::may_read(&state.store, &scope, &user.id).await?;
+    // The assigned reviewer (by the tree or an admin's override) reviews;
+    // an admin, anyone within their own scope.
+    let allowed = if reviewer.role == Role::Admin {
+        in_scope
+    } else {
+        assigned
+    };
+    if !allowed {
+        // Outside the caller's scope a person is as unknown as one who
+        // does not exist: a refusal here would tell that they do.
+        return Err(if in_scope {
+            ReviewError::NotReviewer
+        } else {
+            ReviewError::NotFound
+        });
+    }
+    input
+        .validate()
+        .map_err(|e| ReviewError::Invalid(e.message))?;
+    let now = now_ms();
+    let row = ReviewRow {
+        user_id: user.id,
+        month: month.to_owned(),
+        reviewer_id: reviewer.id.clone(),
+        targets: input.targets,
+        conduct: input.conduct,
+        comment: input.comment.clone(),
+        submitted_at: now,
+        late: now > deadline_ms(first, state.config.review_deadline_day),
+    };
+    state.store.insert_review(&row).await?;
+    Ok(row)
+}
