@@ -271,7 +271,21 @@ impl Config {
         );
     }
 
-    fn apply_env(&mut self, name: &str, value: &str) -> Result<(), ConfigError> {
+    /// The `JISHI_*` variables among `env` that are not settings of this
+    /// server (a typo, or a setting of another version): reported at start
+    /// (`jishi serve`), never applied. The tests' own (`JISHI_TEST_*`) are
+    /// left out.
+    pub fn unknown_variables(env: impl IntoIterator<Item = (String, String)>) -> Vec<String> {
+        let mut scratch = Config::default();
+        env.into_iter()
+            .filter(|(name, _)| name.starts_with("JISHI_") && !name.starts_with("JISHI_TEST_"))
+            .filter(|(name, value)| matches!(scratch.apply_env(name, value), Ok(false)))
+            .map(|(name, _)| name)
+            .collect()
+    }
+
+    /// Apply one variable; `false` if it is not a setting.
+    fn apply_env(&mut self, name: &str, value: &str) -> Result<bool, ConfigError> {
         fn parse<T: std::str::FromStr>(name: &str, value: &str) -> Result<T, ConfigError>
         where
             T::Err: std::fmt::Display,
@@ -331,9 +345,9 @@ impl Config {
             "JISHI_REVIEW_DEADLINE_DAY" => self.review_deadline_day = parse(name, value)?,
             "JISHI_WEB_SECURE_COOKIE" => self.web_secure_cookie = parse(name, value)?,
             "JISHI_METRICS_TOKEN" => self.metrics_token = Some(Secret::new(value)),
-            _ => {}
+            _ => return Ok(false),
         }
-        Ok(())
+        Ok(true)
     }
 }
 
@@ -372,6 +386,26 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn variables_that_are_not_settings_are_named() {
+        let env = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        let unknown = Config::unknown_variables(env(&[
+            ("JISHI_LISTEN", "127.0.0.1:1"),
+            ("JISHI_MAX_SYNC_REQUEST", "4"),
+            ("JISHI_LOGIN_PER_MINUTE", "not a number"),
+            ("JISHI_TEST_POSTGRES_URL", "postgres://x"),
+            ("HOME", "/root"),
+        ]));
+        // A typo is named; a known one with a bad value is not unknown (its
+        // error comes from `load`); the tests' own are left out.
+        assert_eq!(unknown, ["JISHI_MAX_SYNC_REQUEST"]);
+    }
 
     #[test]
     fn layers_apply_in_order_and_secrets_do_not_print() {

@@ -171,7 +171,15 @@ enum AdminCommand {
 }
 
 fn load_config(common: &Common, listen: Option<std::net::SocketAddr>) -> anyhow::Result<Config> {
-    let env = std::env::vars().filter(|(k, _)| k.starts_with("JISHI_"));
+    let env: Vec<(String, String)> = std::env::vars()
+        .filter(|(k, _)| k.starts_with("JISHI_"))
+        .collect();
+    for name in Config::unknown_variables(env.clone()) {
+        eprintln!(
+            "jishi: warning: {name} is not a setting of this server and is ignored; \
+             the settings are listed in README.md (Configuration)"
+        );
+    }
     let mut config = Config::load(common.config.as_deref(), env)?;
     if let Some(dir) = &common.data_dir {
         config.data_dir = dir.clone();
@@ -230,11 +238,14 @@ async fn open_store(config: &Config) -> anyhow::Result<Store> {
     .context("cannot open the database (check --database-url / JISHI_DATABASE_URL)")
 }
 
-/// glibc's allocator raises its mmap threshold after the first large block
-/// is freed, so later large blocks (argon2's 19 MiB per login, sync bodies)
-/// come from per-thread heaps and are kept after they are freed: a flood of
-/// logins left the server hundreds of MiB larger. A fixed threshold returns
-/// every block of 1 MiB or more to the system when it is freed.
+/// Rust's allocations go to jemalloc (`GLOBAL` above); glibc's malloc still
+/// serves the C code linked in (SQLite's page cache and statements). glibc
+/// raises its mmap threshold after the first large block is freed, so later
+/// large blocks come from per-thread heaps and are kept after they are
+/// freed (before jemalloc, a flood of logins, argon2's 19 MiB each, left the
+/// server hundreds of MiB larger). A fixed threshold returns every block of
+/// 1 MiB or more to the system when it is freed, and at most four arenas
+/// are kept.
 fn bound_the_allocator() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: mallopt only sets allocator parameters; called before any

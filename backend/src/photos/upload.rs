@@ -9,7 +9,7 @@ use std::sync::Mutex;
 
 use sha2::{Digest, Sha256};
 
-use super::work::{Checked, ImageWorkError};
+use super::work::{Checked, FileTurn, ImageWorkError};
 use super::{photo_key, thumb_key, PhotoError};
 use crate::state::AppState;
 use crate::storage::BlobRow;
@@ -96,12 +96,7 @@ pub async fn finish(
         discard().await;
         return Ok(blob);
     }
-    let limits = state.photo_limits;
-    let checked = match turn.plan(bytes, limits).await {
-        Ok((bytes, turn)) => turn.check(bytes, limits).await,
-        Err(e) => Err(e),
-    };
-    let checked = match checked {
+    let checked = match check(state, turn, bytes).await {
         Ok(c) => c,
         Err(e) => {
             discard().await;
@@ -111,6 +106,32 @@ pub async fn finish(
     let blob = store_checked(state, sha, length, user, checked).await?;
     discard().await;
     Ok(blob)
+}
+
+/// Check and clean a photo's bytes, the rest of the memory it needs held
+/// first (`work.rs`).
+async fn check(
+    state: &AppState,
+    turn: FileTurn,
+    bytes: Vec<u8>,
+) -> Result<Checked, ImageWorkError> {
+    let limits = state.photo_limits;
+    let (bytes, turn) = turn.plan(bytes, limits).await?;
+    turn.check(bytes, limits).await
+}
+
+/// Store a checked photo's clean file and thumbnail under its name: the
+/// clean file's hash and the size.
+async fn write_files(
+    state: &AppState,
+    sha: &str,
+    checked: Checked,
+) -> Result<(String, i64, i64), PhotoError> {
+    let stored_sha256 = hex::encode(Sha256::digest(&checked.stored));
+    let (width, height) = (i64::from(checked.width), i64::from(checked.height));
+    state.blobs.put(&photo_key(sha), checked.stored).await?;
+    state.blobs.put(&thumb_key(sha), checked.thumbnail).await?;
+    Ok((stored_sha256, width, height))
 }
 
 /// Write a checked photo's files, then its row: the row is what says the
@@ -129,10 +150,7 @@ async fn store_checked(
         stored = checked.stored.len(),
         "photo stored"
     );
-    let stored_sha256 = hex::encode(Sha256::digest(&checked.stored));
-    let (width, height) = (i64::from(checked.width), i64::from(checked.height));
-    state.blobs.put(&photo_key(sha), checked.stored).await?;
-    state.blobs.put(&thumb_key(sha), checked.thumbnail).await?;
+    let (stored_sha256, width, height) = write_files(state, sha, checked).await?;
     let blob = BlobRow {
         sha256: sha.to_owned(),
         size: length as i64,
@@ -154,12 +172,7 @@ pub async fn clean_stored(state: &AppState, blob: &BlobRow) -> Result<Option<Blo
     let Some(bytes) = state.blobs.get(&photo_key(sha)).await? else {
         return Ok(None);
     };
-    let limits = state.photo_limits;
-    let checked = match turn.plan(bytes, limits).await {
-        Ok((bytes, turn)) => turn.check(bytes, limits).await,
-        Err(e) => Err(e),
-    };
-    let checked = match checked {
+    let checked = match check(state, turn, bytes).await {
         Ok(c) => c,
         Err(ImageWorkError::Refused(e)) => {
             tracing::warn!(sha, error = %e, "a photo stored before photos were cleaned fails the check; withheld");
@@ -167,10 +180,7 @@ pub async fn clean_stored(state: &AppState, blob: &BlobRow) -> Result<Option<Blo
         }
         Err(e) => return Err(e.into()),
     };
-    let stored_sha256 = hex::encode(Sha256::digest(&checked.stored));
-    let (width, height) = (i64::from(checked.width), i64::from(checked.height));
-    state.blobs.put(&photo_key(sha), checked.stored).await?;
-    state.blobs.put(&thumb_key(sha), checked.thumbnail).await?;
+    let (stored_sha256, width, height) = write_files(state, sha, checked).await?;
     state
         .store
         .set_blob_cleaned(sha, &stored_sha256, width, height)

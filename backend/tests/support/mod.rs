@@ -115,15 +115,13 @@ pub fn seed_county(data: &Path, db: Option<&str>) {
     );
 }
 
-pub fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
-    l.local_addr().expect("its address").port()
-}
-
 /// `jishi serve` as a child process.
 pub struct Server {
     pub data: PathBuf,
     pub database_url: Option<String>,
+    /// The port the server listens on: 0 until its first start, when the
+    /// server picks a free one itself (no other test can take it between
+    /// a pick and a bind) and says which; later starts reuse it.
     pub port: u16,
     /// Extra environment for the server.
     pub env: Vec<(String, String)>,
@@ -135,7 +133,7 @@ impl Server {
         Self {
             data,
             database_url,
-            port: free_port(),
+            port: 0,
             env: Vec::new(),
             child: None,
         }
@@ -161,7 +159,10 @@ impl Server {
                 .read_line(&mut line)
                 .expect("read the server's output");
             assert!(n > 0, "jishi serve exited before serving");
-            if line.starts_with("Jishi is serving on ") {
+            if let Some(rest) = line.strip_prefix("Jishi is serving on http://") {
+                let addr = rest.split_whitespace().next().unwrap_or_default();
+                let port = addr.rsplit(':').next().and_then(|p| p.parse().ok());
+                self.port = port.expect("the address jishi serve printed");
                 break;
             }
         }
