@@ -9,6 +9,12 @@
 //! keeps syncing throughout. The figures (peak memory under each) are
 //! printed and recorded in docs/guarantees.md.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test's unwrap is its assertion"
+)]
+
 mod support;
 
 use std::io::{Read, Write};

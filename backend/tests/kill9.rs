@@ -11,6 +11,12 @@
 //! `.ci/run` runs 200 on each database). PostgreSQL runs when
 //! `JISHI_TEST_POSTGRES_URL` is set.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test's unwrap is its assertion"
+)]
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};

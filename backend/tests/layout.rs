@@ -3,6 +3,12 @@
 //! application layer below them never names an edge's error type: domain
 //! errors become `ApiError` and `WebError` at the edge (`problem.rs`).
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test's unwrap is its assertion"
+)]
+
 use std::path::{Path, PathBuf};
 
 fn src() -> PathBuf {

@@ -3,6 +3,12 @@
 //! and the dialects' few spellings (`DIALECT`) are set aside. Runs without
 //! PostgreSQL; the PostgreSQL integration tests apply the folder itself.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test's unwrap is its assertion"
+)]
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 

@@ -5,6 +5,12 @@
 //! A supervisor watching the second instance's event stream hears of the
 //! changes the first took. PostgreSQL only (`JISHI_TEST_POSTGRES_URL`).
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test's unwrap is its assertion"
+)]
+
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;

@@ -2,6 +2,12 @@
 //! in a temporary folder), clients opened on real data folders, real camera
 //! JPEGs, every exported function including its error paths.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test's unwrap is its assertion"
+)]
+
 use chrono::Datelike;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};

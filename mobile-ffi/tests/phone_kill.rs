@@ -9,6 +9,12 @@
 //! (the `child_phone` test below does nothing otherwise). `JISHI_PHONE_KILLS`
 //! sets the number of kills (default 25).
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test's unwrap is its assertion"
+)]
+
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};

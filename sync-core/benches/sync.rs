@@ -5,6 +5,12 @@
 //! (fixed actor and item ids) so the sizes printed are the same on every run;
 //! the figures are recorded in `BENCHMARKS.md`.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test's unwrap is its assertion"
+)]
+
 use std::hint::black_box;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};

@@ -39,6 +39,13 @@ pub struct PhotoOptions {
     pub utc_offset: FixedOffset,
 }
 
+/// China Standard Time, UTC+8: photos' times without an offset are read in
+/// it.
+const CHINA: FixedOffset = match FixedOffset::east_opt(8 * 3600) {
+    Some(offset) => offset,
+    None => panic!("UTC+8 is a valid offset"),
+};
+
 impl Default for PhotoOptions {
     fn default() -> Self {
         Self {
@@ -46,7 +53,7 @@ impl Default for PhotoOptions {
             jpeg_quality: 80,
             max_input_pixels: 50_000_000,
             max_input_bytes: 40 * 1024 * 1024,
-            utc_offset: FixedOffset::east_opt(8 * 3600).expect("+08:00 is a valid offset"),
+            utc_offset: CHINA,
         }
     }
 }

@@ -15,6 +15,7 @@
 //! next session starts again from persisted state and converges. A reply is
 //! only produced after the server store has committed what it accepted.
 
+use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, BTreeSet};
 
 use automerge::sync::{BloomFilter, Capability, Have, Message, State, SyncDoc};
@@ -219,12 +220,13 @@ impl ClientSession {
             let Some(mut doc) = store.load(&id)? else {
                 continue;
             };
-            if !self.states.contains_key(&id) {
-                let persisted = store.sync_state(&id)?;
-                self.states
-                    .insert(id.clone(), primed_state(persisted.as_deref()));
-            }
-            let state = self.states.get_mut(&id).expect("inserted above");
+            let state = match self.states.entry(id.clone()) {
+                Entry::Occupied(e) => e.into_mut(),
+                Entry::Vacant(v) => {
+                    let persisted = store.sync_state(&id)?;
+                    v.insert(primed_state(persisted.as_deref()))
+                }
+            };
             match generate(&mut doc, state) {
                 Ok(Some(m)) => entries.push(BatchEntry {
                     doc: id,
@@ -276,12 +278,13 @@ impl ClientSession {
                         Some(d) => d,
                         None => Document::empty(id.clone(), &actor),
                     };
-                    if !self.states.contains_key(&id) {
-                        let persisted = store.sync_state(&id)?;
-                        self.states
-                            .insert(id.clone(), primed_state(persisted.as_deref()));
-                    }
-                    let state = self.states.get_mut(&id).expect("inserted above");
+                    let state = match self.states.entry(id.clone()) {
+                        Entry::Occupied(e) => e.into_mut(),
+                        Entry::Vacant(v) => {
+                            let persisted = store.sync_state(&id)?;
+                            v.insert(primed_state(persisted.as_deref()))
+                        }
+                    };
                     let before = doc.heads();
                     let received = receive(&mut doc, state, &bytes)
                         .and_then(|_| doc.check_identity())

@@ -2,10 +2,10 @@
 
 use chrono::{Datelike, Duration, NaiveDate, Weekday};
 
+/// An ISO week, held as its Monday: only a real week can be made.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct IsoWeek {
-    pub year: i32,
-    pub week: u32,
+    monday: NaiveDate,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -24,40 +24,50 @@ impl IsoWeek {
         if !(2000..=2200).contains(&year) {
             return Err(bad());
         }
-        NaiveDate::from_isoywd_opt(year, week, Weekday::Mon).ok_or_else(bad)?;
-        Ok(Self { year, week })
+        let monday = NaiveDate::from_isoywd_opt(year, week, Weekday::Mon).ok_or_else(bad)?;
+        Ok(Self { monday })
     }
 
     pub fn of(date: NaiveDate) -> Self {
-        let w = date.iso_week();
+        let back = date.weekday().num_days_from_monday();
         Self {
-            year: w.year(),
-            week: w.week(),
+            monday: date - Duration::days(i64::from(back)),
         }
     }
 
+    /// The ISO year (which may differ from the calendar year at its ends).
+    pub fn year(self) -> i32 {
+        self.monday.iso_week().year()
+    }
+
+    /// The week's number in its ISO year, 1 to 53.
+    pub fn week(self) -> u32 {
+        self.monday.iso_week().week()
+    }
+
     pub fn monday(self) -> NaiveDate {
-        NaiveDate::from_isoywd_opt(self.year, self.week, Weekday::Mon)
-            .expect("checked when the week was made")
+        self.monday
     }
 
     pub fn sunday(self) -> NaiveDate {
-        self.monday() + Duration::days(6)
+        self.monday + Duration::days(6)
     }
 
     pub fn days(self) -> impl Iterator<Item = NaiveDate> {
-        let monday = self.monday();
+        let monday = self.monday;
         (0..7).map(move |i| monday + Duration::days(i))
     }
 
     pub fn previous(self) -> Self {
-        Self::of(self.monday() - Duration::days(7))
+        Self {
+            monday: self.monday - Duration::days(7),
+        }
     }
 }
 
 impl std::fmt::Display for IsoWeek {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}-W{:02}", self.year, self.week)
+        write!(f, "{}-W{:02}", self.year(), self.week())
     }
 }
 

@@ -2,6 +2,12 @@
 //! the names the apps import. They land in `target/bindings/{kotlin,swift}`,
 //! where the Kotlin scenario (`mobile-ffi/tests/kotlin/run.sh`) compiles them.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test's unwrap is its assertion"
+)]
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 

@@ -76,6 +76,10 @@ impl Actor {
 
 /// The genesis document of `id`: the shared skeleton, one change, by the
 /// genesis actor, at time 0.
+#[allow(
+    clippy::expect_used,
+    reason = "a fresh document in memory takes any write; the genesis bytes are pinned by tests"
+)]
 pub fn genesis(id: &DocId) -> AutoCommit {
     let mut doc = AutoCommit::new().with_actor(ActorId::from(&GENESIS_ACTOR[..]));
     build_skeleton(&mut doc, id).expect("writing to a fresh document cannot fail");
@@ -133,6 +137,10 @@ pub fn genesis_hash(id: &DocId) -> ChangeHash {
 }
 
 /// The genesis change of a fixed id of `kind`, decoded, built once.
+#[allow(
+    clippy::expect_used,
+    reason = "fixed ids and a document made just above: checked by every test that makes a document"
+)]
 fn genesis_template(kind: DocKind) -> &'static automerge::ExpandedChange {
     use std::sync::OnceLock;
     static TEMPLATES: [OnceLock<automerge::ExpandedChange>; 3] =

@@ -1,6 +1,12 @@
 //! End-to-end tests: a real `jishi` server on a port, real SQLite and
 //! PostgreSQL, phones with real replicas syncing over HTTP.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test's unwrap is its assertion"
+)]
+
 mod auth;
 mod authz;
 mod backup;
