@@ -216,14 +216,21 @@ impl Store {
             Ok(_) => Ok(()),
             Err(e) => {
                 let e = StoreError::from(e);
-                if e.is_constraint() {
-                    Err(StoreError::Conflict(format!(
-                        "user {} or login {} already exists, or unit {} does not",
-                        u.id, u.login, u.unit_id
-                    )))
+                Err(if e.violates_unique("users", "id") {
+                    StoreError::Conflict(format!("user {} already exists", u.id))
+                } else if e.violates_unique("users", "login") {
+                    StoreError::Conflict(format!(
+                        "login {} is taken by another user; choose another",
+                        u.login
+                    ))
+                } else if e.is_constraint() {
+                    StoreError::Conflict(format!(
+                        "user {} breaks a rule of the schema (unit {} must exist): {e}",
+                        u.id, u.unit_id
+                    ))
                 } else {
-                    Err(e)
-                }
+                    e
+                })
             }
         }
     }

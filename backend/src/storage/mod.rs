@@ -66,6 +66,31 @@ impl StoreError {
         matches!(self, StoreError::Database(sqlx::Error::Database(e))
             if e.is_unique_violation() || e.is_check_violation() || e.is_foreign_key_violation())
     }
+
+    /// Whether this is the unique constraint on `table.column` (the primary
+    /// key when `column` is `id`), from the database's own report:
+    /// PostgreSQL names the constraint (`users_login_key`, `users_pkey`),
+    /// SQLite the columns (`UNIQUE constraint failed: users.login`).
+    pub fn violates_unique(&self, table: &str, column: &str) -> bool {
+        let StoreError::Database(sqlx::Error::Database(e)) = self else {
+            return false;
+        };
+        if !e.is_unique_violation() {
+            return false;
+        }
+        match e.constraint() {
+            Some(name) => {
+                name == format!("{table}_{column}_key")
+                    || (column == "id" && name == format!("{table}_pkey"))
+            }
+            None => e
+                .message()
+                .split_once("constraint failed: ")
+                .is_some_and(|(_, cols)| {
+                    cols.split(", ").any(|c| c == format!("{table}.{column}"))
+                }),
+        }
+    }
 }
 
 #[derive(Clone, Debug)]

@@ -327,6 +327,28 @@ async fn logins(db: Db) {
             "{typed:?}"
         );
     }
+    // A taken id and a taken login are told apart, by the database's own
+    // report of which constraint failed (its name on PostgreSQL, its
+    // columns on SQLite).
+    let same_id = backend::admin::create_user(&app.state.store, spec("cadre08"))
+        .await
+        .expect_err("u7 exists")
+        .to_string();
+    assert!(same_id.contains("user u7 already exists"), "{same_id}");
+    let same_login = backend::admin::create_user(
+        &app.state.store,
+        backend::admin::UserSpec {
+            id: "u8".into(),
+            ..spec("cadre07")
+        },
+    )
+    .await
+    .expect_err("cadre07 is taken")
+    .to_string();
+    assert!(
+        same_login.contains("login cadre07 is taken"),
+        "{same_login}"
+    );
 }
 on_both_databases!(
     look_alike_logins_are_refused_and_typed_variants_match,
