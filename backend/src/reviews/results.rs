@@ -46,8 +46,10 @@ pub struct ResultRow {
 }
 
 /// Rank rows by total (highest first; ties share a rank); unreviewed rows
-/// come last, unranked. With more than two reviewed, the last two are
-/// marked.
+/// come last, unranked. With more than two reviewed, the last two places
+/// are marked 末位, and so is everyone tied with them: equal totals are
+/// never told apart by the order of their ids. When everyone reviewed has
+/// the same total, nobody is last.
 pub fn rank(mut rows: Vec<ResultRow>) -> Vec<ResultRow> {
     for r in &mut rows {
         r.total = r.review.as_ref().map(|v| v.targets + v.conduct);
@@ -62,6 +64,14 @@ pub fn rank(mut rows: Vec<ResultRow>) -> Vec<ResultRow> {
             .then(a.user_id.cmp(&b.user_id))
     });
     let reviewed = rows.iter().filter(|r| r.total.is_some()).count();
+    // The total of the second place from the bottom: it and all below are
+    // the bottom two places, with their ties.
+    let totals: Vec<i64> = rows.iter().filter_map(|r| r.total).collect();
+    let second_last = reviewed.checked_sub(2).and_then(|i| totals.get(i));
+    let threshold = match (totals.first(), second_last) {
+        (Some(top), Some(t)) if reviewed > 2 && t < top => Some(*t),
+        _ => None,
+    };
     let mut last: Option<(i64, u32)> = None;
     for (i, r) in rows.iter_mut().enumerate() {
         let Some(total) = r.total else { break };
@@ -71,7 +81,7 @@ pub fn rank(mut rows: Vec<ResultRow>) -> Vec<ResultRow> {
         };
         last = Some((total, rank));
         r.rank = Some(rank);
-        r.bottom = reviewed > 2 && i + 2 >= reviewed;
+        r.bottom = threshold.is_some_and(|t| total <= t);
     }
     rows
 }
@@ -120,7 +130,9 @@ mod tests {
             got,
             vec![
                 ("b", Some(1), false),
-                ("a", Some(2), false),
+                // Tied at the second place from the bottom: both are 末位,
+                // whatever their ids (a bug marked only `d`).
+                ("a", Some(2), true),
                 ("d", Some(2), true),
                 ("e", Some(4), true),
                 ("c", None, false),
@@ -128,6 +140,28 @@ mod tests {
         );
         let two = rank(vec![row("a", Some(70)), row("b", Some(60))]);
         assert!(two.iter().all(|r| !r.bottom));
+        // Two tied at the very bottom, named in either order.
+        for names in [["x", "y"], ["y", "x"]] {
+            let ranked = rank(vec![
+                row("m", Some(90)),
+                row("n", Some(80)),
+                row(names[0], Some(60)),
+                row(names[1], Some(60)),
+            ]);
+            let bottom: Vec<_> = ranked
+                .iter()
+                .filter(|r| r.bottom)
+                .map(|r| r.user_id.as_str())
+                .collect();
+            assert_eq!(bottom, ["x", "y"]);
+        }
+        // Everyone equal: nobody is last.
+        let equal = rank(vec![
+            row("a", Some(70)),
+            row("b", Some(70)),
+            row("c", Some(70)),
+        ]);
+        assert!(equal.iter().all(|r| !r.bottom && r.rank == Some(1)));
     }
 
     #[test]
