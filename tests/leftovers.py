@@ -5,7 +5,9 @@
 starts inherits it (scripts that clear JISHI_* variables keep it). This
 lists the processes whose environment holds that mark, but this one and
 the caller, naming each with its command line, and exits 1 if there are
-any. Usage: tests/leftovers.py (in the environment of the run)."""
+any. Usage: tests/leftovers.py [--except PID ...] (in the environment of
+the run); --except names a process the run keeps on purpose until its own
+end (the S3 test server), which is stopped and checked last."""
 import os
 import sys
 
@@ -14,6 +16,12 @@ if not mark:
     sys.exit("CI_RUN_MARK is not set: run this from .ci/run")
 needle = f"CI_RUN_MARK={mark}".encode()
 skip = {os.getpid(), os.getppid()}
+args = sys.argv[1:]
+while args:
+    if len(args) < 2 or args[0] != "--except" or not args[1].isdigit():
+        sys.exit("usage: tests/leftovers.py [--except PID ...]")
+    skip.add(int(args[1]))
+    args = args[2:]
 left = []
 for pid in os.listdir("/proc"):
     if not pid.isdigit() or int(pid) in skip:

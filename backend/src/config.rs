@@ -29,6 +29,23 @@ impl std::fmt::Debug for Secret {
     }
 }
 
+/// `JISHI_*` variables that are not the server's settings: the `jishi`
+/// command's own (`JISHI_LOG`, the log filter; `JISHI_NEW_PASSWORD`, for
+/// `admin` commands), and the tests' and tools' (a `*` ends a prefix).
+pub const NOT_SETTINGS: &[&str] = &[
+    "JISHI_LOG",
+    "JISHI_NEW_PASSWORD",
+    "JISHI_TEST_*",
+    "JISHI_BENCH_*",
+    "JISHI_SIM_*",
+    "JISHI_PHONE_*",
+    "JISHI_KILLS",
+    "JISHI_PREBUILT",
+    "JISHI_BLESS",
+    "JISHI_WRITE_SEEDS",
+    "JISHI_LOAD_PASSWORD",
+];
+
 /// Shortest `metrics_token`.
 pub const MIN_METRICS_TOKEN: usize = 16;
 
@@ -272,13 +289,19 @@ impl Config {
     }
 
     /// The `JISHI_*` variables among `env` that are not settings of this
-    /// server (a typo, or a setting of another version): reported at start
-    /// (`jishi serve`), never applied. The tests' own (`JISHI_TEST_*`) are
-    /// left out.
+    /// server (a typo, or a setting of another version): reported at start,
+    /// never applied. The command's own variables and those of the tests
+    /// and tools ([`NOT_SETTINGS`]) are left out.
     pub fn unknown_variables(env: impl IntoIterator<Item = (String, String)>) -> Vec<String> {
         let mut scratch = Config::default();
         env.into_iter()
-            .filter(|(name, _)| name.starts_with("JISHI_") && !name.starts_with("JISHI_TEST_"))
+            .filter(|(name, _)| {
+                name.starts_with("JISHI_")
+                    && !NOT_SETTINGS.iter().any(|n| match n.strip_suffix('*') {
+                        Some(prefix) => name.starts_with(prefix),
+                        None => name == n,
+                    })
+            })
             .filter(|(name, value)| matches!(scratch.apply_env(name, value), Ok(false)))
             .map(|(name, _)| name)
             .collect()
@@ -400,10 +423,14 @@ mod tests {
             ("JISHI_MAX_SYNC_REQUEST", "4"),
             ("JISHI_LOGIN_PER_MINUTE", "not a number"),
             ("JISHI_TEST_POSTGRES_URL", "postgres://x"),
+            ("JISHI_NEW_PASSWORD", "x"),
+            ("JISHI_LOG", "debug"),
+            ("JISHI_PREBUILT", "1"),
             ("HOME", "/root"),
         ]));
         // A typo is named; a known one with a bad value is not unknown (its
-        // error comes from `load`); the tests' own are left out.
+        // error comes from `load`); the command's and the tests' own are
+        // left out.
         assert_eq!(unknown, ["JISHI_MAX_SYNC_REQUEST"]);
     }
 
