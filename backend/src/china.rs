@@ -1,36 +1,5 @@
-//! China Standard Time (UTC+8, no daylight saving): the time every record,
-//! deadline, page and schedule of the server is read in.
+//! China Standard Time (UTC+8): the time every record, deadline, page and
+//! schedule of the server is read in. One definition, shared with the
+//! phone: [`sync_core::china`].
 
-use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
-
-/// UTC+8.
-pub const OFFSET: FixedOffset = match FixedOffset::east_opt(8 * 3600) {
-    Some(offset) => offset,
-    None => panic!("UTC+8 is a valid offset"),
-};
-
-/// Now, in China.
-pub fn now() -> DateTime<FixedOffset> {
-    Utc::now().with_timezone(&OFFSET)
-}
-
-/// Today's date in China.
-pub fn today() -> NaiveDate {
-    now().date_naive()
-}
-
-/// A moment (ms since the epoch) in China, if it is one.
-pub fn at_ms(ms: i64) -> Option<DateTime<FixedOffset>> {
-    DateTime::from_timestamp_millis(ms).map(|t| t.with_timezone(&OFFSET))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn midnight_in_china_is_four_in_the_afternoon_utc() {
-        let t = at_ms(1_764_518_400_000).unwrap(); // 2025-11-30T16:00:00Z
-        assert_eq!(t.format("%Y-%m-%d %H:%M").to_string(), "2025-12-01 00:00");
-    }
-}
+pub use sync_core::china::{at_ms, ms_of, now, today, OFFSET};

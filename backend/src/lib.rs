@@ -9,6 +9,7 @@ pub mod backup;
 pub mod china;
 pub mod client_addr;
 pub mod config;
+#[cfg(feature = "demo")]
 pub mod demo;
 pub mod error;
 pub mod events;

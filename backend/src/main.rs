@@ -289,7 +289,17 @@ async fn run() -> anyhow::Result<()> {
             }
             // Quiet logs: the demo prints its own progress.
             init_tracing(config.log_json, "warn");
+            #[cfg(feature = "demo")]
             backend::demo::cli::run(config, usize::from(cadres), reset, shutdown_signal()).await?;
+            #[cfg(not(feature = "demo"))]
+            {
+                let _ = (config, cadres, reset);
+                anyhow::bail!(
+                    "this jishi was built without the demo (a server build: \
+                     --no-default-features); build it with the demo: \
+                     cargo run --release -p backend -- demo"
+                );
+            }
         }
         Command::Migrate => {
             let config = load_config(&cli.common, None)?;

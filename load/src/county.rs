@@ -148,7 +148,7 @@ pub async fn county(o: CountyOptions) -> anyhow::Result<CountyReport> {
         backend::admin::create_unit(&store, &township, Some("c1"), &name, "township").await?;
         for v in 0..o.villages_per_township.max(1) {
             let village = format!("{township}-v{:02}", v + 1);
-            let name = format!("第{}镇第{}村", t + 1, v + 1);
+            let name = jishi_world::county::village_name(villages.len());
             backend::admin::create_unit(&store, &village, Some(&township), &name, "village")
                 .await?;
             villages.push(village);
@@ -193,7 +193,7 @@ pub async fn county(o: CountyOptions) -> anyhow::Result<CountyReport> {
             .create_user(&NewUser {
                 id: user.clone(),
                 login: cadre_login(i),
-                name: format!("干部{}", i + 1),
+                name: jishi_world::content::person_name(i),
                 phone: String::new(),
                 post: "驻村干部".into(),
                 duties: "联系村组、入户走访、四夜工作".into(),

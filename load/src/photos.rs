@@ -16,15 +16,14 @@
 //! in full like any other.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use image::codecs::jpeg::JpegEncoder;
-use image::{ImageError, RgbImage};
-use reqwest::StatusCode;
-use sync_core::upload::{Upload, UploadRequest, UploadResponse, UploadState};
+use image::ImageError;
+use jishi_world::http::{self as phone_http, Busy, UploadError};
+use jishi_world::picture;
 use sync_core::validate::PhotoHash;
 
-use crate::run::{http_failure, retry_after_ms, spread_ms, transport_failure, Failure};
+use crate::run::{failure, Failure};
 
 /// Network failures in a row after which a photo is left for the next run
 /// (the app leaves it in its outbox).
@@ -43,7 +42,7 @@ impl Album {
         let width = long_edge.max(16);
         let height = (width * 3 / 4).max(12);
         let bases = (0..variants.max(1))
-            .map(|v| field_photo(width, height, v as u64).map(Arc::new))
+            .map(|v| picture::field_jpeg(width, height, v as u64, 80).map(Arc::new))
             .collect::<Result<_, _>>()?;
         Ok(Self { bases })
     }
@@ -93,40 +92,6 @@ impl PhotoFile {
     }
 }
 
-/// A field photo after `prepare_photo`: sky, a hillside of terraces, a
-/// path, and sensor grain, so that it compresses like a photo and not like
-/// a drawing.
-fn field_photo(width: u32, height: u32, seed: u64) -> Result<Vec<u8>, ImageError> {
-    let mut rng = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    let mut grain = move || {
-        rng ^= rng >> 12;
-        rng ^= rng << 25;
-        rng ^= rng >> 27;
-        (rng.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 59) as f32 - 16.0
-    };
-    let phase = seed as f32 * 0.7;
-    let image = RgbImage::from_fn(width, height, |x, y| {
-        let (fx, fy) = (x as f32 / width as f32, y as f32 / height as f32);
-        let horizon = 0.35 + 0.08 * (fx * 6.0 + phase).sin();
-        let rgb = if fy < horizon {
-            [120.0 + 80.0 * fy, 160.0 + 60.0 * fy, 230.0 - 30.0 * fy]
-        } else {
-            let terrace = ((fy - horizon) * 40.0 + (fx * 9.0 + phase).sin()).sin();
-            let path = ((fx - 0.5 - 0.2 * fy).abs() < 0.02) as u8 as f32;
-            [
-                60.0 + 30.0 * terrace + 120.0 * path,
-                110.0 + 40.0 * terrace + 90.0 * path,
-                50.0 + 15.0 * terrace + 60.0 * path,
-            ]
-        };
-        let n = grain() * 0.5;
-        image::Rgb(rgb.map(|c| (c + n).clamp(0.0, 255.0) as u8))
-    });
-    let mut jpeg = Vec::new();
-    image.write_with_encoder(JpegEncoder::new_with_quality(&mut jpeg, 80))?;
-    Ok(jpeg)
-}
-
 /// What uploading one phone's photos did.
 #[derive(Default)]
 pub struct UploadOutcome {
@@ -173,90 +138,45 @@ async fn upload_one(
     chunk: u64,
     out: &mut UploadOutcome,
 ) -> bool {
-    let endpoint = format!("{url}/api/v1/blobs/{}", photo.hash.as_str());
-    let mut upload = Upload::new(photo.hash.clone(), photo.len(), chunk);
-    let mut busy = 0;
-    while let Some(request) = upload.next() {
-        let builder = match request {
-            UploadRequest::Head => http.head(&endpoint),
-            UploadRequest::Patch { offset, len } => http
-                .patch(&endpoint)
-                .header("upload-offset", offset)
-                .header("upload-length", photo.len())
-                .header(
-                    reqwest::header::CONTENT_TYPE,
-                    "application/offset+octet-stream",
-                )
-                .body(photo.bytes(offset, offset + len)),
-        };
-        let sent = Instant::now();
-        let response = builder.bearer_auth(token).send().await;
-        let answer = match response {
-            Ok(r) if r.status() == StatusCode::SERVICE_UNAVAILABLE && busy < MAX_BUSY => {
-                busy += 1;
-                out.busy += 1;
-                let wait = retry_after_ms(r.headers());
-                let spread = spread_ms(phone, busy, wait);
-                tokio::time::sleep(Duration::from_millis(wait + spread)).await;
-                continue;
-            }
-            Ok(r) => classify(r).await,
-            Err(e) => Err(transport_failure("photo", e)),
-        };
-        out.latencies_us.push(sent.elapsed().as_micros() as u64);
-        let response = match answer {
-            Ok(response) => response,
-            Err(failure) => {
-                out.problems
-                    .push((format!("{} (retried)", failure.0), failure.1));
-                UploadResponse::Failed
-            }
-        };
-        upload.handle(response);
-        if upload.failures() >= MAX_FAILURES {
+    let bytes = |start: u64, end: u64| Some(photo.bytes(start, end));
+    let file = phone_http::PhotoFile {
+        hash: &photo.hash,
+        len: photo.len(),
+        bytes: &bytes,
+    };
+    let mut busy = Busy::new(phone as u64, MAX_BUSY);
+    // No backoff sleeps between failures: the figures are of the server,
+    // and a failure is reported either way.
+    let (uploaded, result) = phone_http::upload_photo(
+        http,
+        url,
+        token,
+        &file,
+        chunk,
+        MAX_FAILURES,
+        &mut busy,
+        |_| Ok(()),
+    )
+    .await;
+    out.busy += busy.answers;
+    out.latencies_us.extend(uploaded.latencies_us);
+    for e in uploaded.retried {
+        let (kind, message) = failure(e);
+        out.problems.push((format!("{kind} (retried)"), message));
+    }
+    match result {
+        Ok(()) => true,
+        Err(e @ UploadError::GaveUp { .. }) => {
             out.problems.push((
                 "photo: given up after failures in a row".into(),
-                photo.hash.to_string(),
+                e.to_string(),
             ));
-            return false;
-        }
-        // No backoff sleeps: the figures are of the server, and a failure
-        // is reported either way.
-    }
-    match upload.state() {
-        UploadState::Done => true,
-        UploadState::Failed { reason } => {
-            out.problems
-                .push(("photo: refused".into(), format!("{}: {reason}", photo.hash)));
             false
         }
-        _ => false,
-    }
-}
-
-/// The server's answer as the upload state machine takes it; `Err` for an
-/// answer worth retrying (5xx, 429, 401).
-async fn classify(r: reqwest::Response) -> Result<UploadResponse, Failure> {
-    let status = r.status();
-    let header = |name: &str| {
-        r.headers()
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok())
-    };
-    let offset = header("upload-offset");
-    let complete = header("upload-complete") == Some(1);
-    match (status.as_u16(), offset) {
-        (200..=299, Some(offset)) => Ok(UploadResponse::Offset { offset, complete }),
-        (409, Some(offset)) => Ok(UploadResponse::OffsetMismatch { offset }),
-        (400..=499, _) if status != StatusCode::TOO_MANY_REQUESTS && status.as_u16() != 401 => {
-            let (kind, message) = http_failure("photo", r).await;
-            Ok(UploadResponse::Refused {
-                code: kind,
-                message,
-            })
+        Err(e) => {
+            out.problems.push(("photo: refused".into(), e.to_string()));
+            false
         }
-        _ => Err(http_failure("photo", r).await),
     }
 }
 

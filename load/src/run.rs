@@ -24,7 +24,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use serde_json::{json, Value};
+use jishi_world::http::{self as phone_http, Busy, Device, HttpError};
 use sync_core::memory::MemoryReplica;
 use sync_core::protocol::Batch;
 use sync_core::session::{ClientSession, ClientStore};
@@ -39,7 +39,6 @@ use crate::report::{ErrorTally, PhotoFigures, Report, ServerFigures, SyncFigures
 use crate::seed::{cadre_login, cadre_user};
 use crate::week::{write_cadre_week, write_cadre_week_with_photos, Camera, WeekShape, Written};
 
-const SYNC_CONTENT_TYPE: &str = "application/vnd.jishi.sync-batch";
 /// Attempts at one login when the server fails (5xx) or asks to slow down.
 const LOGIN_ATTEMPTS: usize = 10;
 /// Different photos the phones' photos are made from (see
@@ -167,27 +166,19 @@ fn tally(errors: &mut BTreeMap<String, ErrorTally>, kind: String, message: Strin
 /// A failed request: a short kind to group by, and one message to show.
 pub(crate) type Failure = (String, String);
 
-pub(crate) async fn http_failure(phase: &str, response: reqwest::Response) -> Failure {
-    let status = response.status();
-    let body = response.text().await.unwrap_or_default();
-    let mut message: String = body.chars().take(300).collect();
-    if status.as_u16() == 429 {
+/// A failed request as the report groups it; a refused login says how to
+/// raise the server's limit.
+pub(crate) fn failure(e: HttpError) -> Failure {
+    let mut message = match &e {
+        HttpError::Status { body, .. } => body.clone(),
+        other => format!("{other:#}"),
+    };
+    if e.kind() == "login: HTTP 429" {
         message.push_str(
             " (the server limits logins per minute: start it with JISHI_LOGIN_PER_MINUTE=100000)",
         );
     }
-    (format!("{phase}: HTTP {}", status.as_u16()), message)
-}
-
-pub(crate) fn transport_failure(phase: &str, e: reqwest::Error) -> Failure {
-    let kind = if e.is_timeout() {
-        "timeout"
-    } else if e.is_connect() {
-        "connect"
-    } else {
-        "transport"
-    };
-    (format!("{phase}: {kind}"), format!("{e:#}"))
+    (e.kind(), message)
 }
 
 /// The server failed or asked to slow down: worth another attempt.
@@ -206,30 +197,14 @@ async fn login_as(
     device_id: &str,
     actors: &[String],
 ) -> Result<String, Failure> {
-    let body = json!({
-        "login": login,
-        "password": password,
-        "device_id": device_id,
-        "device_name": "压测手机",
-        "actors": actors,
-    });
-    let response = http
-        .post(format!("{url}/api/v1/auth/login"))
-        .json(&body)
-        .send()
-        .await
-        .map_err(|e| transport_failure("login", e))?;
-    if !response.status().is_success() {
-        return Err(http_failure("login", response).await);
-    }
-    let body: Value = response
-        .json()
-        .await
-        .map_err(|e| transport_failure("login", e))?;
-    body["access_token"]
-        .as_str()
-        .map(str::to_owned)
-        .ok_or_else(|| ("login: no token".to_owned(), body.to_string()))
+    let device = Device {
+        login,
+        password,
+        device_id,
+        device_name: "压测手机",
+        actors,
+    };
+    phone_http::login(http, url, &device).await.map_err(failure)
 }
 
 async fn login(
@@ -325,7 +300,8 @@ async fn sync_phone(
             }
         },
     };
-    let endpoint = format!("{url}/api/v1/sync");
+    // Busy answers are waited out for as long as the server says.
+    let mut busy = Busy::new(index as u64, u64::MAX);
     let session_started = Instant::now();
     loop {
         let request = match first.take() {
@@ -360,36 +336,13 @@ async fn sync_phone(
             }
         };
         let up_len = up.len();
-        let (sent, response) = loop {
-            let sent = Instant::now();
-            let response = http
-                .post(&endpoint)
-                .bearer_auth(&token)
-                .header(reqwest::header::CONTENT_TYPE, SYNC_CONTENT_TYPE)
-                .body(up.clone())
-                .send()
-                .await;
-            // Busy: nothing was stored; wait as told (plus a spread of
-            // up to as long again, so that phones turned away together do
-            // not all come back together) and send the same bytes again.
-            match &response {
-                Ok(r) if r.status() == reqwest::StatusCode::SERVICE_UNAVAILABLE => {
-                    let wait = retry_after_ms(r.headers());
-                    out.busy += 1;
-                    progress.busy.fetch_add(1, Ordering::Relaxed);
-                    let spread = spread_ms(index, out.busy, wait);
-                    tokio::time::sleep(Duration::from_millis(wait + spread)).await;
-                }
-                _ => break (sent, response),
-            }
-        };
-        let down = match response {
-            Ok(r) if r.status().is_success() => {
-                r.bytes().await.map_err(|e| transport_failure("sync", e))
-            }
-            Ok(r) => Err(http_failure("sync", r).await),
-            Err(e) => Err(transport_failure("sync", e)),
-        };
+        let busy_before = busy.answers;
+        let (sent, down) = phone_http::post_sync(&http, &url, &token, up, &mut busy).await;
+        out.busy += busy.answers - busy_before;
+        progress
+            .busy
+            .fetch_add(busy.answers - busy_before, Ordering::Relaxed);
+        let down = down.map_err(failure);
         out.latencies_us.push(sent.elapsed().as_micros() as u64);
         progress.requests.fetch_add(1, Ordering::Relaxed);
         let down = match down {
@@ -438,23 +391,6 @@ async fn sync_phone(
     out.docs_synced = before.saturating_sub(left);
     progress.docs.fetch_add(out.docs_synced, Ordering::Relaxed);
     out
-}
-
-/// Milliseconds a busy answer asks to wait (its `Retry-After`).
-pub(crate) fn retry_after_ms(headers: &reqwest::header::HeaderMap) -> u64 {
-    let header = headers
-        .get(reqwest::header::RETRY_AFTER)
-        .and_then(|v| v.to_str().ok());
-    sync_core::protocol::retry_after_secs(header) * 1000
-}
-
-/// A wait of 0 to `max_ms` for `phone`'s `attempt`th busy answer, spread
-/// over the phones without a random source (the same run waits the same).
-pub(crate) fn spread_ms(phone: usize, attempt: u64, max_ms: u64) -> u64 {
-    let mixed = (phone as u64)
-        .wrapping_mul(0x9E37_79B9_7F4A_7C15)
-        .wrapping_add(attempt.wrapping_mul(0xBF58_476D_1CE4_E5B9));
-    (mixed >> 17) % max_ms.max(1)
 }
 
 /// Documents per second between the moments the first 10% and the first

@@ -13,6 +13,8 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use backend::admin::{self, UserSpec};
 use backend::storage::Store;
+use jishi_world::content::person_name;
+use jishi_world::county::village_name;
 use sync_core::validate::ValidationError;
 use sync_core::UserId;
 use tokio::sync::Semaphore;
@@ -60,7 +62,7 @@ pub async fn seed(o: SeedOptions) -> anyhow::Result<()> {
         .await?;
         for v in 0..o.villages_per_township.max(1) {
             let village = format!("{township}-v{:02}", v + 1);
-            let name = format!("第{}镇第{}村", t + 1, v + 1);
+            let name = village_name(villages.len());
             admin::create_unit(&store, &village, Some(&township), &name, "village").await?;
             villages.push(village);
         }
@@ -82,7 +84,7 @@ pub async fn seed(o: SeedOptions) -> anyhow::Result<()> {
         let spec = UserSpec {
             id: login.clone(),
             login,
-            name: format!("干部{}", i + 1),
+            name: person_name(i),
             phone: String::new(),
             post: "驻村干部".into(),
             duties: "联系村组、入户走访、四夜工作".into(),

@@ -7,6 +7,7 @@
 //! (`Photo`), and the phone's storage failing (`Storage`, `PhotoFile`).
 
 use crate::ids::{DocId, DocKind};
+#[cfg(feature = "photo-prepare")]
 use crate::photo::PhotoError;
 use crate::protocol::DecodeError;
 use crate::validate::ValidationError;
@@ -49,12 +50,14 @@ pub enum CoreError {
     #[error("photo {0} is not in the outbox")]
     NotFoundPhoto(String),
 
+    #[cfg(feature = "replica")]
     #[error("replica storage: {0}")]
     Storage(#[from] rusqlite::Error),
 
     #[error("replica storage at {path}: {reason}")]
     StorageSetup { path: String, reason: String },
 
+    #[cfg(feature = "photo-prepare")]
     #[error("photo: {0}")]
     Photo(#[from] PhotoError),
 

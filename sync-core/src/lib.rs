@@ -10,15 +10,21 @@
 //! - No panic escapes: Automerge calls on bytes from outside run contained,
 //!   and become [`CoreError`] values; so do image decoders on camera files
 //!   and on uploads.
+//! - Phone-only parts are features, on by default: `replica` (the SQLite
+//!   file) and `photo-prepare` (EXIF, resizing camera files). The server
+//!   builds without them.
 
+pub mod china;
 pub mod document;
 pub mod error;
 pub mod ids;
 pub mod memory;
+#[cfg(feature = "photo-prepare")]
 pub mod photo;
 pub mod photo_check;
 pub mod photo_strip;
 pub mod protocol;
+#[cfg(feature = "replica")]
 pub mod replica;
 pub mod session;
 pub mod upload;

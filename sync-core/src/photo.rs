@@ -41,10 +41,7 @@ pub struct PhotoOptions {
 
 /// China Standard Time, UTC+8: photos' times without an offset are read in
 /// it.
-const CHINA: FixedOffset = match FixedOffset::east_opt(8 * 3600) {
-    Some(offset) => offset,
-    None => panic!("UTC+8 is a valid offset"),
-};
+const CHINA: FixedOffset = crate::china::OFFSET;
 
 impl Default for PhotoOptions {
     fn default() -> Self {

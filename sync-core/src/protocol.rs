@@ -18,6 +18,8 @@ use crate::ids::DocId;
 
 /// The version byte this build writes and reads.
 pub const VERSION: u8 = 1;
+/// The media type of a sync batch, both ways (`POST /api/v1/sync`).
+pub const CONTENT_TYPE: &str = "application/vnd.jishi.sync-batch";
 /// Most documents one batch may carry.
 pub const MAX_DOCS_PER_BATCH: usize = 5_000;
 /// Longest document id on the wire (bytes).

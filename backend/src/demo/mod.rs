@@ -8,11 +8,7 @@
 //! command around it (data folder checks, the server, what it prints).
 
 pub mod cli;
-pub mod content;
-pub mod county;
-mod http;
-mod phone;
-mod picture;
+mod county;
 mod reviews;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -25,10 +21,12 @@ use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
 use tokio::task::JoinSet;
 
+use jishi_world::county::{self as world_county, County};
+use jishi_world::phone;
+pub use jishi_world::phone::PhoneReport;
+
 use crate::publications::{self, week::IsoWeek};
 use crate::state::AppState;
-use county::County;
-pub use phone::PhoneReport;
 
 /// The password of every demo login.
 pub const DEMO_PASSWORD: &str = "jishi-demo";
@@ -171,11 +169,10 @@ pub async fn populate(
     // 1. The county and its people.
     let people = 1 + county.leaders.len() + county.cadres.len();
     step(1, "creating the county's users", 0, people);
-    county
-        .create(store, &opts.password, |done, total| {
-            step(1, "creating the county's users", done, total)
-        })
-        .await?;
+    county::create(store, &county, &opts.password, |done, total| {
+        step(1, "creating the county's users", done, total)
+    })
+    .await?;
 
     // 2. Two weeks on the phones.
     let weeks = demo_weeks(opts.today);
@@ -267,7 +264,7 @@ pub async fn populate(
     )
     .await?;
 
-    let login = |what: &str, p: &county::Person| DemoLogin {
+    let login = |what: &str, p: &world_county::Person| DemoLogin {
         what: what.to_owned(),
         name: p.name.clone(),
         login: p.login.clone(),
@@ -287,7 +284,7 @@ pub async fn populate(
         logins.push(login(&format!("cadre ({}), {}", c.post, c.place), c));
     }
     Ok(DemoSummary {
-        county: county::COUNTY_NAME.to_owned(),
+        county: world_county::COUNTY_NAME.to_owned(),
         townships: county.townships.len(),
         villages: county.villages(),
         cadres: county.cadres.len(),

@@ -9,11 +9,12 @@ use anyhow::{anyhow, bail, Context};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::content::{Rng, REMARKS};
-use super::county::{County, Person, COUNTY_ID};
-use super::http;
 use crate::reviews::results::Facts;
 use crate::reviews::{MAX_CONDUCT, MAX_TARGETS};
+use jishi_world::content::REMARKS;
+use jishi_world::county::{County, Person, COUNTY_ID};
+use jishi_world::http::{self, Device};
+use jishi_world::Rng;
 
 #[derive(Debug, Deserialize)]
 struct Row {
@@ -55,21 +56,20 @@ pub async fn review_month(
     skip: &BTreeSet<String>,
     progress: impl Fn(usize, usize),
 ) -> anyhow::Result<Reviewed> {
-    let client = http::client()?;
+    let client = http::client(std::time::Duration::from_secs(60))?;
     let reviewers: Vec<&Person> = std::iter::once(&county.supervisor)
         .chain(&county.leaders)
         .collect();
     let mut tokens = BTreeMap::new();
     for p in &reviewers {
-        let token = http::login(
-            &client,
-            base,
-            &p.login,
+        let device = Device {
+            login: &p.login,
             password,
-            &format!("demo-web-{}", p.id),
-            &[],
-        )
-        .await?;
+            device_id: &format!("demo-web-{}", p.id),
+            device_name: "演示浏览器",
+            actors: &[],
+        };
+        let token = http::login(&client, base, &device).await?;
         tokens.insert(p.id.clone(), token);
     }
     let supervisor = tokens

@@ -99,7 +99,7 @@ pub fn deadline_ms(first: NaiveDate, day: u32) -> i64 {
         .unwrap_or(next)
         .and_hms_opt(23, 59, 59)
         .unwrap_or_default();
-    (due.and_utc().timestamp() - 8 * 3600) * 1000 + 999
+    crate::china::ms_of(due) + 999
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ use crate::error::ApiError;
 use crate::routes::RawBody;
 use crate::state::AppState;
 
-pub const CONTENT_TYPE: &str = "application/vnd.jishi.sync-batch";
+pub use sync_core::protocol::CONTENT_TYPE;
 
 /// Seconds a phone turned away as busy is told to wait (`Retry-After`);
 /// phones add their own jitter.

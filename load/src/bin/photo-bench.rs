@@ -30,6 +30,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context};
 use backend::photos::work::{check_and_clean, PhotoLimits};
 use clap::{Parser, Subcommand};
+use jishi_world::Rng;
 use sync_core::photo::{prepare_photo, PhotoOptions};
 
 #[derive(Parser)]
@@ -606,15 +607,15 @@ fn camera_jpeg(
             let houses = &houses;
             scope.spawn(move || {
                 let y0 = (t * rows_per) as u32;
-                let mut rng = Rng(u64::from(seed) << 32 | u64::from(y0) | 1);
+                let mut rng = Rng::new(u64::from(seed) << 32 | u64::from(y0));
                 for (i, px) in chunk.chunks_exact_mut(3).enumerate() {
                     let x = i as u32 % width;
                     let y = y0 + i as u32 / width;
                     let rgb = scene(x, y, width, height, seed, houses);
                     // Sensor noise: luminance (sum of two uniforms, σ ≈ 3.3)
                     // and a little chroma.
-                    let n = rng.unit() * 8.0 + rng.unit() * 8.0 - 8.0;
-                    let c = rng.unit() * 4.0 - 2.0;
+                    let n = rng.unit() as f32 * 8.0 + rng.unit() as f32 * 8.0 - 8.0;
+                    let c = rng.unit() as f32 * 4.0 - 2.0;
                     px[0] = (rgb[0] + n + c).clamp(0.0, 255.0) as u8;
                     px[1] = (rgb[1] + n).clamp(0.0, 255.0) as u8;
                     px[2] = (rgb[2] + n - c).clamp(0.0, 255.0) as u8;
@@ -651,22 +652,6 @@ fn camera_jpeg(
     app1.extend(tiff);
     jpeg.splice(2..2, app1);
     Ok(jpeg)
-}
-
-/// xorshift64*: fast, and the same photos on every run.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    /// Uniform in [0, 1).
-    fn unit(&mut self) -> f32 {
-        (self.next() >> 40) as f32 / (1u64 << 24) as f32
-    }
 }
 
 fn hash(x: i32, y: i32, seed: u32) -> u32 {
@@ -714,14 +699,14 @@ struct House {
 }
 
 fn houses(width: u32, height: u32, seed: u32) -> Vec<House> {
-    let mut rng = Rng(u64::from(seed).wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
+    let mut rng = Rng::new(u64::from(seed));
     let mut houses: Vec<House> = (0..5)
         .map(|_| {
-            let w = (width as f32 * (0.06 + 0.06 * rng.unit())) as u32;
-            let x0 = (rng.unit() * (width - w) as f32) as u32;
-            let ground = (height as f32 * (0.58 + 0.25 * rng.unit())) as u32;
-            let h = (w as f32 * (0.45 + 0.2 * rng.unit())) as u32;
-            let tint = rng.unit() * 30.0;
+            let w = (width as f32 * (0.06 + 0.06 * rng.unit() as f32)) as u32;
+            let x0 = (rng.unit() as f32 * (width - w) as f32) as u32;
+            let ground = (height as f32 * (0.58 + 0.25 * rng.unit() as f32)) as u32;
+            let h = (w as f32 * (0.45 + 0.2 * rng.unit() as f32)) as u32;
+            let tint = rng.unit() as f32 * 30.0;
             House {
                 x0,
                 x1: x0 + w,

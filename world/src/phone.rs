@@ -6,18 +6,26 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use anyhow::{anyhow, Context};
-use chrono::{Datelike, NaiveDate, TimeZone, Weekday};
+use chrono::{Datelike, NaiveDate, Weekday};
 use sync_core::document::{
     ActivityFields, EntryFields, TaskFields, TaskKind, TaskStatus, TextTarget,
 };
 use sync_core::photo::{prepare_photo, PhotoOptions};
-use sync_core::replica::Replica;
+use sync_core::replica::{OutboxPhoto, Replica};
+use sync_core::upload::DEFAULT_CHUNK;
+use sync_core::validate::PhotoHash;
 use sync_core::validate::TimeOfDay;
 use sync_core::{DocId, Edit, EditContext, ItemId, Role, UserId};
 
-use super::content::{self, Rng};
-use super::county::Person;
-use super::{http, picture};
+use crate::content::{self, Where};
+use crate::county::Person;
+use crate::http::{self, Busy, Device, PhotoFile};
+use crate::{picture, Rng};
+
+/// Busy answers one request waits out before the phone gives up.
+const MAX_BUSY_ANSWERS: u64 = 30;
+/// Failed photo requests in a row after which the phone gives up.
+const MAX_UPLOAD_FAILURES: u32 = 4;
 
 /// What one phone did.
 #[derive(Debug, Default, Clone, Copy)]
@@ -63,7 +71,7 @@ impl PhoneRun {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
-            .context("cannot start a runtime for a demo phone")?;
+            .context("cannot start a runtime for a simulated phone")?;
         let who = format!("{} ({})", self.person.name, self.person.id);
         rt.block_on(self.run())
             .with_context(|| format!("the phone of {who}"))
@@ -73,16 +81,16 @@ impl PhoneRun {
         std::fs::create_dir_all(&self.dir)
             .with_context(|| format!("cannot create {}", self.dir.display()))?;
         let replica = Replica::open(&self.dir.join("phone.db"))?;
-        let http = http::client()?;
-        let token = http::login(
-            &http,
-            &self.base,
-            &self.person.login,
-            &self.password,
-            &format!("demo-phone-{}", self.person.id),
-            &[replica.actor().to_hex()],
-        )
-        .await?;
+        let http = http::client(std::time::Duration::from_secs(60))?;
+        let device = Device {
+            login: &self.person.login,
+            password: &self.password,
+            device_id: &format!("demo-phone-{}", self.person.id),
+            device_name: "演示手机",
+            actors: &[replica.actor().to_hex()],
+        };
+        let token = http::login(&http, &self.base, &device).await?;
+        let mut busy = Busy::new(self.seed, MAX_BUSY_ANSWERS);
         let mut w = Writer {
             user: UserId::parse(&self.person.id)?,
             person: &self.person,
@@ -97,7 +105,7 @@ impl PhoneRun {
             // Offline for a day or a few: the phone syncs on the evenings it
             // finds a signal, and always at the end.
             if last || w.rng.chance(0.45) {
-                sync_all(&http, &self.base, &token, &mut w.replica).await?;
+                sync_all(&http, &self.base, &token, &mut w.replica, &mut busy).await?;
                 w.report.syncs += 1;
             }
         }
@@ -111,8 +119,9 @@ async fn sync_all(
     base: &str,
     token: &str,
     replica: &mut Replica,
+    busy: &mut Busy,
 ) -> anyhow::Result<()> {
-    http::sync(http, base, token, replica).await?;
+    http::sync(http, base, token, replica, busy).await?;
     let unsent: BTreeSet<String> = replica
         .pending_docs()?
         .iter()
@@ -120,7 +129,7 @@ async fn sync_all(
         .collect();
     for photo in replica.uploads_pending()? {
         if !unsent.contains(&photo.doc) {
-            http::upload_photo(http, base, token, replica, &photo).await?;
+            upload(http, base, token, replica, &photo, busy).await?;
         }
     }
     Ok(())
@@ -135,17 +144,48 @@ struct Writer<'a> {
     report: PhoneReport,
 }
 
+/// One photo of the outbox through the resumable upload, its state
+/// recorded in the replica after every answer as the app does.
+async fn upload(
+    http: &reqwest::Client,
+    base: &str,
+    token: &str,
+    replica: &mut Replica,
+    photo: &OutboxPhoto,
+    busy: &mut Busy,
+) -> anyhow::Result<()> {
+    let hash = PhotoHash::parse(&photo.sha256)?;
+    let bytes = std::fs::read(&photo.path)
+        .with_context(|| format!("cannot read the queued photo {}", photo.path))?;
+    let part = |start: u64, end: u64| {
+        let (start, end) = (usize::try_from(start).ok()?, usize::try_from(end).ok()?);
+        bytes.get(start..end).map(<[u8]>::to_vec)
+    };
+    let file = PhotoFile {
+        hash: &hash,
+        len: photo.size,
+        bytes: &part,
+    };
+    let (_, result) = http::upload_photo(
+        http,
+        base,
+        token,
+        &file,
+        DEFAULT_CHUNK,
+        MAX_UPLOAD_FAILURES,
+        busy,
+        |state| replica.record_upload(state, &hash),
+    )
+    .await;
+    Ok(result?)
+}
+
 /// Milliseconds since the epoch of `day` at `minutes` past midnight, UTC+8.
 fn at(day: NaiveDate, minutes: u32) -> anyhow::Result<i64> {
-    let china = crate::china::OFFSET;
     let local = day
         .and_hms_opt(minutes / 60 % 24, minutes % 60, 0)
         .ok_or_else(|| anyhow!("bad time {minutes} on {day}"))?;
-    china
-        .from_local_datetime(&local)
-        .single()
-        .map(|t| t.timestamp_millis())
-        .ok_or_else(|| anyhow!("no single time {local} in UTC+8"))
+    Ok(sync_core::china::ms_of(local))
 }
 
 fn time(minutes: u32) -> anyhow::Result<TimeOfDay> {
@@ -153,7 +193,7 @@ fn time(minutes: u32) -> anyhow::Result<TimeOfDay> {
     Ok(TimeOfDay::from_hm((m / 60) as u16, (m % 60) as u16)?)
 }
 
-impl Writer<'_> {
+impl<'a> Writer<'a> {
     fn ctx(&self, day: NaiveDate, minutes: u32) -> anyhow::Result<EditContext> {
         Ok(EditContext {
             user: self.user.clone(),
@@ -194,13 +234,14 @@ impl Writer<'_> {
     fn plan(&mut self, day: NaiveDate) -> anyhow::Result<()> {
         let doc = DocId::plan(&self.user, day);
         let ctx = self.ctx(day, 8 * 60)?;
-        let count = self.rng.range(4, 6) as usize;
-        let start = self.rng.range(0, content::TASKS.len() as u32) as usize;
+        let tasks = content::tasks_for(day);
+        let count = (self.rng.range(4, 6) as usize).min(tasks.len());
+        let start = self.rng.below(tasks.len());
         let due = NaiveDate::from_ymd_opt(day.year(), day.month(), 28);
         for k in 0..count {
             let id = ItemId::random();
             let fields = TaskFields {
-                title: content::TASKS[(start + k) % content::TASKS.len()].to_owned(),
+                title: tasks[(start + k) % tasks.len()].to_owned(),
                 kind: if k < 3 {
                     TaskKind::Fixed
                 } else {
@@ -237,8 +278,16 @@ impl Writer<'_> {
         Ok(())
     }
 
+    fn at(&self, day: NaiveDate) -> Where<'a> {
+        Where {
+            villages: &self.person.villages,
+            day,
+        }
+    }
+
     fn diary(&mut self, day: NaiveDate) -> anyhow::Result<()> {
         let doc = DocId::diary(&self.user, day);
+        let at = self.at(day);
         let count = self.rng.range(2, 4);
         let with_photo = self.rng.chance(0.4).then(|| self.rng.range(0, count - 1));
         let mut minutes = 8 * 60 + self.rng.range(15, 50);
@@ -252,9 +301,7 @@ impl Writer<'_> {
                 sync_core::document::Category::Meeting => {
                     format!("{}会议室", self.person.township_name)
                 }
-                sync_core::document::Category::Visit => {
-                    format!("{}{}组", self.person.place, self.rng.range(1, 9))
-                }
+                sync_core::document::Category::Visit => at.village_group(&mut self.rng),
                 _ => self.person.place.clone(),
             };
             let id = ItemId::random();
@@ -262,7 +309,7 @@ impl Writer<'_> {
                 time: time(minutes)?,
                 category,
                 place,
-                text: content::entry_text(&mut self.rng, category, households),
+                text: content::entry_text(&mut self.rng, category, households, &at),
                 households,
                 location: None,
             };
@@ -283,7 +330,7 @@ impl Writer<'_> {
         }
         if self.rng.chance(0.5) {
             let ctx = self.ctx(day, 21 * 60)?;
-            let text = content::day_summary(&mut self.rng);
+            let text = content::day_summary(&mut self.rng, &at);
             self.edit(
                 &doc,
                 &Edit::SetText {
@@ -299,8 +346,8 @@ impl Writer<'_> {
 
     fn photo(&mut self, doc: &DocId, item: &ItemId, ctx: &EditContext) -> anyhow::Result<()> {
         let camera = picture::jpeg(self.rng.next_u64())?;
-        let prepared =
-            prepare_photo(&camera, &PhotoOptions::default()).context("preparing a demo photo")?;
+        let prepared = prepare_photo(&camera, &PhotoOptions::default())
+            .context("preparing a simulated camera photo")?;
         self.replica
             .queue_photo(doc, item, &prepared, ctx)
             .with_context(|| format!("queueing a photo on {doc}"))?;
@@ -312,7 +359,8 @@ impl Writer<'_> {
         let doc = DocId::night(&self.user, day);
         let kind = *self.rng.pick(content::NIGHT_KINDS);
         let start = 19 * 60 + self.rng.range(0, 6) * 15;
-        let (issues, help) = content::night_texts(&mut self.rng, kind);
+        let at = self.at(day);
+        let (issues, help) = content::night_story(&mut self.rng, kind, &at);
         let households = match kind {
             sync_core::document::NightKind::Visit => self.rng.range(2, 6),
             _ => 0,
@@ -321,7 +369,11 @@ impl Writer<'_> {
             kind,
             start: time(start)?,
             end: Some(time(start + 90)?),
-            place: self.person.place.clone(),
+            place: if self.person.in_village() {
+                self.person.place.clone()
+            } else {
+                at.village(&mut self.rng)
+            },
             households,
             issues,
             help,
@@ -337,7 +389,7 @@ impl Writer<'_> {
         )?;
         self.report.night_activities += 1;
         // Cadres posted to a village often stay the night there.
-        let in_village = self.person.role == Role::Cadre && self.person.unit_id.contains('-');
+        let in_village = self.person.role == Role::Cadre && self.person.in_village();
         if in_village && self.rng.chance(0.5) {
             let place = format!("{}村部", self.person.place.trim_end_matches('村'));
             self.edit(
