@@ -3,10 +3,23 @@
 //! Sources, later ones winning: built-in defaults, an optional TOML file
 //! (`--config`), environment variables `JISHI_*`, command-line flags. Nothing
 //! else in the server reads the environment. Secrets never print.
+//!
+//! A setting is written in one place, a field of [`Config`] (with its
+//! default in `Default`): the file's keys are the field names, and the
+//! variable of a field is `JISHI_` and its name in capitals. The layers are
+//! merged by `figment`; the variables' values are read as text and
+//! converted to the field's type (a list is comma-separated).
 
+use std::collections::BTreeMap;
+use std::fmt;
+use std::marker::PhantomData;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::str::FromStr;
 
+use figment::providers::{Format, Serialized, Toml};
+use figment::Figment;
+use serde::de::{self, Deserializer, SeqAccess, Visitor};
 use serde::Deserialize;
 
 /// A secret string: `Debug` shows `[redacted]`.
@@ -49,7 +62,8 @@ pub const NOT_SETTINGS: &[&str] = &[
 /// Shortest `metrics_token`.
 pub const MIN_METRICS_TOKEN: usize = 16;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct Config {
     pub listen: SocketAddr,
     /// Holds `jishi.db` (SQLite), `blobs/` and the generated signing key.
@@ -84,6 +98,7 @@ pub struct Config {
     pub login_per_minute: u32,
     /// Proxies (addresses or networks) whose `X-Forwarded-For` names the
     /// client; anyone else's is ignored. Empty: the peer is the client.
+    #[serde(deserialize_with = "list")]
     pub trusted_proxies: Vec<crate::client_addr::ProxyRange>,
     /// Event streams (`/api/v1/events`, `/web/events`) one user may hold
     /// open at once, on all instances together.
@@ -104,6 +119,7 @@ pub struct Config {
     pub s3_access_key_id: Option<String>,
     pub s3_secret_access_key: Option<Secret>,
     /// Public holidays: workdays without a record on them are not missing.
+    #[serde(deserialize_with = "list")]
     pub holidays: Vec<chrono::NaiveDate>,
     /// Make last week's publications on Monday by itself (a server that
     /// only `publish-week` drives, or a test, turns it off).
@@ -157,42 +173,6 @@ impl Default for Config {
     }
 }
 
-/// The config file: every field optional.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FileConfig {
-    pub listen: Option<SocketAddr>,
-    pub data_dir: Option<PathBuf>,
-    pub database_url: Option<Secret>,
-    pub jwt_secret: Option<Secret>,
-    pub access_ttl_secs: Option<u64>,
-    pub refresh_ttl_secs: Option<u64>,
-    pub refresh_grace_secs: Option<u64>,
-    pub log_json: Option<bool>,
-    pub max_sync_body_bytes: Option<usize>,
-    pub request_timeout_secs: Option<u64>,
-    pub header_timeout_secs: Option<u64>,
-    pub max_sync_inflight_bytes: Option<usize>,
-    pub max_sync_requests: Option<usize>,
-    pub login_per_minute: Option<u32>,
-    pub trusted_proxies: Option<Vec<crate::client_addr::ProxyRange>>,
-    pub max_event_streams_per_user: Option<u32>,
-    pub max_event_streams_per_device: Option<u32>,
-    pub blob_grace_secs: Option<u64>,
-    pub s3_bucket: Option<String>,
-    pub s3_prefix: Option<String>,
-    pub s3_endpoint: Option<String>,
-    pub s3_region: Option<String>,
-    pub s3_access_key_id: Option<String>,
-    pub s3_secret_access_key: Option<Secret>,
-    pub holidays: Option<Vec<chrono::NaiveDate>>,
-    pub auto_publish: Option<bool>,
-    pub publish_hour: Option<u32>,
-    pub review_deadline_day: Option<u32>,
-    pub web_secure_cookie: Option<bool>,
-    pub metrics_token: Option<Secret>,
-}
-
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read config file {path}: {reason}")]
@@ -216,26 +196,29 @@ pub enum ConfigError {
 
 impl Config {
     /// Defaults, then the file, then the environment (`env` is passed in so
-    /// tests do not touch the process environment).
+    /// tests do not touch the process environment; variables that are not
+    /// settings are left out, see [`Config::unknown_variables`]).
     pub fn load(
         file: Option<&Path>,
         env: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Self, ConfigError> {
-        let mut c = Config::default();
-        if let Some(path) = file {
+        let mut layers = Figment::new();
+        let file_name = file.map(|p| p.display().to_string());
+        if let (Some(path), Some(name)) = (file, &file_name) {
             let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read {
-                path: path.display().to_string(),
+                path: name.clone(),
                 reason: e.to_string(),
             })?;
-            let f: FileConfig = toml::from_str(&text).map_err(|e| ConfigError::Parse {
-                path: path.display().to_string(),
-                reason: e.to_string(),
-            })?;
-            c.apply_file(f);
+            layers = layers.merge(Toml::string(&text));
         }
-        for (name, value) in env {
-            c.apply_env(&name, &value)?;
-        }
+        let variables: BTreeMap<&'static str, String> = env
+            .into_iter()
+            .filter_map(|(name, value)| Some((setting_named(&name)?, value)))
+            .collect();
+        layers = layers.merge(Serialized::defaults(&variables));
+        let c: Config = layers
+            .extract_lossy()
+            .map_err(|e| ConfigError::from_figment(e, file_name.as_deref(), &variables))?;
         if c.metrics_token
             .as_ref()
             .is_some_and(|t| t.expose().chars().count() < MIN_METRICS_TOKEN)
@@ -245,47 +228,9 @@ impl Config {
         Ok(c)
     }
 
-    fn apply_file(&mut self, f: FileConfig) {
-        macro_rules! take {
-            ($($field:ident),*) => { $( if let Some(v) = f.$field { self.$field = v; } )* };
-        }
-        take!(
-            listen,
-            data_dir,
-            access_ttl_secs,
-            refresh_ttl_secs,
-            refresh_grace_secs,
-            log_json,
-            max_sync_body_bytes,
-            request_timeout_secs,
-            header_timeout_secs,
-            max_sync_inflight_bytes,
-            max_sync_requests,
-            login_per_minute,
-            trusted_proxies,
-            max_event_streams_per_user,
-            max_event_streams_per_device,
-            blob_grace_secs,
-            s3_prefix,
-            s3_region,
-            holidays,
-            auto_publish,
-            publish_hour,
-            review_deadline_day,
-            web_secure_cookie
-        );
-        macro_rules! take_some {
-            ($($field:ident),*) => { $( if f.$field.is_some() { self.$field = f.$field; } )* };
-        }
-        take_some!(
-            database_url,
-            jwt_secret,
-            s3_bucket,
-            s3_endpoint,
-            s3_access_key_id,
-            s3_secret_access_key,
-            metrics_token
-        );
+    /// The names of the settings (the fields of [`Config`]).
+    pub fn settings() -> &'static [&'static str] {
+        serde_aux::serde_introspection::serde_introspect::<Config>()
     }
 
     /// The `JISHI_*` variables among `env` that are not settings of this
@@ -293,85 +238,100 @@ impl Config {
     /// never applied. The command's own variables and those of the tests
     /// and tools ([`NOT_SETTINGS`]) are left out.
     pub fn unknown_variables(env: impl IntoIterator<Item = (String, String)>) -> Vec<String> {
-        let mut scratch = Config::default();
         env.into_iter()
-            .filter(|(name, _)| {
+            .map(|(name, _)| name)
+            .filter(|name| {
                 name.starts_with("JISHI_")
                     && !NOT_SETTINGS.iter().any(|n| match n.strip_suffix('*') {
                         Some(prefix) => name.starts_with(prefix),
                         None => name == n,
                     })
+                    && setting_named(name).is_none()
             })
-            .filter(|(name, value)| matches!(scratch.apply_env(name, value), Ok(false)))
-            .map(|(name, _)| name)
             .collect()
     }
+}
 
-    /// Apply one variable; `false` if it is not a setting.
-    fn apply_env(&mut self, name: &str, value: &str) -> Result<bool, ConfigError> {
-        fn parse<T: std::str::FromStr>(name: &str, value: &str) -> Result<T, ConfigError>
-        where
-            T::Err: std::fmt::Display,
-        {
-            value.parse().map_err(|e: T::Err| ConfigError::Env {
-                name: name.to_owned(),
-                value: value.to_owned(),
-                reason: e.to_string(),
-            })
+/// The setting a `JISHI_*` variable names: `JISHI_ACCESS_TTL_SECS` is
+/// `access_ttl_secs`.
+fn setting_named(variable: &str) -> Option<&'static str> {
+    let key = variable.strip_prefix("JISHI_")?;
+    Config::settings()
+        .iter()
+        .find(|s| s.eq_ignore_ascii_case(key) && key.bytes().all(|b| !b.is_ascii_lowercase()))
+        .copied()
+}
+
+/// Settings whose values never appear in an error.
+const SECRETS: &[&str] = &[
+    "database_url",
+    "jwt_secret",
+    "s3_secret_access_key",
+    "metrics_token",
+];
+
+impl ConfigError {
+    fn from_figment(
+        e: figment::Error,
+        file: Option<&str>,
+        variables: &BTreeMap<&'static str, String>,
+    ) -> Self {
+        let setting = e.path.first().map(String::as_str).unwrap_or_default();
+        match variables.get_key_value(setting) {
+            Some((setting, value)) => ConfigError::Env {
+                name: format!("JISHI_{}", setting.to_ascii_uppercase()),
+                value: if SECRETS.contains(setting) {
+                    "[redacted]".to_owned()
+                } else {
+                    value.clone()
+                },
+                reason: e.kind.to_string(),
+            },
+            None => ConfigError::Parse {
+                path: file.unwrap_or("the configuration").to_owned(),
+                reason: match setting {
+                    "" => e.kind.to_string(),
+                    key => format!("{key}: {}", e.kind),
+                },
+            },
         }
-        match name {
-            "JISHI_LISTEN" => self.listen = parse(name, value)?,
-            "JISHI_DATA_DIR" => self.data_dir = PathBuf::from(value),
-            "JISHI_DATABASE_URL" => self.database_url = Some(Secret::new(value)),
-            "JISHI_JWT_SECRET" => self.jwt_secret = Some(Secret::new(value)),
-            "JISHI_ACCESS_TTL_SECS" => self.access_ttl_secs = parse(name, value)?,
-            "JISHI_REFRESH_TTL_SECS" => self.refresh_ttl_secs = parse(name, value)?,
-            "JISHI_REFRESH_GRACE_SECS" => self.refresh_grace_secs = parse(name, value)?,
-            "JISHI_LOG_JSON" => self.log_json = parse(name, value)?,
-            "JISHI_MAX_SYNC_BODY_BYTES" => self.max_sync_body_bytes = parse(name, value)?,
-            "JISHI_REQUEST_TIMEOUT_SECS" => self.request_timeout_secs = parse(name, value)?,
-            "JISHI_HEADER_TIMEOUT_SECS" => self.header_timeout_secs = parse(name, value)?,
-            "JISHI_MAX_SYNC_INFLIGHT_BYTES" => self.max_sync_inflight_bytes = parse(name, value)?,
-            "JISHI_MAX_SYNC_REQUESTS" => self.max_sync_requests = parse(name, value)?,
-            "JISHI_LOGIN_PER_MINUTE" => self.login_per_minute = parse(name, value)?,
-            "JISHI_TRUSTED_PROXIES" => {
-                self.trusted_proxies = value
-                    .split(',')
-                    .map(str::trim)
-                    .filter(|p| !p.is_empty())
-                    .map(|p| parse(name, p))
-                    .collect::<Result<_, _>>()?
-            }
-            "JISHI_MAX_EVENT_STREAMS_PER_USER" => {
-                self.max_event_streams_per_user = parse(name, value)?
-            }
-            "JISHI_MAX_EVENT_STREAMS_PER_DEVICE" => {
-                self.max_event_streams_per_device = parse(name, value)?
-            }
-            "JISHI_BLOB_GRACE_SECS" => self.blob_grace_secs = parse(name, value)?,
-            "JISHI_S3_BUCKET" => self.s3_bucket = Some(value.to_owned()),
-            "JISHI_S3_PREFIX" => self.s3_prefix = value.to_owned(),
-            "JISHI_S3_ENDPOINT" => self.s3_endpoint = Some(value.to_owned()),
-            "JISHI_S3_REGION" => self.s3_region = value.to_owned(),
-            "JISHI_S3_ACCESS_KEY_ID" => self.s3_access_key_id = Some(value.to_owned()),
-            "JISHI_S3_SECRET_ACCESS_KEY" => self.s3_secret_access_key = Some(Secret::new(value)),
-            "JISHI_HOLIDAYS" => {
-                self.holidays = value
-                    .split(',')
-                    .map(str::trim)
-                    .filter(|d| !d.is_empty())
-                    .map(|d| parse(name, d))
-                    .collect::<Result<_, _>>()?
-            }
-            "JISHI_AUTO_PUBLISH" => self.auto_publish = parse(name, value)?,
-            "JISHI_PUBLISH_HOUR" => self.publish_hour = parse(name, value)?,
-            "JISHI_REVIEW_DEADLINE_DAY" => self.review_deadline_day = parse(name, value)?,
-            "JISHI_WEB_SECURE_COOKIE" => self.web_secure_cookie = parse(name, value)?,
-            "JISHI_METRICS_TOKEN" => self.metrics_token = Some(Secret::new(value)),
-            _ => return Ok(false),
-        }
-        Ok(true)
     }
+}
+
+/// A list setting: an array in the file, comma-separated text in a
+/// variable (`JISHI_HOLIDAYS=2026-10-01,2026-10-02`).
+fn list<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de> + FromStr,
+    T::Err: fmt::Display,
+{
+    struct List<T>(PhantomData<T>);
+    impl<'de, T> Visitor<'de> for List<T>
+    where
+        T: Deserialize<'de> + FromStr,
+        T::Err: fmt::Display,
+    {
+        type Value = Vec<T>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a list, or comma-separated text")
+        }
+        fn visit_str<E: de::Error>(self, text: &str) -> Result<Vec<T>, E> {
+            text.split(',')
+                .map(str::trim)
+                .filter(|item| !item.is_empty())
+                .map(|item| item.parse().map_err(|e| E::custom(format!("{item}: {e}"))))
+                .collect()
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<T>, A::Error> {
+            let mut out = Vec::new();
+            while let Some(item) = seq.next_element()? {
+                out.push(item);
+            }
+            Ok(out)
+        }
+    }
+    d.deserialize_any(List(PhantomData))
 }
 
 impl Config {
@@ -432,6 +392,82 @@ mod tests {
         // error comes from `load`); the command's and the tests' own are
         // left out.
         assert_eq!(unknown, ["JISHI_MAX_SYNC_REQUEST"]);
+    }
+
+    #[test]
+    fn every_setting_has_its_variable_and_a_line_in_the_readme() {
+        let readme = include_str!("../../README.md");
+        let settings = Config::settings();
+        assert!(settings.len() >= 30, "{settings:?}");
+        for s in settings {
+            let variable = format!("JISHI_{}", s.to_ascii_uppercase());
+            assert_eq!(setting_named(&variable), Some(*s));
+            assert!(
+                readme.contains(&variable),
+                "README.md does not name {variable}"
+            );
+        }
+        assert_eq!(setting_named("JISHI_listen"), None);
+        assert_eq!(setting_named("LISTEN"), None);
+    }
+
+    #[test]
+    fn variables_are_read_as_text_and_converted_to_the_settings_type() {
+        let env = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        // A secret of digits stays text; numbers and booleans convert; lists
+        // are comma-separated.
+        let c = Config::load(
+            None,
+            env(&[
+                ("JISHI_JWT_SECRET", "12345678901234567890"),
+                ("JISHI_S3_ACCESS_KEY_ID", "0042"),
+                ("JISHI_AUTO_PUBLISH", "false"),
+                ("JISHI_PUBLISH_HOUR", "9"),
+                ("JISHI_HOLIDAYS", "2026-10-01, 2026-10-02,"),
+                ("JISHI_DATA_DIR", "/srv/jishi"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(c.jwt_secret.unwrap().expose(), "12345678901234567890");
+        assert_eq!(c.s3_access_key_id.as_deref(), Some("0042"));
+        assert!(!c.auto_publish);
+        assert_eq!(c.publish_hour, 9);
+        assert_eq!(c.holidays.len(), 2);
+        assert_eq!(c.data_dir, PathBuf::from("/srv/jishi"));
+        // A bad value names its variable and the reason.
+        let err = Config::load(None, env(&[("JISHI_PUBLISH_HOUR", "nine")]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("JISHI_PUBLISH_HOUR") && err.contains("nine"),
+            "{err}"
+        );
+        let err = Config::load(None, env(&[("JISHI_HOLIDAYS", "2026-10-01,10/02")]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("JISHI_HOLIDAYS") && err.contains("10/02"),
+            "{err}"
+        );
+        // The file's lists are arrays; a wrong type names the key.
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("jishi.toml");
+        std::fs::write(&file, "holidays = [\"2026-05-01\"]\n").unwrap();
+        assert_eq!(Config::load(Some(&file), []).unwrap().holidays.len(), 1);
+        std::fs::write(&file, "publish_hour = \"soon\"\n").unwrap();
+        let err = Config::load(Some(&file), []).unwrap_err().to_string();
+        assert!(
+            err.contains("publish_hour") && err.contains("jishi.toml"),
+            "{err}"
+        );
+        std::fs::write(&file, "lisen = 1\n").unwrap();
+        let err = Config::load(Some(&file), []).unwrap_err().to_string();
+        assert!(err.contains("lisen"), "{err}");
     }
 
     #[test]
