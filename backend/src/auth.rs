@@ -9,22 +9,59 @@
 //! access at once, not when the token expires. Refresh tokens are random,
 //! stored hashed, rotate on every use; presenting a used one again after the
 //! grace period revokes the whole family (someone copied it).
+//!
+//! Everything here answers [`AuthError`]; the edges make their own answers
+//! from it (`routes::caller` holds the API's extractors).
 
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
-use axum::extract::FromRequestParts;
-use axum::http::request::Parts;
 use base64::Engine;
 use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::error::ApiError;
-use crate::limits::login::{self as login_limits, LoginLimits};
+use crate::limits::login::{self as login_limits, LoginLimitError, LoginLimits};
 use crate::login_name::LoginName;
+use crate::problem::{IntoProblem, Problem};
 use crate::state::AppState;
-use crate::storage::{now_ms, RefreshToken, Store, User};
+use crate::storage::{now_ms, RefreshToken, Store, StoreError, User};
+
+/// Why a caller is not let in.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    /// Who the caller is cannot be established: a wrong login or password,
+    /// a bad or expired token, a revoked session, device or account.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// Too many login attempts.
+    #[error(transparent)]
+    Limited(#[from] LoginLimitError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Hashing or signing failed.
+    #[error("{0}")]
+    Internal(anyhow::Error),
+}
+
+impl AuthError {
+    fn internal(e: impl Into<anyhow::Error>) -> Self {
+        AuthError::Internal(e.into())
+    }
+}
+
+impl IntoProblem for AuthError {
+    fn into_problem(self) -> Problem {
+        match self {
+            AuthError::Unauthorized(m) => Problem::Unauthorized(m),
+            AuthError::Limited(e) => e.into_problem(),
+            AuthError::Store(e) => e.into_problem(),
+            AuthError::Internal(e) => Problem::Internal(e),
+        }
+    }
+}
+
+crate::edge_error!(AuthError);
 
 pub const ISSUER: &str = "jishi";
 pub const AUDIENCE: &str = "jishi-api";
@@ -33,7 +70,7 @@ pub const WEB_AUDIENCE: &str = "jishi-web";
 
 /// Bounds the argon2 work at once to the number of cores: each check holds
 /// about 19 MiB, and a burst of logins must not pile them up.
-async fn hashing_slot() -> Result<tokio::sync::SemaphorePermit<'static>, ApiError> {
+async fn hashing_slot() -> Result<tokio::sync::SemaphorePermit<'static>, AuthError> {
     static SLOTS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
     let slots = SLOTS.get_or_init(|| {
         tokio::sync::Semaphore::new(
@@ -42,25 +79,25 @@ async fn hashing_slot() -> Result<tokio::sync::SemaphorePermit<'static>, ApiErro
                 .unwrap_or(2),
         )
     });
-    slots.acquire().await.map_err(ApiError::internal)
+    slots.acquire().await.map_err(AuthError::internal)
 }
 
 /// Hash a password with argon2id, off the async threads.
-pub async fn hash_password(password: String) -> Result<String, ApiError> {
+pub async fn hash_password(password: String) -> Result<String, AuthError> {
     let _slot = hashing_slot().await?;
     tokio::task::spawn_blocking(move || {
         let salt = SaltString::generate(&mut OsRng);
         Argon2::default()
             .hash_password(password.as_bytes(), &salt)
             .map(|h| h.to_string())
-            .map_err(|e| ApiError::internal(anyhow::anyhow!("hashing: {e}")))
+            .map_err(|e| AuthError::internal(anyhow::anyhow!("hashing: {e}")))
     })
     .await
-    .map_err(ApiError::internal)?
+    .map_err(AuthError::internal)?
 }
 
 /// Check a password against a stored hash, off the async threads.
-pub async fn verify_password(password: String, hash: String) -> Result<bool, ApiError> {
+pub async fn verify_password(password: String, hash: String) -> Result<bool, AuthError> {
     let _slot = hashing_slot().await?;
     tokio::task::spawn_blocking(move || {
         let Ok(parsed) = PasswordHash::new(&hash) else {
@@ -71,7 +108,7 @@ pub async fn verify_password(password: String, hash: String) -> Result<bool, Api
             .is_ok()
     })
     .await
-    .map_err(ApiError::internal)
+    .map_err(AuthError::internal)
 }
 
 /// Verify against a real hash of nothing, so an unknown login costs as much
@@ -143,7 +180,7 @@ impl Keys {
         device_id: &str,
         session_id: &str,
         ttl_secs: u64,
-    ) -> Result<String, ApiError> {
+    ) -> Result<String, AuthError> {
         self.issue_for(user, device_id, Some(session_id), ttl_secs, AUDIENCE)
     }
 
@@ -153,14 +190,14 @@ impl Keys {
         user: &User,
         device_id: &str,
         ttl_secs: u64,
-    ) -> Result<String, ApiError> {
+    ) -> Result<String, AuthError> {
         self.issue_for(user, device_id, None, ttl_secs, WEB_AUDIENCE)
     }
 
-    pub fn verify_web(&self, token: &str) -> Result<Claims, ApiError> {
+    pub fn verify_web(&self, token: &str) -> Result<Claims, AuthError> {
         decode::<Claims>(token, &self.decoding, &self.web_validation)
             .map(|d| d.claims)
-            .map_err(|e| ApiError::Unauthorized(format!("invalid web session: {e}")))
+            .map_err(|e| AuthError::Unauthorized(format!("invalid web session: {e}")))
     }
 
     fn issue_for(
@@ -170,7 +207,7 @@ impl Keys {
         session_id: Option<&str>,
         ttl_secs: u64,
         audience: &str,
-    ) -> Result<String, ApiError> {
+    ) -> Result<String, AuthError> {
         let now = now_ms() / 1000;
         let claims = Claims {
             sub: user.id.clone(),
@@ -183,13 +220,13 @@ impl Keys {
             nbf: now,
             exp: now + ttl_secs as i64,
         };
-        encode(&Header::new(Algorithm::HS256), &claims, &self.encoding).map_err(ApiError::internal)
+        encode(&Header::new(Algorithm::HS256), &claims, &self.encoding).map_err(AuthError::internal)
     }
 
-    pub fn verify(&self, token: &str) -> Result<Claims, ApiError> {
+    pub fn verify(&self, token: &str) -> Result<Claims, AuthError> {
         decode::<Claims>(token, &self.decoding, &self.validation)
             .map(|d| d.claims)
-            .map_err(|e| ApiError::Unauthorized(format!("invalid access token: {e}")))
+            .map_err(|e| AuthError::Unauthorized(format!("invalid access token: {e}")))
     }
 }
 
@@ -213,7 +250,7 @@ pub async fn check_password(
     login: &str,
     password: String,
     client: std::net::IpAddr,
-) -> Result<User, ApiError> {
+) -> Result<User, AuthError> {
     let name = LoginName::parse(login);
     let key = match &name {
         Ok(name) => name.as_str().to_owned(),
@@ -226,7 +263,7 @@ pub async fn check_password(
         client,
     )
     .await?;
-    let wrong = || ApiError::Unauthorized("wrong login or password".into());
+    let wrong = || AuthError::Unauthorized("wrong login or password".into());
     let Ok(name) = name else {
         spend_a_password_check(password).await;
         state.metrics.login_failures.inc();
@@ -267,7 +304,7 @@ pub async fn issue_pair(
     user: &User,
     device_id: &str,
     family: Option<String>,
-) -> Result<TokenPair, ApiError> {
+) -> Result<TokenPair, AuthError> {
     let new_session = family.is_none();
     let family = family.unwrap_or_else(random_token);
     let access = state
@@ -302,10 +339,10 @@ pub async fn issue_pair(
 }
 
 /// Rotate a refresh token.
-pub async fn refresh(state: &AppState, presented: &str) -> Result<TokenPair, ApiError> {
+pub async fn refresh(state: &AppState, presented: &str) -> Result<TokenPair, AuthError> {
     let store: &Store = &state.store;
     let hash = token_hash(presented);
-    let invalid = || ApiError::Unauthorized("refresh token is not valid; log in again".into());
+    let invalid = || AuthError::Unauthorized("refresh token is not valid; log in again".into());
     let token = store.refresh_token(&hash).await?.ok_or_else(invalid)?;
     let now = now_ms();
     if token.revoked_at.is_some() || token.expires_at <= now {
@@ -358,48 +395,17 @@ pub struct Caller {
 /// A request's bearer token, verified (signature, issuer, audience, expiry)
 /// but not yet checked against the database: what a route that must turn
 /// callers away cheaply (the sync endpoint's busy answer) extracts, before
-/// `Caller::from_claims`.
+/// `Caller::from_claims` (the extractors are in `routes::caller`).
 #[derive(Debug, Clone)]
 pub struct Bearer(pub Claims);
-
-impl FromRequestParts<AppState> for Bearer {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        let header = parts
-            .headers
-            .get(axum::http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .ok_or_else(|| ApiError::Unauthorized("missing bearer token".into()))?;
-        let token = header.strip_prefix("Bearer ").ok_or_else(|| {
-            ApiError::Unauthorized("expected `Authorization: Bearer <token>`".into())
-        })?;
-        Ok(Bearer(state.keys.verify(token.trim())?))
-    }
-}
-
-impl FromRequestParts<AppState> for Caller {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        let Bearer(claims) = Bearer::from_request_parts(parts, state).await?;
-        Caller::from_claims(state, claims).await
-    }
-}
 
 impl Caller {
     /// The caller a verified token names, if its user, device and (API
     /// tokens) session still have access: checked on every request, in one
     /// statement, so revocation and logout are immediate.
-    pub async fn from_claims(state: &AppState, claims: Claims) -> Result<Caller, ApiError> {
+    pub async fn from_claims(state: &AppState, claims: Claims) -> Result<Caller, AuthError> {
         let revoked = || {
-            ApiError::Unauthorized(
+            AuthError::Unauthorized(
                 "this session, device or account no longer has access; log in again".into(),
             )
         };
@@ -423,7 +429,7 @@ impl Caller {
 
     /// Whether the caller's user, device and session still have access
     /// (a long-lived response asks again from time to time).
-    pub async fn still_allowed(&self, state: &AppState) -> Result<bool, ApiError> {
+    pub async fn still_allowed(&self, state: &AppState) -> Result<bool, StoreError> {
         Ok(live_user(
             state,
             &self.user.id,
@@ -442,7 +448,7 @@ async fn live_user(
     user: &str,
     device: &str,
     session: Option<&str>,
-) -> Result<Option<User>, ApiError> {
+) -> Result<Option<User>, StoreError> {
     let found = match session {
         Some(session) => state.store.user_on_session(user, device, session).await?,
         None => state.store.user_on_device(user, device).await?,

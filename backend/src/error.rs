@@ -66,6 +66,7 @@ impl From<Problem> for ApiError {
             Problem::NotFound => ApiError::NotFound,
             Problem::Invalid { code, message } => ApiError::BadRequest { code, message },
             Problem::Forbidden(m) => ApiError::Forbidden(m),
+            Problem::Unauthorized(m) => ApiError::Unauthorized(m),
             Problem::Conflict(m) => ApiError::Conflict(m),
             Problem::Limited {
                 code,

@@ -21,6 +21,8 @@ pub enum Problem {
         message: String,
     },
     Forbidden(String),
+    /// Who is asking cannot be established (log in again).
+    Unauthorized(String),
     /// The state changed under the request, or forbids it now.
     Conflict(String),
     /// A limit of the caller's own: try again after `retry_after_secs`.

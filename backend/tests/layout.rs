@@ -77,6 +77,7 @@ fn the_api_handlers_do_not_import_the_web_pages() {
 /// The application layer: what both edges use.
 const APPLICATION: &[&str] = &[
     "access.rs",
+    "auth.rs",
     "china.rs",
     "events.rs",
     "jobs.rs",

@@ -2,6 +2,7 @@
 //! shape replies; they never see SQL.
 
 pub mod auth;
+pub mod caller;
 pub mod events;
 pub mod ops;
 pub mod photos;

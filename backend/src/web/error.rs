@@ -56,6 +56,9 @@ impl From<Problem> for WebError {
             Problem::NotFound => WebError::NotFound,
             Problem::Invalid { message, .. } => WebError::Invalid(message),
             Problem::Forbidden(m) => WebError::Forbidden(m),
+            Problem::Unauthorized(_) => WebError::Login {
+                next: "/web/".into(),
+            },
             Problem::Conflict(_) => WebError::Invalid(CONFLICT.into()),
             Problem::Limited { .. } => WebError::TooMany,
             Problem::Internal(e) => WebError::Internal(e),

@@ -11,9 +11,9 @@ use serde::Deserialize;
 use sync_core::{Actor, Role};
 
 use super::WebError;
-use crate::auth::{self, Caller};
+use crate::auth::{self, AuthError, Caller};
 use crate::client_addr::ClientAddr;
-use crate::error::ApiError;
+use crate::limits::login::LoginLimitError;
 use crate::state::AppState;
 
 const COOKIE: &str = "jishi_web";
@@ -73,7 +73,7 @@ impl FromRequestParts<AppState> for WebCaller {
         let caller = Caller::from_claims(state, claims)
             .await
             .map_err(|e| match e {
-                ApiError::Unauthorized(_) => login(),
+                AuthError::Unauthorized(_) => login(),
                 other => other.into(),
             })?;
         if caller.user.role == Role::Cadre || caller.user.scope_unit_id.is_none() {
@@ -161,7 +161,7 @@ pub async fn login(
     }
     let user = match auth::check_password(&state, login, form.password, client).await {
         Ok(user) => user,
-        Err(ApiError::TooManyRequests | ApiError::Limited { .. }) => {
+        Err(AuthError::Limited(LoginLimitError::TooMany { .. })) => {
             return login_form(
                 StatusCode::TOO_MANY_REQUESTS,
                 &form.next,
@@ -169,7 +169,7 @@ pub async fn login(
                 Some("尝试次数过多，请一分钟后再试。"),
             )
         }
-        Err(ApiError::Unauthorized(_)) => {
+        Err(AuthError::Unauthorized(_)) => {
             return login_form(
                 StatusCode::UNAUTHORIZED,
                 &form.next,
