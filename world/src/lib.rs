@@ -1,7 +1,7 @@
 //! The simulated county: the people of a county (townships, villages,
 //! cadres with Chinese names and posts), what they write in a day (Chinese
 //! texts fit for the season and the place), one seeded random source, the
-//! camera's photos, and the phone: a real replica file driven over real
+//! camera's photos and their EXIF, and the phone: a real replica file driven over real
 //! HTTP as the app drives it. One world for `jishi demo`, the load
 //! generator (`jishi-load`) and the tests.
 //!
@@ -10,6 +10,7 @@
 
 pub mod content;
 pub mod county;
+pub mod exif;
 pub mod http;
 pub mod phone;
 pub mod picture;

@@ -30,6 +30,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context};
 use backend::photos::work::{check_and_clean, PhotoLimits};
 use clap::{Parser, Subcommand};
+use jishi_world::exif::{with_exif, Exif};
 use jishi_world::Rng;
 use sync_core::photo::{prepare_photo, PhotoOptions};
 
@@ -644,14 +645,9 @@ fn camera_jpeg(
     if !status.success() {
         bail!("vips jpegsave failed: {status}");
     }
-    let mut jpeg = read(scratch)?;
-    let tiff = exif_tiff(orientation);
-    let mut app1 = vec![0xFF, 0xE1];
-    app1.extend(u16::try_from(2 + 6 + tiff.len())?.to_be_bytes());
-    app1.extend(b"Exif\0\0");
-    app1.extend(tiff);
-    jpeg.splice(2..2, app1);
-    Ok(jpeg)
+    let jpeg = read(scratch)?;
+    let camera = Exif::camera("Jishi", "photo-bench camera", orientation);
+    Ok(with_exif(&jpeg, &camera.tiff()))
 }
 
 fn hash(x: i32, y: i32, seed: u32) -> u32 {
@@ -791,105 +787,4 @@ fn scene(x: u32, y: u32, width: u32, height: u32, seed: u32, houses: &[House]) -
     let blades = fbm(fx * 0.6, fy * 1.6, 4.0, 3, seed ^ 0x67) * 40.0 * (0.3 + 0.7 * depth);
     let l = grass + blades;
     [base[0] + l, base[1] + l * 1.1, base[2] + l * 0.7]
-}
-
-// ---- EXIF ----------------------------------------------------------------
-
-enum Val {
-    Short(u16),
-    Long(u32),
-    Ascii(&'static str),
-    Rational(Vec<(u32, u32)>),
-}
-
-impl Val {
-    /// (TIFF type, count, value bytes), little-endian.
-    fn encode(&self) -> (u16, u32, Vec<u8>) {
-        match self {
-            Val::Short(v) => (3, 1, v.to_le_bytes().to_vec()),
-            Val::Long(v) => (4, 1, v.to_le_bytes().to_vec()),
-            Val::Ascii(s) => {
-                let mut b = s.as_bytes().to_vec();
-                b.push(0);
-                (2, b.len() as u32, b)
-            }
-            Val::Rational(rs) => {
-                let b: Vec<u8> = rs
-                    .iter()
-                    .flat_map(|(n, d)| [n.to_le_bytes(), d.to_le_bytes()].concat())
-                    .collect();
-                (5, rs.len() as u32, b)
-            }
-        }
-    }
-}
-
-/// Bytes of an IFD with its out-of-line values.
-fn ifd_len(entries: &[(u16, Val)]) -> u32 {
-    let data: usize = entries
-        .iter()
-        .map(|(_, v)| v.encode().2.len())
-        .filter(|&n| n > 4)
-        .map(|n| n + n % 2)
-        .sum();
-    (2 + 12 * entries.len() + 4 + data) as u32
-}
-
-/// One IFD placed at `at` (offset from the TIFF header), its out-of-line
-/// values right after it. Entries must be in tag order.
-fn ifd(entries: &[(u16, Val)], at: u32) -> Vec<u8> {
-    let mut head = (entries.len() as u16).to_le_bytes().to_vec();
-    let mut data = Vec::new();
-    let data_at = at + 2 + 12 * entries.len() as u32 + 4;
-    for (tag, v) in entries {
-        let (ty, count, mut bytes) = v.encode();
-        head.extend(tag.to_le_bytes());
-        head.extend(ty.to_le_bytes());
-        head.extend(count.to_le_bytes());
-        if bytes.len() <= 4 {
-            bytes.resize(4, 0);
-            head.extend(bytes);
-        } else {
-            head.extend((data_at + data.len() as u32).to_le_bytes());
-            if bytes.len() % 2 == 1 {
-                bytes.push(0);
-            }
-            data.extend(bytes);
-        }
-    }
-    head.extend(0u32.to_le_bytes());
-    head.extend(data);
-    head
-}
-
-/// TIFF bytes as a phone writes them: IFD0 (make, model, orientation), an
-/// Exif IFD (capture time and zone) and a GPS IFD.
-fn exif_tiff(orientation: u16) -> Vec<u8> {
-    let ifd0 = |exif_at, gps_at| {
-        vec![
-            (0x010F, Val::Ascii("Jishi")),
-            (0x0110, Val::Ascii("photo-bench camera")),
-            (0x0112, Val::Short(orientation)),
-            (0x8769, Val::Long(exif_at)),
-            (0x8825, Val::Long(gps_at)),
-        ]
-    };
-    let exif = vec![
-        (0x9003, Val::Ascii("2026:11:02 09:30:15")),
-        (0x9011, Val::Ascii("+08:00")),
-    ];
-    let gps = vec![
-        (0x0001, Val::Ascii("N")),
-        (0x0002, Val::Rational(vec![(28, 1), (12, 1), (3456, 100)])),
-        (0x0003, Val::Ascii("E")),
-        (0x0004, Val::Rational(vec![(112, 1), (58, 1), (1234, 100)])),
-    ];
-    let exif_at = 8 + ifd_len(&ifd0(0, 0));
-    let gps_at = exif_at + ifd_len(&exif);
-    let mut tiff = b"II*\0".to_vec();
-    tiff.extend(8u32.to_le_bytes());
-    tiff.extend(ifd(&ifd0(exif_at, gps_at), 8));
-    tiff.extend(ifd(&exif, exif_at));
-    tiff.extend(ifd(&gps, gps_at));
-    tiff
 }

@@ -13,6 +13,9 @@ use sync_core::photo::{prepare_photo, PhotoError, PhotoOptions, PreparedPhoto};
 use sync_core::replica::Replica;
 use sync_core::{CoreError, DocId, Edit, ItemId};
 
+pub(crate) use jishi_world::exif::with_exif;
+use jishi_world::exif::{tag, Exif, Value};
+
 use crate::common::*;
 
 const RED: [u8; 3] = [255, 0, 0];
@@ -71,72 +74,7 @@ pub(crate) fn encode_png(img: &RgbaImage) -> Vec<u8> {
     out
 }
 
-// ---- a minimal EXIF writer (little-endian TIFF) -------------------------
-
-enum V {
-    Short(u16),
-    Long(u32),
-    Ascii(&'static str),
-    Rational(Vec<(u32, u32)>),
-}
-
-impl V {
-    fn encode(&self) -> (u16, u32, Vec<u8>) {
-        match self {
-            V::Short(v) => (3, 1, v.to_le_bytes().to_vec()),
-            V::Long(v) => (4, 1, v.to_le_bytes().to_vec()),
-            V::Ascii(s) => {
-                let mut b = s.as_bytes().to_vec();
-                b.push(0);
-                (2, b.len() as u32, b)
-            }
-            V::Rational(rs) => {
-                let b = rs
-                    .iter()
-                    .flat_map(|(n, d)| [n.to_le_bytes(), d.to_le_bytes()].concat())
-                    .collect();
-                (5, rs.len() as u32, b)
-            }
-        }
-    }
-}
-
-fn ifd_len(entries: &[(u16, V)]) -> u32 {
-    let data: usize = entries
-        .iter()
-        .map(|(_, v)| v.encode().2.len())
-        .filter(|&n| n > 4)
-        .map(|n| n + n % 2)
-        .sum();
-    (2 + 12 * entries.len() + 4 + data) as u32
-}
-
-/// One IFD placed at `at` (offset from the TIFF header), its long values
-/// right after it.
-fn ifd(entries: &[(u16, V)], at: u32) -> Vec<u8> {
-    let mut head = (entries.len() as u16).to_le_bytes().to_vec();
-    let mut data = Vec::new();
-    let data_at = at + 2 + 12 * entries.len() as u32 + 4;
-    for (tag, v) in entries {
-        let (ty, count, mut bytes) = v.encode();
-        head.extend(tag.to_le_bytes());
-        head.extend(ty.to_le_bytes());
-        head.extend(count.to_le_bytes());
-        if bytes.len() <= 4 {
-            bytes.resize(4, 0);
-            head.extend(bytes);
-        } else {
-            head.extend((data_at + data.len() as u32).to_le_bytes());
-            if bytes.len() % 2 == 1 {
-                bytes.push(0);
-            }
-            data.extend(bytes);
-        }
-    }
-    head.extend(0u32.to_le_bytes());
-    head.extend(data);
-    head
-}
+// ---- EXIF, as cameras write it (jishi_world::exif) ------------------------
 
 pub(crate) struct Meta {
     datetime: Option<&'static str>,
@@ -164,65 +102,29 @@ pub(crate) const NO_META: Meta = Meta {
 /// TIFF bytes: IFD0 with the orientation and pointers to an Exif IFD (times)
 /// and a GPS IFD when given.
 pub(crate) fn tiff(orientation: u16, meta: Meta) -> Vec<u8> {
-    let mut exif_entries = Vec::new();
-    if let Some(dt) = meta.datetime {
-        exif_entries.push((0x9003, V::Ascii(dt)));
-    }
-    if let Some(o) = meta.offset {
-        exif_entries.push((0x9011, V::Ascii(o)));
-    }
-    if let Some(s) = meta.subsec {
-        exif_entries.push((0x9291, V::Ascii(s)));
-    }
-    let mut gps_entries = Vec::new();
-    if let Some(g) = meta.gps {
-        gps_entries.push((0x0001, V::Ascii(g.lat_ref)));
-        gps_entries.push((0x0002, V::Rational(g.lat)));
-        gps_entries.push((0x0003, V::Ascii(g.lon_ref)));
-        gps_entries.push((0x0004, V::Rational(g.lon)));
-        if let Some(a) = g.accuracy {
-            gps_entries.push((0x001F, V::Rational(vec![a])));
+    let mut e = Exif::oriented(orientation);
+    let times = [
+        (tag::DATE_TIME_ORIGINAL, meta.datetime),
+        (tag::OFFSET_TIME_ORIGINAL, meta.offset),
+        (tag::SUBSEC_TIME_ORIGINAL, meta.subsec),
+    ];
+    for (t, v) in times {
+        if let Some(v) = v {
+            e.exif.push((t, Value::ascii(v)));
         }
     }
-    let n0 = 1 + usize::from(!exif_entries.is_empty()) + usize::from(!gps_entries.is_empty());
-    let ifd0_len = (2 + 12 * n0 + 4) as u32;
-    let exif_at = 8 + ifd0_len;
-    let gps_at = exif_at
-        + if exif_entries.is_empty() {
-            0
-        } else {
-            ifd_len(&exif_entries)
-        };
-    let mut ifd0 = vec![(0x0112, V::Short(orientation))];
-    if !exif_entries.is_empty() {
-        ifd0.push((0x8769, V::Long(exif_at)));
+    if let Some(g) = meta.gps {
+        e.gps.push((tag::GPS_LATITUDE_REF, Value::ascii(g.lat_ref)));
+        e.gps.push((tag::GPS_LATITUDE, Value::Rational(g.lat)));
+        e.gps
+            .push((tag::GPS_LONGITUDE_REF, Value::ascii(g.lon_ref)));
+        e.gps.push((tag::GPS_LONGITUDE, Value::Rational(g.lon)));
+        if let Some(a) = g.accuracy {
+            e.gps
+                .push((tag::GPS_H_POSITIONING_ERROR, Value::Rational(vec![a])));
+        }
     }
-    if !gps_entries.is_empty() {
-        ifd0.push((0x8825, V::Long(gps_at)));
-    }
-    let mut out = b"II".to_vec();
-    out.extend(42u16.to_le_bytes());
-    out.extend(8u32.to_le_bytes());
-    out.extend(ifd(&ifd0, 8));
-    if !exif_entries.is_empty() {
-        out.extend(ifd(&exif_entries, exif_at));
-    }
-    if !gps_entries.is_empty() {
-        out.extend(ifd(&gps_entries, gps_at));
-    }
-    out
-}
-
-/// `jpeg` with an APP1 Exif segment right after SOI, as cameras write it.
-pub(crate) fn with_exif(jpeg: &[u8], tiff: &[u8]) -> Vec<u8> {
-    let mut app1 = vec![0xFF, 0xE1];
-    app1.extend(((2 + 6 + tiff.len()) as u16).to_be_bytes());
-    app1.extend(b"Exif\0\0");
-    app1.extend(tiff);
-    let mut out = jpeg[..2].to_vec();
-    out.extend(app1);
-    out.extend(&jpeg[2..]);
-    out
+    e.tiff()
 }
 
 /// The markers of a JPEG up to its first scan.
