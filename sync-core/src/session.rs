@@ -21,7 +21,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use automerge::sync::{BloomFilter, Capability, Have, Message, State, SyncDoc};
 use automerge::ChangeHash;
 
-use crate::document::{admit_message, contain, Actor, Document, RequestBudget};
+use crate::document::{
+    admit_message, contain, forget_inflated, Actor, AdmitError, Document, RequestBudget,
+};
 use crate::error::CoreError;
 use crate::ids::DocId;
 use crate::protocol::{Batch, BatchEntry, EntryBody};
@@ -209,6 +211,10 @@ impl ClientSession {
         ids.extend(store.pending()?);
         let mut entries = Vec::new();
         self.backlog = false;
+        // What the server admits in one request, counted as it counts: a
+        // message it would only defer waits for the next request instead
+        // of travelling twice.
+        let mut budget = RequestBudget::per_request();
         for id in ids {
             if self.set_aside.contains(&id) {
                 continue;
@@ -228,14 +234,33 @@ impl ClientSession {
                 }
             };
             match generate(&mut doc, state) {
-                Ok(Some(m)) => entries.push(BatchEntry {
-                    doc: id,
-                    body: EntryBody::Sync(m.encode()),
-                }),
+                Ok(Some(m)) => {
+                    let bytes = m.encode();
+                    let deferred = matches!(
+                        admit_message(&bytes, &mut budget),
+                        Err(AdmitError::Deferred { .. })
+                    );
+                    if deferred && !entries.is_empty() {
+                        // Not sent: the next request primes it afresh
+                        // from what is persisted, as after a deferral.
+                        self.states.remove(&id);
+                        self.backlog = true;
+                        break;
+                    }
+                    // A message over one document's bounds goes anyway:
+                    // the server's refusal names it for the app.
+                    entries.push(BatchEntry {
+                        doc: id,
+                        body: EntryBody::Sync(bytes),
+                    });
+                }
                 Ok(None) => {}
                 Err(e) => self.set_aside(id, "local_error", e.to_string()),
             }
         }
+        // The columns the count inflated are kept for a load that does not
+        // come on the phone.
+        forget_inflated();
         if entries.is_empty() && self.stats.round_trips > 0 && !self.more && !self.backlog {
             return Ok(None);
         }

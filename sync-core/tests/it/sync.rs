@@ -152,3 +152,42 @@ fn the_sqlite_replica_syncs_and_keeps_state_across_reopen() {
     assert_eq!(d.entries.len(), 2);
     let _ = TextTarget::Summary;
 }
+
+/// More than one request's worth (the server's per-request budget, which
+/// defers the rest): the phone sends each document once, in as many
+/// requests as it takes, and never uploads a document the server would
+/// only defer (on 2G every byte is the cadre's time).
+#[test]
+fn a_backlog_over_one_requests_budget_is_sent_once_per_document() {
+    let mut phone = MemoryReplica::new(Actor::random());
+    let ctx = cadre("u1");
+    // 30 diaries of 10 entries of 2,000 characters: about 600,000
+    // operations, three requests' worth.
+    let mut ids = Vec::new();
+    for d in 0..30 {
+        let diary = DocId::diary(&user("u1"), day(d));
+        for n in 0..10 {
+            let mut fields = entry_fields(n);
+            fields.text = format!("第{d}天第{n}条，").repeat(1)
+                + &"入户走访了解情况宣传政策收集问题。".repeat(120);
+            let edit = Edit::AddEntry {
+                id: ItemId::random(),
+                fields,
+            };
+            phone.edit(&diary, &edit, &ctx).unwrap();
+        }
+        ids.push(diary);
+    }
+    let mut server = MemoryServer::new();
+    let stats = sync_once(&mut phone, &mut server, "phone");
+    assert_eq!(stats.docs_sent, ids.len() as u64, "{stats:?}");
+    assert!(stats.round_trips >= 3, "{stats:?}");
+    for id in &ids {
+        assert_eq!(
+            server.document(id).unwrap().unwrap().heads(),
+            phone.document(id).unwrap().unwrap().heads(),
+            "{id}"
+        );
+    }
+    assert!(phone.pending().unwrap().is_empty());
+}
