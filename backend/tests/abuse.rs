@@ -28,11 +28,13 @@ use chrono::NaiveDate;
 use sync_core::document::{genesis, Category, EntryFields};
 use sync_core::protocol::{Batch, BatchEntry, EntryBody};
 use sync_core::replica::Replica;
-use sync_core::session::{primed_state, ClientSession};
+use sync_core::session::primed_state;
 use sync_core::validate::TimeOfDay;
 use sync_core::{Actor, DocId, Edit, EditContext, ItemId, Role, UserId};
 
-use support::{login, seed_county, Server};
+use jishi_tests::camera::png_metadata_bomb;
+use jishi_tests::phone::{login, sync_session, Synced};
+use support::{seed_county, Server};
 
 /// What each attack did to the server.
 struct Figure {
@@ -86,10 +88,19 @@ impl Bench {
             .unwrap();
         let base = server.base();
         let bystander = Replica::open(&dir.join("bystander.db")).unwrap();
-        let bystander_token =
-            login(&http, &base, "u2", "bystander", &bystander.actor().to_hex()).await;
+        let bystander_token = login(
+            &http,
+            &base,
+            "u2",
+            "bystander",
+            &[bystander.actor().to_hex()],
+        )
+        .await
+        .access;
         let attacker_actor = Actor::random();
-        let token = login(&http, &base, "u1", "attacker", &attacker_actor.to_hex()).await;
+        let token = login(&http, &base, "u1", "attacker", &[attacker_actor.to_hex()])
+            .await
+            .access;
         let mut bench = Bench {
             server,
             http,
@@ -147,23 +158,15 @@ impl Bench {
             )
             .unwrap();
         let started = Instant::now();
-        let mut session = ClientSession::new(&mut self.bystander).unwrap();
-        while let Some(request) = session.next_request(&mut self.bystander).unwrap() {
-            let r = self
-                .http
-                .post(format!("{}/api/v1/sync", self.server.base()))
-                .bearer_auth(&self.bystander_token)
-                .body(request.encode())
-                .send()
-                .await
-                .expect("the bystander reaches the server");
-            assert_eq!(r.status(), 200, "the bystander's sync");
-            let down = r.bytes().await.unwrap();
-            session
-                .handle_reply(&mut self.bystander, Batch::decode(&down).unwrap())
-                .unwrap();
-        }
-        assert!(session.problems().is_empty(), "{:?}", session.problems());
+        sync_session(
+            &self.http,
+            &self.server.base(),
+            &mut self.bystander,
+            &self.bystander_token,
+        )
+        .await
+        .and_then(Synced::without_problems)
+        .unwrap_or_else(|e| panic!("the bystander's sync: {e}"));
         assert!(
             started.elapsed() < Duration::from_secs(10),
             "the bystander waited {:?}",
@@ -857,54 +860,6 @@ async fn abuse_is_refused_and_memory_stays_bounded() {
 
 // ---- photos ------------------------------------------------------------------
 
-/// A PNG of 16 x 16 pixels with one metadata chunk (`iCCP` or `zTXt`) that
-/// inflates to `mib` MiB of zeros; `seed` makes each file different.
-fn png_metadata_bomb(kind: &[u8; 4], mib: usize, seed: u8) -> Vec<u8> {
-    fn chunk(kind: &[u8], data: &[u8]) -> Vec<u8> {
-        let mut body = kind.to_vec();
-        body.extend_from_slice(data);
-        let mut out = (data.len() as u32).to_be_bytes().to_vec();
-        out.extend(&body);
-        out.extend(crc32(&body).to_be_bytes());
-        out
-    }
-    let mut png = Vec::new();
-    let img = image::RgbaImage::from_pixel(16, 16, image::Rgba([seed, 90, 40, 255]));
-    img.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
-        .unwrap();
-    let mut data = match kind {
-        b"iCCP" => b"icc\0\0".to_vec(),
-        _ => b"Comment\0\0".to_vec(),
-    };
-    let mut z =
-        flate2::write::ZlibEncoder::new(data.split_off(data.len()), flate2::Compression::best());
-    let zeros = vec![0u8; 1 << 20];
-    for _ in 0..mib {
-        z.write_all(&zeros).unwrap();
-    }
-    data.extend(z.finish().unwrap());
-    let after_ihdr = 8 + 25;
-    let mut out = png[..after_ihdr].to_vec();
-    out.extend(chunk(kind, &data));
-    out.extend(&png[after_ihdr..]);
-    out
-}
-
-fn crc32(data: &[u8]) -> u32 {
-    let mut crc = 0xFFFF_FFFFu32;
-    for &b in data {
-        crc ^= u32::from(b);
-        for _ in 0..8 {
-            crc = if crc & 1 == 1 {
-                (crc >> 1) ^ 0xEDB8_8320
-            } else {
-                crc >> 1
-            };
-        }
-    }
-    !crc
-}
-
 /// Upload `bytes` through the resumable protocol in chunks of 512 KiB: the
 /// final status and error code.
 async fn upload_photo(
@@ -913,28 +868,10 @@ async fn upload_photo(
     token: &str,
     bytes: &[u8],
 ) -> (u16, String) {
-    use sha2::Digest;
-    let sha = hex::encode(sha2::Sha256::digest(bytes));
-    let url = format!("{base}/api/v1/blobs/{sha}");
-    let mut offset = 0;
-    loop {
-        let end = (offset + (512 << 10)).min(bytes.len());
-        let r = http
-            .patch(&url)
-            .bearer_auth(token)
-            .header("upload-offset", offset)
-            .header("upload-length", bytes.len())
-            .body(bytes[offset..end].to_vec())
-            .send()
-            .await
-            .expect("the server answers a PATCH");
-        let status = r.status().as_u16();
-        if status != 204 {
-            let body: serde_json::Value = r.json().await.unwrap_or_default();
-            return (status, body["code"].as_str().unwrap_or("").to_owned());
-        }
-        offset = end;
-    }
+    let (status, body) = jishi_tests::upload::upload(http, base, token, bytes, 512 << 10)
+        .await
+        .expect("the server answers the upload");
+    (status, body["code"].as_str().unwrap_or("").to_owned())
 }
 
 /// Upload every file at once; the answers in order.
@@ -985,7 +922,7 @@ async fn photo_bombs_are_refused_and_image_memory_stays_bounded() {
 
     // PNG metadata bombs: refused before anything inflates them (a 530 kB
     // PNG had raised the server by 290 MiB, four at once to 450-640 MiB).
-    let bomb = png_metadata_bomb(b"iCCP", 512, 1);
+    let bomb = png_metadata_bomb(b"iCCP", 512 << 20, 1);
     let t = token.clone();
     bench
         .attack(
@@ -1000,7 +937,13 @@ async fn photo_bombs_are_refused_and_image_memory_stays_bounded() {
         )
         .await;
     let bombs: Vec<Vec<u8>> = (0..4u8)
-        .map(|i| png_metadata_bomb(if i % 2 == 0 { b"iCCP" } else { b"zTXt" }, 512, 10 + i))
+        .map(|i| {
+            png_metadata_bomb(
+                if i % 2 == 0 { b"iCCP" } else { b"zTXt" },
+                512 << 20,
+                10 + i,
+            )
+        })
         .collect();
     let t = token.clone();
     bench

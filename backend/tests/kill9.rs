@@ -31,7 +31,10 @@ use tokio::sync::RwLock;
 
 mod support;
 
-use support::{fresh_postgres, login, seed_county, server_entries, sync_session, Server};
+use jishi_tests::phone::{login, server_entries, sync_session, Synced};
+use jishi_tests::photo::{jpeg, sha};
+use jishi_tests::upload;
+use support::{seed_county, Server};
 
 fn kills() -> usize {
     std::env::var("JISHI_KILLS")
@@ -68,7 +71,11 @@ fn entry(text: &str) -> Edit {
 
 /// One whole sync session of `phone`; any network or server failure is an error.
 async fn sync(http: &reqwest::Client, base: &str, phone: &mut Phone) -> Result<(), String> {
-    sync_session(http, base, &mut phone.replica, &phone.token).await
+    sync_session(http, base, &mut phone.replica, &phone.token)
+        .await
+        .and_then(Synced::without_problems)
+        .map(drop)
+        .map_err(|e| e.to_string())
 }
 
 /// Write one entry, then sync; a finished session acknowledges everything
@@ -103,80 +110,20 @@ async fn step(
 
 /// A small camera-like JPEG, different for each `seed`.
 fn photo(seed: u32) -> Vec<u8> {
-    let img = image::RgbImage::from_fn(96, 72, |x, y| {
-        let v = x.wrapping_mul(7919) ^ y.wrapping_mul(104_729) ^ seed.wrapping_mul(2_654_435_761);
-        image::Rgb([(v % 251) as u8, (v / 7 % 253) as u8, (v / 13 % 241) as u8])
-    });
-    let mut out = Vec::new();
-    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 90)
-        .encode_image(&img)
-        .expect("encode a JPEG");
-    out
-}
-
-fn sha256_hex(bytes: &[u8]) -> String {
-    use sha2::Digest;
-    hex::encode(sha2::Sha256::digest(bytes))
-}
-
-/// What the server says it holds of a photo: (offset, complete).
-async fn photo_state(
-    http: &reqwest::Client,
-    base: &str,
-    token: &str,
-    sha: &str,
-) -> Result<(u64, bool), String> {
-    let r = http
-        .head(format!("{base}/api/v1/blobs/{sha}"))
-        .bearer_auth(token)
-        .send()
-        .await
-        .map_err(|e| e.to_string())?;
-    if r.status() != 200 {
-        return Err(format!("HEAD answered {}", r.status()));
-    }
-    let offset = r
-        .headers()
-        .get("upload-offset")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse().ok())
-        .ok_or("no Upload-Offset")?;
-    Ok((
-        offset,
-        r.headers().get("upload-complete").is_some_and(|v| v == "1"),
-    ))
+    jpeg(96, 72, seed)
 }
 
 /// Upload `bytes` in small chunks from wherever the server is; Ok once the
 /// last chunk was answered (the photo is finished and durable).
-async fn upload(
+async fn upload_photo(
     http: &reqwest::Client,
     base: &str,
     token: &str,
     bytes: &[u8],
 ) -> Result<(), String> {
-    let sha = sha256_hex(bytes);
-    let (mut offset, complete) = photo_state(http, base, token, &sha).await?;
-    if complete {
-        return Ok(());
-    }
-    loop {
-        let end = (offset as usize + 4096).min(bytes.len());
-        let r = http
-            .patch(format!("{base}/api/v1/blobs/{sha}"))
-            .bearer_auth(token)
-            .header("upload-offset", offset)
-            .header("upload-length", bytes.len())
-            .body(bytes[offset as usize..end].to_vec())
-            .send()
-            .await
-            .map_err(|e| e.to_string())?;
-        match r.status().as_u16() {
-            204 => offset = end as u64,
-            200 | 201 => return Ok(()),
-            409 => offset = photo_state(http, base, token, &sha).await?.0,
-            s => return Err(format!("PATCH answered {s}")),
-        }
+    match upload::upload(http, base, token, bytes, 4096).await? {
+        (200 | 201, _) => Ok(()),
+        (s, _) => Err(format!("PATCH answered {s}")),
     }
 }
 
@@ -202,9 +149,10 @@ async fn killed_again_and_again(database_url: Option<String>) {
             &base,
             u,
             &format!("phone{i}"),
-            &replica.actor().to_hex(),
+            &[replica.actor().to_hex()],
         )
-        .await;
+        .await
+        .access;
         phones.push(Phone {
             user: (*u).to_owned(),
             replica,
@@ -218,18 +166,20 @@ async fn killed_again_and_again(database_url: Option<String>) {
         &base,
         "s1",
         "desk",
-        &sync_core::Actor::random().to_hex(),
+        &[sync_core::Actor::random().to_hex()],
     )
-    .await;
+    .await
+    .access;
 
     let camera = login(
         &http,
         &base,
         "u1",
         "camera",
-        &sync_core::Actor::random().to_hex(),
+        &[sync_core::Actor::random().to_hex()],
     )
-    .await;
+    .await
+    .access;
 
     let gate = Arc::new(RwLock::new(()));
     let acked: Acked = Arc::default();
@@ -275,7 +225,7 @@ async fn killed_again_and_again(database_url: Option<String>) {
                 }
                 let photos = photos_acked.lock().expect("photos lock").clone();
                 for (sha, size) in photos {
-                    match photo_state(&http, &base, &camera, &sha).await {
+                    match upload::held(&http, &base, &camera, &sha).await {
                         Ok((n, true)) if n == size => {}
                         other => lost.push(format!("photo {sha}: {other:?}")),
                     }
@@ -300,13 +250,13 @@ async fn killed_again_and_again(database_url: Option<String>) {
             while !done.load(std::sync::atomic::Ordering::SeqCst) {
                 let ok = {
                     let _open = gate.read().await;
-                    upload(&http, &base, &camera, &bytes).await.is_ok()
+                    upload_photo(&http, &base, &camera, &bytes).await.is_ok()
                 };
                 if ok {
                     photos_acked
                         .lock()
                         .expect("photos lock")
-                        .push((sha256_hex(&bytes), bytes.len() as u64));
+                        .push((sha(&bytes), bytes.len() as u64));
                     seed += 1;
                     bytes = photo(seed);
                 } else {
@@ -384,7 +334,7 @@ async fn killed_again_and_again(database_url: Option<String>) {
     let photos = photos_acked.lock().expect("photos").clone();
     for (sha, size) in &photos {
         assert_eq!(
-            photo_state(&http, &base, &camera, sha).await,
+            upload::held(&http, &base, &camera, sha).await,
             Ok((*size, true)),
             "photo {sha} is not whole on the server"
         );
@@ -406,8 +356,6 @@ async fn acknowledged_changes_survive_kill_9_on_sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[cfg_attr(not(postgres_tests), ignore = "JISHI_TEST_POSTGRES_URL unset")]
 async fn acknowledged_changes_survive_kill_9_on_postgres() {
-    let url = fresh_postgres("jishi_kill9")
-        .await
-        .expect("JISHI_TEST_POSTGRES_URL");
+    let url = jishi_tests::fresh_postgres_url().await;
     killed_again_and_again(Some(url)).await;
 }

@@ -26,7 +26,8 @@ use tokio::sync::Notify;
 
 mod support;
 
-use support::{fresh_postgres, login, seed_county, server_entries, sync_session, Server};
+use jishi_tests::phone::{login, server_entries, sync_session, Synced};
+use support::{seed_county, Server};
 
 /// Rounds of write-then-sync per phone.
 const ROUNDS: usize = 24;
@@ -74,9 +75,7 @@ fn write(phone: &mut Phone, round: usize) {
     ignore = "JISHI_TEST_POSTGRES_URL unset: several instances need PostgreSQL"
 )]
 async fn one_instance_killed_mid_burst_the_other_takes_over() {
-    let db = fresh_postgres("jishi_scaleout")
-        .await
-        .expect("JISHI_TEST_POSTGRES_URL");
+    let db = jishi_tests::fresh_postgres_url().await;
     let dir = tempfile::tempdir().expect("temp dir");
     seed_county(&dir.path().join("a"), Some(&db));
     let mut first = Server::new(dir.path().join("a"), Some(db.clone()));
@@ -90,7 +89,9 @@ async fn one_instance_killed_mid_burst_the_other_takes_over() {
         .expect("HTTP client");
 
     // The supervisor watches the second instance.
-    let desk = login(&http, &b, "s1", "desk", &Actor::random().to_hex()).await;
+    let desk = login(&http, &b, "s1", "desk", &[Actor::random().to_hex()])
+        .await
+        .access;
     let mut events = reqwest::Client::new()
         .get(format!("{b}/api/v1/events"))
         .bearer_auth(&desk)
@@ -107,9 +108,10 @@ async fn one_instance_killed_mid_burst_the_other_takes_over() {
             &a,
             user,
             &format!("phone{i}"),
-            &replica.actor().to_hex(),
+            &[replica.actor().to_hex()],
         )
-        .await;
+        .await
+        .access;
         phones.push(Phone {
             user: (*user).to_owned(),
             replica,
@@ -139,8 +141,11 @@ async fn one_instance_killed_mid_burst_the_other_takes_over() {
                 loop {
                     tries += 1;
                     let base = if on_second { &b } else { &a };
-                    match sync_session(&http, base, &mut phone.replica, &phone.token).await {
-                        Ok(()) => break,
+                    match sync_session(&http, base, &mut phone.replica, &phone.token)
+                        .await
+                        .and_then(Synced::without_problems)
+                    {
+                        Ok(_) => break,
                         Err(e) => {
                             assert!(tries < 20, "{} kept failing: {e}", phone.user);
                             // What a balancer does: the next try goes to
@@ -176,6 +181,7 @@ async fn one_instance_killed_mid_burst_the_other_takes_over() {
     for phone in &mut phones {
         sync_session(&http, &b, &mut phone.replica, &phone.token)
             .await
+            .and_then(Synced::without_problems)
             .expect("a last sync");
     }
 

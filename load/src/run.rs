@@ -204,7 +204,10 @@ async fn login_as(
         device_name: "压测手机",
         actors,
     };
-    phone_http::login(http, url, &device).await.map_err(failure)
+    phone_http::login(http, url, &device)
+        .await
+        .map(|t| t.access)
+        .map_err(failure)
 }
 
 async fn login(

@@ -9,142 +9,34 @@
 )]
 
 use chrono::Datelike;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-use backend::admin::{self, UserSpec};
-use backend::{Application, Config};
+use backend::Config;
 use jishi_ffi::*;
+use jishi_tests::photo::camera_file;
+use jishi_tests::{county, BlockingApp, UserBuilder, PASSWORD};
 
-const PASSWORD: &str = "correct-horse-9";
 const DEAD_URL: &str = "http://127.0.0.1:1";
 
-/// A server running on its own thread and runtime.
-struct Server {
-    url: String,
-    data: PathBuf,
-    /// The running server's state (its semaphores and counters).
-    state: backend::AppState,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
-    _dir: Option<tempfile::TempDir>,
+/// A seeded server: the seed county (county c1 > township t1 > village
+/// v1; cadre u1 in v1, supervisor s1 over c1) and a second cadre u2 in v1.
+fn start(change: impl FnOnce(&mut Config) + Send + 'static) -> BlockingApp {
+    let server = BlockingApp::seeded(change);
+    let u2 = UserBuilder::cadre("u2").unit(county::VILLAGE).build();
+    server.block_on(county::add_user(&server.state.store, u2));
+    server
 }
 
-impl Server {
-    /// A seeded server: county c1 > township t1 > village v1; cadres u1
-    /// (v1) and u2 (v1), supervisor s1 over c1.
-    fn start(change: impl FnOnce(&mut Config) + Send + 'static) -> Server {
-        let dir = tempfile::tempdir().unwrap();
-        let mut s = Self::start_on(dir.path().join("data"), change, true);
-        s._dir = Some(dir);
-        s
-    }
-
-    fn start_on(
-        data: PathBuf,
-        change: impl FnOnce(&mut Config) + Send + 'static,
-        seed: bool,
-    ) -> Server {
-        let (port_tx, port_rx) = std::sync::mpsc::channel();
-        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-        let data_dir = data.clone();
-        let thread = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async move {
-                let mut config = Config {
-                    listen: "127.0.0.1:0".parse().unwrap(),
-                    data_dir,
-                    login_per_minute: 1_000,
-                    ..Config::default()
-                };
-                change(&mut config);
-                let app = Application::build(config).await.unwrap();
-                if seed {
-                    seed_org(&app.state().store).await;
-                }
-                port_tx.send((app.port(), app.state().clone())).unwrap();
-                app.run_until_stopped(async move {
-                    let _ = stop_rx.await;
-                })
-                .await
-                .unwrap();
-            });
-        });
-        let (port, state) = port_rx.recv().unwrap();
-        Server {
-            url: format!("http://127.0.0.1:{port}"),
-            data,
-            state,
-            stop: Some(stop_tx),
-            thread: Some(thread),
-            _dir: None,
-        }
-    }
-
-    /// Hold the server's only sync turn (`max_sync_requests = 1`), as
-    /// another phone's sync would: every sync is answered busy until it is
-    /// dropped.
-    fn take_only_sync_turn(&self) -> tokio::sync::OwnedSemaphorePermit {
-        self.state
-            .sync_admission
-            .clone()
-            .try_acquire_owned()
-            .expect("the only sync turn is free")
-    }
-
-    fn stop(&mut self) {
-        if let Some(tx) = self.stop.take() {
-            let _ = tx.send(());
-        }
-        if let Some(t) = self.thread.take() {
-            t.join().unwrap();
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
-
-async fn seed_org(s: &backend::storage::Store) {
-    admin::create_unit(s, "c1", None, "青山县", "county")
-        .await
-        .unwrap();
-    admin::create_unit(s, "t1", Some("c1"), "石门镇", "township")
-        .await
-        .unwrap();
-    admin::create_unit(s, "v1", Some("t1"), "青山村", "village")
-        .await
-        .unwrap();
-    for (id, role, unit, scope) in [
-        ("u1", "cadre", "v1", None),
-        ("u2", "cadre", "v1", None),
-        ("s1", "supervisor", "c1", Some("c1")),
-    ] {
-        admin::create_user(
-            s,
-            UserSpec {
-                id: id.into(),
-                login: id.into(),
-                name: format!("用户{id}"),
-                phone: String::new(),
-                post: String::new(),
-                duties: String::new(),
-                unit: unit.into(),
-                role: role.into(),
-                scope: scope.map(str::to_owned),
-                password: PASSWORD.into(),
-            },
-        )
-        .await
-        .unwrap();
-    }
+/// Hold the server's only sync turn (`max_sync_requests = 1`), as another
+/// phone's sync would: every sync is answered busy until it is dropped.
+fn take_only_sync_turn(server: &BlockingApp) -> tokio::sync::OwnedSemaphorePermit {
+    server
+        .state
+        .sync_admission
+        .clone()
+        .try_acquire_owned()
+        .expect("the only sync turn is free")
 }
 
 /// Records every progress report.
@@ -180,17 +72,6 @@ fn entry(time: &str, text: &str) -> EntryInput {
     }
 }
 
-/// A camera-like JPEG file.
-fn camera_file(dir: &Path, name: &str, seed: u32) -> String {
-    let img = image::RgbImage::from_fn(640, 480, |x, y| {
-        let v = x.wrapping_mul(7919) ^ y.wrapping_mul(104_729) ^ seed.wrapping_mul(31);
-        image::Rgb([(v % 251) as u8, (v / 7 % 253) as u8, (v / 13 % 241) as u8])
-    });
-    let path = dir.join(name);
-    img.save(&path).unwrap();
-    path.display().to_string()
-}
-
 fn field_of(e: JishiError) -> String {
     match e {
         JishiError::Validation { field, .. } => field,
@@ -200,7 +81,7 @@ fn field_of(e: JishiError) -> String {
 
 #[test]
 fn a_week_written_offline_survives_restarts_and_reaches_the_other_phone() {
-    let server = Server::start(|_| {});
+    let server = start(|_| {});
     let phone_dir = tempfile::tempdir().unwrap();
     let a = open(phone_dir.path(), &server.url);
     assert_eq!(a.account().unwrap(), None);
@@ -312,14 +193,14 @@ fn a_week_written_offline_survives_restarts_and_reaches_the_other_phone() {
         .attach_photo(
             diary17.doc_id.clone(),
             e1.clone(),
-            camera_file(phone_dir.path(), "cam1.jpg", 1),
+            camera_file(phone_dir.path(), "cam1.jpg", 640, 480, 1),
         )
         .unwrap();
     let night = a.night_log("2026-11-17".into()).unwrap();
     a.attach_photo(
         night.doc_id.clone(),
         act.clone(),
-        camera_file(phone_dir.path(), "cam2.jpg", 2),
+        camera_file(phone_dir.path(), "cam2.jpg", 640, 480, 2),
     )
     .unwrap();
     assert_eq!(a.unsynced_documents().unwrap().len(), 4);
@@ -389,7 +270,7 @@ fn a_week_written_offline_survives_restarts_and_reaches_the_other_phone() {
 
 #[test]
 fn a_supervisors_comment_reaches_the_cadre() {
-    let server = Server::start(|_| {});
+    let server = start(|_| {});
     let (pa, ps) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let a = open(pa.path(), &server.url);
     a.login("u1".into(), PASSWORD.into(), "手机".into())
@@ -460,7 +341,7 @@ fn bad_input_is_a_validation_error_naming_the_field() {
         ),
         "server_url"
     );
-    let server = Server::start(|_| {});
+    let server = start(|_| {});
     let a = open(dir.path(), &server.url);
     // Before any login, writing asks for one.
     assert!(matches!(
@@ -630,7 +511,7 @@ fn bad_input_is_a_validation_error_naming_the_field() {
     );
     // Another cadre's record is not mine to write.
     let theirs = doc.replace(":u1:", ":u2:");
-    let cam = camera_file(dir.path(), "c.jpg", 3);
+    let cam = camera_file(dir.path(), "c.jpg", 640, 480, 3);
     assert!(matches!(
         a.attach_photo(theirs, e, cam),
         Err(JishiError::Forbidden { .. }) | Err(JishiError::Validation { .. })
@@ -641,7 +522,7 @@ fn bad_input_is_a_validation_error_naming_the_field() {
 
 #[test]
 fn one_folder_is_one_client_and_a_failed_photo_can_be_retried() {
-    let server = Server::start(|_| {});
+    let server = start(|_| {});
     let dir = tempfile::tempdir().unwrap();
     let a = open(dir.path(), &server.url);
     let again = open(dir.path(), &format!("{}/", server.url));
@@ -660,7 +541,7 @@ fn one_folder_is_one_client_and_a_failed_photo_can_be_retried() {
         .unwrap();
     let doc = a.diary("2026-11-22".into()).unwrap().doc_id;
     let photo = a
-        .attach_photo(doc, e, camera_file(dir.path(), "r.jpg", 4))
+        .attach_photo(doc, e, camera_file(dir.path(), "r.jpg", 640, 480, 4))
         .unwrap();
     // The stored copy disappears (the user cleared the app's files).
     let stored = dir
@@ -690,7 +571,7 @@ fn one_folder_is_one_client_and_a_failed_photo_can_be_retried() {
 #[test]
 fn an_expired_session_asks_for_login_and_loses_nothing() {
     // Tokens that expire at once: as after two months offline.
-    let mut server = Server::start(|c| {
+    let mut server = start(|c| {
         c.access_ttl_secs = 0;
         c.refresh_ttl_secs = 0;
     });
@@ -713,7 +594,7 @@ fn an_expired_session_asks_for_login_and_loses_nothing() {
 
     // The server again with normal tokens; the cadre logs in and syncs.
     let data = server.data.clone();
-    let server2 = Server::start_on(data, |_| {}, false);
+    let server2 = BlockingApp::start_on(data, |_| {});
     let a = open(dir.path(), &server2.url);
     a.login("u1".into(), PASSWORD.into(), "p".into()).unwrap();
     let summary = a.sync(quiet()).unwrap();
@@ -732,7 +613,7 @@ fn an_expired_session_asks_for_login_and_loses_nothing() {
 
 #[test]
 fn concurrent_syncs_and_edits_from_many_threads_lose_nothing() {
-    let server = Server::start(|_| {});
+    let server = start(|_| {});
     let dir = tempfile::tempdir().unwrap();
     let a = open(dir.path(), &server.url);
     a.login("u1".into(), PASSWORD.into(), "p".into()).unwrap();
@@ -781,7 +662,7 @@ impl SyncObserver for Canceller {
 
 #[test]
 fn a_cancelled_sync_keeps_what_it_did_and_the_next_one_finishes() {
-    let server = Server::start(|_| {});
+    let server = start(|_| {});
     let dir = tempfile::tempdir().unwrap();
     let a = open(dir.path(), &server.url);
     a.login("u1".into(), PASSWORD.into(), "p".into()).unwrap();
@@ -789,7 +670,7 @@ fn a_cancelled_sync_keeps_what_it_did_and_the_next_one_finishes() {
         .add_entry("2026-11-21".into(), entry("09:00", "带照片"))
         .unwrap();
     let doc = a.diary("2026-11-21".into()).unwrap().doc_id;
-    a.attach_photo(doc, e, camera_file(dir.path(), "p.jpg", 9))
+    a.attach_photo(doc, e, camera_file(dir.path(), "p.jpg", 640, 480, 9))
         .unwrap();
     let canceller = Arc::new(Canceller(Mutex::new(Some(a.clone()))));
     assert_eq!(a.sync(canceller).unwrap_err(), JishiError::Cancelled);
@@ -826,7 +707,7 @@ fn sync_in_background(
 /// again instead of failing as offline; `cancel_sync()` ends a wait.
 #[test]
 fn a_busy_server_is_waited_out_and_the_wait_can_be_cancelled() {
-    let server = Server::start(|c| c.max_sync_requests = 1);
+    let server = start(|c| c.max_sync_requests = 1);
     let dir = tempfile::tempdir().unwrap();
     let a = open(dir.path(), &server.url);
     a.login("u1".into(), PASSWORD.into(), "p".into()).unwrap();
@@ -835,7 +716,7 @@ fn a_busy_server_is_waited_out_and_the_wait_can_be_cancelled() {
     let busy = || server.state.metrics.sync_busy.get();
 
     // Another phone's sync holds the only turn.
-    let turn = server.take_only_sync_turn();
+    let turn = take_only_sync_turn(&server);
     let before = busy();
     let syncing = sync_in_background(&a);
     wait_until("two busy answers", || busy() >= before + 2);
@@ -847,7 +728,7 @@ fn a_busy_server_is_waited_out_and_the_wait_can_be_cancelled() {
     // Busy again; the app gives up waiting.
     a.add_entry("2026-11-23".into(), entry("10:00", "还是周一"))
         .unwrap();
-    let turn = server.take_only_sync_turn();
+    let turn = take_only_sync_turn(&server);
     let before = busy();
     let syncing = sync_in_background(&a);
     wait_until("a busy answer", || busy() > before);
@@ -900,7 +781,7 @@ impl SyncObserver for Throws {
 
 #[test]
 fn a_failing_observer_does_not_stop_the_sync() {
-    let server = Server::start(|_| {});
+    let server = start(|_| {});
     let dir = tempfile::tempdir().unwrap();
     let a = open(dir.path(), &server.url);
     a.login("u1".into(), PASSWORD.into(), "p".into()).unwrap();

@@ -21,12 +21,10 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
-use backend::admin::{self, UserSpec};
-use backend::{Application, Config};
 use jishi_ffi::*;
+use jishi_tests::{BlockingApp, PASSWORD};
 use rand::Rng;
 
-const PASSWORD: &str = "correct-horse-9";
 const DAY: &str = "2026-11-17";
 
 struct NoProgress;
@@ -46,13 +44,7 @@ fn entry(text: &str) -> EntryInput {
 }
 
 fn camera_file(dir: &std::path::Path, seed: u32) -> String {
-    let img = image::RgbImage::from_fn(320, 240, |x, y| {
-        let v = x.wrapping_mul(7919) ^ y.wrapping_mul(104_729) ^ seed.wrapping_mul(31);
-        image::Rgb([(v % 251) as u8, (v / 7 % 253) as u8, (v / 13 % 241) as u8])
-    });
-    let path = dir.join(format!("camera-{seed}.jpg"));
-    img.save(&path).unwrap();
-    path.display().to_string()
+    jishi_tests::photo::camera_file(dir, &format!("camera-{seed}.jpg"), 320, 240, seed)
 }
 
 /// The phone, in the child process: write, attach, sync, forever; say on
@@ -98,60 +90,9 @@ fn a_phone_killed_mid_save_and_mid_sync_loses_nothing() {
         .with_max_level(tracing::Level::WARN)
         .with_test_writer()
         .try_init();
-    let server_dir = tempfile::tempdir().unwrap();
-    let (url_tx, url_rx) = std::sync::mpsc::channel();
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let data_dir = server_dir.path().join("data");
-    let server = std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async move {
-            let config = Config {
-                listen: "127.0.0.1:0".parse().unwrap(),
-                data_dir,
-                login_per_minute: 1_000,
-                auto_publish: false,
-                ..Config::default()
-            };
-            let app = Application::build(config).await.unwrap();
-            let s = &app.state().store;
-            admin::create_unit(s, "c1", None, "青山县", "county")
-                .await
-                .unwrap();
-            admin::create_unit(s, "v1", Some("c1"), "青山村", "village")
-                .await
-                .unwrap();
-            admin::create_user(
-                s,
-                UserSpec {
-                    id: "u1".into(),
-                    login: "u1".into(),
-                    name: "张三".into(),
-                    phone: String::new(),
-                    post: String::new(),
-                    duties: String::new(),
-                    unit: "v1".into(),
-                    role: "cadre".into(),
-                    scope: None,
-                    password: PASSWORD.into(),
-                },
-            )
-            .await
-            .unwrap();
-            url_tx
-                .send(format!("http://127.0.0.1:{}", app.port()))
-                .unwrap();
-            app.run_until_stopped(async move {
-                let _ = stop_rx.await;
-            })
-            .await
-            .unwrap();
-        });
-    });
-    let url = url_rx.recv().unwrap();
+    // The seed county: cadre u1 in village v1.
+    let mut server = BlockingApp::seeded(|c| c.auto_publish = false);
+    let url = server.url.clone();
     let phone_dir = tempfile::tempdir().unwrap();
     let folder = phone_dir.path().display().to_string();
     {
@@ -255,6 +196,5 @@ fn a_phone_killed_mid_save_and_mid_sync_loses_nothing() {
         photos.len()
     );
     drop(phone);
-    let _ = stop_tx.send(());
-    server.join().unwrap();
+    server.stop();
 }

@@ -19,53 +19,12 @@ if [ ! -d "$HERE/node_modules/@automerge/automerge" ]; then
   npm ci --prefix "$HERE" --no-audit --no-fund --loglevel=error >&2
 fi
 
-# JISHI_PREBUILT=1 (.ci/run, after `cargo test --workspace`): the jishi that
-# build left in target/debug.
-if [ -n "${JISHI_PREBUILT:-}" ]; then
-  [ -x "$TARGET/debug/jishi" ] || { log "$TARGET/debug/jishi is missing: unset JISHI_PREBUILT to build it"; exit 1; }
-else
-  log "cargo build (debug): jishi"
-  cargo build -p backend --bin jishi
-fi
-
-for v in $(compgen -e); do
-  case "$v" in JISHI_*) unset "$v" ;; esac
-done
+. tests/demo-server.sh
+demo_binary
 rm -rf "$WORK"
 mkdir -p "$WORK"
-SERVER_PID=""
-cleanup() {
-  if [ -n "$SERVER_PID" ]; then
-    kill "$SERVER_PID" 2>/dev/null || true
-    wait "$SERVER_PID" 2>/dev/null || true
-  fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-log "jishi demo on 127.0.0.1:$PORT (data in $WORK)"
-# The binary itself, so that $! is the server's own id.
-"$TARGET/debug/jishi" demo --listen "127.0.0.1:$PORT" --data-dir "$WORK/data" --cadres 6 \
-  >"$WORK/demo.out" 2>"$WORK/demo.log" &
-SERVER_PID=$!
-ready=""
-for _ in $(seq 1 1800); do
-  if grep -q '^Serving on ' "$WORK/demo.out" 2>/dev/null; then
-    ready=1
-    break
-  fi
-  kill -0 "$SERVER_PID" 2>/dev/null || break
-  sleep 0.1
-done
-if [ -z "$ready" ]; then
-  log "jishi demo did not finish populating; its output and log:"
-  cat "$WORK/demo.out" >&2 || true
-  tail -n 40 "$WORK/demo.log" >&2 || true
-  exit 1
-fi
-LOGIN="$(awk '$1 ~ /^cadre[0-9]+$/ && $2 == "password" { print $1; exit }' "$WORK/demo.out")"
-PASSWORD="$(awk '$1 ~ /^cadre[0-9]+$/ && $2 == "password" { print $3; exit }' "$WORK/demo.out")"
+demo_start 6
+read -r LOGIN PASSWORD <<<"$(demo_login '^cadre[0-9]+$')" || true
 if [ -z "$LOGIN" ] || [ -z "$PASSWORD" ]; then
   log "no cadre's login in the demo's output:"
   cat "$WORK/demo.out" >&2
@@ -75,7 +34,7 @@ fi
 # cleanup test of .ci/run: the server must still be stopped).
 [ -z "${JS_CLIENT_FAIL:-}" ] || PASSWORD="not-the-password"
 set +e
-timeout 300 node "$HERE/client.mjs" "http://127.0.0.1:$PORT" "$LOGIN" "$PASSWORD"
+timeout 300 node "$HERE/client.mjs" "$BASE" "$LOGIN" "$PASSWORD"
 STATUS=$?
 set -e
 if [ "$STATUS" -ne 0 ]; then

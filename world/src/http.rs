@@ -151,8 +151,15 @@ pub struct Device<'a> {
     pub actors: &'a [String],
 }
 
-/// Log in; the access token.
-pub async fn login(http: &Client, base: &str, d: &Device<'_>) -> Result<String, HttpError> {
+/// The tokens a login hands out.
+#[derive(Debug, Clone)]
+pub struct Tokens {
+    pub access: String,
+    pub refresh: String,
+}
+
+/// Log in; the tokens.
+pub async fn login(http: &Client, base: &str, d: &Device<'_>) -> Result<Tokens, HttpError> {
     let r = http
         .post(format!("{base}/api/v1/auth/login"))
         .json(&json!({
@@ -172,13 +179,19 @@ pub async fn login(http: &Client, base: &str, d: &Device<'_>) -> Result<String, 
         .json()
         .await
         .map_err(|e| HttpError::transport("login", e))?;
-    body["access_token"]
-        .as_str()
-        .map(str::to_owned)
-        .ok_or_else(|| HttpError::Unreadable {
-            phase: "login",
-            message: format!("no access_token in {body}"),
-        })
+    let token = |name: &str| {
+        body[name]
+            .as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| HttpError::Unreadable {
+                phase: "login",
+                message: format!("no {name} in {body}"),
+            })
+    };
+    Ok(Tokens {
+        access: token("access_token")?,
+        refresh: token("refresh_token")?,
+    })
 }
 
 /// Post one sync request, waiting out busy answers; the reply's bytes, and

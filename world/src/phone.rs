@@ -89,7 +89,7 @@ impl PhoneRun {
             device_name: "演示手机",
             actors: &[replica.actor().to_hex()],
         };
-        let token = http::login(&http, &self.base, &device).await?;
+        let token = http::login(&http, &self.base, &device).await?.access;
         let mut busy = Busy::new(self.seed, MAX_BUSY_ANSWERS);
         let mut w = Writer {
             user: UserId::parse(&self.person.id)?,

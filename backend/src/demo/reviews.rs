@@ -69,7 +69,7 @@ pub async fn review_month(
             device_name: "演示浏览器",
             actors: &[],
         };
-        let token = http::login(&client, base, &device).await?;
+        let token = http::login(&client, base, &device).await?.access;
         tokens.insert(p.id.clone(), token);
     }
     let supervisor = tokens

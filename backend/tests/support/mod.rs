@@ -1,6 +1,7 @@
 //! What the process-level tests share: `jishi` run as a child process with
-//! only the test's settings, a small county seeded through `jishi admin`,
-//! logins over HTTP, and the server process's memory.
+//! only the test's settings, the seed county (`jishi_tests::county`)
+//! written through `jishi admin`, and the server process's memory. Logins
+//! and sync over HTTP are `jishi_tests::phone`'s.
 
 #![allow(dead_code)]
 
@@ -8,7 +9,9 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
-pub const PASSWORD: &str = "process-test-password";
+use backend::admin::UserSpec;
+use jishi_tests::{county, UserBuilder};
+
 pub const SECRET: &str = "process-test-signing-secret-0123456789abcdef0123456789abcdef";
 
 /// `jishi` with only this test's settings.
@@ -31,9 +34,14 @@ pub fn jishi(data: &Path, database_url: Option<&str>) -> Command {
     cmd
 }
 
+/// `jishi admin` with `args`; fails the test unless it succeeds.
 pub fn admin(data: &Path, database_url: Option<&str>, args: &[&str]) {
+    admin_with_password(data, database_url, args, county::PASSWORD);
+}
+
+fn admin_with_password(data: &Path, database_url: Option<&str>, args: &[&str], password: &str) {
     let out = jishi(data, database_url)
-        .env("JISHI_NEW_PASSWORD", PASSWORD)
+        .env("JISHI_NEW_PASSWORD", password)
         .arg("admin")
         .args(args)
         .output()
@@ -45,74 +53,42 @@ pub fn admin(data: &Path, database_url: Option<&str>, args: &[&str]) {
     );
 }
 
-/// County c1, township t1, cadres u1 and u2 in t1, supervisor s1 over c1.
-pub fn seed_county(data: &Path, db: Option<&str>) {
-    admin(
-        data,
-        db,
-        &[
-            "create-unit",
-            "--id",
-            "c1",
-            "--name",
-            "青山县",
-            "--level",
-            "county",
-        ],
-    );
-    admin(
-        data,
-        db,
-        &[
-            "create-unit",
-            "--id",
-            "t1",
-            "--name",
-            "石门镇",
-            "--level",
-            "township",
-            "--parent",
-            "c1",
-        ],
-    );
-    for u in ["u1", "u2"] {
-        admin(
-            data,
-            db,
-            &[
-                "create-user",
-                "--id",
-                u,
-                "--login",
-                u,
-                "--name",
-                u,
-                "--unit",
-                "t1",
-                "--role",
-                "cadre",
-            ],
-        );
+/// `jishi admin create-user` for `user`.
+pub fn create_user(data: &Path, db: Option<&str>, user: &UserSpec) {
+    let mut args = vec![
+        "create-user",
+        "--id",
+        &user.id,
+        "--login",
+        &user.login,
+        "--name",
+        &user.name,
+        "--unit",
+        &user.unit,
+        "--role",
+        &user.role,
+    ];
+    if let Some(scope) = &user.scope {
+        args.extend(["--scope", scope]);
     }
-    admin(
-        data,
-        db,
-        &[
-            "create-user",
-            "--id",
-            "s1",
-            "--login",
-            "s1",
-            "--name",
-            "s1",
-            "--unit",
-            "c1",
-            "--role",
-            "supervisor",
-            "--scope",
-            "c1",
-        ],
-    );
+    admin_with_password(data, db, &args, &user.password);
+}
+
+/// The seed county (`jishi_tests::county`: c1 > t1 > v1, cadre u1 in v1,
+/// supervisor s1 over c1) and a second cadre u2 in v1, through `jishi
+/// admin`.
+pub fn seed_county(data: &Path, db: Option<&str>) {
+    for (id, parent, name, level) in county::UNITS {
+        let mut args = vec!["create-unit", "--id", id, "--name", name, "--level", level];
+        if let Some(parent) = parent {
+            args.extend(["--parent", parent]);
+        }
+        admin(data, db, &args);
+    }
+    let second = UserBuilder::cadre("u2").unit(county::VILLAGE).build();
+    for user in county::users().iter().chain([&second]) {
+        create_user(data, db, user);
+    }
 }
 
 /// `jishi serve` as a child process.
@@ -252,108 +228,4 @@ impl Drop for Server {
     fn drop(&mut self) {
         self.kill();
     }
-}
-
-/// Log in over HTTP; the access token.
-pub async fn login(
-    http: &reqwest::Client,
-    base: &str,
-    login: &str,
-    device: &str,
-    actor: &str,
-) -> String {
-    let r = http
-        .post(format!("{base}/api/v1/auth/login"))
-        .json(&serde_json::json!({
-            "login": login, "password": PASSWORD, "device_id": device,
-            "device_name": "test", "actors": [actor],
-        }))
-        .send()
-        .await
-        .expect("login");
-    assert_eq!(r.status(), 200, "login {login}");
-    let v: serde_json::Value = r.json().await.expect("login JSON");
-    v["access_token"].as_str().expect("access token").to_owned()
-}
-
-/// A fresh PostgreSQL database when `JISHI_TEST_POSTGRES_URL` is set.
-pub async fn fresh_postgres(prefix: &str) -> Option<String> {
-    let admin_url = std::env::var("JISHI_TEST_POSTGRES_URL").ok()?;
-    let name = format!("{prefix}_{}", sync_core::ItemId::random().as_str());
-    let pool = sqlx::PgPool::connect(&admin_url)
-        .await
-        .expect("connect to PostgreSQL");
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&pool)
-        .await
-        .expect("create database");
-    pool.close().await;
-    let base = admin_url
-        .rsplit_once('/')
-        .map(|(b, _)| b.to_owned())
-        .unwrap_or(admin_url);
-    Some(format!("{base}/{name}"))
-}
-
-/// One whole sync session of `replica` with the server at `base`; any
-/// network or server failure, or a refused document, is an error.
-pub async fn sync_session(
-    http: &reqwest::Client,
-    base: &str,
-    replica: &mut impl sync_core::session::ClientStore,
-    token: &str,
-) -> Result<(), String> {
-    use sync_core::protocol::Batch;
-    use sync_core::session::ClientSession;
-    let mut session = ClientSession::new(replica).map_err(|e| e.to_string())?;
-    while let Some(request) = session.next_request(replica).map_err(|e| e.to_string())? {
-        let r = http
-            .post(format!("{base}/api/v1/sync"))
-            .bearer_auth(token)
-            .header("content-type", "application/vnd.jishi.sync-batch")
-            .body(request.encode())
-            .send()
-            .await
-            .map_err(|e| e.to_string())?;
-        if r.status() != 200 {
-            return Err(format!("sync answered {}", r.status()));
-        }
-        let down = r.bytes().await.map_err(|e| e.to_string())?;
-        let batch = Batch::decode(&down).map_err(|e| e.to_string())?;
-        session
-            .handle_reply(replica, batch)
-            .map_err(|e| e.to_string())?;
-    }
-    match session.problems() {
-        [] => Ok(()),
-        problems => Err(format!("{problems:?}")),
-    }
-}
-
-/// The entry texts of document `doc` on the server, as `token` reads them.
-pub async fn server_entries(
-    http: &reqwest::Client,
-    base: &str,
-    token: &str,
-    doc: &sync_core::DocId,
-) -> std::collections::BTreeSet<String> {
-    let r = http
-        .get(format!("{base}/api/v1/documents/{doc}"))
-        .bearer_auth(token)
-        .send()
-        .await
-        .expect("read a document");
-    if r.status() == 404 {
-        return Default::default();
-    }
-    assert_eq!(r.status(), 200, "reading {doc}");
-    let v: serde_json::Value = r.json().await.expect("document JSON");
-    v["entries"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|e| e["text"].as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default()
 }

@@ -2,8 +2,7 @@
 
 use serde_json::json;
 
-use crate::harness::{Db, TestApp, PASSWORD};
-use crate::on_both_databases;
+use jishi_tests::{on_both_databases, Db, TestApp, PASSWORD};
 
 async fn login_refresh_logout(db: Db) {
     let app = TestApp::spawn(db).await;

@@ -30,10 +30,10 @@ use sync_core::memory::MemoryReplica;
 use sync_core::session::{ClientSession, ClientStore};
 use sync_core::{Actor, DocId, Document, Edit, EditContext, ItemId, UserId};
 
-use crate::harness::{Db, Session, TestApp, PASSWORD};
-use crate::on_both_databases;
-use crate::photos::{entry_with_photo, jpeg, sha, upload};
+use crate::photos::entry_with_photo;
 use backend::publications::{publish_week, week::IsoWeek};
+use jishi_tests::photo::{jpeg, sha};
+use jishi_tests::{on_both_databases, Db, Session, TestApp, UserBuilder, PASSWORD};
 
 /// One route and its expected answers. `table` has a line per case: the
 /// case, then one answer per role in `ROLES` order:
@@ -722,19 +722,21 @@ impl World {
         let app = TestApp::spawn(db).await;
         app.seed().await;
         let store = &app.state.store;
-        backend::admin::create_unit(store, "c2", None, "红河县", "county")
-            .await
-            .unwrap();
-        backend::admin::create_unit(store, "t3", Some("c2"), "红河镇", "township")
-            .await
-            .unwrap();
-        app.add_user("u3", "t3", "cadre", None).await;
+        app.seed_other_county().await;
         backend::admin::create_unit(store, "v2", Some("t1"), "柳溪村", "village")
             .await
             .unwrap();
-        app.add_user("u4", "v2", "cadre", None).await;
-        app.add_user("a1", "c1", "admin", Some("c1")).await;
-        app.add_user("s2", "c1", "supervisor", Some("c1")).await;
+        app.add_user(UserBuilder::cadre("u4").unit("v2").build())
+            .await;
+        app.add_user(
+            UserBuilder::new("a1", "admin")
+                .unit("c1")
+                .scope("c1")
+                .build(),
+        )
+        .await;
+        app.add_user(UserBuilder::supervisor("s2").unit("c1").scope("c1").build())
+            .await;
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
@@ -766,7 +768,7 @@ impl World {
                 for e in &edits {
                     phone.edit(&id, e, &ctx(c, role)).unwrap();
                 }
-                assert_eq!(upload(&app, &s.access, &bytes).await.0, StatusCode::CREATED);
+                assert_eq!(app.upload(&s.access, &bytes).await.0, StatusCode::CREATED);
             }
             let (_, problems) = app.sync(&mut phone, &s.access).await;
             assert!(problems.is_empty(), "{problems:?}");

@@ -12,9 +12,9 @@ use sync_core::validate::TimeOfDay;
 use sync_core::{Actor, DocId, Document, Edit, EditContext, ItemId, Role, UserId};
 use tokio::sync::mpsc;
 
-use crate::harness::{fresh_postgres_url, Db, TestApp};
-use crate::on_both_databases;
-use crate::photos::{jpeg, sha, upload};
+use jishi_tests::phone::{sync_session, Synced};
+use jishi_tests::photo::{jpeg, sha};
+use jishi_tests::{fresh_postgres_url, on_both_databases, Db, TestApp};
 
 fn ctx() -> EditContext {
     EditContext {
@@ -92,7 +92,7 @@ async fn backup_and_restore(db: Db) {
     // A photo finished before the backup.
     let photo = jpeg(64, 48, 7);
     let photo_sha = sha(&photo);
-    let (status, body) = upload(&app, &sa.access, &photo).await;
+    let (status, body) = app.upload(&sa.access, &photo).await;
     assert!(status.is_success(), "{status} {body}");
     let (id, _, edits) = crate::photos::entry_with_photo("u1", &photo_sha);
     for e in &edits {
@@ -115,7 +115,10 @@ async fn backup_and_restore(db: Db) {
             let mut a = Replica::open(&path).unwrap();
             for round in 0..rounds {
                 let (_, text) = write(&mut a, round);
-                sync_over(&http, &base, &token, &mut a).await;
+                sync_session(&http, &base, &mut a, &token)
+                    .await
+                    .and_then(Synced::without_problems)
+                    .unwrap();
                 tx.send((round, text)).unwrap();
             }
             a
@@ -232,29 +235,6 @@ async fn backup_and_restore(db: Db) {
     assert!(phone_texts(&mut a).contains(&text));
 }
 on_both_databases!(backup_during_live_sync_then_restore, backup_and_restore);
-
-/// One whole sync session of `phone` over HTTP, from a spawned task.
-async fn sync_over(http: &reqwest::Client, base: &str, token: &str, phone: &mut Replica) {
-    use sync_core::protocol::Batch;
-    use sync_core::session::ClientSession;
-    let mut session = ClientSession::new(phone).unwrap();
-    while let Some(request) = session.next_request(phone).unwrap() {
-        let r = http
-            .post(format!("{base}/api/v1/sync"))
-            .bearer_auth(token)
-            .header("content-type", "application/vnd.jishi.sync-batch")
-            .body(request.encode())
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status().as_u16(), 200);
-        let down = r.bytes().await.unwrap();
-        session
-            .handle_reply(phone, Batch::decode(&down).unwrap())
-            .unwrap();
-    }
-    assert!(session.problems().is_empty(), "{:?}", session.problems());
-}
 
 /// A damaged backup is refused before anything is written.
 #[tokio::test]

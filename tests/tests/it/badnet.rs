@@ -12,17 +12,15 @@ use std::time::{Duration, Instant};
 use chrono::NaiveDate;
 use rand::Rng;
 use sync_core::document::{Category, EntryFields, NightKind, Record};
-use sync_core::protocol::Batch;
 use sync_core::replica::Replica;
-use sync_core::session::ClientSession;
 use sync_core::validate::TimeOfDay;
 use sync_core::{DocId, Edit, EditContext, ItemId, Role, UserId};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
-use crate::harness::{Db, TestApp};
-use crate::on_both_databases;
+use jishi_tests::phone::{sync_session, SyncFailure};
+use jishi_tests::{on_both_databases, Db, TestApp};
 
 /// How bad the network is.
 #[derive(Clone, Copy)]
@@ -207,36 +205,15 @@ async fn sync_until_done(
     loop {
         attempts += 1;
         assert!(attempts <= 300, "the phone never finished syncing");
-        let mut session = ClientSession::new(phone).unwrap();
-        let mut failed = false;
-        while let Some(request) = session.next_request(phone).unwrap() {
-            let sent = http
-                .post(format!("{base}/api/v1/sync"))
-                .bearer_auth(token)
-                .header("content-type", "application/vnd.jishi.sync-batch")
-                .body(request.encode())
-                .send()
-                .await;
-            let down = match sent {
-                Ok(r) if r.status() == 200 => r.bytes().await,
-                _ => {
-                    failed = true;
-                    break;
-                }
-            };
-            let Ok(down) = down else {
-                failed = true;
-                break;
-            };
-            // A cut reply never decodes as a whole batch.
-            let Ok(batch) = Batch::decode(&down) else {
-                failed = true;
-                break;
-            };
-            session.handle_reply(phone, batch).unwrap();
-        }
-        if !failed && session.problems().is_empty() {
-            return attempts;
+        // A cut request or reply (a cut reply never decodes as a whole
+        // batch) is tried again; the phone's own failure is not.
+        match sync_session(http, base, phone, token).await {
+            Ok(done) if done.problems.is_empty() => return attempts,
+            Ok(_)
+            | Err(SyncFailure::Network(_))
+            | Err(SyncFailure::Status(_))
+            | Err(SyncFailure::Undecodable(_)) => {}
+            Err(e) => panic!("{e}"),
         }
     }
 }

@@ -7,16 +7,14 @@
 
 use chrono::NaiveDate;
 use sync_core::document::{Category, EntryFields, Record};
-use sync_core::protocol::Batch;
 use sync_core::replica::Replica;
-use sync_core::session::ClientSession;
 use sync_core::validate::TimeOfDay;
 use sync_core::{Actor, DocId, Document, Edit, EditContext, ItemId, Role, UserId};
 
 use backend::storage::{CommitStep, FaultAction};
 
-use crate::harness::{Db, TestApp};
-use crate::on_both_databases;
+use jishi_tests::phone::{sync_session, SyncFailure, Synced};
+use jishi_tests::{on_both_databases, Db, TestApp};
 
 fn ctx() -> EditContext {
     EditContext {
@@ -55,26 +53,14 @@ fn add(phone: &mut Replica, id: &DocId, text: &str) {
 
 /// One sync session; the first non-200 status ends it.
 async fn try_sync(app: &TestApp, phone: &mut Replica, token: &str) -> Result<(), u16> {
-    let mut session = ClientSession::new(phone).unwrap();
-    while let Some(request) = session.next_request(phone).unwrap() {
-        let r = app
-            .http
-            .post(app.url("/api/v1/sync"))
-            .bearer_auth(token)
-            .body(request.encode())
-            .send()
-            .await
-            .unwrap();
-        if r.status().as_u16() != 200 {
-            return Err(r.status().as_u16());
-        }
-        let down = r.bytes().await.unwrap();
-        session
-            .handle_reply(phone, Batch::decode(&down).unwrap())
-            .unwrap();
+    match sync_session(&app.http, &app.base, phone, token)
+        .await
+        .and_then(Synced::without_problems)
+    {
+        Ok(_) => Ok(()),
+        Err(SyncFailure::Status(status)) => Err(status),
+        Err(e) => panic!("{e}"),
     }
-    assert!(session.problems().is_empty(), "{:?}", session.problems());
-    Ok(())
 }
 
 /// Every entry text on the server, with repeats.

@@ -9,8 +9,7 @@ use backend::demo::{populate, DemoOptions, Progress};
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::harness::{Db, TestApp};
-use crate::on_both_databases;
+use jishi_tests::{on_both_databases, Db, TestApp};
 
 async fn demo(db: Db) {
     // One sync request at a time: the demo's phones, four at once, are

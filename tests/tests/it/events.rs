@@ -8,9 +8,8 @@ use sync_core::memory::MemoryReplica;
 use sync_core::session::ClientStore;
 use sync_core::{Actor, DocId, EditContext, Role, UserId};
 
-use crate::harness::{Db, TestApp};
-use crate::on_both_databases;
 use crate::sync::entry;
+use jishi_tests::{on_both_databases, Db, TestApp};
 
 /// One server-sent event.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -7,8 +7,7 @@
 use backend::storage::{AcceptedDoc, StoreError, SyncCommit};
 use sync_core::{Actor, DocId, Document, UserId};
 
-use crate::harness::{Db, TestApp};
-use crate::on_both_databases;
+use jishi_tests::{on_both_databases, Db, TestApp};
 
 /// A commit of new, empty documents of `owner` on the given days.
 fn new_docs(owner: &str, days: &[u32]) -> SyncCommit {

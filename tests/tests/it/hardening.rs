@@ -10,9 +10,8 @@ use reqwest::redirect::Policy;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use crate::harness::{Db, TestApp, PASSWORD};
-use crate::on_both_databases;
 use backend::config::Secret;
+use jishi_tests::{on_both_databases, Db, TestApp, UserBuilder, PASSWORD};
 
 fn header(r: &reqwest::Response, name: &str) -> String {
     r.headers()
@@ -269,17 +268,12 @@ on_both_databases!(a_password_guesser_locks_out_only_their_own_address, lockout)
 async fn logins(db: Db) {
     let app = TestApp::spawn(db).await;
     app.seed().await;
-    let spec = |login: &str| backend::admin::UserSpec {
-        id: "u7".into(),
-        login: login.into(),
-        name: "王五".into(),
-        phone: String::new(),
-        post: String::new(),
-        duties: String::new(),
-        unit: "t1".into(),
-        role: "cadre".into(),
-        scope: None,
-        password: PASSWORD.into(),
+    let spec = |login: &str| {
+        UserBuilder::cadre("u7")
+            .login(login)
+            .name("王五")
+            .unit("t1")
+            .build()
     };
     // Look-alikes of `cadre07`: refused, naming the login and the fix.
     for (login, says) in [
@@ -337,10 +331,11 @@ async fn logins(db: Db) {
     assert!(same_id.contains("user u7 already exists"), "{same_id}");
     let same_login = backend::admin::create_user(
         &app.state.store,
-        backend::admin::UserSpec {
-            id: "u8".into(),
-            ..spec("cadre07")
-        },
+        UserBuilder::cadre("u8")
+            .login("cadre07")
+            .name("王五")
+            .unit("t1")
+            .build(),
     )
     .await
     .expect_err("cadre07 is taken")

@@ -16,7 +16,6 @@ mod demo;
 mod events;
 mod group_commit;
 mod hardening;
-mod harness;
 mod photos;
 mod publications;
 mod records;

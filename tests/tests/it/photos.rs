@@ -5,10 +5,6 @@
 //! access by document scope (a published photo public at its display size
 //! only; naming someone else's photo grants nothing), garbage collection.
 
-mod camera;
-
-use std::io::{Read, Write};
-
 use chrono::NaiveDate;
 use reqwest::StatusCode;
 use sha2::{Digest, Sha256};
@@ -18,120 +14,8 @@ use sync_core::session::ClientStore;
 use sync_core::validate::{PhotoHash, TimeOfDay};
 use sync_core::{Actor, DocId, Edit, EditContext, ItemId, Role, UserId};
 
-use crate::harness::{Db, TestApp};
-use crate::on_both_databases;
-
-/// A camera-like JPEG of `w`x`h` with noisy content (so it does not
-/// compress to nothing).
-pub(crate) fn jpeg(w: u32, h: u32, seed: u32) -> Vec<u8> {
-    let img = image::RgbImage::from_fn(w, h, |x, y| {
-        let v = x.wrapping_mul(7919) ^ y.wrapping_mul(104_729) ^ seed.wrapping_mul(31);
-        image::Rgb([(v % 251) as u8, (v / 7 % 253) as u8, (v / 13 % 241) as u8])
-    });
-    let mut out = Vec::new();
-    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 85)
-        .encode_image(&img)
-        .unwrap();
-    out
-}
-
-pub(crate) fn sha(bytes: &[u8]) -> String {
-    hex_string(&Sha256::digest(bytes))
-}
-
-fn hex_string(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
-}
-
-pub(crate) async fn head(app: &TestApp, token: &str, sha: &str) -> (u64, bool) {
-    let r = app
-        .http
-        .head(app.url(&format!("/api/v1/blobs/{sha}")))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::OK);
-    let offset = r.headers()["upload-offset"]
-        .to_str()
-        .unwrap()
-        .parse()
-        .unwrap();
-    (offset, r.headers()["upload-complete"] == "1")
-}
-
-pub(crate) async fn patch(
-    app: &TestApp,
-    token: &str,
-    sha: &str,
-    offset: u64,
-    total: u64,
-    chunk: &[u8],
-) -> reqwest::Response {
-    app.http
-        .patch(app.url(&format!("/api/v1/blobs/{sha}")))
-        .bearer_auth(token)
-        .header("upload-offset", offset)
-        .header("upload-length", total)
-        .body(chunk.to_vec())
-        .send()
-        .await
-        .unwrap()
-}
-
-/// Upload from wherever the server is, in chunks; the final status.
-pub(crate) async fn upload(
-    app: &TestApp,
-    token: &str,
-    bytes: &[u8],
-) -> (StatusCode, serde_json::Value) {
-    let sha = sha(bytes);
-    let (mut offset, complete) = head(app, token, &sha).await;
-    if complete {
-        return (StatusCode::OK, serde_json::Value::Null);
-    }
-    loop {
-        let end = (offset as usize + 64 * 1024).min(bytes.len());
-        let r = patch(
-            app,
-            token,
-            &sha,
-            offset,
-            bytes.len() as u64,
-            &bytes[offset as usize..end],
-        )
-        .await;
-        let status = r.status();
-        if status != StatusCode::NO_CONTENT {
-            return (status, r.json().await.unwrap_or_default());
-        }
-        offset = end as u64;
-    }
-}
-
-/// A PATCH whose connection is cut after `sent` of `len` body bytes.
-pub(crate) fn cut_patch(
-    app: &TestApp,
-    token: &str,
-    sha: &str,
-    offset: u64,
-    total: u64,
-    body: &[u8],
-    sent: usize,
-) {
-    let addr = app.base.trim_start_matches("http://");
-    let mut s = std::net::TcpStream::connect(addr).unwrap();
-    let head = format!(
-        "PATCH /api/v1/blobs/{sha} HTTP/1.1\r\nhost: {addr}\r\nauthorization: Bearer {token}\r\nupload-offset: {offset}\r\nupload-length: {total}\r\ncontent-length: {}\r\n\r\n",
-        body.len()
-    );
-    s.write_all(head.as_bytes()).unwrap();
-    s.write_all(&body[..sent]).unwrap();
-    s.flush().unwrap();
-    s.shutdown(std::net::Shutdown::Both).unwrap();
-    let mut rest = Vec::new();
-    let _ = s.read_to_end(&mut rest);
-}
+use jishi_tests::photo::{jpeg, sha};
+use jishi_tests::{camera, on_both_databases, Db, TestApp};
 
 pub(crate) fn entry_with_photo(owner: &str, hash: &str) -> (DocId, ItemId, Vec<Edit>) {
     let id = DocId::diary(
@@ -173,13 +57,12 @@ async fn resumable(db: Db) {
     let sha = sha(&photo);
     let total = photo.len() as u64;
     assert!(total > 150_000, "{total}");
-    assert_eq!(head(&app, &s.access, &sha).await, (0, false));
-    let r = patch(&app, &s.access, &sha, 0, total, &photo[..65_536]).await;
+    assert_eq!(app.held(&s.access, &sha).await, (0, false));
+    let r = app.patch(&s.access, &sha, 0, total, &photo[..65_536]).await;
     assert_eq!(r.status(), StatusCode::NO_CONTENT);
     // The connection drops halfway through the next chunk: the server keeps
     // only whole chunks.
-    cut_patch(
-        &app,
+    app.cut_patch(
         &s.access,
         &sha,
         65_536,
@@ -187,15 +70,17 @@ async fn resumable(db: Db) {
         &photo[65_536..131_072],
         30_000,
     );
-    assert_eq!(head(&app, &s.access, &sha).await, (65_536, false));
+    assert_eq!(app.held(&s.access, &sha).await, (65_536, false));
     // A chunk at the wrong offset is refused, naming the right one.
-    let r = patch(&app, &s.access, &sha, 100, total, &photo[100..200]).await;
+    let r = app
+        .patch(&s.access, &sha, 100, total, &photo[100..200])
+        .await;
     assert_eq!(r.status(), StatusCode::CONFLICT);
     assert_eq!(r.headers()["upload-offset"], "65536");
     let body: serde_json::Value = r.json().await.unwrap();
     assert_eq!(body["code"], "offset_mismatch");
     // Resume and finish.
-    let (status, body) = upload(&app, &s.access, &photo).await;
+    let (status, body) = app.upload(&s.access, &photo).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     assert_eq!(
         (body["width"].as_u64(), body["height"].as_u64()),
@@ -258,11 +143,11 @@ async fn budget(db: Db) {
     assert_eq!(budget.available(), all);
     // Everyone else's chunks hold all but 64 KiB: a chunk of 64 KiB fits.
     let others = budget.reserve(all - 65_536).await.unwrap();
-    let r = patch(&app, &s.access, &sha, 0, total, &photo[..65_536]).await;
+    let r = app.patch(&s.access, &sha, 0, total, &photo[..65_536]).await;
     assert_eq!(r.status(), StatusCode::NO_CONTENT);
     assert_eq!(budget.available(), 65_536, "given back when answered");
     drop(others);
-    let (status, body) = upload(&app, &s.access, &photo).await;
+    let (status, body) = app.upload(&s.access, &photo).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     assert_eq!(budget.available(), all);
 }
@@ -279,38 +164,26 @@ async fn dedup(db: Db) {
     let b = app.login("u2", "phone-2", &[]).await;
     let photo = jpeg(400, 300, 2);
     let sha = sha(&photo);
-    assert_eq!(upload(&app, &a.access, &photo).await.0, StatusCode::CREATED);
+    assert_eq!(app.upload(&a.access, &photo).await.0, StatusCode::CREATED);
     // The same cadre's other device learns at once that nothing needs
     // sending.
-    assert_eq!(
-        head(&app, &a2.access, &sha).await,
-        (photo.len() as u64, true)
-    );
-    let r = patch(
-        &app,
-        &a2.access,
-        &sha,
-        0,
-        photo.len() as u64,
-        &photo[..1000],
-    )
-    .await;
+    assert_eq!(app.held(&a2.access, &sha).await, (photo.len() as u64, true));
+    let r = app
+        .patch(&a2.access, &sha, 0, photo.len() as u64, &photo[..1000])
+        .await;
     assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(r.headers()["upload-complete"], "1");
     // Another cadre must send the bytes: they are the proof of holding the
     // photo (a hash alone may come from a publication). The server checks
     // them against the name and keeps its one copy.
-    assert_eq!(head(&app, &b.access, &sha).await, (0, false));
-    let (status, body) = upload(&app, &b.access, &photo).await;
+    assert_eq!(app.held(&b.access, &sha).await, (0, false));
+    let (status, body) = app.upload(&b.access, &photo).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     assert_eq!(
         (body["width"].as_u64(), body["height"].as_u64()),
         (Some(400), Some(300))
     );
-    assert_eq!(
-        head(&app, &b.access, &sha).await,
-        (photo.len() as u64, true)
-    );
+    assert_eq!(app.held(&b.access, &sha).await, (photo.len() as u64, true));
     let files: Vec<_> = walk(&app.dir.path().join("data/blobs/photos"));
     assert_eq!(files.len(), 1, "{files:?}");
 }
@@ -340,24 +213,9 @@ fn png_bomb(w: u32, h: u32) -> Vec<u8> {
     // Patch the IHDR width and height (bytes 16..24) and its CRC.
     img[16..20].copy_from_slice(&w.to_be_bytes());
     img[20..24].copy_from_slice(&h.to_be_bytes());
-    let crc = crc32(&img[12..29]);
+    let crc = camera::crc32(&img[12..29]);
     img[29..33].copy_from_slice(&crc.to_be_bytes());
     img
-}
-
-fn crc32(data: &[u8]) -> u32 {
-    let mut crc = 0xffff_ffffu32;
-    for &b in data {
-        crc ^= u32::from(b);
-        for _ in 0..8 {
-            crc = if crc & 1 != 0 {
-                (crc >> 1) ^ 0xedb8_8320
-            } else {
-                crc >> 1
-            };
-        }
-    }
-    !crc
 }
 
 /// A JPEG whose frame header declares `w`x`h`.
@@ -416,7 +274,7 @@ async fn bad_images(db: Db) {
     ];
     for (what, bytes, code) in cases {
         let started = std::time::Instant::now();
-        let (status, body) = upload(&app, &s.access, &bytes).await;
+        let (status, body) = app.upload(&s.access, &bytes).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{what}: {body}");
         assert_eq!(body["code"], code, "{what}: {body}");
         assert!(
@@ -426,32 +284,30 @@ async fn bad_images(db: Db) {
         );
         // Refused photos leave nothing behind: the next try starts at 0.
         assert_eq!(
-            head(&app, &s.access, &sha(&bytes)).await,
+            app.held(&s.access, &sha(&bytes)).await,
             (0, false),
             "{what}"
         );
     }
     // Bytes that do not match the hash in the path.
     let wrong = sha(b"something else");
-    let r = patch(&app, &s.access, &wrong, 0, good.len() as u64, &good).await;
+    let r = app
+        .patch(&s.access, &wrong, 0, good.len() as u64, &good)
+        .await;
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     assert_eq!(
         r.json::<serde_json::Value>().await.unwrap()["code"],
         "hash_mismatch"
     );
     // Larger than allowed, and a chunk larger than allowed.
-    let r = patch(
-        &app,
-        &s.access,
-        &sha(&good),
-        0,
-        100 * 1024 * 1024,
-        &good[..10],
-    )
-    .await;
+    let r = app
+        .patch(&s.access, &sha(&good), 0, 100 * 1024 * 1024, &good[..10])
+        .await;
     assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
     let big = vec![0u8; 2 * 1024 * 1024];
-    let r = patch(&app, &s.access, &sha(&big), 0, big.len() as u64, &big).await;
+    let r = app
+        .patch(&s.access, &sha(&big), 0, big.len() as u64, &big)
+        .await;
     assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
     // The rest of that body was not read: the connection is not reused
     // (without this the next request here failed now and then).
@@ -475,7 +331,7 @@ async fn bad_images(db: Db) {
         .unwrap();
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     assert!(app.healthy().await);
-    assert_eq!(upload(&app, &s.access, &good).await.0, StatusCode::CREATED);
+    assert_eq!(app.upload(&s.access, &good).await.0, StatusCode::CREATED);
 }
 on_both_databases!(
     bad_images_are_refused_and_the_server_stays_healthy,
@@ -501,10 +357,7 @@ async fn access(db: Db) {
     }
     let (_, problems) = app.sync(&mut phone, &s2.access).await;
     assert!(problems.is_empty());
-    assert_eq!(
-        upload(&app, &s2.access, &photo).await.0,
-        StatusCode::CREATED
-    );
+    assert_eq!(app.upload(&s2.access, &photo).await.0, StatusCode::CREATED);
 
     let path = format!("/api/v1/blobs/{sha}");
     for (login, expected) in [("u2", 200), ("s1", 200), ("u1", 404), ("l1", 404)] {
@@ -525,10 +378,7 @@ async fn access(db: Db) {
 
     // Garbage collection removes only what no document references.
     let stray = jpeg(200, 200, 6);
-    assert_eq!(
-        upload(&app, &s2.access, &stray).await.0,
-        StatusCode::CREATED
-    );
+    assert_eq!(app.upload(&s2.access, &stray).await.0, StatusCode::CREATED);
     let removed = backend::photos::gc::collect_garbage(&app.state, 0)
         .await
         .unwrap();
@@ -588,7 +438,7 @@ async fn phone_to_supervisor(db: Db) {
     while let Some(request) = upload.next() {
         let response = match request {
             UploadRequest::Head => {
-                let (offset, complete) = head(&app, &s.access, sha.as_str()).await;
+                let (offset, complete) = app.held(&s.access, sha.as_str()).await;
                 UploadResponse::Offset { offset, complete }
             }
             UploadRequest::Patch { offset, len } => {
@@ -596,8 +446,7 @@ async fn phone_to_supervisor(db: Db) {
                 let chunk = &file[offset as usize..(offset + len) as usize];
                 if patches % 3 == 0 {
                     // The network drops this one halfway.
-                    cut_patch(
-                        &app,
+                    app.cut_patch(
                         &s.access,
                         sha.as_str(),
                         offset,
@@ -607,15 +456,9 @@ async fn phone_to_supervisor(db: Db) {
                     );
                     UploadResponse::Failed
                 } else {
-                    let r = patch(
-                        &app,
-                        &s.access,
-                        sha.as_str(),
-                        offset,
-                        file.len() as u64,
-                        chunk,
-                    )
-                    .await;
+                    let r = app
+                        .patch(&s.access, sha.as_str(), offset, file.len() as u64, chunk)
+                        .await;
                     let offset = r.headers()["upload-offset"]
                         .to_str()
                         .unwrap()
@@ -716,7 +559,7 @@ async fn cleaned(db: Db) {
     let plain = camera::encode_jpeg(&camera::quadrants(160, 120), 90);
     let sent = camera::camera_jpeg(&plain, 1);
     let name = sha(&sent);
-    let (status, body) = upload(&app, &s.access, &sent).await;
+    let (status, body) = app.upload(&s.access, &sent).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     assert_eq!(body["size"].as_u64(), Some(sent.len() as u64));
     let r = fetch(&app, Some(&s.access), &format!("/api/v1/blobs/{name}")).await;
@@ -734,10 +577,7 @@ async fn cleaned(db: Db) {
     // The name stays the upload's; what is served says its own hash.
     assert_eq!(etag, format!("\"{}\"", sha(&kept)));
     assert_eq!(digest, digest_header(&kept));
-    assert_eq!(
-        head(&app, &s.access, &name).await,
-        (sent.len() as u64, true)
-    );
+    assert_eq!(app.held(&s.access, &name).await, (sent.len() as u64, true));
     let (markers, ends) = camera::jpeg_markers(&kept);
     assert!(ends, "nothing after the end of the image");
     assert!(
@@ -751,7 +591,7 @@ async fn cleaned(db: Db) {
     let sensor = image::imageops::rotate270(&upright);
     let sent = camera::camera_jpeg(&camera::encode_jpeg(&sensor, 95), 6);
     let name = sha(&sent);
-    let (status, body) = upload(&app, &s.access, &sent).await;
+    let (status, body) = app.upload(&s.access, &sent).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     assert_eq!(
         (body["width"].as_u64(), body["height"].as_u64()),
@@ -781,7 +621,7 @@ async fn cleaned(db: Db) {
     // and becomes white in the thumbnail (it was magenta).
     let sent = camera::png_with_metadata(&camera::transparent_png(64, 48));
     let name = sha(&sent);
-    let (status, body) = upload(&app, &s.access, &sent).await;
+    let (status, body) = app.upload(&s.access, &sent).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     let r = fetch(&app, Some(&s.access), &format!("/api/v1/blobs/{name}")).await;
     assert_eq!(r.headers()["content-type"], "image/png");
@@ -823,7 +663,7 @@ async fn stored_before(db: Db) {
     let plain = camera::encode_jpeg(&camera::quadrants(160, 120), 90);
     let sent = camera::camera_jpeg(&plain, 1);
     let name = sha(&sent);
-    assert_eq!(upload(&app, &s.access, &sent).await.0, StatusCode::CREATED);
+    assert_eq!(app.upload(&s.access, &sent).await.0, StatusCode::CREATED);
     // What an earlier version left: the upload as it came, no stored hash.
     app.state
         .blobs
@@ -888,18 +728,12 @@ async fn published(db: Db) {
     let app = TestApp::spawn(db).await;
     app.seed().await;
     let store = &app.state.store;
-    backend::admin::create_unit(store, "c2", None, "红河县", "county")
-        .await
-        .unwrap();
-    backend::admin::create_unit(store, "t3", Some("c2"), "红河镇", "township")
-        .await
-        .unwrap();
-    app.add_user("u3", "t3", "cadre", None).await;
+    app.seed_other_county().await;
     // u1's photo of 2026-11-19, with the camera's GPS, on t1's publication.
     let sent = camera::camera_jpeg(&jpeg(800, 600, 31), 1);
     let hash = sha(&sent);
     let u1 = diary_with_photo(&app, "u1", &hash).await;
-    assert_eq!(upload(&app, &u1, &sent).await.0, StatusCode::CREATED);
+    assert_eq!(app.upload(&u1, &sent).await.0, StatusCode::CREATED);
     let week = backend::publications::week::IsoWeek::parse("2026-W47").unwrap();
     let (_, made) = backend::publications::publish_week(store, "t1", week, &[])
         .await
@@ -945,7 +779,7 @@ async fn borrowed(db: Db) {
     let sent = camera::camera_jpeg(&jpeg(640, 480, 32), 1);
     let hash = sha(&sent);
     let u2 = diary_with_photo(&app, "u2", &hash).await;
-    assert_eq!(upload(&app, &u2, &sent).await.0, StatusCode::CREATED);
+    assert_eq!(app.upload(&u2, &sent).await.0, StatusCode::CREATED);
     // u1 learns the hash and names it in u1's own diary.
     let u1 = diary_with_photo(&app, "u1", &hash).await;
     let l1 = app.login("l1", "web-l1", &[]).await.access;
@@ -954,7 +788,7 @@ async fn borrowed(db: Db) {
     assert_eq!(statuses(&app, Some(&u1), &hash).await, (404, 404));
     assert_eq!(statuses(&app, Some(&l1), &hash).await, (404, 404));
     // The server does not tell u1 that the photo is there.
-    assert_eq!(head(&app, &u1, &hash).await, (0, false));
+    assert_eq!(app.held(&u1, &hash).await, (0, false));
     // u2's supervisor reads u2's diary.
     assert_eq!(statuses(&app, Some(&s1), &hash).await, (200, 200));
     // u1's day is published with t1's week: the publication names the
@@ -970,7 +804,7 @@ async fn borrowed(db: Db) {
     let u3 = app.login("u1", "web-u1", &[]).await.access;
     assert_eq!(statuses(&app, Some(&u3), &hash).await, (404, 404));
     // Had u1 taken the same photo, u1 sends its bytes and it is u1's too.
-    let (status, body) = upload(&app, &u1, &sent).await;
+    let (status, body) = app.upload(&u1, &sent).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     assert_eq!(statuses(&app, Some(&u1), &hash).await, (200, 200));
     assert_eq!(statuses(&app, Some(&l1), &hash).await, (200, 200));
@@ -1002,7 +836,7 @@ async fn image_budget(db: Db) {
     assert!(photo.len() < 1 << 20);
     // Everyone else's image work holds all but 1 MiB.
     let others = budget.hold(all - (1 << 20)).await.unwrap();
-    let finishing = upload(&app, &s.access, &photo);
+    let finishing = app.upload(&s.access, &photo);
     tokio::pin!(finishing);
     // Its file is read (it fits), then it waits for the rest.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);

@@ -11,10 +11,10 @@ use sync_core::session::ClientStore;
 use sync_core::validate::{Location, TimeOfDay};
 use sync_core::{Actor, DocId, Edit, EditContext, ItemId, Role, UserId};
 
-use crate::harness::{Db, TestApp};
-use crate::on_both_databases;
-use crate::photos::{entry_with_photo, jpeg, sha, upload};
+use crate::photos::entry_with_photo;
 use backend::publications::{draft, publish_week, week::IsoWeek};
+use jishi_tests::photo::{jpeg, sha};
+use jishi_tests::{on_both_databases, Db, TestApp};
 
 async fn weekly(db: Db) {
     let app = TestApp::spawn(db).await;
@@ -76,7 +76,7 @@ async fn weekly(db: Db) {
         .unwrap();
     let (_, problems) = app.sync(&mut phone, &s.access).await;
     assert!(problems.is_empty(), "{problems:?}");
-    assert_eq!(upload(&app, &s.access, &photo).await.0, StatusCode::CREATED);
+    assert_eq!(app.upload(&s.access, &photo).await.0, StatusCode::CREATED);
 
     let week = IsoWeek::parse("2026-W47").unwrap();
     let holidays = [NaiveDate::from_ymd_opt(2026, 11, 20).unwrap()];

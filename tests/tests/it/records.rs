@@ -7,8 +7,7 @@ use sync_core::replica::Replica;
 use sync_core::validate::TimeOfDay;
 use sync_core::{DocId, Edit, EditContext, ItemId, Role, UserId};
 
-use crate::harness::{Db, TestApp};
-use crate::on_both_databases;
+use jishi_tests::{on_both_databases, Db, TestApp};
 
 async fn write_day(app: &TestApp, login: &str) -> DocId {
     let mut phone = Replica::open(&app.dir.path().join(format!("{login}.db"))).unwrap();

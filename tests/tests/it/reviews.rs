@@ -13,8 +13,7 @@ use sync_core::session::ClientStore;
 use sync_core::validate::TimeOfDay;
 use sync_core::{Actor, DocId, Edit, EditContext, ItemId, Role, UserId};
 
-use crate::harness::{Db, TestApp};
-use crate::on_both_databases;
+use jishi_tests::{on_both_databases, Db, TestApp};
 
 /// A month long past (its deadline has passed) and one far ahead.
 const PAST: &str = "2020-01";

@@ -7,8 +7,8 @@
 
 use reqwest::StatusCode;
 
-use crate::harness::{Db, TestApp};
-use crate::photos::{cut_patch, head, jpeg, patch, sha, upload};
+use jishi_tests::photo::{jpeg, sha};
+use jishi_tests::{Db, TestApp};
 
 const ACCESS_KEY: &str = "jishi-test";
 const SECRET_KEY: &str = "jishi-test-secret";
@@ -67,10 +67,9 @@ async fn shared_bucket(db: Db) {
     let total = photo.len() as u64;
 
     // Begun on instance A, cut mid-chunk…
-    let r = patch(&a, &s.access, &hash, 0, total, &photo[..65_536]).await;
+    let r = a.patch(&s.access, &hash, 0, total, &photo[..65_536]).await;
     assert_eq!(r.status(), StatusCode::NO_CONTENT);
-    cut_patch(
-        &a,
+    a.cut_patch(
         &s.access,
         &hash,
         65_536,
@@ -79,8 +78,8 @@ async fn shared_bucket(db: Db) {
         20_000,
     );
     // …instance B sees the same progress and finishes it.
-    assert_eq!(head(&other, &s.access, &hash).await, (65_536, false));
-    let (status, body) = upload(&other, &s.access, &photo).await;
+    assert_eq!(other.held(&s.access, &hash).await, (65_536, false));
+    let (status, body) = other.upload(&s.access, &photo).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
 
     // A serves the exact bytes and the thumbnail.
@@ -107,10 +106,10 @@ async fn shared_bucket(db: Db) {
     // Another cadre sends the bytes (they prove the photo is theirs too,
     // docs/photo-upload.md); the bucket keeps its one copy.
     let s2 = other.login("u2", "phone-2", &[]).await;
-    assert_eq!(head(&a, &s2.access, &hash).await, (0, false));
-    let (status, body) = upload(&a, &s2.access, &photo).await;
+    assert_eq!(a.held(&s2.access, &hash).await, (0, false));
+    let (status, body) = a.upload(&s2.access, &photo).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
-    assert_eq!(head(&other, &s2.access, &hash).await, (total, true));
+    assert_eq!(other.held(&s2.access, &hash).await, (total, true));
 
     // One photo, one thumbnail, no chunks left behind, all under the prefix.
     let stored = keys(&endpoint, &bucket, "").await;
@@ -121,7 +120,9 @@ async fn shared_bucket(db: Db) {
     assert_eq!(stored, expected);
 
     // A bad upload's chunks are discarded too.
-    let r = patch(&a, &s2.access, &sha(&photo[..10]), 0, 10, &[0u8; 10]).await;
+    let r = a
+        .patch(&s2.access, &sha(&photo[..10]), 0, 10, &[0u8; 10])
+        .await;
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     let body: serde_json::Value = r.json().await.unwrap();
     assert_eq!(body["code"], "hash_mismatch");
@@ -136,7 +137,7 @@ async fn shared_bucket(db: Db) {
     assert!(keys(&endpoint, &bucket, "").await.is_empty());
 }
 mod photos_in_s3_are_shared_by_instances {
-    use crate::harness::Db;
+    use jishi_tests::Db;
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     #[cfg_attr(not(s3_tests), ignore = "JISHI_TEST_S3_ENDPOINT unset")]

@@ -6,8 +6,7 @@
 use backend::config::Secret;
 
 use crate::events::{phone, write, Events};
-use crate::harness::{Db, TestApp};
-use crate::on_both_databases;
+use jishi_tests::{on_both_databases, Db, TestApp};
 
 /// Two instances that accept each other's tokens.
 async fn two_instances(db: Db) -> (TestApp, TestApp) {

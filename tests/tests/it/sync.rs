@@ -10,8 +10,7 @@ use sync_core::session::ClientStore;
 use sync_core::validate::TimeOfDay;
 use sync_core::{Actor, DocId, Document, Edit, EditContext, ItemId, Role, UserId};
 
-use crate::harness::{Db, TestApp};
-use crate::on_both_databases;
+use jishi_tests::{on_both_databases, Db, TestApp};
 
 fn user(s: &str) -> UserId {
     UserId::parse(s).unwrap()
@@ -531,7 +530,7 @@ async fn owner_writes_outside_the_schema(db: Db) {
         );
     }
     // Days to come: a diary the day after tomorrow, a plan of 2200.
-    let today = (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive();
+    let today = sync_core::china::today();
     let later = [
         DocId::diary(&user("u1"), today + chrono::Days::new(2)),
         DocId::plan(&user("u1"), NaiveDate::from_ymd_opt(2200, 12, 1).unwrap()),

@@ -6,8 +6,7 @@ use base64::Engine;
 use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
 use serde_json::{json, Value};
 
-use crate::harness::{Db, TestApp};
-use crate::on_both_databases;
+use jishi_tests::{on_both_databases, Db, TestApp};
 
 const SECRET: &str = "token-attack-test-secret-0123456789abcdef0123456789";
 

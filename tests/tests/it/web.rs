@@ -8,8 +8,7 @@ use sync_core::replica::Replica;
 use sync_core::validate::TimeOfDay;
 use sync_core::{DocId, Edit, EditContext, ItemId, Role, UserId};
 
-use crate::harness::{Db, TestApp, PASSWORD};
-use crate::on_both_databases;
+use jishi_tests::{on_both_databases, Db, TestApp, PASSWORD};
 
 /// A browser: no redirects followed, the session cookie kept by hand.
 struct Browser {

@@ -1,18 +1,22 @@
-//! A real server on port 0 (SQLite in a temporary folder, or a fresh
-//! PostgreSQL database when `JISHI_TEST_POSTGRES_URL` is set) and phone
-//! clients that sync with it over HTTP.
+//! A real server in this process on a loopback port (SQLite in a temporary
+//! folder, or a fresh PostgreSQL database when `JISHI_TEST_POSTGRES_URL` is
+//! set), and [`on_both_databases!`](crate::on_both_databases) to run one
+//! test body on each.
 
 use std::time::Duration;
 
 use backend::admin::{self, UserSpec};
 use backend::config::Secret;
 use backend::{AppState, Application, Config};
-use serde_json::{json, Value};
-use sync_core::protocol::Batch;
-use sync_core::session::{ClientSession, ClientStore, DocProblem, SyncStats};
+use reqwest::StatusCode;
+use serde_json::Value;
+use sync_core::session::{ClientStore, DocProblem, SyncStats};
 use tokio::sync::oneshot;
 
-pub const PASSWORD: &str = "correct-horse-9";
+use crate::county;
+use crate::phone::{self, Session};
+use crate::upload;
+use crate::users::UserBuilder;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Db {
@@ -20,35 +24,29 @@ pub enum Db {
     Postgres,
 }
 
-/// Run a test body on SQLite, and on PostgreSQL when it is configured
-/// (else the PostgreSQL variant shows as ignored; `tests/build.rs`).
+/// Run a test body (`async fn body(db: Db)`) on SQLite, and on PostgreSQL
+/// when it is configured (else the PostgreSQL variant shows as ignored:
+/// the calling crate's build script sets `postgres_tests`, as
+/// `tests/build.rs` does).
 #[macro_export]
 macro_rules! on_both_databases {
     ($name:ident, $body:ident) => {
         mod $name {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn sqlite() {
-                super::$body($crate::harness::Db::Sqlite).await;
+                super::$body($crate::Db::Sqlite).await;
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             #[cfg_attr(not(postgres_tests), ignore = "JISHI_TEST_POSTGRES_URL unset")]
             async fn postgres() {
-                super::$body($crate::harness::Db::Postgres).await;
+                super::$body($crate::Db::Postgres).await;
             }
         }
     };
 }
 
-pub struct TestApp {
-    pub base: String,
-    pub state: AppState,
-    pub http: reqwest::Client,
-    pub dir: tempfile::TempDir,
-    config: Config,
-    stop: Option<oneshot::Sender<()>>,
-    task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
-}
-
+/// A new, empty database on the PostgreSQL server of
+/// `JISHI_TEST_POSTGRES_URL`; its URL.
 pub async fn fresh_postgres_url() -> String {
     let admin_url = std::env::var("JISHI_TEST_POSTGRES_URL").expect("JISHI_TEST_POSTGRES_URL");
     let name = format!("jishi_test_{}", sync_core::ItemId::random().as_str());
@@ -65,6 +63,18 @@ pub async fn fresh_postgres_url() -> String {
         .map(|(b, _)| b.to_owned())
         .unwrap_or(admin_url);
     format!("{base}/{name}")
+}
+
+/// The server, on a port it bound itself (port 0: nothing can take it
+/// between a pick and the bind).
+pub struct TestApp {
+    pub base: String,
+    pub state: AppState,
+    pub http: reqwest::Client,
+    pub dir: tempfile::TempDir,
+    config: Config,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
 }
 
 impl TestApp {
@@ -187,31 +197,43 @@ impl TestApp {
         }
     }
 
-    /// A county with two townships; a village under the first. Users: cadres
-    /// u1 (village v1) and u2 (township t2), leader l1 over t1, supervisor s1
-    /// over the county.
+    /// The seed county ([`county`]: c1 > t1 > v1, cadre u1 in v1,
+    /// supervisor s1 over c1) and beside it a second township t2 with
+    /// cadre u2, and leader l1 over t1.
     pub async fn seed(&self) {
         let s = &self.state.store;
-        admin::create_unit(s, "c1", None, "青山县", "county")
+        county::seed(s).await;
+        admin::create_unit(s, "t2", Some(county::COUNTY), "白沙镇", "township")
             .await
             .unwrap();
-        admin::create_unit(s, "t1", Some("c1"), "石门镇", "township")
+        self.add_user(UserBuilder::cadre("u2").unit("t2").build())
+            .await;
+        self.add_user(
+            UserBuilder::leader("l1")
+                .unit(county::TOWNSHIP)
+                .scope(county::TOWNSHIP)
+                .build(),
+        )
+        .await;
+    }
+
+    /// Beside the seed county, a second one nobody of the first oversees:
+    /// county c2 (红河县) > township t3 (红河镇), cadre u3 in t3.
+    pub async fn seed_other_county(&self) {
+        let s = &self.state.store;
+        admin::create_unit(s, "c2", None, "红河县", "county")
             .await
             .unwrap();
-        admin::create_unit(s, "t2", Some("c1"), "白沙镇", "township")
+        admin::create_unit(s, "t3", Some("c2"), "红河镇", "township")
             .await
             .unwrap();
-        admin::create_unit(s, "v1", Some("t1"), "青山村", "village")
-            .await
-            .unwrap();
-        for (id, unit, role, scope) in [
-            ("u1", "v1", "cadre", None),
-            ("u2", "t2", "cadre", None),
-            ("l1", "t1", "leader", Some("t1")),
-            ("s1", "c1", "supervisor", Some("c1")),
-        ] {
-            self.add_user(id, unit, role, scope).await;
-        }
+        self.add_user(UserBuilder::cadre("u3").unit("t3").build())
+            .await;
+    }
+
+    /// Create one more user (see [`UserBuilder`]).
+    pub async fn add_user(&self, user: UserSpec) {
+        county::add_user(&self.state.store, user).await;
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -242,18 +264,9 @@ impl TestApp {
         (status, r.json().await.unwrap_or(Value::Null))
     }
 
+    /// Log in with the test password ([`phone::login`]).
     pub async fn login(&self, login: &str, device: &str, actors: &[String]) -> Session {
-        let (status, body) = self
-            .post_json(
-                "/api/v1/auth/login",
-                &json!({"login": login, "password": PASSWORD, "device_id": device, "device_name": "测试手机", "actors": actors}),
-            )
-            .await;
-        assert_eq!(status, 200, "login {login}: {body}");
-        Session {
-            access: body["access_token"].as_str().unwrap().to_owned(),
-            refresh: body["refresh_token"].as_str().unwrap().to_owned(),
-        }
+        phone::login(&self.http, &self.base, login, device, actors).await
     }
 
     /// Whether the server answers a new connection. A fresh client without
@@ -281,32 +294,63 @@ impl TestApp {
         }
     }
 
-    /// One whole sync session of `client` over HTTP.
+    /// One whole sync session of `client` over HTTP
+    /// ([`phone::sync_session`]); any failure fails the test.
     pub async fn sync(
         &self,
         client: &mut impl ClientStore,
         token: &str,
     ) -> (SyncStats, Vec<DocProblem>) {
-        let mut session = ClientSession::new(client).unwrap();
-        while let Some(request) = session.next_request(client).unwrap() {
-            let up = request.encode();
-            let r = self
-                .http
-                .post(self.url("/api/v1/sync"))
-                .bearer_auth(token)
-                .header("content-type", "application/vnd.jishi.sync-batch")
-                .body(up.clone())
-                .send()
-                .await
-                .unwrap();
-            assert_eq!(r.status().as_u16(), 200, "sync answered {}", r.status());
-            let down = r.bytes().await.unwrap();
-            session.record_bytes(up.len(), down.len());
-            session
-                .handle_reply(client, Batch::decode(&down).unwrap())
-                .unwrap();
+        match phone::sync_session(&self.http, &self.base, client, token).await {
+            Ok(done) => (done.stats, done.problems),
+            Err(e) => panic!("{e}"),
         }
-        (session.stats().clone(), session.problems().to_vec())
+    }
+
+    // ---- photos ----------------------------------------------------------
+
+    /// What the server holds of photo `sha`: (offset, complete).
+    pub async fn held(&self, token: &str, sha: &str) -> (u64, bool) {
+        upload::held(&self.http, &self.base, token, sha)
+            .await
+            .unwrap()
+    }
+
+    /// One chunk of photo `sha` (`total` bytes), at `offset`.
+    pub async fn patch(
+        &self,
+        token: &str,
+        sha: &str,
+        offset: u64,
+        total: u64,
+        chunk: &[u8],
+    ) -> reqwest::Response {
+        upload::patch(&self.http, &self.base, token, sha, offset, total, chunk)
+            .await
+            .unwrap()
+    }
+
+    /// A PATCH whose connection is cut after `sent` bytes of `body`.
+    pub fn cut_patch(
+        &self,
+        token: &str,
+        sha: &str,
+        offset: u64,
+        total: u64,
+        body: &[u8],
+        sent: usize,
+    ) {
+        let addr = self.base.trim_start_matches("http://");
+        upload::cut_patch(addr, token, sha, offset, total, body, sent);
+    }
+
+    /// Upload from wherever the server is, in chunks of 64 KiB; the final
+    /// status and body.
+    pub async fn upload(&self, token: &str, bytes: &[u8]) -> (StatusCode, Value) {
+        let (status, body) = upload::upload(&self.http, &self.base, token, bytes, 64 * 1024)
+            .await
+            .unwrap();
+        (StatusCode::from_u16(status).unwrap(), body)
     }
 }
 
@@ -315,36 +359,5 @@ impl Drop for TestApp {
         if let Some(tx) = self.stop.take() {
             let _ = tx.send(());
         }
-    }
-}
-
-#[derive(Debug, Clone)]
-pub struct Session {
-    pub access: String,
-    pub refresh: String,
-}
-
-// ---- more people ---------------------------------------------------------
-
-impl TestApp {
-    /// A user whose login is `id`, named `用户{id}`, with the test password.
-    pub async fn add_user(&self, id: &str, unit: &str, role: &str, scope: Option<&str>) {
-        admin::create_user(
-            &self.state.store,
-            UserSpec {
-                id: id.into(),
-                login: id.into(),
-                name: format!("用户{id}"),
-                phone: String::new(),
-                post: String::new(),
-                duties: String::new(),
-                unit: unit.into(),
-                role: role.into(),
-                scope: scope.map(str::to_owned),
-                password: PASSWORD.into(),
-            },
-        )
-        .await
-        .unwrap();
     }
 }

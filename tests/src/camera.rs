@@ -9,89 +9,28 @@
 use std::io::Write;
 
 use image::{ImageEncoder, Rgb, RgbImage, Rgba, RgbaImage};
+use jishi_world::exif::{self, Exif};
 
 pub const CAMERA_MAKE: &str = "JishiOptics";
 pub const CAMERA_MODEL: &str = "FieldCam GPS-7";
-/// Degrees, minutes, seconds×100 of the photo's position: 27°10'30.50"N,
-/// 109°12'45.25"E.
-const LATITUDE: [(u32, u32); 3] = [(27, 1), (10, 1), (3050, 100)];
-const LONGITUDE: [(u32, u32); 3] = [(109, 1), (12, 1), (4525, 100)];
 pub const XMP_MARK: &[u8] = b"http://ns.adobe.com/xap/1.0/";
 pub const COMMENT: &[u8] = b"taken at the village office, phone 13812345678";
 pub const TRAILER: &[u8] = b"SAMSUNG trailer: original capture data";
 
 // ---- EXIF ------------------------------------------------------------------
 
-/// One TIFF entry: tag, type, count, value bytes.
-type Entry = (u16, u16, u32, Vec<u8>);
-
-fn ascii(tag: u16, s: &str) -> Entry {
-    let mut b = s.as_bytes().to_vec();
-    b.push(0);
-    (tag, 2, b.len() as u32, b)
-}
-
-fn rationals(tag: u16, rs: &[(u32, u32)]) -> Entry {
-    let b = rs
-        .iter()
-        .flat_map(|(n, d)| [n.to_le_bytes(), d.to_le_bytes()].concat())
-        .collect();
-    (tag, 5, rs.len() as u32, b)
-}
-
-/// An IFD at offset `at` of the TIFF, its long values right after it.
-fn ifd(entries: &[Entry], at: u32) -> Vec<u8> {
-    let mut head = (entries.len() as u16).to_le_bytes().to_vec();
-    let mut data = Vec::new();
-    let data_at = at + 2 + 12 * entries.len() as u32 + 4;
-    for (tag, ty, count, bytes) in entries {
-        head.extend(tag.to_le_bytes());
-        head.extend(ty.to_le_bytes());
-        head.extend(count.to_le_bytes());
-        if bytes.len() <= 4 {
-            let mut b = bytes.clone();
-            b.resize(4, 0);
-            head.extend(b);
-        } else {
-            head.extend((data_at + data.len() as u32).to_le_bytes());
-            data.extend(bytes);
-            if data.len() % 2 == 1 {
-                data.push(0);
-            }
-        }
-    }
-    head.extend(0u32.to_le_bytes());
-    head.extend(data);
-    head
-}
-
-/// EXIF as a phone camera writes it (little-endian TIFF): IFD0 with make,
-/// model and orientation, and a GPS IFD with the position.
+/// EXIF as a phone camera writes it (little-endian TIFF, by
+/// `jishi_world::exif`): IFD0 with make, model and orientation, and a GPS
+/// IFD with the position (27°10'30.50"N, 109°12'45.25"E).
 pub fn camera_exif(orientation: u16) -> Vec<u8> {
-    let gps = vec![
-        ascii(1, "N"),
-        rationals(2, &LATITUDE),
-        ascii(3, "E"),
-        rationals(4, &LONGITUDE),
-    ];
-    let ifd0 = |gps_at: u32| {
-        vec![
-            ascii(0x010F, CAMERA_MAKE),
-            ascii(0x0110, CAMERA_MODEL),
-            (0x0112, 3, 1, orientation.to_le_bytes().to_vec()),
-            (0x8825, 4, 1, gps_at.to_le_bytes().to_vec()),
-        ]
-    };
-    let gps_at = 8 + ifd(&ifd0(0), 8).len() as u32;
-    let mut tiff = b"II\x2a\0\x08\0\0\0".to_vec();
-    tiff.extend(ifd(&ifd0(gps_at), 8));
-    tiff.extend(ifd(&gps, gps_at));
-    tiff
+    let mut camera = Exif::camera(CAMERA_MAKE, CAMERA_MODEL, orientation);
+    camera.exif.clear();
+    camera.tiff()
 }
 
 /// The position's latitude as EXIF stores it, to look for in a file.
 pub fn gps_bytes() -> Vec<u8> {
-    rationals(2, &LATITUDE).3
+    exif::latitude().bytes()
 }
 
 // ---- JPEG ------------------------------------------------------------------
@@ -208,7 +147,8 @@ pub fn scan_not_huffman(jpeg: &[u8]) -> Vec<u8> {
 
 // ---- PNG -------------------------------------------------------------------
 
-fn crc32(data: &[u8]) -> u32 {
+/// The CRC-32 of a PNG chunk (over its type and data).
+pub fn crc32(data: &[u8]) -> u32 {
     let mut crc = 0xFFFF_FFFFu32;
     for &b in data {
         crc ^= u32::from(b);
@@ -309,7 +249,7 @@ pub fn zlib_zeros(n: usize) -> Vec<u8> {
 }
 
 /// A small PNG carrying a metadata chunk (`iCCP` or `zTXt`) that inflates
-/// to `inflated` bytes.
+/// to `inflated` bytes; `seed` makes each file different.
 pub fn png_metadata_bomb(kind: &[u8; 4], inflated: usize, seed: u8) -> Vec<u8> {
     let img = RgbaImage::from_pixel(16, 16, Rgba([seed, 80, 90, 255]));
     let mut data = match kind {
