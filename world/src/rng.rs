@@ -11,6 +11,18 @@ impl Rng {
         Self(seed ^ 0x9E37_79B9_7F4A_7C15)
     }
 
+    /// A generator whose SplitMix64 state is `state` as it is (no mixing
+    /// of the seed): for a stream that must stay byte for byte what an
+    /// earlier generator wrote (the committed fuzz seeds).
+    pub fn with_state(state: u64) -> Self {
+        Self(state)
+    }
+
+    /// `n` bytes, the low byte of each number.
+    pub fn bytes(&mut self, n: usize) -> Vec<u8> {
+        (0..n).map(|_| self.next_u64() as u8).collect()
+    }
+
     pub fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
@@ -59,6 +71,13 @@ mod tests {
         assert!((0..100).all(|_| (3..=5).contains(&a.range(3, 5))));
         assert!((0..100).all(|_| a.below(3) < 3));
         assert!((0..100).all(|_| (0.0..1.0).contains(&a.unit())));
+    }
+
+    #[test]
+    fn a_state_is_taken_as_it_is() {
+        let mut a = Rng::with_state(1);
+        let mut b = Rng::new(1 ^ 0x9E37_79B9_7F4A_7C15);
+        assert_eq!(a.bytes(16), b.bytes(16));
     }
 
     #[test]

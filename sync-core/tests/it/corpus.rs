@@ -567,19 +567,17 @@ fn plan_edits() -> Vec<(Edit, EditContext)> {
     ]
 }
 
-/// splitmix64: fixed pseudo-random bytes, so rewriting the seeds is stable.
-struct Bytes(u64);
+/// Fixed pseudo-random bytes (SplitMix64 from a given state), so rewriting
+/// the seeds is stable.
+struct Bytes(jishi_world::Rng);
 
 impl Bytes {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
+    fn at(state: u64) -> Self {
+        Bytes(jishi_world::Rng::with_state(state))
     }
+
     fn take(&mut self, n: usize) -> Vec<u8> {
-        (0..n).map(|_| self.next() as u8).collect()
+        self.0.bytes(n)
     }
 }
 
@@ -630,7 +628,7 @@ fn doc_seeds() -> Vec<(String, Vec<u8>)> {
         d.save()
     };
 
-    let mut rng = Bytes(1);
+    let mut rng = Bytes::at(1);
     let mut magic_then_noise = vec![0x85, 0x6f, 0x4a, 0x83];
     magic_then_noise.extend(rng.take(200));
     let mut seed_then_noise = diary.clone();
@@ -722,7 +720,7 @@ fn batch_seeds() -> Vec<(String, Vec<u8>)> {
         more: false,
         entries: vec![BatchEntry {
             doc: diary.clone(),
-            body: EntryBody::Sync(Bytes(2).take(64)),
+            body: EntryBody::Sync(Bytes::at(2).take(64)),
         }],
     };
 
@@ -735,7 +733,7 @@ fn batch_seeds() -> Vec<(String, Vec<u8>)> {
         b.extend(tail);
         b
     };
-    let mut rng = Bytes(3);
+    let mut rng = Bytes::at(3);
     let mut version_then_noise = vec![1];
     version_then_noise.extend(rng.take(100));
 
@@ -861,7 +859,7 @@ fn header_seeds() -> Vec<(String, Vec<u8>)> {
         })
         .collect();
     let top = u64::MAX.to_string();
-    let mut rng = Bytes(5);
+    let mut rng = Bytes::at(5);
     files.extend([
         (
             "seed-u64-limit".into(),
@@ -924,7 +922,7 @@ fn image_seeds(prepare: bool) -> Vec<(String, Vec<u8>)> {
     heic.extend([0; 64]);
     let mut gif = b"GIF89a".to_vec();
     gif.extend([0; 32]);
-    let mut rng = Bytes(7);
+    let mut rng = Bytes::at(7);
     let mut jpeg_noise = vec![0xFF, 0xD8, 0xFF];
     jpeg_noise.extend(rng.take(500));
     let mut png_noise = b"\x89PNG\r\n\x1a\n".to_vec();
