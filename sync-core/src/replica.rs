@@ -21,7 +21,7 @@ use crate::document::{contain, Actor, Document, Edit, EditContext, PhotoRef, Rec
 use crate::error::CoreError;
 use crate::ids::{DocId, ItemId};
 use crate::photo::PreparedPhoto;
-use crate::session::{ClientStore, ClientWrites};
+use crate::session::{ClientDocWrite, ClientStore, ClientWrites};
 use crate::upload::UploadState;
 use crate::validate::{PhotoHash, ValidationError};
 
@@ -414,6 +414,35 @@ impl Replica {
         Ok(Some(doc))
     }
 
+    /// The heads of what is stored for `id`, `None` if nothing is.
+    fn stored_heads(&mut self, id: &DocId) -> Result<Option<Vec<ChangeHash>>, CoreError> {
+        if !self.disk_heads.contains_key(id) {
+            self.load_cached(id)?;
+        }
+        Ok(self.disk_heads.get(id).cloned())
+    }
+
+    /// A reply's document computed from an older state than the stored one
+    /// (the phone edited while the reply was applied, outside the replica's
+    /// lock): merge it into the stored document, so that the edit is kept
+    /// and stays pending.
+    fn rebase(&mut self, w: &mut ClientDocWrite) -> Result<(), CoreError> {
+        let id = w.doc.id().clone();
+        if self.stored_heads(&id)? == w.base {
+            return Ok(());
+        }
+        let Some(mut stored) = self.take(&id)? else {
+            return Ok(());
+        };
+        contain(&id, "merge a reply into a newer edit", || {
+            stored.automerge_mut().merge(w.doc.automerge_mut())
+        })?;
+        tracing::debug!(doc = %id, "a reply merged into an edit made while it was applied");
+        w.doc = stored;
+        w.synced = false;
+        Ok(())
+    }
+
     /// A value kept with the replica (session data of the app layer).
     pub fn meta(&self, key: &str) -> Result<Option<Vec<u8>>, CoreError> {
         Ok(self
@@ -555,8 +584,11 @@ impl ClientStore for Replica {
             .unwrap_or(0))
     }
 
-    fn commit_sync(&mut self, writes: ClientWrites) -> Result<(), CoreError> {
+    fn commit_sync(&mut self, mut writes: ClientWrites) -> Result<(), CoreError> {
         let now = now_ms();
+        for w in &mut writes.docs {
+            self.rebase(w)?;
+        }
         let mut done = Vec::new();
         let tx = self
             .conn

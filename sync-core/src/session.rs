@@ -127,6 +127,12 @@ pub struct ClientDocWrite {
     pub state: Vec<u8>,
     /// The server has everything this replica has.
     pub synced: bool,
+    /// The document's heads when the session loaded it (`None`: it was not
+    /// in the store). A store that lets edits in while a reply is applied
+    /// (the phone's reads and edits do not wait on a sync) merges `doc` into
+    /// what it holds when its heads moved on meanwhile, and keeps the
+    /// document pending.
+    pub base: Option<Vec<ChangeHash>>,
 }
 
 #[derive(Debug, Default)]
@@ -299,9 +305,12 @@ impl ClientSession {
                         continue;
                     }
                     self.stats.docs_received += 1;
-                    let mut doc = match store.load(&id)? {
-                        Some(d) => d,
-                        None => Document::empty(id.clone(), &actor),
+                    let (mut doc, base) = match store.load(&id)? {
+                        Some(mut d) => {
+                            let heads = d.heads();
+                            (d, Some(heads))
+                        }
+                        None => (Document::empty(id.clone(), &actor), None),
                     };
                     let state = match self.states.entry(id.clone()) {
                         Entry::Occupied(e) => e.into_mut(),
@@ -326,7 +335,12 @@ impl ClientSession {
                     }
                     let synced = state.their_heads.as_deref() == Some(&doc.heads()[..]);
                     let state = state.encode();
-                    writes.docs.push(ClientDocWrite { doc, state, synced });
+                    writes.docs.push(ClientDocWrite {
+                        doc,
+                        state,
+                        synced,
+                        base,
+                    });
                 }
             }
         }

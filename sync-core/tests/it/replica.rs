@@ -4,9 +4,11 @@
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
-use sync_core::document::{EntryFields, Record};
+use sync_core::document::{Actor, Document, EntryFields, Record};
+use sync_core::memory::MemoryServer;
 use sync_core::replica::Replica;
-use sync_core::{DocId, Edit, ItemId};
+use sync_core::session::{ClientStore, ClientWrites};
+use sync_core::{CoreError, DocId, Edit, ItemId};
 
 use crate::common::*;
 
@@ -207,4 +209,78 @@ fn a_refused_edit_leaves_the_replica_as_it_was() {
         )
         .is_err());
     assert_eq!(r.record(&id).unwrap(), before);
+}
+
+/// A store through which the phone edits while a reply is applied: the
+/// replica's lock is held per call, so an edit lands between the session's
+/// load of a document and the commit of what the reply made of it.
+struct EditsDuringReply<'a> {
+    replica: &'a mut Replica,
+    edit: Option<(DocId, Edit)>,
+}
+
+impl ClientStore for EditsDuringReply<'_> {
+    fn actor(&self) -> Actor {
+        self.replica.actor().clone()
+    }
+    fn load(&mut self, id: &DocId) -> Result<Option<Document>, CoreError> {
+        let loaded = self.replica.load(id)?;
+        if let Some((doc, edit)) = self.edit.take() {
+            self.replica.edit(&doc, &edit, &cadre("u1"))?;
+        }
+        Ok(loaded)
+    }
+    fn sync_state(&mut self, id: &DocId) -> Result<Option<Vec<u8>>, CoreError> {
+        self.replica.sync_state(id)
+    }
+    fn pending(&mut self) -> Result<Vec<DocId>, CoreError> {
+        self.replica.pending()
+    }
+    fn cursor(&mut self) -> Result<u64, CoreError> {
+        self.replica.cursor()
+    }
+    fn commit_sync(&mut self, writes: ClientWrites) -> Result<(), CoreError> {
+        self.replica.commit_sync(writes)
+    }
+}
+
+#[test]
+fn an_edit_made_while_a_reply_is_applied_is_kept_and_sent() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = MemoryServer::new();
+    let id = DocId::diary(&user("u1"), day(0));
+    let add = |i: usize| Edit::AddEntry {
+        id: item_for(i),
+        fields: fields(i),
+    };
+    // Phone A holds the diary with entry 0, synced; phone B adds entry 1.
+    let mut a = Replica::open(&dir.path().join("a.db")).unwrap();
+    a.edit(&id, &add(0), &cadre("u1")).unwrap();
+    sync_once(&mut a, &mut server, "a");
+    let mut b = Replica::open(&dir.path().join("b.db")).unwrap();
+    sync_once(&mut b, &mut server, "b");
+    b.edit(&id, &add(1), &cadre("u1")).unwrap();
+    sync_once(&mut b, &mut server, "b");
+
+    // A syncs; while B's entry is applied, the cadre adds entry 2 on A.
+    let mut store = EditsDuringReply {
+        replica: &mut a,
+        edit: Some((id.clone(), add(2))),
+    };
+    sync_once(&mut store, &mut server, "a");
+    let ids = |r: &mut Replica| -> Vec<String> {
+        let Some(Record::Diary(d)) = r.record(&id).unwrap() else {
+            panic!("no diary")
+        };
+        d.entries.into_iter().map(|e| e.id).collect()
+    };
+    assert_eq!(ids(&mut a), ["e0", "e1", "e2"]);
+    // On disk too; the session went on and sent it (the document stayed
+    // pending), so it reaches B.
+    drop(a);
+    let mut a = Replica::open(&dir.path().join("a.db")).unwrap();
+    assert_eq!(ids(&mut a), ["e0", "e1", "e2"]);
+    assert!(a.pending_docs().unwrap().is_empty());
+    sync_once(&mut b, &mut server, "b");
+    assert_eq!(ids(&mut b), ["e0", "e1", "e2"]);
 }
