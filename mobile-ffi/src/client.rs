@@ -4,7 +4,6 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 use chrono::NaiveDate;
@@ -18,8 +17,13 @@ use sync_core::validate::TimeOfDay;
 use sync_core::{DocId, DocKind, Edit, EditContext, ItemId, Record, Role, UserId};
 
 use crate::account::{self, StoredSession};
+use crate::cancel::{off_thread, Cancel, CancelToken};
 use crate::error::{guard, JishiError};
 use crate::http::{HttpError, Server};
+use crate::observe::{
+    ChangeListener, ChangeOrigin, DocChange, Observers, StatusListener, SyncState, SyncStatus,
+};
+use crate::transport::{HttpTransport, UreqTransport};
 use crate::types::*;
 
 /// The clients open in this process, by data folder.
@@ -27,15 +31,24 @@ static OPEN: Mutex<BTreeMap<PathBuf, Weak<JishiClient>>> = Mutex::new(BTreeMap::
 
 /// The replica file inside the data folder.
 pub const REPLICA_FILE: &str = "jishi.sqlite";
+/// Held locked (an OS file lock) by the one process using the folder.
+pub const LOCK_FILE: &str = "jishi.lock";
 
 #[derive(uniffi::Object)]
 pub struct JishiClient {
     pub(crate) server: Server,
+    /// Held only for a read, an edit or one step of a sync (building a
+    /// request, committing a reply): a read never waits for a sync.
     pub(crate) replica: Mutex<Replica>,
     /// Held for the whole of a `sync()`: a second call waits for the first.
     pub(crate) sync_lock: Mutex<()>,
-    pub(crate) cancel: AtomicBool,
+    /// The running sync's stop signal, for `cancel_sync()`.
+    pub(crate) running: Mutex<Option<Arc<Cancel>>>,
+    pub(crate) observers: Observers,
     photo_options: PhotoOptions,
+    /// The data folder's OS lock, held while this client is open: a second
+    /// process (an Android `:sync` process, an iOS extension) is refused.
+    _folder_lock: std::fs::File,
 }
 
 impl std::fmt::Debug for JishiClient {
@@ -82,6 +95,7 @@ pub(crate) fn from_http(e: HttpError) -> JishiError {
     match e {
         HttpError::Offline(message) => JishiError::Offline { detail: message },
         HttpError::Busy { retry_after_secs } => JishiError::Busy { retry_after_secs },
+        HttpError::Stopped(stop) => stop.into(),
         HttpError::Status {
             status: 401,
             message,
@@ -136,10 +150,49 @@ impl JishiClient {
         // The server refuses records of days to come (and plans beyond
         // next month): say so here, where the cadre can pick another day.
         sync_core::validate::period_open(id, chrono::Local::now().date_naive())?;
-        let mut r = self.replica();
-        let ctx = Self::context(&r)?;
-        r.edit(id, &edit, &ctx)?;
+        {
+            let mut r = self.replica();
+            let ctx = Self::context(&r)?;
+            r.edit(id, &edit, &ctx)?;
+        }
+        self.changed_here(id);
         Ok(())
+    }
+
+    /// Tell the listeners about an edit made here.
+    fn changed_here(&self, id: &DocId) {
+        self.observers
+            .changed(vec![DocChange::of(id, ChangeOrigin::Local)]);
+        self.publish_status();
+    }
+
+    /// The status as it is now.
+    pub(crate) fn current_status(&self) -> Result<SyncStatus, JishiError> {
+        let (state, live) = self.observers.state();
+        let r = self.replica();
+        Ok(SyncStatus {
+            state,
+            pending_documents: u32::try_from(r.pending_docs()?.len()).unwrap_or(u32::MAX),
+            pending_photos: u32::try_from(r.uploads_pending()?.len()).unwrap_or(u32::MAX),
+            live,
+            last_sync: account::last_sync(&r)?,
+        })
+    }
+
+    /// Tell the status listeners, if any, what the status is now.
+    pub(crate) fn publish_status(&self) {
+        if !self.observers.has_status_listeners() {
+            return;
+        }
+        match self.current_status() {
+            Ok(status) => self.observers.status(&status),
+            Err(e) => tracing::warn!(error = %e, "cannot read the sync status"),
+        }
+    }
+
+    pub(crate) fn set_sync_state(&self, state: SyncState) {
+        self.observers.set_state(state);
+        self.publish_status();
     }
 
     fn diary_id(&self, date: &str) -> Result<DocId, JishiError> {
@@ -239,7 +292,11 @@ impl JishiClient {
         Ok(view)
     }
 
-    pub(crate) fn access_token(&self, force_refresh: bool) -> Result<String, JishiError> {
+    pub(crate) fn access_token(
+        &self,
+        cancel: &Arc<Cancel>,
+        force_refresh: bool,
+    ) -> Result<String, JishiError> {
         let session = Self::session(&self.replica())?;
         let Some(refresh) = session.refresh_token.clone() else {
             return Err(JishiError::LoginRequired {
@@ -255,8 +312,8 @@ impl JishiClient {
         }
         // A reply lost on a bad network: the server rotated the token and
         // accepts the old one again for a short grace; ask again at once.
-        let answer = match self.server.refresh(&refresh) {
-            Err(HttpError::Offline(_)) => self.server.refresh(&refresh),
+        let answer = match self.server.refresh(cancel, &refresh) {
+            Err(HttpError::Offline(_)) => self.server.refresh(cancel, &refresh),
             other => other,
         };
         // Store only if nobody logged out or in meanwhile.
@@ -304,60 +361,11 @@ impl JishiClient {
     }
 }
 
-#[uniffi::export]
+// The blocking bodies of the async exports (run on the call's thread).
 impl JishiClient {
-    /// Open (or create) the client's data in `data_dir` (the app's private
-    /// files folder) for the server at `server_url` (`https://…`). Works
-    /// offline: nothing is sent until `login` or `sync`.
-    #[uniffi::constructor]
-    pub fn open(data_dir: String, server_url: String) -> Result<Arc<Self>, JishiError> {
-        guard(|| {
-            let url = server_url.trim();
-            if !(url.starts_with("https://") || url.starts_with("http://")) || url.len() < 10 {
-                return Err(JishiError::invalid(
-                    "server_url",
-                    "must be an http:// or https:// address",
-                ));
-            }
-            let dir = PathBuf::from(&data_dir);
-            std::fs::create_dir_all(&dir).map_err(|e| JishiError::Storage {
-                detail: format!("cannot create the data folder {data_dir}: {e}"),
-            })?;
-            let dir = dir.canonicalize().map_err(|e| JishiError::Storage {
-                detail: format!("cannot resolve the data folder {data_dir}: {e}"),
-            })?;
-            // One client per folder in the process: two replicas with their
-            // own caches on one file could send a stale document.
-            let mut open = OPEN.lock().unwrap_or_else(|p| p.into_inner());
-            open.retain(|_, c| c.strong_count() > 0);
-            if let Some(existing) = open.get(&dir).and_then(Weak::upgrade) {
-                if existing.server.base() == url.trim_end_matches('/') {
-                    return Ok(existing);
-                }
-                return Err(JishiError::invalid(
-                    "data_dir",
-                    "this folder is open with another server address; close that client first",
-                ));
-            }
-            let replica = Replica::open(&dir.join(REPLICA_FILE))?;
-            tracing::info!(data_dir, server_url = url, "client opened");
-            let client = Arc::new(Self {
-                server: Server::new(url),
-                replica: Mutex::new(replica),
-                sync_lock: Mutex::new(()),
-                cancel: AtomicBool::new(false),
-                photo_options: PhotoOptions::default(),
-            });
-            open.insert(dir, Arc::downgrade(&client));
-            Ok(client)
-        })
-    }
-
-    /// Log in (online). The session is kept on the phone: records can be
-    /// written offline for as long as needed, and `sync()` renews tokens.
-    /// A phone holding another user's unsynced records refuses a new user.
-    pub fn login(
+    fn login_now(
         &self,
+        cancel: &Arc<Cancel>,
         login: String,
         password: String,
         device_name: String,
@@ -373,7 +381,7 @@ impl JishiClient {
             };
             let pair = self
                 .server
-                .login(&login, &password, &device_id, &device_name, &actors)
+                .login(cancel, &login, &password, &device_id, &device_name, &actors)
                 .map_err(|e| match e {
                     HttpError::Status {
                         status: 401,
@@ -404,7 +412,7 @@ impl JishiClient {
             if let Some(prev) = previous.filter(|p| p.user_id != pair.user_id) {
                 if !r.pending_docs()?.is_empty() {
                     drop(r);
-                    let _ = self.server.logout(&pair.refresh_token);
+                    let _ = self.server.logout(cancel, &pair.refresh_token);
                     return Err(JishiError::Forbidden {
  detail: format!(
                             "this phone holds unsynced records of {}; log in as them and sync first",
@@ -427,20 +435,149 @@ impl JishiClient {
         })
     }
 
-    /// Log out: the server forgets the session (when reachable) and the
-    /// phone forgets its tokens. The records stay, unsynced ones included.
-    pub fn logout(&self) -> Result<(), JishiError> {
+    fn logout_now(&self, cancel: &Arc<Cancel>) -> Result<(), JishiError> {
         guard(|| {
             let Some(session) = account::load(&self.replica())? else {
                 return Ok(());
             };
             if let Some(refresh) = &session.refresh_token {
-                if let Err(e) = self.server.logout(refresh) {
+                if let Err(e) = self.server.logout(cancel, refresh) {
                     tracing::warn!(error = %e, "server logout failed; tokens forgotten here anyway");
                 }
             }
             account::save(&mut self.replica(), &session.signed_out())
         })
+    }
+
+    fn attach_photo_now(
+        &self,
+        doc_id: String,
+        item_id: String,
+        camera_file: String,
+    ) -> Result<PhotoView, JishiError> {
+        guard(|| {
+            let id = DocId::parse(&doc_id).map_err(|e| JishiError::invalid("doc_id", e.reason))?;
+            let item_id = item(&item_id)?;
+            let size = std::fs::metadata(&camera_file)
+                .map_err(|e| JishiError::invalid("camera_file", format!("{camera_file}: {e}")))?
+                .len();
+            if size > self.photo_options.max_input_bytes as u64 {
+                return Err(JishiError::invalid(
+                    "camera_file",
+                    format!(
+                        "{size} bytes is over the limit of {}",
+                        self.photo_options.max_input_bytes
+                    ),
+                ));
+            }
+            let bytes = std::fs::read(&camera_file)
+                .map_err(|e| JishiError::invalid("camera_file", format!("{camera_file}: {e}")))?;
+            let prepared = prepare_photo(&bytes, &self.photo_options)
+                .map_err(|e| JishiError::invalid("photo", e.to_string()))?;
+            let ctx = {
+                let mut r = self.replica();
+                let ctx = Self::context(&r)?;
+                r.queue_photo(&id, &item_id, &prepared, &ctx)?;
+                ctx
+            };
+            self.changed_here(&id);
+            Ok(PhotoView {
+                hash: prepared.hash.to_string(),
+                added_at_ms: ctx.now_ms,
+                captured_at_ms: prepared.captured_at,
+                location: prepared.location.map(Into::into),
+            })
+        })
+    }
+}
+
+#[uniffi::export]
+impl JishiClient {
+    /// Open (or create) the client's data in `data_dir` (the app's private
+    /// files folder) for the server at `server_url` (`https://…`). Works
+    /// offline: nothing is sent until `login` or `sync`.
+    #[uniffi::constructor]
+    pub fn open(data_dir: String, server_url: String) -> Result<Arc<Self>, JishiError> {
+        Self::open_with_transport(data_dir, server_url, Arc::new(UreqTransport::default()))
+    }
+
+    /// `open`, with HTTP through the app's `transport` (the platform's
+    /// network stack: its trust store, proxies, VPN and radio).
+    #[uniffi::constructor]
+    pub fn open_with_transport(
+        data_dir: String,
+        server_url: String,
+        transport: Arc<dyn HttpTransport>,
+    ) -> Result<Arc<Self>, JishiError> {
+        guard(|| {
+            let url = server_url.trim();
+            if !(url.starts_with("https://") || url.starts_with("http://")) || url.len() < 10 {
+                return Err(JishiError::invalid(
+                    "server_url",
+                    "must be an http:// or https:// address",
+                ));
+            }
+            let dir = PathBuf::from(&data_dir);
+            std::fs::create_dir_all(&dir).map_err(|e| JishiError::Storage {
+                detail: format!("cannot create the data folder {data_dir}: {e}"),
+            })?;
+            let dir = dir.canonicalize().map_err(|e| JishiError::Storage {
+                detail: format!("cannot resolve the data folder {data_dir}: {e}"),
+            })?;
+            // One client per folder in the process: two replicas with their
+            // own caches on one file could send a stale document.
+            let mut open = OPEN.lock().unwrap_or_else(|p| p.into_inner());
+            open.retain(|_, c| c.strong_count() > 0);
+            if let Some(existing) = open.get(&dir).and_then(Weak::upgrade) {
+                if existing.server.base() == url.trim_end_matches('/') {
+                    return Ok(existing);
+                }
+                return Err(JishiError::invalid(
+                    "data_dir",
+                    "this folder is open with another server address; close that client first",
+                ));
+            }
+            let folder_lock = lock_folder(&dir)?;
+            let replica = Replica::open(&dir.join(REPLICA_FILE))?;
+            tracing::info!(data_dir, server_url = url, "client opened");
+            let client = Arc::new(Self {
+                server: Server::new(url, transport),
+                replica: Mutex::new(replica),
+                sync_lock: Mutex::new(()),
+                running: Mutex::new(None),
+                observers: Observers::default(),
+                photo_options: PhotoOptions::default(),
+                _folder_lock: folder_lock,
+            });
+            open.insert(dir, Arc::downgrade(&client));
+            Ok(client)
+        })
+    }
+
+    /// Log in (online). The session is kept on the phone: records can be
+    /// written offline for as long as needed, and `sync()` renews tokens.
+    /// A phone holding another user's unsynced records refuses a new user.
+    pub async fn login(
+        self: Arc<Self>,
+        login: String,
+        password: String,
+        device_name: String,
+        cancel: Option<Arc<CancelToken>>,
+    ) -> Result<Account, JishiError> {
+        let stop = call_cancel(cancel.as_deref());
+        let c = stop.clone();
+        off_thread(stop, move || {
+            self.login_now(&c, login, password, device_name)
+        })
+        .await
+    }
+
+    /// Log out: the server forgets the session (when reachable) and the
+    /// phone forgets its tokens. The records stay, unsynced ones included.
+    pub async fn logout(self: Arc<Self>) -> Result<(), JishiError> {
+        let stop = Cancel::new();
+        let c = stop.clone();
+        off_thread(stop, move || self.logout_now(&c)).await
     }
 
     /// Who is logged in on this phone, if anyone ever was.
@@ -749,43 +886,17 @@ impl JishiClient {
     /// Attach a camera file (JPEG or PNG) to an entry or activity of one of
     /// my records (`doc_id` from a view). The photo is made upright, at most
     /// 1,600 px, stripped of metadata, stored in the data folder and queued
-    /// for upload, in one step. Takes a few hundred ms: call it off the UI
-    /// thread.
-    pub fn attach_photo(
-        &self,
+    /// for upload, in one step (a few hundred ms, off the caller's thread).
+    pub async fn attach_photo(
+        self: Arc<Self>,
         doc_id: String,
         item_id: String,
         camera_file: String,
     ) -> Result<PhotoView, JishiError> {
-        guard(|| {
-            let id = DocId::parse(&doc_id).map_err(|e| JishiError::invalid("doc_id", e.reason))?;
-            let item_id = item(&item_id)?;
-            let size = std::fs::metadata(&camera_file)
-                .map_err(|e| JishiError::invalid("camera_file", format!("{camera_file}: {e}")))?
-                .len();
-            if size > self.photo_options.max_input_bytes as u64 {
-                return Err(JishiError::invalid(
-                    "camera_file",
-                    format!(
-                        "{size} bytes is over the limit of {}",
-                        self.photo_options.max_input_bytes
-                    ),
-                ));
-            }
-            let bytes = std::fs::read(&camera_file)
-                .map_err(|e| JishiError::invalid("camera_file", format!("{camera_file}: {e}")))?;
-            let prepared = prepare_photo(&bytes, &self.photo_options)
-                .map_err(|e| JishiError::invalid("photo", e.to_string()))?;
-            let mut r = self.replica();
-            let ctx = Self::context(&r)?;
-            r.queue_photo(&id, &item_id, &prepared, &ctx)?;
-            Ok(PhotoView {
-                hash: prepared.hash.to_string(),
-                added_at_ms: ctx.now_ms,
-                captured_at_ms: prepared.captured_at,
-                location: prepared.location.map(Into::into),
-            })
+        off_thread(Cancel::new(), move || {
+            self.attach_photo_now(doc_id, item_id, camera_file)
         })
+        .await
     }
 
     /// Queue a failed photo again (after the user fixed what the server
@@ -919,9 +1030,73 @@ impl JishiClient {
         guard(|| account::last_sync(&self.replica()))
     }
 
-    /// Ask a running `sync()` to stop at the next step; it returns
-    /// `Cancelled` and keeps what it finished.
+    /// Stop the running `sync()`, if one runs (also inside a request that
+    /// waits for the network): it returns `Cancelled` and keeps what it
+    /// finished. Does nothing when no sync runs. To stop one call of
+    /// several, give it a `CancelToken`, or cancel its coroutine or task.
     pub fn cancel_sync(&self) {
-        self.cancel.store(true, Ordering::SeqCst);
+        let running = self.running.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(c) = running.as_ref() {
+            c.cancel();
+        }
+    }
+
+    // ---- observing --------------------------------------------------------
+
+    /// Hear every change to the documents on this phone (an edit here, or
+    /// what sync brought); returns an id for `remove_listener`.
+    pub fn add_change_listener(&self, listener: Arc<dyn ChangeListener>) -> u64 {
+        self.observers.add_change(listener)
+    }
+
+    /// Hear the sync status whenever it changes, starting now with the
+    /// current one; returns an id for `remove_listener`.
+    pub fn add_status_listener(&self, listener: Arc<dyn StatusListener>) -> u64 {
+        let id = self.observers.add_status(listener.clone());
+        if let Ok(status) = self.current_status() {
+            listener.on_status(status);
+        }
+        id
+    }
+
+    /// Stop a listener; false if `id` names none.
+    pub fn remove_listener(&self, id: u64) -> bool {
+        self.observers.remove(id)
+    }
+
+    /// The sync status now (pending counts, what sync is doing, live).
+    pub fn status(&self) -> Result<SyncStatus, JishiError> {
+        guard(|| self.current_status())
+    }
+}
+
+/// The stop signal of one call: the app's token if it gave one, else a
+/// fresh one (cancelled when the awaiting coroutine or task is).
+pub(crate) fn call_cancel(token: Option<&CancelToken>) -> Arc<Cancel> {
+    token.map_or_else(Cancel::new, |t| t.inner.clone())
+}
+
+/// Take the data folder's OS lock, or say which process has it.
+fn lock_folder(dir: &std::path::Path) -> Result<std::fs::File, JishiError> {
+    let path = dir.join(LOCK_FILE);
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| JishiError::Storage {
+            detail: format!("cannot create {}: {e}", path.display()),
+        })?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(JishiError::FolderInUse {
+            detail: format!(
+                "{} is open in another process of this app; sync from the process that opened it, or close it there first",
+                dir.display()
+            ),
+        }),
+        Err(std::fs::TryLockError::Error(e)) => Err(JishiError::Storage {
+            detail: format!("cannot lock {}: {e}", path.display()),
+        }),
     }
 }

@@ -33,9 +33,18 @@ pub enum JishiError {
     /// `retry_after_secs` or later.
     #[error("server busy: sync again in {retry_after_secs} s")]
     Busy { retry_after_secs: u64 },
-    /// `cancel_sync()` stopped a sync; what was done is kept.
-    #[error("sync cancelled")]
+    /// The call was cancelled (its `CancelToken`, its coroutine or task,
+    /// or `cancel_sync()`); what was done is kept.
+    #[error("cancelled")]
     Cancelled,
+    /// The call reached the deadline it was given; what was done is kept
+    /// and the next call goes on from there.
+    #[error("deadline reached")]
+    DeadlineReached,
+    /// The data folder is open in another process (an Android `:sync`
+    /// process, an iOS extension): one process at a time.
+    #[error("data folder in use: {detail}")]
+    FolderInUse { detail: String },
     /// Anything else; `detail` says what.
     #[error("{detail}")]
     Other { detail: String },

@@ -1,13 +1,16 @@
 //! The server's HTTP API as the phone uses it: login, token refresh,
-//! logout, one sync round trip, and the photo upload requests. Blocking
-//! (the app calls from a background thread), with timeouts, and every
+//! logout, one sync round trip, and the photo upload requests, through the
+//! app's [`HttpTransport`] (or the library's own), each stopped by its call's
+//! cancel or deadline, and every
 //! failure typed: no answer at all is [`HttpError::Offline`], an answer is
 //! [`HttpError::Status`] with the server's `{code, message}`.
 
-use std::io::Read;
-use std::time::Duration;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
+
+use crate::cancel::{Cancel, Stop};
+use crate::transport::{HttpHeader, HttpRequest, HttpResponse, HttpTransport, TransportError};
 
 /// The content type of sync batches.
 pub const SYNC_CONTENT_TYPE: &str = "application/vnd.jishi.sync-batch";
@@ -28,6 +31,9 @@ pub enum HttpError {
     /// request was stored. Send it again after `retry_after_secs`.
     #[error("server busy: send again in {retry_after_secs} s")]
     Busy { retry_after_secs: u64 },
+    /// The call was cancelled or reached its deadline while waiting.
+    #[error("stopped: {0:?}")]
+    Stopped(Stop),
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -71,28 +77,36 @@ pub struct UploadAnswer {
     pub message: String,
 }
 
-#[derive(Debug, Clone)]
+/// The server's API over a transport. Every request runs through the
+/// call's [`Cancel`]: a cancelled or timed-out call stops waiting at once.
+#[derive(Clone)]
 pub struct Server {
     base: String,
-    agent: ureq::Agent,
+    transport: Arc<dyn HttpTransport>,
+}
+
+impl std::fmt::Debug for Server {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Server").field("base", &self.base).finish()
+    }
+}
+
+fn header(name: &str, value: impl Into<String>) -> HttpHeader {
+    HttpHeader {
+        name: name.to_owned(),
+        value: value.into(),
+    }
+}
+
+fn bearer(token: &str) -> HttpHeader {
+    header("authorization", format!("Bearer {token}"))
 }
 
 impl Server {
-    pub fn new(base: &str) -> Self {
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            // No limit on a whole exchange (a week's backlog over 2G takes
-            // minutes); a stalled one fails.
-            .timeout_connect(Some(Duration::from_secs(15)))
-            .timeout_per_read(Some(Duration::from_secs(60)))
-            .timeout_per_write(Some(Duration::from_secs(60)))
-            .timeout_recv_response(Some(Duration::from_secs(120)))
-            .user_agent(concat!("jishi-mobile/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .into();
+    pub fn new(base: &str, transport: Arc<dyn HttpTransport>) -> Self {
         Self {
             base: base.trim_end_matches('/').to_owned(),
-            agent,
+            transport,
         }
     }
 
@@ -105,15 +119,30 @@ impl Server {
         format!("{}{path}", self.base)
     }
 
-    fn read(mut r: ureq::http::Response<ureq::Body>) -> Result<(u16, Vec<u8>), HttpError> {
-        let status = r.status().as_u16();
-        let mut body = Vec::new();
-        r.body_mut()
-            .as_reader()
-            .take(MAX_REPLY)
-            .read_to_end(&mut body)
-            .map_err(|e| HttpError::Offline(format!("reply cut: {e}")))?;
-        Ok((status, body))
+    fn request(
+        &self,
+        method: &str,
+        path: &str,
+        headers: Vec<HttpHeader>,
+        body: Vec<u8>,
+    ) -> HttpRequest {
+        HttpRequest {
+            method: method.to_owned(),
+            url: self.url(path),
+            headers,
+            body,
+            max_response_bytes: MAX_REPLY,
+        }
+    }
+
+    /// One exchange through the transport, stopped by `cancel`.
+    fn call(&self, cancel: &Arc<Cancel>, request: HttpRequest) -> Result<HttpResponse, HttpError> {
+        let transport = self.transport.clone();
+        match cancel.run(move || transport.send(request)) {
+            Err(stop) => Err(HttpError::Stopped(stop)),
+            Ok(Err(TransportError::Network { detail })) => Err(HttpError::Offline(detail)),
+            Ok(Ok(r)) => Ok(r),
+        }
     }
 
     fn ok_or_status(status: u16, body: &[u8]) -> Result<(), HttpError> {
@@ -128,17 +157,17 @@ impl Server {
         })
     }
 
-    fn post_json<B: Serialize>(&self, path: &str, body: &B) -> Result<Vec<u8>, HttpError> {
+    fn post_json<B: Serialize>(
+        &self,
+        cancel: &Arc<Cancel>,
+        path: &str,
+        body: &B,
+    ) -> Result<Vec<u8>, HttpError> {
         let json = serde_json::to_vec(body).map_err(|e| HttpError::Offline(e.to_string()))?;
-        let r = self
-            .agent
-            .post(self.url(path))
-            .content_type("application/json")
-            .send(&json[..])
-            .map_err(offline)?;
-        let (status, body) = Self::read(r)?;
-        Self::ok_or_status(status, &body)?;
-        Ok(body)
+        let headers = vec![header("content-type", "application/json")];
+        let r = self.call(cancel, self.request("POST", path, headers, json))?;
+        Self::ok_or_status(r.status, &r.body)?;
+        Ok(r.body)
     }
 
     fn tokens(body: &[u8]) -> Result<TokenPair, HttpError> {
@@ -151,6 +180,7 @@ impl Server {
 
     pub fn login(
         &self,
+        cancel: &Arc<Cancel>,
         login: &str,
         password: &str,
         device_id: &str,
@@ -158,6 +188,7 @@ impl Server {
         actors: &[String],
     ) -> Result<TokenPair, HttpError> {
         let body = self.post_json(
+            cancel,
             "/api/v1/auth/login",
             &LoginBody {
                 login,
@@ -170,89 +201,113 @@ impl Server {
         Self::tokens(&body)
     }
 
-    pub fn refresh(&self, refresh_token: &str) -> Result<TokenPair, HttpError> {
-        let body = self.post_json("/api/v1/auth/refresh", &RefreshBody { refresh_token })?;
+    pub fn refresh(
+        &self,
+        cancel: &Arc<Cancel>,
+        refresh_token: &str,
+    ) -> Result<TokenPair, HttpError> {
+        let body = self.post_json(
+            cancel,
+            "/api/v1/auth/refresh",
+            &RefreshBody { refresh_token },
+        )?;
         Self::tokens(&body)
     }
 
-    pub fn logout(&self, refresh_token: &str) -> Result<(), HttpError> {
-        self.post_json("/api/v1/auth/logout", &RefreshBody { refresh_token })
-            .map(|_| ())
+    pub fn logout(&self, cancel: &Arc<Cancel>, refresh_token: &str) -> Result<(), HttpError> {
+        self.post_json(
+            cancel,
+            "/api/v1/auth/logout",
+            &RefreshBody { refresh_token },
+        )
+        .map(|_| ())
     }
 
     /// One sync round trip: the encoded request batch up, the reply down.
-    pub fn sync(&self, token: &str, batch: &[u8]) -> Result<Vec<u8>, HttpError> {
-        let r = self
-            .agent
-            .post(self.url("/api/v1/sync"))
-            .header("authorization", format!("Bearer {token}"))
-            .content_type(SYNC_CONTENT_TYPE)
-            .send(batch)
-            .map_err(offline)?;
-        if r.status().as_u16() == 503 {
-            let header = r.headers().get("retry-after").and_then(|v| v.to_str().ok());
+    pub fn sync(
+        &self,
+        cancel: &Arc<Cancel>,
+        token: &str,
+        batch: &[u8],
+    ) -> Result<Vec<u8>, HttpError> {
+        let headers = vec![bearer(token), header("content-type", SYNC_CONTENT_TYPE)];
+        let r = self.call(
+            cancel,
+            self.request("POST", "/api/v1/sync", headers, batch.to_vec()),
+        )?;
+        if r.status == 503 {
             return Err(HttpError::Busy {
-                retry_after_secs: sync_core::protocol::retry_after_secs(header),
+                retry_after_secs: sync_core::protocol::retry_after_secs(r.header("retry-after")),
             });
         }
-        let (status, body) = Self::read(r)?;
-        Self::ok_or_status(status, &body)?;
-        Ok(body)
+        Self::ok_or_status(r.status, &r.body)?;
+        Ok(r.body)
     }
 
-    fn upload_answer(r: ureq::http::Response<ureq::Body>) -> Result<UploadAnswer, HttpError> {
-        let header = |name: &str| {
-            r.headers()
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned)
-        };
-        let offset = header("upload-offset").and_then(|v| v.trim().parse().ok());
-        let complete = header("upload-complete").as_deref() == Some("1");
-        let (status, body) = Self::read(r)?;
-        let e: ErrorBody = serde_json::from_slice(&body).unwrap_or_default();
-        Ok(UploadAnswer {
-            status,
+    fn upload_answer(r: HttpResponse) -> UploadAnswer {
+        let offset = r
+            .header("upload-offset")
+            .and_then(|v| v.trim().parse().ok());
+        let complete = r.header("upload-complete") == Some("1");
+        let e: ErrorBody = serde_json::from_slice(&r.body).unwrap_or_default();
+        UploadAnswer {
+            status: r.status,
             offset,
             complete,
             code: e.code,
             message: e.message,
-        })
+        }
+    }
+
+    pub fn transport(&self) -> Arc<dyn HttpTransport> {
+        self.transport.clone()
+    }
+
+    /// `GET /api/v1/events`, from after event `last_id` when reconnecting.
+    pub fn events_request(&self, token: &str, last_id: Option<u64>) -> HttpRequest {
+        let mut headers = vec![bearer(token), header("accept", "text/event-stream")];
+        if let Some(id) = last_id {
+            headers.push(header("last-event-id", id.to_string()));
+        }
+        self.request("GET", "/api/v1/events", headers, Vec::new())
     }
 
     /// `HEAD /api/v1/blobs/{sha}`.
-    pub fn blob_offset(&self, token: &str, sha: &str) -> Result<UploadAnswer, HttpError> {
-        let r = self
-            .agent
-            .head(self.url(&format!("/api/v1/blobs/{sha}")))
-            .header("authorization", format!("Bearer {token}"))
-            .call()
-            .map_err(offline)?;
-        Self::upload_answer(r)
+    pub fn blob_offset(
+        &self,
+        cancel: &Arc<Cancel>,
+        token: &str,
+        sha: &str,
+    ) -> Result<UploadAnswer, HttpError> {
+        let path = format!("/api/v1/blobs/{sha}");
+        let r = self.call(
+            cancel,
+            self.request("HEAD", &path, vec![bearer(token)], Vec::new()),
+        )?;
+        Ok(Self::upload_answer(r))
     }
 
     /// `PATCH /api/v1/blobs/{sha}` with one chunk.
     pub fn blob_chunk(
         &self,
+        cancel: &Arc<Cancel>,
         token: &str,
         sha: &str,
         offset: u64,
         total: u64,
         chunk: &[u8],
     ) -> Result<UploadAnswer, HttpError> {
-        let r = self
-            .agent
-            .patch(self.url(&format!("/api/v1/blobs/{sha}")))
-            .header("authorization", format!("Bearer {token}"))
-            .header("upload-offset", offset.to_string())
-            .header("upload-length", total.to_string())
-            .content_type("application/offset+octet-stream")
-            .send(chunk)
-            .map_err(offline)?;
-        Self::upload_answer(r)
+        let path = format!("/api/v1/blobs/{sha}");
+        let headers = vec![
+            bearer(token),
+            header("upload-offset", offset.to_string()),
+            header("upload-length", total.to_string()),
+            header("content-type", "application/offset+octet-stream"),
+        ];
+        let r = self.call(
+            cancel,
+            self.request("PATCH", &path, headers, chunk.to_vec()),
+        )?;
+        Ok(Self::upload_answer(r))
     }
-}
-
-fn offline(e: ureq::Error) -> HttpError {
-    HttpError::Offline(e.to_string())
 }

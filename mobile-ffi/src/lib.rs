@@ -10,15 +10,25 @@
 uniffi::setup_scaffolding!("jishi");
 
 mod account;
+mod cancel;
 mod client;
 mod error;
 mod http;
+mod live;
 mod logs;
+mod observe;
 mod sync;
+mod transport;
 mod types;
 
-pub use client::{JishiClient, REPLICA_FILE};
+pub use cancel::CancelToken;
+pub use client::{JishiClient, LOCK_FILE, REPLICA_FILE};
 pub use error::JishiError;
 pub use logs::{clear_log_sink, set_log_sink, LogLevel, LogSink};
-pub use sync::SyncObserver;
+pub use observe::{ChangeListener, ChangeOrigin, DocChange, StatusListener, SyncState, SyncStatus};
+pub use sync::{SyncObserver, SyncOptions};
+pub use transport::{
+    HttpHeader, HttpRequest, HttpResponse, HttpStreamSink, HttpTransport, TransportError,
+    UreqTransport,
+};
 pub use types::*;

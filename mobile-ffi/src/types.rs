@@ -319,6 +319,9 @@ pub struct SyncSummary {
     /// Photos the server refused (see `outbox()` for the reason).
     pub photos_failed: u32,
     pub problems: Vec<DocProblemView>,
+    /// Everything was done; `false`: the deadline came first (the next
+    /// sync goes on).
+    pub complete: bool,
 }
 
 /// The last sync's time and result.

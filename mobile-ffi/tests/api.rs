@@ -14,6 +14,9 @@ use std::sync::{Arc, Mutex};
 
 use backend::Config;
 use jishi_ffi::*;
+
+mod common;
+use common::*;
 use jishi_tests::photo::camera_file;
 use jishi_tests::{county, BlockingApp, UserBuilder, PASSWORD};
 
@@ -85,9 +88,7 @@ fn a_week_written_offline_survives_restarts_and_reaches_the_other_phone() {
     let phone_dir = tempfile::tempdir().unwrap();
     let a = open(phone_dir.path(), &server.url);
     assert_eq!(a.account().unwrap(), None);
-    let account = a
-        .login("u1".into(), PASSWORD.into(), "张三的手机".into())
-        .unwrap();
+    let account = a.sign_in("u1", PASSWORD, "张三的手机").unwrap();
     assert_eq!(account.user_id, "u1");
     assert_eq!(account.role, "cadre");
     assert!(!account.needs_login);
@@ -190,21 +191,24 @@ fn a_week_written_offline_survives_restarts_and_reaches_the_other_phone() {
         .unwrap();
     let diary17 = a.diary("2026-11-17".into()).unwrap();
     let photo = a
-        .attach_photo(
+        .attach(
             diary17.doc_id.clone(),
             e1.clone(),
             camera_file(phone_dir.path(), "cam1.jpg", 640, 480, 1),
         )
         .unwrap();
     let night = a.night_log("2026-11-17".into()).unwrap();
-    a.attach_photo(
+    a.attach(
         night.doc_id.clone(),
         act.clone(),
         camera_file(phone_dir.path(), "cam2.jpg", 640, 480, 2),
     )
     .unwrap();
     assert_eq!(a.unsynced_documents().unwrap().len(), 4);
-    assert!(matches!(a.sync(quiet()), Err(JishiError::Offline { .. })));
+    assert!(matches!(
+        a.sync_with(quiet()),
+        Err(JishiError::Offline { .. })
+    ));
     let last = a.last_sync().unwrap().unwrap();
     assert!(!last.ok);
     assert_eq!(a.unsynced_documents().unwrap().len(), 4, "nothing lost");
@@ -213,7 +217,7 @@ fn a_week_written_offline_survives_restarts_and_reaches_the_other_phone() {
     // Back in signal: the app restarts and syncs.
     let a = open(phone_dir.path(), &server.url);
     let progress = quiet();
-    let summary = a.sync(progress.clone()).unwrap();
+    let summary = a.sync_with(progress.clone()).unwrap();
     assert_eq!(summary.documents_sent, 4, "{summary:?}");
     assert_eq!(
         summary.documents_received, 0,
@@ -241,9 +245,8 @@ fn a_week_written_offline_survives_restarts_and_reaches_the_other_phone() {
     // The same cadre's other phone.
     let other_dir = tempfile::tempdir().unwrap();
     let b = open(other_dir.path(), &server.url);
-    b.login("u1".into(), PASSWORD.into(), "备用手机".into())
-        .unwrap();
-    let got = b.sync(quiet()).unwrap();
+    b.sign_in("u1", PASSWORD, "备用手机").unwrap();
+    let got = b.sync_with(quiet()).unwrap();
     assert_eq!(got.documents_received, 4, "{got:?}");
     let d17 = b.diary("2026-11-17".into()).unwrap();
     assert_eq!(d17.entries.len(), 2);
@@ -273,20 +276,17 @@ fn a_supervisors_comment_reaches_the_cadre() {
     let server = start(|_| {});
     let (pa, ps) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let a = open(pa.path(), &server.url);
-    a.login("u1".into(), PASSWORD.into(), "手机".into())
-        .unwrap();
+    a.sign_in("u1", PASSWORD, "手机").unwrap();
     let e = a
         .add_entry("2026-11-19".into(), entry("09:00", "走访"))
         .unwrap();
-    a.sync(quiet()).unwrap();
+    a.sync_with(quiet()).unwrap();
     let doc = a.diary("2026-11-19".into()).unwrap().doc_id;
 
     let s = open(ps.path(), &server.url);
-    let account = s
-        .login("s1".into(), PASSWORD.into(), "督查手机".into())
-        .unwrap();
+    let account = s.sign_in("s1", PASSWORD, "督查手机").unwrap();
     assert_eq!(account.role, "supervisor");
-    s.sync(quiet()).unwrap();
+    s.sync_with(quiet()).unwrap();
     assert!(s.documents().unwrap().contains(&doc));
     // The supervisor reads the cadre's diary to pick the entry.
     let theirs = s.diary_by_id(doc.clone()).unwrap();
@@ -317,11 +317,11 @@ fn a_supervisors_comment_reaches_the_cadre() {
     ));
     s.add_comment(doc.clone(), Some(e.clone()), "请补充走访户数".into())
         .unwrap();
-    s.sync(quiet()).unwrap();
+    s.sync_with(quiet()).unwrap();
     assert_eq!(s.comments(doc.clone()).unwrap().len(), 1);
 
     assert!(a.comments_on_my_records().unwrap().is_empty());
-    a.sync(quiet()).unwrap();
+    a.sync_with(quiet()).unwrap();
     let notices = a.comments_on_my_records().unwrap();
     assert_eq!(notices.len(), 1);
     assert_eq!(notices[0].doc_id, doc);
@@ -349,13 +349,10 @@ fn bad_input_is_a_validation_error_naming_the_field() {
         Err(JishiError::LoginRequired { .. })
     ));
     assert_eq!(
-        field_of(
-            a.login("u1".into(), "wrong".into(), "p".into())
-                .unwrap_err()
-        ),
+        field_of(a.sign_in("u1", "wrong", "p").unwrap_err()),
         "password"
     );
-    a.login("u1".into(), PASSWORD.into(), "p".into()).unwrap();
+    a.sign_in("u1", PASSWORD, "p").unwrap();
     assert_eq!(field_of(a.diary("2026-13-45".into()).unwrap_err()), "date");
     assert_eq!(field_of(a.plan("2026-13".into()).unwrap_err()), "month");
     assert_eq!(
@@ -484,7 +481,7 @@ fn bad_input_is_a_validation_error_naming_the_field() {
     let doc = a.diary("2026-11-17".into()).unwrap().doc_id;
     assert_eq!(
         field_of(
-            a.attach_photo(doc.clone(), e.clone(), "/no/such/file.jpg".into())
+            a.attach(doc.clone(), e.clone(), "/no/such/file.jpg".into())
                 .unwrap_err()
         ),
         "camera_file"
@@ -493,14 +490,14 @@ fn bad_input_is_a_validation_error_naming_the_field() {
     std::fs::write(&not_image, "not a photo").unwrap();
     assert_eq!(
         field_of(
-            a.attach_photo(doc.clone(), e.clone(), not_image.display().to_string())
+            a.attach(doc.clone(), e.clone(), not_image.display().to_string())
                 .unwrap_err()
         ),
         "photo"
     );
     assert_eq!(
         field_of(
-            a.attach_photo(
+            a.attach(
                 "diary:u1".into(),
                 e.clone(),
                 not_image.display().to_string()
@@ -513,7 +510,7 @@ fn bad_input_is_a_validation_error_naming_the_field() {
     let theirs = doc.replace(":u1:", ":u2:");
     let cam = camera_file(dir.path(), "c.jpg", 640, 480, 3);
     assert!(matches!(
-        a.attach_photo(theirs, e, cam),
+        a.attach(theirs, e, cam),
         Err(JishiError::Forbidden { .. }) | Err(JishiError::Validation { .. })
     ));
     // Nothing bad was written: the one good entry is there.
@@ -535,13 +532,13 @@ fn one_folder_is_one_client_and_a_failed_photo_can_be_retried() {
         "data_dir"
     );
     drop(again);
-    a.login("u1".into(), PASSWORD.into(), "p".into()).unwrap();
+    a.sign_in("u1", PASSWORD, "p").unwrap();
     let e = a
         .add_entry("2026-11-22".into(), entry("09:00", "照片"))
         .unwrap();
     let doc = a.diary("2026-11-22".into()).unwrap().doc_id;
     let photo = a
-        .attach_photo(doc, e, camera_file(dir.path(), "r.jpg", 640, 480, 4))
+        .attach(doc, e, camera_file(dir.path(), "r.jpg", 640, 480, 4))
         .unwrap();
     // The stored copy disappears (the user cleared the app's files).
     let stored = dir
@@ -550,7 +547,7 @@ fn one_folder_is_one_client_and_a_failed_photo_can_be_retried() {
         .join(format!("{}.jpg", photo.hash));
     let bytes = std::fs::read(&stored).unwrap();
     std::fs::remove_file(&stored).unwrap();
-    let s = a.sync(quiet()).unwrap();
+    let s = a.sync_with(quiet()).unwrap();
     assert_eq!((s.photos_failed, s.photos_uploaded), (1, 0));
     let out = a.outbox().unwrap();
     assert_eq!(out[0].status, UploadStatus::Failed);
@@ -564,7 +561,7 @@ fn one_folder_is_one_client_and_a_failed_photo_can_be_retried() {
     assert_eq!(field_of(a.retry_photo("nope".into()).unwrap_err()), "hash");
     a.retry_photo(photo.hash.clone()).unwrap();
     assert_eq!(a.outbox().unwrap()[0].status, UploadStatus::Queued);
-    assert_eq!(a.sync(quiet()).unwrap().photos_uploaded, 1);
+    assert_eq!(a.sync_with(quiet()).unwrap().photos_uploaded, 1);
     assert_eq!(a.outbox().unwrap()[0].status, UploadStatus::Done);
 }
 
@@ -577,11 +574,11 @@ fn an_expired_session_asks_for_login_and_loses_nothing() {
     });
     let dir = tempfile::tempdir().unwrap();
     let a = open(dir.path(), &server.url);
-    a.login("u1".into(), PASSWORD.into(), "p".into()).unwrap();
+    a.sign_in("u1", PASSWORD, "p").unwrap();
     a.add_entry("2026-11-20".into(), entry("09:00", "离线记录"))
         .unwrap();
     assert!(matches!(
-        a.sync(quiet()),
+        a.sync_with(quiet()),
         Err(JishiError::LoginRequired { .. })
     ));
     assert!(a.account().unwrap().unwrap().needs_login);
@@ -596,17 +593,17 @@ fn an_expired_session_asks_for_login_and_loses_nothing() {
     let data = server.data.clone();
     let server2 = BlockingApp::start_on(data, |_| {});
     let a = open(dir.path(), &server2.url);
-    a.login("u1".into(), PASSWORD.into(), "p".into()).unwrap();
-    let summary = a.sync(quiet()).unwrap();
+    a.sign_in("u1", PASSWORD, "p").unwrap();
+    let summary = a.sync_with(quiet()).unwrap();
     assert_eq!(summary.documents_sent, 1);
     assert!(a.unsynced_documents().unwrap().is_empty());
 
     // Logging out keeps the records; syncing then needs a login.
-    a.logout().unwrap();
+    a.sign_out().unwrap();
     assert!(a.account().unwrap().unwrap().needs_login);
     assert_eq!(a.diary("2026-11-20".into()).unwrap().entries.len(), 2);
     assert!(matches!(
-        a.sync(quiet()),
+        a.sync_with(quiet()),
         Err(JishiError::LoginRequired { .. })
     ));
 }
@@ -616,7 +613,7 @@ fn concurrent_syncs_and_edits_from_many_threads_lose_nothing() {
     let server = start(|_| {});
     let dir = tempfile::tempdir().unwrap();
     let a = open(dir.path(), &server.url);
-    a.login("u1".into(), PASSWORD.into(), "p".into()).unwrap();
+    a.sign_in("u1", PASSWORD, "p").unwrap();
     std::thread::scope(|s| {
         for t in 0..3 {
             let a = a.clone();
@@ -627,17 +624,17 @@ fn concurrent_syncs_and_edits_from_many_threads_lose_nothing() {
                         entry("09:00", &format!("线程{t}第{i}条")),
                     )
                     .unwrap();
-                    a.sync(quiet()).unwrap();
+                    a.sync_with(quiet()).unwrap();
                 }
             });
         }
     });
-    a.sync(quiet()).unwrap();
+    a.sync_with(quiet()).unwrap();
     assert!(a.unsynced_documents().unwrap().is_empty());
     let other = tempfile::tempdir().unwrap();
     let b = open(other.path(), &server.url);
-    b.login("u1".into(), PASSWORD.into(), "q".into()).unwrap();
-    b.sync(quiet()).unwrap();
+    b.sign_in("u1", PASSWORD, "q").unwrap();
+    b.sync_with(quiet()).unwrap();
     for t in 0..3 {
         assert_eq!(
             b.diary(format!("2026-11-{:02}", 10 + t))
@@ -665,19 +662,19 @@ fn a_cancelled_sync_keeps_what_it_did_and_the_next_one_finishes() {
     let server = start(|_| {});
     let dir = tempfile::tempdir().unwrap();
     let a = open(dir.path(), &server.url);
-    a.login("u1".into(), PASSWORD.into(), "p".into()).unwrap();
+    a.sign_in("u1", PASSWORD, "p").unwrap();
     let e = a
         .add_entry("2026-11-21".into(), entry("09:00", "带照片"))
         .unwrap();
     let doc = a.diary("2026-11-21".into()).unwrap().doc_id;
-    a.attach_photo(doc, e, camera_file(dir.path(), "p.jpg", 640, 480, 9))
+    a.attach(doc, e, camera_file(dir.path(), "p.jpg", 640, 480, 9))
         .unwrap();
     let canceller = Arc::new(Canceller(Mutex::new(Some(a.clone()))));
-    assert_eq!(a.sync(canceller).unwrap_err(), JishiError::Cancelled);
+    assert_eq!(a.sync_with(canceller).unwrap_err(), JishiError::Cancelled);
     // The documents' round trip finished before the cancel was seen.
     assert!(a.unsynced_documents().unwrap().is_empty());
     assert_eq!(a.outbox().unwrap()[0].status, UploadStatus::Queued);
-    let summary = a.sync(quiet()).unwrap();
+    let summary = a.sync_with(quiet()).unwrap();
     assert_eq!(summary.photos_uploaded, 1);
     assert_eq!(a.outbox().unwrap()[0].status, UploadStatus::Done);
 }
@@ -694,12 +691,12 @@ fn wait_until(what: &str, done: impl Fn() -> bool) {
     }
 }
 
-/// Start `client.sync()` on its own thread.
+/// Start `client.sync_with()` on its own thread.
 fn sync_in_background(
     client: &Arc<JishiClient>,
 ) -> std::thread::JoinHandle<Result<SyncSummary, JishiError>> {
     let client = client.clone();
-    std::thread::spawn(move || client.sync(quiet()))
+    std::thread::spawn(move || client.sync_with(quiet()))
 }
 
 /// Monday morning: the server answers busy (503, `Retry-After`) while
@@ -710,7 +707,7 @@ fn a_busy_server_is_waited_out_and_the_wait_can_be_cancelled() {
     let server = start(|c| c.max_sync_requests = 1);
     let dir = tempfile::tempdir().unwrap();
     let a = open(dir.path(), &server.url);
-    a.login("u1".into(), PASSWORD.into(), "p".into()).unwrap();
+    a.sign_in("u1", PASSWORD, "p").unwrap();
     a.add_entry("2026-11-23".into(), entry("09:00", "周一早上"))
         .unwrap();
     let busy = || server.state.metrics.sync_busy.get();
@@ -736,7 +733,7 @@ fn a_busy_server_is_waited_out_and_the_wait_can_be_cancelled() {
     assert_eq!(syncing.join().unwrap().unwrap_err(), JishiError::Cancelled);
     assert_eq!(a.unsynced_documents().unwrap().len(), 1);
     drop(turn);
-    a.sync(quiet()).unwrap();
+    a.sync_with(quiet()).unwrap();
     assert!(a.unsynced_documents().unwrap().is_empty());
 }
 
@@ -784,10 +781,10 @@ fn a_failing_observer_does_not_stop_the_sync() {
     let server = start(|_| {});
     let dir = tempfile::tempdir().unwrap();
     let a = open(dir.path(), &server.url);
-    a.login("u1".into(), PASSWORD.into(), "p".into()).unwrap();
+    a.sign_in("u1", PASSWORD, "p").unwrap();
     a.add_entry("2026-11-23".into(), entry("09:00", "x"))
         .unwrap();
-    let s = a.sync(Arc::new(Throws)).unwrap();
+    let s = a.sync_with(Arc::new(Throws)).unwrap();
     assert_eq!(s.documents_sent, 1);
     assert!(a.last_sync().unwrap().unwrap().ok);
 }

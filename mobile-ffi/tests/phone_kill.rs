@@ -22,6 +22,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use jishi_ffi::*;
+
+mod common;
+use common::*;
 use jishi_tests::{BlockingApp, PASSWORD};
 use rand::Rng;
 
@@ -68,12 +71,12 @@ fn child_phone() {
         if i % 4 == 0 {
             let doc = phone.diary(DAY.into()).unwrap().doc_id;
             let file = camera_file(std::path::Path::new(&folder), i);
-            let photo = phone.attach_photo(doc, id, file).unwrap();
+            let photo = phone.attach(doc, id, file).unwrap();
             writeln!(out.lock(), "photo {}", photo.hash).unwrap();
         }
         if i % 3 == 0 {
             // Killed mid-sync as often as not; a failure is fine here.
-            let _ = phone.sync(Arc::new(NoProgress));
+            let _ = phone.sync_with(Arc::new(NoProgress));
             writeln!(out.lock(), "synced").unwrap();
         }
     }
@@ -97,9 +100,7 @@ fn a_phone_killed_mid_save_and_mid_sync_loses_nothing() {
     let folder = phone_dir.path().display().to_string();
     {
         let phone = JishiClient::open(folder.clone(), url.clone()).unwrap();
-        phone
-            .login("u1".into(), PASSWORD.into(), "张三的手机".into())
-            .unwrap();
+        phone.sign_in("u1", PASSWORD, "张三的手机").unwrap();
     }
 
     let mut returned: BTreeSet<String> = BTreeSet::new();
@@ -161,7 +162,7 @@ fn a_phone_killed_mid_save_and_mid_sync_loses_nothing() {
     let mut tries = 0;
     loop {
         tries += 1;
-        let summary = phone.sync(Arc::new(NoProgress));
+        let summary = phone.sync_with(Arc::new(NoProgress));
         let done = phone.unsynced_documents().unwrap().is_empty()
             && phone
                 .outbox()
@@ -177,10 +178,8 @@ fn a_phone_killed_mid_save_and_mid_sync_loses_nothing() {
     // A second phone of the same cadre finds everything on the server.
     let other_dir = tempfile::tempdir().unwrap();
     let other = JishiClient::open(other_dir.path().display().to_string(), url.clone()).unwrap();
-    other
-        .login("u1".into(), PASSWORD.into(), "新手机".into())
-        .unwrap();
-    other.sync(Arc::new(NoProgress)).unwrap();
+    other.sign_in("u1", PASSWORD, "新手机").unwrap();
+    other.sync_with(Arc::new(NoProgress)).unwrap();
     let on_server: BTreeSet<String> = other
         .diary(DAY.into())
         .unwrap()
