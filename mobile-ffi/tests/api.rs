@@ -788,3 +788,293 @@ fn a_failing_observer_does_not_stop_the_sync() {
     assert_eq!(s.documents_sent, 1);
     assert!(a.last_sync().unwrap().unwrap().ok);
 }
+
+/// A server that takes connections and never answers (a stalled network):
+/// each accepted connection is reported on the receiver.
+fn black_hole() -> (String, std::sync::mpsc::Receiver<()>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming().flatten() {
+            held.push(stream);
+            if tx.send(()).is_err() {
+                return;
+            }
+        }
+    });
+    (url, rx)
+}
+
+/// A phone folder logged in as u1 on `server`, reopened on `url`.
+fn logged_in_on(server: &BlockingApp, dir: &Path, url: &str) -> Arc<JishiClient> {
+    let a = open(dir, &server.url);
+    a.sign_in("u1", PASSWORD, "p").unwrap();
+    drop(a);
+    open(dir, url)
+}
+
+/// Hears every status.
+struct Statuses(Mutex<std::sync::mpsc::Sender<SyncStatus>>);
+
+impl StatusListener for Statuses {
+    fn on_status(&self, status: SyncStatus) {
+        let _ = self.0.lock().unwrap().send(status);
+    }
+}
+
+fn statuses(client: &JishiClient) -> std::sync::mpsc::Receiver<SyncStatus> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    client.add_status_listener(Arc::new(Statuses(Mutex::new(tx))));
+    rx
+}
+
+/// The next status that satisfies `want` (fail after 30 s).
+fn next_status(rx: &std::sync::mpsc::Receiver<SyncStatus>, want: impl Fn(&SyncStatus) -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        let s = rx.recv_timeout(left).expect("the awaited status");
+        if want(&s) {
+            return;
+        }
+    }
+}
+
+/// A request the server never answers is interrupted by its token at
+/// once (the transport's own limit is 120 s, and the old flag was only
+/// looked at between requests); meanwhile the phone reads and writes.
+#[test]
+fn a_cancel_interrupts_a_request_the_server_never_answers() {
+    let server = start(|_| {});
+    let (hole, accepted) = black_hole();
+    let dir = tempfile::tempdir().unwrap();
+    let a = logged_in_on(&server, dir.path(), &hole);
+    a.add_entry("2026-11-23".into(), entry("09:00", "信号不好"))
+        .unwrap();
+    let token = CancelToken::new();
+    let syncing = {
+        let (a, token) = (a.clone(), token.clone());
+        std::thread::spawn(move || wait(a.sync(SyncOptions::default(), None, Some(token))))
+    };
+    accepted.recv().unwrap();
+    // The sync waits on the network: reads and edits go on.
+    a.add_entry("2026-11-23".into(), entry("10:00", "边等边写"))
+        .unwrap();
+    assert_eq!(a.diary("2026-11-23".into()).unwrap().entries.len(), 2);
+    token.cancel();
+    assert_eq!(syncing.join().unwrap().unwrap_err(), JishiError::Cancelled);
+    assert_eq!(a.unsynced_documents().unwrap().len(), 1);
+    let last = a.last_sync().unwrap().unwrap();
+    assert!(!last.ok && last.message.contains("cancelled"), "{last:?}");
+}
+
+/// Cancelling the task that awaits a call (a Kotlin coroutine, a Swift
+/// task) cancels the call: its future is dropped.
+#[test]
+fn dropping_the_awaiting_task_stops_the_call() {
+    let server = start(|_| {});
+    let (hole, accepted) = black_hole();
+    let dir = tempfile::tempdir().unwrap();
+    let a = logged_in_on(&server, dir.path(), &hole);
+    let status = statuses(&a);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let task = runtime.spawn(a.clone().sync(SyncOptions::default(), None, None));
+    accepted.recv().unwrap();
+    next_status(&status, |s| s.state == SyncState::Syncing);
+    task.abort();
+    // The sync's thread ends and says so.
+    next_status(&status, |s| s.state == SyncState::Idle);
+    let last = a.last_sync().unwrap().unwrap();
+    assert!(last.message.contains("cancelled"), "{last:?}");
+}
+
+/// A background task's budget: the sync stops at its deadline, also inside
+/// a request, keeps what it did and says it is not complete.
+#[test]
+fn a_sync_stops_at_its_deadline_and_says_it_is_incomplete() {
+    let server = start(|_| {});
+    let (hole, _accepted) = black_hole();
+    let dir = tempfile::tempdir().unwrap();
+    let a = logged_in_on(&server, dir.path(), &hole);
+    a.add_entry("2026-11-23".into(), entry("09:00", "后台同步"))
+        .unwrap();
+    let options = SyncOptions {
+        photos: true,
+        deadline_secs: Some(1),
+    };
+    let summary = wait(a.clone().sync(options, None, None)).unwrap();
+    assert!(!summary.complete);
+    assert_eq!(summary.documents_sent, 0);
+    assert_eq!(a.unsynced_documents().unwrap().len(), 1);
+    assert!(!a.last_sync().unwrap().unwrap().ok);
+}
+
+/// Hears data changes.
+struct Changes(Mutex<std::sync::mpsc::Sender<DocChange>>);
+
+impl ChangeListener for Changes {
+    fn on_change(&self, changes: Vec<DocChange>) {
+        for c in changes {
+            let _ = self.0.lock().unwrap().send(c);
+        }
+    }
+}
+
+/// `live()`: the cadre's phone hears a supervisor's comment through its
+/// change listener, without calling `sync()` and without polling.
+#[test]
+fn live_brings_a_supervisors_comment_to_the_listener() {
+    let server = start(|_| {});
+    let dir = tempfile::tempdir().unwrap();
+    let a = open(&dir.path().join("a"), &server.url);
+    a.sign_in("u1", PASSWORD, "a").unwrap();
+    a.add_entry("2026-11-23".into(), entry("09:00", "入户走访"))
+        .unwrap();
+    let doc = a.diary("2026-11-23".into()).unwrap().doc_id;
+    a.sync_with(quiet()).unwrap();
+    let s = open(&dir.path().join("s"), &server.url);
+    s.sign_in("s1", PASSWORD, "s").unwrap();
+    s.sync_with(quiet()).unwrap();
+
+    let (tx, changes) = std::sync::mpsc::channel();
+    a.add_change_listener(Arc::new(Changes(Mutex::new(tx))));
+    let status = statuses(&a);
+    let token = CancelToken::new();
+    let live = {
+        let (a, token) = (a.clone(), token.clone());
+        std::thread::spawn(move || wait(a.live(Some(token))))
+    };
+    next_status(&status, |s| s.live);
+
+    let comment = s
+        .add_comment(doc.clone(), None, "请补充走访户数".into())
+        .unwrap();
+    s.sync_with(quiet()).unwrap();
+    let heard = loop {
+        let c = changes
+            .recv_timeout(std::time::Duration::from_secs(30))
+            .expect("a change heard through live()");
+        if c.doc_id == doc && c.origin == ChangeOrigin::Server {
+            break c;
+        }
+    };
+    assert_eq!(
+        (heard.kind.as_str(), heard.owner_id.as_str()),
+        ("diary", "u1")
+    );
+    assert_eq!(heard.period, "2026-11-23");
+    let ids: Vec<String> = a.comments(doc).unwrap().into_iter().map(|c| c.id).collect();
+    assert_eq!(ids, [comment]);
+
+    token.cancel();
+    assert_eq!(live.join().unwrap(), Err(JishiError::Cancelled));
+    next_status(&status, |s| !s.live);
+}
+
+/// An app's own transport (here one that counts, over the library's):
+/// every request of a login and a sync goes through it.
+struct Counting {
+    inner: UreqTransport,
+    requests: Mutex<Vec<String>>,
+}
+
+impl HttpTransport for Counting {
+    fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportError> {
+        let path = request.url.split('/').skip(3).collect::<Vec<_>>().join("/");
+        self.requests
+            .lock()
+            .unwrap()
+            .push(format!("{} /{path}", request.method));
+        self.inner.send(request)
+    }
+    fn stream(
+        &self,
+        request: HttpRequest,
+        sink: Arc<dyn HttpStreamSink>,
+    ) -> Result<(), TransportError> {
+        self.inner.stream(request, sink)
+    }
+}
+
+#[test]
+fn every_request_goes_through_the_apps_transport() {
+    let server = start(|_| {});
+    let dir = tempfile::tempdir().unwrap();
+    let transport = Arc::new(Counting {
+        inner: UreqTransport::default(),
+        requests: Mutex::default(),
+    });
+    let a = JishiClient::open_with_transport(
+        dir.path().display().to_string(),
+        server.url.clone(),
+        transport.clone(),
+    )
+    .unwrap();
+    a.sign_in("u1", PASSWORD, "p").unwrap();
+    let e = a
+        .add_entry("2026-11-23".into(), entry("09:00", "带照片"))
+        .unwrap();
+    let doc = a.diary("2026-11-23".into()).unwrap().doc_id;
+    a.attach(doc, e, camera_file(dir.path(), "t.jpg", 640, 480, 3))
+        .unwrap();
+    let summary = a.sync_with(quiet()).unwrap();
+    assert_eq!(summary.photos_uploaded, 1);
+    let requests = transport.requests.lock().unwrap().clone();
+    assert_eq!(requests[0], "POST /api/v1/auth/login");
+    assert!(
+        requests.contains(&"POST /api/v1/sync".to_owned()),
+        "{requests:?}"
+    );
+    assert!(
+        requests
+            .iter()
+            .any(|r| r.starts_with("PATCH /api/v1/blobs/")),
+        "{requests:?}"
+    );
+}
+
+/// A second process on the same data folder (an Android `:sync` process,
+/// an iOS extension) is refused while the first holds it.
+#[test]
+fn a_folder_held_by_another_process_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let other = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(dir.path().join(LOCK_FILE))
+        .unwrap();
+    other.lock().unwrap();
+    let refused = JishiClient::open(dir.path().display().to_string(), DEAD_URL.into());
+    assert!(
+        matches!(refused, Err(JishiError::FolderInUse { .. })),
+        "{refused:?}"
+    );
+    drop(other);
+    open(dir.path(), DEAD_URL);
+}
+
+/// The status follows edits and syncs: pending counts, then idle and none
+/// pending.
+#[test]
+fn the_status_listener_follows_edits_and_syncs() {
+    let server = start(|_| {});
+    let dir = tempfile::tempdir().unwrap();
+    let a = open(dir.path(), &server.url);
+    a.sign_in("u1", PASSWORD, "p").unwrap();
+    let status = statuses(&a);
+    next_status(&status, |s| {
+        s.state == SyncState::Idle && s.pending_documents == 0
+    });
+    a.add_entry("2026-11-23".into(), entry("09:00", "x"))
+        .unwrap();
+    next_status(&status, |s| s.pending_documents == 1);
+    a.sync_with(quiet()).unwrap();
+    next_status(&status, |s| s.state == SyncState::Syncing);
+    next_status(&status, |s| {
+        s.state == SyncState::Idle && s.pending_documents == 0 && s.last_sync.is_some()
+    });
+    assert_eq!(a.status().unwrap().pending_documents, 0);
+}
