@@ -557,6 +557,7 @@ impl JishiClient {
     /// Log in (online). The session is kept on the phone: records can be
     /// written offline for as long as needed, and `sync()` renews tokens.
     /// A phone holding another user's unsynced records refuses a new user.
+    #[uniffi::method(default(cancel = None))]
     pub async fn login(
         self: Arc<Self>,
         login: String,

@@ -327,6 +327,7 @@ impl JishiClient {
     /// minute while offline). Runs until cancelled (its token, its coroutine
     /// or task): then it returns `Cancelled`. Ends early only with
     /// `LoginRequired` or `Forbidden`. Photos still go up with `sync()`.
+    #[uniffi::method(default(cancel = None))]
     pub async fn live(self: Arc<Self>, cancel: Option<Arc<CancelToken>>) -> Result<(), JishiError> {
         let stop = call_cancel(cancel.as_deref());
         let c = stop.clone();

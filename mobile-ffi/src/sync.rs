@@ -443,9 +443,13 @@ impl JishiClient {
                 Err(e) => e.to_string(),
             },
         };
-        let recorded = account::set_last_sync(&mut self.replica(), &last);
-        if let Err(e) = recorded {
-            tracing::warn!(error = %e, "cannot record the last sync");
+        // A cancel is the app's choice, not an outcome: the last sync that
+        // ended by itself stays the one the status bar shows.
+        if !matches!(result, Err(JishiError::Cancelled)) {
+            let recorded = account::set_last_sync(&mut self.replica(), &last);
+            if let Err(e) = recorded {
+                tracing::warn!(error = %e, "cannot record the last sync");
+            }
         }
         match &result {
             Ok(s) => tracing::info!(
@@ -477,18 +481,20 @@ fn rand_jitter() -> f64 {
 #[uniffi::export]
 impl JishiClient {
     /// Sync: documents up and down, then photos (unless `options.photos`
-    /// is false), until done or `options.deadline_secs`. Reports progress to
+    /// is false; no options: everything, no deadline), until done or `options.deadline_secs`. Reports progress to
     /// `observer`; stopped by `cancel`, by cancelling the awaiting
     /// coroutine or task, or by `cancel_sync()`, at once, also inside a
     /// request. A second call waits for the first. Reads and edits do not
     /// wait for a sync. Call it whenever the network may be back;
     /// everything resumes where it was.
+    #[uniffi::method(default(options = None, observer = None, cancel = None))]
     pub async fn sync(
         self: Arc<Self>,
-        options: SyncOptions,
+        options: Option<SyncOptions>,
         observer: Option<Arc<dyn SyncObserver>>,
         cancel: Option<Arc<CancelToken>>,
     ) -> Result<SyncSummary, JishiError> {
+        let options = options.unwrap_or_default();
         let stop = call_cancel(cancel.as_deref());
         let c = stop.clone();
         off_thread(stop, move || {

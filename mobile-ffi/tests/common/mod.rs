@@ -38,7 +38,7 @@ impl Awaited for Arc<JishiClient> {
     fn sync_with(&self, observer: Arc<dyn SyncObserver>) -> Result<SyncSummary, JishiError> {
         wait(
             self.clone()
-                .sync(SyncOptions::default(), Some(observer), None),
+                .sync(Some(SyncOptions::default()), Some(observer), None),
         )
     }
     fn attach(&self, doc: String, item: String, file: String) -> Result<PhotoView, JishiError> {

@@ -1,16 +1,32 @@
-// A phone's day, driven through the generated Kotlin bindings against a live
-// `jishi serve`: log in online, write offline (two diaries, a night log,
-// photos), fail to sync offline without losing anything, restart online and
-// sync, then a second phone of the same cadre and a supervisor's phone see the
-// records, the supervisor's comment comes back to the first phone, and bad
-// input is refused with the right field. Run by run.sh beside this file:
+// A phone's day, driven through the generated Kotlin bindings (suspend calls
+// in coroutines) against a live `jishi serve`: log in online, write offline
+// (two diaries, a night log, photos), fail to sync offline without losing
+// anything, restart online and sync, then a second phone of the same cadre
+// (its HTTP through a Kotlin transport on java.net.http) and a supervisor's
+// phone see the records, the supervisor's comment reaches the first phone's
+// change listener through live() without a sync call or polling, a request
+// a stalled server never answers is interrupted by a CancelToken and by
+// cancelling its coroutine, and bad input is refused with the right field.
+// Run by run.sh beside this file:
 //
 //   java -Djna.library.path=target/debug -cp … ScenarioKt <serverUrl> <workdir>
 //
 // Prints each step; any failed check ends the program with status 1.
 
 import cn.jishi.ffi.ActivityInput
+import cn.jishi.ffi.CancelToken
 import cn.jishi.ffi.Category
+import cn.jishi.ffi.ChangeListener
+import cn.jishi.ffi.ChangeOrigin
+import cn.jishi.ffi.DocChange
+import cn.jishi.ffi.HttpHeader
+import cn.jishi.ffi.HttpRequest
+import cn.jishi.ffi.HttpResponse
+import cn.jishi.ffi.HttpStreamSink
+import cn.jishi.ffi.HttpTransport
+import cn.jishi.ffi.StatusListener
+import cn.jishi.ffi.SyncStatus
+import cn.jishi.ffi.TransportException
 import cn.jishi.ffi.DiaryView
 import cn.jishi.ffi.EntryInput
 import cn.jishi.ffi.GeoPoint
@@ -28,10 +44,26 @@ import java.awt.BasicStroke
 import java.awt.Color
 import java.awt.image.BufferedImage
 import java.io.File
+import java.io.IOException
+import java.net.InetAddress
+import java.net.ServerSocket
+import java.net.Socket
+import java.net.URI
+import java.net.http.HttpClient
+import java.time.Duration
 import java.util.Collections
 import java.util.concurrent.ConcurrentLinkedQueue
+import java.util.concurrent.CopyOnWriteArrayList
 import javax.imageio.ImageIO
 import kotlin.system.exitProcess
+import kotlinx.coroutines.CompletableDeferred
+import kotlinx.coroutines.Dispatchers
+import kotlinx.coroutines.async
+import kotlinx.coroutines.cancelAndJoin
+import kotlinx.coroutines.coroutineScope
+import kotlinx.coroutines.launch
+import kotlinx.coroutines.runBlocking
+import kotlinx.coroutines.withTimeout
 
 const val DEAD_URL = "http://127.0.0.1:1"
 const val PASSWORD = "kotlin-scenario-password"
@@ -104,8 +136,108 @@ fun cameraJpeg(file: File, seed: Int): File {
     return file
 }
 
-fun syncOk(client: JishiClient, who: String, progress: Progress = Progress()): SyncSummary {
-    val s = client.sync(progress)
+/**
+ * The app's own network stack: java.net.http (on Android OkHttp, on iOS
+ * URLSession), so the platform's trust store, proxies and VPN apply.
+ */
+class JdkTransport : HttpTransport {
+    private val client: HttpClient = HttpClient.newBuilder()
+        .version(HttpClient.Version.HTTP_1_1)
+        .connectTimeout(Duration.ofSeconds(15))
+        .build()
+    val requests: MutableList<String> = CopyOnWriteArrayList()
+
+    private fun build(r: HttpRequest): java.net.http.HttpRequest {
+        val b = java.net.http.HttpRequest.newBuilder(URI.create(r.url))
+        for (h in r.headers) b.header(h.name, h.value)
+        val body = if (r.body.isEmpty()) {
+            java.net.http.HttpRequest.BodyPublishers.noBody()
+        } else {
+            java.net.http.HttpRequest.BodyPublishers.ofByteArray(r.body)
+        }
+        return b.method(r.method, body).build()
+    }
+
+    private fun headers(h: java.net.http.HttpHeaders) =
+        h.map().flatMap { (name, values) -> values.map { HttpHeader(name, it) } }
+
+    override fun send(request: HttpRequest): HttpResponse {
+        requests.add("${request.method} ${URI.create(request.url).path}")
+        try {
+            val r = client.send(build(request), java.net.http.HttpResponse.BodyHandlers.ofByteArray())
+            val body = r.body()
+            if (body.size.toULong() > request.maxResponseBytes) {
+                throw TransportException.Network("reply longer than ${request.maxResponseBytes} bytes")
+            }
+            return HttpResponse(r.statusCode().toUShort(), headers(r.headers()), body)
+        } catch (e: IOException) {
+            throw TransportException.Network(e.toString())
+        }
+    }
+
+    override fun stream(request: HttpRequest, sink: HttpStreamSink) {
+        requests.add("${request.method} ${URI.create(request.url).path} (stream)")
+        try {
+            val r = client.send(build(request), java.net.http.HttpResponse.BodyHandlers.ofInputStream())
+            r.body().use { input ->
+                if (!sink.onHead(r.statusCode().toUShort(), headers(r.headers()))) return
+                val buf = ByteArray(8192)
+                while (true) {
+                    val n = input.read(buf)
+                    if (n < 0 || !sink.onData(buf.copyOf(n))) return
+                }
+            }
+        } catch (e: IOException) {
+            throw TransportException.Network(e.toString())
+        }
+    }
+}
+
+/** Hears data changes. */
+class Changes : ChangeListener {
+    val heard: MutableList<DocChange> = CopyOnWriteArrayList()
+    @Volatile var waiting: Pair<(DocChange) -> Boolean, CompletableDeferred<DocChange>>? = null
+    override fun onChange(changes: List<DocChange>) {
+        heard.addAll(changes)
+        val w = waiting ?: return
+        changes.firstOrNull(w.first)?.let { w.second.complete(it) }
+    }
+}
+
+/** Hears the sync status. */
+class Statuses : StatusListener {
+    @Volatile var live = CompletableDeferred<SyncStatus>()
+    override fun onStatus(status: SyncStatus) {
+        if (status.live) live.complete(status)
+    }
+}
+
+/**
+ * A server that takes connections and never answers (a stalled network);
+ * `accepted` completes when a connection came.
+ */
+class BlackHole : AutoCloseable {
+    private val socket = ServerSocket(0, 50, InetAddress.getLoopbackAddress())
+    private val held = CopyOnWriteArrayList<Socket>()
+    @Volatile var accepted = CompletableDeferred<Unit>()
+    val url = "http://127.0.0.1:${socket.localPort}"
+    private val thread = Thread {
+        try {
+            while (true) {
+                held.add(socket.accept())
+                accepted.complete(Unit)
+            }
+        } catch (_: IOException) {
+        }
+    }.apply { isDaemon = true; start() }
+    override fun close() {
+        socket.close()
+        held.forEach { it.close() }
+    }
+}
+
+suspend fun syncOk(client: JishiClient, who: String, progress: Progress = Progress()): SyncSummary {
+    val s = client.sync(observer = progress)
     println(
         "    $who synced: ${s.roundTrips} round trips, sent ${s.documentsSent} / received " +
             "${s.documentsReceived} documents, ${s.photosUploaded} photos up " +
@@ -122,7 +254,7 @@ fun syncOk(client: JishiClient, who: String, progress: Progress = Progress()): S
 
 fun entryTexts(d: DiaryView) = d.entries.map { it.text }.sorted()
 
-fun scenario(serverUrl: String, work: File) {
+suspend fun scenario(serverUrl: String, work: File) = coroutineScope {
     val dirA = File(work, "phone-a").path
     val dirB = File(work, "phone-b").path
     val dirS = File(work, "phone-supervisor").path
@@ -199,7 +331,7 @@ fun scenario(serverUrl: String, work: File) {
 
     step("sync offline: JishiException.Offline, nothing lost")
     val offlineProgress = Progress()
-    val offline = expectThrows<JishiException.Offline>("sync() with no server") { a.sync(offlineProgress) }
+    val offline = expectThrows<JishiException.Offline>("sync() with no server") { a.sync(observer = offlineProgress) }
     println("    offline: ${offline.detail}")
     checkEq(a.unsyncedDocuments().toSet(), unsyncedDocs, "unsynced documents after the failed sync")
     check(a.outbox().all { it.status == UploadStatus.QUEUED || it.status == UploadStatus.UPLOADING }) {
@@ -237,10 +369,14 @@ fun scenario(serverUrl: String, work: File) {
     checkEq(a.unsyncedDocuments(), emptyList<String>(), "unsynced documents after sync")
     check(!a.diary(DAY1).unsynced) { "day 1 still unsynced" }
 
-    step("phone B (same cadre, another phone) logs in, syncs and sees everything")
-    val b = JishiClient.open(dirB, serverUrl)
+    step("phone B (same cadre, another phone, HTTP through a Kotlin transport) logs in, syncs, sees everything")
+    val transport = JdkTransport()
+    val b = JishiClient.openWithTransport(dirB, serverUrl, transport)
     b.login("u1", PASSWORD, "Kotlin phone B")
     val sb = syncOk(b, "B")
+    checkEq(transport.requests.first(), "POST /api/v1/auth/login", "B's first request through the transport")
+    check("POST /api/v1/sync" in transport.requests) { "B's sync did not go through the transport: ${transport.requests}" }
+    println("    ${transport.requests.size} requests through the Kotlin transport")
     check(sb.documentsReceived >= 3uL) { "B received ${sb.documentsReceived} documents, expected >= 3" }
     val b1 = b.diary(DAY1)
     val b2 = b.diary(DAY2)
@@ -260,6 +396,16 @@ fun scenario(serverUrl: String, work: File) {
     checkEq(bn.overnightPlace, "青山村", "B's overnight place")
     b.close()
 
+    step("phone A goes live: it listens to the server's changes")
+    val changes = Changes()
+    val statuses = Statuses()
+    a.addChangeListener(changes)
+    a.addStatusListener(statuses)
+    val liveJob = launch(Dispatchers.IO) { a.live() }
+    withTimeout(30_000) { statuses.live.await() }
+    val heardComment = CompletableDeferred<DocChange>()
+    changes.waiting = Pair({ c: DocChange -> c.docId == day1.docId && c.origin == ChangeOrigin.SERVER }, heardComment)
+
     step("supervisor s1 logs in, syncs, receives the diary and comments on an entry")
     val sup = JishiClient.open(dirS, serverUrl)
     checkEq(sup.login("s1", PASSWORD, "Kotlin supervisor phone").role, "supervisor", "s1's role")
@@ -275,9 +421,13 @@ fun scenario(serverUrl: String, work: File) {
     checkEq(sup.unsyncedDocuments(), emptyList<String>(), "S's unsynced documents after sync")
     sup.close()
 
-    step("phone A syncs and gets the supervisor's comment")
-    val sa2 = syncOk(a, "A")
-    check(sa2.documentsReceived >= 1uL) { "A received ${sa2.documentsReceived} documents" }
+    step("phone A's change listener hears the comment: no sync() call, no polling")
+    val heard = withTimeout(30_000) { heardComment.await() }
+    checkEq(heard.kind, "diary", "the heard change's kind")
+    checkEq(heard.ownerId, "u1", "the heard change's owner")
+    checkEq(heard.period, DAY1, "the heard change's day")
+    liveJob.cancelAndJoin()
+    check(liveJob.isCancelled) { "live() did not end with its coroutine" }
     val notices = a.commentsOnMyRecords()
     val notice = notices.singleOrNull { it.comment.id == commentId }
     check(notice != null) { "the comment is not among ${notices}" }
@@ -287,6 +437,41 @@ fun scenario(serverUrl: String, work: File) {
     checkEq(notice.comment.role, "supervisor", "the comment's author role")
     checkEq(notice.comment.onItem, e1, "the comment's entry")
     checkEq(a.diary(DAY1).comments.map { it.id }, listOf(commentId), "day 1's comments on A")
+
+    step("a stalled server: a CancelToken and a cancelled coroutine interrupt the request at once")
+    BlackHole().use { hole ->
+        val dirC = File(work, "phone-c").path
+        JishiClient.open(dirC, serverUrl).use { it.login("u1", PASSWORD, "Kotlin phone C") }
+        val c = JishiClient.open(dirC, hole.url)
+        c.addEntry(DAY2, EntryInput("20:00", Category.OTHER, "村委会", "信号不好", 0u, null))
+        val token = CancelToken()
+        val started = System.nanoTime()
+        val syncing = async(Dispatchers.IO) {
+            try {
+                c.sync(cancel = token)
+                null
+            } catch (e: JishiException) {
+                e
+            }
+        }
+        hole.accepted.await()
+        // The sync waits on the network; the phone reads and writes meanwhile.
+        c.addEntry(DAY2, EntryInput("20:30", Category.OTHER, "村委会", "边等边写", 0u, null))
+        checkEq(c.diary(DAY2).entries.size, 2, "C's entries written while a sync waits")
+        token.cancel()
+        val stopped = syncing.await()
+        check(stopped is JishiException.Cancelled) { "a cancelled sync ended with $stopped" }
+        val ms = (System.nanoTime() - started) / 1_000_000
+        println("    the token stopped a request the server never answered after $ms ms")
+        checkEq(c.unsyncedDocuments().size, 1, "C's unsynced documents after the cancel")
+
+        hole.accepted = CompletableDeferred()
+        val job = launch(Dispatchers.IO) { c.sync() }
+        hole.accepted.await()
+        job.cancelAndJoin()
+        check(job.isCancelled) { "the sync's coroutine was not cancelled" }
+        c.close()
+    }
 
     step("bad input is refused with the field to fix")
     val badDate = expectThrows<JishiException.Validation>("diary(\"2026-13-45\")") { a.diary("2026-13-45") }
@@ -325,7 +510,7 @@ fun main(args: Array<String>) {
     }
     val started = System.nanoTime()
     try {
-        scenario(args[0], File(args[1]).also { it.mkdirs() })
+        runBlocking { scenario(args[0], File(args[1]).also { it.mkdirs() }) }
     } catch (e: Throwable) {
         System.err.println("FAILED in step $steps: $e")
         e.printStackTrace()
