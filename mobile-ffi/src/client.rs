@@ -221,6 +221,25 @@ impl JishiClient {
         self.edit(&id, Edit::SetText { target, text })
     }
 
+    fn splice(
+        &self,
+        id: DocId,
+        target: TextTarget,
+        pos: u32,
+        delete: u32,
+        insert: String,
+    ) -> Result<(), JishiError> {
+        self.edit(
+            &id,
+            Edit::SpliceTextUtf16 {
+                target,
+                pos: pos as usize,
+                delete: delete as usize,
+                insert,
+            },
+        )
+    }
+
     fn diary_view(&self, id: DocId) -> Result<DiaryView, JishiError> {
         let (record, unsynced) = self.read(&id)?;
         let mut view = DiaryView {
@@ -669,9 +688,10 @@ impl JishiClient {
         })
     }
 
-    /// Replace `delete` characters at `pos` of an entry's text with
-    /// `insert` (positions count Unicode characters). Concurrent edits on
-    /// two phones merge.
+    /// Replace `delete` units at `pos` of an entry's text with `insert`.
+    /// Positions count UTF-16 code units, as Android's and iOS's text
+    /// fields do (an emoji or 𠮷 is two); a position inside such a pair is
+    /// refused. Concurrent edits on two phones merge.
     pub fn splice_entry_text(
         &self,
         date: String,
@@ -682,18 +702,46 @@ impl JishiClient {
     ) -> Result<(), JishiError> {
         guard(|| {
             let id = self.diary_id(&date)?;
-            self.edit(
-                &id,
-                Edit::SpliceText {
-                    target: TextTarget::Item {
-                        id: item(&entry_id)?,
-                        field: ItemText::Text,
-                    },
-                    pos: pos as usize,
-                    delete: delete as usize,
-                    insert,
-                },
-            )
+            let target = TextTarget::Item {
+                id: item(&entry_id)?,
+                field: ItemText::Text,
+            };
+            self.splice(id, target, pos, delete, insert)
+        })
+    }
+
+    /// Splice any text of one of my records: a summary (`item_id` none,
+    /// `field` `Summary`) or an item's text, issues, help, title or note.
+    /// Positions count UTF-16 code units, as in `splice_entry_text`.
+    pub fn splice_text(
+        &self,
+        doc_id: String,
+        item_id: Option<String>,
+        field: TextField,
+        pos: u32,
+        delete: u32,
+        insert: String,
+    ) -> Result<(), JishiError> {
+        guard(|| {
+            let id = DocId::parse(&doc_id).map_err(|e| JishiError::invalid("doc_id", e.reason))?;
+            let target = text_target(item_id.as_deref(), field)?;
+            self.splice(id, target, pos, delete, insert)
+        })
+    }
+
+    /// Replace any text of one of my records (as a minimal diff, so it
+    /// still merges); see `splice_text`.
+    pub fn set_text(
+        &self,
+        doc_id: String,
+        item_id: Option<String>,
+        field: TextField,
+        text: String,
+    ) -> Result<(), JishiError> {
+        guard(|| {
+            let id = DocId::parse(&doc_id).map_err(|e| JishiError::invalid("doc_id", e.reason))?;
+            let target = text_target(item_id.as_deref(), field)?;
+            self.text(id, target, text)
         })
     }
 
@@ -1069,6 +1117,28 @@ impl JishiClient {
     pub fn status(&self) -> Result<SyncStatus, JishiError> {
         guard(|| self.current_status())
     }
+}
+
+/// Where a text is: a summary, or a text field of an item.
+fn text_target(item_id: Option<&str>, field: TextField) -> Result<TextTarget, JishiError> {
+    let field = match (item_id, field) {
+        (None, TextField::Summary) => return Ok(TextTarget::Summary),
+        (Some(_), TextField::Summary) | (None, _) => {
+            return Err(JishiError::invalid(
+                "item_id",
+                "a summary has no item; every other text belongs to one",
+            ))
+        }
+        (Some(_), TextField::Text) => ItemText::Text,
+        (Some(_), TextField::Issues) => ItemText::Issues,
+        (Some(_), TextField::Help) => ItemText::Help,
+        (Some(_), TextField::Title) => ItemText::Title,
+        (Some(_), TextField::Note) => ItemText::Note,
+    };
+    Ok(TextTarget::Item {
+        id: item(item_id.unwrap_or_default())?,
+        field,
+    })
 }
 
 /// The stop signal of one call: the app's token if it gave one, else a

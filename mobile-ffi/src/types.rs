@@ -47,6 +47,23 @@ pub enum TaskKind {
     Dynamic,
 }
 
+/// Which text of a record `splice_text` and `set_text` change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum TextField {
+    /// The diary's day summary or the plan's month summary (no item).
+    Summary,
+    /// An entry's text.
+    Text,
+    /// A night activity's issues raised.
+    Issues,
+    /// A night activity's help given.
+    Help,
+    /// A task's title.
+    Title,
+    /// A task's closing note.
+    Note,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
 pub enum TaskStatus {
     Open,

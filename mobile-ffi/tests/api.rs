@@ -1085,3 +1085,67 @@ fn the_status_listener_follows_edits_and_syncs() {
     });
     assert_eq!(a.status().unwrap().pending_documents, 0);
 }
+
+/// Text positions at the boundary are UTF-16 code units, as an Android
+/// `EditText` or an iOS `UITextView` reports them: an emoji and 𠮷 count
+/// two, and a position inside one is refused without writing anything.
+#[test]
+fn text_positions_count_utf16_units_as_the_phone_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(|_| {});
+    let a = open(dir.path(), &server.url);
+    a.sign_in("u1", PASSWORD, "p").unwrap();
+    let day = "2026-11-23".to_owned();
+    let e = a
+        .add_entry(day.clone(), entry("09:00", "𠮷野家🌾田"))
+        .unwrap();
+    let text = |a: &JishiClient| a.diary(day.clone()).unwrap().entries[0].text.clone();
+    // In Kotlin: "𠮷野家🌾".length == 6.
+    a.splice_entry_text(day.clone(), e.clone(), 6, 0, "的".into())
+        .unwrap();
+    assert_eq!(text(&a), "𠮷野家🌾的田");
+    a.splice_entry_text(day.clone(), e.clone(), 4, 2, "👍".into())
+        .unwrap();
+    assert_eq!(text(&a), "𠮷野家👍的田");
+    let inside = a.splice_entry_text(day.clone(), e.clone(), 1, 0, "x".into());
+    assert_eq!(field_of(inside.unwrap_err()), "text");
+    assert_eq!(text(&a), "𠮷野家👍的田");
+
+    // The day summary and a night activity's texts, by field.
+    let diary = a.diary(day.clone()).unwrap().doc_id;
+    a.set_text(diary.clone(), None, TextField::Summary, "今天🌧️".into())
+        .unwrap();
+    // "今天🌧️" is 2 + 2 + 1 (the variation selector) units.
+    a.splice_text(diary, None, TextField::Summary, 5, 0, "，走访".into())
+        .unwrap();
+    assert_eq!(a.diary(day.clone()).unwrap().summary, "今天🌧️，走访");
+    let act = a
+        .add_activity(
+            day.clone(),
+            ActivityInput {
+                kind: NightKind::Visit,
+                start: "19:30".into(),
+                end: None,
+                place: "三组".into(),
+                households: 2,
+                issues: "路灯坏了".into(),
+                help: String::new(),
+            },
+        )
+        .unwrap();
+    let night = a.night_log(day.clone()).unwrap().doc_id;
+    a.splice_text(
+        night.clone(),
+        Some(act.clone()),
+        TextField::Issues,
+        0,
+        0,
+        "🚧".into(),
+    )
+    .unwrap();
+    a.set_text(night, Some(act), TextField::Help, "联系电工".into())
+        .unwrap();
+    let n = a.night_log(day).unwrap();
+    assert_eq!(n.activities[0].issues, "🚧路灯坏了");
+    assert_eq!(n.activities[0].help, "联系电工");
+}

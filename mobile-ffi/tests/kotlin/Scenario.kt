@@ -491,6 +491,16 @@ suspend fun scenario(serverUrl: String, work: File) = coroutineScope {
     checkEq(a.diary(DAY1).entries.size, 2, "day 1 entries after the refused ones")
     checkEq(a.unsyncedDocuments(), emptyList<String>(), "unsynced documents after the refused edits")
 
+    step("text positions are Kotlin's String indices (UTF-16 units): 𠮷 and emoji count two")
+    val rare = "𠮷野家🌾田"
+    val e4 = a.addEntry(DAY2, EntryInput("16:00", Category.OTHER, "村委会", rare, 0u, null))
+    a.spliceEntryText(DAY2, e4, rare.indexOf("田").toUInt(), 0u, "的")
+    checkEq(a.diary(DAY2).entries.first { it.id == e4 }.text, "𠮷野家🌾的田", "the text spliced at a Kotlin index")
+    val inside = expectThrows<JishiException.Validation>("a position inside 𠮷's pair") {
+        a.spliceEntryText(DAY2, e4, 1u, 0u, "x")
+    }
+    checkEq(inside.field, "text", "the field of a position inside a pair")
+
     step("lastSync() and the log sink")
     val last = a.lastSync()
     check(last != null && last.ok && last.atMs > 0L) { "lastSync(): $last" }

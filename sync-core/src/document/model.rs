@@ -246,6 +246,15 @@ pub enum Edit {
         delete: usize,
         insert: String,
     },
+    /// [`Edit::SpliceText`] with `pos` and `delete` in UTF-16 code units,
+    /// as Android and iOS count them (an emoji or 𠮷 is two); a position
+    /// inside a character's pair of units is refused.
+    SpliceTextUtf16 {
+        target: TextTarget,
+        pos: usize,
+        delete: usize,
+        insert: String,
+    },
     /// Replace the whole text, as a minimal diff so concurrent edits merge.
     SetText {
         target: TextTarget,

@@ -364,6 +364,57 @@ fn text_edits_splice_in_characters() {
 }
 
 #[test]
+fn text_edits_splice_in_utf16_units_as_phones_count() {
+    let id = DocId::diary(&user("u1"), day());
+    let mut doc = Document::create(id, &Actor::random());
+    let e = ItemId::random();
+    // 𠮷 and 🌾 are two UTF-16 units each, one character each.
+    doc.apply(
+        &Edit::AddEntry {
+            id: e.clone(),
+            fields: entry("𠮷野家🌾田"),
+        },
+        &ctx("u1"),
+    )
+    .unwrap();
+    let target = TextTarget::Item {
+        id: e,
+        field: ItemText::Text,
+    };
+    let splice = |pos, delete, insert: &str| Edit::SpliceTextUtf16 {
+        target: target.clone(),
+        pos,
+        delete,
+        insert: insert.into(),
+    };
+    // After 𠮷野家🌾 (2 + 1 + 1 + 2 units): before 田.
+    doc.apply(&splice(6, 0, "的"), &ctx("u1")).unwrap();
+    assert_eq!(diary(doc.read()).entries[0].text, "𠮷野家🌾的田");
+    // Delete 🌾 (units 4..6).
+    doc.apply(&splice(4, 2, "👍"), &ctx("u1")).unwrap();
+    assert_eq!(diary(doc.read()).entries[0].text, "𠮷野家👍的田");
+    // At the very end (8 units).
+    doc.apply(&splice(8, 0, "。"), &ctx("u1")).unwrap();
+    assert_eq!(diary(doc.read()).entries[0].text, "𠮷野家👍的田。");
+    // Inside 𠮷's pair, inside 👍's pair, past the end: refused, nothing
+    // written.
+    let heads = doc.heads();
+    for (pos, delete) in [(1, 0), (0, 1), (5, 0), (3, 2), (10, 0), (8, 2)] {
+        let err = doc
+            .apply(&splice(pos, delete, "x"), &ctx("u1"))
+            .unwrap_err();
+        assert!(
+            matches!(err, CoreError::Validation(_)),
+            "{pos}+{delete}: {err}"
+        );
+    }
+    assert_eq!(doc.heads(), heads);
+    assert_eq!(crate::document::write::utf16_to_chars("a𠮷b", 3), Some(2));
+    assert_eq!(crate::document::write::utf16_to_chars("a𠮷b", 2), None);
+    assert_eq!(crate::document::write::utf16_to_chars("", 0), Some(0));
+}
+
+#[test]
 fn night_log_and_plan() {
     let night = DocId::night(&user("u1"), day());
     let mut doc = Document::create(night, &Actor::random());

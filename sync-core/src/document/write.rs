@@ -438,37 +438,13 @@ impl Writer<'_> {
                 pos,
                 delete,
                 insert,
-            } => {
-                self.need_owner()?;
-                let (obj, key, field, max) = self.text_target(target)?;
-                let t = self.text_obj(&obj, key)?;
-                let current = self.doc.text(&t).map_err(|e| self.am(e))?;
-                let len = current.chars().count();
-                let end = pos
-                    .checked_add(*delete)
-                    .filter(|end| *end <= len)
-                    .ok_or_else(|| {
-                        ValidationError::new(
-                            field,
-                            format!(
-                                "splice {pos}+{delete} is outside the text of {len} characters"
-                            ),
-                        )
-                    })?;
-                let mut after: String = current.chars().take(*pos).collect();
-                after.push_str(insert);
-                after.extend(current.chars().skip(end));
-                validate::text(field, &after, max)?;
-                let del = isize::try_from(*delete)
-                    .map_err(|_| ValidationError::new(field, "delete count too large"))?;
-                self.doc
-                    .splice_text(&t, *pos, del, insert)
-                    .map_err(|e| self.am(e))?;
-                if obj != ROOT {
-                    self.touch(&obj)?;
-                }
-                Ok(())
-            }
+            } => self.splice(target, *pos, *delete, insert, false),
+            Edit::SpliceTextUtf16 {
+                target,
+                pos,
+                delete,
+                insert,
+            } => self.splice(target, *pos, *delete, insert, true),
             Edit::SetText { target, text } => {
                 self.need_owner()?;
                 let (obj, key, field, max) = self.text_target(target)?;
@@ -523,6 +499,66 @@ impl Writer<'_> {
         let now = self.ctx.now_ms;
         self.put(&item, "deleted_at", now)?;
         self.touch(&item)
+    }
+
+    /// Splice a text at `pos`, counted in characters or (`utf16`) in
+    /// UTF-16 code units.
+    fn splice(
+        &mut self,
+        target: &TextTarget,
+        pos: usize,
+        delete: usize,
+        insert: &str,
+        utf16: bool,
+    ) -> Result<(), CoreError> {
+        self.need_owner()?;
+        let (obj, key, field, max) = self.text_target(target)?;
+        let t = self.text_obj(&obj, key)?;
+        let current = self.doc.text(&t).map_err(|e| self.am(e))?;
+        let (pos, delete) = if utf16 {
+            let bad = || {
+                ValidationError::new(
+                    field,
+                    format!(
+                        "splice {pos}+{delete} (UTF-16 units) is outside the text of {} units or inside a character",
+                        current.encode_utf16().count()
+                    ),
+                )
+            };
+            let start = utf16_to_chars(&current, pos).ok_or_else(bad)?;
+            let end = pos
+                .checked_add(delete)
+                .and_then(|end| utf16_to_chars(&current, end))
+                .ok_or_else(bad)?;
+            (start, end - start)
+        } else {
+            (pos, delete)
+        };
+        let pos = &pos;
+        let delete = &delete;
+        let len = current.chars().count();
+        let end = pos
+            .checked_add(*delete)
+            .filter(|end| *end <= len)
+            .ok_or_else(|| {
+                ValidationError::new(
+                    field,
+                    format!("splice {pos}+{delete} is outside the text of {len} characters"),
+                )
+            })?;
+        let mut after: String = current.chars().take(*pos).collect();
+        after.push_str(insert);
+        after.extend(current.chars().skip(end));
+        validate::text(field, &after, max)?;
+        let del = isize::try_from(*delete)
+            .map_err(|_| ValidationError::new(field, "delete count too large"))?;
+        self.doc
+            .splice_text(&t, *pos, del, insert)
+            .map_err(|e| self.am(e))?;
+        if obj != ROOT {
+            self.touch(&obj)?;
+        }
+        Ok(())
     }
 
     /// The object and key of a text target, its field name for errors and
@@ -595,4 +631,20 @@ fn check_span(
         return Err(ValidationError::new("end", "must differ from the start"));
     }
     Ok(())
+}
+
+/// The character index at `units` UTF-16 code units into `text`; `None`
+/// past the end or inside a surrogate pair.
+pub(crate) fn utf16_to_chars(text: &str, units: usize) -> Option<usize> {
+    let mut seen = 0;
+    for (i, c) in text.chars().enumerate() {
+        if seen == units {
+            return Some(i);
+        }
+        seen += c.len_utf16();
+        if seen > units {
+            return None;
+        }
+    }
+    (seen == units).then(|| text.chars().count())
 }
