@@ -14,11 +14,11 @@ use sync_core::ids::Period;
 use sync_core::photo::{prepare_photo, PhotoOptions};
 use sync_core::replica::Replica;
 use sync_core::validate::TimeOfDay;
-use sync_core::{DocId, DocKind, Edit, EditContext, ItemId, Record, Role, UserId};
+use sync_core::{CoreError, DocId, DocKind, Edit, EditContext, ItemId, Record, Role, UserId};
 
 use crate::account::{self, StoredSession};
 use crate::cancel::{off_thread, Cancel, CancelToken};
-use crate::error::{guard, JishiError};
+use crate::error::{guard, in_field, JishiError};
 use crate::http::{HttpError, Server};
 use crate::observe::{
     ChangeListener, ChangeOrigin, DocChange, Observers, StatusListener, SyncState, SyncStatus,
@@ -73,18 +73,19 @@ fn month(m: &str) -> Result<NaiveDate, JishiError> {
 }
 
 fn item(id: &str) -> Result<ItemId, JishiError> {
-    ItemId::parse(id).map_err(|e| JishiError::invalid("item_id", e.reason))
+    ItemId::parse(id).map_err(in_field("item_id"))
 }
 
 fn time(t: &str, field: &str) -> Result<TimeOfDay, JishiError> {
-    TimeOfDay::parse(t).map_err(|e| JishiError::invalid(field, e.reason))
+    TimeOfDay::parse(t).map_err(in_field(field))
 }
 
 fn doc_of_kind(doc_id: &str, kind: DocKind) -> Result<DocId, JishiError> {
-    let id = DocId::parse(doc_id).map_err(|e| JishiError::invalid("doc_id", e.reason))?;
+    let id = DocId::parse(doc_id).map_err(in_field("doc_id"))?;
     if id.kind() != kind {
-        return Err(JishiError::invalid(
+        return Err(JishiError::invalid_as(
             "doc_id",
+            "wrong_kind",
             format!("{doc_id} is not a {} document", kind.as_str()),
         ));
     }
@@ -100,17 +101,34 @@ pub(crate) fn from_http(e: HttpError) -> JishiError {
             status: 401,
             message,
             ..
-        } => JishiError::LoginRequired { detail: message },
+        } => JishiError::login_required("session_expired", message),
         HttpError::Status {
             status: 403,
+            code,
             message,
-            ..
-        } => JishiError::Forbidden { detail: message },
+        } => JishiError::forbidden(&code, message),
+        HttpError::Status {
+            status: 409,
+            code,
+            message,
+        } => JishiError::Conflict {
+            code,
+            detail: message,
+        },
+        HttpError::Limited {
+            retry_after_secs,
+            code,
+            message,
+        } => JishiError::RateLimited {
+            code,
+            retry_after_secs,
+            detail: message,
+        },
         HttpError::Status {
             status,
             code,
             message,
-        } if status >= 500 || status == 408 || status == 429 => JishiError::Offline {
+        } if status >= 500 || status == 408 => JishiError::Offline {
             detail: format!("server answered {status} {code}: {message}"),
         },
         other => JishiError::other(other),
@@ -125,14 +143,17 @@ impl JishiClient {
     }
 
     fn session(replica: &Replica) -> Result<StoredSession, JishiError> {
-        account::load(replica)?.ok_or_else(|| JishiError::LoginRequired {
-            detail: "log in once, online, before writing records".into(),
+        account::load(replica)?.ok_or_else(|| {
+            JishiError::login_required(
+                "never_logged_in",
+                "log in once, online, before writing records",
+            )
         })
     }
 
     fn me(&self) -> Result<UserId, JishiError> {
         let s = Self::session(&self.replica())?;
-        UserId::parse(&s.user_id).map_err(|e| JishiError::Storage {
+        UserId::parse(&s.user_id).map_err(|e| JishiError::StorageDamaged {
             detail: format!("the kept session names a bad user: {e}"),
         })
     }
@@ -318,9 +339,10 @@ impl JishiClient {
     ) -> Result<String, JishiError> {
         let session = Self::session(&self.replica())?;
         let Some(refresh) = session.refresh_token.clone() else {
-            return Err(JishiError::LoginRequired {
-                detail: "logged out; log in again to sync (nothing is lost)".into(),
-            });
+            return Err(JishiError::login_required(
+                "logged_out",
+                "logged out; log in again to sync (nothing is lost)",
+            ));
         };
         if let Some(access) = &session.access_token {
             if !force_refresh
@@ -343,9 +365,10 @@ impl JishiClient {
             Ok(pair) => {
                 let mut r = self.replica();
                 let Some(current) = still_current(&r)? else {
-                    return Err(JishiError::LoginRequired {
-                        detail: "the session changed while it was renewed; log in again".into(),
-                    });
+                    return Err(JishiError::login_required(
+                        "session_changed",
+                        "the session changed while it was renewed; log in again",
+                    ));
                 };
                 let renewed = StoredSession {
                     access_token: Some(pair.access_token.clone()),
@@ -369,11 +392,12 @@ impl JishiClient {
                     }
                 }
                 tracing::warn!(status, "refresh token refused; login required");
-                Err(JishiError::LoginRequired {
-                    detail: format!(
+                Err(JishiError::login_required(
+                    "session_expired",
+                    format!(
                         "the session expired ({message}); log in again, nothing unsynced is lost"
                     ),
-                })
+                ))
             }
             Err(e) => Err(from_http(e)),
         }
@@ -406,25 +430,12 @@ impl JishiClient {
                         status: 401,
                         message,
                         ..
-                    } => JishiError::Validation {
-                        field: "password".into(),
-                        reason: message,
-                    },
-                    HttpError::Status {
-                        status: 429,
-                        message,
-                        ..
-                    } => JishiError::Other {
-                        detail: format!("too many attempts; wait a minute ({message})"),
-                    },
+                    } => JishiError::invalid_as("password", "wrong_password", message),
                     HttpError::Status {
                         status: 400 | 422,
                         code,
                         message,
-                    } => JishiError::Validation {
-                        field: code,
-                        reason: message,
-                    },
+                    } => JishiError::invalid_as("login", &code, message),
                     other => from_http(other),
                 })?;
             let mut r = self.replica();
@@ -432,12 +443,13 @@ impl JishiClient {
                 if !r.pending_docs()?.is_empty() {
                     drop(r);
                     let _ = self.server.logout(cancel, &pair.refresh_token);
-                    return Err(JishiError::Forbidden {
- detail: format!(
+                    return Err(JishiError::forbidden(
+                        "other_user_unsynced",
+                        format!(
                             "this phone holds unsynced records of {}; log in as them and sync first",
                             prev.user_id
                         ),
-                    });
+                    ));
                 }
             }
             let session = StoredSession {
@@ -475,24 +487,28 @@ impl JishiClient {
         camera_file: String,
     ) -> Result<PhotoView, JishiError> {
         guard(|| {
-            let id = DocId::parse(&doc_id).map_err(|e| JishiError::invalid("doc_id", e.reason))?;
+            let id = DocId::parse(&doc_id).map_err(in_field("doc_id"))?;
             let item_id = item(&item_id)?;
-            let size = std::fs::metadata(&camera_file)
-                .map_err(|e| JishiError::invalid("camera_file", format!("{camera_file}: {e}")))?
-                .len();
-            if size > self.photo_options.max_input_bytes as u64 {
-                return Err(JishiError::invalid(
+            let unreadable = |e: std::io::Error| {
+                JishiError::invalid_as(
                     "camera_file",
-                    format!(
-                        "{size} bytes is over the limit of {}",
-                        self.photo_options.max_input_bytes
-                    ),
-                ));
+                    "photo_unreadable",
+                    format!("{camera_file}: {e}"),
+                )
+            };
+            let size = std::fs::metadata(&camera_file).map_err(unreadable)?.len();
+            let max = self.photo_options.max_input_bytes;
+            if size > max as u64 {
+                return Err(JishiError::Validation {
+                    field: "camera_file".into(),
+                    code: "photo_too_large".into(),
+                    reason: format!("{size} bytes is over the limit of {max}"),
+                    limit: Some(max as u64),
+                });
             }
-            let bytes = std::fs::read(&camera_file)
-                .map_err(|e| JishiError::invalid("camera_file", format!("{camera_file}: {e}")))?;
+            let bytes = std::fs::read(&camera_file).map_err(unreadable)?;
             let prepared = prepare_photo(&bytes, &self.photo_options)
-                .map_err(|e| JishiError::invalid("photo", e.to_string()))?;
+                .map_err(|e| JishiError::from(CoreError::Photo(e)))?;
             let ctx = {
                 let mut r = self.replica();
                 let ctx = Self::context(&r)?;
@@ -531,8 +547,9 @@ impl JishiClient {
         guard(|| {
             let url = server_url.trim();
             if !(url.starts_with("https://") || url.starts_with("http://")) || url.len() < 10 {
-                return Err(JishiError::invalid(
+                return Err(JishiError::invalid_as(
                     "server_url",
+                    "format",
                     "must be an http:// or https:// address",
                 ));
             }
@@ -551,8 +568,9 @@ impl JishiClient {
                 if existing.server.base() == url.trim_end_matches('/') {
                     return Ok(existing);
                 }
-                return Err(JishiError::invalid(
+                return Err(JishiError::invalid_as(
                     "data_dir",
+                    "open_elsewhere",
                     "this folder is open with another server address; close that client first",
                 ));
             }
@@ -723,7 +741,7 @@ impl JishiClient {
         insert: String,
     ) -> Result<(), JishiError> {
         guard(|| {
-            let id = DocId::parse(&doc_id).map_err(|e| JishiError::invalid("doc_id", e.reason))?;
+            let id = DocId::parse(&doc_id).map_err(in_field("doc_id"))?;
             let target = text_target(item_id.as_deref(), field)?;
             self.splice(id, target, pos, delete, insert)
         })
@@ -739,7 +757,7 @@ impl JishiClient {
         text: String,
     ) -> Result<(), JishiError> {
         guard(|| {
-            let id = DocId::parse(&doc_id).map_err(|e| JishiError::invalid("doc_id", e.reason))?;
+            let id = DocId::parse(&doc_id).map_err(in_field("doc_id"))?;
             let target = text_target(item_id.as_deref(), field)?;
             self.text(id, target, text)
         })
@@ -869,7 +887,11 @@ impl JishiClient {
                 due: input
                     .due
                     .as_deref()
-                    .map(|d| day(d).map_err(|_| JishiError::invalid("due", "must be YYYY-MM-DD")))
+                    .map(|d| {
+                        day(d).map_err(|_| {
+                            JishiError::invalid_as("due", "format", "must be YYYY-MM-DD")
+                        })
+                    })
                     .transpose()?,
             };
             self.edit(
@@ -893,8 +915,9 @@ impl JishiClient {
     ) -> Result<(), JishiError> {
         guard(|| {
             if status == TaskStatus::Open {
-                return Err(JishiError::invalid(
+                return Err(JishiError::invalid_as(
                     "status",
+                    "inconsistent",
                     "a task is closed as done or dropped; use reopen_task to open it",
                 ));
             }
@@ -952,11 +975,14 @@ impl JishiClient {
     /// refused, or to retry a file that could not be read).
     pub fn retry_photo(&self, hash: String) -> Result<(), JishiError> {
         guard(|| {
-            let hash = sync_core::validate::PhotoHash::parse(&hash)
-                .map_err(|e| JishiError::invalid("hash", e.reason))?;
+            let hash = sync_core::validate::PhotoHash::parse(&hash).map_err(in_field("hash"))?;
             let mut r = self.replica();
             if !r.outbox()?.iter().any(|p| p.sha256 == hash.as_str()) {
-                return Err(JishiError::invalid("hash", "no such photo in the outbox"));
+                return Err(JishiError::invalid_as(
+                    "hash",
+                    "not_found",
+                    "no such photo in the outbox",
+                ));
             }
             r.record_upload(&sync_core::upload::UploadState::Queued, &hash)?;
             Ok(())
@@ -1041,7 +1067,7 @@ impl JishiClient {
     /// records they oversee).
     pub fn comments(&self, doc_id: String) -> Result<Vec<CommentView>, JishiError> {
         guard(|| {
-            let id = DocId::parse(&doc_id).map_err(|e| JishiError::invalid("doc_id", e.reason))?;
+            let id = DocId::parse(&doc_id).map_err(in_field("doc_id"))?;
             Ok(self
                 .replica()
                 .record(&id)?
@@ -1059,7 +1085,7 @@ impl JishiClient {
         text: String,
     ) -> Result<String, JishiError> {
         guard(|| {
-            let id = DocId::parse(&doc_id).map_err(|e| JishiError::invalid("doc_id", e.reason))?;
+            let id = DocId::parse(&doc_id).map_err(in_field("doc_id"))?;
             let on = on_item.as_deref().map(item).transpose()?;
             let comment_id = ItemId::random();
             self.edit(
@@ -1124,8 +1150,9 @@ fn text_target(item_id: Option<&str>, field: TextField) -> Result<TextTarget, Ji
     let field = match (item_id, field) {
         (None, TextField::Summary) => return Ok(TextTarget::Summary),
         (Some(_), TextField::Summary) | (None, _) => {
-            return Err(JishiError::invalid(
+            return Err(JishiError::invalid_as(
                 "item_id",
+                "inconsistent",
                 "a summary has no item; every other text belongs to one",
             ))
         }

@@ -31,6 +31,13 @@ pub enum HttpError {
     /// request was stored. Send it again after `retry_after_secs`.
     #[error("server busy: send again in {retry_after_secs} s")]
     Busy { retry_after_secs: u64 },
+    /// 429: too many attempts; wait `retry_after_secs`.
+    #[error("limited: wait {retry_after_secs} s: {code}: {message}")]
+    Limited {
+        retry_after_secs: u64,
+        code: String,
+        message: String,
+    },
     /// The call was cancelled or reached its deadline while waiting.
     #[error("stopped: {0:?}")]
     Stopped(Stop),
@@ -145,13 +152,20 @@ impl Server {
         }
     }
 
-    fn ok_or_status(status: u16, body: &[u8]) -> Result<(), HttpError> {
-        if (200..300).contains(&status) {
+    fn ok_or_status(r: &HttpResponse) -> Result<(), HttpError> {
+        if (200..300).contains(&r.status) {
             return Ok(());
         }
-        let e: ErrorBody = serde_json::from_slice(body).unwrap_or_default();
+        let e: ErrorBody = serde_json::from_slice(&r.body).unwrap_or_default();
+        if r.status == 429 {
+            return Err(HttpError::Limited {
+                retry_after_secs: sync_core::protocol::retry_after_secs(r.header("retry-after")),
+                code: e.code,
+                message: e.message,
+            });
+        }
         Err(HttpError::Status {
-            status,
+            status: r.status,
             code: e.code,
             message: e.message,
         })
@@ -166,7 +180,7 @@ impl Server {
         let json = serde_json::to_vec(body).map_err(|e| HttpError::Offline(e.to_string()))?;
         let headers = vec![header("content-type", "application/json")];
         let r = self.call(cancel, self.request("POST", path, headers, json))?;
-        Self::ok_or_status(r.status, &r.body)?;
+        Self::ok_or_status(&r)?;
         Ok(r.body)
     }
 
@@ -240,7 +254,7 @@ impl Server {
                 retry_after_secs: sync_core::protocol::retry_after_secs(r.header("retry-after")),
             });
         }
-        Self::ok_or_status(r.status, &r.body)?;
+        Self::ok_or_status(&r)?;
         Ok(r.body)
     }
 

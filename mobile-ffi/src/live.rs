@@ -227,9 +227,10 @@ impl JishiClient {
                     status: status @ (403 | 404),
                     ..
                 } => {
-                    break Err(JishiError::Forbidden {
-                        detail: format!("the server refused the change events ({status})"),
-                    })
+                    break Err(JishiError::forbidden(
+                        "events_refused",
+                        format!("the server refused the change events ({status})"),
+                    ))
                 }
                 Message::Head {
                     status,
@@ -298,9 +299,10 @@ impl JishiClient {
                     continue;
                 }
                 Ok(Ended::Unauthorized) => {
-                    return Err(JishiError::LoginRequired {
-                        detail: "the server refused the session's token for change events".into(),
-                    })
+                    return Err(JishiError::login_required(
+                        "session_expired",
+                        "the server refused the session's token for change events",
+                    ))
                 }
                 Ok(Ended::Wait(d)) => d,
                 Err(e @ (JishiError::Offline { .. } | JishiError::Busy { .. })) => {

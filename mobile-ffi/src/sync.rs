@@ -134,12 +134,14 @@ impl Run<'_> {
 }
 
 impl JishiClient {
+    /// The documents' part; `false` if it used its round trips without
+    /// settling (a very large first sync: the next sync goes on).
     fn sync_documents(
         &self,
         run: &Run<'_>,
         token: &mut String,
         summary: &mut SyncSummary,
-    ) -> Result<(), JishiError> {
+    ) -> Result<bool, JishiError> {
         let mut store = Locked(&self.replica);
         let pending: BTreeSet<_> = self.replica().pending_docs()?.into_iter().collect();
         let mut session = ClientSession::new(&mut store)?;
@@ -148,8 +150,15 @@ impl JishiClient {
         let mut received = BTreeSet::new();
         loop {
             run.check()?;
-            let Some(request) = session.next_request(&mut store)? else {
-                break;
+            let request = match session.next_request(&mut store) {
+                Ok(Some(request)) => request,
+                Ok(None) => break,
+                Err(CoreError::Unsettled { rounds }) => {
+                    tracing::info!(rounds, "sync: round trips used up; the next sync goes on");
+                    Self::count(summary, &session, &sent, &received);
+                    return Ok(false);
+                }
+                Err(e) => return Err(e.into()),
             };
             sent.extend(
                 request
@@ -188,7 +197,7 @@ impl JishiClient {
             });
         }
         Self::count(summary, &session, &sent, &received);
-        Ok(())
+        Ok(true)
     }
 
     fn count(
@@ -394,14 +403,14 @@ impl JishiClient {
         let mut summary = SyncSummary::default();
         let done = (|| {
             let mut token = self.access_token(run.cancel, false)?;
-            self.sync_documents(run, &mut token, &mut summary)?;
+            let settled = self.sync_documents(run, &mut token, &mut summary)?;
             if options.photos {
                 self.sync_photos(run, &mut token, &mut summary)?;
             }
-            Ok(())
+            Ok(settled)
         })();
         match done {
-            Ok(()) => summary.complete = true,
+            Ok(settled) => summary.complete = settled,
             Err(JishiError::DeadlineReached) => {
                 tracing::info!("sync stopped at its deadline; the next one goes on");
             }

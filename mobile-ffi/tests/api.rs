@@ -1149,3 +1149,87 @@ fn text_positions_count_utf16_units_as_the_phone_does() {
     assert_eq!(n.activities[0].issues, "🚧路灯坏了");
     assert_eq!(n.activities[0].help, "联系电工");
 }
+
+/// The code and limit of a validation error.
+fn rule_of(e: JishiError) -> (String, String, Option<u64>) {
+    match e {
+        JishiError::Validation {
+            field, code, limit, ..
+        } => (field, code, limit),
+        other => panic!("expected a validation error, got {other:?}"),
+    }
+}
+
+/// Every error carries a stable code the app maps to its own (Chinese)
+/// words, one per case: the rule a field broke and its limit, a wrong
+/// password, too many attempts with the wait, why a login is needed.
+#[test]
+fn errors_carry_stable_codes_an_app_can_translate() {
+    let server = start(|c| c.login_per_minute = 2);
+    let dir = tempfile::tempdir().unwrap();
+    let a = open(dir.path(), &server.url);
+    match a.add_entry("2026-11-17".into(), entry("09:00", "x")) {
+        Err(JishiError::LoginRequired { code, .. }) => assert_eq!(code, "never_logged_in"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        rule_of(a.sign_in("u1", "wrong", "p").unwrap_err()),
+        ("password".into(), "wrong_password".into(), None)
+    );
+    a.sign_in("u1", PASSWORD, "p").unwrap();
+    let day = "2026-11-17".to_owned();
+    let long = "走".repeat(5_001);
+    assert_eq!(
+        rule_of(a.add_entry(day.clone(), entry("09:00", &long)).unwrap_err()),
+        ("text".into(), "too_long".into(), Some(5_000))
+    );
+    assert_eq!(
+        rule_of(a.add_entry(day.clone(), entry("9点", "x")).unwrap_err()),
+        ("time".into(), "format".into(), None)
+    );
+    let mut many = entry("09:00", "x");
+    many.households = 100_000;
+    let (field, code, limit) = rule_of(a.add_entry(day.clone(), many).unwrap_err());
+    assert_eq!((field.as_str(), code.as_str()), ("households", "too_high"));
+    assert!(limit.is_some());
+    let next_year = (chrono::Local::now().date_naive() + chrono::Days::new(400))
+        .format("%Y-%m-%d")
+        .to_string();
+    assert_eq!(
+        rule_of(a.add_entry(next_year, entry("09:00", "x")).unwrap_err()),
+        ("date".into(), "not_yet".into(), None)
+    );
+    assert_eq!(
+        rule_of(
+            a.delete_entry(day.clone(), "no-such-entry".into())
+                .unwrap_err()
+        )
+        .1,
+        "not_found"
+    );
+    let e = a.add_entry(day.clone(), entry("09:00", "x")).unwrap();
+    let doc = a.diary(day.clone()).unwrap().doc_id;
+    assert_eq!(
+        rule_of(wait(a.clone().attach_photo(doc, e, "/no/such/file.jpg".into())).unwrap_err()).1,
+        "photo_unreadable"
+    );
+
+    // Logins past the limit: the wait comes with the error.
+    let b = open(&dir.path().join("b"), &server.url);
+    let limited = (0..5)
+        .map(|_| b.sign_in("u1", "wrong", "p"))
+        .find(|r| matches!(r, Err(JishiError::RateLimited { .. })));
+    match limited {
+        Some(Err(JishiError::RateLimited {
+            retry_after_secs, ..
+        })) => assert!(retry_after_secs > 0),
+        other => panic!("no rate limit in five wrong logins: {other:?}"),
+    }
+
+    // Logged out: the code says so.
+    a.sign_out().unwrap();
+    match a.sync_with(quiet()) {
+        Err(JishiError::LoginRequired { code, .. }) => assert_eq!(code, "logged_out"),
+        other => panic!("{other:?}"),
+    }
+}

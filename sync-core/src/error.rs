@@ -61,6 +61,17 @@ pub enum CoreError {
     #[error("photo: {0}")]
     Photo(#[from] PhotoError),
 
+    /// The replica file was written by a newer app version: update the app.
+    #[error(
+        "the replica has schema version {found}, newer than this app ({known}); update the app"
+    )]
+    NewerReplica { found: i64, known: i64 },
+
+    /// A sync session used its round trips without settling (a very large
+    /// first sync): what it brought is kept; the next session goes on.
+    #[error("the sync did not settle in {rounds} round trips; sync again to go on")]
+    Unsettled { rounds: u32 },
+
     /// Writing a photo file next to the replica failed (disk full, ...).
     #[error("photo file {path}: {reason}")]
     PhotoFile { path: String, reason: String },

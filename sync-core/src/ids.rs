@@ -10,7 +10,7 @@ use std::str::FromStr;
 use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
 
-use crate::validate::ValidationError;
+use crate::validate::{Rule, ValidationError};
 
 /// Longest user id accepted (bytes).
 pub const MAX_USER_ID: usize = 64;
@@ -32,7 +32,8 @@ impl UserId {
             return Err(ValidationError::new(
                 "user",
                 format!("must be 1 to {MAX_USER_ID} characters of A-Z a-z 0-9 _ - ."),
-            ));
+            )
+            .broke(Rule::Format));
         }
         Ok(Self(s.to_owned()))
     }
@@ -70,7 +71,8 @@ impl ItemId {
             return Err(ValidationError::new(
                 "id",
                 format!("must be 1 to {MAX_ITEM_ID} characters of A-Z a-z 0-9 _ - ."),
-            ));
+            )
+            .broke(Rule::Format));
         }
         Ok(Self(s.to_owned()))
     }
@@ -145,7 +147,10 @@ impl DocKind {
             "diary" => Ok(DocKind::Diary),
             "night" => Ok(DocKind::Night),
             "plan" => Ok(DocKind::Plan),
-            _ => Err(ValidationError::new("kind", "must be diary, night or plan")),
+            _ => {
+                Err(ValidationError::new("kind", "must be diary, night or plan")
+                    .broke(Rule::Format))
+            }
         }
     }
 }
@@ -177,11 +182,15 @@ impl Period {
                 "date",
                 "must be a real date YYYY-MM-DD between 2000 and 2200",
             )
+            .broke(Rule::Format)
         })
     }
 
     pub fn parse_month(s: &str) -> Result<NaiveDate, ValidationError> {
-        let bad = || ValidationError::new("month", "must be YYYY-MM between 2000 and 2200");
+        let bad = || {
+            ValidationError::new("month", "must be YYYY-MM between 2000 and 2200")
+                .broke(Rule::Format)
+        };
         if s.len() != 7 || s.as_bytes()[4] != b'-' {
             return Err(bad());
         }
@@ -238,7 +247,8 @@ impl DocId {
             return Err(ValidationError::new(
                 "doc_id",
                 "must look like diary:{user}:{YYYY-MM-DD}, night:{user}:{YYYY-MM-DD} or plan:{user}:{YYYY-MM}",
-            ));
+            )
+            .broke(Rule::Format));
         };
         let kind = DocKind::parse(kind)?;
         let owner = UserId::parse(user)?;
@@ -325,10 +335,10 @@ impl Role {
             "leader" => Ok(Role::Leader),
             "supervisor" => Ok(Role::Supervisor),
             "admin" => Ok(Role::Admin),
-            _ => Err(ValidationError::new(
-                "role",
-                "must be cadre, leader, supervisor or admin",
-            )),
+            _ => Err(
+                ValidationError::new("role", "must be cadre, leader, supervisor or admin")
+                    .broke(Rule::Format),
+            ),
         }
     }
 }

@@ -225,7 +225,11 @@ impl Replica {
         ctx: &EditContext,
     ) -> Result<PhotoHash, CoreError> {
         if PhotoHash::of_bytes(&photo.jpeg) != photo.hash {
-            return Err(ValidationError::new("photo", "hash does not match the JPEG bytes").into());
+            return Err(
+                ValidationError::new("photo", "hash does not match the JPEG bytes")
+                    .broke(crate::validate::Rule::Mismatch)
+                    .into(),
+            );
         }
         let dir = match self.conn.path() {
             Some(db) if !db.is_empty() => Path::new(db)
@@ -535,11 +539,9 @@ fn migrate(conn: &mut Connection) -> Result<(), CoreError> {
     let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     let known = MIGRATIONS.len() as i64;
     if version > known {
-        return Err(CoreError::StorageSetup {
-            path: conn.path().unwrap_or("?").to_owned(),
-            reason: format!(
-                "the replica has schema version {version}, newer than this app ({known}); update the app"
-            ),
+        return Err(CoreError::NewerReplica {
+            found: version,
+            known,
         });
     }
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {

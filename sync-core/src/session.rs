@@ -208,10 +208,7 @@ impl ClientSession {
         store: &mut impl ClientStore,
     ) -> Result<Option<Batch>, CoreError> {
         if self.stats.round_trips >= MAX_ROUNDS {
-            return Err(CoreError::corrupt(
-                "sync session",
-                format!("did not settle in {MAX_ROUNDS} round trips"),
-            ));
+            return Err(CoreError::Unsettled { rounds: MAX_ROUNDS });
         }
         let mut ids: BTreeSet<DocId> = self.states.keys().cloned().collect();
         ids.extend(store.pending()?);

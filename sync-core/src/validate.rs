@@ -41,7 +41,8 @@ pub fn period_open(
                 return Err(ValidationError::new(
                     "date",
                     format!("{day} has not come yet; records are kept up to tomorrow ({tomorrow})"),
-                ));
+                )
+                .broke(Rule::NotYet));
             }
         }
         Period::Month(first) => {
@@ -55,19 +56,81 @@ pub fn period_open(
                         first.format("%Y-%m"),
                         next.format("%Y-%m")
                     ),
-                ));
+                )
+                .broke(Rule::NotYet));
             }
         }
     }
     Ok(())
 }
 
-/// A value that breaks a rule: which field, and what the rule is.
+/// Which kind of rule a value broke: a stable code an app maps to its own
+/// words (the `reason` text is English, for developers and logs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Rule {
+    /// Any other rule.
+    #[default]
+    Invalid,
+    /// Longer than `limit` characters.
+    TooLong,
+    /// Larger than `limit`.
+    TooHigh,
+    /// Holds control characters.
+    ControlCharacters,
+    /// Must be one line.
+    OneLine,
+    /// Not in the expected form (a date, a time, an id, a choice).
+    Format,
+    /// Outside the allowed range (a coordinate, a due date).
+    OutOfRange,
+    /// A day or month that has not come yet.
+    NotYet,
+    /// Must not be empty.
+    Empty,
+    /// An item with this id already exists.
+    Exists,
+    /// A text position outside the text or inside a character.
+    Position,
+    /// A photo's bytes do not match its hash.
+    Mismatch,
+    /// Contradicts another field (a place for a night not stayed, an end
+    /// equal to the start).
+    Inconsistent,
+}
+
+impl Rule {
+    /// The stable code, as serialized.
+    pub fn code(self) -> &'static str {
+        match self {
+            Rule::Invalid => "invalid",
+            Rule::TooLong => "too_long",
+            Rule::TooHigh => "too_high",
+            Rule::ControlCharacters => "control_characters",
+            Rule::OneLine => "one_line",
+            Rule::Format => "format",
+            Rule::OutOfRange => "out_of_range",
+            Rule::NotYet => "not_yet",
+            Rule::Empty => "empty",
+            Rule::Exists => "exists",
+            Rule::Position => "position",
+            Rule::Mismatch => "mismatch",
+            Rule::Inconsistent => "inconsistent",
+        }
+    }
+}
+
+/// A value that breaks a rule: which field, which rule (and its limit,
+/// where it has one), and the rule in words.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
 #[error("{field}: {reason}")]
 pub struct ValidationError {
     pub field: String,
     pub reason: String,
+    #[serde(default)]
+    pub rule: Rule,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u64>,
 }
 
 impl ValidationError {
@@ -75,7 +138,23 @@ impl ValidationError {
         Self {
             field: field.into(),
             reason: reason.into(),
+            rule: Rule::Invalid,
+            limit: None,
         }
+    }
+
+    /// The same error, naming the rule it broke.
+    #[must_use]
+    pub fn broke(mut self, rule: Rule) -> Self {
+        self.rule = rule;
+        self
+    }
+
+    /// The same error, naming the rule's limit.
+    #[must_use]
+    pub fn limit(mut self, limit: usize) -> Self {
+        self.limit = Some(limit as u64);
+        self
     }
 }
 
@@ -85,30 +164,34 @@ pub(crate) fn text(field: &str, value: &str, max_chars: usize) -> Result<(), Val
         return Err(ValidationError::new(
             field,
             format!("is {n} characters long; at most {max_chars} are allowed"),
-        ));
+        )
+        .broke(Rule::TooLong)
+        .limit(max_chars));
     }
     if value
         .chars()
         .any(|c| c.is_control() && c != '\n' && c != '\t')
     {
-        return Err(ValidationError::new(field, "contains control characters"));
+        return Err(ValidationError::new(field, "contains control characters")
+            .broke(Rule::ControlCharacters));
     }
     Ok(())
 }
 
 pub(crate) fn short(field: &str, value: &str) -> Result<(), ValidationError> {
     if value.contains('\n') {
-        return Err(ValidationError::new(field, "must be one line"));
+        return Err(ValidationError::new(field, "must be one line").broke(Rule::OneLine));
     }
     text(field, value, MAX_SHORT_CHARS)
 }
 
 pub(crate) fn households(field: &str, n: u32) -> Result<(), ValidationError> {
     if n > MAX_HOUSEHOLDS {
-        return Err(ValidationError::new(
-            field,
-            format!("at most {MAX_HOUSEHOLDS}"),
-        ));
+        return Err(
+            ValidationError::new(field, format!("at most {MAX_HOUSEHOLDS}"))
+                .broke(Rule::TooHigh)
+                .limit(MAX_HOUSEHOLDS as usize),
+        );
     }
     Ok(())
 }
@@ -122,7 +205,10 @@ pub struct TimeOfDay {
 
 impl TimeOfDay {
     pub fn parse(s: &str) -> Result<Self, ValidationError> {
-        let bad = || ValidationError::new("time", "must be HH:MM between 00:00 and 23:59");
+        let bad = || {
+            ValidationError::new("time", "must be HH:MM between 00:00 and 23:59")
+                .broke(Rule::Format)
+        };
         let b = s.as_bytes();
         if b.len() != 5 || b[2] != b':' {
             return Err(bad());
@@ -178,22 +264,23 @@ pub struct Location {
 impl Location {
     pub fn validate(&self) -> Result<(), ValidationError> {
         if !self.lat.is_finite() || !(-90.0..=90.0).contains(&self.lat) {
-            return Err(ValidationError::new(
-                "location.lat",
-                "must be between -90 and 90",
-            ));
+            return Err(
+                ValidationError::new("location.lat", "must be between -90 and 90")
+                    .broke(Rule::OutOfRange),
+            );
         }
         if !self.lon.is_finite() || !(-180.0..=180.0).contains(&self.lon) {
-            return Err(ValidationError::new(
-                "location.lon",
-                "must be between -180 and 180",
-            ));
+            return Err(
+                ValidationError::new("location.lon", "must be between -180 and 180")
+                    .broke(Rule::OutOfRange),
+            );
         }
         if !self.accuracy_m.is_finite() || !(0.0..=100_000.0).contains(&self.accuracy_m) {
             return Err(ValidationError::new(
                 "location.accuracy_m",
                 "must be between 0 and 100000 metres",
-            ));
+            )
+            .broke(Rule::OutOfRange));
         }
         Ok(())
     }
@@ -210,7 +297,8 @@ impl PhotoHash {
             return Err(ValidationError::new(
                 "photo",
                 "must be a SHA-256 in 64 lower-case hex digits",
-            ));
+            )
+            .broke(Rule::Format));
         }
         Ok(Self(s.to_owned()))
     }

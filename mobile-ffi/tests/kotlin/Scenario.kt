@@ -236,6 +236,47 @@ class BlackHole : AutoCloseable {
     }
 }
 
+/** The field's name on screen. */
+fun fieldName(field: String) = when (field) {
+    "text" -> "内容"
+    "time" -> "时间"
+    "date" -> "日期"
+    "password" -> "密码"
+    "server_url" -> "服务器地址"
+    else -> field
+}
+
+/**
+ * What the app shows for an error: its class and stable code, never the
+ * English detail. The `when` over the sealed class is exhaustive: a new
+ * case in the library fails this compile.
+ */
+fun userMessage(e: JishiException): String = when (e) {
+    is JishiException.Validation -> when (e.code) {
+        "too_long" -> "${fieldName(e.field)}太长了，最多${e.limit}个字"
+        "format" -> "${fieldName(e.field)}格式不对"
+        "not_yet" -> "还没到这一天，不能提前填写"
+        "wrong_password" -> "账号或密码错误"
+        "photo_unreadable" -> "照片无法读取，请重新拍摄"
+        "photo_too_large" -> "照片太大"
+        else -> "${fieldName(e.field)}填写有误"
+    }
+    is JishiException.Offline -> "没有网络，记录已保存在手机上，有网时自动上传"
+    is JishiException.LoginRequired -> "请重新登录，未上传的记录不会丢失"
+    is JishiException.Forbidden -> "没有权限"
+    is JishiException.Busy -> "服务器繁忙，请${e.retryAfterSecs}秒后再同步"
+    is JishiException.RateLimited -> "尝试次数过多，请${e.retryAfterSecs}秒后再试"
+    is JishiException.Conflict -> "操作冲突，请稍后再试"
+    is JishiException.Storage -> "手机存储出错"
+    is JishiException.StorageFull -> "手机存储空间已满，请清理后再试"
+    is JishiException.StorageDamaged -> "数据文件已损坏，请联系管理员"
+    is JishiException.NeedsNewerApp -> "请升级纪实到最新版本"
+    is JishiException.Cancelled -> "已取消"
+    is JishiException.DeadlineReached -> "同步未完成，稍后继续"
+    is JishiException.FolderInUse -> "纪实正在另一处运行"
+    is JishiException.Other -> "出错了，请稍后再试"
+}
+
 suspend fun syncOk(client: JishiClient, who: String, progress: Progress = Progress()): SyncSummary {
     val s = client.sync(observer = progress)
     println(
@@ -480,6 +521,10 @@ suspend fun scenario(serverUrl: String, work: File) = coroutineScope {
         a.addEntry(DAY1, EntryInput("10:00", Category.OTHER, "村委会", "字".repeat(5001), 0u, null))
     }
     checkEq(tooLong.field, "text", "the field of a too long text")
+    checkEq(tooLong.code, "too_long", "the code of a too long text")
+    checkEq(tooLong.limit, 5000uL, "the limit of a too long text")
+    checkEq(userMessage(tooLong), "内容太长了，最多5000个字", "the message the app maps from the code")
+    checkEq(userMessage(badLogin), "账号或密码错误", "the message of a wrong password")
     val badTime = expectThrows<JishiException.Validation>("an entry at 25:00") {
         a.addEntry(DAY1, EntryInput("25:00", Category.OTHER, "村委会", "时间不对", 0u, null))
     }

@@ -72,7 +72,8 @@ macro_rules! str_enum {
                     _ => Err(ValidationError::new(
                         $field,
                         concat!("must be one of:" $(, " ", $s)+),
-                    )),
+                    )
+                    .broke($crate::validate::Rule::Format)),
                 }
             }
         }

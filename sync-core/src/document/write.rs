@@ -14,7 +14,7 @@ use super::SCHEMA;
 use crate::error::CoreError;
 use crate::ids::{DocId, DocKind, ItemId};
 use crate::validate::{
-    self, Location, ValidationError, MAX_ITEMS_PER_DOC, MAX_PHOTOS_PER_ITEM, MAX_TEXT_CHARS,
+    self, Location, Rule, ValidationError, MAX_ITEMS_PER_DOC, MAX_PHOTOS_PER_ITEM, MAX_TEXT_CHARS,
 };
 
 struct Writer<'a> {
@@ -112,7 +112,11 @@ impl Writer<'_> {
             .map_err(|e| self.am(e))?
             .is_some()
         {
-            return Err(ValidationError::new("id", format!("{what} {id} already exists")).into());
+            return Err(
+                ValidationError::new("id", format!("{what} {id} already exists"))
+                    .broke(Rule::Exists)
+                    .into(),
+            );
         }
         if self.doc.length(&map) >= MAX_ITEMS_PER_DOC {
             return Err(CoreError::TooMany {
@@ -307,6 +311,7 @@ impl Writer<'_> {
                         "overnight_place",
                         "only a night stayed has a place",
                     )
+                    .broke(Rule::Inconsistent)
                     .into());
                 }
                 self.put(&ROOT, "stayed_overnight", *stayed)?;
@@ -319,7 +324,9 @@ impl Writer<'_> {
                 self.need_kind(DocKind::Plan)?;
                 self.need_owner()?;
                 if fields.title.trim().is_empty() {
-                    return Err(ValidationError::new("title", "must not be empty").into());
+                    return Err(ValidationError::new("title", "must not be empty")
+                        .broke(Rule::Empty)
+                        .into());
                 }
                 validate::short("title", &fields.title)?;
                 if let Some(due) = fields.due {
@@ -329,6 +336,7 @@ impl Writer<'_> {
                             "due",
                             "must fall within the plan's month or the year after",
                         )
+                        .broke(Rule::OutOfRange)
                         .into());
                     }
                 }
@@ -457,7 +465,9 @@ impl Writer<'_> {
             }
             Edit::AddComment { id, on, text } => {
                 if text.trim().is_empty() {
-                    return Err(ValidationError::new("text", "a comment must not be empty").into());
+                    return Err(ValidationError::new("text", "a comment must not be empty")
+                        .broke(Rule::Empty)
+                        .into());
                 }
                 validate::text("text", text, MAX_TEXT_CHARS)?;
                 if let Some(on) = on {
@@ -524,6 +534,7 @@ impl Writer<'_> {
                         current.encode_utf16().count()
                     ),
                 )
+                .broke(Rule::Position)
             };
             let start = utf16_to_chars(&current, pos).ok_or_else(bad)?;
             let end = pos
@@ -545,13 +556,15 @@ impl Writer<'_> {
                     field,
                     format!("splice {pos}+{delete} is outside the text of {len} characters"),
                 )
+                .broke(Rule::Position)
             })?;
         let mut after: String = current.chars().take(*pos).collect();
         after.push_str(insert);
         after.extend(current.chars().skip(end));
         validate::text(field, &after, max)?;
-        let del = isize::try_from(*delete)
-            .map_err(|_| ValidationError::new(field, "delete count too large"))?;
+        let del = isize::try_from(*delete).map_err(|_| {
+            ValidationError::new(field, "delete count too large").broke(Rule::Position)
+        })?;
         self.doc
             .splice_text(&t, *pos, del, insert)
             .map_err(|e| self.am(e))?;
@@ -628,7 +641,9 @@ fn check_span(
     // Night work may run past midnight: only an end equal to the start is
     // meaningless.
     if start == end {
-        return Err(ValidationError::new("end", "must differ from the start"));
+        return Err(
+            ValidationError::new("end", "must differ from the start").broke(Rule::Inconsistent)
+        );
     }
     Ok(())
 }
