@@ -18,6 +18,7 @@ use sync_core::{CoreError, DocId, DocKind, Edit, EditContext, ItemId, Record, Ro
 
 use crate::account::{self, StoredSession};
 use crate::cancel::{off_thread, Cancel, CancelToken};
+use crate::comments::{self, CommentIndex};
 use crate::error::{guard, in_field, JishiError};
 use crate::http::{HttpError, Server};
 use crate::observe::{
@@ -45,6 +46,8 @@ pub struct JishiClient {
     /// The running sync's stop signal, for `cancel_sync()`.
     pub(crate) running: Mutex<Option<Arc<Cancel>>>,
     pub(crate) observers: Observers,
+    /// Comments by others on my records (locked after the replica).
+    comments: Mutex<CommentIndex>,
     photo_options: PhotoOptions,
     /// The data folder's OS lock, held while this client is open: a second
     /// process (an Android `:sync` process, an iOS extension) is refused.
@@ -182,20 +185,43 @@ impl JishiClient {
 
     /// Tell the listeners about an edit made here.
     fn changed_here(&self, id: &DocId) {
+        self.index_comments(std::slice::from_ref(id));
         self.observers
             .changed(vec![DocChange::of(id, ChangeOrigin::Local)]);
         self.publish_status();
     }
 
+    pub(crate) fn comment_index(&self) -> MutexGuard<'_, CommentIndex> {
+        self.comments.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Keep the comment index up to date with changed documents.
+    pub(crate) fn index_comments(&self, ids: &[DocId]) {
+        let updated = (|| {
+            let me = self.me()?;
+            let mut r = self.replica();
+            self.comment_index().changed(&mut r, &me, ids)
+        })();
+        if let Err(e) = updated {
+            tracing::warn!(error = %e, "cannot update the comment index");
+        }
+    }
+
     /// The status as it is now.
     pub(crate) fn current_status(&self) -> Result<SyncStatus, JishiError> {
         let (state, live) = self.observers.state();
-        let r = self.replica();
+        let me = account::load(&self.replica())?.and_then(|s| UserId::parse(&s.user_id).ok());
+        let mut r = self.replica();
+        let unread_comments = match me {
+            Some(me) => self.comment_index().unread(&mut r, &me)?,
+            None => 0,
+        };
         Ok(SyncStatus {
             state,
             pending_documents: u32::try_from(r.pending_docs()?.len()).unwrap_or(u32::MAX),
             pending_photos: u32::try_from(r.uploads_pending()?.len()).unwrap_or(u32::MAX),
             live,
+            unread_comments,
             last_sync: account::last_sync(&r)?,
         })
     }
@@ -583,6 +609,7 @@ impl JishiClient {
                 sync_lock: Mutex::new(()),
                 running: Mutex::new(None),
                 observers: Observers::default(),
+                comments: Mutex::default(),
                 photo_options: PhotoOptions::default(),
                 _folder_lock: folder_lock,
             });
@@ -1012,29 +1039,22 @@ impl JishiClient {
 
     // ---- reading ----------------------------------------------------------
 
-    /// Comments by others on my records, newest first.
+    /// Comments by others on my records, newest first, each with
+    /// `unread`. Kept as an index: cheap to call on every screen.
     pub fn comments_on_my_records(&self) -> Result<Vec<CommentNotice>, JishiError> {
         guard(|| {
             let me = self.me()?;
             let mut r = self.replica();
-            let mut out = Vec::new();
-            for id in r.doc_ids()? {
-                if id.owner() != &me {
-                    continue;
-                }
-                if let Some(record) = r.record(&id)? {
-                    for c in record.comments() {
-                        if !c.deleted && c.author != me.as_str() {
-                            out.push(CommentNotice {
-                                doc_id: id.to_string(),
-                                comment: comment(c.clone()),
-                            });
-                        }
-                    }
-                }
-            }
-            out.sort_by_key(|n| std::cmp::Reverse(n.comment.at_ms));
-            Ok(out)
+            self.comment_index().list(&mut r, &me)
+        })
+    }
+
+    /// Mark comments up to `at_ms` (the newest the user saw) as read.
+    pub fn mark_comments_read(&self, at_ms: i64) -> Result<(), JishiError> {
+        guard(|| {
+            comments::set_read_up_to(&mut self.replica(), at_ms)?;
+            self.publish_status();
+            Ok(())
         })
     }
 

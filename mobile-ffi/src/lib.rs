@@ -12,6 +12,7 @@ uniffi::setup_scaffolding!("jishi");
 mod account;
 mod cancel;
 mod client;
+mod comments;
 mod error;
 mod http;
 mod live;

@@ -78,6 +78,8 @@ pub struct SyncStatus {
     pub pending_photos: u32,
     /// `live()` is connected to the server's change events.
     pub live: bool,
+    /// Comments by others on my records not yet marked read.
+    pub unread_comments: u32,
     pub last_sync: Option<LastSync>,
 }
 

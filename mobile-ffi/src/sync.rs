@@ -186,6 +186,7 @@ impl JishiClient {
                 .filter(|d| !refused.contains(d))
                 .map(|d| DocChange::of(d, ChangeOrigin::Server))
                 .collect();
+            self.index_comments(&brought);
             received.extend(brought);
             self.observers.changed(changes);
             let stats = session.stats();

@@ -273,6 +273,8 @@ pub struct PlanView {
 pub struct CommentNotice {
     pub doc_id: String,
     pub comment: CommentView,
+    /// Newer than what `mark_comments_read` last covered.
+    pub unread: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]

@@ -1233,3 +1233,58 @@ fn errors_carry_stable_codes_an_app_can_translate() {
         other => panic!("{other:?}"),
     }
 }
+
+/// Comments by others come with an unread state and count, kept as an
+/// index; marking them read is a watermark that never goes back.
+#[test]
+fn comments_on_my_records_are_unread_until_marked() {
+    let server = start(|_| {});
+    let dir = tempfile::tempdir().unwrap();
+    let a = open(&dir.path().join("a"), &server.url);
+    a.sign_in("u1", PASSWORD, "a").unwrap();
+    let day = "2026-11-23".to_owned();
+    a.add_entry(day.clone(), entry("09:00", "入户走访"))
+        .unwrap();
+    let doc = a.diary(day.clone()).unwrap().doc_id;
+    // The index is built before any comment, then kept up to date.
+    assert!(a.comments_on_my_records().unwrap().is_empty());
+    a.sync_with(quiet()).unwrap();
+    let s = open(&dir.path().join("s"), &server.url);
+    s.sign_in("s1", PASSWORD, "s").unwrap();
+    s.sync_with(quiet()).unwrap();
+    s.add_comment(doc.clone(), None, "请补充户数".into())
+        .unwrap();
+    s.sync_with(quiet()).unwrap();
+    a.sync_with(quiet()).unwrap();
+
+    let notices = a.comments_on_my_records().unwrap();
+    assert_eq!(notices.len(), 1);
+    assert!(notices[0].unread);
+    assert_eq!(a.status().unwrap().unread_comments, 1);
+    // My own reply is no notice.
+    a.add_comment(doc.clone(), None, "已补充".into()).unwrap();
+    assert_eq!(a.comments_on_my_records().unwrap().len(), 1);
+
+    a.mark_comments_read(notices[0].comment.at_ms).unwrap();
+    assert!(!a.comments_on_my_records().unwrap()[0].unread);
+    assert_eq!(a.status().unwrap().unread_comments, 0);
+    a.mark_comments_read(0).unwrap();
+    assert_eq!(
+        a.status().unwrap().unread_comments,
+        0,
+        "the mark never goes back"
+    );
+
+    s.sync_with(quiet()).unwrap();
+    s.add_comment(doc, None, "收到".into()).unwrap();
+    s.sync_with(quiet()).unwrap();
+    a.sync_with(quiet()).unwrap();
+    let notices = a.comments_on_my_records().unwrap();
+    assert_eq!(notices.len(), 2);
+    assert_eq!(
+        notices.iter().map(|n| n.unread).collect::<Vec<_>>(),
+        [true, false],
+        "newest first"
+    );
+    assert_eq!(a.status().unwrap().unread_comments, 1);
+}

@@ -10,7 +10,7 @@
 //! carries a schema version (`PRAGMA user_version`) with an upgrade path; a
 //! file from a newer app version is refused, not damaged.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::path::Path;
 
 use automerge::ChangeHash;
@@ -27,6 +27,9 @@ use crate::validate::{PhotoHash, ValidationError};
 
 /// Incremental chunks a document may gather before it is compacted.
 pub const COMPACT_AFTER_CHUNKS: i64 = 32;
+/// Documents kept decoded in memory at most (the least recently used go;
+/// they load from disk when read again). A leader's phone holds thousands.
+pub const CACHED_DOCS: usize = 256;
 
 /// Upgrades of the replica schema; index + 1 is the version it brings.
 const MIGRATIONS: &[&str] = &[
@@ -81,6 +84,8 @@ pub struct Replica {
     conn: Connection,
     actor: Actor,
     cache: HashMap<DocId, Document>,
+    /// The cached ids, least recently used first.
+    recent: VecDeque<DocId>,
     /// The heads of what is on disk for each cached document.
     disk_heads: HashMap<DocId, Vec<ChangeHash>>,
 }
@@ -139,6 +144,7 @@ impl Replica {
             conn,
             actor,
             cache: HashMap::new(),
+            recent: VecDeque::new(),
             disk_heads: HashMap::new(),
         })
     }
@@ -350,8 +356,28 @@ impl Replica {
         if chunks > COMPACT_AFTER_CHUNKS {
             self.compact(&mut doc)?;
         }
-        self.cache.insert(id.clone(), doc);
+        self.remember(id.clone(), doc);
         Ok(())
+    }
+
+    /// Keep `doc` decoded, forgetting the least recently used beyond
+    /// [`CACHED_DOCS`].
+    fn remember(&mut self, id: DocId, doc: Document) {
+        self.recent.retain(|d| d != &id);
+        self.recent.push_back(id.clone());
+        self.cache.insert(id, doc);
+        while self.cache.len() > CACHED_DOCS {
+            let Some(old) = self.recent.pop_front() else {
+                break;
+            };
+            self.cache.remove(&old);
+            self.disk_heads.remove(&old);
+        }
+    }
+
+    /// How many documents are decoded in memory.
+    pub fn cached_docs(&self) -> usize {
+        self.cache.len()
     }
 
     /// Fold a document's incremental chunks into its snapshot.
@@ -372,17 +398,21 @@ impl Replica {
 
     fn take(&mut self, id: &DocId) -> Result<Option<Document>, CoreError> {
         if let Some(d) = self.cache.remove(id) {
+            self.recent.retain(|d| d != id);
             return Ok(Some(d));
         }
         self.read_from_disk(id)
     }
 
     fn load_cached(&mut self, id: &DocId) -> Result<Option<&Document>, CoreError> {
-        if !self.cache.contains_key(id) {
+        if self.cache.contains_key(id) {
+            if self.recent.back() != Some(id) {
+                self.recent.retain(|d| d != id);
+                self.recent.push_back(id.clone());
+            }
+        } else {
             match self.read_from_disk(id)? {
-                Some(doc) => {
-                    self.cache.insert(id.clone(), doc);
-                }
+                Some(doc) => self.remember(id.clone(), doc),
                 None => return Ok(None),
             }
         }
@@ -429,14 +459,15 @@ impl Replica {
     /// A reply's document computed from an older state than the stored one
     /// (the phone edited while the reply was applied, outside the replica's
     /// lock): merge it into the stored document, so that the edit is kept
-    /// and stays pending.
-    fn rebase(&mut self, w: &mut ClientDocWrite) -> Result<(), CoreError> {
+    /// and stays pending. Returns the heads on disk.
+    fn rebase(&mut self, w: &mut ClientDocWrite) -> Result<Option<Vec<ChangeHash>>, CoreError> {
         let id = w.doc.id().clone();
-        if self.stored_heads(&id)? == w.base {
-            return Ok(());
+        let stored_heads = self.stored_heads(&id)?;
+        if stored_heads == w.base {
+            return Ok(stored_heads);
         }
         let Some(mut stored) = self.take(&id)? else {
-            return Ok(());
+            return Ok(stored_heads);
         };
         contain(&id, "merge a reply into a newer edit", || {
             stored.automerge_mut().merge(w.doc.automerge_mut())
@@ -444,7 +475,7 @@ impl Replica {
         tracing::debug!(doc = %id, "a reply merged into an edit made while it was applied");
         w.doc = stored;
         w.synced = false;
-        Ok(())
+        Ok(stored_heads)
     }
 
     /// A value kept with the replica (session data of the app layer).
@@ -588,16 +619,18 @@ impl ClientStore for Replica {
 
     fn commit_sync(&mut self, mut writes: ClientWrites) -> Result<(), CoreError> {
         let now = now_ms();
+        // What is on disk for each document, taken before the transaction:
+        // loading one document may push another out of the cache.
+        let mut on_disk = Vec::with_capacity(writes.docs.len());
         for w in &mut writes.docs {
-            self.rebase(w)?;
+            on_disk.push(self.rebase(w)?);
         }
         let mut done = Vec::new();
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        for mut w in writes.docs {
+        for (mut w, before) in writes.docs.into_iter().zip(on_disk) {
             let id = w.doc.id().clone();
-            let before = self.disk_heads.get(&id).cloned();
             let chunks = write_doc(&tx, &mut w.doc, before.as_deref(), now)?;
             tx.execute(
                 "UPDATE documents SET sync_state = ?2,
@@ -619,7 +652,7 @@ impl ClientStore for Replica {
             if chunks > COMPACT_AFTER_CHUNKS {
                 self.compact(&mut doc)?;
             }
-            self.cache.insert(id, doc);
+            self.remember(id, doc);
         }
         Ok(())
     }

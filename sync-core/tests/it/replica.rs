@@ -284,3 +284,52 @@ fn an_edit_made_while_a_reply_is_applied_is_kept_and_sent() {
     sync_once(&mut b, &mut server, "b");
     assert_eq!(ids(&mut b), ["e0", "e1", "e2"]);
 }
+
+/// A leader's phone holds thousands of documents: only the most recently
+/// used stay decoded in memory, and a document pushed out is read, edited
+/// and synced from disk as before (also within one reply larger than the
+/// cache).
+#[test]
+fn the_document_cache_is_bounded_and_what_it_forgets_stays_on_disk() {
+    use sync_core::replica::CACHED_DOCS;
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = MemoryServer::new();
+    let n = CACHED_DOCS + 60;
+    let ids: Vec<DocId> = (0..n)
+        .map(|i| DocId::diary(&user("u1"), day(i as u32)))
+        .collect();
+    let mut a = Replica::open(&dir.path().join("a.db")).unwrap();
+    for (i, id) in ids.iter().enumerate() {
+        let edit = Edit::AddEntry {
+            id: item_for(i),
+            fields: fields(i),
+        };
+        a.edit(id, &edit, &cadre("u1")).unwrap();
+    }
+    assert!(a.cached_docs() <= CACHED_DOCS, "{}", a.cached_docs());
+    sync_once(&mut a, &mut server, "a");
+    assert!(a.pending_docs().unwrap().is_empty());
+
+    // B receives them all, in replies larger than its cache.
+    let mut b = Replica::open(&dir.path().join("b.db")).unwrap();
+    sync_once(&mut b, &mut server, "b");
+    assert!(b.cached_docs() <= CACHED_DOCS);
+    assert_eq!(b.doc_ids().unwrap().len(), n);
+    // The first documents were pushed out: edit one, sync, A sees it.
+    let extra = Edit::AddEntry {
+        id: item_for(n),
+        fields: fields(n),
+    };
+    b.edit(&ids[0], &extra, &cadre("u1")).unwrap();
+    sync_once(&mut b, &mut server, "b");
+    sync_once(&mut a, &mut server, "a");
+    let Some(Record::Diary(d)) = a.record(&ids[0]).unwrap() else {
+        panic!("no diary")
+    };
+    assert_eq!(d.entries.len(), 2);
+    drop(b);
+    let mut b = Replica::open(&dir.path().join("b.db")).unwrap();
+    for id in &ids {
+        assert!(b.record(id).unwrap().is_some(), "{id}");
+    }
+}
