@@ -24,6 +24,7 @@ use crate::http::{HttpError, Server};
 use crate::observe::{
     ChangeListener, ChangeOrigin, DocChange, Observers, StatusListener, SyncState, SyncStatus,
 };
+use crate::photos::PhotoSize;
 use crate::transport::{HttpTransport, UreqTransport};
 use crate::types::*;
 
@@ -46,6 +47,8 @@ pub struct JishiClient {
     /// The running sync's stop signal, for `cancel_sync()`.
     pub(crate) running: Mutex<Option<Arc<Cancel>>>,
     pub(crate) observers: Observers,
+    /// The data folder.
+    pub(crate) dir: PathBuf,
     /// Comments by others on my records (locked after the replica).
     comments: Mutex<CommentIndex>,
     photo_options: PhotoOptions,
@@ -287,6 +290,14 @@ impl JishiClient {
         )
     }
 
+    /// The files on this phone that show these photos.
+    fn show_photos(&self, photos: &mut [PhotoView]) {
+        for p in photos {
+            p.local_path = crate::photos::local_file(&self.dir, &p.hash, PhotoSize::Full)
+                .map(|f| f.display().to_string());
+        }
+    }
+
     fn diary_view(&self, id: DocId) -> Result<DiaryView, JishiError> {
         let (record, unsynced) = self.read(&id)?;
         let mut view = DiaryView {
@@ -304,6 +315,9 @@ impl JishiClient {
                 .filter(|e| !e.deleted)
                 .map(entry)
                 .collect();
+            for e in &mut view.entries {
+                self.show_photos(&mut e.photos);
+            }
             view.summary = d.summary;
             view.comments = comments(d.comments);
         }
@@ -328,6 +342,9 @@ impl JishiClient {
                 .filter(|a| !a.deleted)
                 .map(activity)
                 .collect();
+            for a in &mut view.activities {
+                self.show_photos(&mut a.photos);
+            }
             view.stayed_overnight = n.stayed_overnight;
             view.overnight_place = n.overnight_place;
             view.comments = comments(n.comments);
@@ -547,6 +564,11 @@ impl JishiClient {
                 added_at_ms: ctx.now_ms,
                 captured_at_ms: prepared.captured_at,
                 location: prepared.location.map(Into::into),
+                local_path: Some(
+                    crate::photos::own_file(&self.dir, prepared.hash.as_str())
+                        .display()
+                        .to_string(),
+                ),
             })
         })
     }
@@ -602,6 +624,7 @@ impl JishiClient {
             }
             let folder_lock = lock_folder(&dir)?;
             let replica = Replica::open(&dir.join(REPLICA_FILE))?;
+            let folder = dir.clone();
             tracing::info!(data_dir, server_url = url, "client opened");
             let client = Arc::new(Self {
                 server: Server::new(url, transport),
@@ -609,6 +632,7 @@ impl JishiClient {
                 sync_lock: Mutex::new(()),
                 running: Mutex::new(None),
                 observers: Observers::default(),
+                dir: folder,
                 comments: Mutex::default(),
                 photo_options: PhotoOptions::default(),
                 _folder_lock: folder_lock,

@@ -286,6 +286,27 @@ impl Server {
         self.request("GET", "/api/v1/events", headers, Vec::new())
     }
 
+    /// `GET /api/v1/blobs/{sha}` (or its thumbnail): the photo's bytes.
+    pub fn photo(
+        &self,
+        cancel: &Arc<Cancel>,
+        token: &str,
+        sha: &str,
+        thumbnail: bool,
+        max_bytes: u64,
+    ) -> Result<Vec<u8>, HttpError> {
+        let path = if thumbnail {
+            format!("/api/v1/blobs/{sha}/thumbnail")
+        } else {
+            format!("/api/v1/blobs/{sha}")
+        };
+        let mut request = self.request("GET", &path, vec![bearer(token)], Vec::new());
+        request.max_response_bytes = max_bytes;
+        let r = self.call(cancel, request)?;
+        Self::ok_or_status(&r)?;
+        Ok(r.body)
+    }
+
     /// `HEAD /api/v1/blobs/{sha}`.
     pub fn blob_offset(
         &self,

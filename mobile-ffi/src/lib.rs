@@ -18,6 +18,7 @@ mod http;
 mod live;
 mod logs;
 mod observe;
+mod photos;
 mod sync;
 mod transport;
 mod types;
@@ -27,6 +28,7 @@ pub use client::{JishiClient, LOCK_FILE, REPLICA_FILE};
 pub use error::JishiError;
 pub use logs::{clear_log_sink, set_log_sink, LogLevel, LogSink};
 pub use observe::{ChangeListener, ChangeOrigin, DocChange, StatusListener, SyncState, SyncStatus};
+pub use photos::{PhotoPrune, PhotoSize};
 pub use sync::{SyncObserver, SyncOptions};
 pub use transport::{
     HttpHeader, HttpRequest, HttpResponse, HttpStreamSink, HttpTransport, TransportError,

@@ -178,6 +178,9 @@ pub struct PhotoView {
     pub added_at_ms: i64,
     pub captured_at_ms: Option<i64>,
     pub location: Option<GeoPoint>,
+    /// A file on this phone to show it (the phone's own, or downloaded
+    /// before); `None`: get one with `photo_file`.
+    pub local_path: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, uniffi::Record)]
@@ -394,6 +397,7 @@ fn photos(ps: Vec<doc::Photo>) -> Vec<PhotoView> {
             added_at_ms: p.added_at,
             captured_at_ms: p.captured_at,
             location: p.location.map(Into::into),
+            local_path: None,
         })
         .collect()
 }

@@ -1288,3 +1288,77 @@ fn comments_on_my_records_are_unread_until_marked() {
     );
     assert_eq!(a.status().unwrap().unread_comments, 1);
 }
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    sync_core::validate::PhotoHash::of_bytes(bytes).to_string()
+}
+
+/// Photos can be shown on every phone: the phone's own file where it took
+/// them, else downloaded from the server (checked against the hash) into a
+/// cache that pruning empties; a photo its phone has not uploaded yet says
+/// so.
+#[test]
+fn photos_of_other_devices_are_downloaded_shown_and_pruned() {
+    let server = start(|_| {});
+    let dir = tempfile::tempdir().unwrap();
+    let a = open(&dir.path().join("a"), &server.url);
+    a.sign_in("u1", PASSWORD, "a").unwrap();
+    let day = "2026-11-23".to_owned();
+    let e = a.add_entry(day.clone(), entry("09:00", "拍照")).unwrap();
+    let doc = a.diary(day.clone()).unwrap().doc_id;
+    let taken = a
+        .attach(doc.clone(), e.clone(), camera_file(dir.path(), "a.jpg", 1200, 900, 5))
+        .unwrap();
+    let own = taken.local_path.clone().expect("the phone's own file");
+    assert_eq!(sha256_hex(&std::fs::read(&own).unwrap()), taken.hash);
+    assert_eq!(a.sync_with(quiet()).unwrap().photos_uploaded, 1);
+
+    // The same cadre's second phone: no file until it asks for one.
+    let b = open(&dir.path().join("b"), &server.url);
+    b.sign_in("u1", PASSWORD, "b").unwrap();
+    b.sync_with(quiet()).unwrap();
+    let seen = &b.diary(day.clone()).unwrap().entries[0].photos[0];
+    assert_eq!((seen.hash.as_str(), seen.local_path.as_ref()), (taken.hash.as_str(), None));
+    let full = wait(b.clone().photo_file(taken.hash.clone(), PhotoSize::Full, None)).unwrap();
+    let full_bytes = std::fs::read(&full).unwrap();
+    assert_eq!(sha256_hex(&full_bytes), taken.hash);
+    let thumb =
+        wait(b.clone().photo_file(taken.hash.clone(), PhotoSize::Thumbnail, None)).unwrap();
+    let thumb_bytes = std::fs::read(&thumb).unwrap();
+    assert!(thumb_bytes.starts_with(&[0xFF, 0xD8]) && thumb_bytes.len() < full_bytes.len());
+    assert_eq!(
+        b.diary(day.clone()).unwrap().entries[0].photos[0].local_path,
+        Some(full.clone())
+    );
+
+    // A photo whose phone has not uploaded it yet.
+    let e2 = a.add_entry(day.clone(), entry("10:00", "还没上传")).unwrap();
+    let waiting = a
+        .attach(doc, e2, camera_file(dir.path(), "w.jpg", 640, 480, 6))
+        .unwrap();
+    let records_only = SyncOptions {
+        photos: false,
+        deadline_secs: None,
+    };
+    wait(a.clone().sync(Some(records_only), None, None)).unwrap();
+    b.sync_with(quiet()).unwrap();
+    let early = wait(b.clone().photo_file(waiting.hash.clone(), PhotoSize::Full, None));
+    assert_eq!(rule_of(early.unwrap_err()).1, "not_on_server");
+
+    // Pruning: the cache down to nothing; a's uploaded file (not the one
+    // waiting to upload) and a stray file no record names.
+    let pruned = b.prune_photos(0, None).unwrap();
+    assert_eq!(pruned.files_removed, 2);
+    assert_eq!(pruned.bytes_freed, (full_bytes.len() + thumb_bytes.len()) as u64);
+    assert_eq!(b.diary(day.clone()).unwrap().entries[0].photos[0].local_path, None);
+    let stray = Path::new(&own)
+        .with_file_name(format!("{}.jpg", "0".repeat(64)));
+    std::fs::write(&stray, b"left by a failed attach").unwrap();
+    let pruned = a.prune_photos(u64::MAX, Some(0)).unwrap();
+    assert_eq!(pruned.files_removed, 2);
+    assert!(!stray.exists() && !Path::new(&own).exists());
+    assert!(Path::new(waiting.local_path.as_ref().unwrap()).exists());
+    // Shown again by download.
+    let again = wait(a.clone().photo_file(taken.hash.clone(), PhotoSize::Full, None)).unwrap();
+    assert_eq!(std::fs::read(again).unwrap(), full_bytes);
+}

@@ -35,6 +35,7 @@ import cn.jishi.ffi.JishiException
 import cn.jishi.ffi.LogLevel
 import cn.jishi.ffi.LogSink
 import cn.jishi.ffi.NightKind
+import cn.jishi.ffi.PhotoSize
 import cn.jishi.ffi.SyncObserver
 import cn.jishi.ffi.SyncProgress
 import cn.jishi.ffi.SyncSummary
@@ -435,6 +436,16 @@ suspend fun scenario(serverUrl: String, work: File) = coroutineScope {
     checkEq(bn.activities.map { it.kind to it.place }, listOf(NightKind.VISIT to "青山村二组"), "B's night activities")
     check(bn.stayedOvernight) { "B does not see the overnight stay" }
     checkEq(bn.overnightPlace, "青山村", "B's overnight place")
+
+    step("phone B shows a photo phone A took: downloaded through the Kotlin transport, full size and thumbnail")
+    checkEq(b1e1.photos.single().localPath, null, "B's file of A's photo before it is shown")
+    val shown = b.photoFile(p1.hash, PhotoSize.FULL)
+    val img = ImageIO.read(File(shown))
+    check(img != null && img.width == 800 && img.height == 600) { "A's photo on B decodes as ${img?.width}x${img?.height}" }
+    val thumb = ImageIO.read(File(b.photoFile(p1.hash, PhotoSize.THUMBNAIL)))
+    check(thumb != null && thumb.width <= 320) { "the thumbnail is ${thumb?.width} px wide" }
+    checkEq(b.diary(DAY1).entries.first { it.id == e1 }.photos.single().localPath, shown, "B's file after the download")
+    check(transport.requests.any { it == "GET /api/v1/blobs/${p1.hash}" }) { "no photo download through the transport: ${transport.requests}" }
     b.close()
 
     step("phone A goes live: it listens to the server's changes")
