@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 use chrono::NaiveDate;
 use sync_core::document::{
-    ActivityFields, EntryFields, EntryPatch, ItemText, TaskFields, TextTarget,
+    ActivityFields, ActivityPatch, EntryFields, EntryPatch, ItemText, TaskFields, TextTarget,
 };
 use sync_core::ids::Period;
 use sync_core::photo::{prepare_photo, PhotoOptions};
@@ -902,6 +902,44 @@ impl JishiClient {
         })
     }
 
+    /// Change a night activity's fields (its texts: `splice_text`).
+    pub fn update_activity(
+        &self,
+        date: String,
+        activity_id: String,
+        update: ActivityUpdate,
+    ) -> Result<(), JishiError> {
+        guard(|| {
+            let id = self.night_id(&date)?;
+            let patch = ActivityPatch {
+                kind: update.kind.map(Into::into),
+                start: update
+                    .start
+                    .as_deref()
+                    .map(|t| time(t, "start"))
+                    .transpose()?,
+                end: if update.clear_end {
+                    Some(None)
+                } else {
+                    update
+                        .end
+                        .as_deref()
+                        .map(|t| time(t, "end").map(Some))
+                        .transpose()?
+                },
+                place: update.place,
+                households: update.households,
+            };
+            self.edit(
+                &id,
+                Edit::UpdateActivity {
+                    id: item(&activity_id)?,
+                    patch,
+                },
+            )
+        })
+    }
+
     /// Record whether I stayed the night in the village (住村), and where.
     pub fn set_overnight(
         &self,
@@ -996,6 +1034,19 @@ impl JishiClient {
         })
     }
 
+    /// Delete a task of my plan (kept in the history, hidden from views).
+    pub fn delete_task(&self, month: String, task_id: String) -> Result<(), JishiError> {
+        guard(|| {
+            let id = self.plan_id(&month)?;
+            self.edit(
+                &id,
+                Edit::DeleteTask {
+                    id: item(&task_id)?,
+                },
+            )
+        })
+    }
+
     /// Write the month's summary (月小结).
     pub fn set_month_summary(&self, month: String, text: String) -> Result<(), JishiError> {
         guard(|| {
@@ -1020,6 +1071,27 @@ impl JishiClient {
             self.attach_photo_now(doc_id, item_id, camera_file)
         })
         .await
+    }
+
+    /// Take a photo off an entry or activity of one of my records (kept in
+    /// the history; its upload, if waiting, still goes).
+    pub fn detach_photo(
+        &self,
+        doc_id: String,
+        item_id: String,
+        hash: String,
+    ) -> Result<(), JishiError> {
+        guard(|| {
+            let id = DocId::parse(&doc_id).map_err(in_field("doc_id"))?;
+            let hash = sync_core::validate::PhotoHash::parse(&hash).map_err(in_field("hash"))?;
+            self.edit(
+                &id,
+                Edit::DetachPhoto {
+                    item: item(&item_id)?,
+                    hash,
+                },
+            )
+        })
     }
 
     /// Queue a failed photo again (after the user fixed what the server
@@ -1094,6 +1166,91 @@ impl JishiClient {
         })
     }
 
+    /// The days from `from` to `to` (`YYYY-MM-DD`, inclusive, at most 62)
+    /// of `user_id` (none: mine; a leader: the people they oversee whose
+    /// records came with sync), one overview per day: a week in one call.
+    pub fn days(
+        &self,
+        user_id: Option<String>,
+        from: String,
+        to: String,
+    ) -> Result<Vec<DayOverview>, JishiError> {
+        guard(|| {
+            let who = match user_id {
+                Some(u) => UserId::parse(&u).map_err(in_field("user_id"))?,
+                None => self.me()?,
+            };
+            let (first, last) = (day(&from)?, day(&to)?);
+            let span = (last - first).num_days();
+            if !(0..62).contains(&span) {
+                return Err(JishiError::Validation {
+                    field: "to".into(),
+                    code: "out_of_range".into(),
+                    reason: "must be from `from` to at most 61 days later".into(),
+                    limit: Some(62),
+                });
+            }
+            let mut r = self.replica();
+            let pending: std::collections::BTreeSet<DocId> =
+                r.pending_docs()?.into_iter().collect();
+            let mut out = Vec::new();
+            for date in first.iter_days().take(span as usize + 1) {
+                let (diary, night) = (DocId::diary(&who, date), DocId::night(&who, date));
+                let mut o = DayOverview {
+                    date: date.format("%Y-%m-%d").to_string(),
+                    diary_id: diary.to_string(),
+                    night_id: night.to_string(),
+                    entries: 0,
+                    households: 0,
+                    night_activities: 0,
+                    stayed_overnight: false,
+                    has_summary: false,
+                    photos: 0,
+                    comments: 0,
+                    unsynced: pending.contains(&diary) || pending.contains(&night),
+                };
+                let count = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+                if let Some(Record::Diary(d)) = r.record(&diary)? {
+                    let live: Vec<_> = d.entries.iter().filter(|e| !e.deleted).collect();
+                    o.entries = count(live.len());
+                    o.households = u32::try_from(live.iter().map(|e| e.households).sum::<u64>())
+                        .unwrap_or(u32::MAX);
+                    o.photos = count(live.iter().map(|e| e.photos.len()).sum());
+                    o.has_summary = !d.summary.trim().is_empty();
+                    o.comments = count(d.comments.iter().filter(|c| !c.deleted).count());
+                }
+                if let Some(Record::Night(n)) = r.record(&night)? {
+                    let live: Vec<_> = n.activities.iter().filter(|a| !a.deleted).collect();
+                    o.night_activities = count(live.len());
+                    o.photos += count(live.iter().map(|a| a.photos.len()).sum());
+                    o.stayed_overnight = n.stayed_overnight;
+                    o.comments += count(n.comments.iter().filter(|c| !c.deleted).count());
+                }
+                out.push(o);
+            }
+            Ok(out)
+        })
+    }
+
+    /// Every document on this phone, named (kind, owner, day or month).
+    pub fn document_refs(&self) -> Result<Vec<DocRef>, JishiError> {
+        guard(|| {
+            let r = self.replica();
+            let pending: std::collections::BTreeSet<DocId> =
+                r.pending_docs()?.into_iter().collect();
+            Ok(r.doc_ids()?
+                .into_iter()
+                .map(|id| DocRef {
+                    doc_id: id.to_string(),
+                    kind: id.kind().as_str().to_owned(),
+                    owner_id: id.owner().as_str().to_owned(),
+                    period: id.period().as_string(),
+                    unsynced: pending.contains(&id),
+                })
+                .collect())
+        })
+    }
+
     /// Every document on this phone (mine, and for leaders and supervisors
     /// those of the people they oversee that came with sync).
     pub fn documents(&self) -> Result<Vec<String>, JishiError> {
@@ -1141,6 +1298,19 @@ impl JishiClient {
                 },
             )?;
             Ok(comment_id.to_string())
+        })
+    }
+
+    /// Delete one of my comments (kept in the history, hidden from views).
+    pub fn delete_comment(&self, doc_id: String, comment_id: String) -> Result<(), JishiError> {
+        guard(|| {
+            let id = DocId::parse(&doc_id).map_err(in_field("doc_id"))?;
+            self.edit(
+                &id,
+                Edit::DeleteComment {
+                    id: item(&comment_id)?,
+                },
+            )
         })
     }
 

@@ -137,13 +137,15 @@ impl JishiClient {
                 status: 404,
                 message,
                 ..
-            }) => return Err(JishiError::invalid_as(
-                "hash",
-                "not_on_server",
-                format!(
+            }) => {
+                return Err(JishiError::invalid_as(
+                    "hash",
+                    "not_on_server",
+                    format!(
                     "the photo is not on the server yet (its phone has not uploaded it): {message}"
                 ),
-            )),
+                ))
+            }
             Err(e) => return Err(from_http(e)),
         };
         let intact = if thumbnail {

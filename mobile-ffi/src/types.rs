@@ -147,6 +147,51 @@ pub struct EntryUpdate {
     pub clear_location: bool,
 }
 
+/// One day at a glance (the week and calendar screens).
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct DayOverview {
+    /// `YYYY-MM-DD`
+    pub date: String,
+    pub diary_id: String,
+    pub night_id: String,
+    pub entries: u32,
+    /// Households visited, added up over the day's entries (户数).
+    pub households: u32,
+    pub night_activities: u32,
+    pub stayed_overnight: bool,
+    pub has_summary: bool,
+    pub photos: u32,
+    pub comments: u32,
+    /// Changes of the day the server has not acknowledged.
+    pub unsynced: bool,
+}
+
+/// A document on this phone, named.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct DocRef {
+    pub doc_id: String,
+    /// `diary`, `night` or `plan`.
+    pub kind: String,
+    pub owner_id: String,
+    /// `YYYY-MM-DD` or `YYYY-MM`.
+    pub period: String,
+    pub unsynced: bool,
+}
+
+/// Changes to a night activity's fields (its texts: `splice_text`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, uniffi::Record)]
+pub struct ActivityUpdate {
+    pub kind: Option<NightKind>,
+    /// `HH:MM`
+    pub start: Option<String>,
+    /// `HH:MM`
+    pub end: Option<String>,
+    /// Remove the end time (wins over `end`).
+    pub clear_end: bool,
+    pub place: Option<String>,
+    pub households: Option<u32>,
+}
+
 /// A new night activity.
 #[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct ActivityInput {

@@ -1307,7 +1307,11 @@ fn photos_of_other_devices_are_downloaded_shown_and_pruned() {
     let e = a.add_entry(day.clone(), entry("09:00", "拍照")).unwrap();
     let doc = a.diary(day.clone()).unwrap().doc_id;
     let taken = a
-        .attach(doc.clone(), e.clone(), camera_file(dir.path(), "a.jpg", 1200, 900, 5))
+        .attach(
+            doc.clone(),
+            e.clone(),
+            camera_file(dir.path(), "a.jpg", 1200, 900, 5),
+        )
         .unwrap();
     let own = taken.local_path.clone().expect("the phone's own file");
     assert_eq!(sha256_hex(&std::fs::read(&own).unwrap()), taken.hash);
@@ -1318,12 +1322,22 @@ fn photos_of_other_devices_are_downloaded_shown_and_pruned() {
     b.sign_in("u1", PASSWORD, "b").unwrap();
     b.sync_with(quiet()).unwrap();
     let seen = &b.diary(day.clone()).unwrap().entries[0].photos[0];
-    assert_eq!((seen.hash.as_str(), seen.local_path.as_ref()), (taken.hash.as_str(), None));
-    let full = wait(b.clone().photo_file(taken.hash.clone(), PhotoSize::Full, None)).unwrap();
+    assert_eq!(
+        (seen.hash.as_str(), seen.local_path.as_ref()),
+        (taken.hash.as_str(), None)
+    );
+    let full = wait(
+        b.clone()
+            .photo_file(taken.hash.clone(), PhotoSize::Full, None),
+    )
+    .unwrap();
     let full_bytes = std::fs::read(&full).unwrap();
     assert_eq!(sha256_hex(&full_bytes), taken.hash);
-    let thumb =
-        wait(b.clone().photo_file(taken.hash.clone(), PhotoSize::Thumbnail, None)).unwrap();
+    let thumb = wait(
+        b.clone()
+            .photo_file(taken.hash.clone(), PhotoSize::Thumbnail, None),
+    )
+    .unwrap();
     let thumb_bytes = std::fs::read(&thumb).unwrap();
     assert!(thumb_bytes.starts_with(&[0xFF, 0xD8]) && thumb_bytes.len() < full_bytes.len());
     assert_eq!(
@@ -1332,7 +1346,9 @@ fn photos_of_other_devices_are_downloaded_shown_and_pruned() {
     );
 
     // A photo whose phone has not uploaded it yet.
-    let e2 = a.add_entry(day.clone(), entry("10:00", "还没上传")).unwrap();
+    let e2 = a
+        .add_entry(day.clone(), entry("10:00", "还没上传"))
+        .unwrap();
     let waiting = a
         .attach(doc, e2, camera_file(dir.path(), "w.jpg", 640, 480, 6))
         .unwrap();
@@ -1342,23 +1358,147 @@ fn photos_of_other_devices_are_downloaded_shown_and_pruned() {
     };
     wait(a.clone().sync(Some(records_only), None, None)).unwrap();
     b.sync_with(quiet()).unwrap();
-    let early = wait(b.clone().photo_file(waiting.hash.clone(), PhotoSize::Full, None));
+    let early = wait(
+        b.clone()
+            .photo_file(waiting.hash.clone(), PhotoSize::Full, None),
+    );
     assert_eq!(rule_of(early.unwrap_err()).1, "not_on_server");
 
     // Pruning: the cache down to nothing; a's uploaded file (not the one
     // waiting to upload) and a stray file no record names.
     let pruned = b.prune_photos(0, None).unwrap();
     assert_eq!(pruned.files_removed, 2);
-    assert_eq!(pruned.bytes_freed, (full_bytes.len() + thumb_bytes.len()) as u64);
-    assert_eq!(b.diary(day.clone()).unwrap().entries[0].photos[0].local_path, None);
-    let stray = Path::new(&own)
-        .with_file_name(format!("{}.jpg", "0".repeat(64)));
+    assert_eq!(
+        pruned.bytes_freed,
+        (full_bytes.len() + thumb_bytes.len()) as u64
+    );
+    assert_eq!(
+        b.diary(day.clone()).unwrap().entries[0].photos[0].local_path,
+        None
+    );
+    let stray = Path::new(&own).with_file_name(format!("{}.jpg", "0".repeat(64)));
     std::fs::write(&stray, b"left by a failed attach").unwrap();
     let pruned = a.prune_photos(u64::MAX, Some(0)).unwrap();
     assert_eq!(pruned.files_removed, 2);
     assert!(!stray.exists() && !Path::new(&own).exists());
     assert!(Path::new(waiting.local_path.as_ref().unwrap()).exists());
     // Shown again by download.
-    let again = wait(a.clone().photo_file(taken.hash.clone(), PhotoSize::Full, None)).unwrap();
+    let again = wait(
+        a.clone()
+            .photo_file(taken.hash.clone(), PhotoSize::Full, None),
+    )
+    .unwrap();
     assert_eq!(std::fs::read(again).unwrap(), full_bytes);
+}
+
+/// Every edit the core has is reachable, and a week is one call.
+#[test]
+fn every_edit_is_exported_and_a_week_is_one_call() {
+    let server = start(|_| {});
+    let dir = tempfile::tempdir().unwrap();
+    let a = open(dir.path(), &server.url);
+    a.sign_in("u1", PASSWORD, "p").unwrap();
+    let day = "2026-11-23".to_owned();
+    let e = a.add_entry(day.clone(), entry("09:00", "入户")).unwrap();
+    a.add_entry(day.clone(), entry("10:00", "开会")).unwrap();
+    let doc = a.diary(day.clone()).unwrap().doc_id;
+    let photo = a
+        .attach(
+            doc.clone(),
+            e.clone(),
+            camera_file(dir.path(), "d.jpg", 640, 480, 2),
+        )
+        .unwrap();
+    a.set_day_summary(day.clone(), "走访两户".into()).unwrap();
+    let act = a
+        .add_activity(
+            day.clone(),
+            ActivityInput {
+                kind: NightKind::Visit,
+                start: "19:30".into(),
+                end: Some("20:30".into()),
+                place: "三组".into(),
+                households: 2,
+                issues: String::new(),
+                help: String::new(),
+            },
+        )
+        .unwrap();
+    a.update_activity(
+        day.clone(),
+        act.clone(),
+        ActivityUpdate {
+            kind: Some(NightKind::Discussion),
+            place: Some("村部".into()),
+            clear_end: true,
+            ..ActivityUpdate::default()
+        },
+    )
+    .unwrap();
+    let n = a.night_log(day.clone()).unwrap();
+    assert_eq!(n.activities[0].kind, NightKind::Discussion);
+    assert_eq!(
+        (n.activities[0].place.as_str(), n.activities[0].end.as_ref()),
+        ("村部", None)
+    );
+    a.set_overnight(day.clone(), true, Some("村部".into()))
+        .unwrap();
+
+    let week = a
+        .days(None, "2026-11-22".into(), "2026-11-28".into())
+        .unwrap();
+    assert_eq!(week.len(), 7);
+    let monday = &week[1];
+    assert_eq!(monday.date, day);
+    assert_eq!(
+        (
+            monday.entries,
+            monday.households,
+            monday.night_activities,
+            monday.photos
+        ),
+        (2, 6, 1, 1)
+    );
+    assert!(monday.stayed_overnight && monday.has_summary && monday.unsynced);
+    assert_eq!((week[0].entries, week[0].unsynced), (0, false));
+    assert_eq!(
+        rule_of(
+            a.days(None, "2026-11-01".into(), "2027-01-31".into())
+                .unwrap_err()
+        )
+        .1,
+        "out_of_range"
+    );
+
+    a.detach_photo(doc.clone(), e.clone(), photo.hash).unwrap();
+    assert!(a.diary(day.clone()).unwrap().entries[0].photos.is_empty());
+    let c = a.add_comment(doc.clone(), None, "补充".into()).unwrap();
+    a.delete_comment(doc.clone(), c).unwrap();
+    assert!(a.comments(doc.clone()).unwrap().is_empty());
+    let task = a
+        .add_task(
+            "2026-11".into(),
+            TaskInput {
+                title: "走访".into(),
+                kind: TaskKind::Fixed,
+                due: None,
+            },
+        )
+        .unwrap();
+    a.delete_task("2026-11".into(), task).unwrap();
+    assert!(a.plan("2026-11".into()).unwrap().tasks.is_empty());
+
+    let refs = a.document_refs().unwrap();
+    let diary = refs.iter().find(|r| r.doc_id == doc).unwrap();
+    assert_eq!(
+        (
+            diary.kind.as_str(),
+            diary.owner_id.as_str(),
+            diary.period.as_str(),
+            diary.unsynced
+        ),
+        ("diary", "u1", "2026-11-23", true)
+    );
+    a.sync_with(quiet()).unwrap();
+    assert!(a.document_refs().unwrap().iter().all(|r| !r.unsynced));
 }
