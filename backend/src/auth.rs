@@ -292,6 +292,9 @@ pub struct TokenPair {
     pub refresh_token: String,
     /// Seconds until the access token expires.
     pub expires_in: u64,
+    /// Seconds until the refresh token expires: a client offline longer
+    /// than this must log in again (each refresh starts the time anew).
+    pub refresh_expires_in: u64,
     pub user_id: String,
     pub device_id: String,
     pub role: String,
@@ -332,6 +335,7 @@ pub async fn issue_pair(
         access_token: access,
         refresh_token: refresh,
         expires_in: state.config.access_ttl_secs,
+        refresh_expires_in: state.config.refresh_ttl_secs,
         user_id: user.id.clone(),
         device_id: device_id.to_owned(),
         role: user.role.as_str().to_owned(),

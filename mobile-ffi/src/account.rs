@@ -23,6 +23,10 @@ pub struct StoredSession {
     pub access_token: Option<String>,
     pub access_expires_at_ms: i64,
     pub refresh_token: Option<String>,
+    /// When the refresh token runs out (a login is needed after that long
+    /// offline); `None`: unknown (an older server).
+    #[serde(default)]
+    pub login_expires_at_ms: Option<i64>,
 }
 
 impl StoredSession {
@@ -32,6 +36,7 @@ impl StoredSession {
             role: self.role.clone(),
             device_id: device_id.to_owned(),
             needs_login: self.refresh_token.is_none(),
+            login_expires_at_ms: self.refresh_token.as_ref().and(self.login_expires_at_ms),
         }
     }
 
@@ -41,6 +46,7 @@ impl StoredSession {
             access_token: None,
             refresh_token: None,
             access_expires_at_ms: 0,
+            login_expires_at_ms: None,
             ..self.clone()
         }
     }

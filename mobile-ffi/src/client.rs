@@ -213,7 +213,11 @@ impl JishiClient {
     /// The status as it is now.
     pub(crate) fn current_status(&self) -> Result<SyncStatus, JishiError> {
         let (state, live) = self.observers.state();
-        let me = account::load(&self.replica())?.and_then(|s| UserId::parse(&s.user_id).ok());
+        let session = account::load(&self.replica())?;
+        let login_expires_at_ms = session
+            .as_ref()
+            .and_then(|s| s.refresh_token.as_ref().and(s.login_expires_at_ms));
+        let me = session.and_then(|s| UserId::parse(&s.user_id).ok());
         let mut r = self.replica();
         let unread_comments = match me {
             Some(me) => self.comment_index().unread(&mut r, &me)?,
@@ -225,6 +229,7 @@ impl JishiClient {
             pending_photos: u32::try_from(r.uploads_pending()?.len()).unwrap_or(u32::MAX),
             live,
             unread_comments,
+            login_expires_at_ms,
             last_sync: account::last_sync(&r)?,
         })
     }
@@ -413,11 +418,13 @@ impl JishiClient {
                         "the session changed while it was renewed; log in again",
                     ));
                 };
+                let login_expires_at_ms = login_expiry(&pair);
                 let renewed = StoredSession {
                     access_token: Some(pair.access_token.clone()),
                     refresh_token: Some(pair.refresh_token),
                     access_expires_at_ms: now_ms()
                         + i64::try_from(pair.expires_in.saturating_mul(1000)).unwrap_or(i64::MAX),
+                    login_expires_at_ms,
                     ..current
                 };
                 account::save(&mut r, &renewed)?;
@@ -495,12 +502,14 @@ impl JishiClient {
                     ));
                 }
             }
+            let login_expires_at_ms = login_expiry(&pair);
             let session = StoredSession {
                 user_id: pair.user_id,
                 role: pair.role,
                 access_token: Some(pair.access_token),
                 access_expires_at_ms: now_ms()
                     + i64::try_from(pair.expires_in.saturating_mul(1000)).unwrap_or(i64::MAX),
+                login_expires_at_ms,
                 refresh_token: Some(pair.refresh_token),
             };
             account::save(&mut r, &session)?;
@@ -1386,6 +1395,12 @@ fn text_target(item_id: Option<&str>, field: TextField) -> Result<TextTarget, Ji
 /// fresh one (cancelled when the awaiting coroutine or task is).
 pub(crate) fn call_cancel(token: Option<&CancelToken>) -> Arc<Cancel> {
     token.map_or_else(Cancel::new, |t| t.inner.clone())
+}
+
+/// When the refresh token of `pair` runs out.
+fn login_expiry(pair: &crate::http::TokenPair) -> Option<i64> {
+    pair.refresh_expires_in
+        .map(|s| now_ms().saturating_add(i64::try_from(s.saturating_mul(1000)).unwrap_or(i64::MAX)))
 }
 
 /// Take the data folder's OS lock, or say which process has it.

@@ -48,6 +48,9 @@ pub struct TokenPair {
     pub access_token: String,
     pub refresh_token: String,
     pub expires_in: u64,
+    /// Older servers do not send it.
+    #[serde(default)]
+    pub refresh_expires_in: Option<u64>,
     pub user_id: String,
     pub role: String,
 }

@@ -80,6 +80,9 @@ pub struct SyncStatus {
     pub live: bool,
     /// Comments by others on my records not yet marked read.
     pub unread_comments: u32,
+    /// When a login will be needed if the phone stays offline (see
+    /// `Account.login_expires_at_ms`).
+    pub login_expires_at_ms: Option<i64>,
     pub last_sync: Option<LastSync>,
 }
 

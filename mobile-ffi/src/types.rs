@@ -357,6 +357,10 @@ pub struct Account {
     /// The refresh token is gone (logged out, or expired after a long time
     /// offline): records can still be written; `sync()` needs a login.
     pub needs_login: bool,
+    /// When a login will be needed if the phone stays offline until then
+    /// (the refresh token runs out; each sync starts the time anew): warn
+    /// the cadre a week before. `None` when logged out or unknown.
+    pub login_expires_at_ms: Option<i64>,
 }
 
 /// A document the server refused or that failed to apply here.

@@ -1502,3 +1502,27 @@ fn every_edit_is_exported_and_a_week_is_one_call() {
     a.sync_with(quiet()).unwrap();
     assert!(a.document_refs().unwrap().iter().all(|r| !r.unsynced));
 }
+
+/// The phone knows when a long time offline will need a login (the refresh
+/// token's life, renewed by each sync), to warn the cadre before.
+#[test]
+fn the_phone_knows_when_a_login_will_be_needed() {
+    let server = start(|c| c.refresh_ttl_secs = 10 * 86_400);
+    let dir = tempfile::tempdir().unwrap();
+    let a = open(dir.path(), &server.url);
+    let before = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let account = a.sign_in("u1", PASSWORD, "p").unwrap();
+    let at = account.login_expires_at_ms.expect("an expiry");
+    let ten_days = 10 * 86_400_000;
+    assert!(
+        (before + ten_days..before + ten_days + 60_000).contains(&at),
+        "{at}"
+    );
+    assert_eq!(a.status().unwrap().login_expires_at_ms, Some(at));
+    a.sign_out().unwrap();
+    assert_eq!(a.account().unwrap().unwrap().login_expires_at_ms, None);
+    assert_eq!(a.status().unwrap().login_expires_at_ms, None);
+}
