@@ -19,6 +19,7 @@ mod live;
 mod logs;
 mod observe;
 mod photos;
+mod refused;
 mod sync;
 mod transport;
 mod types;
@@ -29,6 +30,7 @@ pub use error::JishiError;
 pub use logs::{clear_log_sink, set_log_sink, LogLevel, LogSink};
 pub use observe::{ChangeListener, ChangeOrigin, DocChange, StatusListener, SyncState, SyncStatus};
 pub use photos::{PhotoPrune, PhotoSize};
+pub use refused::RefusedDocument;
 pub use sync::{SyncObserver, SyncOptions};
 pub use transport::{
     HttpHeader, HttpRequest, HttpResponse, HttpStreamSink, HttpTransport, TransportError,

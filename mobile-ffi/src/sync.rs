@@ -156,6 +156,7 @@ impl JishiClient {
                 Err(CoreError::Unsettled { rounds }) => {
                     tracing::info!(rounds, "sync: round trips used up; the next sync goes on");
                     Self::count(summary, &session, &sent, &received);
+                    crate::refused::note(&mut self.replica(), session.problems(), &sent)?;
                     return Ok(false);
                 }
                 Err(e) => return Err(e.into()),
@@ -198,6 +199,7 @@ impl JishiClient {
             });
         }
         Self::count(summary, &session, &sent, &received);
+        crate::refused::note(&mut self.replica(), session.problems(), &sent)?;
         Ok(true)
     }
 

@@ -1526,3 +1526,86 @@ fn the_phone_knows_when_a_login_will_be_needed() {
     assert_eq!(a.account().unwrap().unwrap().login_expires_at_ms, None);
     assert_eq!(a.status().unwrap().login_expires_at_ms, None);
 }
+
+/// A phone whose clock ran ahead wrote a day the server has not reached:
+/// the server refuses it; the phone keeps it unsynced with the reason,
+/// across syncs and restarts, until the cadre discards it. Discarding a
+/// document the server has brings the server's version back.
+#[test]
+fn a_refused_document_is_kept_with_its_reason_until_discarded() {
+    use sync_core::{DocId, Edit, EditContext, ItemId, Role, UserId};
+    let server = start(|_| {});
+    let dir = tempfile::tempdir().unwrap();
+    let a = open(dir.path(), &server.url);
+    a.sign_in("u1", PASSWORD, "p").unwrap();
+    drop(a);
+    // Written through the replica as the library would with a clock ten
+    // days ahead.
+    let ahead = chrono::Local::now().date_naive() + chrono::Days::new(10);
+    let id = DocId::diary(&UserId::parse("u1").unwrap(), ahead);
+    {
+        let mut r = sync_core::replica::Replica::open(&dir.path().join(REPLICA_FILE)).unwrap();
+        let edit = Edit::AddEntry {
+            id: ItemId::random(),
+            fields: sync_core::document::EntryFields {
+                time: sync_core::validate::TimeOfDay::parse("09:00").unwrap(),
+                category: sync_core::document::Category::Visit,
+                place: "三组".into(),
+                text: "提前写的".into(),
+                households: 1,
+                location: None,
+            },
+        };
+        let ctx = EditContext {
+            user: UserId::parse("u1").unwrap(),
+            role: Role::Cadre,
+            now_ms: 0,
+        };
+        r.edit(&id, &edit, &ctx).unwrap();
+    }
+    let a = open(dir.path(), &server.url);
+    let s = a.sync_with(quiet()).unwrap();
+    assert_eq!(s.problems.len(), 1, "{:?}", s.problems);
+    let refused = a.refused_documents().unwrap();
+    assert_eq!(refused.len(), 1);
+    assert_eq!(refused[0].doc_id, id.to_string());
+    assert_eq!(
+        (refused[0].kind.as_str(), refused[0].owner_id.as_str()),
+        ("diary", "u1")
+    );
+    assert!(!refused[0].code.is_empty() && !refused[0].message.is_empty());
+    assert_eq!(a.unsynced_documents().unwrap(), [id.to_string()]);
+    // Kept across a restart and another sync.
+    drop(a);
+    let a = open(dir.path(), &server.url);
+    a.sync_with(quiet()).unwrap();
+    assert_eq!(a.refused_documents().unwrap().len(), 1);
+
+    a.discard_local_changes(id.to_string()).unwrap();
+    assert!(a.refused_documents().unwrap().is_empty());
+    assert!(a.unsynced_documents().unwrap().is_empty());
+    assert!(a
+        .document_refs()
+        .unwrap()
+        .iter()
+        .all(|r| r.doc_id != id.to_string()));
+    assert!(a.sync_with(quiet()).unwrap().problems.is_empty());
+
+    // A document the server has: discarding goes back to its version.
+    let day = "2026-11-23".to_owned();
+    a.add_entry(day.clone(), entry("09:00", "已上传")).unwrap();
+    a.sync_with(quiet()).unwrap();
+    a.add_entry(day.clone(), entry("10:00", "不要了")).unwrap();
+    let doc = a.diary(day.clone()).unwrap().doc_id;
+    a.discard_local_changes(doc).unwrap();
+    a.sync_with(quiet()).unwrap();
+    let texts: Vec<String> = a
+        .diary(day)
+        .unwrap()
+        .entries
+        .into_iter()
+        .map(|e| e.text)
+        .collect();
+    assert_eq!(texts, ["已上传"]);
+    assert!(a.unsynced_documents().unwrap().is_empty());
+}

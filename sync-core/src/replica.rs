@@ -375,6 +375,61 @@ impl Replica {
         }
     }
 
+    /// Give up this phone's changes to `id` that the server has not taken
+    /// (a document it refused): a document the server has is set back to
+    /// its first change and fetched whole again by the next sync; one it
+    /// never took is removed. Its photos waiting to upload go too (the
+    /// server would keep none of them). Returns the photo files removed.
+    pub fn discard_local_changes(&mut self, id: &DocId) -> Result<Vec<String>, CoreError> {
+        let key = id.to_string();
+        let Some(state) = self
+            .conn
+            .query_row(
+                "SELECT sync_state FROM documents WHERE doc_id = ?1",
+                params![key],
+                |r| r.get::<_, Option<Vec<u8>>>(0),
+            )
+            .optional()?
+        else {
+            return Ok(Vec::new());
+        };
+        let genesis = Document::create(id.clone(), &self.actor).save();
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let paths = {
+            let mut stmt =
+                tx.prepare("SELECT path FROM photo_outbox WHERE doc_id = ?1 AND state <> 'done'")?;
+            let rows = stmt.query_map(params![key], |r| r.get::<_, String>(0))?;
+            rows.collect::<Result<Vec<_>, _>>()?
+        };
+        tx.execute(
+            "DELETE FROM photo_outbox WHERE doc_id = ?1 AND state <> 'done'",
+            params![key],
+        )?;
+        tx.execute("DELETE FROM chunks WHERE doc_id = ?1", params![key])?;
+        if state.is_some() {
+            tx.execute(
+                "UPDATE documents SET snapshot = ?2, chunks = 0, pending = 1, sync_state = NULL,
+                     updated_at = ?3
+                 WHERE doc_id = ?1",
+                params![key, genesis, now_ms()],
+            )?;
+        } else {
+            tx.execute("DELETE FROM documents WHERE doc_id = ?1", params![key])?;
+        }
+        tx.commit()?;
+        self.cache.remove(id);
+        self.recent.retain(|d| d != id);
+        self.disk_heads.remove(id);
+        for p in &paths {
+            if let Err(e) = std::fs::remove_file(p) {
+                tracing::warn!(path = %p, error = %e, "cannot remove a discarded photo's file");
+            }
+        }
+        Ok(paths)
+    }
+
     /// How many documents are decoded in memory.
     pub fn cached_docs(&self) -> usize {
         self.cache.len()
