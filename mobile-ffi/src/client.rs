@@ -532,33 +532,47 @@ impl JishiClient {
         })
     }
 
+    /// Read a camera file whole, within the input limit (checked before
+    /// anything is read).
+    fn read_camera(&self, path: &str, field: &str) -> Result<Vec<u8>, JishiError> {
+        use std::io::Read;
+        let unreadable = |e: std::io::Error| {
+            JishiError::invalid_as(field, "photo_unreadable", format!("{path}: {e}"))
+        };
+        let max = self.photo_options.max_input_bytes as u64;
+        let mut bytes = Vec::new();
+        std::fs::File::open(path)
+            .map_err(unreadable)?
+            .take(max + 1)
+            .read_to_end(&mut bytes)
+            .map_err(unreadable)?;
+        self.within_input_limit(bytes.len(), field)?;
+        Ok(bytes)
+    }
+
+    fn within_input_limit(&self, len: usize, field: &str) -> Result<(), JishiError> {
+        let max = self.photo_options.max_input_bytes;
+        if len > max {
+            return Err(JishiError::Validation {
+                field: field.into(),
+                code: "photo_too_large".into(),
+                reason: format!("over the limit of {max} bytes"),
+                limit: Some(max as u64),
+            });
+        }
+        Ok(())
+    }
+
     fn attach_photo_now(
         &self,
         doc_id: String,
         item_id: String,
-        camera_file: String,
+        camera: &dyn Fn(&Self) -> Result<Vec<u8>, JishiError>,
     ) -> Result<PhotoView, JishiError> {
         guard(|| {
             let id = DocId::parse(&doc_id).map_err(in_field("doc_id"))?;
             let item_id = item(&item_id)?;
-            let unreadable = |e: std::io::Error| {
-                JishiError::invalid_as(
-                    "camera_file",
-                    "photo_unreadable",
-                    format!("{camera_file}: {e}"),
-                )
-            };
-            let size = std::fs::metadata(&camera_file).map_err(unreadable)?.len();
-            let max = self.photo_options.max_input_bytes;
-            if size > max as u64 {
-                return Err(JishiError::Validation {
-                    field: "camera_file".into(),
-                    code: "photo_too_large".into(),
-                    reason: format!("{size} bytes is over the limit of {max}"),
-                    limit: Some(max as u64),
-                });
-            }
-            let bytes = std::fs::read(&camera_file).map_err(unreadable)?;
+            let bytes = camera(self)?;
             let prepared = prepare_photo(&bytes, &self.photo_options)
                 .map_err(|e| JishiError::from(CoreError::Photo(e)))?;
             let ctx = {
@@ -1077,7 +1091,55 @@ impl JishiClient {
         camera_file: String,
     ) -> Result<PhotoView, JishiError> {
         off_thread(Cancel::new(), move || {
-            self.attach_photo_now(doc_id, item_id, camera_file)
+            self.attach_photo_now(doc_id, item_id, &|c: &Self| {
+                c.read_camera(&camera_file, "camera_file")
+            })
+        })
+        .await
+    }
+
+    /// `attach_photo` from the photo's bytes (iOS `Data`, a picker's
+    /// stream read by the app). JPEG or PNG; a HEIC photo is converted to
+    /// JPEG by the platform first (the library keeps capture time and
+    /// place from the JPEG's EXIF).
+    pub async fn attach_photo_bytes(
+        self: Arc<Self>,
+        doc_id: String,
+        item_id: String,
+        bytes: Vec<u8>,
+    ) -> Result<PhotoView, JishiError> {
+        off_thread(Cancel::new(), move || {
+            let once = std::cell::Cell::new(Some(bytes));
+            self.attach_photo_now(doc_id, item_id, &|c: &Self| {
+                let bytes = once.take().unwrap_or_default();
+                c.within_input_limit(bytes.len(), "bytes")?;
+                Ok(bytes)
+            })
+        })
+        .await
+    }
+
+    /// `attach_photo` from an open file descriptor (Android: a
+    /// `content://` URI's `ParcelFileDescriptor.fd`); read through
+    /// `/proc/self/fd`, so Android and Linux only. The descriptor stays
+    /// the caller's: close it after the call.
+    pub async fn attach_photo_fd(
+        self: Arc<Self>,
+        doc_id: String,
+        item_id: String,
+        fd: i32,
+    ) -> Result<PhotoView, JishiError> {
+        off_thread(Cancel::new(), move || {
+            self.attach_photo_now(doc_id, item_id, &|c: &Self| {
+                if fd < 0 {
+                    return Err(JishiError::invalid_as(
+                        "fd",
+                        "invalid",
+                        "must be an open descriptor",
+                    ));
+                }
+                c.read_camera(&format!("/proc/self/fd/{fd}"), "fd")
+            })
         })
         .await
     }

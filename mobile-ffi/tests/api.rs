@@ -1609,3 +1609,43 @@ fn a_refused_document_is_kept_with_its_reason_until_discarded() {
     assert_eq!(texts, ["已上传"]);
     assert!(a.unsynced_documents().unwrap().is_empty());
 }
+
+/// Photos from bytes (iOS `Data`) and from an open descriptor (Android's
+/// `content://`), with the same checks as a file.
+#[test]
+fn photos_come_from_bytes_and_from_a_descriptor() {
+    use std::os::fd::AsRawFd;
+    let server = start(|_| {});
+    let dir = tempfile::tempdir().unwrap();
+    let a = open(&dir.path().join("a"), &server.url);
+    a.sign_in("u1", PASSWORD, "p").unwrap();
+    let day = "2026-11-23".to_owned();
+    let e = a.add_entry(day.clone(), entry("09:00", "拍照")).unwrap();
+    let doc = a.diary(day.clone()).unwrap().doc_id;
+    let cam = camera_file(dir.path(), "b.jpg", 800, 600, 7);
+    let bytes = std::fs::read(&cam).unwrap();
+    let from_bytes = wait(a.clone().attach_photo_bytes(doc.clone(), e.clone(), bytes)).unwrap();
+    let file = std::fs::File::open(camera_file(dir.path(), "f.jpg", 800, 600, 8)).unwrap();
+    let from_fd = wait(
+        a.clone()
+            .attach_photo_fd(doc.clone(), e.clone(), file.as_raw_fd()),
+    )
+    .unwrap();
+    drop(file);
+    assert_ne!(from_bytes.hash, from_fd.hash);
+    let photos: Vec<String> = a.diary(day).unwrap().entries[0]
+        .photos
+        .iter()
+        .map(|p| p.hash.clone())
+        .collect();
+    assert_eq!(photos, [from_bytes.hash, from_fd.hash]);
+    assert_eq!(a.sync_with(quiet()).unwrap().photos_uploaded, 2);
+
+    let huge = vec![0u8; 64 << 20];
+    let refused = wait(a.clone().attach_photo_bytes(doc.clone(), e.clone(), huge));
+    assert_eq!(rule_of(refused.unwrap_err()).1, "photo_too_large");
+    let closed = wait(a.clone().attach_photo_fd(doc.clone(), e.clone(), 1_000_000));
+    assert_eq!(rule_of(closed.unwrap_err()).1, "photo_unreadable");
+    let negative = wait(a.clone().attach_photo_fd(doc, e, -1));
+    assert_eq!(rule_of(negative.unwrap_err()).0, "fd");
+}
