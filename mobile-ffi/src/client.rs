@@ -49,6 +49,8 @@ pub struct JishiClient {
     pub(crate) observers: Observers,
     /// The data folder.
     pub(crate) dir: PathBuf,
+    /// The platform's decoder for HEIC photos, if the app gave one.
+    photo_decoder: Mutex<Option<Arc<dyn crate::photos::PhotoDecoder>>>,
     /// Comments by others on my records (locked after the replica).
     comments: Mutex<CommentIndex>,
     photo_options: PhotoOptions,
@@ -563,6 +565,40 @@ impl JishiClient {
         Ok(())
     }
 
+    /// Make a camera file into the photo to upload; HEIC through the
+    /// platform's decoder, keeping the capture time and place it read.
+    fn prepare(&self, bytes: Vec<u8>) -> Result<sync_core::photo::PreparedPhoto, JishiError> {
+        let photo = |e| JishiError::from(CoreError::Photo(e));
+        if !sync_core::photo::is_heif(&bytes) {
+            return prepare_photo(&bytes, &self.photo_options).map_err(photo);
+        }
+        let decoder = self
+            .photo_decoder
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        let Some(decoder) = decoder else {
+            return Err(JishiError::invalid_as(
+                "photo",
+                "photo_format",
+                "a HEIC photo needs the platform's decoder: set_photo_decoder",
+            ));
+        };
+        let decoded = decoder
+            .to_jpeg(bytes, self.photo_options.max_long_edge)
+            .map_err(|e| JishiError::invalid_as("photo", "photo_unreadable", e.to_string()))?;
+        let mut prepared = prepare_photo(&decoded.jpeg, &self.photo_options).map_err(photo)?;
+        if decoded.captured_at_ms.is_some() {
+            prepared.captured_at = decoded.captured_at_ms;
+        }
+        if let Some(at) = decoded.location {
+            let at = sync_core::validate::Location::from(at);
+            at.validate().map_err(in_field("location"))?;
+            prepared.location = Some(at);
+        }
+        Ok(prepared)
+    }
+
     fn attach_photo_now(
         &self,
         doc_id: String,
@@ -573,8 +609,7 @@ impl JishiClient {
             let id = DocId::parse(&doc_id).map_err(in_field("doc_id"))?;
             let item_id = item(&item_id)?;
             let bytes = camera(self)?;
-            let prepared = prepare_photo(&bytes, &self.photo_options)
-                .map_err(|e| JishiError::from(CoreError::Photo(e)))?;
+            let prepared = self.prepare(bytes)?;
             let ctx = {
                 let mut r = self.replica();
                 let ctx = Self::context(&r)?;
@@ -656,6 +691,7 @@ impl JishiClient {
                 running: Mutex::new(None),
                 observers: Observers::default(),
                 dir: folder,
+                photo_decoder: Mutex::new(None),
                 comments: Mutex::default(),
                 photo_options: PhotoOptions::default(),
                 _folder_lock: folder_lock,
@@ -1163,6 +1199,12 @@ impl JishiClient {
                 },
             )
         })
+    }
+
+    /// Give the library the platform's image decoder for HEIC photos
+    /// (none: HEIC photos are refused with `photo_format`).
+    pub fn set_photo_decoder(&self, decoder: Option<Arc<dyn crate::photos::PhotoDecoder>>) {
+        *self.photo_decoder.lock().unwrap_or_else(|p| p.into_inner()) = decoder;
     }
 
     /// Queue a failed photo again (after the user fixed what the server

@@ -165,6 +165,7 @@ impl From<CoreError> for JishiError {
             CoreError::Photo(p) => {
                 let code = match p {
                     sync_core::photo::PhotoError::TooLarge { .. } => "photo_too_large",
+                    sync_core::photo::PhotoError::UnsupportedFormat(_) => "photo_format",
                     _ => "photo_unreadable",
                 };
                 JishiError::invalid_as("photo", code, detail)

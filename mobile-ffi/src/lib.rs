@@ -29,7 +29,7 @@ pub use client::{JishiClient, LOCK_FILE, REPLICA_FILE};
 pub use error::JishiError;
 pub use logs::{clear_log_sink, set_log_sink, LogLevel, LogSink};
 pub use observe::{ChangeListener, ChangeOrigin, DocChange, StatusListener, SyncState, SyncStatus};
-pub use photos::{PhotoPrune, PhotoSize};
+pub use photos::{DecodeError, DecodedPhoto, PhotoDecoder, PhotoPrune, PhotoSize};
 pub use refused::RefusedDocument;
 pub use sync::{SyncObserver, SyncOptions};
 pub use transport::{

@@ -31,6 +31,43 @@ pub enum PhotoSize {
     Thumbnail,
 }
 
+/// A photo the platform decoded for the library.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct DecodedPhoto {
+    /// The photo as JPEG (quality 90 or more), upright.
+    pub jpeg: Vec<u8>,
+    /// When it was taken, from the platform's metadata API (a JPEG made
+    /// by the platform may carry no EXIF).
+    pub captured_at_ms: Option<i64>,
+    /// Where it was taken.
+    pub location: Option<crate::types::GeoPoint>,
+}
+
+/// The platform could not decode a photo.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, uniffi::Error)]
+pub enum DecodeError {
+    #[error("cannot decode: {detail}")]
+    Unsupported { detail: String },
+}
+
+impl From<uniffi::UnexpectedUniFFICallbackError> for DecodeError {
+    fn from(e: uniffi::UnexpectedUniFFICallbackError) -> Self {
+        DecodeError::Unsupported { detail: e.reason }
+    }
+}
+
+/// The platform's image decoder, for photos the library does not decode
+/// itself: HEIC/HEIF (every iPhone's default, and many Android cameras'):
+/// Android's `ImageDecoder`, iOS's `CGImageSource`. Registered with
+/// `set_photo_decoder`; called on a library thread.
+#[uniffi::export(with_foreign)]
+pub trait PhotoDecoder: Send + Sync {
+    /// `bytes` as JPEG, at most `max_long_edge` px on the long side (the
+    /// library makes it smaller still if needed), with the capture time
+    /// and place read from the photo's metadata.
+    fn to_jpeg(&self, bytes: Vec<u8>, max_long_edge: u32) -> Result<DecodedPhoto, DecodeError>;
+}
+
 /// What `prune_photos` removed.
 #[derive(Debug, Clone, Default, PartialEq, Eq, uniffi::Record)]
 pub struct PhotoPrune {

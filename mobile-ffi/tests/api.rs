@@ -1649,3 +1649,83 @@ fn photos_come_from_bytes_and_from_a_descriptor() {
     let negative = wait(a.clone().attach_photo_fd(doc, e, -1));
     assert_eq!(rule_of(negative.unwrap_err()).0, "fd");
 }
+
+/// The platform's decoder, as the Android or iOS app gives it: here it
+/// knows one HEIC file and answers with its JPEG and metadata.
+struct Platform {
+    heic: Vec<u8>,
+    jpeg: Vec<u8>,
+    calls: Mutex<u32>,
+}
+
+impl PhotoDecoder for Platform {
+    fn to_jpeg(&self, bytes: Vec<u8>, max_long_edge: u32) -> Result<DecodedPhoto, DecodeError> {
+        *self.calls.lock().unwrap() += 1;
+        assert_eq!(max_long_edge, 1600);
+        if bytes != self.heic {
+            return Err(DecodeError::Unsupported {
+                detail: "not the HEIC this platform knows".into(),
+            });
+        }
+        Ok(DecodedPhoto {
+            jpeg: self.jpeg.clone(),
+            captured_at_ms: Some(1_763_877_600_000),
+            location: Some(GeoPoint {
+                lat: 28.19,
+                lon: 112.98,
+                accuracy_m: 8.0,
+            }),
+        })
+    }
+}
+
+/// HEIC (every iPhone's default): refused with its own code without a
+/// decoder, accepted through the platform's, with the capture time and
+/// place the platform read kept as fields.
+#[test]
+fn a_heic_photo_goes_through_the_platforms_decoder() {
+    let server = start(|_| {});
+    let dir = tempfile::tempdir().unwrap();
+    let a = open(dir.path(), &server.url);
+    a.sign_in("u1", PASSWORD, "p").unwrap();
+    let day = "2026-11-23".to_owned();
+    let e = a
+        .add_entry(day.clone(), entry("09:00", "苹果手机拍的"))
+        .unwrap();
+    let doc = a.diary(day.clone()).unwrap().doc_id;
+    // An ISO media file of brand heic (the HEVC payload is the platform's
+    // business).
+    let mut heic = vec![0, 0, 0, 24];
+    heic.extend(b"ftypheic\0\0\0\0mif1heic");
+    heic.extend(std::iter::repeat_n(0x5a, 4096));
+    let refused = wait(
+        a.clone()
+            .attach_photo_bytes(doc.clone(), e.clone(), heic.clone()),
+    );
+    assert_eq!(rule_of(refused.unwrap_err()).1, "photo_format");
+
+    let jpeg = std::fs::read(camera_file(dir.path(), "h.jpg", 1200, 900, 4)).unwrap();
+    let platform = Arc::new(Platform {
+        heic: heic.clone(),
+        jpeg,
+        calls: Mutex::new(0),
+    });
+    a.set_photo_decoder(Some(platform.clone()));
+    let photo = wait(a.clone().attach_photo_bytes(doc.clone(), e.clone(), heic)).unwrap();
+    assert_eq!(*platform.calls.lock().unwrap(), 1);
+    assert_eq!(photo.captured_at_ms, Some(1_763_877_600_000));
+    assert_eq!(photo.location.as_ref().map(|l| l.lat), Some(28.19));
+    let shown = &a.diary(day).unwrap().entries[0].photos[0];
+    assert_eq!(
+        (shown.hash.as_str(), shown.captured_at_ms),
+        (photo.hash.as_str(), Some(1_763_877_600_000))
+    );
+    // A JPEG still goes the library's own way.
+    wait(
+        a.clone()
+            .attach_photo(doc, e, camera_file(dir.path(), "j.jpg", 640, 480, 1)),
+    )
+    .unwrap();
+    assert_eq!(*platform.calls.lock().unwrap(), 1);
+    assert_eq!(a.sync_with(quiet()).unwrap().photos_uploaded, 2);
+}

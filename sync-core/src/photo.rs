@@ -208,7 +208,7 @@ fn sniff(input: &[u8]) -> Result<ImageFormat, PhotoError> {
 }
 
 /// An ISO base media file whose brand is one of HEIF's (HEIC, AVIF, ...).
-fn is_heif(input: &[u8]) -> bool {
+pub fn is_heif(input: &[u8]) -> bool {
     const BRANDS: &[&[u8; 4]] = &[
         b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"hevm", b"hevs", b"mif1", b"msf1",
         b"avif", b"avis",
