@@ -92,7 +92,20 @@ struct Home<'a> {
     units: Vec<UnitLine>,
 }
 
-/// `GET /web/`: the units under the caller, each with this week's filing rate.
+/// The week the home page rates: this week once a workday of it is due,
+/// else the week before (on a Monday, or after a holiday start, this week
+/// has nothing due yet and every rate would be a dash).
+fn home_week(today: NaiveDate, holidays: &[NaiveDate]) -> IsoWeek {
+    let this_week = IsoWeek::of(today);
+    if due_days(this_week, today, holidays).is_empty() {
+        this_week.previous()
+    } else {
+        this_week
+    }
+}
+
+/// `GET /web/`: the units under the caller, each with this week's filing
+/// rate (last week's while nothing of this week is due yet).
 pub async fn home(
     State(state): State<AppState>,
     caller: WebCaller,
@@ -100,7 +113,7 @@ pub async fn home(
     let scope = caller.scope()?;
     let top = state.store.unit(scope).await?.ok_or(WebError::NotFound)?;
     let today = china_today();
-    let week = IsoWeek::of(today);
+    let week = home_week(today, &state.config.holidays);
     let (from, to) = (week.monday().to_string(), week.sunday().to_string());
     let base_depth = top.path.matches('/').count();
     let mut units = Vec::new();
@@ -248,4 +261,33 @@ pub async fn unit_page(
         last_month: last_month.format("%Y-%m").to_string(),
     };
     Ok(Html(page.render().map_err(WebError::internal)?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn day(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+    }
+
+    #[test]
+    fn the_home_page_rates_last_week_until_a_day_of_this_week_is_due() {
+        // Monday 2026-12-07: nothing of this week is due yet.
+        assert_eq!(
+            home_week(day("2026-12-07"), &[]),
+            IsoWeek::of(day("2026-11-30"))
+        );
+        // Tuesday: Monday is due.
+        assert_eq!(
+            home_week(day("2026-12-08"), &[]),
+            IsoWeek::of(day("2026-12-08"))
+        );
+        // A holiday Monday: still last week on Tuesday.
+        let holiday = [day("2026-12-07")];
+        assert_eq!(
+            home_week(day("2026-12-08"), &holiday),
+            IsoWeek::of(day("2026-11-30"))
+        );
+    }
 }
