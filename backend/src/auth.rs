@@ -298,6 +298,10 @@ pub struct TokenPair {
     pub user_id: String,
     pub device_id: String,
     pub role: String,
+    /// The value the phone presents as `device_check` at its next login or
+    /// refresh: it tells the phone from an older copy of its folder (one
+    /// restored from a backup). Keep only the last one received.
+    pub device_check: String,
 }
 
 /// Issue a pair; `family` continues a refresh family (rotation) or starts
@@ -307,7 +311,31 @@ pub async fn issue_pair(
     user: &User,
     device_id: &str,
     family: Option<String>,
+    presented_check: Option<&str>,
 ) -> Result<TokenPair, AuthError> {
+    let device_check = random_token();
+    if let Err(e) = state
+        .store
+        .check_device(
+            device_id,
+            presented_check.map(token_hash).as_deref(),
+            &token_hash(&device_check),
+        )
+        .await
+    {
+        if matches!(e, StoreError::Refused { .. }) {
+            state
+                .store
+                .security_event(
+                    "device_copied",
+                    Some(&user.id),
+                    Some(device_id),
+                    "an older copy of the device presented its check",
+                )
+                .await?;
+        }
+        return Err(e.into());
+    }
     let new_session = family.is_none();
     let family = family.unwrap_or_else(random_token);
     let access = state
@@ -339,11 +367,16 @@ pub async fn issue_pair(
         user_id: user.id.clone(),
         device_id: device_id.to_owned(),
         role: user.role.as_str().to_owned(),
+        device_check,
     })
 }
 
 /// Rotate a refresh token.
-pub async fn refresh(state: &AppState, presented: &str) -> Result<TokenPair, AuthError> {
+pub async fn refresh(
+    state: &AppState,
+    presented: &str,
+    device_check: Option<&str>,
+) -> Result<TokenPair, AuthError> {
     let store: &Store = &state.store;
     let hash = token_hash(presented);
     let invalid = || AuthError::Unauthorized("refresh token is not valid; log in again".into());
@@ -380,7 +413,14 @@ pub async fn refresh(state: &AppState, presented: &str) -> Result<TokenPair, Aut
     if user.disabled || device.revoked_at.is_some() {
         return Err(invalid());
     }
-    issue_pair(state, &user, &token.device_id, Some(token.family_id)).await
+    issue_pair(
+        state,
+        &user,
+        &token.device_id,
+        Some(token.family_id),
+        device_check,
+    )
+    .await
 }
 
 /// The authenticated caller of a request.

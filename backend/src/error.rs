@@ -20,8 +20,10 @@ pub enum ApiError {
     Forbidden(String),
     #[error("not found")]
     NotFound,
-    #[error("{0}")]
-    Conflict(String),
+    /// The state changed under the request, or forbids it now: 409 with
+    /// `code` (`conflict` unless a more precise one is known).
+    #[error("{message}")]
+    Conflict { code: &'static str, message: String },
     #[error("too many requests")]
     TooManyRequests,
     /// A limit of the caller's own (its open event streams, its login
@@ -67,7 +69,7 @@ impl From<Problem> for ApiError {
             Problem::Invalid { code, message } => ApiError::BadRequest { code, message },
             Problem::Forbidden(m) => ApiError::Forbidden(m),
             Problem::Unauthorized(m) => ApiError::Unauthorized(m),
-            Problem::Conflict(m) => ApiError::Conflict(m),
+            Problem::Conflict { code, message } => ApiError::Conflict { code, message },
             Problem::Limited {
                 code,
                 message,
@@ -95,7 +97,7 @@ impl IntoResponse for ApiError {
                 "not_found",
                 "no such resource".to_owned(),
             ),
-            ApiError::Conflict(m) => (StatusCode::CONFLICT, "conflict", m.clone()),
+            ApiError::Conflict { code, message } => (StatusCode::CONFLICT, *code, message.clone()),
             ApiError::TooManyRequests => (
                 StatusCode::TOO_MANY_REQUESTS,
                 "rate_limited",

@@ -23,8 +23,12 @@ pub enum Problem {
     Forbidden(String),
     /// Who is asking cannot be established (log in again).
     Unauthorized(String),
-    /// The state changed under the request, or forbids it now.
-    Conflict(String),
+    /// The state changed under the request, or forbids it now; `code` for
+    /// programs (`conflict` unless a more precise one is known).
+    Conflict {
+        code: &'static str,
+        message: String,
+    },
     /// A limit of the caller's own: try again after `retry_after_secs`.
     Limited {
         code: &'static str,
@@ -43,10 +47,17 @@ impl IntoProblem for StoreError {
     fn into_problem(self) -> Problem {
         match self {
             StoreError::NotFound(_) => Problem::NotFound,
-            StoreError::Conflict(m) => Problem::Conflict(m),
-            StoreError::Stale(doc) => Problem::Conflict(format!(
-                "document {doc} kept changing while this request merged into it; send it again"
-            )),
+            StoreError::Conflict(message) => Problem::Conflict {
+                code: "conflict",
+                message,
+            },
+            StoreError::Refused { code, message } => Problem::Conflict { code, message },
+            StoreError::Stale(doc) => Problem::Conflict {
+                code: "conflict",
+                message: format!(
+                    "document {doc} kept changing while this request merged into it; send it again"
+                ),
+            },
             other => Problem::Internal(other.into()),
         }
     }

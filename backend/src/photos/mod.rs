@@ -77,7 +77,10 @@ impl IntoProblem for PhotoError {
                 message: self.to_string(),
             },
             PhotoError::Refused { code, message } => Problem::Invalid { code, message },
-            PhotoError::UploadInProgress => Problem::Conflict(self.to_string()),
+            PhotoError::UploadInProgress => Problem::Conflict {
+                code: "conflict",
+                message: self.to_string(),
+            },
             PhotoError::NotFound => Problem::NotFound,
             PhotoError::Store(e) => e.into_problem(),
             PhotoError::Blob(e) => Problem::Internal(e.into()),

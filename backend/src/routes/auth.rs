@@ -25,12 +25,20 @@ pub struct LoginRequest {
     /// The Automerge actor ids (hex) this device writes with.
     #[serde(default)]
     pub actors: Vec<String>,
+    /// The last `device_check` this device received (none on its first
+    /// login): an older copy of the phone's folder is refused with 409
+    /// `device_copied`.
+    #[serde(default)]
+    pub device_check: Option<String>,
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RefreshRequest {
     pub refresh_token: String,
+    /// As at login.
+    #[serde(default)]
+    pub device_check: Option<String>,
 }
 
 fn valid_device_id(s: &str) -> bool {
@@ -54,6 +62,12 @@ pub async fn login(
         return Err(ApiError::bad_request(
             "bad_login",
             "login and password are required",
+        ));
+    }
+    if req.device_check.as_ref().is_some_and(|c| c.len() > 256) {
+        return Err(ApiError::bad_request(
+            "bad_device",
+            "device_check is at most 256 characters",
         ));
     }
     if !valid_device_id(&req.device_id) || req.device_name.chars().count() > 100 {
@@ -81,7 +95,14 @@ pub async fn login(
         .await?;
     state.metrics.logins.inc();
     Ok(Json(
-        auth::issue_pair(&state, &user, &req.device_id, None).await?,
+        auth::issue_pair(
+            &state,
+            &user,
+            &req.device_id,
+            None,
+            req.device_check.as_deref(),
+        )
+        .await?,
     ))
 }
 
@@ -93,12 +114,14 @@ pub async fn refresh(
     State(state): State<AppState>,
     ApiJson(req): ApiJson<RefreshRequest>,
 ) -> Result<Json<TokenPair>, ApiError> {
-    if req.refresh_token.len() > 256 {
+    if req.refresh_token.len() > 256 || req.device_check.as_ref().is_some_and(|c| c.len() > 256) {
         return Err(ApiError::Unauthorized(
             "refresh token is not valid; log in again".into(),
         ));
     }
-    Ok(Json(auth::refresh(&state, &req.refresh_token).await?))
+    Ok(Json(
+        auth::refresh(&state, &req.refresh_token, req.device_check.as_deref()).await?,
+    ))
 }
 
 /// End this session: its refresh family is revoked, and its access tokens

@@ -350,7 +350,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         let now = now_ms();
         let _writer = self.writer().await;
-        let outcome: Result<Result<(), String>, sqlx::Error> = on_pool!(self.pool(), p => {
+        let outcome: Result<Result<(), (&'static str, String)>, sqlx::Error> = on_pool!(self.pool(), p => {
             async {
                 let mut tx = p.begin_with(self.pool().begin_statement()).await?;
                 let existing = sqlx::query("SELECT user_id, revoked_at FROM devices WHERE id = $1")
@@ -359,10 +359,10 @@ impl Store {
                     let owner: String = row.try_get("user_id")?;
                     let revoked: Option<i64> = row.try_get("revoked_at")?;
                     if owner != user_id {
-                        return Ok(Err(format!("device {device_id} belongs to another user")));
+                        return Ok(Err(("device_taken", format!("device {device_id} belongs to another user; use a new device id"))));
                     }
                     if revoked.is_some() {
-                        return Ok(Err(format!("device {device_id} was revoked; use a new device id")));
+                        return Ok(Err(("device_revoked", format!("device {device_id} was revoked; use a new device id"))));
                     }
                     sqlx::query("UPDATE devices SET name = $2, last_seen_at = $3 WHERE id = $1")
                         .bind(device_id).bind(name).bind(now).execute(&mut *tx).await?;
@@ -375,7 +375,7 @@ impl Store {
                         .bind(actor).fetch_optional(&mut *tx).await?;
                     match owner {
                         Some(d) if d != device_id => {
-                            return Ok(Err(format!("actor {actor} is registered to another device")));
+                            return Ok(Err(("actor_taken", format!("actor {actor} is registered to another device"))));
                         }
                         Some(_) => {}
                         None => {
@@ -388,7 +388,59 @@ impl Store {
                 Ok(Ok(()))
             }.await
         });
-        outcome?.map_err(StoreError::Conflict)
+        outcome?.map_err(|(code, message)| StoreError::Refused { code, message })
+    }
+
+    /// Check the value a phone presents at login or refresh against the
+    /// last ones handed to its device (`migrations/*/0012_device_checks.sql`),
+    /// and hand out `next` (hashed) for the next time. `presented`: the
+    /// hash of what the phone sent, `None` if it sent nothing.
+    ///
+    /// The pending value becomes confirmed when it is presented; the
+    /// confirmed one is taken again as long as no newer one was presented
+    /// (a reply lost on the way), so one phone is never refused. Two copies
+    /// of one folder present values that diverge: the second one to move on
+    /// is refused with `device_copied` (recorded as a security event).
+    pub async fn check_device(
+        &self,
+        device_id: &str,
+        presented: Option<&str>,
+        next: &str,
+    ) -> Result<(), StoreError> {
+        let _writer = self.writer().await;
+        let outcome: Result<bool, sqlx::Error> = on_pool!(self.pool(), p => {
+            async {
+                let mut tx = p.begin_with(self.pool().begin_statement()).await?;
+                let Some(row) = sqlx::query("SELECT check_confirmed, check_pending FROM devices WHERE id = $1")
+                    .bind(device_id).fetch_optional(&mut *tx).await? else {
+                    return Ok(true);
+                };
+                let confirmed: Option<String> = row.try_get("check_confirmed")?;
+                let pending: Option<String> = row.try_get("check_pending")?;
+                let new_confirmed = match (presented, &confirmed, &pending) {
+                    (Some(p), _, Some(pend)) if p == pend => Some(p.to_owned()),
+                    (Some(p), Some(conf), _) if p == conf => confirmed.clone(),
+                    // Never confirmed: an older app, or the first login.
+                    (_, None, _) => None,
+                    _ => return Ok(false),
+                };
+                sqlx::query("UPDATE devices SET check_confirmed = $2, check_pending = $3 WHERE id = $1")
+                    .bind(device_id).bind(new_confirmed).bind(next).execute(&mut *tx).await?;
+                tx.commit().await?;
+                Ok(true)
+            }.await
+        });
+        if outcome? {
+            return Ok(());
+        }
+        Err(StoreError::Refused {
+            code: "device_copied",
+            message: format!(
+                "this is an older copy of device {device_id} (restored from a backup or cloned to \
+                 another phone); register it as a new device: log in with a new device id and \
+                 new actors"
+            ),
+        })
     }
 
     pub async fn device(&self, id: &str) -> Result<Option<Device>, StoreError> {

@@ -50,6 +50,10 @@ pub enum StoreError {
     NotFound(&'static str),
     #[error("{0}")]
     Conflict(String),
+    /// A conflict with its own reason code for programs (a device or
+    /// actor that is someone else's, a revoked device, a copied folder).
+    #[error("{message}")]
+    Refused { code: &'static str, message: String },
     /// A document changed between reading and committing; the caller
     /// reads again and retries.
     #[error("document {0} changed while this request was merging into it")]

@@ -40,7 +40,7 @@ impl From<ApiError> for WebError {
             ApiError::Forbidden(m) => WebError::Forbidden(m),
             ApiError::NotFound => WebError::NotFound,
             ApiError::BadRequest { message, .. } => WebError::Invalid(message),
-            ApiError::Conflict(_) => WebError::Invalid(CONFLICT.into()),
+            ApiError::Conflict { .. } => WebError::Invalid(CONFLICT.into()),
             ApiError::TooManyRequests | ApiError::Limited { .. } | ApiError::Busy { .. } => {
                 WebError::TooMany
             }
@@ -59,7 +59,7 @@ impl From<Problem> for WebError {
             Problem::Unauthorized(_) => WebError::Login {
                 next: "/web/".into(),
             },
-            Problem::Conflict(_) => WebError::Invalid(CONFLICT.into()),
+            Problem::Conflict { .. } => WebError::Invalid(CONFLICT.into()),
             Problem::Limited { .. } => WebError::TooMany,
             Problem::Internal(e) => WebError::Internal(e),
         }

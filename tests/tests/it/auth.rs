@@ -1,6 +1,6 @@
 //! Login, refresh rotation and reuse, logout, device revocation.
 
-use serde_json::json;
+use serde_json::{json, Value};
 
 use jishi_tests::{on_both_databases, Db, TestApp, PASSWORD};
 
@@ -140,8 +140,105 @@ async fn revoked_device(db: Db) {
         )
         .await;
     assert_eq!(status, 409, "{body}");
+    assert_eq!(body["code"], "device_revoked");
 }
 on_both_databases!(a_revoked_device_loses_access_at_once, revoked_device);
+
+/// Log in as u1 on `device`, presenting `check` (a phone's last
+/// `device_check`, none on its first login).
+async fn login_with_check(app: &TestApp, device: &str, check: Option<&str>) -> (u16, Value) {
+    app.post_json(
+        "/api/v1/auth/login",
+        &json!({"login": "u1", "password": PASSWORD, "device_id": device, "device_check": check}),
+    )
+    .await
+}
+
+async fn refresh_with_check(app: &TestApp, refresh: &Value, check: &Value) -> (u16, Value) {
+    app.post_json(
+        "/api/v1/auth/refresh",
+        &json!({"refresh_token": refresh, "device_check": check}),
+    )
+    .await
+}
+
+/// A copy of a phone's folder restored from a backup (or cloned to a second
+/// phone) presents an older `device_check` than the phone that went on, and
+/// is refused with its own code; the phone itself never is, not even when
+/// a reply is lost and it presents the same value again.
+async fn restored_copy(db: Db) {
+    let app = TestApp::spawn(db).await;
+    app.seed().await;
+    let (status, first) = login_with_check(&app, "phone-a", None).await;
+    assert_eq!(status, 200, "{first}");
+    // The backup is taken now: it holds `first`'s check and refresh token.
+    let backup = first.clone();
+    // The phone goes on: a refresh whose reply is lost, then the retry
+    // with the same values, then another.
+    let (status, lost) =
+        refresh_with_check(&app, &first["refresh_token"], &first["device_check"]).await;
+    assert_eq!(status, 200, "{lost}");
+    let (status, retry) =
+        refresh_with_check(&app, &first["refresh_token"], &first["device_check"]).await;
+    assert_eq!(
+        status, 200,
+        "a retry after a lost reply is the phone itself: {retry}"
+    );
+    let (status, next) =
+        refresh_with_check(&app, &retry["refresh_token"], &retry["device_check"]).await;
+    assert_eq!(status, 200, "{next}");
+
+    // The restored copy logs in with the password and the old check.
+    let (status, body) = login_with_check(&app, "phone-a", backup["device_check"].as_str()).await;
+    assert_eq!(status, 409, "{body}");
+    assert_eq!(body["code"], "device_copied");
+    // A copy from before the phone received any check presents none.
+    let (status, body) = login_with_check(&app, "phone-a", None).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (409, Some("device_copied"))
+    );
+    assert_eq!(
+        app.state
+            .store
+            .security_events("device_copied")
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+    // The phone itself goes on.
+    let (status, body) = login_with_check(&app, "phone-a", next["device_check"].as_str()).await;
+    assert_eq!(status, 200, "{body}");
+    // The copy as a new device is welcome.
+    let (status, body) = login_with_check(&app, "phone-a2", None).await;
+    assert_eq!(status, 200, "{body}");
+
+    // Two copies that both hold the current value: the second to move on
+    // is the one refused, whichever it is.
+    let current = body["device_check"].clone();
+    let (status, a) = refresh_with_check(&app, &body["refresh_token"], &current).await;
+    assert_eq!(status, 200, "{a}");
+    let (status, b) = login_with_check(&app, "phone-a2", current.as_str()).await;
+    assert_eq!(status, 200, "{b}");
+    let (status, body) = refresh_with_check(&app, &a["refresh_token"], &a["device_check"]).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (409, Some("device_copied")),
+        "{body}"
+    );
+
+    // An app that never presents a check is never refused for it.
+    for _ in 0..2 {
+        let (status, body) = login_with_check(&app, "phone-old", None).await;
+        assert_eq!(status, 200, "{body}");
+    }
+    // Oversized values are refused before anything is looked up.
+    let big = "x".repeat(300);
+    let (status, body) = login_with_check(&app, "phone-a", Some(&big)).await;
+    assert_eq!((status, body["code"].as_str()), (400, Some("bad_device")));
+}
+on_both_databases!(a_restored_copy_of_a_phone_is_refused, restored_copy);
 
 async fn bad_requests(db: Db) {
     let app = TestApp::spawn(db).await;
