@@ -90,6 +90,15 @@ pub struct Replica {
     disk_heads: HashMap<DocId, Vec<ChangeHash>>,
 }
 
+/// What [`Replica::take_new_actor`] did.
+#[derive(Debug, Clone)]
+pub struct NewActor {
+    pub actor: Actor,
+    /// Documents whose unsynced changes moved to the new actor.
+    pub docs: usize,
+    pub changes: usize,
+}
+
 impl std::fmt::Debug for Replica {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Replica")
@@ -428,6 +437,71 @@ impl Replica {
             }
         }
         Ok(paths)
+    }
+
+    /// Write as a new actor from now on, and move this replica's changes the
+    /// server has not acknowledged to it (same operations and times, see
+    /// [`crate::document::reauthor`]): what a phone does when it becomes a
+    /// new device (its old one revoked, or its folder found to be a copy of
+    /// another phone's). All or nothing, in one transaction. Returns the new
+    /// actor and how many documents and changes moved.
+    pub fn take_new_actor(&mut self) -> Result<NewActor, CoreError> {
+        let old = self.actor.clone();
+        let new = Actor::random();
+        let mut moved = Vec::new();
+        let mut changes = 0;
+        for id in self.pending_docs()? {
+            let shared =
+                crate::session::persisted_heads(ClientStore::sync_state(self, &id)?.as_deref());
+            let Some(mut doc) = self.load_cached(&id)?.cloned() else {
+                continue;
+            };
+            let n = doc
+                .move_to_actor(&shared, &old, &new)
+                .map_err(|e| CoreError::Corrupt {
+                    doc: id.to_string(),
+                    reason: format!("cannot move its unsynced changes to a new actor: {e}"),
+                })?;
+            if n > 0 {
+                changes += n;
+                moved.push(doc);
+            }
+        }
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let now = now_ms();
+        for doc in &mut moved {
+            let key = doc.id().to_string();
+            tx.execute("DELETE FROM chunks WHERE doc_id = ?1", params![key])?;
+            tx.execute(
+                "UPDATE documents SET snapshot = ?2, chunks = 0, updated_at = ?3 WHERE doc_id = ?1",
+                params![key, doc.save(), now],
+            )?;
+        }
+        let bytes = hex::decode(new.to_hex()).unwrap_or_default();
+        tx.execute(
+            "UPDATE meta SET value = ?1 WHERE key = 'actor'",
+            params![bytes],
+        )?;
+        tx.commit()?;
+        tracing::info!(
+            old = %old.to_hex(),
+            new = %new.to_hex(),
+            docs = moved.len(),
+            changes,
+            "replica moved to a new actor"
+        );
+        self.actor = new.clone();
+        // Every decoded document writes as the old actor: decode again.
+        self.cache.clear();
+        self.recent.clear();
+        self.disk_heads.clear();
+        Ok(NewActor {
+            actor: new,
+            docs: moved.len(),
+            changes,
+        })
     }
 
     /// How many documents are decoded in memory.

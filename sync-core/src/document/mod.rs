@@ -15,6 +15,7 @@ mod model;
 mod new_ops;
 pub mod policy;
 mod read;
+mod reauthor;
 pub mod schema;
 mod write;
 
@@ -27,6 +28,7 @@ pub use admit::{admit_message, AdmitError, MessageCost, RequestBudget, MAX_MESSA
 pub(crate) use chunk::forget_inflated;
 pub use model::*;
 pub use new_ops::{NewChange, NewOps, NewOpsSource, OpAction, OpTarget, OpValue};
+pub use reauthor::{reauthor, ReauthorError, Reauthored};
 
 use crate::error::CoreError;
 use crate::ids::{DocId, DocKind};
@@ -199,6 +201,27 @@ impl Document {
         Self {
             id,
             doc: AutoCommit::new().with_actor(actor.0.clone()),
+        }
+    }
+
+    /// Rewrite this document's changes by `old` that `shared` (the heads the
+    /// server acknowledged) does not cover as changes by `new`, and write
+    /// as `new` from now on ([`reauthor`]). Returns how many changes moved.
+    pub fn move_to_actor(
+        &mut self,
+        shared: &[ChangeHash],
+        old: &Actor,
+        new: &Actor,
+    ) -> Result<usize, ReauthorError> {
+        match reauthor(&mut self.doc, shared, &old.0, &new.0)? {
+            Some(moved) => {
+                self.doc = moved.doc;
+                Ok(moved.changes)
+            }
+            None => {
+                self.doc.set_actor(new.0.clone());
+                Ok(0)
+            }
         }
     }
 

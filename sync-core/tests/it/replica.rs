@@ -333,3 +333,77 @@ fn the_document_cache_is_bounded_and_what_it_forgets_stays_on_disk() {
         assert!(b.record(id).unwrap().is_some(), "{id}");
     }
 }
+
+/// A phone that becomes a new device moves its unsynced changes to a new
+/// actor: what the server has stays by the old actor, the rest syncs as the
+/// new one, the content is unchanged, and the move survives a reopen.
+#[test]
+fn unsynced_changes_move_to_a_new_actor() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("replica.db");
+    let mut server = MemoryServer::new();
+    let synced = DocId::diary(&user("u1"), day(0));
+    let never = DocId::diary(&user("u1"), day(1));
+    let mut replica = Replica::open(&db).unwrap();
+    let old = replica.actor().clone();
+    replica.edit(&synced, &add_entry(1), &cadre("u1")).unwrap();
+    sync_once(&mut replica, &mut server, "p");
+    // Offline: more on the synced day, and a day the server never saw.
+    replica.edit(&synced, &add_entry(2), &cadre("u1")).unwrap();
+    replica
+        .edit(&synced, &set_summary("走访𠮷户😀"), &cadre("u1"))
+        .unwrap();
+    replica.edit(&never, &add_entry(3), &cadre("u1")).unwrap();
+    let before = (
+        replica.record(&synced).unwrap(),
+        replica.record(&never).unwrap(),
+    );
+
+    let moved = replica.take_new_actor().unwrap();
+    assert_ne!(moved.actor, old);
+    assert_eq!((moved.docs, moved.changes), (2, 3));
+    assert_eq!(replica.actor(), &moved.actor);
+    let mut replica = {
+        drop(replica);
+        Replica::open(&db).unwrap()
+    };
+    assert_eq!(replica.actor(), &moved.actor, "the new actor is stored");
+    assert_eq!(
+        (
+            replica.record(&synced).unwrap(),
+            replica.record(&never).unwrap()
+        ),
+        before
+    );
+    let actors = |doc: &mut Document| -> Vec<String> {
+        doc.automerge_mut()
+            .get_changes(&[])
+            .iter()
+            .map(|c| c.actor_id().to_hex_string())
+            .collect()
+    };
+    let mut local = replica.load(&synced).unwrap().unwrap();
+    let by = actors(&mut local);
+    assert_eq!(
+        by.iter().filter(|a| **a == old.to_hex()).count(),
+        1,
+        "the synced change stays the old actor's: {by:?}"
+    );
+    // A new edit writes as the new actor, and everything reaches the server.
+    replica.edit(&never, &add_entry(4), &cadre("u1")).unwrap();
+    sync_once(&mut replica, &mut server, "p");
+    assert!(replica.pending_docs().unwrap().is_empty());
+    for id in [&synced, &never] {
+        let mut on_server = server.document(id).unwrap().unwrap();
+        assert_eq!(
+            Some(on_server.read()),
+            replica.record(id).unwrap(),
+            "{id} converged"
+        );
+        let by = actors(&mut on_server);
+        assert!(by.contains(&moved.actor.to_hex()), "{id}: {by:?}");
+    }
+    // Nothing unsynced: nothing moves, the actor changes all the same.
+    let again = replica.take_new_actor().unwrap();
+    assert_eq!((again.docs, again.changes), (0, 0));
+}
