@@ -304,6 +304,44 @@ pub struct TokenPair {
     pub device_check: String,
 }
 
+/// Check what a phone presents as its `device_check` (see
+/// `Store::check_device`) and return the next value to hand it. Done before
+/// anything else of a refresh: an older copy of the phone is turned away
+/// without touching the session the phone itself goes on with.
+pub async fn check_device(
+    state: &AppState,
+    user_id: &str,
+    device_id: &str,
+    presented: Option<&str>,
+) -> Result<String, AuthError> {
+    let next = random_token();
+    match state
+        .store
+        .check_device(
+            device_id,
+            presented.map(token_hash).as_deref(),
+            &token_hash(&next),
+        )
+        .await
+    {
+        Ok(()) => Ok(next),
+        Err(e) => {
+            if matches!(e, StoreError::Refused { .. }) {
+                state
+                    .store
+                    .security_event(
+                        "device_copied",
+                        Some(user_id),
+                        Some(device_id),
+                        "an older copy of the device presented its check",
+                    )
+                    .await?;
+            }
+            Err(e.into())
+        }
+    }
+}
+
 /// Issue a pair; `family` continues a refresh family (rotation) or starts
 /// one: a new session, which the access tokens of the family name.
 pub async fn issue_pair(
@@ -311,31 +349,8 @@ pub async fn issue_pair(
     user: &User,
     device_id: &str,
     family: Option<String>,
-    presented_check: Option<&str>,
+    device_check: String,
 ) -> Result<TokenPair, AuthError> {
-    let device_check = random_token();
-    if let Err(e) = state
-        .store
-        .check_device(
-            device_id,
-            presented_check.map(token_hash).as_deref(),
-            &token_hash(&device_check),
-        )
-        .await
-    {
-        if matches!(e, StoreError::Refused { .. }) {
-            state
-                .store
-                .security_event(
-                    "device_copied",
-                    Some(&user.id),
-                    Some(device_id),
-                    "an older copy of the device presented its check",
-                )
-                .await?;
-        }
-        return Err(e.into());
-    }
     let new_session = family.is_none();
     let family = family.unwrap_or_else(random_token);
     let access = state
@@ -385,6 +400,7 @@ pub async fn refresh(
     if token.revoked_at.is_some() || token.expires_at <= now {
         return Err(invalid());
     }
+    let next_check = check_device(state, &token.user_id, &token.device_id, device_check).await?;
     if !store.use_refresh(&hash, now).await? {
         // Used before. Within the grace period this is a retry after a lost
         // reply: hand out a new pair and retire the one we sent. Later, it is
@@ -418,7 +434,7 @@ pub async fn refresh(
         &user,
         &token.device_id,
         Some(token.family_id),
-        device_check,
+        next_check,
     )
     .await
 }

@@ -12,6 +12,7 @@ use crate::types::Account;
 const SESSION_KEY: &str = "ffi.session";
 const DEVICE_KEY: &str = "ffi.device_id";
 const LAST_SYNC_KEY: &str = "ffi.last_sync";
+const DEVICE_CHECK_KEY: &str = "ffi.device_check";
 
 /// Refresh the access token when it has less than this left.
 pub const REFRESH_MARGIN_MS: i64 = 60_000;
@@ -37,6 +38,7 @@ impl StoredSession {
             device_id: device_id.to_owned(),
             needs_login: self.refresh_token.is_none(),
             login_expires_at_ms: self.refresh_token.as_ref().and(self.login_expires_at_ms),
+            became_new_device: None,
         }
     }
 
@@ -78,6 +80,75 @@ pub fn device_id(replica: &mut Replica) -> Result<String, JishiError> {
     }
     let id = format!("phone-{}", sync_core::ItemId::random());
     replica.set_meta(DEVICE_KEY, id.as_bytes())?;
+    Ok(id)
+}
+
+/// The last `device_check` the server handed this device (none before its
+/// first login, or from an older server).
+pub fn device_check(replica: &Replica) -> Result<Option<String>, JishiError> {
+    match replica.meta(DEVICE_CHECK_KEY)? {
+        None => Ok(None),
+        Some(v) if v.is_empty() => Ok(None),
+        Some(v) => String::from_utf8(v).map(Some).map_err(storage),
+    }
+}
+
+pub fn set_device_check(replica: &mut Replica, check: Option<&str>) -> Result<(), JishiError> {
+    replica.set_meta(DEVICE_CHECK_KEY, check.unwrap_or("").as_bytes())?;
+    Ok(())
+}
+
+/// Why this folder must become a new device.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NewDeviceReason {
+    /// An administrator revoked the device (a lost phone found again).
+    Revoked,
+    /// The folder is an older copy of another phone's (restored from a
+    /// backup, or cloned): the phone it came from goes on as that device.
+    Copied,
+}
+
+impl NewDeviceReason {
+    pub fn code(self) -> &'static str {
+        match self {
+            NewDeviceReason::Revoked => "device_revoked",
+            NewDeviceReason::Copied => "device_copied",
+        }
+    }
+    pub fn from_code(code: &str) -> Option<Self> {
+        match code {
+            "device_revoked" => Some(NewDeviceReason::Revoked),
+            "device_copied" => Some(NewDeviceReason::Copied),
+            _ => None,
+        }
+    }
+}
+
+/// Become a new device: a new device id and actor, this replica's unsynced
+/// changes moved to the new actor (`Replica::take_new_actor`), the old
+/// device's tokens and check forgotten (the user id stays: the records are
+/// still theirs). The next login registers the new device and the next
+/// sync sends the moved changes. Returns the new device id.
+pub fn become_new_device(
+    replica: &mut Replica,
+    reason: NewDeviceReason,
+) -> Result<String, JishiError> {
+    let old = device_id(replica)?;
+    let moved = replica.take_new_actor()?;
+    let id = format!("phone-{}", sync_core::ItemId::random());
+    replica.set_meta(DEVICE_KEY, id.as_bytes())?;
+    set_device_check(replica, None)?;
+    if let Some(session) = load(replica)? {
+        save(replica, &session.signed_out())?;
+    }
+    tracing::warn!(
+        old_device = %old,
+        new_device = %id,
+        reason = reason.code(),
+        docs = moved.docs,
+        changes = moved.changes,
+        "became a new device; unsynced changes moved to its new actor"
+    );
     Ok(id)
 }
 

@@ -20,7 +20,7 @@ use crate::account::{self, StoredSession};
 use crate::cancel::{off_thread, Cancel, CancelToken};
 use crate::comments::{self, CommentIndex};
 use crate::error::{guard, in_field, JishiError};
-use crate::http::{HttpError, Server};
+use crate::http::{HttpError, LoginBody, Server};
 use crate::observe::{
     ChangeListener, ChangeOrigin, DocChange, Observers, StatusListener, SyncState, SyncStatus,
 };
@@ -44,6 +44,10 @@ pub struct JishiClient {
     pub(crate) replica: Mutex<Replica>,
     /// Held for the whole of a `sync()`: a second call waits for the first.
     pub(crate) sync_lock: Mutex<()>,
+    /// Held while the tokens are renewed or a login runs: the server hands
+    /// out a new `device_check` each time, and two renewals at once would
+    /// leave this phone holding the older one.
+    auth_lock: Mutex<()>,
     /// The running sync's stop signal, for `cancel_sync()`.
     pub(crate) running: Mutex<Option<Arc<Cancel>>>,
     pub(crate) observers: Observers,
@@ -387,24 +391,37 @@ impl JishiClient {
         cancel: &Arc<Cancel>,
         force_refresh: bool,
     ) -> Result<String, JishiError> {
-        let session = Self::session(&self.replica())?;
+        let fresh = |s: &StoredSession| {
+            s.access_token
+                .clone()
+                .filter(|_| s.access_expires_at_ms - account::REFRESH_MARGIN_MS > now_ms())
+        };
+        let seen = Self::session(&self.replica())?;
+        if let (false, Some(access)) = (force_refresh, fresh(&seen)) {
+            return Ok(access);
+        }
+        let _renewing = self.auth_lock.lock().unwrap_or_else(|e| e.into_inner());
+        let (session, check) = {
+            let r = self.replica();
+            (Self::session(&r)?, account::device_check(&r)?)
+        };
+        // Renewed by another call while this one waited.
+        if let Some(access) = fresh(&session).filter(|a| Some(a) != seen.access_token.as_ref()) {
+            return Ok(access);
+        }
         let Some(refresh) = session.refresh_token.clone() else {
             return Err(JishiError::login_required(
                 "logged_out",
                 "logged out; log in again to sync (nothing is lost)",
             ));
         };
-        if let Some(access) = &session.access_token {
-            if !force_refresh
-                && session.access_expires_at_ms - account::REFRESH_MARGIN_MS > now_ms()
-            {
-                return Ok(access.clone());
-            }
+        if let (false, Some(access)) = (force_refresh, fresh(&session)) {
+            return Ok(access);
         }
         // A reply lost on a bad network: the server rotated the token and
         // accepts the old one again for a short grace; ask again at once.
-        let answer = match self.server.refresh(cancel, &refresh) {
-            Err(HttpError::Offline(_)) => self.server.refresh(cancel, &refresh),
+        let answer = match self.server.refresh(cancel, &refresh, check.as_deref()) {
+            Err(HttpError::Offline(_)) => self.server.refresh(cancel, &refresh, check.as_deref()),
             other => other,
         };
         // Store only if nobody logged out or in meanwhile.
@@ -430,7 +447,25 @@ impl JishiClient {
                     ..current
                 };
                 account::save(&mut r, &renewed)?;
+                if let Some(check) = &pair.device_check {
+                    account::set_device_check(&mut r, Some(check))?;
+                }
                 Ok(pair.access_token)
+            }
+            Err(HttpError::Status {
+                status: 409, code, ..
+            }) if account::NewDeviceReason::from_code(&code).is_some() => {
+                let reason = account::NewDeviceReason::from_code(&code)
+                    .unwrap_or(account::NewDeviceReason::Copied);
+                let device = account::become_new_device(&mut self.replica(), reason)?;
+                self.publish_status();
+                Err(JishiError::login_required(
+                    reason.code(),
+                    format!(
+                        "this folder must become a new device ({code}): it is now {device}; \
+                         log in again and the records not yet synced go with it"
+                    ),
+                ))
             }
             Err(HttpError::Status {
                 status: status @ (401 | 403),
@@ -466,30 +501,59 @@ impl JishiClient {
         device_name: String,
     ) -> Result<Account, JishiError> {
         guard(|| {
-            let (device_id, actors, previous) = {
-                let mut r = self.replica();
-                (
-                    account::device_id(&mut r)?,
-                    vec![r.actor().to_hex()],
-                    account::load(&r)?,
-                )
-            };
-            let pair = self
-                .server
-                .login(cancel, &login, &password, &device_id, &device_name, &actors)
-                .map_err(|e| match e {
-                    HttpError::Status {
+            let _renewing = self.auth_lock.lock().unwrap_or_else(|e| e.into_inner());
+            let mut moved = None;
+            let (pair, device_id, previous) = loop {
+                let (device_id, actors, previous, check) = {
+                    let mut r = self.replica();
+                    (
+                        account::device_id(&mut r)?,
+                        vec![r.actor().to_hex()],
+                        account::load(&r)?,
+                        account::device_check(&r)?,
+                    )
+                };
+                let body = LoginBody {
+                    login: &login,
+                    password: &password,
+                    device_id: &device_id,
+                    device_name: &device_name,
+                    actors: &actors,
+                    device_check: check.as_deref(),
+                };
+                match self.server.login(cancel, &body) {
+                    Ok(pair) => break (pair, device_id, previous),
+                    // Revoked, or a copy of another phone's folder: become
+                    // a new device (unsynced work moves with it), once.
+                    Err(HttpError::Status {
+                        status: 409, code, ..
+                    }) if moved.is_none()
+                        && account::NewDeviceReason::from_code(&code).is_some() =>
+                    {
+                        let reason = account::NewDeviceReason::from_code(&code)
+                            .unwrap_or(account::NewDeviceReason::Copied);
+                        account::become_new_device(&mut self.replica(), reason)?;
+                        moved = Some(reason);
+                    }
+                    Err(HttpError::Status {
                         status: 401,
                         message,
                         ..
-                    } => JishiError::invalid_as("password", "wrong_password", message),
-                    HttpError::Status {
+                    }) => {
+                        return Err(JishiError::invalid_as(
+                            "password",
+                            "wrong_password",
+                            message,
+                        ))
+                    }
+                    Err(HttpError::Status {
                         status: 400 | 422,
                         code,
                         message,
-                    } => JishiError::invalid_as("login", &code, message),
-                    other => from_http(other),
-                })?;
+                    }) => return Err(JishiError::invalid_as("login", &code, message)),
+                    Err(other) => return Err(from_http(other)),
+                }
+            };
             let mut r = self.replica();
             if let Some(prev) = previous.filter(|p| p.user_id != pair.user_id) {
                 if !r.pending_docs()?.is_empty() {
@@ -515,8 +579,11 @@ impl JishiClient {
                 refresh_token: Some(pair.refresh_token),
             };
             account::save(&mut r, &session)?;
+            account::set_device_check(&mut r, pair.device_check.as_deref())?;
             tracing::info!(user = %session.user_id, "logged in");
-            Ok(session.account(&device_id))
+            let mut account = session.account(&device_id);
+            account.became_new_device = moved.map(|m| m.code().to_owned());
+            Ok(account)
         })
     }
 
@@ -688,6 +755,7 @@ impl JishiClient {
                 server: Server::new(url, transport),
                 replica: Mutex::new(replica),
                 sync_lock: Mutex::new(()),
+                auth_lock: Mutex::new(()),
                 running: Mutex::new(None),
                 observers: Observers::default(),
                 dir: folder,

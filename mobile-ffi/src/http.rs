@@ -53,20 +53,29 @@ pub struct TokenPair {
     pub refresh_expires_in: Option<u64>,
     pub user_id: String,
     pub role: String,
+    /// What to present at the next login or refresh (older servers send
+    /// none): tells this phone from an older copy of its folder.
+    #[serde(default)]
+    pub device_check: Option<String>,
 }
 
+/// A login as `POST /api/v1/auth/login` takes it.
 #[derive(Serialize)]
-struct LoginBody<'a> {
-    login: &'a str,
-    password: &'a str,
-    device_id: &'a str,
-    device_name: &'a str,
-    actors: &'a [String],
+pub struct LoginBody<'a> {
+    pub login: &'a str,
+    pub password: &'a str,
+    pub device_id: &'a str,
+    pub device_name: &'a str,
+    pub actors: &'a [String],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub device_check: Option<&'a str>,
 }
 
 #[derive(Serialize)]
 struct RefreshBody<'a> {
     refresh_token: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    device_check: Option<&'a str>,
 }
 
 #[derive(Deserialize, Default)]
@@ -198,23 +207,9 @@ impl Server {
     pub fn login(
         &self,
         cancel: &Arc<Cancel>,
-        login: &str,
-        password: &str,
-        device_id: &str,
-        device_name: &str,
-        actors: &[String],
+        login: &LoginBody<'_>,
     ) -> Result<TokenPair, HttpError> {
-        let body = self.post_json(
-            cancel,
-            "/api/v1/auth/login",
-            &LoginBody {
-                login,
-                password,
-                device_id,
-                device_name,
-                actors,
-            },
-        )?;
+        let body = self.post_json(cancel, "/api/v1/auth/login", login)?;
         Self::tokens(&body)
     }
 
@@ -222,11 +217,15 @@ impl Server {
         &self,
         cancel: &Arc<Cancel>,
         refresh_token: &str,
+        device_check: Option<&str>,
     ) -> Result<TokenPair, HttpError> {
         let body = self.post_json(
             cancel,
             "/api/v1/auth/refresh",
-            &RefreshBody { refresh_token },
+            &RefreshBody {
+                refresh_token,
+                device_check,
+            },
         )?;
         Self::tokens(&body)
     }
@@ -235,7 +234,10 @@ impl Server {
         self.post_json(
             cancel,
             "/api/v1/auth/logout",
-            &RefreshBody { refresh_token },
+            &RefreshBody {
+                refresh_token,
+                device_check: None,
+            },
         )
         .map(|_| ())
     }

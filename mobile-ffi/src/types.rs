@@ -361,6 +361,12 @@ pub struct Account {
     /// (the refresh token runs out; each sync starts the time anew): warn
     /// the cadre a week before. `None` when logged out or unknown.
     pub login_expires_at_ms: Option<i64>,
+    /// Set by the `login()` that made this phone a new device:
+    /// `device_revoked` (an administrator revoked the old one) or
+    /// `device_copied` (this folder is an older copy of another phone's,
+    /// restored from a backup or cloned). The records not yet synced moved
+    /// to the new device and go with its next sync; tell the cadre so.
+    pub became_new_device: Option<String>,
 }
 
 /// A document the server refused or that failed to apply here.

@@ -1729,3 +1729,133 @@ fn a_heic_photo_goes_through_the_platforms_decoder() {
     assert_eq!(*platform.calls.lock().unwrap(), 1);
     assert_eq!(a.sync_with(quiet()).unwrap().photos_uploaded, 2);
 }
+
+/// The entries' texts of u1's diary on `date`, as `client` has them.
+fn texts(client: &JishiClient, date: &str) -> Vec<String> {
+    let mut t: Vec<String> = client
+        .diary(date.into())
+        .unwrap()
+        .entries
+        .into_iter()
+        .map(|e| e.text)
+        .collect();
+    t.sort();
+    t
+}
+
+#[test]
+fn a_revoked_phone_becomes_a_new_device_and_its_unsynced_work_reaches_the_server() {
+    let server = start(|_| {});
+    let dir = tempfile::tempdir().unwrap();
+    let a = open(dir.path(), &server.url);
+    let old = a.sign_in("u1", PASSWORD, "p").unwrap();
+    assert_eq!(old.became_new_device, None);
+    a.add_entry("2026-11-20".into(), entry("09:00", "已同步"))
+        .unwrap();
+    a.sync_with(quiet()).unwrap();
+    // Offline: more on the synced day, and a day the server never saw.
+    a.add_entry("2026-11-20".into(), entry("10:00", "吊销后才同步"))
+        .unwrap();
+    a.add_entry("2026-11-21".into(), entry("09:00", "新的一天"))
+        .unwrap();
+    // The phone was reported lost, then found: an administrator revoked it.
+    server
+        .block_on(server.state.store.revoke_device(&old.device_id))
+        .unwrap();
+    let e = a.sync_with(quiet()).unwrap_err();
+    assert!(matches!(e, JishiError::LoginRequired { .. }), "{e:?}");
+
+    let account = a.sign_in("u1", PASSWORD, "p").unwrap();
+    assert_eq!(account.became_new_device.as_deref(), Some("device_revoked"));
+    assert_ne!(account.device_id, old.device_id);
+    assert_eq!(a.unsynced_documents().unwrap().len(), 2, "nothing was lost");
+    let summary = a.sync_with(quiet()).unwrap();
+    assert!(summary.problems.is_empty(), "{:?}", summary.problems);
+    assert!(a.unsynced_documents().unwrap().is_empty());
+    // Another phone of the same cadre sees it all.
+    let dir_b = tempfile::tempdir().unwrap();
+    let b = open(dir_b.path(), &server.url);
+    b.sign_in("u1", PASSWORD, "p2").unwrap();
+    b.sync_with(quiet()).unwrap();
+    assert_eq!(texts(&b, "2026-11-20"), ["吊销后才同步", "已同步"]);
+    assert_eq!(texts(&b, "2026-11-21"), ["新的一天"]);
+    // The old device stays revoked; the new one is the cadre's.
+    let devices = server.block_on(server.state.store.devices()).unwrap();
+    let revoked: Vec<_> = devices
+        .iter()
+        .filter(|d| d.revoked_at.is_some())
+        .map(|d| d.id.as_str())
+        .collect();
+    assert_eq!(revoked, [old.device_id.as_str()]);
+}
+
+/// Copy a closed phone folder, as an OS backup restored on a new phone does.
+fn copy_folder(from: &Path, to: &Path) {
+    for f in std::fs::read_dir(from).unwrap() {
+        let f = f.unwrap();
+        let target = to.join(f.file_name());
+        if f.file_type().unwrap().is_dir() {
+            std::fs::create_dir_all(&target).unwrap();
+            copy_folder(&f.path(), &target);
+        } else {
+            std::fs::copy(f.path(), target).unwrap();
+        }
+    }
+}
+
+#[test]
+fn a_restored_copy_is_detected_and_becomes_a_new_device_keeping_its_edits() {
+    // Access tokens shorter than the renewal margin: every sync renews, as
+    // a phone does after a quarter of an hour.
+    let server = start(|c| c.access_ttl_secs = 30);
+    let dir_a = tempfile::tempdir().unwrap();
+    let a = open(dir_a.path(), &server.url);
+    let original = a.sign_in("u1", PASSWORD, "p").unwrap();
+    a.add_entry("2026-11-20".into(), entry("09:00", "备份前"))
+        .unwrap();
+    a.sync_with(quiet()).unwrap();
+    // The backup, restored later on a new phone.
+    drop(a);
+    let dir_b = tempfile::tempdir().unwrap();
+    copy_folder(dir_a.path(), dir_b.path());
+    // The original goes on: edits and syncs.
+    let a = open(dir_a.path(), &server.url);
+    a.add_entry("2026-11-20".into(), entry("10:00", "原手机"))
+        .unwrap();
+    a.sync_with(quiet()).unwrap();
+    a.sync_with(quiet()).unwrap();
+
+    // The copy writes the same day before it ever reaches the server: the
+    // same actor and sequence number as the original's edit.
+    let b = open(dir_b.path(), &server.url);
+    assert_eq!(b.account().unwrap().unwrap().device_id, original.device_id);
+    b.add_entry("2026-11-20".into(), entry("11:00", "恢复的副本"))
+        .unwrap();
+    let e = b.sync_with(quiet()).unwrap_err();
+    match &e {
+        JishiError::LoginRequired { code, .. } => assert_eq!(code, "device_copied"),
+        other => panic!("{other:?}"),
+    }
+    let account = b.account().unwrap().unwrap();
+    assert_ne!(
+        account.device_id, original.device_id,
+        "a new device at once"
+    );
+    assert!(account.needs_login);
+    let account = b.sign_in("u1", PASSWORD, "p").unwrap();
+    assert_eq!(account.became_new_device, None, "already moved");
+    let summary = b.sync_with(quiet()).unwrap();
+    assert!(summary.problems.is_empty(), "{:?}", summary.problems);
+    assert_eq!(texts(&b, "2026-11-20"), ["原手机", "备份前", "恢复的副本"]);
+    // The original is still the device it was, and receives the copy's edit.
+    a.sync_with(quiet()).unwrap();
+    assert_eq!(a.account().unwrap().unwrap().device_id, original.device_id);
+    assert_eq!(texts(&a, "2026-11-20"), ["原手机", "备份前", "恢复的副本"]);
+    assert_eq!(
+        server
+            .block_on(server.state.store.security_events("device_copied"))
+            .unwrap()
+            .len(),
+        1
+    );
+}

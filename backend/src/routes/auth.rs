@@ -93,16 +93,16 @@ pub async fn login(
         .store
         .register_device(&req.device_id, &user.id, &req.device_name, &actors)
         .await?;
+    let check = auth::check_device(
+        &state,
+        &user.id,
+        &req.device_id,
+        req.device_check.as_deref(),
+    )
+    .await?;
     state.metrics.logins.inc();
     Ok(Json(
-        auth::issue_pair(
-            &state,
-            &user,
-            &req.device_id,
-            None,
-            req.device_check.as_deref(),
-        )
-        .await?,
+        auth::issue_pair(&state, &user, &req.device_id, None, check).await?,
     ))
 }
 

@@ -207,6 +207,18 @@ async fn restored_copy(db: Db) {
             .len(),
         2
     );
+    // The copy's first contact is usually a refresh with the backup's
+    // token: it is refused without touching the phone's own session.
+    let (status, body) =
+        refresh_with_check(&app, &backup["refresh_token"], &backup["device_check"]).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (409, Some("device_copied")),
+        "{body}"
+    );
+    let (status, next) =
+        refresh_with_check(&app, &next["refresh_token"], &next["device_check"]).await;
+    assert_eq!(status, 200, "the phone's session goes on: {next}");
     // The phone itself goes on.
     let (status, body) = login_with_check(&app, "phone-a", next["device_check"].as_str()).await;
     assert_eq!(status, 200, "{body}");
