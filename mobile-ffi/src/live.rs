@@ -119,9 +119,18 @@ struct Sink {
     queue: Arc<Mutex<VecDeque<Message>>>,
     parser: Mutex<Parser>,
     cancel: Arc<Cancel>,
+    /// Set when the listener has stopped reading (a failed catch-up, a
+    /// refusal): the transport closes the connection at its next chunk
+    /// instead of holding it until the server ends it.
+    closed: std::sync::atomic::AtomicBool,
 }
 
 impl Sink {
+    /// Whether the listener still wants this stream.
+    fn wanted(&self) -> bool {
+        !self.closed.load(std::sync::atomic::Ordering::Acquire) && self.cancel.check().is_ok()
+    }
+
     fn push(&self, messages: impl IntoIterator<Item = Message>) {
         self.queue
             .lock()
@@ -141,7 +150,7 @@ impl HttpStreamSink for Sink {
             status,
             retry_after,
         }]);
-        status == 200 && self.cancel.check().is_ok()
+        status == 200 && self.wanted()
     }
 
     fn on_data(&self, chunk: Vec<u8>) -> bool {
@@ -153,7 +162,7 @@ impl HttpStreamSink for Sink {
         if !out.is_empty() {
             self.push(out);
         }
-        self.cancel.check().is_ok()
+        self.wanted()
     }
 }
 
@@ -198,6 +207,7 @@ impl JishiClient {
             queue: queue.clone(),
             parser: Mutex::default(),
             cancel: cancel.clone(),
+            closed: std::sync::atomic::AtomicBool::new(false),
         });
         let request = self.server.events_request(&token, *last_id);
         let transport = self.server.transport();
@@ -271,6 +281,8 @@ impl JishiClient {
                 }
             }
         };
+        sink.closed
+            .store(true, std::sync::atomic::Ordering::Release);
         self.observers.set_live(false);
         self.publish_status();
         result

@@ -263,7 +263,11 @@ fun userMessage(e: JishiException): String = when (e) {
         else -> "${fieldName(e.field)}填写有误"
     }
     is JishiException.Offline -> "没有网络，记录已保存在手机上，有网时自动上传"
-    is JishiException.LoginRequired -> "请重新登录，未上传的记录不会丢失"
+    is JishiException.LoginRequired -> when (e.code) {
+        "device_revoked" -> "这台手机的登录已被管理员停用，请重新登录，未上传的记录会一并上传"
+        "device_copied" -> "这台手机的数据是从备份恢复的，请重新登录，将作为新设备上传未上传的记录"
+        else -> "请重新登录，未上传的记录不会丢失"
+    }
     is JishiException.Forbidden -> "没有权限"
     is JishiException.Busy -> "服务器繁忙，请${e.retryAfterSecs}秒后再同步"
     is JishiException.RateLimited -> "尝试次数过多，请${e.retryAfterSecs}秒后再试"
@@ -557,6 +561,42 @@ suspend fun scenario(serverUrl: String, work: File) = coroutineScope {
     }
     checkEq(inside.field, "text", "the field of a position inside a pair")
 
+    step("a revoked phone becomes a new device at its next login; its unsynced work reaches the server")
+    val dirR = File(work, "phone-r")
+    val r = JishiClient.open(dirR.path, serverUrl)
+    val firstR = r.login("u1", PASSWORD, "Kotlin phone R")
+    checkEq(firstR.becameNewDevice, null, "R's first login")
+    r.addEntry(DAY2, EntryInput("21:00", Category.OTHER, "村委会", "吊销前写的", 0u, null))
+    admin("revoke-device", "--device", firstR.deviceId)
+    val revoked = expectThrows<JishiException.LoginRequired>("a sync of the revoked phone") { r.sync() }
+    println("    the revoked phone's sync: ${userMessage(revoked)}")
+    val againR = r.login("u1", PASSWORD, "Kotlin phone R")
+    checkEq(againR.becameNewDevice, "device_revoked", "why R became a new device")
+    check(againR.deviceId != firstR.deviceId) { "R kept its revoked device id ${firstR.deviceId}" }
+    checkEq(r.unsyncedDocuments().size, 1, "R's unsynced documents after the move")
+    syncOk(r, "R")
+    syncOk(a, "A")
+    check("吊销前写的" in entryTexts(a.diary(DAY2))) { "A lacks R's entry: ${entryTexts(a.diary(DAY2))}" }
+    r.close()
+
+    step("a copy of phone R restored from a backup is told apart and becomes a new device, keeping its edit")
+    val dirCopy = File(work, "phone-r-copy")
+    dirR.copyRecursively(dirCopy)
+    // The phone itself goes on: two logins move its device check on.
+    JishiClient.open(dirR.path, serverUrl).use { orig ->
+        orig.login("u1", PASSWORD, "Kotlin phone R")
+        checkEq(orig.login("u1", PASSWORD, "Kotlin phone R").deviceId, againR.deviceId, "the original's device")
+    }
+    JishiClient.open(dirCopy.path, serverUrl).use { copy ->
+        copy.addEntry(DAY2, EntryInput("22:00", Category.OTHER, "村委会", "恢复后写的", 0u, null))
+        val moved = copy.login("u1", PASSWORD, "Kotlin phone R (restored)")
+        checkEq(moved.becameNewDevice, "device_copied", "why the copy became a new device")
+        check(moved.deviceId != againR.deviceId) { "the copy kept the original's device id" }
+        syncOk(copy, "R copy")
+    }
+    syncOk(a, "A")
+    check("恢复后写的" in entryTexts(a.diary(DAY2))) { "A lacks the copy's entry: ${entryTexts(a.diary(DAY2))}" }
+
     step("lastSync() and the log sink")
     val last = a.lastSync()
     check(last != null && last.ok && last.atMs > 0L) { "lastSync(): $last" }
@@ -569,11 +609,23 @@ suspend fun scenario(serverUrl: String, work: File) = coroutineScope {
     println("    ${lines.size} log lines, e.g. ${lines.first()}")
 }
 
+/// `jishi --data-dir <the server's folder>`: the administrator's command line.
+var adminCommand: List<String> = emptyList()
+
+/// Run `jishi admin <args>` against the running server's data, as an
+/// administrator would.
+fun admin(vararg args: String) {
+    val p = ProcessBuilder(adminCommand + "admin" + args.toList()).redirectErrorStream(true).start()
+    val out = p.inputStream.bufferedReader().readText()
+    check(p.waitFor() == 0) { "jishi admin ${args.joinToString(" ")} failed: $out" }
+}
+
 fun main(args: Array<String>) {
-    if (args.size != 2) {
-        System.err.println("usage: ScenarioKt <serverUrl> <workdir>")
+    if (args.size != 4) {
+        System.err.println("usage: ScenarioKt <serverUrl> <workdir> <jishi binary> <server data dir>")
         exitProcess(2)
     }
+    adminCommand = listOf(args[2], "--data-dir", args[3])
     val started = System.nanoTime()
     try {
         runBlocking { scenario(args[0], File(args[1]).also { it.mkdirs() }) }

@@ -155,7 +155,8 @@ log "running the scenario"
 [ -z "${KOTLIN_SCENARIO_FAIL:-}" ] || URL="http://127.0.0.1:9"
 set +e
 timeout 300 java -Djava.awt.headless=true -Djna.library.path="$(dirname "$LIBRARY")" \
-  -cp "$JAR:$JNA_JAR:$COROUTINES_JAR" ScenarioKt "$URL" "$WORK/phones"
+  -cp "$JAR:$JNA_JAR:$COROUTINES_JAR" ScenarioKt "$URL" "$WORK/phones" \
+  "$DEBUG/jishi" "$WORK/server"
 STATUS=$?
 set -e
 END=$(date +%s)
