@@ -34,6 +34,10 @@ pub struct PhotoOptions {
     pub max_input_pixels: u64,
     /// Largest input file accepted, in bytes.
     pub max_input_bytes: usize,
+    /// Most memory a decoder may take for the picture, in bytes: a JPEG
+    /// whose long edge is at least twice `max_long_edge` is decoded at a
+    /// reduced scale (a few MiB); a PNG or a smaller JPEG is decoded whole.
+    pub max_decode_bytes: u64,
     /// The offset in which the camera's local capture time is read, unless
     /// the EXIF records its own (OffsetTimeOriginal): the deployment's zone.
     pub utc_offset: FixedOffset,
@@ -48,7 +52,11 @@ impl Default for PhotoOptions {
         Self {
             max_long_edge: 1600,
             jpeg_quality: 80,
-            max_input_pixels: 50_000_000,
+            // 8192 × 8192: a 50 MP phone camera (8160 × 6144) and more.
+            // Large JPEGs decode at a reduced scale; other input decodes
+            // whole within `max_decode_bytes`.
+            max_input_pixels: 8192 * 8192,
+            max_decode_bytes: 200 * 1024 * 1024,
             max_input_bytes: 40 * 1024 * 1024,
             utc_offset: CHINA,
         }
@@ -236,10 +244,16 @@ fn decode(
     height: u32,
     options: &PhotoOptions,
 ) -> Result<DynamicImage, PhotoError> {
-    let max_alloc = options
-        .max_input_pixels
+    let max_alloc = u64::from(width)
+        .saturating_mul(u64::from(height))
         .saturating_mul(4)
-        .saturating_add(16 * 1024 * 1024);
+        .saturating_add(16 * 1024 * 1024)
+        .min(options.max_decode_bytes);
+    if format == ImageFormat::Jpeg && width.max(height) >= options.max_long_edge.saturating_mul(2) {
+        if let Some(image) = decode_jpeg_scaled(input, width, height, options, max_alloc)? {
+            return Ok(image);
+        }
+    }
     let mut limits = Limits::default();
     limits.max_image_width = Some(width);
     limits.max_image_height = Some(height);
@@ -247,6 +261,49 @@ fn decode(
     let mut reader = ImageReader::with_format(Cursor::new(input), format);
     reader.limits(limits);
     reader.decode().map_err(|e| image_error(e, max_alloc))
+}
+
+/// Decode a JPEG at the smallest of the IDCT's scales (1/8, 1/4, 1/2) that
+/// still gives at least `max_long_edge` on the long edge, as libjpeg and
+/// libvips shrink on load: a 50 MP camera file is decoded to a few
+/// megapixels and is never in memory whole. `None`: a kind of JPEG this
+/// path does not produce (16-bit, CMYK), decoded whole instead.
+fn decode_jpeg_scaled(
+    input: &[u8],
+    width: u32,
+    height: u32,
+    options: &PhotoOptions,
+    max_alloc: u64,
+) -> Result<Option<DynamicImage>, PhotoError> {
+    use jpeg_decoder::{Decoder, Error, PixelFormat};
+    let failed = |e: Error| match e {
+        Error::Unsupported(u) => PhotoError::UnsupportedFormat(format!("{u:?}")),
+        Error::Io(io) => PhotoError::Corrupt(format!("the image is cut short: {io}")),
+        other => PhotoError::Corrupt(other.to_string()),
+    };
+    let mut decoder = Decoder::new(Cursor::new(input));
+    decoder.set_max_decoding_buffer_size(usize::try_from(max_alloc).unwrap_or(usize::MAX));
+    decoder.read_info().map_err(failed)?;
+    let Some(info) = decoder.info() else {
+        return Ok(None);
+    };
+    if !matches!(info.pixel_format, PixelFormat::L8 | PixelFormat::RGB24)
+        || (u32::from(info.width), u32::from(info.height)) != (width, height)
+    {
+        return Ok(None);
+    }
+    let (w, h) = fit(width, height, options.max_long_edge);
+    let side = |v: u32| u16::try_from(v.max(1)).unwrap_or(u16::MAX);
+    let (w, h) = decoder.scale(side(w), side(h)).map_err(failed)?;
+    let pixels = decoder.decode().map_err(failed)?;
+    let (w, h) = (u32::from(w), u32::from(h));
+    let wrong = || PhotoError::Corrupt("the decoded JPEG is not the size it declares".into());
+    Ok(Some(match info.pixel_format {
+        PixelFormat::L8 => {
+            DynamicImage::ImageLuma8(image::GrayImage::from_raw(w, h, pixels).ok_or_else(wrong)?)
+        }
+        _ => DynamicImage::ImageRgb8(RgbImage::from_raw(w, h, pixels).ok_or_else(wrong)?),
+    }))
 }
 
 fn image_error(e: ImageError, max_alloc: u64) -> PhotoError {
