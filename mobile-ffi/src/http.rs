@@ -291,6 +291,27 @@ impl Server {
         self.request("GET", "/api/v1/events", headers, Vec::new())
     }
 
+    /// An authenticated `GET` of `path` (under `/api/v1/`): the body of a
+    /// 2xx answer, at most `max_bytes`.
+    pub fn get(
+        &self,
+        cancel: &Arc<Cancel>,
+        token: &str,
+        path: &str,
+        max_bytes: u64,
+    ) -> Result<Vec<u8>, HttpError> {
+        let mut request = self.request(
+            "GET",
+            path,
+            vec![bearer(token), header("accept", "application/json")],
+            Vec::new(),
+        );
+        request.max_response_bytes = max_bytes;
+        let r = self.call(cancel, request)?;
+        Self::ok_or_status(&r)?;
+        Ok(r.body)
+    }
+
     /// `GET /api/v1/blobs/{sha}` (or its thumbnail): the photo's bytes.
     pub fn photo(
         &self,

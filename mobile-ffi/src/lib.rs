@@ -19,6 +19,7 @@ mod live;
 mod logs;
 mod observe;
 mod photos;
+mod reads;
 mod refused;
 mod sync;
 mod transport;
@@ -30,6 +31,7 @@ pub use error::JishiError;
 pub use logs::{clear_log_sink, set_log_sink, LogLevel, LogSink};
 pub use observe::{ChangeListener, ChangeOrigin, DocChange, StatusListener, SyncState, SyncStatus};
 pub use photos::{DecodeError, DecodedPhoto, PhotoDecoder, PhotoPrune, PhotoSize};
+pub use reads::{Profile, ReviewResult};
 pub use refused::RefusedDocument;
 pub use sync::{SyncObserver, SyncOptions};
 pub use transport::{

@@ -1859,3 +1859,108 @@ fn a_restored_copy_is_detected_and_becomes_a_new_device_keeping_its_edits() {
         1
     );
 }
+
+#[test]
+fn the_profile_and_the_monthly_review_come_from_the_server() {
+    let server = start(|_| {});
+    let leader = UserBuilder::leader("l1")
+        .unit(county::TOWNSHIP)
+        .scope(county::TOWNSHIP)
+        .build();
+    server.block_on(county::add_user(&server.state.store, leader));
+    let dir = tempfile::tempdir().unwrap();
+    let a = open(dir.path(), &server.url);
+    // Logged out: a login is needed, nothing is asked of the server.
+    assert!(matches!(
+        wait(a.clone().profile(None)),
+        Err(JishiError::LoginRequired { .. })
+    ));
+    a.sign_in("u1", PASSWORD, "p").unwrap();
+    let me = wait(a.clone().profile(None)).unwrap();
+    assert_eq!(
+        (me.user_id.as_str(), me.role.as_str(), me.unit_id.as_str()),
+        ("u1", "cadre", county::VILLAGE)
+    );
+    assert!(!me.name.is_empty());
+
+    // The township head reviews u1 for a month long past (its results are
+    // published to the unit).
+    let month = "2020-01";
+    let leader = server.block_on(async {
+        let http = reqwest::Client::new();
+        let s = jishi_tests::phone::login(&http, &server.url, "l1", "web-l1", &[]).await;
+        let r = http
+            .put(format!("{}/api/v1/reviews/{month}/u1", server.url))
+            .bearer_auth(&s.access)
+            .json(&serde_json::json!({"targets": 75, "conduct": 18, "comment": "走访扎实"}))
+            .send()
+            .await
+            .unwrap();
+        r.status().as_u16()
+    });
+    assert_eq!(leader, 200);
+    let result = wait(a.clone().review_result(month.into(), None, None))
+        .unwrap()
+        .expect("published to the village");
+    assert_eq!(
+        (result.targets, result.conduct, result.total),
+        (Some(75), Some(18), Some(93))
+    );
+    assert_eq!(result.comment.as_deref(), Some("走访扎实"));
+    assert_eq!((result.rank, result.ranked_of), (Some(1), 1));
+    assert!(result.published);
+    // Ranked in the township.
+    let township = wait(
+        a.clone()
+            .review_result(month.into(), Some(county::TOWNSHIP.into()), None),
+    )
+    .unwrap()
+    .expect("published to the township");
+    assert_eq!(township.total, Some(93));
+    // Not published yet (a month to come), and a unit that is not the
+    // cadre's: nothing.
+    assert_eq!(
+        wait(a.clone().review_result("2199-12".into(), None, None)).unwrap(),
+        None
+    );
+    assert_eq!(
+        wait(
+            a.clone()
+                .review_result(month.into(), Some("t9".into()), None)
+        )
+        .unwrap(),
+        None
+    );
+    let bad = wait(a.clone().review_result("2020-13".into(), None, None)).unwrap_err();
+    assert!(matches!(bad, JishiError::Validation { .. }), "{bad:?}");
+
+    // Any other read of the API, with the library's session.
+    let json = wait(a.clone().server_get("/api/v1/me".into(), None)).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["id"], "u1");
+    for outside in [
+        "/metrics",
+        "/api/v1/../metrics",
+        "http://elsewhere/api/v1/me",
+    ] {
+        let e = wait(a.clone().server_get(outside.into(), None)).unwrap_err();
+        match e {
+            JishiError::Validation { field, .. } => assert_eq!(field, "path"),
+            other => panic!("{outside}: {other:?}"),
+        }
+    }
+    let missing = wait(a.clone().server_get("/api/v1/nothing-here".into(), None)).unwrap_err();
+    match missing {
+        JishiError::Validation { code, .. } => assert_eq!(code, "not_found"),
+        other => panic!("{other:?}"),
+    }
+    // Offline: a clear error, nothing kept.
+    let b = {
+        drop(a);
+        open(dir.path(), DEAD_URL)
+    };
+    assert!(matches!(
+        wait(b.clone().profile(None)),
+        Err(JishiError::Offline { .. })
+    ));
+}

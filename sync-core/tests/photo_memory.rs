@@ -5,6 +5,11 @@
 //! allocation of the process, and no other test may run beside it.
 
 #![cfg(feature = "photo-prepare")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test's unwrap is its assertion"
+)]
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::io::Cursor;

@@ -1,0 +1,260 @@
+//! Reads the screens need from the server, beyond the records the phone
+//! keeps: the cadre's profile, their monthly review result, and any other
+//! read of the API (`server_get`) with the library's session, so the app
+//! never handles a token. Each is one authenticated `GET`, renewed once on
+//! 401; offline they fail with `Offline` (nothing here is kept on the phone).
+
+use std::sync::Arc;
+
+use serde::Deserialize;
+
+use crate::cancel::{off_thread, Cancel, CancelToken};
+use crate::client::{call_cancel, from_http, JishiClient};
+use crate::error::JishiError;
+use crate::http::HttpError;
+
+/// The largest answer a read takes (a unit's month of a large township is
+/// a few hundred KiB).
+const MAX_READ_BYTES: u64 = 8 * 1024 * 1024;
+
+/// Who is logged in, as the server knows them.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, uniffi::Record)]
+pub struct Profile {
+    #[serde(rename = "id")]
+    pub user_id: String,
+    pub name: String,
+    /// `cadre`, `leader`, `supervisor` or `admin`.
+    pub role: String,
+    pub unit_id: String,
+    /// 职务, e.g. 驻村第一书记.
+    #[serde(default)]
+    pub post: String,
+    /// 职责.
+    #[serde(default)]
+    pub duties: String,
+    #[serde(default)]
+    pub phone: String,
+}
+
+/// The cadre's monthly review (月点评) as their unit sees it once the
+/// deadline has passed.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct ReviewResult {
+    pub month: String,
+    pub unit_name: String,
+    /// The deadline passed and the unit's results are published.
+    pub published: bool,
+    /// Scores, when reviewed: 工作目标 and 作风表现, and their total.
+    pub targets: Option<i64>,
+    pub conduct: Option<i64>,
+    pub total: Option<i64>,
+    /// The reviewer's words.
+    pub comment: Option<String>,
+    /// 1 for the highest total; ties share a rank.
+    pub rank: Option<u32>,
+    /// How many in the unit were reviewed.
+    pub ranked_of: u32,
+    /// 末位: among the last two places.
+    pub bottom: bool,
+}
+
+#[derive(Deserialize)]
+struct UnitMonth {
+    unit_name: String,
+    month: String,
+    published: bool,
+    rows: Vec<Row>,
+}
+
+#[derive(Deserialize)]
+struct Row {
+    user_id: String,
+    #[serde(default)]
+    review: Option<Review>,
+    #[serde(default)]
+    total: Option<i64>,
+    #[serde(default)]
+    rank: Option<u32>,
+    #[serde(default)]
+    bottom: bool,
+}
+
+#[derive(Deserialize)]
+struct Review {
+    targets: i64,
+    conduct: i64,
+    #[serde(default)]
+    comment: String,
+}
+
+fn bad_reply(what: &str, e: impl std::fmt::Display) -> JishiError {
+    JishiError::other(format!("the server's {what} could not be read: {e}"))
+}
+
+/// A path the app may read through `server_get`: the API, nothing else of
+/// the server, no other host.
+fn api_path(path: &str) -> Result<&str, JishiError> {
+    let ok = path.starts_with("/api/v1/")
+        && !path.contains("..")
+        && !path.contains("//")
+        && path.len() <= 1024
+        && path.bytes().all(|b| b.is_ascii_graphic());
+    if ok {
+        Ok(path)
+    } else {
+        Err(JishiError::invalid_as(
+            "path",
+            "format",
+            format!("{path:?} is not a path of the API (it must start with /api/v1/)"),
+        ))
+    }
+}
+
+impl JishiClient {
+    /// One authenticated `GET`, the token renewed once if refused.
+    fn read_now(&self, cancel: &Arc<Cancel>, path: &str) -> Result<Vec<u8>, JishiError> {
+        let token = self.access_token(cancel, false)?;
+        let answer = match self.server.get(cancel, &token, path, MAX_READ_BYTES) {
+            Err(HttpError::Status { status: 401, .. }) => {
+                let token = self.access_token(cancel, true)?;
+                self.server.get(cancel, &token, path, MAX_READ_BYTES)
+            }
+            other => other,
+        };
+        answer.map_err(|e| match e {
+            HttpError::Status {
+                status: 404,
+                message,
+                ..
+            } => JishiError::invalid_as("path", "not_found", message),
+            other => from_http(other),
+        })
+    }
+
+    fn review_result_now(
+        &self,
+        cancel: &Arc<Cancel>,
+        month: &str,
+        unit_id: Option<&str>,
+    ) -> Result<Option<ReviewResult>, JishiError> {
+        sync_core::ids::Period::parse_month(month)?;
+        let profile = self.profile_now(cancel)?;
+        let unit = unit_id.unwrap_or(&profile.unit_id);
+        if unit.is_empty()
+            || !unit
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+        {
+            return Err(JishiError::invalid_as(
+                "unit_id",
+                "format",
+                format!("{unit:?} is not a unit id"),
+            ));
+        }
+        let path = format!("/api/v1/units/{unit}/reviews/{month}");
+        let body = match self.read_now(cancel, &path) {
+            Ok(b) => b,
+            // Not published to the unit yet (before the deadline), or a
+            // unit the cadre does not belong to.
+            Err(JishiError::Validation { code, .. }) if code == "not_found" => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let m: UnitMonth = serde_json::from_slice(&body).map_err(|e| bad_reply("review", e))?;
+        let ranked_of = m.rows.iter().filter(|r| r.rank.is_some()).count() as u32;
+        Ok(m.rows
+            .into_iter()
+            .find(|r| r.user_id == profile.user_id)
+            .map(|r| ReviewResult {
+                month: m.month.clone(),
+                unit_name: m.unit_name.clone(),
+                published: m.published,
+                targets: r.review.as_ref().map(|v| v.targets),
+                conduct: r.review.as_ref().map(|v| v.conduct),
+                total: r.total,
+                comment: r.review.map(|v| v.comment),
+                rank: r.rank,
+                ranked_of,
+                bottom: r.bottom,
+            }))
+    }
+
+    fn profile_now(&self, cancel: &Arc<Cancel>) -> Result<Profile, JishiError> {
+        let body = self.read_now(cancel, "/api/v1/me")?;
+        serde_json::from_slice(&body).map_err(|e| bad_reply("profile", e))
+    }
+}
+
+#[uniffi::export]
+impl JishiClient {
+    /// The logged-in user's profile from the server (name, unit, 职务).
+    #[uniffi::method(default(cancel = None))]
+    pub async fn profile(
+        self: Arc<Self>,
+        cancel: Option<Arc<CancelToken>>,
+    ) -> Result<Profile, JishiError> {
+        let stop = call_cancel(cancel.as_deref());
+        let c = stop.clone();
+        off_thread(stop, move || self.profile_now(&c)).await
+    }
+
+    /// The logged-in cadre's review of `month` (`YYYY-MM`) as published to
+    /// `unit_id` (their own unit by default; a unit above it, up to their
+    /// township, ranks them among more people): `None` before the deadline
+    /// (not published yet), or when they are not among that unit's people.
+    #[uniffi::method(default(unit_id = None, cancel = None))]
+    pub async fn review_result(
+        self: Arc<Self>,
+        month: String,
+        unit_id: Option<String>,
+        cancel: Option<Arc<CancelToken>>,
+    ) -> Result<Option<ReviewResult>, JishiError> {
+        let stop = call_cancel(cancel.as_deref());
+        let c = stop.clone();
+        off_thread(stop, move || {
+            self.review_result_now(&c, &month, unit_id.as_deref())
+        })
+        .await
+    }
+
+    /// Any read of the server's API (`GET`, a path starting with
+    /// `/api/v1/`, see `docs/` and `/api/openapi.json`) with this client's
+    /// session: the JSON answer as text. For screens the library has no
+    /// typed call for yet (filing status, publications); the token never
+    /// leaves the library. A 404 is `Validation(field = "path", code =
+    /// "not_found")`.
+    #[uniffi::method(default(cancel = None))]
+    pub async fn server_get(
+        self: Arc<Self>,
+        path: String,
+        cancel: Option<Arc<CancelToken>>,
+    ) -> Result<String, JishiError> {
+        let stop = call_cancel(cancel.as_deref());
+        let c = stop.clone();
+        off_thread(stop, move || {
+            let body = self.read_now(&c, api_path(&path)?)?;
+            String::from_utf8(body).map_err(|e| bad_reply("answer", e))
+        })
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::api_path;
+
+    #[test]
+    fn only_paths_of_the_api_are_read() {
+        assert!(api_path("/api/v1/me").is_ok());
+        assert!(api_path("/api/v1/units/v1/filing?week=2026-W48").is_ok());
+        for bad in [
+            "/metrics",
+            "https://elsewhere/api/v1/me",
+            "/api/v1/../metrics",
+            "/api/v1//x",
+            "/api/v1/me x",
+            "api/v1/me",
+        ] {
+            assert!(api_path(bad).is_err(), "{bad}");
+        }
+    }
+}
