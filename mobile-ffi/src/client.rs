@@ -148,6 +148,11 @@ pub(crate) fn from_http(e: HttpError) -> JishiError {
 }
 
 impl JishiClient {
+    /// The index of comments on my records (locked after the replica).
+    pub(crate) fn comments_index(&self) -> MutexGuard<'_, CommentIndex> {
+        self.comments.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     pub(crate) fn replica(&self) -> MutexGuard<'_, Replica> {
         // A panic while the lock was held left the replica as it was on
         // disk (edits are transactions; the cache reloads): go on.
@@ -587,7 +592,7 @@ impl JishiClient {
         })
     }
 
-    fn logout_now(&self, cancel: &Arc<Cancel>) -> Result<(), JishiError> {
+    pub(crate) fn logout_now(&self, cancel: &Arc<Cancel>) -> Result<(), JishiError> {
         guard(|| {
             let Some(session) = account::load(&self.replica())? else {
                 return Ok(());

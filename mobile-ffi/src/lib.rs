@@ -24,6 +24,7 @@ mod refused;
 mod sync;
 mod transport;
 mod types;
+mod wipe;
 
 pub use cancel::CancelToken;
 pub use client::{JishiClient, LOCK_FILE, REPLICA_FILE};
@@ -39,3 +40,4 @@ pub use transport::{
     UreqTransport,
 };
 pub use types::*;
+pub use wipe::WipeReport;

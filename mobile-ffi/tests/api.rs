@@ -1964,3 +1964,47 @@ fn the_profile_and_the_monthly_review_come_from_the_server() {
         Err(JishiError::Offline { .. })
     ));
 }
+
+#[test]
+fn a_wipe_leaves_a_fresh_install_and_refuses_to_lose_unsynced_work_unless_forced() {
+    let server = start(|_| {});
+    let dir = tempfile::tempdir().unwrap();
+    let a = open(dir.path(), &server.url);
+    let first = a.sign_in("u1", PASSWORD, "p").unwrap();
+    a.add_entry("2026-11-20".into(), entry("09:00", "已同步"))
+        .unwrap();
+    let doc = a.diary("2026-11-20".into()).unwrap().doc_id;
+    let camera = camera_file(dir.path(), "camera.jpg", 800, 600, 1);
+    let entry_id = a.diary("2026-11-20".into()).unwrap().entries[0].id.clone();
+    a.attach(doc.clone(), entry_id, camera).unwrap();
+    a.sync_with(quiet()).unwrap();
+    // Unsynced work: refused without force, nothing touched.
+    a.add_entry("2026-11-21".into(), entry("09:00", "未同步"))
+        .unwrap();
+    match wait(a.clone().wipe(false)).unwrap_err() {
+        JishiError::Conflict { code, .. } => assert_eq!(code, "unsynced"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(a.unsynced_documents().unwrap().len(), 1);
+    assert!(a.account().unwrap().is_some());
+
+    let report = wait(a.clone().wipe(true)).unwrap();
+    assert_eq!((report.documents, report.unsynced_documents), (2, 1));
+    assert!(a.document_refs().unwrap().is_empty());
+    assert!(a.account().unwrap().is_none(), "no session left");
+    assert!(!dir.path().join("photos").exists(), "own photos removed");
+
+    // A fresh install: a new device, and the synced records come back.
+    let again = a.sign_in("u1", PASSWORD, "p").unwrap();
+    assert_ne!(again.device_id, first.device_id);
+    a.sync_with(quiet()).unwrap();
+    assert_eq!(texts(&a, "2026-11-20"), ["已同步"]);
+    assert!(
+        texts(&a, "2026-11-21").is_empty(),
+        "the forced wipe lost it"
+    );
+    // And after a reopen the client is the same fresh one.
+    drop(a);
+    let a = open(dir.path(), &server.url);
+    assert_eq!(a.account().unwrap().unwrap().device_id, again.device_id);
+}

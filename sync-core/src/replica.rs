@@ -504,6 +504,45 @@ impl Replica {
         })
     }
 
+    /// Forget everything this replica holds, as a fresh install: records,
+    /// photos waiting to upload (their files too), settings and sessions
+    /// kept in `meta`, and the actor (a new one is made). All or nothing.
+    /// Returns how many documents were removed. The caller checks first
+    /// that nothing unsynced is lost (or that the user chose to).
+    pub fn wipe(&mut self) -> Result<usize, CoreError> {
+        let new = Actor::random();
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let paths = {
+            let mut stmt = tx.prepare("SELECT path FROM photo_outbox")?;
+            let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+            rows.collect::<Result<Vec<_>, _>>()?
+        };
+        tx.execute("DELETE FROM photo_outbox", [])?;
+        tx.execute("DELETE FROM chunks", [])?;
+        let docs = tx.execute("DELETE FROM documents", [])?;
+        tx.execute("DELETE FROM meta", [])?;
+        let bytes = hex::decode(new.to_hex()).unwrap_or_default();
+        tx.execute(
+            "INSERT INTO meta (key, value) VALUES ('actor', ?1)",
+            params![bytes],
+        )?;
+        tx.commit()?;
+        self.actor = new;
+        self.cache.clear();
+        self.recent.clear();
+        self.disk_heads.clear();
+        for p in &paths {
+            if let Err(e) = std::fs::remove_file(p) {
+                if e.kind() != std::io::ErrorKind::NotFound {
+                    tracing::warn!(path = %p, error = %e, "cannot remove a wiped photo's file");
+                }
+            }
+        }
+        Ok(docs)
+    }
+
     /// How many documents are decoded in memory.
     pub fn cached_docs(&self) -> usize {
         self.cache.len()
