@@ -28,6 +28,10 @@ pub struct StoredSession {
     /// offline); `None`: unknown (an older server).
     #[serde(default)]
     pub login_expires_at_ms: Option<i64>,
+    /// The tokens are in the app's secret store, not here (see
+    /// `secrets.rs`); `access_token` and `refresh_token` are `None` then.
+    #[serde(default)]
+    pub tokens_in_secret_store: bool,
 }
 
 impl StoredSession {
@@ -36,10 +40,15 @@ impl StoredSession {
             user_id: self.user_id.clone(),
             role: self.role.clone(),
             device_id: device_id.to_owned(),
-            needs_login: self.refresh_token.is_none(),
-            login_expires_at_ms: self.refresh_token.as_ref().and(self.login_expires_at_ms),
+            needs_login: !self.can_renew(),
+            login_expires_at_ms: self.login_expires_at_ms.filter(|_| self.can_renew()),
             became_new_device: None,
         }
+    }
+
+    /// Whether a refresh token is kept (here or in the secret store).
+    pub fn can_renew(&self) -> bool {
+        self.refresh_token.is_some() || self.tokens_in_secret_store
     }
 
     /// Forget the tokens but keep who the records belong to.
@@ -49,6 +58,7 @@ impl StoredSession {
             refresh_token: None,
             access_expires_at_ms: 0,
             login_expires_at_ms: None,
+            tokens_in_secret_store: false,
             ..self.clone()
         }
     }

@@ -48,6 +48,8 @@ pub struct JishiClient {
     /// out a new `device_check` each time, and two renewals at once would
     /// leave this phone holding the older one.
     auth_lock: Mutex<()>,
+    /// The app's secret store for the tokens, if it gave one.
+    pub(crate) secrets: Mutex<Option<Arc<dyn crate::secrets::SecretStore>>>,
     /// The running sync's stop signal, for `cancel_sync()`.
     pub(crate) running: Mutex<Option<Arc<Cancel>>>,
     pub(crate) observers: Observers,
@@ -148,11 +150,6 @@ pub(crate) fn from_http(e: HttpError) -> JishiError {
 }
 
 impl JishiClient {
-    /// The index of comments on my records (locked after the replica).
-    pub(crate) fn comments_index(&self) -> MutexGuard<'_, CommentIndex> {
-        self.comments.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
     pub(crate) fn replica(&self) -> MutexGuard<'_, Replica> {
         // A panic while the lock was held left the replica as it was on
         // disk (edits are transactions; the cache reloads): go on.
@@ -161,6 +158,16 @@ impl JishiClient {
 
     fn session(replica: &Replica) -> Result<StoredSession, JishiError> {
         account::load(replica)?.ok_or_else(|| {
+            JishiError::login_required(
+                "never_logged_in",
+                "log in once, online, before writing records",
+            )
+        })
+    }
+
+    /// The session with its tokens (from the secret store when kept there).
+    fn session_with_tokens(&self, replica: &mut Replica) -> Result<StoredSession, JishiError> {
+        self.load_session(replica)?.ok_or_else(|| {
             JishiError::login_required(
                 "never_logged_in",
                 "log in once, online, before writing records",
@@ -227,7 +234,7 @@ impl JishiClient {
         let session = account::load(&self.replica())?;
         let login_expires_at_ms = session
             .as_ref()
-            .and_then(|s| s.refresh_token.as_ref().and(s.login_expires_at_ms));
+            .and_then(|s| s.login_expires_at_ms.filter(|_| s.can_renew()));
         let me = session.and_then(|s| UserId::parse(&s.user_id).ok());
         let mut r = self.replica();
         let unread_comments = match me {
@@ -401,14 +408,17 @@ impl JishiClient {
                 .clone()
                 .filter(|_| s.access_expires_at_ms - account::REFRESH_MARGIN_MS > now_ms())
         };
-        let seen = Self::session(&self.replica())?;
+        let seen = self.session_with_tokens(&mut self.replica())?;
         if let (false, Some(access)) = (force_refresh, fresh(&seen)) {
             return Ok(access);
         }
         let _renewing = self.auth_lock.lock().unwrap_or_else(|e| e.into_inner());
         let (session, check) = {
-            let r = self.replica();
-            (Self::session(&r)?, account::device_check(&r)?)
+            let mut r = self.replica();
+            (
+                self.session_with_tokens(&mut r)?,
+                account::device_check(&r)?,
+            )
         };
         // Renewed by another call while this one waited.
         if let Some(access) = fresh(&session).filter(|a| Some(a) != seen.access_token.as_ref()) {
@@ -430,13 +440,15 @@ impl JishiClient {
             other => other,
         };
         // Store only if nobody logged out or in meanwhile.
-        let still_current = |r: &Replica| -> Result<Option<StoredSession>, JishiError> {
-            Ok(account::load(r)?.filter(|s| s.refresh_token.as_deref() == Some(refresh.as_str())))
+        let still_current = |r: &mut Replica| -> Result<Option<StoredSession>, JishiError> {
+            Ok(self
+                .load_session(r)?
+                .filter(|s| s.refresh_token.as_deref() == Some(refresh.as_str())))
         };
         match answer {
             Ok(pair) => {
                 let mut r = self.replica();
-                let Some(current) = still_current(&r)? else {
+                let Some(current) = still_current(&mut r)? else {
                     return Err(JishiError::login_required(
                         "session_changed",
                         "the session changed while it was renewed; log in again",
@@ -451,7 +463,7 @@ impl JishiClient {
                     login_expires_at_ms,
                     ..current
                 };
-                account::save(&mut r, &renewed)?;
+                self.save_session(&mut r, &renewed)?;
                 if let Some(check) = &pair.device_check {
                     account::set_device_check(&mut r, Some(check))?;
                 }
@@ -479,8 +491,8 @@ impl JishiClient {
             }) => {
                 {
                     let mut r = self.replica();
-                    if let Some(current) = still_current(&r)? {
-                        account::save(&mut r, &current.signed_out())?;
+                    if let Some(current) = still_current(&mut r)? {
+                        self.save_session(&mut r, &current.signed_out())?;
                     }
                 }
                 tracing::warn!(status, "refresh token refused; login required");
@@ -582,8 +594,9 @@ impl JishiClient {
                     + i64::try_from(pair.expires_in.saturating_mul(1000)).unwrap_or(i64::MAX),
                 login_expires_at_ms,
                 refresh_token: Some(pair.refresh_token),
+                tokens_in_secret_store: false,
             };
-            account::save(&mut r, &session)?;
+            self.save_session(&mut r, &session)?;
             account::set_device_check(&mut r, pair.device_check.as_deref())?;
             tracing::info!(user = %session.user_id, "logged in");
             let mut account = session.account(&device_id);
@@ -594,7 +607,7 @@ impl JishiClient {
 
     pub(crate) fn logout_now(&self, cancel: &Arc<Cancel>) -> Result<(), JishiError> {
         guard(|| {
-            let Some(session) = account::load(&self.replica())? else {
+            let Some(session) = self.load_session(&mut self.replica())? else {
                 return Ok(());
             };
             if let Some(refresh) = &session.refresh_token {
@@ -602,7 +615,7 @@ impl JishiClient {
                     tracing::warn!(error = %e, "server logout failed; tokens forgotten here anyway");
                 }
             }
-            account::save(&mut self.replica(), &session.signed_out())
+            self.save_session(&mut self.replica(), &session.signed_out())
         })
     }
 
@@ -761,6 +774,7 @@ impl JishiClient {
                 replica: Mutex::new(replica),
                 sync_lock: Mutex::new(()),
                 auth_lock: Mutex::new(()),
+                secrets: Mutex::new(None),
                 running: Mutex::new(None),
                 observers: Observers::default(),
                 dir: folder,

@@ -21,6 +21,7 @@ mod observe;
 mod photos;
 mod reads;
 mod refused;
+mod secrets;
 mod sync;
 mod transport;
 mod types;
@@ -34,6 +35,7 @@ pub use observe::{ChangeListener, ChangeOrigin, DocChange, StatusListener, SyncS
 pub use photos::{DecodeError, DecodedPhoto, PhotoDecoder, PhotoPrune, PhotoSize};
 pub use reads::{Profile, ReviewResult};
 pub use refused::RefusedDocument;
+pub use secrets::{SecretError, SecretStore};
 pub use sync::{SyncObserver, SyncOptions};
 pub use transport::{
     HttpHeader, HttpRequest, HttpResponse, HttpStreamSink, HttpTransport, TransportError,

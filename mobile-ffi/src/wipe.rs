@@ -46,7 +46,7 @@ impl JishiClient {
                     Err(e) => tracing::warn!(folder, error = %e, "cannot remove a wiped folder"),
                 }
             }
-            *self.comments_index() = Default::default();
+            *self.comment_index() = Default::default();
             tracing::warn!(
                 documents = removed,
                 docs,

@@ -2008,3 +2008,72 @@ fn a_wipe_leaves_a_fresh_install_and_refuses_to_lose_unsynced_work_unless_forced
     let a = open(dir.path(), &server.url);
     assert_eq!(a.account().unwrap().unwrap().device_id, again.device_id);
 }
+
+/// A Keystore or Keychain stand-in.
+#[derive(Default)]
+struct MemorySecrets(Mutex<std::collections::HashMap<String, Vec<u8>>>);
+
+impl SecretStore for MemorySecrets {
+    fn load(&self, key: String) -> Result<Option<Vec<u8>>, SecretError> {
+        Ok(self.0.lock().unwrap().get(&key).cloned())
+    }
+    fn store(&self, key: String, value: Option<Vec<u8>>) -> Result<(), SecretError> {
+        let mut m = self.0.lock().unwrap();
+        match value {
+            Some(v) => m.insert(key, v),
+            None => m.remove(&key),
+        };
+        Ok(())
+    }
+}
+
+/// The replica file's bytes, as anyone with the file (a backup) reads them.
+fn session_on_disk(dir: &Path) -> String {
+    let r = sync_core::replica::Replica::open(&dir.join(REPLICA_FILE)).unwrap();
+    String::from_utf8(r.meta("ffi.session").unwrap().unwrap_or_default()).unwrap()
+}
+
+#[test]
+fn tokens_kept_in_the_apps_secret_store_never_touch_the_replica_file() {
+    let server = start(|c| c.access_ttl_secs = 30);
+    let dir = tempfile::tempdir().unwrap();
+    // Logged in before the app had a secret store: the tokens move.
+    let a = open(dir.path(), &server.url);
+    a.sign_in("u1", PASSWORD, "p").unwrap();
+    assert!(session_on_disk(dir.path()).contains("refresh_token\":\""));
+    let secrets = Arc::new(MemorySecrets::default());
+    a.set_secret_store(secrets.clone()).unwrap();
+    let on_disk = session_on_disk(dir.path());
+    assert!(!on_disk.contains("refresh_token\":\""), "{on_disk}");
+    assert_eq!(secrets.0.lock().unwrap().len(), 1);
+    // Renewals (every sync here) keep them in the store.
+    a.add_entry("2026-11-20".into(), entry("09:00", "钥匙串"))
+        .unwrap();
+    a.sync_with(quiet()).unwrap();
+    a.sync_with(quiet()).unwrap();
+    assert!(!session_on_disk(dir.path()).contains("refresh_token\":\""));
+    assert!(!a.account().unwrap().unwrap().needs_login);
+    // A login with the store set never writes them to the file.
+    a.sign_out().unwrap();
+    assert!(secrets.0.lock().unwrap().is_empty(), "logout removes them");
+    a.sign_in("u1", PASSWORD, "p").unwrap();
+    assert!(!session_on_disk(dir.path()).contains("refresh_token\":\""));
+    assert_eq!(secrets.0.lock().unwrap().len(), 1);
+    drop(a);
+
+    // The folder on a phone whose store does not have them (restored from
+    // a backup): a login is needed, nothing else is lost.
+    let b = open(dir.path(), &server.url);
+    b.set_secret_store(Arc::new(MemorySecrets::default()))
+        .unwrap();
+    assert!(matches!(
+        b.sync_with(quiet()),
+        Err(JishiError::LoginRequired { .. })
+    ));
+    assert_eq!(texts(&b, "2026-11-20"), ["钥匙串"]);
+    drop(b);
+    // The same phone again, with its store: syncs as before.
+    let c = open(dir.path(), &server.url);
+    c.set_secret_store(secrets.clone()).unwrap();
+    c.sync_with(quiet()).unwrap();
+}
