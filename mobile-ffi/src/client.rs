@@ -1180,6 +1180,31 @@ impl JishiClient {
         })
     }
 
+    /// Move a task's due date (`YYYY-MM-DD`, within the plan's month or
+    /// the year after), or clear it (`None`). Its title is a text field:
+    /// `splice_text`/`set_text` with `TextField.TITLE`.
+    pub fn set_task_due(
+        &self,
+        month: String,
+        task_id: String,
+        due: Option<String>,
+    ) -> Result<(), JishiError> {
+        guard(|| {
+            let id = self.plan_id(&month)?;
+            let due = match due {
+                Some(d) => Some(Period::parse_day(&d).map_err(in_field("due"))?),
+                None => None,
+            };
+            self.edit(
+                &id,
+                Edit::SetTaskDue {
+                    id: item(&task_id)?,
+                    due,
+                },
+            )
+        })
+    }
+
     /// Delete a task of my plan (kept in the history, hidden from views).
     pub fn delete_task(&self, month: String, task_id: String) -> Result<(), JishiError> {
         guard(|| {

@@ -2077,3 +2077,49 @@ fn tokens_kept_in_the_apps_secret_store_never_touch_the_replica_file() {
     c.set_secret_store(secrets.clone()).unwrap();
     c.sync_with(quiet()).unwrap();
 }
+
+#[test]
+fn a_tasks_due_date_moves_clears_and_reaches_the_server() {
+    let server = start(|_| {});
+    let dir = tempfile::tempdir().unwrap();
+    let a = open(dir.path(), &server.url);
+    a.sign_in("u1", PASSWORD, "p").unwrap();
+    let month = "2026-11".to_owned();
+    let task = a
+        .add_task(
+            month.clone(),
+            TaskInput {
+                title: "危房改造摸排".into(),
+                kind: TaskKind::Dynamic,
+                due: Some("2026-11-20".into()),
+            },
+        )
+        .unwrap();
+    let due = |c: &JishiClient| c.plan(month.clone()).unwrap().tasks[0].due.clone();
+    a.set_task_due(month.clone(), task.clone(), Some("2026-12-05".into()))
+        .unwrap();
+    assert_eq!(due(&a).as_deref(), Some("2026-12-05"));
+    a.sync_with(quiet()).unwrap();
+    a.set_task_due(month.clone(), task.clone(), None).unwrap();
+    assert_eq!(due(&a), None);
+    let s = a.sync_with(quiet()).unwrap();
+    assert!(
+        s.problems.is_empty(),
+        "the server takes a cleared date: {:?}",
+        s.problems
+    );
+    // Bad dates name the field; nothing is written.
+    for bad in ["2026-13-01", "2026-10-31", "2028-01-01"] {
+        let e = a
+            .set_task_due(month.clone(), task.clone(), Some(bad.into()))
+            .unwrap_err();
+        assert_eq!(field_of(e), "due", "{bad}");
+    }
+    assert!(a.unsynced_documents().unwrap().is_empty());
+    // Another phone of the cadre sees the last word.
+    let dir_b = tempfile::tempdir().unwrap();
+    let b = open(dir_b.path(), &server.url);
+    b.sign_in("u1", PASSWORD, "p2").unwrap();
+    b.sync_with(quiet()).unwrap();
+    assert_eq!(due(&b), None);
+}

@@ -36,6 +36,9 @@ import cn.jishi.ffi.LogLevel
 import cn.jishi.ffi.LogSink
 import cn.jishi.ffi.NightKind
 import cn.jishi.ffi.PhotoSize
+import cn.jishi.ffi.PhotoDecoder
+import cn.jishi.ffi.DecodedPhoto
+import cn.jishi.ffi.SecretStore
 import cn.jishi.ffi.SyncObserver
 import cn.jishi.ffi.SyncProgress
 import cn.jishi.ffi.SyncSummary
@@ -597,6 +600,35 @@ suspend fun scenario(serverUrl: String, work: File) = coroutineScope {
     syncOk(a, "A")
     check("恢复后写的" in entryTexts(a.diary(DAY2))) { "A lacks the copy's entry: ${entryTexts(a.diary(DAY2))}" }
 
+    step("phone K: tokens in a Kotlin secret store, the profile and month review from the server, a HEIC photo through a Kotlin decoder, then a wipe")
+    val secrets = MapSecrets()
+    val k = JishiClient.open(File(work, "phone-k").path, serverUrl)
+    k.setSecretStore(secrets)
+    k.login("u1", PASSWORD, "Kotlin phone K")
+    checkEq(secrets.map.size, 1, "token entries in the Kotlin secret store")
+    val profile = k.profile()
+    checkEq(profile.userId, "u1", "the profile's user")
+    checkEq(profile.name, "张三", "the profile's name")
+    checkEq(profile.post, "驻村第一书记", "the profile's 职务")
+    checkEq(k.reviewResult("2199-12"), null, "a month not yet published")
+    check(k.serverGet("/api/v1/me").contains("\"u1\"")) { "serverGet(/api/v1/me)" }
+    val decoder = FakeHeicDecoder()
+    k.setPhotoDecoder(decoder)
+    val eK = k.addEntry(DAY2, EntryInput("17:00", Category.VISIT, "青山村", "苹果手机拍的", 1u, null))
+    val heic = File(work, "iphone.heic").also { it.writeBytes(HEIC_HEADER + cameraJpeg(File(work, "inside.jpg"), 2).readBytes()) }
+    val pk = k.attachPhoto(k.diary(DAY2).docId, eK, heic.path)
+    checkEq(decoder.calls, 1, "calls of the Kotlin HEIC decoder")
+    checkEq(pk.capturedAtMs, HEIC_TAKEN_AT, "the capture time the platform read")
+    checkEq(pk.location?.lat, 28.1, "the place the platform read")
+    val unsynced = expectThrows<JishiException.Conflict>("a wipe with unsynced work") { k.wipe() }
+    checkEq(unsynced.code, "unsynced", "the code of a refused wipe")
+    syncOk(k, "K")
+    val wiped = k.wipe()
+    check(wiped.documents >= 1uL) { "the wipe removed ${wiped.documents} documents" }
+    checkEq(k.account(), null, "K's account after the wipe")
+    checkEq(secrets.map.size, 0, "token entries left after the wipe")
+    k.close()
+
     step("lastSync() and the log sink")
     val last = a.lastSync()
     check(last != null && last.ok && last.atMs > 0L) { "lastSync(): $last" }
@@ -618,6 +650,33 @@ fun admin(vararg args: String) {
     val p = ProcessBuilder(adminCommand + "admin" + args.toList()).redirectErrorStream(true).start()
     val out = p.inputStream.bufferedReader().readText()
     check(p.waitFor() == 0) { "jishi admin ${args.joinToString(" ")} failed: $out" }
+}
+
+/** The app's secret store (Android Keystore, the iOS Keychain), in memory. */
+class MapSecrets : SecretStore {
+    val map = java.util.concurrent.ConcurrentHashMap<String, ByteArray>()
+    override fun load(key: String): ByteArray? = map[key]
+    override fun store(key: String, value: ByteArray?) {
+        if (value == null) map.remove(key) else map[key] = value
+    }
+}
+
+/** An ISO-BMFF `ftyp` box of brand heic, as an iPhone's photo begins. */
+val HEIC_HEADER = byteArrayOf(0, 0, 0, 24) + "ftypheic".toByteArray() + byteArrayOf(0, 0, 0, 0) +
+    "mif1heic".toByteArray()
+const val HEIC_TAKEN_AT = 1_764_000_000_000L
+
+/**
+ * Stands in for Android's ImageDecoder or iOS's CGImageSource (the JVM has
+ * no HEIC decoder): the "HEIC" here is the header above followed by a JPEG.
+ */
+class FakeHeicDecoder : PhotoDecoder {
+    @Volatile var calls = 0
+    override fun toJpeg(bytes: ByteArray, maxLongEdge: UInt): DecodedPhoto {
+        calls++
+        val jpeg = bytes.copyOfRange(HEIC_HEADER.size, bytes.size)
+        return DecodedPhoto(jpeg, HEIC_TAKEN_AT, GeoPoint(28.1, 112.9, 5.0))
+    }
 }
 
 fun main(args: Array<String>) {

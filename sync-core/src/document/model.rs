@@ -229,6 +229,11 @@ pub enum Edit {
     ReopenTask {
         id: ItemId,
     },
+    /// Move a task's due date, or clear it (`None`).
+    SetTaskDue {
+        id: ItemId,
+        due: Option<NaiveDate>,
+    },
     DeleteTask {
         id: ItemId,
     },

@@ -259,7 +259,7 @@ const ACTIVITY_REQUIRED: &[&str] = &[
 const TASK: &[Field] = item_fields![
     text("title", MAX_SHORT_CHARS),
     value("kind", Scalar::Enum(TASK_KINDS)),
-    value("due", Scalar::Date),
+    optional("due", Scalar::Date),
     value("status", Scalar::Enum(TASK_STATUSES)),
     optional("closed_at", Scalar::Millis),
     text("note", MAX_TEXT_CHARS),

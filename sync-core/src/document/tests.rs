@@ -501,6 +501,57 @@ fn night_log_and_plan() {
 }
 
 #[test]
+fn a_tasks_due_date_moves_and_clears_within_its_range() {
+    let plan = DocId::plan(&user("u1"), day());
+    let mut doc = Document::create(plan, &Actor::random());
+    let t = ItemId::random();
+    doc.apply(
+        &Edit::AddTask {
+            id: t.clone(),
+            fields: TaskFields {
+                title: "危房改造".into(),
+                kind: TaskKind::Dynamic,
+                due: None,
+            },
+        },
+        &ctx("u1"),
+    )
+    .unwrap();
+    let due = |doc: &Document| match doc.read() {
+        Record::Plan(p) => p.tasks[0].due.clone(),
+        _ => panic!(),
+    };
+    let later = day() + chrono::Days::new(20);
+    let set = |d: Option<NaiveDate>| Edit::SetTaskDue {
+        id: t.clone(),
+        due: d,
+    };
+    doc.apply(&set(Some(later)), &ctx("u1")).unwrap();
+    assert_eq!(due(&doc), Some(later.format("%Y-%m-%d").to_string()));
+    doc.apply(&set(None), &ctx("u1")).unwrap();
+    assert_eq!(due(&doc), None);
+    // Before the plan's month, more than a year on, someone else's plan,
+    // a task that is not there: refused, nothing written.
+    let heads = doc.heads();
+    for (edit, who) in [
+        (set(Some(day() - chrono::Months::new(2))), "u1"),
+        (set(Some(day() + chrono::Months::new(14))), "u1"),
+        (set(Some(later)), "u2"),
+        (
+            Edit::SetTaskDue {
+                id: ItemId::random(),
+                due: None,
+            },
+            "u1",
+        ),
+    ] {
+        assert!(doc.apply(&edit, &ctx(who)).is_err(), "{edit:?} by {who}");
+    }
+    assert_eq!(doc.heads(), heads);
+    assert_round_trips(&doc.read());
+}
+
+#[test]
 fn comments_are_written_and_deleted_only_by_their_author() {
     let id = DocId::diary(&user("u1"), day());
     let mut doc = Document::create(id, &Actor::random());

@@ -65,6 +65,20 @@ impl Writer<'_> {
         Ok(())
     }
 
+    /// A task's due date falls within the plan's month or the year after.
+    fn check_due(&self, due: chrono::NaiveDate) -> Result<(), CoreError> {
+        let first = self.id.first_day();
+        if due < first || due > first + chrono::Months::new(12) {
+            return Err(ValidationError::new(
+                "due",
+                "must fall within the plan's month or the year after",
+            )
+            .broke(Rule::OutOfRange)
+            .into());
+        }
+        Ok(())
+    }
+
     fn need_owner(&self) -> Result<(), CoreError> {
         if &self.ctx.user != self.id.owner() {
             return Err(CoreError::Forbidden {
@@ -330,15 +344,7 @@ impl Writer<'_> {
                 }
                 validate::short("title", &fields.title)?;
                 if let Some(due) = fields.due {
-                    let first = self.id.first_day();
-                    if due < first || due > first + chrono::Months::new(12) {
-                        return Err(ValidationError::new(
-                            "due",
-                            "must fall within the plan's month or the year after",
-                        )
-                        .broke(Rule::OutOfRange)
-                        .into());
-                    }
+                    self.check_due(due)?;
                 }
                 let t = self.new_item("tasks", "task", id)?;
                 self.new_text(&t, "title", &fields.title)?;
@@ -373,6 +379,19 @@ impl Writer<'_> {
                 let t = self.live_item("tasks", "task", id)?;
                 self.put(&t, "status", TaskStatus::Open.as_str())?;
                 self.delete_key(&t, "closed_at")?;
+                self.touch(&t)
+            }
+            Edit::SetTaskDue { id, due } => {
+                self.need_kind(DocKind::Plan)?;
+                self.need_owner()?;
+                if let Some(due) = due {
+                    self.check_due(*due)?;
+                }
+                let t = self.live_item("tasks", "task", id)?;
+                match due {
+                    Some(due) => self.put(&t, "due", due.format("%Y-%m-%d").to_string())?,
+                    None => self.delete_key(&t, "due")?,
+                }
                 self.touch(&t)
             }
             Edit::DeleteTask { id } => self.mark_deleted(DocKind::Plan, id),

@@ -78,6 +78,7 @@ enum Step {
     CloseTask(usize, bool, u8),
     ReopenTask(usize),
     DeleteTask(usize),
+    SetTaskDue(usize, u8),
     AttachPhoto(usize, u8, bool),
     DetachPhoto(usize),
     Splice(u8, usize, usize, u8),
@@ -118,6 +119,7 @@ fn step() -> impl Strategy<Value = Step> {
         1 => (pick(), any::<bool>(), n()).prop_map(|(a, b, c)| Step::CloseTask(a, b, c)),
         1 => pick().prop_map(Step::ReopenTask),
         1 => pick().prop_map(Step::DeleteTask),
+        1 => (pick(), n()).prop_map(|(a, b)| Step::SetTaskDue(a, b)),
         2 => (pick(), n(), any::<bool>()).prop_map(|(a, b, c)| Step::AttachPhoto(a, b, c)),
         1 => pick().prop_map(Step::DetachPhoto),
         3 => (n(), pick(), pick(), n()).prop_map(|(a, b, c, d)| Step::Splice(a, b, c, d)),
@@ -334,6 +336,14 @@ impl World {
                     return;
                 };
                 self.edit(&plan, Edit::DeleteTask { id }, false);
+            }
+            Step::SetTaskDue(i, n) => {
+                let Some(id) = pick(&self.tasks, i) else {
+                    return;
+                };
+                let due = (n % 3 != 0)
+                    .then(|| NaiveDate::from_ymd_opt(2026, 12, 1 + u32::from(n % 28)).unwrap());
+                self.edit(&plan, Edit::SetTaskDue { id, due }, false);
             }
             Step::AttachPhoto(i, n, on_night) => {
                 let (doc, items) = if on_night {
