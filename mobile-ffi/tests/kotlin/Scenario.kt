@@ -39,6 +39,7 @@ import cn.jishi.ffi.PhotoSize
 import cn.jishi.ffi.PhotoDecoder
 import cn.jishi.ffi.DecodedPhoto
 import cn.jishi.ffi.SecretStore
+import cn.jishi.ffi.RefusedDocument
 import cn.jishi.ffi.SyncObserver
 import cn.jishi.ffi.SyncProgress
 import cn.jishi.ffi.SyncSummary
@@ -599,6 +600,38 @@ suspend fun scenario(serverUrl: String, work: File) = coroutineScope {
     }
     syncOk(a, "A")
     check("恢复后写的" in entryTexts(a.diary(DAY2))) { "A lacks the copy's entry: ${entryTexts(a.diary(DAY2))}" }
+
+    step("a refused document: a copy of phone Q still holding a valid token writes as Q did; the server refuses it, the copy inspects and discards it")
+    val dirQ = File(work, "phone-q")
+    JishiClient.open(dirQ.path, serverUrl).use { q ->
+        q.login("u1", PASSWORD, "Kotlin phone Q")
+        q.addEntry(DAY1, EntryInput("06:00", Category.OTHER, "村委会", "早班", 0u, null))
+        syncOk(q, "Q")
+    }
+    val dirQ2 = File(work, "phone-q-copy")
+    dirQ.copyRecursively(dirQ2)
+    JishiClient.open(dirQ.path, serverUrl).use { q ->
+        q.addEntry(DAY1, EntryInput("06:30", Category.OTHER, "村委会", "原手机补记", 0u, null))
+        syncOk(q, "Q")
+    }
+    JishiClient.open(dirQ2.path, serverUrl).use { q2 ->
+        q2.addEntry(DAY1, EntryInput("06:40", Category.OTHER, "村委会", "副本补记", 0u, null))
+        val s = q2.sync()
+        checkEq(s.problems.size, 1, "problems of the copy's sync")
+        val refused = q2.refusedDocuments()
+        checkEq(refused.size, 1, "refused documents on the copy")
+        val r = refused.single()
+        checkEq(r.kind, "diary", "the refused document's kind")
+        checkEq(r.period, DAY1, "the refused document's day")
+        check(r.code.isNotEmpty() && r.message.isNotEmpty()) { "the refusal's code and message: $r" }
+        println("    refused: ${r.code}: ${r.message}")
+        checkEq(q2.unsyncedDocuments(), listOf(r.docId), "the copy's unsynced documents")
+        q2.discardLocalChanges(r.docId)
+        checkEq(q2.refusedDocuments(), emptyList<RefusedDocument>(), "refused documents after the discard")
+        syncOk(q2, "Q copy")
+        check("原手机补记" in entryTexts(q2.diary(DAY1))) { "the server's version is back: ${entryTexts(q2.diary(DAY1))}" }
+        check("副本补记" !in entryTexts(q2.diary(DAY1))) { "the discarded entry stayed" }
+    }
 
     step("phone K: tokens in a Kotlin secret store, the profile and month review from the server, a HEIC photo through a Kotlin decoder, then a wipe")
     val secrets = MapSecrets()
