@@ -2123,3 +2123,31 @@ fn a_tasks_due_date_moves_clears_and_reaches_the_server() {
     b.sync_with(quiet()).unwrap();
     assert_eq!(due(&b), None);
 }
+
+#[test]
+fn two_accounts_on_one_phone_are_two_clients_on_two_folders() {
+    let server = start(|_| {});
+    let root = tempfile::tempdir().unwrap();
+    let (d1, d2) = (root.path().join("u1"), root.path().join("u2"));
+    let a = open(&d1, &server.url);
+    let b = open(&d2, &server.url);
+    a.sign_in("u1", PASSWORD, "shared phone").unwrap();
+    b.sign_in("u2", PASSWORD, "shared phone").unwrap();
+    a.add_entry("2026-11-20".into(), entry("09:00", "一号的记录"))
+        .unwrap();
+    b.add_entry("2026-11-20".into(), entry("09:00", "二号的记录"))
+        .unwrap();
+    a.sync_with(quiet()).unwrap();
+    b.sync_with(quiet()).unwrap();
+    assert_eq!(texts(&a, "2026-11-20"), ["一号的记录"]);
+    assert_eq!(texts(&b, "2026-11-20"), ["二号的记录"]);
+    let (da, db) = (
+        a.account().unwrap().unwrap().device_id,
+        b.account().unwrap().unwrap().device_id,
+    );
+    assert_ne!(da, db, "each folder is its own device");
+    // One account signing out leaves the other as it was.
+    a.sign_out().unwrap();
+    assert!(!b.account().unwrap().unwrap().needs_login);
+    b.sync_with(quiet()).unwrap();
+}
