@@ -21,6 +21,7 @@ mod observe;
 mod photos;
 mod reads;
 mod refused;
+mod search;
 mod secrets;
 mod sync;
 mod transport;
@@ -35,6 +36,7 @@ pub use observe::{ChangeListener, ChangeOrigin, DocChange, StatusListener, SyncS
 pub use photos::{DecodeError, DecodedPhoto, PhotoDecoder, PhotoPrune, PhotoSize};
 pub use reads::{Profile, ReviewResult};
 pub use refused::RefusedDocument;
+pub use search::SearchHit;
 pub use secrets::{SecretError, SecretStore};
 pub use sync::{SyncObserver, SyncOptions};
 pub use transport::{

@@ -2151,3 +2151,63 @@ fn two_accounts_on_one_phone_are_two_clients_on_two_folders() {
     assert!(!b.account().unwrap().unwrap().needs_login);
     b.sync_with(quiet()).unwrap();
 }
+
+#[test]
+fn search_finds_words_in_every_kind_of_record_newest_first_offline() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(|_| {});
+    let a = open(dir.path(), &server.url);
+    a.sign_in("u1", PASSWORD, "p").unwrap();
+    drop(a);
+    let a = open(dir.path(), DEAD_URL);
+    a.add_entry(
+        "2026-11-18".into(),
+        entry("09:00", "走访王大爷，反映饮水问题"),
+    )
+    .unwrap();
+    let gone = a
+        .add_entry("2026-11-19".into(), entry("09:00", "饮水管道已删"))
+        .unwrap();
+    a.delete_entry("2026-11-19".into(), gone).unwrap();
+    a.add_activity(
+        "2026-11-20".into(),
+        ActivityInput {
+            kind: NightKind::Visit,
+            start: "19:30".into(),
+            end: None,
+            place: "三组".into(),
+            households: 2,
+            issues: "饮水不稳定".into(),
+            help: "联系水利站".into(),
+        },
+    )
+    .unwrap();
+    a.add_task(
+        "2026-11".into(),
+        TaskInput {
+            title: "解决三组饮水".into(),
+            kind: TaskKind::Fixed,
+            due: None,
+        },
+    )
+    .unwrap();
+    let hits = a.search(" 饮水 ".into(), 50).unwrap();
+    let found: Vec<(&str, &str)> = hits
+        .iter()
+        .map(|h| (h.doc.period.as_str(), h.field.as_str()))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            ("2026-11-20", "issues"),
+            ("2026-11-18", "text"),
+            ("2026-11", "title"),
+        ],
+        "{hits:?}"
+    );
+    assert!(hits[1].snippet.contains("饮水问题"));
+    assert!(hits.iter().all(|h| h.doc.unsynced && h.item_id.is_some()));
+    assert_eq!(a.search("饮水".into(), 1).unwrap().len(), 1, "the limit");
+    assert!(a.search("没有的词".into(), 10).unwrap().is_empty());
+    assert_eq!(field_of(a.search("  ".into(), 10).unwrap_err()), "query");
+}
