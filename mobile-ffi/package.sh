@@ -39,9 +39,13 @@ else
   cargo build -p mobile-ffi --lib
   cargo build -p jishi-bindgen --bin uniffi-bindgen
 fi
-HOST_LIB="$TARGET/debug/libjishi_ffi.so"
-[ -f "$HOST_LIB" ] || HOST_LIB="$TARGET/debug/libjishi_ffi.dylib"
-[ -f "$HOST_LIB" ] || { log "no host library in $TARGET/debug: run without JISHI_PREBUILT"; exit 1; }
+# `cargo build` leaves the library in target/debug; `cargo test` only in
+# target/debug/deps.
+HOST_LIB=""
+for f in "$TARGET"/debug/libjishi_ffi.{so,dylib} "$TARGET"/debug/deps/libjishi_ffi.{so,dylib}; do
+  if [ -f "$f" ]; then HOST_LIB="$f"; break; fi
+done
+[ -n "$HOST_LIB" ] || { log "no host library in $TARGET/debug: run without JISHI_PREBUILT"; exit 1; }
 BINDGEN="$TARGET/debug/uniffi-bindgen"
 [ -x "$BINDGEN" ] || { log "no $BINDGEN: run without JISHI_PREBUILT"; exit 1; }
 

@@ -38,6 +38,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/auth/refresh", post(routes::auth::refresh))
         .route("/api/v1/auth/logout", post(routes::auth::logout))
         .route("/api/v1/me", get(routes::auth::me))
+        .route("/api/v1/people", get(routes::people::people))
         .route("/api/v1/events", get(routes::events::api_events))
         .route("/api/v1/documents/{doc_id}", get(routes::records::document))
         .route(

@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::cancel::{off_thread, Cancel, CancelToken};
 use crate::client::{call_cancel, from_http, JishiClient};
@@ -57,6 +57,30 @@ pub struct ReviewResult {
     /// 末位: among the last two places.
     pub bottom: bool,
 }
+
+/// A person the phone's screens name: the cadre, the people whose records
+/// they read, and the leaders and supervisors who read theirs (who write
+/// the comments).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, uniffi::Record)]
+pub struct PersonView {
+    #[serde(rename = "id")]
+    pub user_id: String,
+    pub name: String,
+    pub role: String,
+    pub unit_id: String,
+    pub unit_name: String,
+    /// 职务.
+    #[serde(default)]
+    pub post: String,
+}
+
+#[derive(Deserialize)]
+struct People {
+    people: Vec<PersonView>,
+}
+
+/// Where the last list of people is kept, for names offline.
+const PEOPLE_KEY: &str = "ffi.people";
 
 #[derive(Deserialize)]
 struct UnitMonth {
@@ -178,6 +202,14 @@ impl JishiClient {
             }))
     }
 
+    fn people_now(&self, cancel: &Arc<Cancel>) -> Result<Vec<PersonView>, JishiError> {
+        let body = self.read_now(cancel, "/api/v1/people")?;
+        let people: People = serde_json::from_slice(&body).map_err(|e| bad_reply("people", e))?;
+        let kept = serde_json::to_vec(&people.people).map_err(|e| bad_reply("people", e))?;
+        self.replica().set_meta(PEOPLE_KEY, &kept)?;
+        Ok(people.people)
+    }
+
     fn profile_now(&self, cancel: &Arc<Cancel>) -> Result<Profile, JishiError> {
         let body = self.read_now(cancel, "/api/v1/me")?;
         serde_json::from_slice(&body).map_err(|e| bad_reply("profile", e))
@@ -214,6 +246,29 @@ impl JishiClient {
             self.review_result_now(&c, &month, unit_id.as_deref())
         })
         .await
+    }
+
+    /// The people the screens name (a comment's author, a reviewer, the
+    /// people a leader reads), from the server; kept for `known_people`.
+    #[uniffi::method(default(cancel = None))]
+    pub async fn people(
+        self: Arc<Self>,
+        cancel: Option<Arc<CancelToken>>,
+    ) -> Result<Vec<PersonView>, JishiError> {
+        let stop = call_cancel(cancel.as_deref());
+        let c = stop.clone();
+        off_thread(stop, move || self.people_now(&c)).await
+    }
+
+    /// The people of the last `people()` call, offline (empty before the
+    /// first): to show a comment's author by name without a network.
+    pub fn known_people(&self) -> Result<Vec<PersonView>, JishiError> {
+        crate::error::guard(|| {
+            let Some(bytes) = self.replica().meta(PEOPLE_KEY)? else {
+                return Ok(Vec::new());
+            };
+            Ok(serde_json::from_slice(&bytes).unwrap_or_default())
+        })
     }
 
     /// Any read of the server's API (`GET`, a path starting with

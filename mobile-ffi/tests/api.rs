@@ -1934,6 +1934,18 @@ fn the_profile_and_the_monthly_review_come_from_the_server() {
     let bad = wait(a.clone().review_result("2020-13".into(), None, None)).unwrap_err();
     assert!(matches!(bad, JishiError::Validation { .. }), "{bad:?}");
 
+    // The names the screens show: the cadre, and those who read and
+    // review their records; not a fellow cadre whose records they cannot
+    // read. Kept for offline use.
+    assert!(a.known_people().unwrap().is_empty());
+    let people = wait(a.clone().people(None)).unwrap();
+    let ids: Vec<&str> = people.iter().map(|p| p.user_id.as_str()).collect();
+    assert_eq!(ids, ["l1", "s1", "u1"], "{people:?}");
+    assert!(people
+        .iter()
+        .all(|p| !p.name.is_empty() && !p.unit_name.is_empty()));
+    assert_eq!(a.known_people().unwrap(), people);
+
     // Any other read of the API, with the library's session.
     let json = wait(a.clone().server_get("/api/v1/me".into(), None)).unwrap();
     let v: serde_json::Value = serde_json::from_str(&json).unwrap();

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod caller;
 pub mod events;
 pub mod ops;
+pub mod people;
 pub mod photos;
 pub mod publications;
 pub mod records;

@@ -23,6 +23,7 @@ use crate::state::AppState;
         crate::routes::auth::refresh,
         crate::routes::auth::logout,
         crate::routes::auth::me,
+        crate::routes::people::people,
         crate::routes::sync::sync,
         crate::routes::records::document,
         crate::routes::records::changes,
@@ -33,7 +34,9 @@ use crate::state::AppState;
         ErrorBody,
         crate::auth::TokenPair,
         crate::routes::auth::LoginRequest,
-        crate::routes::auth::RefreshRequest
+        crate::routes::auth::RefreshRequest,
+        crate::routes::people::People,
+        crate::routes::people::Person
     ))
 )]
 pub struct ApiDoc;

@@ -407,3 +407,39 @@ on_both_databases!(
     a_revoked_session_stops_working_at_once,
     revoked_sessions_stop_at_once
 );
+
+/// `GET /api/v1/people`: the names a caller's screens show, by role.
+async fn people(db: Db) {
+    let app = TestApp::spawn(db).await;
+    app.seed().await;
+    app.seed_other_county().await;
+    let ids = |v: &Value| -> Vec<String> {
+        v["people"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    // A cadre: themselves and those over them; not another cadre.
+    let u1 = app.login("u1", "p-u1", &[]).await;
+    let (status, v) = app.get("/api/v1/people", &u1.access).await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(ids(&v), ["l1", "s1", "u1"]);
+    assert_eq!(v["people"][2]["unit_name"], "青山村");
+    // A township leader: their township's people and the supervisor over it.
+    let l1 = app.login("l1", "p-l1", &[]).await;
+    let (_, v) = app.get("/api/v1/people", &l1.access).await;
+    assert_eq!(ids(&v), ["l1", "s1", "u1"]);
+    // The county supervisor: the county's people, not the other county's.
+    let s1 = app.login("s1", "p-s1", &[]).await;
+    let (_, v) = app.get("/api/v1/people", &s1.access).await;
+    let seen = ids(&v);
+    assert!(
+        seen.contains(&"u2".to_owned()) && !seen.contains(&"u3".to_owned()),
+        "{seen:?}"
+    );
+    let (status, _) = app.get("/api/v1/people", "not-a-token").await;
+    assert_eq!(status, 401);
+}
+on_both_databases!(people_lists_the_names_a_caller_may_see, people);

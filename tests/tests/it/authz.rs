@@ -82,6 +82,8 @@ const MATRIX: &[Row] = &[
         guessed                                 401   401   401   401   401   401   401" },
     Row { route: "GET /api/v1/me", table: "
         mine                                    200   200   200   200   401   401   401" },
+    Row { route: "GET /api/v1/people", table: "
+        mine                                    200   200   200   200   401   401   401" },
     Row { route: "GET /api/v1/events", table: "
         mine                                    200   200   200   200   401   401   401" },
     // ---- records ----------------------------------------------------------
@@ -487,11 +489,20 @@ fn private_text(cadre: &str) -> String {
 /// What an answer must not show to a caller seeing `scope` (of a
 /// publication, `public_only`: its records of the week alone; of a unit's
 /// monthly results, `results_of`: the names of its people and units, not
-/// their records).
-fn unseen(scope: Scope, public_only: bool, results_of: Option<&str>) -> Vec<String> {
+/// their records; of the people list, `readers_of`: the names of those in
+/// the units above the caller's, who read and review the caller's records).
+fn unseen(
+    scope: Scope,
+    public_only: bool,
+    results_of: Option<&str>,
+    readers_of: Option<&str>,
+) -> Vec<String> {
     let mut out = Vec::new();
     for c in CADRES {
-        let named = results_of.is_some_and(|top| unit_of(c).is_some_and(|u| within(u, top)));
+        let above =
+            readers_of.is_some_and(|mine| unit_of(c).is_some_and(|u| u != mine && within(mine, u)));
+        let named =
+            above || results_of.is_some_and(|top| unit_of(c).is_some_and(|u| within(u, top)));
         if !scope.sees_user(c) {
             out.extend([public_text(c), private_text(c)]);
             if !named {
@@ -932,6 +943,7 @@ impl World {
             echo: req.echo,
             publication_of: req.publication_of,
             results_of: req.results_of,
+            readers_of: req.readers_of,
             ..Outcome::default()
         }
     }
@@ -1032,6 +1044,10 @@ impl World {
                 req.json = Some(json!({ "refresh_token": token }));
             }
             "/api/v1/me" => req.shows = shows(format!("\"{}\"", who.user)),
+            "/api/v1/people" => {
+                req.shows = shows(format!("\"{}\"", who.user));
+                req.readers_of = unit_of(who.user);
+            }
             "/api/v1/documents/{doc_id}" | "/api/v1/documents/{doc_id}/changes" => {
                 req.path = template.replace("{doc_id}", &t.doc(case));
                 req.shows = shows(if template.ends_with("changes") {
@@ -1202,6 +1218,8 @@ struct Req {
     publication_of: Option<&'static str>,
     /// A unit's monthly results: they name its people and units.
     results_of: Option<&'static str>,
+    /// The people list of a caller of this unit: it names those above.
+    readers_of: Option<&'static str>,
 }
 
 impl Req {
@@ -1218,6 +1236,7 @@ impl Req {
             echo: None,
             publication_of: None,
             results_of: None,
+            readers_of: None,
         }
     }
 }
@@ -1235,6 +1254,7 @@ struct Outcome {
     echo: Option<String>,
     publication_of: Option<&'static str>,
     results_of: Option<&'static str>,
+    readers_of: Option<&'static str>,
 }
 
 /// An entry of `owner`'s diary with this text.
@@ -1497,7 +1517,7 @@ impl Tally {
             None => (role.scope(), false),
         };
         let all = [o.body.as_slice(), o.location.as_bytes()].concat();
-        for marker in unseen(scope, public_only, o.results_of) {
+        for marker in unseen(scope, public_only, o.results_of, o.readers_of) {
             if contains(&all, marker.as_bytes()) {
                 self.leaks.push(format!("{cell}: shows {marker:?}"));
             }
