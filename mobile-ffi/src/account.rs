@@ -148,9 +148,6 @@ pub fn become_new_device(
     let id = format!("phone-{}", sync_core::ItemId::random());
     replica.set_meta(DEVICE_KEY, id.as_bytes())?;
     set_device_check(replica, None)?;
-    if let Some(session) = load(replica)? {
-        save(replica, &session.signed_out())?;
-    }
     tracing::warn!(
         old_device = %old,
         new_device = %id,

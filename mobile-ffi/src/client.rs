@@ -474,7 +474,7 @@ impl JishiClient {
             }) if account::NewDeviceReason::from_code(&code).is_some() => {
                 let reason = account::NewDeviceReason::from_code(&code)
                     .unwrap_or(account::NewDeviceReason::Copied);
-                let device = account::become_new_device(&mut self.replica(), reason)?;
+                let device = self.become_new_device(reason)?;
                 self.publish_status();
                 Err(JishiError::login_required(
                     reason.code(),
@@ -549,7 +549,7 @@ impl JishiClient {
                     {
                         let reason = account::NewDeviceReason::from_code(&code)
                             .unwrap_or(account::NewDeviceReason::Copied);
-                        account::become_new_device(&mut self.replica(), reason)?;
+                        self.become_new_device(reason)?;
                         moved = Some(reason);
                     }
                     Err(HttpError::Status {

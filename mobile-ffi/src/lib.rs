@@ -34,7 +34,7 @@ pub use error::JishiError;
 pub use logs::{clear_log_sink, set_log_sink, LogLevel, LogSink};
 pub use observe::{ChangeListener, ChangeOrigin, DocChange, StatusListener, SyncState, SyncStatus};
 pub use photos::{DecodeError, DecodedPhoto, PhotoDecoder, PhotoPrune, PhotoSize};
-pub use reads::{PersonView, Profile, ReviewResult};
+pub use reads::{FilingRowView, PersonView, Profile, ReviewResult};
 pub use refused::RefusedDocument;
 pub use search::SearchHit;
 pub use secrets::{SecretError, SecretStore};

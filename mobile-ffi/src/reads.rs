@@ -79,6 +79,23 @@ struct People {
     people: Vec<PersonView>,
 }
 
+/// One cadre's filing figures over a range of days, as a leader's screen
+/// of a unit shows them (`unit_filing`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, uniffi::Record)]
+pub struct FilingRowView {
+    pub user_id: String,
+    pub name: String,
+    pub unit_id: String,
+    /// Days with a diary or night log that has something in it.
+    pub days_filed: i64,
+    /// Diary entries.
+    pub entries: i64,
+    /// Night activities (四夜).
+    pub night_activities: i64,
+    /// Nights stayed in the village (住村).
+    pub nights_stayed: i64,
+}
+
 /// Where the last list of people is kept, for names offline.
 const PEOPLE_KEY: &str = "ffi.people";
 
@@ -134,6 +151,24 @@ fn api_path(path: &str) -> Result<&str, JishiError> {
     }
 }
 
+/// `unit` if it is a unit id (it goes into a path).
+fn unit_id_of(unit: &str) -> Result<&str, JishiError> {
+    let ok = !unit.is_empty()
+        && unit.len() <= 64
+        && unit
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
+    if ok {
+        Ok(unit)
+    } else {
+        Err(JishiError::invalid_as(
+            "unit_id",
+            "format",
+            format!("{unit:?} is not a unit id"),
+        ))
+    }
+}
+
 impl JishiClient {
     /// One authenticated `GET`, the token renewed once if refused.
     fn read_now(&self, cancel: &Arc<Cancel>, path: &str) -> Result<Vec<u8>, JishiError> {
@@ -163,18 +198,7 @@ impl JishiClient {
     ) -> Result<Option<ReviewResult>, JishiError> {
         sync_core::ids::Period::parse_month(month)?;
         let profile = self.profile_now(cancel)?;
-        let unit = unit_id.unwrap_or(&profile.unit_id);
-        if unit.is_empty()
-            || !unit
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
-        {
-            return Err(JishiError::invalid_as(
-                "unit_id",
-                "format",
-                format!("{unit:?} is not a unit id"),
-            ));
-        }
+        let unit = unit_id_of(unit_id.unwrap_or(&profile.unit_id))?;
         let path = format!("/api/v1/units/{unit}/reviews/{month}");
         let body = match self.read_now(cancel, &path) {
             Ok(b) => b,
@@ -200,6 +224,32 @@ impl JishiClient {
                 ranked_of,
                 bottom: r.bottom,
             }))
+    }
+
+    fn unit_filing_now(
+        &self,
+        cancel: &Arc<Cancel>,
+        unit_id: &str,
+        from: &str,
+        to: &str,
+    ) -> Result<Vec<FilingRowView>, JishiError> {
+        let unit = unit_id_of(unit_id)?;
+        let day = |field: &'static str, d: &str| {
+            chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").map_err(|_| {
+                JishiError::invalid_as(field, "format", format!("{d:?} is not a day (YYYY-MM-DD)"))
+            })
+        };
+        let (first, last) = (day("from", from)?, day("to", to)?);
+        if last < first {
+            return Err(JishiError::invalid_as(
+                "to",
+                "range",
+                format!("{to} is before {from}"),
+            ));
+        }
+        let path = format!("/api/v1/units/{unit}/filing?from={first}&to={last}");
+        let body = self.read_now(cancel, &path)?;
+        serde_json::from_slice(&body).map_err(|e| bad_reply("filing figures", e))
     }
 
     fn people_now(&self, cancel: &Arc<Cancel>) -> Result<Vec<PersonView>, JishiError> {
@@ -248,6 +298,23 @@ impl JishiClient {
         .await
     }
 
+    /// Filing figures of every cadre under `unit_id` over the days
+    /// `from..=to` (`YYYY-MM-DD`): for a leader's or supervisor's screen of
+    /// the units they oversee. A cadre, or a unit outside the caller's
+    /// scope, is `Validation(field = "path", code = "not_found")`.
+    #[uniffi::method(default(cancel = None))]
+    pub async fn unit_filing(
+        self: Arc<Self>,
+        unit_id: String,
+        from: String,
+        to: String,
+        cancel: Option<Arc<CancelToken>>,
+    ) -> Result<Vec<FilingRowView>, JishiError> {
+        let stop = call_cancel(cancel.as_deref());
+        let c = stop.clone();
+        off_thread(stop, move || self.unit_filing_now(&c, &unit_id, &from, &to)).await
+    }
+
     /// The people the screens name (a comment's author, a reviewer, the
     /// people a leader reads), from the server; kept for `known_people`.
     #[uniffi::method(default(cancel = None))]
@@ -274,7 +341,7 @@ impl JishiClient {
     /// Any read of the server's API (`GET`, a path starting with
     /// `/api/v1/`, see `docs/` and `/api/openapi.json`) with this client's
     /// session: the JSON answer as text. For screens the library has no
-    /// typed call for yet (filing status, publications); the token never
+    /// typed call for yet (publications); the token never
     /// leaves the library. A 404 is `Validation(field = "path", code =
     /// "not_found")`.
     #[uniffi::method(default(cancel = None))]

@@ -72,6 +72,21 @@ fn key_of(replica: &mut Replica) -> Result<String, JishiError> {
 }
 
 impl JishiClient {
+    /// Become a new device ([`account::become_new_device`]) and forget the
+    /// old device's tokens wherever they are kept: the session stays (user,
+    /// server), signed out.
+    pub(crate) fn become_new_device(
+        &self,
+        reason: account::NewDeviceReason,
+    ) -> Result<String, JishiError> {
+        let mut r = self.replica();
+        let device = account::become_new_device(&mut r, reason)?;
+        if let Some(session) = self.load_session(&mut r)? {
+            self.save_session(&mut r, &session.signed_out())?;
+        }
+        Ok(device)
+    }
+
     fn secret_store(&self) -> Option<Arc<dyn SecretStore>> {
         self.secrets
             .lock()

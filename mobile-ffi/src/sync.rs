@@ -84,6 +84,9 @@ impl ClientStore for Locked<'_> {
     fn load(&mut self, id: &DocId) -> Result<Option<Document>, CoreError> {
         self.get().load(id)
     }
+    fn load_to_send(&mut self, id: &DocId) -> Result<Option<Document>, CoreError> {
+        self.get().load_to_send(id)
+    }
     fn sync_state(&mut self, id: &DocId) -> Result<Option<Vec<u8>>, CoreError> {
         self.get().sync_state(id)
     }

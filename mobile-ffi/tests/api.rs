@@ -1150,6 +1150,52 @@ fn text_positions_count_utf16_units_as_the_phone_does() {
     assert_eq!(n.activities[0].help, "联系电工");
 }
 
+#[test]
+fn typing_key_by_key_reaches_the_server_as_one_change() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(|_| {});
+    let a = open(dir.path(), &server.url);
+    a.sign_in("u1", PASSWORD, "p").unwrap();
+    let day = "2026-11-23".to_owned();
+    let e = a.add_entry(day.clone(), entry("09:00", "")).unwrap();
+    a.sync_with(quiet()).unwrap();
+    let doc = a.diary(day.clone()).unwrap().doc_id;
+    let changes = |a: &Arc<JishiClient>| {
+        let json = wait(
+            a.clone()
+                .server_get(format!("/api/v1/documents/{doc}/changes"), None),
+        )
+        .unwrap();
+        serde_json::from_str::<Vec<serde_json::Value>>(&json)
+            .unwrap()
+            .len()
+    };
+    let before = changes(&a);
+    // An EditText's listener: one splice per key, at the cursor (UTF-16).
+    let mut typed = String::new();
+    for ch in "走访😀𠮷户，了解春耕".chars() {
+        let at = typed.encode_utf16().count() as u32;
+        a.splice_entry_text(day.clone(), e.clone(), at, 0, ch.to_string())
+            .unwrap();
+        typed.push(ch);
+        assert_eq!(a.diary(day.clone()).unwrap().entries[0].text, typed);
+    }
+    // A backspace is a key too.
+    let at = typed.encode_utf16().count() as u32;
+    a.splice_entry_text(day.clone(), e.clone(), at - 1, 1, String::new())
+        .unwrap();
+    typed.pop();
+    assert_eq!(a.unsynced_documents().unwrap().len(), 1);
+    a.sync_with(quiet()).unwrap();
+    assert_eq!(changes(&a) - before, 1, "eleven keys, one change");
+    // Another phone of the cadre reads what was typed.
+    let dir_b = tempfile::tempdir().unwrap();
+    let b = open(dir_b.path(), &server.url);
+    b.sign_in("u1", PASSWORD, "p2").unwrap();
+    b.sync_with(quiet()).unwrap();
+    assert_eq!(b.diary(day).unwrap().entries[0].text, typed);
+}
+
 /// The code and limit of a validation error.
 fn rule_of(e: JishiError) -> (String, String, Option<u64>) {
     match e {
@@ -1978,6 +2024,58 @@ fn the_profile_and_the_monthly_review_come_from_the_server() {
 }
 
 #[test]
+fn a_leader_reads_the_filing_of_the_units_under_them() {
+    let server = start(|_| {});
+    let leader = UserBuilder::leader("l1")
+        .unit(county::TOWNSHIP)
+        .scope(county::TOWNSHIP)
+        .build();
+    server.block_on(county::add_user(&server.state.store, leader));
+    let dir_u = tempfile::tempdir().unwrap();
+    let u = open(dir_u.path(), &server.url);
+    u.sign_in("u1", PASSWORD, "p").unwrap();
+    u.add_entry("2026-11-20".into(), entry("09:00", "入户走访"))
+        .unwrap();
+    u.add_entry("2026-11-20".into(), entry("15:00", "调解纠纷"))
+        .unwrap();
+    u.sync_with(quiet()).unwrap();
+    let filing = |c: &Arc<JishiClient>, unit: &str, from: &str, to: &str| {
+        wait(
+            c.clone()
+                .unit_filing(unit.into(), from.into(), to.into(), None),
+        )
+    };
+
+    let dir_l = tempfile::tempdir().unwrap();
+    let l = open(dir_l.path(), &server.url);
+    l.sign_in("l1", PASSWORD, "pl").unwrap();
+    let rows = filing(&l, county::TOWNSHIP, "2026-11-16", "2026-11-22").unwrap();
+    let u1 = rows.iter().find(|r| r.user_id == "u1").expect("u1 listed");
+    assert_eq!((u1.days_filed, u1.entries), (1, 2), "{u1:?}");
+    assert_eq!(u1.unit_id, county::VILLAGE);
+    assert!(!u1.name.is_empty());
+    // A week before: listed, nothing filed.
+    let before = filing(&l, county::TOWNSHIP, "2026-11-09", "2026-11-15").unwrap();
+    assert!(before.iter().all(|r| r.days_filed == 0 && r.entries == 0));
+
+    // A cadre reads no unit's figures; bad input names its field.
+    match filing(&u, county::VILLAGE, "2026-11-16", "2026-11-22").unwrap_err() {
+        JishiError::Validation { code, .. } => assert_eq!(code, "not_found"),
+        other => panic!("{other:?}"),
+    }
+    for (unit, from, to, field) in [
+        ("t1/../x", "2026-11-16", "2026-11-22", "unit_id"),
+        (county::TOWNSHIP, "2026-11-31", "2026-11-22", "from"),
+        (county::TOWNSHIP, "2026-11-22", "2026-11-16", "to"),
+    ] {
+        match filing(&l, unit, from, to).unwrap_err() {
+            JishiError::Validation { field: f, .. } => assert_eq!(f, field),
+            other => panic!("{unit} {from} {to}: {other:?}"),
+        }
+    }
+}
+
+#[test]
 fn a_wipe_leaves_a_fresh_install_and_refuses_to_lose_unsynced_work_unless_forced() {
     let server = start(|_| {});
     let dir = tempfile::tempdir().unwrap();
@@ -2088,6 +2186,44 @@ fn tokens_kept_in_the_apps_secret_store_never_touch_the_replica_file() {
     let c = open(dir.path(), &server.url);
     c.set_secret_store(secrets.clone()).unwrap();
     c.sync_with(quiet()).unwrap();
+}
+
+#[test]
+fn a_restored_copy_forgets_the_old_devices_tokens_in_the_secret_store() {
+    let server = start(|c| c.access_ttl_secs = 30);
+    let dir_a = tempfile::tempdir().unwrap();
+    let secrets_a = Arc::new(MemorySecrets::default());
+    let a = open(dir_a.path(), &server.url);
+    a.set_secret_store(secrets_a.clone()).unwrap();
+    a.sign_in("u1", PASSWORD, "p").unwrap();
+    drop(a);
+    // The folder and the keychain both restored on another phone.
+    let dir_b = tempfile::tempdir().unwrap();
+    copy_folder(dir_a.path(), dir_b.path());
+    let secrets_b = Arc::new(MemorySecrets(Mutex::new(
+        secrets_a.0.lock().unwrap().clone(),
+    )));
+    // The original renews its tokens (every sync here) and moves on.
+    let a = open(dir_a.path(), &server.url);
+    a.set_secret_store(secrets_a.clone()).unwrap();
+    a.sync_with(quiet()).unwrap();
+    a.sync_with(quiet()).unwrap();
+
+    let b = open(dir_b.path(), &server.url);
+    b.set_secret_store(secrets_b.clone()).unwrap();
+    match b.sync_with(quiet()).unwrap_err() {
+        JishiError::LoginRequired { code, .. } => assert_eq!(code, "device_copied"),
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        secrets_b.0.lock().unwrap().is_empty(),
+        "the old device's tokens are gone from the copy's store"
+    );
+    assert!(b.account().unwrap().unwrap().needs_login);
+    b.sign_in("u1", PASSWORD, "p").unwrap();
+    assert_eq!(secrets_b.0.lock().unwrap().len(), 1);
+    b.sync_with(quiet()).unwrap();
+    a.sync_with(quiet()).unwrap();
 }
 
 #[test]

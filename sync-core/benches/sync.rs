@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use chrono::NaiveDate;
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
-use sync_core::document::{ActivityFields, Category, EntryFields, NightKind, TextTarget};
+use sync_core::document::{ActivityFields, Category, EntryFields, ItemText, NightKind, TextTarget};
 use sync_core::memory::{MemoryReplica, MemoryServer};
 use sync_core::protocol::Batch;
 use sync_core::session::{serve, AllowAll, ClientSession, ClientStore, SyncStats};
@@ -336,6 +336,53 @@ fn write_check_reads(c: &mut Criterion) {
     group.finish();
 }
 
+/// One key typed into a busy day's summary on the SQLite replica (issue
+/// 31): kept in the document's draft (checked on a copy of the document,
+/// one row written durably), and a key that ends the draft as a change.
+fn typing(c: &mut Criterion) {
+    use sync_core::replica::Replica;
+    let dir = tempfile::tempdir().unwrap();
+    let mut phone = Replica::open(&dir.path().join("bench.db")).unwrap();
+    let id = DocId::diary(&user(), day(0));
+    for e in diary_edits(0) {
+        phone.edit(&id, &e, &cadre()).unwrap();
+    }
+    let mut group = c.benchmark_group("replica");
+    let mut typed = String::new();
+    let key = |typed: &mut String| {
+        if typed.chars().count() >= 400 {
+            typed.clear();
+        }
+        typed.push('访');
+        Edit::SetText {
+            target: TextTarget::Summary,
+            text: typed.clone(),
+        }
+    };
+    group.bench_function("type_a_key/draft", |b| {
+        b.iter(|| phone.edit(&id, &key(&mut typed), &cadre()).unwrap())
+    });
+    // Worst case: every key in another field than the last, so each one
+    // makes the other field's draft a change first (what every key cost
+    // before drafts, and a little more).
+    let fields = [item(0, 0), item(0, 1)].map(|id| TextTarget::Item {
+        id,
+        field: ItemText::Text,
+    });
+    let mut n = 0usize;
+    group.bench_function("type_a_key/switching_fields", |b| {
+        b.iter(|| {
+            n += 1;
+            let edit = Edit::SetText {
+                target: fields[n % 2].clone(),
+                text: format!("第{n}次入户走访"),
+            };
+            phone.edit(&id, &edit, &cadre()).unwrap();
+        })
+    });
+    group.finish();
+}
+
 fn full_sync(c: &mut Criterion) {
     let template = phone_with_diaries();
     let mut group = c.benchmark_group("sync");
@@ -455,6 +502,7 @@ criterion_group!(
     wire_sizes,
     save_and_load,
     write_check_reads,
+    typing,
     full_sync
 );
 criterion_main!(benches);

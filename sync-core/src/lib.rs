@@ -16,6 +16,8 @@
 
 pub mod china;
 pub mod document;
+#[cfg(feature = "replica")]
+mod draft;
 pub mod error;
 pub mod ids;
 pub mod memory;

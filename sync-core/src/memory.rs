@@ -95,6 +95,9 @@ impl ClientStore for MemoryReplica {
         self.cache.insert(id.clone(), doc.clone());
         Ok(Some(doc))
     }
+    fn load_to_send(&mut self, id: &DocId) -> Result<Option<Document>, CoreError> {
+        self.load(id)
+    }
     fn sync_state(&mut self, id: &DocId) -> Result<Option<Vec<u8>>, CoreError> {
         Ok(self.states.get(id).cloned())
     }

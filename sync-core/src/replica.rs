@@ -18,6 +18,7 @@ use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use serde::Serialize;
 
 use crate::document::{contain, Actor, Document, Edit, EditContext, PhotoRef, Record};
+use crate::draft::{typed_target, Draft};
 use crate::error::CoreError;
 use crate::ids::{DocId, ItemId};
 use crate::photo::PreparedPhoto;
@@ -63,6 +64,8 @@ const MIGRATIONS: &[&str] = &[
          created_at INTEGER NOT NULL,
          updated_at INTEGER NOT NULL
      );",
+    // 2: the text being typed (see `crate::draft`).
+    crate::draft::TABLE,
 ];
 
 /// A photo waiting to upload, or uploaded.
@@ -163,8 +166,18 @@ impl Replica {
     }
 
     /// Read a document as plain values; `None` if this replica has none.
+    /// The text being typed shows as typed.
     pub fn record(&mut self, id: &DocId) -> Result<Option<Record>, CoreError> {
-        Ok(self.load_cached(id)?.map(|d| d.read()))
+        let draft = Draft::load(&self.conn, id)?;
+        let Some(mut record) = self.load_cached(id)?.map(|d| d.read()) else {
+            return Ok(None);
+        };
+        if let Some(d) = draft {
+            if let Some(text) = record.text_at_mut(&d.target) {
+                *text = d.text;
+            }
+        }
+        Ok(Some(record))
     }
 
     /// The document ids this replica holds, in order.
@@ -194,8 +207,70 @@ impl Replica {
     }
 
     /// Apply one edit and store it before returning.
+    /// Typing into a text field of a stored document is kept as its draft
+    /// (see `crate::draft`): on disk as well, and one change later.
     pub fn edit(&mut self, id: &DocId, edit: &Edit, ctx: &EditContext) -> Result<(), CoreError> {
+        if let Some(target) = typed_target(edit) {
+            if self.type_text(id, target, edit, ctx)? {
+                return Ok(());
+            }
+        }
         self.edit_with(id, edit, ctx, |_| Ok(()))
+    }
+
+    /// Keep a keystroke in the document's draft; `false` if the document
+    /// is not stored yet (its first edit makes it, as a change).
+    fn type_text(
+        &mut self,
+        id: &DocId,
+        target: &crate::document::TextTarget,
+        edit: &Edit,
+        ctx: &EditContext,
+    ) -> Result<bool, CoreError> {
+        let mut draft = Draft::load(&self.conn, id)?;
+        if draft
+            .as_ref()
+            .is_some_and(|d| d.target != *target || d.ctx.user != ctx.user)
+        {
+            // Another field, or someone else: what was typed before becomes
+            // a change first.
+            self.flush_draft(id)?;
+            draft = None;
+        }
+        let Some(mut typed) = self.load_cached(id)?.cloned() else {
+            return Ok(false);
+        };
+        if let Some(d) = &draft {
+            typed.apply(&d.edit(), &d.ctx)?;
+        }
+        // Checked as if made: a refused keystroke leaves the draft as it was.
+        typed.apply(edit, ctx)?;
+        let Some(text) = typed.read().text_at_mut(target).map(std::mem::take) else {
+            return Ok(false);
+        };
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        Draft {
+            target: target.clone(),
+            text,
+            ctx: ctx.clone(),
+        }
+        .store(&tx, id)?;
+        tx.execute(
+            "UPDATE documents SET pending = 1 WHERE doc_id = ?1",
+            params![id.to_string()],
+        )?;
+        tx.commit()?;
+        Ok(true)
+    }
+
+    /// Make the document's draft, if it has one, the change it stands for.
+    fn flush_draft(&mut self, id: &DocId) -> Result<(), CoreError> {
+        let Some(draft) = Draft::load(&self.conn, id)? else {
+            return Ok(());
+        };
+        self.store_edit(id, Some(&draft), None, |_| Ok(()))
     }
 
     /// Attach a prepared photo to an item and queue its upload, in one
@@ -343,6 +418,20 @@ impl Replica {
         ctx: &EditContext,
         also: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<(), CoreError>,
     ) -> Result<(), CoreError> {
+        // What was typed comes first, as its own change.
+        let draft = Draft::load(&self.conn, id)?;
+        self.store_edit(id, draft.as_ref(), Some((edit, ctx)), also)
+    }
+
+    /// Apply the draft (if any) and the edit (if any), each its own change,
+    /// and store them with the draft gone, in one transaction.
+    fn store_edit(
+        &mut self,
+        id: &DocId,
+        draft: Option<&Draft>,
+        edit: Option<(&Edit, &EditContext)>,
+        also: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<(), CoreError>,
+    ) -> Result<(), CoreError> {
         // Take the document out of the cache: if anything fails below, the
         // next access reloads it from disk, which is the truth.
         let mut doc = match self.take(id)? {
@@ -350,7 +439,12 @@ impl Replica {
             None => Document::create(id.clone(), &self.actor),
         };
         let before = self.disk_heads.get(id).cloned();
-        doc.apply(edit, ctx)?;
+        if let Some(d) = draft {
+            doc.apply(&d.edit(), &d.ctx)?;
+        }
+        if let Some((edit, ctx)) = edit {
+            doc.apply(edit, ctx)?;
+        }
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -359,6 +453,9 @@ impl Replica {
             "UPDATE documents SET pending = 1 WHERE doc_id = ?1",
             params![id.to_string()],
         )?;
+        if draft.is_some() {
+            Draft::delete(&tx, id)?;
+        }
         also(&tx)?;
         tx.commit()?;
         self.disk_heads.insert(id.clone(), doc.heads());
@@ -417,6 +514,7 @@ impl Replica {
             params![key],
         )?;
         tx.execute("DELETE FROM chunks WHERE doc_id = ?1", params![key])?;
+        Draft::delete(&tx, id)?;
         if state.is_some() {
             tx.execute(
                 "UPDATE documents SET snapshot = ?2, chunks = 0, pending = 1, sync_state = NULL,
@@ -446,6 +544,10 @@ impl Replica {
     /// another phone's). All or nothing, in one transaction. Returns the new
     /// actor and how many documents and changes moved.
     pub fn take_new_actor(&mut self) -> Result<NewActor, CoreError> {
+        // What is being typed goes with the rest, as a change.
+        for id in Draft::docs(&self.conn)? {
+            self.flush_draft(&id)?;
+        }
         let old = self.actor.clone();
         let new = Actor::random();
         let mut moved = Vec::new();
@@ -472,12 +574,7 @@ impl Replica {
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let now = now_ms();
         for doc in &mut moved {
-            let key = doc.id().to_string();
-            tx.execute("DELETE FROM chunks WHERE doc_id = ?1", params![key])?;
-            tx.execute(
-                "UPDATE documents SET snapshot = ?2, chunks = 0, updated_at = ?3 WHERE doc_id = ?1",
-                params![key, doc.save(), now],
-            )?;
+            replace_stored(&tx, doc, now)?;
         }
         let bytes = hex::decode(new.to_hex()).unwrap_or_default();
         tx.execute(
@@ -520,6 +617,7 @@ impl Replica {
             rows.collect::<Result<Vec<_>, _>>()?
         };
         tx.execute("DELETE FROM photo_outbox", [])?;
+        tx.execute("DELETE FROM text_drafts", [])?;
         tx.execute("DELETE FROM chunks", [])?;
         let docs = tx.execute("DELETE FROM documents", [])?;
         tx.execute("DELETE FROM meta", [])?;
@@ -669,6 +767,22 @@ impl Replica {
 /// Store a document's new changes: the whole document if it is new on
 /// disk, else the changes since `disk_heads` as one chunk. Returns the number
 /// of chunks the document now has.
+/// Store `doc` whole in place of what is stored for it: its history was
+/// rewritten (same content), so the stored chunks no longer apply.
+fn replace_stored(
+    tx: &rusqlite::Transaction<'_>,
+    doc: &mut Document,
+    now: i64,
+) -> Result<(), CoreError> {
+    let key = doc.id().to_string();
+    tx.execute("DELETE FROM chunks WHERE doc_id = ?1", params![key])?;
+    tx.execute(
+        "UPDATE documents SET snapshot = ?2, chunks = 0, updated_at = ?3 WHERE doc_id = ?1",
+        params![key, doc.save(), now],
+    )?;
+    Ok(())
+}
+
 fn write_doc(
     tx: &rusqlite::Transaction<'_>,
     doc: &mut Document,
@@ -761,6 +875,11 @@ impl ClientStore for Replica {
         Ok(self.load_cached(id)?.cloned())
     }
 
+    fn load_to_send(&mut self, id: &DocId) -> Result<Option<Document>, CoreError> {
+        self.flush_draft(id)?;
+        Ok(self.load_cached(id)?.cloned())
+    }
+
     fn sync_state(&mut self, id: &DocId) -> Result<Option<Vec<u8>>, CoreError> {
         Ok(self
             .conn
@@ -791,6 +910,9 @@ impl ClientStore for Replica {
         // loading one document may push another out of the cache.
         let mut on_disk = Vec::with_capacity(writes.docs.len());
         for w in &mut writes.docs {
+            // What is being typed was typed on the document as it was
+            // before this reply: it becomes a change before the merge.
+            self.flush_draft(w.doc.id())?;
             on_disk.push(self.rebase(w)?);
         }
         let mut done = Vec::new();

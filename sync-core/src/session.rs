@@ -110,6 +110,9 @@ pub fn carries_changes(message: &[u8]) -> bool {
 pub trait ClientStore {
     fn actor(&self) -> Actor;
     fn load(&mut self, id: &DocId) -> Result<Option<Document>, CoreError>;
+    /// `id` as it is about to be sent: what the phone kept aside (the text
+    /// being typed, see `Replica`) made a change first, and stored.
+    fn load_to_send(&mut self, id: &DocId) -> Result<Option<Document>, CoreError>;
     /// The persisted Automerge sync state with the server for `id`.
     fn sync_state(&mut self, id: &DocId) -> Result<Option<Vec<u8>>, CoreError>;
     /// Documents with changes the server has not acknowledged.
@@ -226,7 +229,7 @@ impl ClientSession {
                 self.backlog = true;
                 break;
             }
-            let Some(mut doc) = store.load(&id)? else {
+            let Some(mut doc) = store.load_to_send(&id)? else {
                 continue;
             };
             let state = match self.states.entry(id.clone()) {

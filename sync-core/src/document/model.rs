@@ -390,6 +390,50 @@ pub enum Record {
 }
 
 impl Record {
+    /// The text `target` addresses, if the record has it (a live item, a
+    /// summary of a diary or plan).
+    pub fn text_at_mut(&mut self, target: &TextTarget) -> Option<&mut String> {
+        let item = |id: &ItemId| id.as_str().to_owned();
+        match (self, target) {
+            (Record::Diary(d), TextTarget::Summary) => Some(&mut d.summary),
+            (Record::Plan(p), TextTarget::Summary) => Some(&mut p.summary),
+            (
+                Record::Diary(d),
+                TextTarget::Item {
+                    id,
+                    field: ItemText::Text,
+                },
+            ) => d
+                .entries
+                .iter_mut()
+                .find(|e| e.id == item(id) && !e.deleted)
+                .map(|e| &mut e.text),
+            (Record::Night(n), TextTarget::Item { id, field }) => {
+                let a = n
+                    .activities
+                    .iter_mut()
+                    .find(|a| a.id == item(id) && !a.deleted)?;
+                match field {
+                    ItemText::Issues => Some(&mut a.issues),
+                    ItemText::Help => Some(&mut a.help),
+                    _ => None,
+                }
+            }
+            (Record::Plan(p), TextTarget::Item { id, field }) => {
+                let t = p
+                    .tasks
+                    .iter_mut()
+                    .find(|t| t.id == item(id) && !t.deleted)?;
+                match field {
+                    ItemText::Title => Some(&mut t.title),
+                    ItemText::Note => Some(&mut t.note),
+                    _ => None,
+                }
+            }
+            _ => None,
+        }
+    }
+
     pub fn comments(&self) -> &[Comment] {
         match self {
             Record::Diary(d) => &d.comments,

@@ -224,7 +224,10 @@ impl ClientStore for EditsDuringReply<'_> {
         self.replica.actor().clone()
     }
     fn load(&mut self, id: &DocId) -> Result<Option<Document>, CoreError> {
-        let loaded = self.replica.load(id)?;
+        self.replica.load(id)
+    }
+    fn load_to_send(&mut self, id: &DocId) -> Result<Option<Document>, CoreError> {
+        let loaded = self.replica.load_to_send(id)?;
         if let Some((doc, edit)) = self.edit.take() {
             self.replica.edit(&doc, &edit, &cadre("u1"))?;
         }
@@ -406,4 +409,140 @@ fn unsynced_changes_move_to_a_new_actor() {
     // Nothing unsynced: nothing moves, the actor changes all the same.
     let again = replica.take_new_actor().unwrap();
     assert_eq!((again.docs, again.changes), (0, 0));
+}
+
+/// How many changes the server holds for `id` made by `actor`.
+fn server_changes_by(server: &mut MemoryServer, id: &DocId, actor: &Actor) -> usize {
+    let mut doc = server.document(id).unwrap().unwrap();
+    doc.automerge_mut()
+        .get_changes(&[])
+        .iter()
+        .filter(|c| c.actor_id().to_hex_string() == actor.to_hex())
+        .count()
+}
+
+fn summary_of(r: &mut Replica, id: &DocId) -> String {
+    match r.record(id).unwrap() {
+        Some(Record::Diary(d)) => d.summary,
+        other => panic!("{other:?}"),
+    }
+}
+
+fn type_into(r: &mut Replica, id: &DocId, typed: &mut String, text: &str) {
+    for ch in text.chars() {
+        typed.push(ch);
+        r.edit(id, &set_summary(typed), &cadre("u1")).unwrap();
+        assert_eq!(&summary_of(r, id), typed, "shown as typed");
+    }
+}
+
+#[test]
+fn typing_is_kept_on_disk_keystroke_by_keystroke_and_sent_as_one_change() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("a.db");
+    let mut server = MemoryServer::new();
+    let id = DocId::diary(&user("u1"), day(0));
+    let mut phone = Replica::open(&path).unwrap();
+    let actor = phone.actor().clone();
+    phone.edit(&id, &add_entry(0), &cadre("u1")).unwrap();
+    sync_once(&mut phone, &mut server, "a");
+    assert_eq!(server_changes_by(&mut server, &id, &actor), 1);
+
+    let mut typed = String::new();
+    type_into(&mut phone, &id, &mut typed, "上午走访𠮷家😀");
+    assert_eq!(phone.pending_docs().unwrap(), std::slice::from_ref(&id));
+    // The app is killed mid-word: what was typed is there after a restart.
+    drop(phone);
+    let mut phone = Replica::open(&path).unwrap();
+    assert_eq!(summary_of(&mut phone, &id), typed);
+    // A keystroke the rules refuse changes nothing.
+    let outside = Edit::SpliceText {
+        target: sync_core::document::TextTarget::Summary,
+        pos: 999,
+        delete: 0,
+        insert: "x".into(),
+    };
+    assert!(phone.edit(&id, &outside, &cadre("u1")).is_err());
+    assert_eq!(summary_of(&mut phone, &id), typed);
+    // Splices type too.
+    let splice = Edit::SpliceText {
+        target: sync_core::document::TextTarget::Summary,
+        pos: 0,
+        delete: 0,
+        insert: "今天".into(),
+    };
+    phone.edit(&id, &splice, &cadre("u1")).unwrap();
+    typed.insert_str(0, "今天");
+    type_into(&mut phone, &id, &mut typed, "，下午开会");
+    sync_once(&mut phone, &mut server, "a");
+    assert_eq!(
+        server_changes_by(&mut server, &id, &actor),
+        2,
+        "fifteen keystrokes made one change"
+    );
+    assert_eq!(
+        server.document(&id).unwrap().unwrap().read(),
+        phone.record(&id).unwrap().unwrap()
+    );
+    assert!(phone.pending_docs().unwrap().is_empty());
+
+    // Typing, then anything else: the typing is a change of its own first.
+    type_into(&mut phone, &id, &mut typed, "。");
+    phone.edit(&id, &add_entry(1), &cadre("u1")).unwrap();
+    assert_eq!(summary_of(&mut phone, &id), typed);
+    sync_once(&mut phone, &mut server, "a");
+    assert_eq!(server_changes_by(&mut server, &id, &actor), 4);
+    match server.document(&id).unwrap().unwrap().read() {
+        Record::Diary(d) => assert_eq!((d.summary, d.entries.len()), (typed, 2)),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn typing_merges_with_what_another_phone_wrote_meanwhile() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = MemoryServer::new();
+    let id = DocId::diary(&user("u1"), day(0));
+    let mut a = Replica::open(&dir.path().join("a.db")).unwrap();
+    a.edit(&id, &set_summary("走访"), &cadre("u1")).unwrap();
+    sync_once(&mut a, &mut server, "a");
+    let mut b = Replica::open(&dir.path().join("b.db")).unwrap();
+    sync_once(&mut b, &mut server, "b");
+    // A types at the end (a draft); B writes at the start and syncs first.
+    let mut typed = "走访".to_owned();
+    type_into(&mut a, &id, &mut typed, "三户");
+    b.edit(&id, &set_summary("上午走访"), &cadre("u1")).unwrap();
+    sync_once(&mut b, &mut server, "b");
+    sync_once(&mut a, &mut server, "a");
+    sync_once(&mut b, &mut server, "b");
+    assert_eq!(summary_of(&mut a, &id), "上午走访三户");
+    assert_eq!(summary_of(&mut b, &id), "上午走访三户");
+}
+
+#[test]
+fn a_draft_moves_to_the_new_actor_and_goes_with_a_discard_or_wipe() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = MemoryServer::new();
+    let id = DocId::diary(&user("u1"), day(0));
+    let mut a = Replica::open(&dir.path().join("a.db")).unwrap();
+    a.edit(&id, &add_entry(0), &cadre("u1")).unwrap();
+    sync_once(&mut a, &mut server, "a");
+    let mut typed = String::new();
+    type_into(&mut a, &id, &mut typed, "吊销前");
+    let new = a.take_new_actor().unwrap();
+    assert_eq!((new.docs, new.changes), (1, 1), "the draft became a change");
+    sync_once(&mut a, &mut server, "a");
+    assert_eq!(server_changes_by(&mut server, &id, &new.actor), 1);
+    assert_eq!(
+        server.document(&id).unwrap().unwrap().read(),
+        a.record(&id).unwrap().unwrap()
+    );
+
+    type_into(&mut a, &id, &mut typed, "，作废");
+    a.discard_local_changes(&id).unwrap();
+    sync_once(&mut a, &mut server, "a");
+    assert_eq!(summary_of(&mut a, &id), "吊销前");
+    type_into(&mut a, &id, &mut typed, "。");
+    a.wipe().unwrap();
+    assert!(a.record(&id).unwrap().is_none());
 }
