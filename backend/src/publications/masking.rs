@@ -264,6 +264,7 @@ pub fn mask_publication(mut p: Publication) -> Publication {
     for c in &mut p.cadres {
         m(&mut c.name);
         m(&mut c.unit_name);
+        m(&mut c.post);
         for d in &mut c.days {
             m(&mut d.summary);
             if let Some(place) = &mut d.overnight_place {
@@ -378,12 +379,15 @@ mod tests {
                 user_id: "u1".into(),
                 name: phone.into(),
                 unit_name: phone.into(),
+                post: phone.into(),
+                summary: Default::default(),
                 days: vec![DayRecord {
                     date: "2026-11-16".into(),
                     entries: vec![PublicEntry {
                         time: "13812345678".into(),
                         category: phone.into(),
                         place: phone.into(),
+                        households: 0,
                         text: phone.into(),
                         photos: vec![],
                     }],
@@ -392,6 +396,7 @@ mod tests {
                         start: phone.into(),
                         end: Some(phone.into()),
                         place: phone.into(),
+                        households: 0,
                         issues: phone.into(),
                         help: phone.into(),
                         photos: vec![],
@@ -405,6 +410,6 @@ mod tests {
         };
         let json = serde_json::to_string(&mask_publication(p)).unwrap();
         assert!(!json.contains("1234"), "{json}");
-        assert_eq!(json.matches("138****5678").count(), 16, "{json}");
+        assert_eq!(json.matches("138****5678").count(), 17, "{json}");
     }
 }

@@ -94,6 +94,7 @@ pub async fn draft(
             unit_name: units.get(&user.unit_id).cloned().unwrap_or_default(),
             user_id: user.id,
             name: user.name,
+            post: user.post,
             records,
         });
     }

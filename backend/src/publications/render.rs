@@ -52,14 +52,19 @@ pub fn article(
     let published = DateTime::from_timestamp_millis(p.published_at)
         .map(|t| {
             t.with_timezone(&crate::china::OFFSET)
-                .format("%Y年%m月%d日")
+                .format("%Y年%-m月%-d日")
                 .to_string()
         })
         .unwrap_or_default();
     Ok(Page {
         p,
         published,
-        week_range: format!("{}至{}", zh_day(w.monday()), zh_day(w.sunday())),
+        week_range: format!(
+            "{}至{}（第{}周）",
+            zh_day(w.monday()),
+            zh_day(w.sunday()),
+            w.week()
+        ),
         photo_base,
         amended,
         preview,

@@ -58,6 +58,17 @@ impl IsoWeek {
         (0..7).map(move |i| monday + Duration::days(i))
     }
 
+    /// `第47周 11月16日—11月22日`, as the notices write a week (never
+    /// `2026-W47`).
+    pub fn zh_range(self) -> String {
+        format!(
+            "第{}周 {}—{}",
+            self.week(),
+            zh_day(self.monday()),
+            zh_day(self.sunday())
+        )
+    }
+
     pub fn previous(self) -> Self {
         Self {
             monday: self.monday - Duration::days(7),
@@ -74,6 +85,20 @@ impl std::fmt::Display for IsoWeek {
 /// `11月17日` as the publications write dates.
 pub fn zh_day(d: NaiveDate) -> String {
     format!("{}月{}日", d.month(), d.day())
+}
+
+/// `周一` to `周日`.
+pub fn zh_weekday(d: NaiveDate) -> &'static str {
+    ["周一", "周二", "周三", "周四", "周五", "周六", "周日"]
+        [d.weekday().num_days_from_monday() as usize]
+}
+
+/// A `YYYY-MM-DD` day as `11月17日 周二`; anything else as it is.
+pub fn zh_day_label(iso: &str) -> String {
+    match NaiveDate::parse_from_str(iso, "%Y-%m-%d") {
+        Ok(d) => format!("{} {}", zh_day(d), zh_weekday(d)),
+        Err(_) => iso.to_owned(),
+    }
 }
 
 #[cfg(test)]
@@ -96,5 +121,11 @@ mod tests {
             assert!(IsoWeek::parse(bad).is_err(), "{bad}");
         }
         assert_eq!(zh_day(w.monday()), "11月16日");
+        assert_eq!(w.zh_range(), "第47周 11月16日—11月22日");
+        assert_eq!(zh_day_label("2026-11-22"), "11月22日 周日");
+        assert_eq!(zh_day_label("nonsense"), "nonsense");
+        // A week across the new year is numbered in its ISO year.
+        let w53 = IsoWeek::parse("2026-W53").unwrap();
+        assert_eq!(w53.zh_range(), "第53周 12月28日—1月3日");
     }
 }

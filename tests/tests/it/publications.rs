@@ -120,7 +120,10 @@ async fn weekly(db: Db) {
     assert_eq!(r.status(), StatusCode::OK);
     let text = r.text().await.unwrap();
     let p: serde_json::Value = serde_json::from_str(&text).unwrap();
-    assert_eq!(p["title"], "石门镇干部工作纪实周公示（11月16日—11月22日）");
+    assert_eq!(
+        p["title"],
+        "石门镇干部工作纪实周公示（第47周 11月16日—11月22日）"
+    );
     // u1 (cadre) and l1 (leader) of t1; u2 is in another township.
     assert_eq!(p["totals"]["cadres"], 2);
     assert_eq!(p["totals"]["entries"], 1);
@@ -128,6 +131,23 @@ async fn weekly(db: Db) {
     assert_eq!(p["totals"]["overnight_stays"], 1);
     // Four workdays (Friday is a holiday): u1 missed 3, l1 all 4.
     assert_eq!(p["totals"]["missing_days"], 7);
+    // The summary table's row of u1: one of four workdays filed, the
+    // night visit's three households, one 夜访, one night stayed.
+    let u1 = p["cadres"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["user_id"] == "u1")
+        .unwrap();
+    assert_eq!(
+        u1["summary"],
+        serde_json::json!({
+            "days_due": 4, "days_filed": 1, "entries": 1, "households": 3,
+            "nights": {"study": 0, "visit": 1, "discussion": 0, "help": 0},
+            "nights_stayed": 1, "days_missed": 3
+        })
+    );
+    assert_eq!(p["totals"]["households"], 3);
     assert!(!text.contains("13812345678") && text.contains("138****5678"));
     assert!(!text.contains("28.123456") && !text.contains("112.654321"));
     assert_eq!(p["amended_days"], serde_json::json!([]));
@@ -148,6 +168,22 @@ async fn weekly(db: Db) {
     assert!(html.contains("<html lang=\"zh-CN\">"));
     assert!(html.contains("石门镇干部工作纪实周公示"));
     assert!(html.contains("当晚住村"));
+    // The summary table first, then the details; Chinese dates only.
+    assert!(html.contains("id=\"summary\"") && html.contains("<nav class=\"index\""));
+    assert!(html.find("id=\"summary\"") < html.find("class=\"details\""));
+    assert!(html.contains("11月19日 周四") && html.contains("第47周"));
+    assert!(html.contains("@page"));
+    let visible = html.split("<article>").nth(1).unwrap();
+    for iso in ["2026-W47", "2026-11-1"] {
+        let outside_links = visible
+            .split(['"', '<', '>'])
+            .filter(|t| t.contains(iso) && !t.starts_with('/') && !t.starts_with('#'))
+            .collect::<Vec<_>>();
+        assert!(
+            outside_links.is_empty(),
+            "{iso} in the text: {outside_links:?}"
+        );
+    }
     assert!(html.contains("138****5678") && !html.contains("13812345678"));
     let img = format!("/p/t1/2026-W47/photos/{hash}");
     assert!(html.contains(&img), "the photo is on the page");
