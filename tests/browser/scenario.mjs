@@ -7,7 +7,7 @@
 //        <review-month> <screenshot-dir>
 import { chromium } from 'playwright-core';
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 
 const [base, login, password, publication, month, shots] = process.argv.slice(2);
 if (!shots) {
@@ -152,6 +152,22 @@ try {
   await phone.screenshot({ path: `${shots}/5-publication-phone.png` });
   const wide = await phone.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth + 1);
   assert.ok(wide, 'the publication fits a phone screen without sideways scrolling');
+
+  step('the publication as a notice: summary table first, an index on the phone, A4 print');
+  const cadres = await phone.locator('section.cadre').count();
+  assert.ok(cadres > 0, 'the publication lists cadres');
+  assert.equal(await phone.locator('#summary tbody tr').count(), cadres + 1, 'one summary row per cadre and the totals');
+  assert.equal(await phone.locator('nav.index a').count(), cadres, 'an index of cadres on the phone');
+  assert.doesNotMatch(await phone.locator('article').innerText(), /\d{4}-W\d\d|\d{4}-\d\d-\d\d/, 'no ISO dates or weeks in the text');
+  await phone.emulateMedia({ media: 'print' });
+  assert.equal(await phone.locator('nav.index').isVisible(), false, 'no index in print');
+  const pages = (pdf) => (pdf.toString('latin1').match(/\/Type\s*\/Page[^s]/g) || []).length;
+  const whole = await phone.pdf({ format: 'A4', printBackground: true });
+  await phone.addStyleTag({ content: '.details { display: none !important; }' });
+  const summaryOnly = await phone.pdf({ format: 'A4', printBackground: true });
+  assert.equal(pages(summaryOnly), 1, 'the summary fits one A4 page');
+  assert.ok(pages(whole) >= 2, `the details follow on their own pages (${pages(whole)} pages)`);
+  writeFileSync(`${shots}/5-publication.pdf`, whole);
 
   assert.deepEqual(errors, [], 'no script errors on the pages');
   step('all checks passed');
