@@ -52,9 +52,12 @@ pub struct ReviewResult {
     pub comment: Option<String>,
     /// 1 for the highest total; ties share a rank.
     pub rank: Option<u32>,
-    /// How many in the unit were reviewed.
+    /// How many in the cadre's group were reviewed.
     pub ranked_of: u32,
-    /// 末位: among the last two places.
+    /// The group the rank is within (一般干部, 班子成员, 主要负责人; on a unit
+    /// above a township, after the township's name).
+    pub group: String,
+    /// 末位: in the bottom two ranks of the group.
     pub bottom: bool,
 }
 
@@ -110,6 +113,10 @@ struct UnitMonth {
 #[derive(Deserialize)]
 struct Row {
     user_id: String,
+    #[serde(default)]
+    group: String,
+    #[serde(default)]
+    ranked_of: u32,
     #[serde(default)]
     review: Option<Review>,
     #[serde(default)]
@@ -208,7 +215,6 @@ impl JishiClient {
             Err(e) => return Err(e),
         };
         let m: UnitMonth = serde_json::from_slice(&body).map_err(|e| bad_reply("review", e))?;
-        let ranked_of = m.rows.iter().filter(|r| r.rank.is_some()).count() as u32;
         Ok(m.rows
             .into_iter()
             .find(|r| r.user_id == profile.user_id)
@@ -221,7 +227,8 @@ impl JishiClient {
                 total: r.total,
                 comment: r.review.map(|v| v.comment),
                 rank: r.rank,
-                ranked_of,
+                ranked_of: r.ranked_of,
+                group: r.group,
                 bottom: r.bottom,
             }))
     }

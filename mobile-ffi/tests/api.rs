@@ -1954,6 +1954,7 @@ fn the_profile_and_the_monthly_review_come_from_the_server() {
     );
     assert_eq!(result.comment.as_deref(), Some("走访扎实"));
     assert_eq!((result.rank, result.ranked_of), (Some(1), 1));
+    assert_eq!(result.group, "一般干部", "ranked among cadres, not leaders");
     assert!(result.published);
     // Ranked in the township.
     let township = wait(

@@ -8,7 +8,7 @@ use serde::Serialize;
 use sync_core::Role;
 
 use super::assign::Org;
-use super::results::{rank, Facts, ResultRow};
+use super::results::{rank, role_group, separate_reviewers, Facts, ResultRow};
 use super::{deadline_ms, last_day, member_sees, parse_month, ReviewInput};
 use crate::access::AccessError;
 use crate::problem::{IntoProblem, Problem};
@@ -110,6 +110,7 @@ pub async fn unit_month(
         .into_iter()
         .map(|f| (f.user_id.clone(), f))
         .collect();
+    let above_townships = !matches!(unit.level.as_str(), "township" | "department" | "village");
     let mut rows = Vec::new();
     for user in state.store.users_under(&unit.id).await? {
         if user.disabled || !matches!(user.role, Role::Cadre | Role::Leader) {
@@ -129,7 +130,22 @@ pub async fn unit_month(
             Some(r) => Some(r),
             None => org.reviewer(&user).map(str::to_owned),
         };
+        let (group, order) = role_group(user.role);
+        // Above a township (a county's page), people are ranked within
+        // their township or department.
+        let township = if above_townships {
+            township_of(&units, &user.unit_id)
+        } else {
+            None
+        };
+        let (group, group_order) = match township {
+            Some(t) => (format!("{} {group}", t.name), (t.path.clone(), order)),
+            None => (group.to_owned(), (String::new(), order)),
+        };
         rows.push(ResultRow {
+            group,
+            group_order,
+            ranked_of: 0,
             review: state.store.review(&user.id, month).await?,
             unit_name: names
                 .get(user.unit_id.as_str())
@@ -152,8 +168,25 @@ pub async fn unit_month(
         month: month.to_owned(),
         deadline_ms: deadline,
         published: now_ms() > deadline,
-        rows: rank(rows),
+        rows: {
+            separate_reviewers(&mut rows);
+            rank(rows)
+        },
     })
+}
+
+/// The township or department `unit_id` is in (itself, or the nearest
+/// above it).
+fn township_of<'a>(units: &'a [Unit], unit_id: &str) -> Option<&'a Unit> {
+    let mut at = Some(unit_id);
+    for _ in 0..64 {
+        let u = units.iter().find(|u| Some(u.id.as_str()) == at)?;
+        if matches!(u.level.as_str(), "township" | "department") {
+            return Some(u);
+        }
+        at = u.parent_id.as_deref();
+    }
+    None
 }
 
 /// May the caller see this unit's month? Leaders and supervisors over it;

@@ -41,16 +41,76 @@ pub struct ResultRow {
     pub total: Option<i64>,
     /// 1 for the highest total; none while unreviewed.
     pub rank: Option<u32>,
-    /// 末位: among the bottom two of those reviewed.
+    /// 末位: in the bottom two ranks of those reviewed in the group.
     pub bottom: bool,
+    /// The group the person is ranked in (`一般干部`, `班子成员`, `主要负责人`,
+    /// on a county's page after the township's name).
+    pub group: String,
+    /// How many in the group were reviewed (ranked).
+    pub ranked_of: u32,
+    /// Where the group comes on the page (groups sort by it, then name).
+    #[serde(skip)]
+    pub group_order: (String, u8),
 }
 
-/// Rank rows by total (highest first; ties share a rank); unreviewed rows
-/// come last, unranked. With more than two reviewed, the last two places
-/// are marked 末位, and so is everyone tied with them: equal totals are
-/// never told apart by the order of their ids. When everyone reviewed has
-/// the same total, nobody is last.
-pub fn rank(mut rows: Vec<ResultRow>) -> Vec<ResultRow> {
+/// The default groups, by role: the unit's leadership (班子成员) and its
+/// other cadres (一般干部) are ranked apart.
+pub fn role_group(role: sync_core::Role) -> (&'static str, u8) {
+    match role {
+        sync_core::Role::Leader => ("班子成员", 1),
+        _ => ("一般干部", 2),
+    }
+}
+
+/// The group of those who reviewed people of their own group: a reviewer
+/// is never ranked among those he scored.
+pub const HEADS_GROUP: &str = "主要负责人";
+
+/// Move every reviewer out of the group of the people they reviewed, into
+/// their own `主要负责人` group (same prefix, first on the page).
+pub fn separate_reviewers(rows: &mut [ResultRow]) {
+    let reviewers: Vec<(String, String)> = rows
+        .iter()
+        .filter_map(|r| Some((r.group.clone(), r.reviewer_id.clone()?)))
+        .collect();
+    for r in rows.iter_mut() {
+        let scored_in_group = reviewers
+            .iter()
+            .any(|(group, reviewer)| *group == r.group && *reviewer == r.user_id);
+        if scored_in_group {
+            let prefix = r
+                .group
+                .rsplit_once(' ')
+                .map(|(p, _)| format!("{p} "))
+                .unwrap_or_default();
+            r.group = format!("{prefix}{HEADS_GROUP}");
+            r.group_order.1 = 0;
+        }
+    }
+}
+
+/// Rank each group's rows by total (highest first; ties share a rank);
+/// unreviewed rows come last in their group, unranked. Groups come in
+/// `group_order`, then by name. In a group of more than two reviewed, the
+/// bottom two ranks are 末位, everyone in them (equal totals are never told
+/// apart by the order of their ids); never the top rank, so when everyone
+/// reviewed has the same total, nobody is last.
+pub fn rank(rows: Vec<ResultRow>) -> Vec<ResultRow> {
+    let mut groups: Vec<((String, u8), String, Vec<ResultRow>)> = Vec::new();
+    for r in rows {
+        match groups.iter_mut().find(|(_, g, _)| *g == r.group) {
+            Some((_, _, members)) => members.push(r),
+            None => groups.push((r.group_order.clone(), r.group.clone(), vec![r])),
+        }
+    }
+    groups.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)));
+    groups
+        .into_iter()
+        .flat_map(|(_, _, members)| rank_group(members))
+        .collect()
+}
+
+fn rank_group(mut rows: Vec<ResultRow>) -> Vec<ResultRow> {
     for r in &mut rows {
         r.total = r.review.as_ref().map(|v| v.targets + v.conduct);
         r.rank = None;
@@ -64,17 +124,18 @@ pub fn rank(mut rows: Vec<ResultRow>) -> Vec<ResultRow> {
             .then(a.user_id.cmp(&b.user_id))
     });
     let reviewed = rows.iter().filter(|r| r.total.is_some()).count();
-    // The total of the second place from the bottom: it and all below are
-    // the bottom two places, with their ties.
-    let totals: Vec<i64> = rows.iter().filter_map(|r| r.total).collect();
-    let second_last = reviewed.checked_sub(2).and_then(|i| totals.get(i));
-    let threshold = match (totals.first(), second_last) {
-        (Some(top), Some(t)) if reviewed > 2 && t < top => Some(*t),
+    // The distinct totals, highest first: one per rank.
+    let mut distinct: Vec<i64> = rows.iter().filter_map(|r| r.total).collect();
+    distinct.dedup();
+    // The bottom two ranks, but never the first: at and below this total.
+    let threshold = match distinct.len() {
+        n if reviewed > 2 && n >= 2 => Some(distinct[(n - 2).max(1)]),
         _ => None,
     };
     let mut last: Option<(i64, u32)> = None;
     for (i, r) in rows.iter_mut().enumerate() {
-        let Some(total) = r.total else { break };
+        r.ranked_of = reviewed as u32;
+        let Some(total) = r.total else { continue };
         let rank = match last {
             Some((t, rank)) if t == total => rank,
             _ => i as u32 + 1,
@@ -110,6 +171,9 @@ mod tests {
             total: None,
             rank: None,
             bottom: false,
+            group: "一般干部".into(),
+            ranked_of: 0,
+            group_order: (String::new(), 2),
         }
     }
 
@@ -153,8 +217,27 @@ mod tests {
                 .filter(|r| r.bottom)
                 .map(|r| r.user_id.as_str())
                 .collect();
-            assert_eq!(bottom, ["x", "y"]);
+            // The bottom two ranks are 3 (x, y) and 2 (n).
+            assert_eq!(bottom, ["n", "x", "y"]);
         }
+        // Three tied at the bottom below one: the top is never 末位.
+        let three = rank(vec![
+            row("a", Some(90)),
+            row("b", Some(60)),
+            row("c", Some(60)),
+            row("d", Some(60)),
+        ]);
+        let got: Vec<_> = three.iter().map(|r| (r.rank, r.bottom)).collect();
+        assert_eq!(
+            got,
+            [
+                (Some(1), false),
+                (Some(2), true),
+                (Some(2), true),
+                (Some(2), true)
+            ]
+        );
+        assert!(three.iter().all(|r| r.ranked_of == 4));
         // Everyone equal: nobody is last.
         let equal = rank(vec![
             row("a", Some(70)),
@@ -162,6 +245,62 @@ mod tests {
             row("c", Some(70)),
         ]);
         assert!(equal.iter().all(|r| !r.bottom && r.rank == Some(1)));
+    }
+
+    #[test]
+    fn groups_are_ranked_apart_and_a_reviewer_never_among_those_he_scored() {
+        let mut rows = vec![
+            // The secretary reviewed everyone else, including the deputy.
+            row("sec", Some(99)),
+            row("dep", Some(80)),
+            row("c1", Some(95)),
+            row("c2", Some(70)),
+            row("c3", Some(60)),
+        ];
+        for r in &mut rows {
+            if r.user_id != "sec" {
+                r.review.as_mut().unwrap().reviewer_id = "sec".into();
+                r.reviewer_id = Some("sec".into());
+            }
+            if r.user_id == "sec" || r.user_id == "dep" {
+                let (g, o) = role_group(sync_core::Role::Leader);
+                r.group = g.into();
+                r.group_order.1 = o;
+            }
+        }
+        separate_reviewers(&mut rows);
+        let ranked = rank(rows);
+        let got: Vec<_> = ranked
+            .iter()
+            .map(|r| {
+                (
+                    r.group.as_str(),
+                    r.user_id.as_str(),
+                    r.rank,
+                    r.ranked_of,
+                    r.bottom,
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("主要负责人", "sec", Some(1), 1, false),
+                ("班子成员", "dep", Some(1), 1, false),
+                ("一般干部", "c1", Some(1), 3, false),
+                ("一般干部", "c2", Some(2), 3, true),
+                ("一般干部", "c3", Some(3), 3, true),
+            ]
+        );
+        // On a county's page the township prefixes the group.
+        let mut county = vec![row("h", Some(90)), row("x", Some(80))];
+        for r in &mut county {
+            r.group = "石门镇 一般干部".into();
+        }
+        county[1].reviewer_id = Some("h".into());
+        separate_reviewers(&mut county);
+        assert_eq!(county[0].group, "石门镇 主要负责人");
+        assert_eq!(county[1].group, "石门镇 一般干部");
     }
 
     #[test]

@@ -30,6 +30,8 @@ pub struct RowView {
     pub total: String,
     pub rank: String,
     pub bottom: bool,
+    /// The group the rank is within, and how many are ranked in it.
+    pub group: String,
     pub late: bool,
     pub reviewed_at: String,
     /// Who wrote the review (an admin may write it for the reviewer).
@@ -151,8 +153,12 @@ pub async fn page(
                     })
                     .unwrap_or_default(),
                 total: r.total.map(|t| t.to_string()).unwrap_or_else(|| "—".into()),
-                rank: r.rank.map(|t| t.to_string()).unwrap_or_else(|| "—".into()),
+                rank: r
+                    .rank
+                    .map(|t| format!("{t}/{}", r.ranked_of))
+                    .unwrap_or_else(|| "—".into()),
                 bottom: r.bottom,
+                group: r.group,
                 draft: r.facts.draft(),
                 mine,
                 user_id: r.user_id,

@@ -152,30 +152,35 @@ async fn reviews(db: Db) {
     let (status, _) = put(&app, &l1, PAST, "u2", json!({"targets": 55, "conduct": 10})).await;
     assert_eq!(status, 200);
 
-    // The county's ranking: u1 88, l1 70, u2 65: the last two are 末位.
+    // The county's ranking: within each township, leaders (班子成员) and
+    // cadres (一般干部) apart, not 53 people across three reviewers; each
+    // group here holds one person, so nobody is 末位.
     let (status, m) = app
         .get(&format!("/api/v1/units/c1/reviews/{PAST}"), &s1)
         .await;
     assert_eq!(status, 200);
-    let got: Vec<(String, i64, i64, bool)> = m["rows"]
+    let got: Vec<(String, String, i64, i64, i64, bool)> = m["rows"]
         .as_array()
         .unwrap()
         .iter()
         .map(|r| {
             (
+                r["group"].as_str().unwrap().to_owned(),
                 r["user_id"].as_str().unwrap().to_owned(),
                 r["total"].as_i64().unwrap(),
                 r["rank"].as_i64().unwrap(),
+                r["ranked_of"].as_i64().unwrap(),
                 r["bottom"].as_bool().unwrap(),
             )
         })
         .collect();
+    let row = |g: &str, u: &str, t: i64| (g.to_owned(), u.to_owned(), t, 1, 1, false);
     assert_eq!(
         got,
         vec![
-            ("u1".into(), 88, 1, false),
-            ("l1".into(), 70, 2, true),
-            ("u2".into(), 65, 3, true),
+            row("石门镇 班子成员", "l1", 70),
+            row("石门镇 一般干部", "u1", 88),
+            row("白沙镇 一般干部", "u2", 65),
         ]
     );
 
