@@ -5,7 +5,7 @@ use sync_core::{Role, UserId};
 
 use crate::auth;
 use crate::login_name::LoginName;
-use crate::storage::{NewUser, Store, Unit, User};
+use crate::storage::{NewUser, NoticeSettings, Store, Unit, User};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AdminError {
@@ -36,6 +36,85 @@ pub async fn create_unit(
         return Err(AdminError::Invalid("a unit needs a name".into()));
     }
     Ok(store.create_unit(id, parent, name, level).await?)
+}
+
+/// Changes to a unit's notice settings: `Some` sets a field (an empty
+/// text clears it, so the unit above's applies), `None` keeps it.
+#[derive(Debug, Clone, Default)]
+pub struct NoticeUpdate {
+    pub issuer: Option<String>,
+    pub phone: Option<String>,
+    pub address: Option<String>,
+    pub supervision_office: Option<String>,
+    pub supervision_phone: Option<String>,
+    /// 0 clears it.
+    pub display_days: Option<i64>,
+}
+
+/// The longest text of a notice setting.
+const MAX_NOTICE_TEXT: usize = 100;
+
+/// Change how `unit_id` signs its notices; returns its own settings now.
+pub async fn set_notice_settings(
+    store: &Store,
+    unit_id: &str,
+    update: NoticeUpdate,
+) -> Result<NoticeSettings, AdminError> {
+    if store.unit(unit_id).await?.is_none() {
+        return Err(AdminError::Invalid(format!(
+            "no unit {unit_id}; see `jishi admin list-units`"
+        )));
+    }
+    let mut s = store
+        .own_notice_settings(unit_id)
+        .await?
+        .unwrap_or_default();
+    for (field, value, target) in [
+        ("issuer", update.issuer, &mut s.issuer),
+        ("phone", update.phone, &mut s.phone),
+        ("address", update.address, &mut s.address),
+        (
+            "supervision-office",
+            update.supervision_office,
+            &mut s.supervision_office,
+        ),
+        (
+            "supervision-phone",
+            update.supervision_phone,
+            &mut s.supervision_phone,
+        ),
+    ] {
+        let Some(value) = value else { continue };
+        let value = value.trim().to_owned();
+        if value.chars().count() > MAX_NOTICE_TEXT || value.chars().any(char::is_control) {
+            return Err(AdminError::Invalid(format!(
+                "--{field} must be one line of at most {MAX_NOTICE_TEXT} characters"
+            )));
+        }
+        let phone_like = field.ends_with("phone");
+        if phone_like
+            && !value
+                .chars()
+                .all(|c| c.is_ascii_digit() || " -+()转".contains(c))
+        {
+            return Err(AdminError::Invalid(format!(
+                "--{field} takes digits, spaces and - + ( ) only, e.g. 0736-12388"
+            )));
+        }
+        *target = value;
+    }
+    match update.display_days {
+        Some(0) => s.display_days = None,
+        Some(d) if (1..=365).contains(&d) => s.display_days = Some(d),
+        Some(d) => {
+            return Err(AdminError::Invalid(format!(
+                "--display-days must be 1 to 365 (0 clears it), not {d}"
+            )))
+        }
+        None => {}
+    }
+    store.set_notice_settings(unit_id, &s).await?;
+    Ok(s)
 }
 
 #[derive(Debug, Clone)]

@@ -165,6 +165,29 @@ enum AdminCommand {
         #[arg(long)]
         reviewer: String,
     },
+    /// Set how a unit signs its notices (落款, phones, 公示期). A field not
+    /// given is kept; an empty one is cleared (the unit above's applies).
+    SetUnitNotice {
+        #[arg(long)]
+        unit: String,
+        /// The issuing body, e.g. 中共石门镇委员会.
+        #[arg(long)]
+        issuer: Option<String>,
+        /// Where the public calls the unit.
+        #[arg(long)]
+        phone: Option<String>,
+        #[arg(long)]
+        address: Option<String>,
+        /// e.g. 县纪委监委.
+        #[arg(long)]
+        supervision_office: Option<String>,
+        /// 监督电话, e.g. 0736-12388.
+        #[arg(long)]
+        supervision_phone: Option<String>,
+        /// 公示期 in days (0 clears it: the unit above's, or 7).
+        #[arg(long)]
+        display_days: Option<i64>,
+    },
     ListUnits,
     ListUsers,
     ListDevices,
@@ -449,6 +472,30 @@ async fn admin_command(store: &Store, cmd: AdminCommand) -> anyhow::Result<()> {
             }
             store.set_reviewer_override(&user, &reviewer).await?;
             println!("{reviewer} now reviews {user}");
+        }
+        AdminCommand::SetUnitNotice {
+            unit,
+            issuer,
+            phone,
+            address,
+            supervision_office,
+            supervision_phone,
+            display_days,
+        } => {
+            let own = admin::set_notice_settings(
+                store,
+                &unit,
+                admin::NoticeUpdate {
+                    issuer,
+                    phone,
+                    address,
+                    supervision_office,
+                    supervision_phone,
+                    display_days,
+                },
+            )
+            .await?;
+            println!("{unit} signs its notices with: {own:?} (empty: from the unit above)");
         }
         AdminCommand::ListUnits => {
             for u in store.units().await? {

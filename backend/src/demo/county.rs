@@ -33,8 +33,33 @@ pub async fn create(
         }
     };
     unit(COUNTY_ID, None, COUNTY_NAME, "county").await?;
-    for t in &county.townships {
+    // How the notices are signed: the county's supervision office for
+    // every township, each township its own issuer and phone.
+    admin::set_notice_settings(
+        store,
+        COUNTY_ID,
+        admin::NoticeUpdate {
+            supervision_office: Some(format!("{COUNTY_NAME}纪委监委")),
+            supervision_phone: Some("0736-12388".into()),
+            ..Default::default()
+        },
+    )
+    .await
+    .context("setting the county's notice settings")?;
+    for (i, t) in county.townships.iter().enumerate() {
         unit(&t.id, Some(COUNTY_ID), &t.name, "township").await?;
+        admin::set_notice_settings(
+            store,
+            &t.id,
+            admin::NoticeUpdate {
+                issuer: Some(format!("中共{}委员会", t.name)),
+                phone: Some(format!("0736-72{:05}", 10_000 + i)),
+                address: Some(format!("{}人民政府一楼党政办", t.name)),
+                ..Default::default()
+            },
+        )
+        .await
+        .with_context(|| format!("setting {}'s notice settings", t.id))?;
         for (v, name) in &t.villages {
             unit(v, Some(&t.id), name, "village").await?;
         }

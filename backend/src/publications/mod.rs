@@ -7,6 +7,7 @@
 pub mod amendments;
 pub mod content;
 pub mod masking;
+pub mod notice;
 pub mod render;
 pub mod week;
 

@@ -7,6 +7,7 @@ use askama::Template;
 use chrono::DateTime;
 
 use super::content::Publication;
+use super::notice::NoticeFrame;
 use super::week::{zh_day, IsoWeek};
 
 #[derive(Template)]
@@ -17,6 +18,7 @@ struct Page<'a> {
     week_range: String,
     photo_base: &'a str,
     amended: &'a BTreeSet<String>,
+    frame: &'a NoticeFrame,
     /// The bar above the article in the supervisors' preview.
     preview: Option<&'a PreviewBar>,
 }
@@ -44,6 +46,7 @@ pub enum RenderError {
 /// its own photo route and a banner). `amended`: the days edited since.
 pub fn article(
     p: &Publication,
+    frame: &NoticeFrame,
     photo_base: &str,
     amended: &BTreeSet<String>,
     preview: Option<&PreviewBar>,
@@ -67,6 +70,7 @@ pub fn article(
         ),
         photo_base,
         amended,
+        frame,
         preview,
     }
     .render()?)

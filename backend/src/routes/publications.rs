@@ -12,6 +12,7 @@ use crate::error::ApiError;
 use crate::photos::store::thumb_key;
 use crate::publications::amendments::{amended_days, amendments_of, Amendment};
 use crate::publications::content::Publication;
+use crate::publications::notice::NoticeFrame;
 use crate::publications::render;
 use crate::publications::week::IsoWeek;
 use crate::publications::{self as publ};
@@ -62,7 +63,8 @@ pub async fn page(
     let (row, p) = stored(&state, &unit, &w).await?;
     let amended = amended_days(&state.store, &row).await?;
     let photo_base = format!("/p/{}/{}/photos", row.unit_id, row.week);
-    let html = render::article(&p, &photo_base, &amended, None)?;
+    let frame = NoticeFrame::load(&state.store, &row.unit_id, &p.unit_name, p.published_at).await?;
+    let html = render::article(&p, &frame, &photo_base, &amended, None)?;
     Ok((
         [(
             header::CACHE_CONTROL,

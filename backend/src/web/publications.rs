@@ -10,6 +10,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use super::units::{overseen, publishes};
 use super::{china_now, china_time, WebCaller, WebError};
 use crate::publications::amendments::{amended_days, amendments_of};
+use crate::publications::notice::NoticeFrame;
 use crate::publications::render::{self, PreviewBar};
 use crate::publications::week::IsoWeek;
 use crate::publications::{self as publ, draft};
@@ -75,7 +76,9 @@ pub async fn preview(
                 public_url: Some(format!("/p/{}/{}", row.unit_id, row.week)),
                 amendments_url: Some(format!("{base}/amendments")),
             };
-            render::article(&p, "/web/photos", &amended, Some(&bar))?
+            let frame =
+                NoticeFrame::load(&state.store, &unit.id, &p.unit_name, p.published_at).await?;
+            render::article(&p, &frame, "/web/photos", &amended, Some(&bar))?
         }
         None => {
             let now = china_now();
@@ -103,7 +106,20 @@ pub async fn preview(
                 public_url: None,
                 amendments_url: None,
             };
-            render::article(&d.publication, "/web/photos", &BTreeSet::new(), Some(&bar))?
+            let frame = NoticeFrame::load(
+                &state.store,
+                &unit.id,
+                &d.publication.unit_name,
+                d.publication.published_at,
+            )
+            .await?;
+            render::article(
+                &d.publication,
+                &frame,
+                "/web/photos",
+                &BTreeSet::new(),
+                Some(&bar),
+            )?
         }
     };
     Ok(Html(html))

@@ -152,6 +152,60 @@ async fn weekly(db: Db) {
     assert!(!text.contains("28.123456") && !text.contains("112.654321"));
     assert_eq!(p["amended_days"], serde_json::json!([]));
 
+    // How the township and the county sign: the township's own issuer and
+    // phone, the county's supervision phone and 公示期 for every township.
+    use backend::admin::{set_notice_settings, NoticeUpdate};
+    set_notice_settings(
+        &app.state.store,
+        "c1",
+        NoticeUpdate {
+            issuer: Some("中共某县委".into()),
+            supervision_office: Some("县纪委监委".into()),
+            supervision_phone: Some("0736-12388".into()),
+            display_days: Some(5),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    set_notice_settings(
+        &app.state.store,
+        "t1",
+        NoticeUpdate {
+            issuer: Some("中共石门镇委员会".into()),
+            phone: Some("0736-5551234".into()),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    for bad in [
+        NoticeUpdate {
+            supervision_phone: Some("call 12388".into()),
+            ..Default::default()
+        },
+        NoticeUpdate {
+            display_days: Some(400),
+            ..Default::default()
+        },
+        NoticeUpdate {
+            issuer: Some("两行\n落款".into()),
+            ..Default::default()
+        },
+    ] {
+        let e = set_notice_settings(&app.state.store, "t1", bad)
+            .await
+            .unwrap_err();
+        assert!(e.to_string().starts_with("--"), "names the flag: {e}");
+    }
+    assert!(
+        set_notice_settings(&app.state.store, "nowhere", NoticeUpdate::default())
+            .await
+            .unwrap_err()
+            .to_string()
+            .contains("list-units")
+    );
+
     // The page, with the photo.
     let page = app
         .http
@@ -168,6 +222,22 @@ async fn weekly(db: Db) {
     assert!(html.contains("<html lang=\"zh-CN\">"));
     assert!(html.contains("石门镇干部工作纪实周公示"));
     assert!(html.contains("当晚住村"));
+    // Signed: the township's issuer and phone, the county's office, its
+    // supervision phone and 公示期.
+    assert!(html.contains("id=\"frame\""));
+    for part in [
+        "中共石门镇委员会",
+        "0736-5551234",
+        "县纪委监委",
+        "0736-12388",
+        "（5天）",
+    ] {
+        assert!(html.contains(part), "{part} on the notice");
+    }
+    assert!(
+        !html.contains("中共某县委"),
+        "the township signs its own notice"
+    );
     // The summary table first, then the details; Chinese dates only.
     assert!(html.contains("id=\"summary\"") && html.contains("<nav class=\"index\""));
     assert!(html.find("id=\"summary\"") < html.find("class=\"details\""));
