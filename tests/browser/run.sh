@@ -52,12 +52,32 @@ if [ -z "$PUBLICATION" ] || [ -z "$MONTH" ] || [ -z "$LOGIN" ] || [ -z "$PASSWOR
   cat "$WORK/demo.out" >&2
   exit 1
 fi
-log "scenario: $LOGIN, publication $PUBLICATION, reviews of $MONTH"
+# A township of 40 cadres (no records, long posts): its weekly notice's
+# summary table must still fit one A4 page. Added to the demo's database
+# beside the running server (the users cannot log in: no password).
+WEEK="${PUBLICATION##*/}"
+"$TARGET/debug/jishi" admin --data-dir "$WORK/data" create-unit \
+  --id big40 --name 大坪镇 --level township --parent qingshan >/dev/null
+python3 - "$WORK/data/jishi.db" <<'PY'
+import sqlite3, sys, time
+db = sqlite3.connect(sys.argv[1], timeout=30)
+posts = ["驻村第一书记兼村党支部书记", "驻村工作队员", "镇人大主席团副主席", "综治办主任"]
+with db:
+    for i in range(40):
+        db.execute(
+            "INSERT INTO users (id, login, name, post, unit_id, role, password_hash, created_at)"
+            " VALUES (?, ?, ?, ?, 'big40', 'cadre', '!', ?)",
+            (f"big{i:02}", f"big{i:02}", f"干部{i:02}号", posts[i % 4], int(time.time() * 1000)),
+        )
+PY
+"$TARGET/debug/jishi" publish-week --data-dir "$WORK/data" --week "$WEEK" --unit big40 >/dev/null
+BIG="/p/big40/$WEEK"
+log "scenario: $LOGIN, publication $PUBLICATION, reviews of $MONTH, 40 cadres at $BIG"
 # An ES module finds its imports from where it lies: next to node_modules.
 cp "$HERE/scenario.mjs" "$TOOLS/scenario.mjs"
 set +e
 timeout 300 node "$TOOLS/scenario.mjs" \
-  "$BASE" "$LOGIN" "$PASSWORD" "$PUBLICATION" "$MONTH" "$SHOTS"
+  "$BASE" "$LOGIN" "$PASSWORD" "$PUBLICATION" "$MONTH" "$SHOTS" "$BIG"
 STATUS=$?
 set -e
 if [ "$STATUS" -ne 0 ]; then

@@ -9,9 +9,9 @@ import { chromium } from 'playwright-core';
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 
-const [base, login, password, publication, month, shots] = process.argv.slice(2);
-if (!shots) {
-  console.error('usage: node scenario.mjs <base-url> <login> <password> <publication-path> <review-month> <screenshot-dir>');
+const [base, login, password, publication, month, shots, big] = process.argv.slice(2);
+if (!shots || !big) {
+  console.error('usage: node scenario.mjs <base-url> <login> <password> <publication-path> <review-month> <screenshot-dir> <40-cadre-publication-path>');
   process.exit(2);
 }
 mkdirSync(shots, { recursive: true });
@@ -168,6 +168,18 @@ try {
   assert.equal(pages(summaryOnly), 1, 'the summary fits one A4 page');
   assert.ok(pages(whole) >= 2, `the details follow on their own pages (${pages(whole)} pages)`);
   writeFileSync(`${shots}/5-publication.pdf`, whole);
+
+  step('a township of 40 cadres: the summary still fits one A4 page');
+  const print = await browser.newPage({ locale: 'zh-CN' });
+  await print.goto(`${base}${big}`);
+  assert.equal(await print.locator('#summary tbody tr').count(), 41, '40 cadres and the totals');
+  await print.emulateMedia({ media: 'print' });
+  const bigWhole = await print.pdf({ format: 'A4' });
+  await print.addStyleTag({ content: '.details { display: none !important; }' });
+  const bigSummary = await print.pdf({ format: 'A4' });
+  assert.equal(pages(bigSummary), 1, `40 summary rows on one A4 page (${pages(bigSummary)} pages)`);
+  writeFileSync(`${shots}/6-publication-40.pdf`, bigWhole);
+  await print.close();
 
   assert.deepEqual(errors, [], 'no script errors on the pages');
   step('all checks passed');
