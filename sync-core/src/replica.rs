@@ -764,9 +764,6 @@ impl Replica {
     }
 }
 
-/// Store a document's new changes: the whole document if it is new on
-/// disk, else the changes since `disk_heads` as one chunk. Returns the number
-/// of chunks the document now has.
 /// Store `doc` whole in place of what is stored for it: its history was
 /// rewritten (same content), so the stored chunks no longer apply.
 fn replace_stored(
@@ -783,6 +780,9 @@ fn replace_stored(
     Ok(())
 }
 
+/// Store a document's new changes: the whole document if it is new on
+/// disk, else the changes since `disk_heads` as one chunk. Returns the number
+/// of chunks the document now has.
 fn write_doc(
     tx: &rusqlite::Transaction<'_>,
     doc: &mut Document,
