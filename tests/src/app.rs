@@ -343,6 +343,20 @@ impl TestApp {
             .unwrap()
     }
 
+    /// The answer to a PATCH that declares `declared` body bytes and sends
+    /// none: status line and headers.
+    pub fn patch_head_only(
+        &self,
+        token: &str,
+        sha: &str,
+        offset: u64,
+        total: u64,
+        declared: usize,
+    ) -> String {
+        let addr = self.base.trim_start_matches("http://");
+        upload::patch_head_only(addr, token, sha, offset, total, declared)
+    }
+
     /// A PATCH whose connection is cut after `sent` bytes of `body`.
     pub fn cut_patch(
         &self,

@@ -113,3 +113,35 @@ pub fn cut_patch(
     let mut rest = Vec::new();
     let _ = s.read_to_end(&mut rest);
 }
+
+/// A PATCH to the server at `addr` that declares `declared` bytes of body
+/// and sends none of them: the answer the server gives before reading a
+/// body (status line and headers, as text). Deterministic where a client
+/// still writing a refused body races the server closing the connection.
+pub fn patch_head_only(
+    addr: &str,
+    token: &str,
+    sha: &str,
+    offset: u64,
+    total: u64,
+    declared: usize,
+) -> String {
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(std::time::Duration::from_secs(30)))
+        .unwrap();
+    let head = format!(
+        "PATCH /api/v1/blobs/{sha} HTTP/1.1\r\nhost: {addr}\r\nauthorization: Bearer {token}\r\nupload-offset: {offset}\r\nupload-length: {total}\r\ncontent-length: {declared}\r\n\r\n"
+    );
+    s.write_all(head.as_bytes()).unwrap();
+    s.flush().unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+        match s.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+            Err(e) => panic!("no answer before the body: {e}"),
+        }
+    }
+    String::from_utf8_lossy(&got).into_owned()
+}

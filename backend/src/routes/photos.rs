@@ -93,8 +93,14 @@ pub async fn patch(
         .headers()
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok())
-        .map_or(MAX_CHUNK, |n| n.min(MAX_CHUNK));
+        .and_then(|v| v.parse::<usize>().ok());
+    // A chunk declared longer than allowed is refused from its header,
+    // before a byte of it is read (the connection is closed after the
+    // answer: its body is still on it).
+    if declared.is_some_and(|n| n > MAX_CHUNK) {
+        return Err(ApiError::PayloadTooLarge);
+    }
+    let declared = declared.unwrap_or(MAX_CHUNK);
     let _reserved = state
         .upload_bytes
         .reserve(declared)

@@ -304,14 +304,16 @@ async fn bad_images(db: Db) {
         .patch(&s.access, &sha(&good), 0, 100 * 1024 * 1024, &good[..10])
         .await;
     assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    // A chunk larger than allowed is refused from its declared length,
+    // before a byte of it is read, and the connection is closed (the body
+    // was not read, so it cannot be reused). Sent as headers only: a client
+    // still writing the body races the close and may see a reset instead
+    // of the answer (it did now and then through reqwest).
     let big = vec![0u8; 2 * 1024 * 1024];
-    let r = app
-        .patch(&s.access, &sha(&big), 0, big.len() as u64, &big)
-        .await;
-    assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
-    // The rest of that body was not read: the connection is not reused
-    // (without this the next request here failed now and then).
-    assert_eq!(r.headers()["connection"], "close");
+    let answer = app.patch_head_only(&s.access, &sha(&big), 0, big.len() as u64, big.len());
+    let lower = answer.to_ascii_lowercase();
+    assert!(lower.starts_with("http/1.1 413"), "{answer}");
+    assert!(lower.contains("connection: close"), "{answer}");
     // Malformed headers and hashes.
     let r = app
         .http
