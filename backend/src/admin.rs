@@ -49,6 +49,8 @@ pub struct NoticeUpdate {
     pub supervision_phone: Option<String>,
     /// 0 clears it.
     pub display_days: Option<i64>,
+    /// `auto`, `leader`, or `inherit` (clears it).
+    pub approval: Option<String>,
 }
 
 /// The longest text of a notice setting.
@@ -112,6 +114,18 @@ pub async fn set_notice_settings(
             )))
         }
         None => {}
+    }
+    match update.approval.as_deref().map(str::trim) {
+        None => {}
+        Some("inherit") => s.approval = None,
+        Some(mode) => {
+            s.approval = Some(crate::storage::Approval::parse(mode).ok_or_else(|| {
+                AdminError::Invalid(format!(
+                    "--approval is auto (published on Monday by itself), leader (published \
+                     when a leader of the unit approves it) or inherit, not {mode:?}"
+                ))
+            })?)
+        }
     }
     store.set_notice_settings(unit_id, &s).await?;
     Ok(s)

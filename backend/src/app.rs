@@ -87,6 +87,19 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/p/{unit}/{week}", get(routes::publications::page))
         .route(
+            "/api/v1/publications/{unit}/{week}/versions/{version}",
+            get(routes::publications::version_json),
+        )
+        .route(
+            "/p/{unit}/{week}/v/{version}",
+            get(routes::publications::version_page),
+        )
+        .route(
+            "/api/v1/publications/{unit}",
+            get(routes::publications::unit_json),
+        )
+        .route("/p/{unit}", get(routes::publications::unit_page))
+        .route(
             "/api/v1/publications/{unit}/{week}/amendments",
             get(routes::publications::amendments),
         )

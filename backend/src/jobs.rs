@@ -28,7 +28,8 @@ const JOB_LEASE_MS: i64 = 5 * 60 * 1000;
 
 /// One round of the Monday task at `now`: if this week's Monday hour has
 /// come, make last week's publication of every publishing unit that has
-/// none. Returns how many it made.
+/// none and publishes by itself (a unit whose leader approves it waits for
+/// him). Returns how many it made.
 pub async fn publish_due(state: &AppState, now: chrono::DateTime<chrono::FixedOffset>) -> usize {
     let this_week = crate::publications::week::IsoWeek::of(now.date_naive());
     let due = this_week
@@ -61,11 +62,20 @@ pub async fn publish_due(state: &AppState, now: chrono::DateTime<chrono::FixedOf
     let week = this_week.previous();
     let mut made = 0;
     for unit in units {
-        match crate::publications::publish_week(&state.store, &unit, week, &state.config.holidays)
-            .await
+        use crate::publications::Published;
+        match crate::publications::publish_unless_approval(
+            &state.store,
+            &unit,
+            week,
+            &state.config.holidays,
+        )
+        .await
         {
-            Ok((_, true)) => made += 1,
-            Ok((_, false)) => {}
+            Ok(Published::Done(_, true)) => made += 1,
+            Ok(Published::Done(_, false)) => {}
+            Ok(Published::AwaitsApproval) => {
+                tracing::info!(unit, %week, "weekly notice awaits a leader's approval")
+            }
             Err(e) => tracing::warn!(unit, %week, error = %e, "weekly publication failed"),
         }
     }

@@ -187,6 +187,11 @@ enum AdminCommand {
         /// 公示期 in days (0 clears it: the unit above's, or 7).
         #[arg(long)]
         display_days: Option<i64>,
+        /// Who publishes the weekly notice: `auto` (on Monday, by itself),
+        /// `leader` (when a leader of the unit approves it in the web
+        /// pages), `inherit` (the unit above's; automatic if none).
+        #[arg(long)]
+        approval: Option<String>,
     },
     ListUnits,
     ListUsers,
@@ -374,20 +379,25 @@ async fn run() -> anyhow::Result<()> {
             };
             let total = units.len();
             for (i, unit) in units.iter().enumerate() {
-                let (row, made) =
-                    backend::publications::publish_week(&store, unit, week, &config.holidays)
-                        .await
-                        .with_context(|| format!("publishing {unit} for {week}"))?;
-                eprintln!(
-                    "[{}/{total}] {unit} {week}: {} — {}",
-                    i + 1,
-                    if made {
-                        "made"
-                    } else {
-                        "already published, kept"
-                    },
-                    row.title
-                );
+                use backend::publications::Published;
+                let done = backend::publications::publish_unless_approval(
+                    &store,
+                    unit,
+                    week,
+                    &config.holidays,
+                )
+                .await
+                .with_context(|| format!("publishing {unit} for {week}"))?;
+                let (what, title) = match done {
+                    Published::Done(row, true) => ("made", row.title),
+                    Published::Done(row, false) => ("already published, kept", row.title),
+                    Published::AwaitsApproval => (
+                        "not published: a leader of the unit approves it in the web pages \
+                         (set-unit-notice --approval)",
+                        String::new(),
+                    ),
+                };
+                eprintln!("[{}/{total}] {unit} {week}: {what} {title}", i + 1);
             }
             println!("{total} publication(s) for {week}; pages at /p/{{unit}}/{week}");
         }
@@ -481,6 +491,7 @@ async fn admin_command(store: &Store, cmd: AdminCommand) -> anyhow::Result<()> {
             supervision_office,
             supervision_phone,
             display_days,
+            approval,
         } => {
             let own = admin::set_notice_settings(
                 store,
@@ -492,6 +503,7 @@ async fn admin_command(store: &Store, cmd: AdminCommand) -> anyhow::Result<()> {
                     supervision_office,
                     supervision_phone,
                     display_days,
+                    approval,
                 },
             )
             .await?;

@@ -346,6 +346,16 @@ impl Publication {
         all.dedup();
         all
     }
+
+    /// The publication without its photos: how a superseded version is
+    /// shown (only the current version's photos are public).
+    pub fn without_photos(mut self) -> Publication {
+        for d in self.cadres.iter_mut().flat_map(|c| c.days.iter_mut()) {
+            d.entries.iter_mut().for_each(|e| e.photos.clear());
+            d.night.iter_mut().for_each(|a| a.photos.clear());
+        }
+        self
+    }
 }
 
 #[cfg(test)]

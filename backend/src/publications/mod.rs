@@ -9,6 +9,7 @@ pub mod content;
 pub mod masking;
 pub mod notice;
 pub mod render;
+pub mod versions;
 pub mod week;
 
 use std::collections::BTreeMap;
@@ -16,7 +17,7 @@ use std::collections::BTreeMap;
 use chrono::NaiveDate;
 use sync_core::Role;
 
-use crate::storage::{PublicationRow, Store, StoreError};
+use crate::storage::{Approval, PublicationRow, Store, StoreError};
 use content::{CadreInput, Publication};
 use week::IsoWeek;
 
@@ -104,19 +105,74 @@ pub async fn draft(
 }
 
 /// The publication of `unit_id` for `week`: the stored one if it exists,
-/// otherwise made now from the records and stored.
+/// otherwise made now from the records and stored (whatever the unit's
+/// approval mode: the command line's and the demo's act).
 pub async fn publish_week(
     store: &Store,
     unit_id: &str,
     week: IsoWeek,
     holidays: &[NaiveDate],
 ) -> Result<(PublicationRow, bool), PublishError> {
-    let week_s = week.to_string();
-    if let Some(row) = store.publication(unit_id, &week_s).await? {
+    if let Some(row) = store.publication(unit_id, &week.to_string()).await? {
         return Ok((row, false));
     }
     let now = crate::storage::now_ms();
-    let Draft { publication, heads } = draft(store, unit_id, week, holidays, now).await?;
+    let made = draft(store, unit_id, week, holidays, now).await?;
+    store_draft(store, unit_id, week, made, now, None).await
+}
+
+/// What the Monday task (and a supervisor's publish button) did for a unit.
+#[derive(Debug)]
+pub enum Published {
+    /// Published now, or found published: `(row, made by this call)`.
+    Done(PublicationRow, bool),
+    /// The unit publishes when one of its leaders approves: nothing yet.
+    AwaitsApproval,
+}
+
+/// Publish as the unit's approval mode says: now when it publishes by
+/// itself; nothing when a leader must approve it first.
+pub async fn publish_unless_approval(
+    store: &Store,
+    unit_id: &str,
+    week: IsoWeek,
+    holidays: &[NaiveDate],
+) -> Result<Published, PublishError> {
+    if let Some(row) = store.publication(unit_id, &week.to_string()).await? {
+        return Ok(Published::Done(row, false));
+    }
+    if approval_of(store, unit_id).await? == Approval::Leader {
+        return Ok(Published::AwaitsApproval);
+    }
+    let (row, made) = publish_week(store, unit_id, week, holidays).await?;
+    Ok(Published::Done(row, made))
+}
+
+/// How `unit_id` publishes: its setting or the nearest one above.
+pub async fn approval_of(store: &Store, unit_id: &str) -> Result<Approval, PublishError> {
+    let unit = store
+        .unit(unit_id)
+        .await?
+        .ok_or_else(|| PublishError::NoUnit(unit_id.to_owned()))?;
+    Ok(store
+        .notice_settings(&unit)
+        .await?
+        .approval
+        .unwrap_or(Approval::Auto))
+}
+
+/// Store `made` as the publication unless one exists (another instance,
+/// or a second press, got there first: theirs is kept).
+pub(crate) async fn store_draft(
+    store: &Store,
+    unit_id: &str,
+    week: IsoWeek,
+    made: Draft,
+    now: i64,
+    approved_by: Option<&str>,
+) -> Result<(PublicationRow, bool), PublishError> {
+    let week_s = week.to_string();
+    let Draft { publication, heads } = made;
     let row = PublicationRow {
         unit_id: publication.unit_id.clone(),
         week: week_s.clone(),
@@ -124,15 +180,15 @@ pub async fn publish_week(
         content: serde_json::to_string(&publication)?,
         heads: serde_json::to_string(&heads)?,
         created_at: now,
+        approved_by: approved_by.map(str::to_owned),
     };
     let made = store
         .insert_publication(&row, &publication.photos())
         .await?;
     if made {
-        tracing::info!(unit = %row.unit_id, week = %week_s, "weekly publication made");
+        tracing::info!(unit = %row.unit_id, week = %week_s, approved_by, "weekly publication made");
         return Ok((row, true));
     }
-    // Another instance made it first: theirs is the publication.
     let stored = store
         .publication(unit_id, &week_s)
         .await?

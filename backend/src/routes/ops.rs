@@ -107,8 +107,13 @@ pub async fn openapi() -> Json<utoipa::openapi::OpenApi> {
     Json(ApiDoc::openapi())
 }
 
-pub async fn not_found() -> ApiError {
-    ApiError::NotFound
+/// What no route answers: JSON for programs, a Chinese page under the
+/// public notices' `/p/` (people follow those links).
+pub async fn not_found(uri: axum::http::Uri) -> Response {
+    if uri.path().starts_with("/p/") || uri.path() == "/p" {
+        return super::publications::PageError::from(ApiError::NotFound).into_response();
+    }
+    ApiError::NotFound.into_response()
 }
 
 /// A panic in a handler is a bug; the client gets a JSON 500, the process

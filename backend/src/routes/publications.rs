@@ -3,6 +3,8 @@
 //! `/api/v1/publications/{unit}/{week}`, and the photos it shows. No login:
 //! a publication is public by design, and only what it shows is served.
 
+use std::collections::BTreeMap;
+
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
@@ -12,67 +14,367 @@ use crate::error::ApiError;
 use crate::photos::store::thumb_key;
 use crate::publications::amendments::{amended_days, amendments_of, Amendment};
 use crate::publications::content::Publication;
-use crate::publications::notice::NoticeFrame;
-use crate::publications::render;
+use crate::publications::notice::{zh_date, NoticeFrame};
+use crate::publications::render::{self, NoticeLink, VersionLine, VersionsView};
+use crate::publications::versions::{publication_of, Notice};
 use crate::publications::week::IsoWeek;
 use crate::publications::{self as publ};
 use crate::state::AppState;
-use crate::storage::PublicationRow;
+use crate::storage::{Store, VersionAction, VersionRow};
 
 fn week(s: &str) -> Result<IsoWeek, ApiError> {
     IsoWeek::parse(s).map_err(|e| ApiError::bad_request("bad_week", e.to_string()))
 }
 
-async fn stored(
-    state: &AppState,
-    unit: &str,
-    w: &str,
-) -> Result<(PublicationRow, Publication), ApiError> {
-    let w = week(w)?;
-    let row = state
-        .store
-        .publication(unit, &w.to_string())
-        .await?
-        .ok_or(ApiError::NotFound)?;
-    // Masked again as served: a publication stored before the masking
-    // rules grew, or a field they did not cover then, is not trusted.
-    let p = publ::masking::mask_publication(publ::parse(&row)?);
-    Ok((row, p))
+/// An error of a public page: a page in Chinese for people who followed a
+/// link or typed an address, not the API's JSON.
+pub struct PageError(ApiError);
+
+impl<E: Into<ApiError>> From<E> for PageError {
+    fn from(e: E) -> Self {
+        PageError(e.into())
+    }
 }
 
-/// The publication as JSON, with the days amended since.
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        let (title, message) = match &self.0 {
+            ApiError::NotFound => (
+                "没有找到这份公示",
+                "地址可能有误，或者这份公示还没有发布。请到本单位的公示栏查看全部公示。",
+            ),
+            ApiError::BadRequest { .. } => (
+                "地址有误",
+                "公示的地址格式不对，请核对链接，或到本单位的公示栏查看全部公示。",
+            ),
+            _ => ("暂时无法显示", "服务器暂时出错，请稍后再试。"),
+        };
+        // The API's answer logs what went wrong and sets the status.
+        let status = self.0.into_response().status();
+        match render::public_error(title, message) {
+            Ok(html) => (status, Html(html)).into_response(),
+            Err(_) => status.into_response(),
+        }
+    }
+}
+
+/// The published notice of `unit` for week `w`.
+async fn notice(state: &AppState, unit: &str, w: &str) -> Result<Notice, ApiError> {
+    let w = week(w)?;
+    Notice::load(&state.store, unit, &w.to_string())
+        .await?
+        .ok_or(ApiError::NotFound)
+}
+
+/// A version's publication as served: masked again (a publication stored
+/// before the masking rules grew, or a field they did not cover then, is
+/// not trusted); None for a withdrawal.
+fn served(v: &VersionRow) -> Result<Option<Publication>, ApiError> {
+    Ok(publication_of(v)?.map(publ::masking::mask_publication))
+}
+
+/// The names of the people who approved, corrected or withdrew.
+pub async fn names_of(
+    store: &Store,
+    notice: &Notice,
+) -> Result<BTreeMap<String, String>, ApiError> {
+    let mut names = BTreeMap::new();
+    for v in notice.versions() {
+        if v.by_user.is_empty() || names.contains_key(&v.by_user) {
+            continue;
+        }
+        if let Some(u) = store.user(&v.by_user).await? {
+            names.insert(v.by_user.clone(), u.name);
+        }
+    }
+    Ok(names)
+}
+
+/// Where the public reads version `n` of a notice (the current one at the
+/// notice's own address).
+fn public_url(notice: &Notice, n: i64) -> Option<String> {
+    let c = notice.current();
+    if !notice.public(n) {
+        return None;
+    }
+    Some(if n == c.version {
+        format!("/p/{}/{}", c.unit_id, c.week)
+    } else {
+        format!("/p/{}/{}/v/{n}", c.unit_id, c.week)
+    })
+}
+
+#[derive(serde::Serialize)]
+struct VersionJson {
+    version: i64,
+    action: VersionAction,
+    reason: String,
+    /// Who approved (version 1), corrected or withdrew it; empty when it
+    /// published by itself.
+    by: String,
+    /// ms since the epoch.
+    at: i64,
+    current: bool,
+    /// Where the public reads it (null once withdrawn).
+    url: Option<String>,
+}
+
+fn versions_json(notice: &Notice, names: &BTreeMap<String, String>) -> Vec<VersionJson> {
+    notice
+        .versions()
+        .iter()
+        .map(|v| VersionJson {
+            version: v.version,
+            action: v.action,
+            reason: v.reason.clone(),
+            by: names.get(&v.by_user).cloned().unwrap_or_default(),
+            at: v.created_at,
+            current: v.version == notice.current().version,
+            url: public_url(notice, v.version),
+        })
+        .collect()
+}
+
+/// Version `n` of a notice as JSON: the publication (or, for a
+/// withdrawal, what is left of it), its status and every version.
+async fn version_value(
+    state: &AppState,
+    notice: &Notice,
+    n: i64,
+) -> Result<serde_json::Value, ApiError> {
+    let v = notice.version(n).ok_or(ApiError::NotFound)?;
+    let current = notice.current();
+    let names = names_of(&state.store, notice).await?;
+    let mut value = match served(v)? {
+        Some(mut p) => {
+            if n != current.version {
+                p = p.without_photos();
+            }
+            serde_json::to_value(&p).map_err(ApiError::internal)?
+        }
+        None => serde_json::json!({
+            "unit_id": v.unit_id,
+            "week": v.week,
+            "title": v.title,
+            "withdrawal": { "reason": v.reason, "at": v.created_at,
+                            "by": names.get(&v.by_user).cloned().unwrap_or_default() },
+        }),
+    };
+    // The days amended since the current version (what stands now).
+    let amended: Vec<String> = if n == current.version {
+        amended_days(&state.store, &current.as_publication())
+            .await?
+            .into_iter()
+            .collect()
+    } else {
+        Vec::new()
+    };
+    value["amended_days"] = serde_json::json!(amended);
+    value["version"] = serde_json::json!(n);
+    value["status"] = serde_json::json!(if n != current.version {
+        "superseded"
+    } else if notice.withdrawn() {
+        "withdrawn"
+    } else {
+        "published"
+    });
+    value["approved_by"] = serde_json::json!(names.get(&notice.first().by_user));
+    value["versions"] =
+        serde_json::to_value(versions_json(notice, &names)).map_err(ApiError::internal)?;
+    Ok(value)
+}
+
+/// `GET /api/v1/publications/{unit}/{week}`: the current version as JSON,
+/// with the days amended since and every version.
 pub async fn json(
     State(state): State<AppState>,
     Path((unit, w)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    let (row, p) = stored(&state, &unit, &w).await?;
-    let amended: Vec<String> = amended_days(&state.store, &row)
-        .await?
-        .into_iter()
-        .collect();
-    let mut value = serde_json::to_value(&p).map_err(ApiError::internal)?;
-    value["amended_days"] = serde_json::json!(amended);
-    Ok(Json(value).into_response())
+    let notice = notice(&state, &unit, &w).await?;
+    let n = notice.current().version;
+    Ok(Json(version_value(&state, &notice, n).await?).into_response())
 }
 
-/// The public page.
-pub async fn page(
+/// `GET /api/v1/publications/{unit}/{week}/versions/{n}`: one version
+/// (none once a withdrawal took it down).
+pub async fn version_json(
     State(state): State<AppState>,
-    Path((unit, w)): Path<(String, String)>,
+    Path((unit, w, n)): Path<(String, String, String)>,
 ) -> Result<Response, ApiError> {
-    let (row, p) = stored(&state, &unit, &w).await?;
-    let amended = amended_days(&state.store, &row).await?;
-    let photo_base = format!("/p/{}/{}/photos", row.unit_id, row.week);
-    let frame = NoticeFrame::load(&state.store, &row.unit_id, &p.unit_name, p.published_at).await?;
-    let html = render::article(&p, &frame, &photo_base, &amended, None)?;
-    Ok((
+    let notice = notice(&state, &unit, &w).await?;
+    let n = version_number(&n)?;
+    if !notice.public(n) {
+        return Err(ApiError::NotFound);
+    }
+    Ok(Json(version_value(&state, &notice, n).await?).into_response())
+}
+
+fn version_number(n: &str) -> Result<i64, ApiError> {
+    n.parse::<i64>()
+        .ok()
+        .filter(|n| (1..=10_000).contains(n))
+        .ok_or_else(|| ApiError::bad_request("bad_version", "a version is a number from 1"))
+}
+
+fn cacheable(html: String) -> Response {
+    (
         [(
             header::CACHE_CONTROL,
             HeaderValue::from_static("public, max-age=300"),
         )],
         Html(html),
     )
-        .into_response())
+        .into_response()
+}
+
+/// The page of version `n` of a notice, as the public reads it.
+async fn render_version(state: &AppState, notice: &Notice, n: i64) -> Result<String, ApiError> {
+    let v = notice.version(n).ok_or(ApiError::NotFound)?;
+    let names = names_of(&state.store, notice).await?;
+    let versions = VersionsView::of(notice, n, &names, |k| public_url(notice, k));
+    let unit_name = state
+        .store
+        .unit(&v.unit_id)
+        .await?
+        .map(|u| u.name)
+        .unwrap_or_default();
+    match served(v)? {
+        Some(p) => {
+            let current = notice.current();
+            let (p, amended) = if n == current.version {
+                let amended = amended_days(&state.store, &current.as_publication()).await?;
+                (p, amended)
+            } else {
+                (p.without_photos(), Default::default())
+            };
+            let photo_base = format!("/p/{}/{}/photos", v.unit_id, v.week);
+            let frame =
+                NoticeFrame::load(&state.store, &v.unit_id, &p.unit_name, p.published_at).await?;
+            Ok(render::article(
+                &p,
+                &frame,
+                &photo_base,
+                &amended,
+                None,
+                &versions,
+            )?)
+        }
+        None => {
+            let frame =
+                NoticeFrame::load(&state.store, &v.unit_id, &unit_name, v.created_at).await?;
+            let line = withdrawal_line(v, &names);
+            Ok(render::withdrawn(
+                &v.title, &unit_name, &line, &frame, &versions, None,
+            )?)
+        }
+    }
+}
+
+/// The withdrawal as its page tells it.
+pub fn withdrawal_line(v: &VersionRow, names: &BTreeMap<String, String>) -> VersionLine {
+    VersionLine {
+        label: format!("第{}版", v.version),
+        action: "撤回",
+        at: render::zh_time(v.created_at),
+        by: names.get(&v.by_user).cloned().unwrap_or_default(),
+        reason: v.reason.clone(),
+        url: None,
+        current: true,
+    }
+}
+
+/// `GET /p/{unit}/{week}`: the public page of the current version.
+pub async fn page(
+    State(state): State<AppState>,
+    Path((unit, w)): Path<(String, String)>,
+) -> Result<Response, PageError> {
+    let notice = notice(&state, &unit, &w).await?;
+    let n = notice.current().version;
+    Ok(cacheable(render_version(&state, &notice, n).await?))
+}
+
+/// `GET /p/{unit}/{week}/v/{n}`: an earlier version, marked as replaced.
+pub async fn version_page(
+    State(state): State<AppState>,
+    Path((unit, w, n)): Path<(String, String, String)>,
+) -> Result<Response, PageError> {
+    let notice = notice(&state, &unit, &w).await?;
+    let n = version_number(&n)?;
+    if !notice.public(n) {
+        return Err(ApiError::NotFound.into());
+    }
+    Ok(cacheable(render_version(&state, &notice, n).await?))
+}
+
+/// A unit's notices, newest first, as links.
+async fn unit_notices(
+    state: &AppState,
+    unit_id: &str,
+) -> Result<(String, Vec<NoticeLink>), ApiError> {
+    let unit = state
+        .store
+        .unit(unit_id)
+        .await?
+        .filter(|u| matches!(u.level.as_str(), "township" | "department"))
+        .ok_or(ApiError::NotFound)?;
+    let mut out = Vec::new();
+    for (w, created_at) in state.store.unit_publications(&unit.id).await? {
+        let Some(notice) = Notice::load(&state.store, &unit.id, &w).await? else {
+            continue;
+        };
+        let published = crate::china::at_ms(created_at)
+            .map(|t| zh_date(t.date_naive()))
+            .unwrap_or_default();
+        out.push(NoticeLink {
+            title: notice.current().title.clone(),
+            url: format!("/p/{}/{}", unit.id, w),
+            week: w,
+            published,
+            action: notice.current().action,
+        });
+    }
+    Ok((unit.name, out))
+}
+
+/// `GET /p/{unit}`: the unit's notice board, every notice newest first.
+pub async fn unit_page(
+    State(state): State<AppState>,
+    Path(unit): Path<String>,
+) -> Result<Response, PageError> {
+    let (name, notices) = unit_notices(&state, &unit).await?;
+    let frame = NoticeFrame::load(&state.store, &unit, &name, crate::storage::now_ms()).await?;
+    Ok(cacheable(render::notices(&name, &notices, &frame)?))
+}
+
+#[derive(serde::Serialize)]
+struct NoticeItem {
+    title: String,
+    week: String,
+    url: String,
+    /// `publish` (as first published), `correct` or `withdraw`: what its
+    /// current version did.
+    status: VersionAction,
+}
+
+/// `GET /api/v1/publications/{unit}`: the unit's notices, newest first.
+pub async fn unit_json(
+    State(state): State<AppState>,
+    Path(unit): Path<String>,
+) -> Result<Response, ApiError> {
+    let (name, notices) = unit_notices(&state, &unit).await?;
+    let items: Vec<NoticeItem> = notices
+        .into_iter()
+        .map(|n| NoticeItem {
+            title: n.title,
+            week: n.week,
+            url: n.url,
+            status: n.action,
+        })
+        .collect();
+    Ok(
+        Json(serde_json::json!({ "unit_id": unit, "unit_name": name, "notices": items }))
+            .into_response(),
+    )
 }
 
 /// A photo's thumbnail, served only when this publication shows it.
@@ -121,7 +423,7 @@ pub async fn photo(
 
 /// `GET /api/v1/publications/{unit}/{week}/amendments`: for leaders and
 /// supervisors over the unit, every change made to a published day after
-/// publication (what changed is in `/api/v1/documents/{doc_id}` and its
+/// the current version was published (what changed is in `/api/v1/documents/{doc_id}` and its
 /// `/changes`).
 pub async fn amendments(
     State(state): State<AppState>,
@@ -135,6 +437,8 @@ pub async fn amendments(
     if !over {
         return Err(ApiError::NotFound);
     }
-    let (row, _) = stored(&state, &unit, &w).await?;
-    Ok(Json(amendments_of(&state.store, &row).await?))
+    let notice = notice(&state, &unit, &w).await?;
+    Ok(Json(
+        amendments_of(&state.store, &notice.current().as_publication()).await?,
+    ))
 }

@@ -36,7 +36,7 @@ pub use backup::*;
 pub use changes::{DocChange, Feed};
 pub use documents::*;
 pub use faults::{CommitStep, FaultAction, Faults};
-pub use notices::NoticeSettings;
+pub use notices::{Approval, NoticeSettings};
 pub use photos::*;
 pub use publications::*;
 pub use reviews::*;

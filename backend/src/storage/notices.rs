@@ -1,4 +1,5 @@
-//! How units sign their notices (`notice_settings`, migration 0013).
+//! How units sign their notices (`notice_settings`, migration 0013) and
+//! who publishes them (`approval`, migration 0014).
 
 use sqlx::Row;
 
@@ -17,6 +18,36 @@ pub struct NoticeSettings {
     pub supervision_phone: String,
     /// 公示期 in days.
     pub display_days: Option<i64>,
+    /// Published on Monday by itself, or when a leader approves it.
+    #[serde(default)]
+    pub approval: Option<Approval>,
+}
+
+/// How a unit's weekly notice is published.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Approval {
+    /// On Monday at the publish hour, by itself (the default).
+    Auto,
+    /// Drafted on Monday; published when a leader of the unit approves it.
+    Leader,
+}
+
+impl Approval {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Approval::Auto => "auto",
+            Approval::Leader => "leader",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Approval> {
+        match s {
+            "auto" => Some(Approval::Auto),
+            "leader" => Some(Approval::Leader),
+            _ => None,
+        }
+    }
 }
 
 impl NoticeSettings {
@@ -34,6 +65,7 @@ impl NoticeSettings {
             }
         }
         self.display_days = self.display_days.or(above.display_days);
+        self.approval = self.approval.or(above.approval);
         self
     }
 }
@@ -43,7 +75,9 @@ where
     usize: sqlx::ColumnIndex<R>,
     String: for<'a> sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
     Option<i64>: for<'a> sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    Option<String>: for<'a> sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
 {
+    let approval: Option<String> = r.try_get(6)?;
     Ok(NoticeSettings {
         issuer: r.try_get(0)?,
         phone: r.try_get(1)?,
@@ -51,6 +85,9 @@ where
         supervision_office: r.try_get(3)?,
         supervision_phone: r.try_get(4)?,
         display_days: r.try_get(5)?,
+        // An unknown mode (written by a later version) is left to the
+        // units above, as if unset.
+        approval: approval.as_deref().and_then(Approval::parse),
     })
 }
 
@@ -62,16 +99,17 @@ impl Store {
     ) -> Result<(), StoreError> {
         on_pool!(self.pool(), p => sqlx::query(
             "INSERT INTO notice_settings (unit_id, issuer, phone, address, supervision_office,
-                 supervision_phone, display_days, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                 supervision_phone, display_days, approval, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
              ON CONFLICT (unit_id) DO UPDATE SET issuer = excluded.issuer,
                  phone = excluded.phone, address = excluded.address,
                  supervision_office = excluded.supervision_office,
                  supervision_phone = excluded.supervision_phone,
-                 display_days = excluded.display_days, updated_at = excluded.updated_at")
+                 display_days = excluded.display_days, approval = excluded.approval,
+                 updated_at = excluded.updated_at")
             .bind(unit_id).bind(&s.issuer).bind(&s.phone).bind(&s.address)
             .bind(&s.supervision_office).bind(&s.supervision_phone).bind(s.display_days)
-            .bind(now_ms()).execute(p).await.map(|_| ()))?;
+            .bind(s.approval.map(Approval::as_str)).bind(now_ms()).execute(p).await.map(|_| ()))?;
         Ok(())
     }
 
@@ -81,8 +119,8 @@ impl Store {
         unit_id: &str,
     ) -> Result<Option<NoticeSettings>, StoreError> {
         let row = on_pool!(self.pool(), p => sqlx::query(
-            "SELECT issuer, phone, address, supervision_office, supervision_phone, display_days
-             FROM notice_settings WHERE unit_id = $1")
+            "SELECT issuer, phone, address, supervision_office, supervision_phone, display_days,
+                 approval FROM notice_settings WHERE unit_id = $1")
             .bind(unit_id).fetch_optional(p).await?.map(|r| settings_from_row(&r)).transpose())?;
         Ok(row)
     }
@@ -130,6 +168,17 @@ mod tests {
         assert_eq!(s.phone, "0736-1234567");
         assert_eq!(s.supervision_phone, "0736-12388");
         assert_eq!(s.display_days, Some(5));
+        assert_eq!(s.approval, None, "nobody set one: automatic");
+        let county = NoticeSettings {
+            approval: Some(Approval::Leader),
+            ..county
+        };
+        let s = NoticeSettings::default().or(&township).or(&county);
+        assert_eq!(
+            s.approval,
+            Some(Approval::Leader),
+            "a county sets it for all"
+        );
         assert_eq!(s.address, "");
     }
 }

@@ -109,7 +109,9 @@ impl Store {
         let rows = on_pool!(self.pool(), p => sqlx::query_scalar(
             "SELECT b.sha256 FROM blobs b WHERE b.created_at <= $1
              AND NOT EXISTS (SELECT 1 FROM photo_refs r WHERE r.sha256 = b.sha256)
-             AND NOT EXISTS (SELECT 1 FROM publication_photos pp WHERE pp.sha256 = b.sha256) ORDER BY b.sha256")
+             AND NOT EXISTS (SELECT 1 FROM publication_photos pp WHERE pp.sha256 = b.sha256)
+             AND NOT EXISTS (SELECT 1 FROM publication_version_photos vp WHERE vp.sha256 = b.sha256)
+             ORDER BY b.sha256")
             .bind(before_ms).fetch_all(p).await)?;
         Ok(rows)
     }
@@ -122,7 +124,8 @@ impl Store {
             let mut tx = p.begin_with(self.pool().begin_statement()).await?;
             let n = sqlx::query(
                 "DELETE FROM blobs WHERE sha256 = $1 AND NOT EXISTS (SELECT 1 FROM photo_refs r WHERE r.sha256 = $1)
-                 AND NOT EXISTS (SELECT 1 FROM publication_photos pp WHERE pp.sha256 = $1)")
+                 AND NOT EXISTS (SELECT 1 FROM publication_photos pp WHERE pp.sha256 = $1)
+                 AND NOT EXISTS (SELECT 1 FROM publication_version_photos vp WHERE vp.sha256 = $1)")
                 .bind(sha).execute(&mut *tx).await?.rows_affected();
             if n > 0 {
                 sqlx::query("DELETE FROM blob_uploaders WHERE sha256 = $1")

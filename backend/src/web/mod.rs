@@ -52,6 +52,10 @@ pub fn router() -> Router<AppState> {
             get(publications::preview).post(publications::publish),
         )
         .route(
+            "/web/units/{unit}/weeks/{week}/versions",
+            post(publications::amend),
+        )
+        .route(
             "/web/units/{unit}/weeks/{week}/amendments",
             get(publications::amendments),
         )

@@ -4,18 +4,23 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::rejection::{FormRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::Form;
+use serde::Deserialize;
 
 use super::units::{overseen, publishes};
 use super::{china_now, china_time, WebCaller, WebError};
 use crate::publications::amendments::{amended_days, amendments_of};
 use crate::publications::notice::NoticeFrame;
-use crate::publications::render::{self, PreviewBar};
+use crate::publications::render::{self, PreviewBar, VersionsView};
+use crate::publications::versions::{approve_week, digest, Amend, Notice, VersionError};
 use crate::publications::week::IsoWeek;
 use crate::publications::{self as publ, draft};
+use crate::routes::publications::{names_of, withdrawal_line};
 use crate::state::AppState;
-use crate::storage::Unit;
+use crate::storage::{Approval, Unit, VersionAction};
 use sync_core::Role;
 
 fn week(s: &str) -> Result<IsoWeek, WebError> {
@@ -53,88 +58,208 @@ async fn publishing_unit(
     Ok(unit)
 }
 
-/// `GET /web/units/{unit}/weeks/{week}`: the publication as it stands, or
-/// the preview of what it would say now, with the publish button.
+/// A leader of the unit itself (his scope is the unit): who approves its
+/// notice when the unit publishes on approval.
+fn leads(caller: &WebCaller, unit: &Unit) -> bool {
+    caller.0.user.role == Role::Leader && caller.0.user.scope_unit_id.as_deref() == Some(&unit.id)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct VersionQuery {
+    /// An earlier version to read.
+    v: Option<i64>,
+}
+
+/// `GET /web/units/{unit}/weeks/{week}[?v=N]`: the notice as it stands (or
+/// version N), with the correction and withdrawal form; before it is
+/// published, the preview of what it would say now, with the publish or
+/// approve button.
 pub async fn preview(
     State(state): State<AppState>,
     caller: WebCaller,
     Path((unit_id, w)): Path<(String, String)>,
+    q: Result<Query<VersionQuery>, QueryRejection>,
 ) -> Result<Html<String>, WebError> {
     let unit = publishing_unit(&state, &caller, &unit_id).await?;
     let week = week(&w)?;
+    let Query(q) = q.map_err(|_| WebError::Invalid("版本号应为数字。".into()))?;
     let base = format!("/web/units/{}/weeks/{}", unit.id, week);
     let back_url = format!("/web/units/{}?week={}", unit.id, week);
-    let html = match state.store.publication(&unit.id, &week.to_string()).await? {
-        Some(row) => {
+    if let Some(notice) = Notice::load(&state.store, &unit.id, &week.to_string())
+        .await
+        .map_err(WebError::internal)?
+    {
+        return Ok(Html(
+            published(&state, &unit, week, &notice, q.v, base, back_url).await?,
+        ));
+    }
+    let now = china_now();
+    let d = draft(
+        &state.store,
+        &unit.id,
+        week,
+        &state.config.holidays,
+        now.timestamp_millis(),
+    )
+    .await
+    .map_err(WebError::internal)?;
+    let ended = week.sunday() < now.date_naive();
+    let due = due(&state, week);
+    let hour = state.config.publish_hour;
+    let on_approval = publ::approval_of(&state.store, &unit.id)
+        .await
+        .map_err(WebError::internal)?
+        == Approval::Leader;
+    let bar = if on_approval {
+        let approves = due && leads(&caller, &unit);
+        PreviewBar {
+            note: match (ended, due, approves) {
+                (false, _, _) => "预览：这一周还没有结束，内容还会变化。".into(),
+                (true, false, _) => {
+                    format!("预览：尚未公示，下周一 {hour}:00 以后由本单位领导审核公示。")
+                }
+                (true, true, true) => {
+                    "预览：请审核以下内容，审核通过后即公示，您将作为审核人列在公示上。".into()
+                }
+                (true, true, false) => format!("预览：尚未公示，待{}领导审核后公示。", unit.name),
+            },
+            back_url,
+            publish_action: approves.then(|| base.clone()),
+            approve_digest: approves.then(|| digest(&d.heads)),
+            ..Default::default()
+        }
+    } else {
+        PreviewBar {
+            note: match (ended, due) {
+                (false, _) => "预览：这一周还没有结束，内容还会变化。".into(),
+                (true, false) => format!("预览：尚未公示，将于下周一 {hour}:00 自动公示。"),
+                (true, true) if may_publish(&caller) => "预览：尚未公示，可以确认公示。".into(),
+                (true, true) => "预览：尚未公示，将由督导人员或系统自动公示。".into(),
+            },
+            back_url,
+            publish_action: (due && may_publish(&caller)).then(|| base.clone()),
+            ..Default::default()
+        }
+    };
+    let frame = NoticeFrame::load(
+        &state.store,
+        &unit.id,
+        &d.publication.unit_name,
+        d.publication.published_at,
+    )
+    .await?;
+    Ok(Html(render::article(
+        &d.publication,
+        &frame,
+        "/web/photos",
+        &BTreeSet::new(),
+        Some(&bar),
+        &VersionsView::default(),
+    )?))
+}
+
+/// A published notice as overseers read it: any version (earlier ones
+/// even after a withdrawal), the current one with the form to correct or
+/// withdraw it.
+async fn published(
+    state: &AppState,
+    unit: &Unit,
+    week: IsoWeek,
+    notice: &Notice,
+    asked: Option<i64>,
+    base: String,
+    back_url: String,
+) -> Result<String, WebError> {
+    let current = notice.current();
+    let shown = asked.unwrap_or(current.version);
+    let v = notice.version(shown).ok_or(WebError::NotFound)?;
+    let names = names_of(&state.store, notice).await?;
+    let url_of = |n: i64| {
+        Some(if n == current.version {
+            base.clone()
+        } else {
+            format!("{base}?v={n}")
+        })
+    };
+    let versions = VersionsView::of(notice, shown, &names, url_of);
+    let public = notice
+        .public(current.version)
+        .then(|| format!("/p/{}/{}", unit.id, week));
+    let is_current = shown == current.version;
+    let bar = PreviewBar {
+        note: format!(
+            "已于{}公示{}。",
+            china_time(notice.first().created_at),
+            match (current.version, current.action) {
+                (1, _) => String::new(),
+                (n, VersionAction::Withdraw) => format!("，第{n}版已撤回"),
+                (n, _) => format!("，现行为第{n}版"),
+            }
+        ),
+        back_url,
+        public_url: public,
+        amendments_url: Some(format!("{base}/amendments")),
+        amend_action: is_current.then(|| format!("{base}/versions")),
+        ..Default::default()
+    };
+    let html = match publ::versions::publication_of(v).map_err(WebError::internal)? {
+        Some(p) => {
             // As the public page shows it.
-            let p = publ::masking::mask_publication(publ::parse(&row).map_err(WebError::internal)?);
-            let amended = amended_days(&state.store, &row).await?;
-            let bar = PreviewBar {
-                note: format!("已于{}公示。", china_time(row.created_at)),
-                back_url,
-                publish_action: None,
-                public_url: Some(format!("/p/{}/{}", row.unit_id, row.week)),
-                amendments_url: Some(format!("{base}/amendments")),
+            let p = publ::masking::mask_publication(p);
+            let amended = if is_current {
+                amended_days(&state.store, &current.as_publication()).await?
+            } else {
+                BTreeSet::new()
             };
             let frame =
                 NoticeFrame::load(&state.store, &unit.id, &p.unit_name, p.published_at).await?;
-            render::article(&p, &frame, "/web/photos", &amended, Some(&bar))?
+            render::article(&p, &frame, "/web/photos", &amended, Some(&bar), &versions)?
         }
         None => {
-            let now = china_now();
-            let d = draft(
-                &state.store,
-                &unit.id,
-                week,
-                &state.config.holidays,
-                now.timestamp_millis(),
-            )
-            .await
-            .map_err(WebError::internal)?;
-            let ended = week.sunday() < now.date_naive();
-            let due = due(&state, week);
-            let hour = state.config.publish_hour;
-            let bar = PreviewBar {
-                note: match (ended, due) {
-                    (false, _) => "预览：这一周还没有结束，内容还会变化。".into(),
-                    (true, false) => format!("预览：尚未公示，将于下周一 {hour}:00 自动公示。"),
-                    (true, true) if may_publish(&caller) => "预览：尚未公示，可以确认公示。".into(),
-                    (true, true) => "预览：尚未公示，将由督导人员或系统自动公示。".into(),
-                },
-                back_url,
-                publish_action: (due && may_publish(&caller)).then(|| base.clone()),
-                public_url: None,
-                amendments_url: None,
-            };
-            let frame = NoticeFrame::load(
-                &state.store,
-                &unit.id,
-                &d.publication.unit_name,
-                d.publication.published_at,
-            )
-            .await?;
-            render::article(
-                &d.publication,
+            let frame = NoticeFrame::load(&state.store, &unit.id, &unit.name, v.created_at).await?;
+            render::withdrawn(
+                &v.title,
+                &unit.name,
+                &withdrawal_line(v, &names),
                 &frame,
-                "/web/photos",
-                &BTreeSet::new(),
+                &versions,
                 Some(&bar),
             )?
         }
     };
-    Ok(Html(html))
+    Ok(html)
+}
+
+#[derive(Debug, Deserialize, Default)]
+pub struct PublishForm {
+    /// The approval's: the digest of the draft the leader read.
+    #[serde(default)]
+    digest: Option<String>,
 }
 
 /// `POST /web/units/{unit}/weeks/{week}`: publish a finished week now (the
-/// same as the Monday task; a second press changes nothing).
+/// same as the Monday task; a second press changes nothing), or, where the
+/// unit publishes on approval, its leader approves the draft he read.
 pub async fn publish(
     State(state): State<AppState>,
     caller: WebCaller,
     Path((unit_id, w)): Path<(String, String)>,
+    form: Result<Form<PublishForm>, FormRejection>,
 ) -> Result<Response, WebError> {
     let unit = publishing_unit(&state, &caller, &unit_id).await?;
     let week = week(&w)?;
-    if !may_publish(&caller) {
+    let Form(form) = form.unwrap_or_default();
+    let on_approval = publ::approval_of(&state.store, &unit.id)
+        .await
+        .map_err(WebError::internal)?
+        == Approval::Leader;
+    if on_approval && !leads(&caller, &unit) {
+        return Err(WebError::Forbidden(format!(
+            "{}的周公示由本单位领导审核后公示。",
+            unit.name
+        )));
+    }
+    if !on_approval && !may_publish(&caller) {
         return Err(WebError::Forbidden("周公示由督导人员发布。".into()));
     }
     if !due(&state, week) {
@@ -143,13 +268,93 @@ pub async fn publish(
             state.config.publish_hour
         )));
     }
+    let page = format!("/web/units/{}/weeks/{}", unit.id, week);
+    if on_approval {
+        let seen = form.digest.unwrap_or_default();
+        return match approve_week(
+            &state.store,
+            &unit.id,
+            week,
+            &state.config.holidays,
+            &caller.0.user.id,
+            &seen,
+        )
+        .await
+        {
+            Ok(row) => {
+                tracing::info!(unit = %row.unit_id, week = %row.week, by = %caller.0.user.id, "approved and published");
+                Ok(Redirect::to(&page).into_response())
+            }
+            Err(VersionError::AlreadyPublished) => Ok(Redirect::to(&page).into_response()),
+            Err(VersionError::Stale) => Err(WebError::Invalid(
+                "您查看之后又有记录同步进来，公示内容已有变化。请返回重新查看，确认后再审核。"
+                    .into(),
+            )),
+            Err(e) => Err(version_error(e)),
+        };
+    }
     let (row, made) = publ::publish_week(&state.store, &unit.id, week, &state.config.holidays)
         .await
         .map_err(WebError::internal)?;
     if made {
         tracing::info!(unit = %row.unit_id, week = %row.week, by = %caller.0.user.id, "published from the web pages");
     }
-    Ok(Redirect::to(&format!("/web/units/{}/weeks/{}", row.unit_id, row.week)).into_response())
+    Ok(Redirect::to(&page).into_response())
+}
+
+fn version_error(e: VersionError) -> WebError {
+    match e {
+        VersionError::NotPublished => {
+            WebError::Invalid("这一周还没有公示，无需更正或撤回。".into())
+        }
+        VersionError::AlreadyPublished => WebError::Invalid("这一周已经公示。".into()),
+        VersionError::Reason(m) => WebError::Invalid(m.into()),
+        VersionError::Stale => WebError::Invalid("公示内容已有变化，请重新查看。".into()),
+        VersionError::Raced => WebError::Invalid(
+            "就在刚才，另一位同志也更正或撤回了这份公示。请返回查看现行版本后再操作。".into(),
+        ),
+        VersionError::AlreadyWithdrawn => WebError::Invalid("这份公示已经撤回。".into()),
+        VersionError::Publish(e) => WebError::internal(e),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct AmendForm {
+    action: String,
+    #[serde(default)]
+    reason: String,
+}
+
+/// `POST /web/units/{unit}/weeks/{week}/versions`: correct (a new snapshot
+/// of the records now) or withdraw the published notice, with a reason.
+/// Leaders and supervisors over the unit.
+pub async fn amend(
+    State(state): State<AppState>,
+    caller: WebCaller,
+    Path((unit_id, w)): Path<(String, String)>,
+    form: Result<Form<AmendForm>, FormRejection>,
+) -> Result<Response, WebError> {
+    let unit = publishing_unit(&state, &caller, &unit_id).await?;
+    let week = week(&w)?;
+    let Form(form) =
+        form.map_err(|_| WebError::Invalid("请选择更正或撤回，并写明原因。".into()))?;
+    let what = match form.action.as_str() {
+        "correct" => Amend::Correct,
+        "withdraw" => Amend::Withdraw,
+        _ => return Err(WebError::Invalid("请选择更正或撤回。".into())),
+    };
+    let v = publ::versions::amend(
+        &state.store,
+        &unit.id,
+        week,
+        &state.config.holidays,
+        what,
+        &form.reason,
+        &caller.0.user.id,
+    )
+    .await
+    .map_err(version_error)?;
+    Ok(Redirect::to(&format!("/web/units/{}/weeks/{}", v.unit_id, v.week)).into_response())
 }
 
 pub struct AmendmentView {
@@ -181,11 +386,11 @@ pub async fn amendments(
 ) -> Result<Html<String>, WebError> {
     let unit = publishing_unit(&state, &caller, &unit_id).await?;
     let week = week(&w)?;
-    let row = state
-        .store
-        .publication(&unit.id, &week.to_string())
-        .await?
+    let notice = Notice::load(&state.store, &unit.id, &week.to_string())
+        .await
+        .map_err(WebError::internal)?
         .ok_or(WebError::NotFound)?;
+    let row = notice.current().as_publication();
     let names: BTreeMap<String, String> = state
         .store
         .users()

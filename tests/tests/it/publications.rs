@@ -16,6 +16,13 @@ use backend::publications::{draft, publish_week, week::IsoWeek};
 use jishi_tests::photo::{jpeg, sha};
 use jishi_tests::{on_both_databases, Db, TestApp};
 
+/// A public JSON answer, with no credentials.
+async fn public_json(app: &TestApp, path: &str) -> (u16, serde_json::Value) {
+    let r = app.http.get(app.url(path)).send().await.unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or_default())
+}
+
 async fn weekly(db: Db) {
     let app = TestApp::spawn(db).await;
     app.seed().await;
@@ -340,6 +347,126 @@ async fn weekly(db: Db) {
         "not for cadres"
     );
 
+    // A correction is a new snapshot of the records: the corrected text,
+    // the photo still shown (the entry still has it), the amendments
+    // counted from it; version 1 stays readable, marked, without photos.
+    use backend::publications::versions::{amend, Amend, VersionError};
+    let v2 = amend(
+        &app.state.store,
+        "t1",
+        week,
+        &holidays,
+        Amend::Correct,
+        "日志内容有误，按修改后的记录更正",
+        "l1",
+    )
+    .await
+    .unwrap();
+    assert_eq!(v2.version, 2);
+    let (status, p) = public_json(&app, "/api/v1/publications/t1/2026-W47").await;
+    assert_eq!(status, 200);
+    assert_eq!(p["version"], 2);
+    assert_eq!(p["status"], "published");
+    assert_eq!(p["amended_days"], serde_json::json!([]));
+    assert!(p.to_string().contains("改过的内容"));
+    assert_eq!(p["versions"][1]["action"], "correct");
+    assert_eq!(p["versions"][1]["by"], "用户l1");
+    assert_eq!(p["versions"][0]["url"], "/p/t1/2026-W47/v/1");
+    assert_eq!(
+        app.http.get(app.url(&img)).send().await.unwrap().status(),
+        StatusCode::OK
+    );
+    let (status, v1) = public_json(&app, "/api/v1/publications/t1/2026-W47/versions/1").await;
+    assert_eq!(status, 200);
+    assert_eq!(v1["status"], "superseded");
+    assert!(!v1.to_string().contains("改过的内容"));
+    assert!(
+        !v1.to_string().contains(&hash),
+        "a superseded version shows no photo"
+    );
+    let html = app
+        .http
+        .get(app.url("/p/t1/2026-W47/v/1"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("此为第1版") && html.contains("查看现行版本"));
+    assert!(!html.contains(&img));
+    // A withdrawal takes the notice down, its photos and earlier versions
+    // with it; what is left says why, who and when.
+    amend(
+        &app.state.store,
+        "t1",
+        week,
+        &holidays,
+        Amend::Withdraw,
+        "涉及群众隐私",
+        "s1",
+    )
+    .await
+    .unwrap();
+    assert!(matches!(
+        amend(
+            &app.state.store,
+            "t1",
+            week,
+            &holidays,
+            Amend::Withdraw,
+            "再撤一次",
+            "s1"
+        )
+        .await,
+        Err(VersionError::AlreadyWithdrawn)
+    ));
+    assert_eq!(
+        app.http.get(app.url(&img)).send().await.unwrap().status(),
+        StatusCode::NOT_FOUND
+    );
+    let r = app
+        .http
+        .get(app.url(&format!("/api/v1/blobs/{hash}/thumbnail")))
+        .bearer_auth(&outsider.access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND, "no longer public");
+    let (_, p) = public_json(&app, "/api/v1/publications/t1/2026-W47").await;
+    assert_eq!(p["status"], "withdrawn");
+    assert_eq!(p["withdrawal"]["reason"], "涉及群众隐私");
+    assert!(p.get("cadres").is_none(), "{p}");
+    for n in [1, 2] {
+        let (status, _) = public_json(
+            &app,
+            &format!("/api/v1/publications/t1/2026-W47/versions/{n}"),
+        )
+        .await;
+        assert_eq!(status, 404, "version {n} went down with the withdrawal");
+    }
+    // A correction after a withdrawal publishes it again.
+    amend(
+        &app.state.store,
+        "t1",
+        week,
+        &holidays,
+        Amend::Correct,
+        "隐私内容已删除，重新公示",
+        "l1",
+    )
+    .await
+    .unwrap();
+    let (_, p) = public_json(&app, "/api/v1/publications/t1/2026-W47").await;
+    assert_eq!(
+        (p["status"].as_str(), p["version"].as_i64()),
+        (Some("published"), Some(4))
+    );
+    assert_eq!(
+        app.http.get(app.url(&img)).send().await.unwrap().status(),
+        StatusCode::OK
+    );
+
     // The photo stays while a publication shows it, referenced or not.
     assert_eq!(
         backend::photos::gc::collect_garbage(&app.state, 0)
@@ -526,6 +653,7 @@ async fn numbers_masked(db: Db) {
                 content: raw.to_string(),
                 heads: "{}".into(),
                 created_at: 1,
+                approved_by: None,
             },
             &[],
         )

@@ -1,7 +1,7 @@
 //! The supervisors' web pages over real HTTP: sessions, scope, comments
 //! written through the phone's write rules, reviews, publications.
 
-use chrono::{Datelike, Duration, NaiveDate};
+use chrono::{Datelike, Duration, NaiveDate, TimeZone};
 use reqwest::redirect::Policy;
 use sync_core::document::{Category, EntryFields, Record};
 use sync_core::replica::Replica;
@@ -571,4 +571,244 @@ async fn behind_a_proxy(db: Db) {
 on_both_databases!(
     web_cookie_secure_and_forwarded_host_behind_a_proxy,
     behind_a_proxy
+);
+
+/// The `value` of the form field `name` in a page.
+fn form_value(html: &str, name: &str) -> Option<String> {
+    let at = html.find(&format!("name=\"{name}\" value=\""))?;
+    let rest = &html[at + name.len() + 15..];
+    Some(rest[..rest.find('"')?].to_owned())
+}
+
+async fn notice_approval_and_versions(db: Db) {
+    let app = TestApp::spawn(db).await;
+    app.seed().await;
+    // 石门镇 publishes when one of its leaders approves.
+    backend::admin::set_notice_settings(
+        &app.state.store,
+        "t1",
+        backend::admin::NoticeUpdate {
+            approval: Some("leader".into()),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let mut phone = Replica::open(&app.dir.path().join("p.db")).unwrap();
+    let s = app.login("u1", "phone", &[phone.actor().to_hex()]).await;
+    let date = NaiveDate::from_ymd_opt(2026, 11, 17).unwrap();
+    let diary = DocId::diary(&user("u1"), date);
+    phone
+        .edit(&diary, &entry("入户走访五户"), &ctx("u1"))
+        .unwrap();
+    app.sync(&mut phone, &s.access).await;
+
+    // The Monday task leaves it to the leader (t2 publishes by itself).
+    let monday = chrono::FixedOffset::east_opt(8 * 3600)
+        .unwrap()
+        .with_ymd_and_hms(2026, 11, 23, 10, 0, 0)
+        .unwrap();
+    assert_eq!(backend::jobs::publish_due(&app.state, monday).await, 1);
+    let store = &app.state.store;
+    assert!(store.publication("t1", "2026-W47").await.unwrap().is_none());
+    assert!(store.publication("t2", "2026-W47").await.unwrap().is_some());
+
+    // A supervisor cannot publish it; the leader of 石门镇 approves it.
+    let mut sup = Browser::new(&app);
+    sup.login("s1", PASSWORD).await;
+    let (status, _, html) = sup.get("/web/units/t1/weeks/2026-W47").await;
+    assert_eq!(status, 200);
+    assert!(html.contains("待石门镇领导审核后公示"), "{html}");
+    assert!(!html.contains("id=\"approve\"") && !html.contains("id=\"publish\""));
+    let (status, _, html) = sup.post("/web/units/t1/weeks/2026-W47", &[]).await;
+    assert_eq!(status, 403);
+    assert!(html.contains("本单位领导审核"), "{html}");
+    let mut leader = Browser::new(&app);
+    leader.login("l1", PASSWORD).await;
+    let (status, _, html) = leader.get("/web/units/t1/weeks/2026-W47").await;
+    assert_eq!(status, 200);
+    assert!(
+        html.contains("id=\"approve\"") && html.contains("入户走访五户"),
+        "{html}"
+    );
+    let seen = form_value(&html, "digest").unwrap();
+    // A record synced after he read it: his approval is refused, nothing
+    // is published, and the page shows it to him again.
+    phone
+        .edit(&diary, &entry("补记：晚上回访"), &ctx("u1"))
+        .unwrap();
+    app.sync(&mut phone, &s.access).await;
+    let (status, _, html) = leader
+        .post("/web/units/t1/weeks/2026-W47", &[("digest", &seen)])
+        .await;
+    assert_eq!(status, 400);
+    assert!(html.contains("重新查看"), "{html}");
+    assert!(store.publication("t1", "2026-W47").await.unwrap().is_none());
+    let (_, _, html) = leader.get("/web/units/t1/weeks/2026-W47").await;
+    assert!(html.contains("补记：晚上回访"));
+    let seen = form_value(&html, "digest").unwrap();
+    let (status, location, _) = leader
+        .post("/web/units/t1/weeks/2026-W47", &[("digest", &seen)])
+        .await;
+    assert_eq!(
+        (status, location.as_str()),
+        (303, "/web/units/t1/weeks/2026-W47")
+    );
+    let row = store.publication("t1", "2026-W47").await.unwrap().unwrap();
+    assert_eq!(row.approved_by.as_deref(), Some("l1"));
+    let public = reqwest::get(app.url("/p/t1/2026-W47")).await.unwrap();
+    let html = public.text().await.unwrap();
+    assert!(
+        html.contains("审核人：用户l1") && html.contains("补记：晚上回访"),
+        "{html}"
+    );
+    assert!(html.contains("id=\"report\"") && html.contains("我要反映"));
+    assert!(!html.contains("版本记录"), "one version: no history yet");
+
+    // A correction: the reason is required; then a new version from the
+    // records as they are now, the first one kept and marked.
+    phone
+        .edit(&diary, &entry("更正：走访六户"), &ctx("u1"))
+        .unwrap();
+    app.sync(&mut phone, &s.access).await;
+    let versions = "/web/units/t1/weeks/2026-W47/versions";
+    let (status, _, html) = leader
+        .post(versions, &[("action", "correct"), ("reason", " ")])
+        .await;
+    assert_eq!(status, 400);
+    assert!(html.contains("原因"), "{html}");
+    let (status, _, _) = leader
+        .post(versions, &[("action", "rewrite"), ("reason", "随便改改")])
+        .await;
+    assert_eq!(status, 400);
+    let (status, location, _) = leader
+        .post(
+            versions,
+            &[("action", "correct"), ("reason", "走访户数有误")],
+        )
+        .await;
+    assert_eq!(
+        (status, location.as_str()),
+        (303, "/web/units/t1/weeks/2026-W47")
+    );
+    let html = reqwest::get(app.url("/p/t1/2026-W47"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("更正：走访六户") && html.contains("版本记录"),
+        "{html}"
+    );
+    assert!(html.contains("走访户数有误") && html.contains("href=\"/p/t1/2026-W47/v/1\""));
+    assert!(html.contains("现行版本") && html.contains("已被取代"));
+    let old = reqwest::get(app.url("/p/t1/2026-W47/v/1")).await.unwrap();
+    assert_eq!(old.status().as_u16(), 200);
+    let old = old.text().await.unwrap();
+    assert!(
+        old.contains("此为第1版") && !old.contains("更正：走访六户"),
+        "{old}"
+    );
+    // The amendments count from the version that stands.
+    let (_, _, html) = leader.get("/web/units/t1/weeks/2026-W47/amendments").await;
+    assert!(html.contains("公示后没有修改"), "{html}");
+    // The supervisor withdraws it; overseers still read every version.
+    let (status, _, _) = sup
+        .post(
+            versions,
+            &[("action", "withdraw"), ("reason", "涉及群众隐私")],
+        )
+        .await;
+    assert_eq!(status, 303);
+    let (status, _, html) = sup
+        .post(
+            versions,
+            &[("action", "withdraw"), ("reason", "涉及群众隐私")],
+        )
+        .await;
+    assert_eq!(status, 400);
+    assert!(html.contains("已经撤回"));
+    let html = reqwest::get(app.url("/p/t1/2026-W47"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("本公示已于") && html.contains("涉及群众隐私") && html.contains("用户s1"),
+        "{html}"
+    );
+    assert!(!html.contains("走访六户") && !html.contains("href=\"/p/t1/2026-W47/v/1\""));
+    let old = reqwest::get(app.url("/p/t1/2026-W47/v/1")).await.unwrap();
+    assert_eq!(old.status().as_u16(), 404);
+    let (status, _, html) = sup.get("/web/units/t1/weeks/2026-W47?v=1").await;
+    assert_eq!(status, 200);
+    assert!(
+        html.contains("入户走访五户") && html.contains("此为第1版"),
+        "{html}"
+    );
+    let (status, _, _) = sup.get("/web/units/t1/weeks/2026-W47?v=9").await;
+    assert_eq!(status, 404);
+
+    // The unit's notice board lists every notice, newest first.
+    let (status, _, _) = sup.get("/web/units/t1/weeks/2026-W46").await;
+    assert_eq!(status, 200);
+    backend::publications::publish_week(
+        store,
+        "t1",
+        backend::publications::week::IsoWeek::parse("2026-W46").unwrap(),
+        &[],
+    )
+    .await
+    .unwrap();
+    let board = reqwest::get(app.url("/p/t1")).await.unwrap();
+    assert_eq!(board.status().as_u16(), 200);
+    let board = board.text().await.unwrap();
+    let (w47, w46) = (
+        board.find("/p/t1/2026-W47").unwrap(),
+        board.find("/p/t1/2026-W46").unwrap(),
+    );
+    assert!(w47 < w46, "newest first: {board}");
+    assert!(board.contains("已撤回") && board.contains("石门镇公示栏"));
+    let list: serde_json::Value = reqwest::get(app.url("/api/v1/publications/t1"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list["notices"][0]["week"], "2026-W47");
+    assert_eq!(list["notices"][0]["status"], "withdraw");
+    assert_eq!(list["notices"][1]["status"], "publish");
+
+    // What does not exist answers a page in Chinese, not the API's JSON.
+    for (path, status) in [
+        ("/p/nowhere", 404),
+        ("/p/v1", 404),
+        ("/p/t1/2026-W40", 404),
+        ("/p/t1/2026-47", 400),
+        ("/p/t1/2026-W47/v/x", 400),
+        ("/p/t1/2026-W47/no/such/page", 404),
+    ] {
+        let r = reqwest::get(app.url(path)).await.unwrap();
+        assert_eq!(r.status().as_u16(), status, "{path}");
+        assert!(
+            header(&r, "content-type").starts_with("text/html"),
+            "{path}"
+        );
+        let body = r.text().await.unwrap();
+        assert!(
+            body.contains("公示栏") && body.contains("lang=\"zh-CN\""),
+            "{path}: {body}"
+        );
+    }
+    let r = reqwest::get(app.url("/api/v1/publications/nowhere/2026-W47"))
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 404);
+    assert!(header(&r, "content-type").starts_with("application/json"));
+}
+on_both_databases!(
+    web_notice_approval_correction_and_withdrawal,
+    notice_approval_and_versions
 );

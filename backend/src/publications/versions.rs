@@ -1,0 +1,281 @@
+//! A notice's versions: the leader's approval (审核) that publishes it, and
+//! the corrections (更正) and withdrawals (撤回) that follow. A published
+//! version is never changed: each act adds a version with its reason, who
+//! and when, and the highest one is what the notice shows.
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+use sha2::{Digest, Sha256};
+
+use super::week::IsoWeek;
+use super::{content::Publication, draft, store_draft, PublishError};
+use crate::storage::{now_ms, PublicationRow, Store, VersionAction, VersionRow};
+
+/// Every version of one published notice, oldest first.
+#[derive(Debug, Clone)]
+pub struct Notice {
+    /// Version 1 and every later one: never empty (a notice is loaded only
+    /// when its first version exists).
+    versions: Vec<VersionRow>,
+    /// Index of the current version: the last.
+    current: usize,
+}
+
+impl Notice {
+    /// The stored notice of `unit_id` for `week`, if it was published.
+    pub async fn load(
+        store: &Store,
+        unit_id: &str,
+        week: &str,
+    ) -> Result<Option<Notice>, PublishError> {
+        let versions = store.publication_versions(unit_id, week).await?;
+        Ok(Notice::new(versions))
+    }
+
+    /// None when there is no first version.
+    pub fn new(versions: Vec<VersionRow>) -> Option<Notice> {
+        let current = versions.len().checked_sub(1)?;
+        Some(Notice { versions, current })
+    }
+
+    /// What the notice shows now.
+    #[allow(clippy::indexing_slicing)] // `current` < len, by `new`.
+    pub fn current(&self) -> &VersionRow {
+        &self.versions[self.current]
+    }
+
+    /// Version 1: the notice as first published.
+    #[allow(clippy::indexing_slicing)] // never empty, by `new`.
+    pub fn first(&self) -> &VersionRow {
+        &self.versions[0]
+    }
+
+    pub fn withdrawn(&self) -> bool {
+        self.current().action == VersionAction::Withdraw
+    }
+
+    pub fn versions(&self) -> &[VersionRow] {
+        &self.versions
+    }
+
+    pub fn version(&self, n: i64) -> Option<&VersionRow> {
+        self.versions.iter().find(|v| v.version == n)
+    }
+
+    /// Whether version `n` may be shown to the public: every version of a
+    /// notice that stands (the corrected ones marked as such), but none a
+    /// later withdrawal took down (a withdrawal takes down what it was made
+    /// for, earlier versions included; overseers still read them in the
+    /// web pages). The withdrawal itself, its reason and who, is public.
+    pub fn public(&self, n: i64) -> bool {
+        self.version(n).is_some()
+            && !self
+                .versions
+                .iter()
+                .any(|v| v.version > n && v.action == VersionAction::Withdraw)
+    }
+}
+
+/// A version's publication (None for a withdrawal).
+pub fn publication_of(v: &VersionRow) -> Result<Option<Publication>, PublishError> {
+    if v.action == VersionAction::Withdraw {
+        return Ok(None);
+    }
+    Ok(Some(serde_json::from_str(&v.content)?))
+}
+
+/// A short fingerprint of the document heads a draft was made from: the
+/// approval form carries the one the leader read, and the approval is
+/// refused if the records moved since (he approves what he saw).
+pub fn digest(heads: &BTreeMap<String, Vec<String>>) -> String {
+    let mut h = Sha256::new();
+    for (doc, hs) in heads {
+        h.update(doc.as_bytes());
+        h.update([0]);
+        for head in hs {
+            h.update(head.as_bytes());
+            h.update([1]);
+        }
+        h.update([2]);
+    }
+    hex::encode(&h.finalize()[..12])
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum VersionError {
+    #[error("the notice is not published")]
+    NotPublished,
+    #[error("the notice is already published")]
+    AlreadyPublished,
+    #[error("{0}")]
+    Reason(&'static str),
+    /// The records changed after the leader read the draft.
+    #[error("the records changed after the draft was read")]
+    Stale,
+    /// Someone else corrected or withdrew it at the same moment.
+    #[error("someone else changed the notice at the same moment")]
+    Raced,
+    #[error("the notice is already withdrawn")]
+    AlreadyWithdrawn,
+    #[error(transparent)]
+    Publish(#[from] PublishError),
+}
+
+impl From<crate::storage::StoreError> for VersionError {
+    fn from(e: crate::storage::StoreError) -> Self {
+        VersionError::Publish(e.into())
+    }
+}
+
+/// The longest reason of a correction or withdrawal, in characters.
+pub const MAX_REASON: usize = 200;
+
+/// A reason as stored: trimmed, at least two and at most `MAX_REASON`
+/// characters, no control characters but line breaks.
+pub fn reason(text: &str) -> Result<String, VersionError> {
+    let t = text.trim();
+    if t.chars().count() < 2 {
+        return Err(VersionError::Reason("请写明原因（至少两个字）。"));
+    }
+    if t.chars().count() > MAX_REASON {
+        return Err(VersionError::Reason("原因不能超过200字。"));
+    }
+    if t.chars().any(|c| c.is_control() && c != '\n') {
+        return Err(VersionError::Reason("原因含有不能显示的字符。"));
+    }
+    Ok(t.replace("\r\n", "\n"))
+}
+
+/// A leader approves the draft he read (its `digest`): published now with
+/// him as the approver, unless the records moved since (`Stale`: read it
+/// again) or it is already published.
+pub async fn approve_week(
+    store: &Store,
+    unit_id: &str,
+    week: IsoWeek,
+    holidays: &[NaiveDate],
+    approver: &str,
+    seen: &str,
+) -> Result<PublicationRow, VersionError> {
+    if store
+        .publication(unit_id, &week.to_string())
+        .await?
+        .is_some()
+    {
+        return Err(VersionError::AlreadyPublished);
+    }
+    let now = now_ms();
+    let made = draft(store, unit_id, week, holidays, now).await?;
+    if digest(&made.heads) != seen {
+        return Err(VersionError::Stale);
+    }
+    match store_draft(store, unit_id, week, made, now, Some(approver)).await? {
+        (row, true) => Ok(row),
+        (_, false) => Err(VersionError::AlreadyPublished),
+    }
+}
+
+/// What a later version does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Amend {
+    /// A new snapshot of the records now.
+    Correct,
+    Withdraw,
+}
+
+/// Correct or withdraw a published notice: a new version with `why`, `by`
+/// and now. A correction after a withdrawal publishes it again.
+pub async fn amend(
+    store: &Store,
+    unit_id: &str,
+    week: IsoWeek,
+    holidays: &[NaiveDate],
+    what: Amend,
+    why: &str,
+    by: &str,
+) -> Result<VersionRow, VersionError> {
+    let why = reason(why)?;
+    let notice = Notice::load(store, unit_id, &week.to_string())
+        .await?
+        .ok_or(VersionError::NotPublished)?;
+    if what == Amend::Withdraw && notice.withdrawn() {
+        return Err(VersionError::AlreadyWithdrawn);
+    }
+    let now = now_ms();
+    let (title, content, heads, photos) = match what {
+        Amend::Correct => {
+            let d = draft(store, unit_id, week, holidays, now).await?;
+            let photos: Vec<String> = d
+                .publication
+                .photos()
+                .into_iter()
+                .map(str::to_owned)
+                .collect();
+            (
+                d.publication.title.clone(),
+                serde_json::to_string(&d.publication).map_err(PublishError::from)?,
+                serde_json::to_string(&d.heads).map_err(PublishError::from)?,
+                photos,
+            )
+        }
+        Amend::Withdraw => (
+            notice.current().title.clone(),
+            String::new(),
+            "{}".to_owned(),
+            Vec::new(),
+        ),
+    };
+    let v = VersionRow {
+        unit_id: unit_id.to_owned(),
+        week: week.to_string(),
+        version: notice.current().version + 1,
+        action: match what {
+            Amend::Correct => VersionAction::Correct,
+            Amend::Withdraw => VersionAction::Withdraw,
+        },
+        title,
+        content,
+        heads,
+        reason: why,
+        by_user: by.to_owned(),
+        created_at: now,
+    };
+    let photos: Vec<&str> = photos.iter().map(String::as_str).collect();
+    if !store.insert_version(&v, &photos).await? {
+        return Err(VersionError::Raced);
+    }
+    tracing::info!(unit = unit_id, %week, version = v.version, action = v.action.as_str(), by, "notice amended");
+    Ok(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_digest_follows_every_head_and_document() {
+        let mut a = BTreeMap::new();
+        a.insert("day:u1:2026-11-16".to_owned(), vec!["aa".to_owned()]);
+        let d1 = digest(&a);
+        assert_eq!(d1.len(), 24);
+        a.insert("day:u1:2026-11-17".to_owned(), vec![]);
+        let d2 = digest(&a);
+        assert_ne!(d1, d2, "a new document changes it");
+        a.insert("day:u1:2026-11-17".to_owned(), vec!["bb".to_owned()]);
+        assert_ne!(d2, digest(&a), "a new head changes it");
+        assert_eq!(digest(&a), digest(&a.clone()));
+    }
+
+    #[test]
+    fn a_reason_is_needed_and_bounded() {
+        assert!(matches!(reason(" "), Err(VersionError::Reason(_))));
+        assert!(matches!(reason("错"), Err(VersionError::Reason(_))));
+        assert!(matches!(
+            reason(&"字".repeat(201)),
+            Err(VersionError::Reason(_))
+        ));
+        assert!(matches!(reason("a\u{7}b"), Err(VersionError::Reason(_))));
+        assert_eq!(reason(" 户数填错\r\n已更正 ").unwrap(), "户数填错\n已更正");
+    }
+}
