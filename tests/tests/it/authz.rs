@@ -130,6 +130,10 @@ const MATRIX: &[Row] = &[
     // ---- publications: public; `foreign` is another county's ---------------
     Row { route: "GET /api/v1/publications/{unit}/{week}", table: PUBLIC_PAGE },
     Row { route: "GET /p/{unit}/{week}", table: PUBLIC_PAGE },
+    Row { route: "GET /api/v1/publications/{unit}/{week}/versions/{version}", table: PUBLIC_PAGE },
+    Row { route: "GET /p/{unit}/{week}/v/{version}", table: PUBLIC_PAGE },
+    Row { route: "GET /api/v1/publications/{unit}", table: PUBLIC_PAGE },
+    Row { route: "GET /p/{unit}", table: PUBLIC_PAGE },
     Row { route: "GET /api/v1/publications/{unit}/{week}/amendments", table: API_OVERSEEN },
     Row { route: "GET /p/{unit}/{week}/photos/{sha}", table: PUBLIC_PHOTO },
     Row { route: "HEAD /p/{unit}/{week}/photos/{sha}", table: PUBLIC_PHOTO },
@@ -187,6 +191,14 @@ const MATRIX: &[Row] = &[
         foreign                                 403   404   404   404   login login login
         guessed                                 403   404   404   404   login login login" },
     Row { route: "GET /web/units/{unit}/weeks/{week}/amendments", table: WEB_READ },
+    // A correction (更正) by leaders and supervisors over the unit.
+    Row { route: "POST /web/units/{unit}/weeks/{week}/versions", table: "
+        mine                                    403   303   303   303   login login login
+        parent                                  403   404   -     -     -     -     -
+        grandparent                             403   -     -     -     -     -     -
+        sibling                                 403   404   404   404   login login login
+        foreign                                 403   404   404   404   login login login
+        guessed                                 403   404   404   404   login login login" },
     Row { route: "GET /web/{*rest}", table: "
         mine                                    404   404   404   404   404   404   404" },
 ];
@@ -1134,10 +1146,35 @@ impl World {
                     _ => None,
                 };
             }
-            "/api/v1/publications/{unit}/{week}" | "/p/{unit}/{week}" => {
-                req.path = template.replace("{unit}", p_unit).replace("{week}", p_week);
+            "/api/v1/publications/{unit}/{week}"
+            | "/p/{unit}/{week}"
+            | "/api/v1/publications/{unit}/{week}/versions/{version}"
+            | "/p/{unit}/{week}/v/{version}" => {
+                req.path = template
+                    .replace("{unit}", p_unit)
+                    .replace("{week}", p_week)
+                    .replace("{version}", "1");
                 req.shows = shows(public_text(p_cadre));
                 req.publication_of = Some(p_unit);
+            }
+            "/api/v1/publications/{unit}" | "/p/{unit}" => {
+                // A unit's notice board: what it published.
+                let board = if case == Case::Guessed {
+                    NO_UNIT
+                } else {
+                    p_unit
+                };
+                req.path = template.replace("{unit}", board);
+                req.shows = shows(format!("/p/{board}/{WEEK}"));
+                req.publication_of = Some(p_unit);
+            }
+            "/web/units/{unit}/weeks/{week}/versions" => {
+                req.path = template.replace("{unit}", unit).replace("{week}", WEEK);
+                req.form = Some(vec![
+                    ("action", "correct".to_owned()),
+                    ("reason", "授权矩阵测试的更正".to_owned()),
+                ]);
+                req.shows = shows(format!("/web/units/{unit}/weeks/{WEEK}"));
             }
             "/api/v1/publications/{unit}/{week}/amendments"
             | "/web/units/{unit}/weeks/{week}"
