@@ -2,7 +2,9 @@
 // playwright-core), against a live `jishi demo`: a township leader logs in,
 // opens a cadre's timeline, comments on a diary (a second window on the
 // timeline hears of it live), fills a monthly review,
-// and the public weekly publication shows the week's entries with photos.
+// and the public weekly publication shows the week's entries with photos;
+// the leader corrects and then withdraws it, and the public pages show the
+// versions, the superseded one, the notice board and the withdrawal.
 // Usage: node scenario.mjs <base-url> <login> <password> <publication-path>
 //        <review-month> <screenshot-dir>
 import { chromium } from 'playwright-core';
@@ -51,6 +53,7 @@ try {
   step('the township, last week, then a cadre with records');
   await page.locator('#units a').first().click();
   await page.waitForSelector('#people');
+  const leaderUnit = page.url().split('?')[0].split('/').pop();
   const week = publication.split('/').pop();
   await page.goto(`${page.url().split('?')[0]}?week=${week}`);
   const people = page.locator('#people tr td:first-child a');
@@ -180,6 +183,61 @@ try {
   assert.equal(pages(bigSummary), 1, `40 summary rows on one A4 page (${pages(bigSummary)} pages)`);
   writeFileSync(`${shots}/6-publication-40.pdf`, bigWhole);
   await print.close();
+
+  step('the leader corrects the notice through the web page: a new version, the first kept and marked');
+  // The leader's own township's notice of the same week.
+  const [pubUnit, pubWeek] = [leaderUnit, week];
+  const notice = `/p/${pubUnit}/${pubWeek}`;
+  const manage = await page.goto(`${base}/web/units/${pubUnit}/weeks/${pubWeek}`);
+  assert.equal(manage.status(), 200, 'the leader oversees the first township');
+  await page.fill('#amend textarea[name=reason]', '补录走访户数（浏览器测试）');
+  await page.click('#correct');
+  await page.waitForLoadState('load');
+  assert.match(await page.locator('#preview-bar').innerText(), /现行为第\d+版/);
+  await phone.emulateMedia({ media: 'screen' });
+  await phone.goto(`${base}${notice}`);
+  const history = phone.locator('#versions');
+  assert.match(await history.innerText(), /补录走访户数（浏览器测试）/);
+  assert.match(await history.innerText(), /现行版本/);
+  await history.scrollIntoViewIfNeeded();
+  await phone.screenshot({ path: `${shots}/7-versions-phone.png` });
+  const desk = await browser.newPage({ viewport: { width: 1100, height: 900 }, locale: 'zh-CN' });
+  desk.on('pageerror', (e) => errors.push(String(e)));
+  await desk.goto(`${base}${notice}`);
+  await desk.screenshot({ path: `${shots}/7-notice-desktop.png`, fullPage: false });
+  await desk.goto(`${base}${notice}/v/1`);
+  assert.match(await desk.locator('#superseded').innerText(), /此为第1版/);
+  assert.equal(await desk.locator('.photos img').count(), 0, 'a superseded version shows no photos');
+  await desk.screenshot({ path: `${shots}/8-superseded-desktop.png` });
+  await phone.goto(`${base}${notice}/v/1`);
+  await phone.screenshot({ path: `${shots}/8-superseded-phone.png` });
+  await desk.emulateMedia({ media: 'print' });
+  await desk.addStyleTag({ content: '.details, .versions { display: none !important; }' });
+  const oldSummary = await desk.pdf({ format: 'A4' });
+  assert.equal(pages(oldSummary), 1, 'a superseded version prints its summary on one page too');
+  writeFileSync(`${shots}/8-superseded.pdf`, await desk.pdf({ format: 'A4' }));
+
+  step('the notice board of the township lists its notices; a withdrawal leaves the reason');
+  await desk.emulateMedia({ media: 'screen' });
+  await desk.goto(`${base}/p/${pubUnit}`);
+  assert.ok((await desk.locator('#notices li').count()) >= 2, 'both weeks are on the board');
+  assert.match(await desk.locator('#notices').innerText(), /已更正/);
+  await desk.screenshot({ path: `${shots}/9-board-desktop.png` });
+  await phone.goto(`${base}/p/${pubUnit}`);
+  await phone.screenshot({ path: `${shots}/9-board-phone.png` });
+  await page.goto(`${base}/web/units/${pubUnit}/weeks/${pubWeek}`);
+  await page.fill('#amend textarea[name=reason]', '内容涉及群众隐私（浏览器测试）');
+  await page.click('#withdraw');
+  await page.waitForLoadState('load');
+  await phone.goto(`${base}${notice}`);
+  assert.match(await phone.locator('#withdrawn').innerText(), /撤回原因：内容涉及群众隐私/);
+  assert.equal(await phone.locator('.entry').count(), 0, 'nothing of the withdrawn notice is shown');
+  await phone.screenshot({ path: `${shots}/10-withdrawn-phone.png` });
+  const gone = await phone.goto(`${base}${notice}/v/1`);
+  assert.equal(gone.status(), 404);
+  assert.match(await phone.locator('#error-title').innerText(), /没有找到这份公示/);
+  await phone.screenshot({ path: `${shots}/10-not-found-phone.png` });
+  await desk.close();
 
   assert.deepEqual(errors, [], 'no script errors on the pages');
   step('all checks passed');

@@ -243,6 +243,25 @@ pub async fn populate(
         }
     }
 
+    // A notice corrected, as a township does when a record came in late:
+    // its page shows the version history (the oldest week of the last
+    // township, by its leader).
+    if let (Some(week), Some(unit)) = (weeks.first(), units.last()) {
+        if let Some(leader) = county.leaders.iter().find(|l| &l.township_id == unit) {
+            publications::versions::amend(
+                store,
+                unit,
+                *week,
+                &state.config.holidays,
+                publications::versions::Amend::Correct,
+                "补录周一同步的走访记录，按更新后的记录重新公示",
+                &leader.id,
+            )
+            .await
+            .with_context(|| format!("correcting {unit}'s notice of {week}"))?;
+        }
+    }
+
     // 4. The month's reviews; the last cadre of each township is left for
     // the user to review.
     let month = main_month(&days);

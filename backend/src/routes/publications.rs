@@ -216,11 +216,14 @@ fn version_number(n: &str) -> Result<i64, ApiError> {
         .ok_or_else(|| ApiError::bad_request("bad_version", "a version is a number from 1"))
 }
 
+/// A public page: caches keep it but ask each time (a withdrawal or a
+/// correction must reach the next reader at once, not after a cache's
+/// lifetime).
 fn cacheable(html: String) -> Response {
     (
         [(
             header::CACHE_CONTROL,
-            HeaderValue::from_static("public, max-age=300"),
+            HeaderValue::from_static("public, no-cache"),
         )],
         Html(html),
     )
@@ -409,7 +412,9 @@ pub async fn photo(
             (header::CONTENT_TYPE, HeaderValue::from_static("image/jpeg")),
             (
                 header::CACHE_CONTROL,
-                HeaderValue::from_static("public, max-age=31536000, immutable"),
+                // Revalidated (a 304 by the ETag): a photo stops being
+                // served the moment its notice is corrected or withdrawn.
+                HeaderValue::from_static("public, no-cache"),
             ),
             (
                 header::ETAG,

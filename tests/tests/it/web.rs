@@ -729,12 +729,13 @@ async fn notice_approval_and_versions(db: Db) {
         .await;
     assert_eq!(status, 400);
     assert!(html.contains("已经撤回"));
-    let html = reqwest::get(app.url("/p/t1/2026-W47"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let r = reqwest::get(app.url("/p/t1/2026-W47")).await.unwrap();
+    assert_eq!(
+        header(&r, "cache-control"),
+        "public, no-cache",
+        "caches ask again: a withdrawal reaches the next reader"
+    );
+    let html = r.text().await.unwrap();
     assert!(
         html.contains("本公示已于") && html.contains("涉及群众隐私") && html.contains("用户s1"),
         "{html}"
