@@ -134,6 +134,10 @@ pub struct Config {
     /// `GET /metrics` answers only with this bearer token (at least 16
     /// characters); unset, `/metrics` is off (404).
     pub metrics_token: Option<Secret>,
+    /// Where the public reaches the server, e.g.
+    /// `https://jishi.example.gov.cn`: the QR code printed on a notice
+    /// leads there. Unset: the address the page was asked at.
+    pub public_url: Option<String>,
 }
 
 impl Default for Config {
@@ -169,6 +173,7 @@ impl Default for Config {
             web_secure_cookie: false,
             review_deadline_day: 5,
             metrics_token: None,
+            public_url: None,
         }
     }
 }
@@ -186,6 +191,8 @@ pub enum ConfigError {
     },
     #[error("metrics_token (JISHI_METRICS_TOKEN) must be at least {MIN_METRICS_TOKEN} characters; make one with `openssl rand -hex 24`")]
     MetricsToken,
+    #[error("public_url (JISHI_PUBLIC_URL) must be an http:// or https:// address without a path, e.g. https://jishi.example.gov.cn, not {0:?}")]
+    PublicUrl(String),
     #[error("{name}={value:?} is not valid: {reason}")]
     Env {
         name: String,
@@ -224,6 +231,20 @@ impl Config {
             .is_some_and(|t| t.expose().chars().count() < MIN_METRICS_TOKEN)
         {
             return Err(ConfigError::MetricsToken);
+        }
+        if let Some(url) = &c.public_url {
+            let rest = url
+                .strip_prefix("https://")
+                .or_else(|| url.strip_prefix("http://"))
+                .map(|r| r.trim_end_matches('/'));
+            let ok = rest.is_some_and(|r| {
+                !r.is_empty()
+                    && r.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c))
+            });
+            if !ok {
+                return Err(ConfigError::PublicUrl(url.clone()));
+            }
         }
         Ok(c)
     }
@@ -521,6 +542,25 @@ mod tests {
         assert_eq!(s3.endpoint.as_deref(), Some("http://127.0.0.1:9000"));
         assert!(!format!("{c:?}").contains("very-secret"));
         assert_eq!(Config::default().s3().unwrap(), None);
+    }
+
+    #[test]
+    fn the_public_url_is_an_origin() {
+        let env = |v: &str| [("JISHI_PUBLIC_URL".to_owned(), v.to_owned())];
+        let c = Config::load(None, env("https://jishi.example.gov.cn/")).unwrap();
+        assert_eq!(
+            c.public_url.as_deref(),
+            Some("https://jishi.example.gov.cn/")
+        );
+        for bad in [
+            "jishi.example.gov.cn",
+            "ftp://x",
+            "https://x/p/t1",
+            "https://",
+        ] {
+            let err = Config::load(None, env(bad)).unwrap_err().to_string();
+            assert!(err.contains("JISHI_PUBLIC_URL"), "{bad}: {err}");
+        }
     }
 
     #[test]

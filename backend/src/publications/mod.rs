@@ -8,6 +8,7 @@ pub mod amendments;
 pub mod content;
 pub mod masking;
 pub mod notice;
+pub mod qr;
 pub mod render;
 pub mod versions;
 pub mod week;

@@ -26,6 +26,12 @@ pub struct NoticeFrame {
     pub address: String,
     pub supervision_office: String,
     pub supervision_phone: String,
+    /// The QR code (SVG) of the notice's own address, for the printed
+    /// copy, and the address of the unit's notice board, printed beside it
+    /// (short enough to type); empty when the server's public address is
+    /// not known.
+    pub qr_svg: String,
+    pub board_url: String,
 }
 
 /// `2026年11月23日`.
@@ -57,7 +63,21 @@ impl NoticeFrame {
             address: settings.address,
             supervision_office: settings.supervision_office,
             supervision_phone: settings.supervision_phone,
+            qr_svg: String::new(),
+            board_url: String::new(),
         }
+    }
+
+    /// The frame of the notice at `url` (`…/p/{unit}/{week}`): its QR
+    /// code, and the notice board's address (`…/p/{unit}`).
+    pub fn at(mut self, url: Option<String>) -> Self {
+        if let Some(url) = url {
+            if let (Some(svg), Some((board, _))) = (super::qr::svg(&url), url.rsplit_once('/')) {
+                self.qr_svg = svg;
+                self.board_url = board.to_owned();
+            }
+        }
+        self
     }
 
     /// The frame of `unit_id`'s notice made at `published_at`, from the

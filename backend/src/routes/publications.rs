@@ -230,8 +230,20 @@ fn cacheable(html: String) -> Response {
         .into_response()
 }
 
+/// The public address of a unit's notice of a week, for its QR code.
+pub fn notice_url(state: &AppState, headers: &HeaderMap, unit: &str, week: &str) -> Option<String> {
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
+    publ::qr::origin(state.config.public_url.as_deref(), host)
+        .map(|o| format!("{o}/p/{unit}/{week}"))
+}
+
 /// The page of version `n` of a notice, as the public reads it.
-async fn render_version(state: &AppState, notice: &Notice, n: i64) -> Result<String, ApiError> {
+async fn render_version(
+    state: &AppState,
+    headers: &HeaderMap,
+    notice: &Notice,
+    n: i64,
+) -> Result<String, ApiError> {
     let v = notice.version(n).ok_or(ApiError::NotFound)?;
     let names = names_of(&state.store, notice).await?;
     let versions = VersionsView::of(notice, n, &names, |k| public_url(notice, k));
@@ -251,8 +263,9 @@ async fn render_version(state: &AppState, notice: &Notice, n: i64) -> Result<Str
                 (p.without_photos(), Default::default())
             };
             let photo_base = format!("/p/{}/{}/photos", v.unit_id, v.week);
-            let frame =
-                NoticeFrame::load(&state.store, &v.unit_id, &p.unit_name, p.published_at).await?;
+            let frame = NoticeFrame::load(&state.store, &v.unit_id, &p.unit_name, p.published_at)
+                .await?
+                .at(notice_url(state, headers, &v.unit_id, &v.week));
             Ok(render::article(
                 &p,
                 &frame,
@@ -290,23 +303,29 @@ pub fn withdrawal_line(v: &VersionRow, names: &BTreeMap<String, String>) -> Vers
 pub async fn page(
     State(state): State<AppState>,
     Path((unit, w)): Path<(String, String)>,
+    headers: HeaderMap,
 ) -> Result<Response, PageError> {
     let notice = notice(&state, &unit, &w).await?;
     let n = notice.current().version;
-    Ok(cacheable(render_version(&state, &notice, n).await?))
+    Ok(cacheable(
+        render_version(&state, &headers, &notice, n).await?,
+    ))
 }
 
 /// `GET /p/{unit}/{week}/v/{n}`: an earlier version, marked as replaced.
 pub async fn version_page(
     State(state): State<AppState>,
     Path((unit, w, n)): Path<(String, String, String)>,
+    headers: HeaderMap,
 ) -> Result<Response, PageError> {
     let notice = notice(&state, &unit, &w).await?;
     let n = version_number(&n)?;
     if !notice.public(n) {
         return Err(ApiError::NotFound.into());
     }
-    Ok(cacheable(render_version(&state, &notice, n).await?))
+    Ok(cacheable(
+        render_version(&state, &headers, &notice, n).await?,
+    ))
 }
 
 /// A unit's notices, newest first, as links.

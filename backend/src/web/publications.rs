@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use askama::Template;
 use axum::extract::rejection::{FormRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::Form;
 use serde::Deserialize;
@@ -18,7 +19,7 @@ use crate::publications::render::{self, PreviewBar, VersionsView};
 use crate::publications::versions::{approve_week, digest, Amend, Notice, VersionError};
 use crate::publications::week::IsoWeek;
 use crate::publications::{self as publ, draft};
-use crate::routes::publications::{names_of, withdrawal_line};
+use crate::routes::publications::{names_of, notice_url, withdrawal_line};
 use crate::state::AppState;
 use crate::storage::{Approval, Unit, VersionAction};
 use sync_core::Role;
@@ -79,18 +80,21 @@ pub async fn preview(
     caller: WebCaller,
     Path((unit_id, w)): Path<(String, String)>,
     q: Result<Query<VersionQuery>, QueryRejection>,
+    headers: HeaderMap,
 ) -> Result<Html<String>, WebError> {
     let unit = publishing_unit(&state, &caller, &unit_id).await?;
     let week = week(&w)?;
     let Query(q) = q.map_err(|_| WebError::Invalid("版本号应为数字。".into()))?;
     let base = format!("/web/units/{}/weeks/{}", unit.id, week);
     let back_url = format!("/web/units/{}?week={}", unit.id, week);
+    // The printed copy's QR code leads to the public page.
+    let url = notice_url(&state, &headers, &unit.id, &week.to_string());
     if let Some(notice) = Notice::load(&state.store, &unit.id, &week.to_string())
         .await
         .map_err(WebError::internal)?
     {
         return Ok(Html(
-            published(&state, &unit, week, &notice, q.v, base, back_url).await?,
+            published(&state, &unit, week, &notice, q.v, url).await?,
         ));
     }
     let now = china_now();
@@ -147,7 +151,8 @@ pub async fn preview(
         &d.publication.unit_name,
         d.publication.published_at,
     )
-    .await?;
+    .await?
+    .at(url);
     Ok(Html(render::article(
         &d.publication,
         &frame,
@@ -167,9 +172,10 @@ async fn published(
     week: IsoWeek,
     notice: &Notice,
     asked: Option<i64>,
-    base: String,
-    back_url: String,
+    url: Option<String>,
 ) -> Result<String, WebError> {
+    let base = format!("/web/units/{}/weeks/{}", unit.id, week);
+    let back_url = format!("/web/units/{}?week={}", unit.id, week);
     let current = notice.current();
     let shown = asked.unwrap_or(current.version);
     let v = notice.version(shown).ok_or(WebError::NotFound)?;
@@ -211,8 +217,9 @@ async fn published(
             } else {
                 BTreeSet::new()
             };
-            let frame =
-                NoticeFrame::load(&state.store, &unit.id, &p.unit_name, p.published_at).await?;
+            let frame = NoticeFrame::load(&state.store, &unit.id, &p.unit_name, p.published_at)
+                .await?
+                .at(url);
             render::article(&p, &frame, "/web/photos", &amended, Some(&bar), &versions)?
         }
         None => {

@@ -663,6 +663,13 @@ async fn notice_approval_and_versions(db: Db) {
         "{html}"
     );
     assert!(html.contains("id=\"report\"") && html.contains("我要反映"));
+    // The printed copy carries a QR code of its own address (the server's
+    // address as asked, no public_url being set).
+    assert!(
+        html.contains("id=\"qr\"") && html.contains("<svg"),
+        "{html}"
+    );
+    assert!(html.contains(&format!("{}/p/t1</small>", app.url(""))));
     assert!(!html.contains("版本记录"), "one version: no history yet");
 
     // A correction: the reason is required; then a new version from the
