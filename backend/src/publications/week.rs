@@ -82,6 +82,14 @@ impl std::fmt::Display for IsoWeek {
     }
 }
 
+/// `2026年11月` of a `YYYY-MM` month; anything else as it is.
+pub fn zh_month(month: &str) -> String {
+    match NaiveDate::parse_from_str(&format!("{month}-01"), "%Y-%m-%d") {
+        Ok(d) => format!("{}年{}月", d.year(), d.month()),
+        Err(_) => month.to_owned(),
+    }
+}
+
 /// `11月17日` as the publications write dates.
 pub fn zh_day(d: NaiveDate) -> String {
     format!("{}月{}日", d.month(), d.day())

@@ -48,6 +48,8 @@ struct ReviewsPage<'a> {
     unit_id: String,
     unit_name: String,
     month: String,
+    /// `2026年11月`.
+    month_label: String,
     deadline: String,
     published: bool,
     rows: Vec<RowView>,
@@ -174,6 +176,7 @@ pub async fn page(
         unit_name: m.unit_name,
         deadline: china_time(m.deadline_ms),
         published: m.published,
+        month_label: crate::publications::week::zh_month(&m.month),
         month: m.month,
         rows,
         message: outcome(&q, &names),

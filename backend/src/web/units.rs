@@ -8,7 +8,7 @@ use chrono::{Datelike, NaiveDate};
 use serde::Deserialize;
 
 use super::{china_today, WebCaller, WebError};
-use crate::publications::week::{zh_day, IsoWeek};
+use crate::publications::week::{zh_month, IsoWeek};
 use crate::state::AppState;
 use std::collections::BTreeSet;
 
@@ -82,13 +82,21 @@ pub struct UnitLine {
     pub rate: String,
     /// Below 60 %: shown in red.
     pub low: bool,
+    /// Townships and departments: their weekly notice of the week shown.
+    pub publishes: bool,
 }
 
 #[derive(Template)]
 #[template(path = "web/home.html")]
 struct Home<'a> {
     me: &'a str,
+    week: String,
     week_label: String,
+    previous_week: String,
+    next_week: Option<String>,
+    /// The scope's unit, and the months whose reviews the page links.
+    top_id: String,
+    months: Vec<(String, String)>,
     units: Vec<UnitLine>,
 }
 
@@ -104,16 +112,27 @@ fn home_week(today: NaiveDate, holidays: &[NaiveDate]) -> IsoWeek {
     }
 }
 
-/// `GET /web/`: the units under the caller, each with this week's filing
-/// rate (last week's while nothing of this week is due yet).
+/// `GET /web/[?week=2026-W47]`: the units under the caller, each with the
+/// week's filing rate (by default this week's, last week's while nothing
+/// of this week is due yet: on Monday morning, last week), the week's
+/// notices and the months' reviews.
 pub async fn home(
     State(state): State<AppState>,
     caller: WebCaller,
+    q: Result<Query<WeekQuery>, QueryRejection>,
 ) -> Result<Html<String>, WebError> {
+    let Query(q) = q.map_err(|_| WebError::Invalid("周次格式应为 2026-W47。".into()))?;
     let scope = caller.scope()?;
     let top = state.store.unit(scope).await?.ok_or(WebError::NotFound)?;
     let today = china_today();
-    let week = home_week(today, &state.config.holidays);
+    let this_week = IsoWeek::of(today);
+    let week = match q.week.as_deref() {
+        Some(w) => IsoWeek::parse(w)
+            .ok()
+            .filter(|w| w.monday() <= this_week.monday())
+            .ok_or_else(|| WebError::Invalid("周次格式应为 2026-W47，且不能晚于本周。".into()))?,
+        None => home_week(today, &state.config.holidays),
+    };
     let (from, to) = (week.monday().to_string(), week.sunday().to_string());
     let base_depth = top.path.matches('/').count();
     let mut units = Vec::new();
@@ -128,6 +147,7 @@ pub async fn home(
             indent: unit.path.matches('/').count().saturating_sub(base_depth),
             rate: percent(filed, due),
             low: due > 0 && filed * 100 < due * 60,
+            publishes: publishes(&unit),
             id: unit.id,
             name: unit.name,
             people,
@@ -135,14 +155,23 @@ pub async fn home(
             due,
         });
     }
+    // The reviews of the week's month and of the month before it.
+    let month_of = |d: NaiveDate| d.format("%Y-%m").to_string();
+    let first = NaiveDate::from_ymd_opt(week.monday().year(), week.monday().month(), 1)
+        .unwrap_or(week.monday());
+    let months = [first.pred_opt().unwrap_or(first), first]
+        .into_iter()
+        .map(|d| (month_of(d), zh_month(&month_of(d))))
+        .collect();
+    let next = IsoWeek::of(week.sunday().succ_opt().unwrap_or(week.sunday()));
     let page = Home {
         me: &caller.0.user.name,
-        week_label: format!(
-            "{}（{}—{}）",
-            week,
-            zh_day(week.monday()),
-            zh_day(week.sunday())
-        ),
+        week: week.to_string(),
+        week_label: week.zh_range(),
+        previous_week: week.previous().to_string(),
+        next_week: (week.monday() < this_week.monday()).then(|| next.to_string()),
+        top_id: top.id,
+        months,
         units,
     };
     Ok(Html(page.render().map_err(WebError::internal)?))
@@ -179,6 +208,9 @@ struct UnitPage<'a> {
     rate: String,
     publishes: bool,
     last_week: String,
+    last_week_label: String,
+    month_label: String,
+    last_month_label: String,
     month: String,
     last_month: String,
 }
@@ -244,12 +276,7 @@ pub async fn unit_page(
         publishes: publishes(&unit),
         unit: &unit,
         week: week.to_string(),
-        week_label: format!(
-            "{}（{}—{}）",
-            week,
-            zh_day(week.monday()),
-            zh_day(week.sunday())
-        ),
+        week_label: week.zh_range(),
         previous_week: week.previous().to_string(),
         next_week: (week.monday() < this_week.monday()).then(|| next.to_string()),
         from,
@@ -257,8 +284,11 @@ pub async fn unit_page(
         people,
         rate: percent(filed, due),
         last_week: this_week.previous().to_string(),
+        last_week_label: format!("第{}周", this_week.previous().week()),
         month: month_start.format("%Y-%m").to_string(),
+        month_label: zh_month(&month_start.format("%Y-%m").to_string()),
         last_month: last_month.format("%Y-%m").to_string(),
+        last_month_label: zh_month(&last_month.format("%Y-%m").to_string()),
     };
     Ok(Html(page.render().map_err(WebError::internal)?))
 }

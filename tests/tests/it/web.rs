@@ -158,6 +158,38 @@ async fn sessions_and_scope(db: Db) {
     assert_eq!(status, 200, "{html}");
     assert!(html.contains("石门镇") && html.contains("青山村"));
     assert!(!html.contains("白沙镇"), "outside the scope: {html}");
+    // A week selector: any past week, its rates, notices and the months'
+    // reviews, written in Chinese.
+    let (status, _, html) = b.get("/web/?week=2026-W47").await;
+    assert_eq!(status, 200, "{html}");
+    assert!(html.contains("第47周 11月16日—11月22日 填报情况"), "{html}");
+    assert!(
+        html.contains("href=\"/web/?week=2026-W46\"")
+            && html.contains("href=\"/web/?week=2026-W48\"")
+    );
+    assert!(
+        html.contains("href=\"/web/units/t1/weeks/2026-W47\""),
+        "the township's notice"
+    );
+    assert!(
+        !html.contains("href=\"/web/units/v1/weeks/"),
+        "villages do not publish"
+    );
+    assert!(
+        html.contains("href=\"/web/units/t1/reviews/2026-10\"")
+            && html.contains("2026年11月月度点评")
+    );
+    for bad in ["2026-W99", "2999-W01"] {
+        let (status, _, html) = b.get(&format!("/web/?week={bad}")).await;
+        assert_eq!(status, 400, "{bad}");
+        assert!(html.contains("周次格式"));
+    }
+    let (_, _, html) = b.get("/web/units/t1?week=2026-W47").await;
+    assert!(html.contains("第47周 11月16日—11月22日"), "{html}");
+    assert!(
+        !html.contains(">2026-W") && !html.contains("（2026-W"),
+        "no ISO week in the text: {html}"
+    );
     let (status, _, html) = b.get("/web/units/t2").await;
     assert_eq!(status, 404);
     assert!(html.contains("不在您的管辖范围内"));
@@ -329,6 +361,12 @@ async fn review_form(db: Db) {
     assert_eq!(status, 303);
     let (_, _, html) = b.get(&location).await;
     assert!(html.contains("已保存对用户u1的点评（逾期提交）"), "{html}");
+    // Late is the reviewer's doing: the tag sits with him, not the cadre.
+    assert!(
+        html.contains("用户l1 <span class=\"tag warn\">点评逾期</span></td>"),
+        "{html}"
+    );
+    assert!(html.contains("2020年1月月度点评") && html.contains("@media print"));
     assert!(html.contains("<b>90</b>") && html.contains("走访扎实"));
     let review = app
         .state
