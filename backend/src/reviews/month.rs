@@ -103,6 +103,15 @@ pub async fn unit_month(
         .iter()
         .map(|u| (u.id.as_str(), u.name.as_str()))
         .collect();
+    let people: BTreeMap<&str, &str> = users
+        .iter()
+        .map(|u| (u.id.as_str(), u.name.as_str()))
+        .collect();
+    let name_of = |id: Option<&str>| -> String {
+        id.and_then(|id| people.get(id).copied())
+            .unwrap_or("")
+            .to_owned()
+    };
     let filing: BTreeMap<String, crate::storage::FilingRow> = state
         .store
         .filing(&unit.id, &from, &to)
@@ -142,11 +151,14 @@ pub async fn unit_month(
             Some(t) => (format!("{} {group}", t.name), (t.path.clone(), order)),
             None => (group.to_owned(), (String::new(), order)),
         };
+        let review = state.store.review(&user.id, month).await?;
         rows.push(ResultRow {
             group,
             group_order,
             ranked_of: 0,
-            review: state.store.review(&user.id, month).await?,
+            reviewer_name: name_of(reviewer_id.as_deref()),
+            reviewed_by_name: name_of(review.as_ref().map(|v| v.reviewer_id.as_str())),
+            review,
             unit_name: names
                 .get(user.unit_id.as_str())
                 .copied()
@@ -154,6 +166,7 @@ pub async fn unit_month(
                 .to_owned(),
             user_id: user.id,
             name: user.name,
+            post: user.post,
             reviewer_id,
             facts,
             total: None,

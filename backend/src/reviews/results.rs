@@ -34,8 +34,15 @@ impl Facts {
 pub struct ResultRow {
     pub user_id: String,
     pub name: String,
+    /// The person's post (职务), as the users table has it.
+    pub post: String,
     pub unit_name: String,
     pub reviewer_id: Option<String>,
+    /// The name of `reviewer_id`; empty when there is none or it is unknown.
+    pub reviewer_name: String,
+    /// The name of who wrote the review (an admin may, not only
+    /// `reviewer_id`); empty while unreviewed or when unknown.
+    pub reviewed_by_name: String,
     pub facts: Facts,
     pub review: Option<ReviewRow>,
     pub total: Option<i64>,
@@ -155,8 +162,11 @@ mod tests {
         ResultRow {
             user_id: id.into(),
             name: id.into(),
+            post: String::new(),
             unit_name: String::new(),
             reviewer_id: None,
+            reviewer_name: String::new(),
+            reviewed_by_name: String::new(),
             facts: Facts::default(),
             review: score.map(|s| ReviewRow {
                 user_id: id.into(),

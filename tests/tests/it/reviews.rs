@@ -107,6 +107,8 @@ async fn reviews(db: Db) {
     let row = |id: &str| rows.iter().find(|r| r["user_id"] == id).unwrap().clone();
     assert_eq!(row("u1")["reviewer_id"], "l1");
     assert_eq!(row("l1")["reviewer_id"], "s1");
+    assert_eq!(row("u1")["reviewer_name"], "用户l1");
+    assert_eq!(row("l1")["reviewer_name"], "用户s1");
     assert_eq!(
         row("u1")["facts"],
         json!({"days_filed": 1, "entries": 1, "night_activities": 0, "nights_stayed": 0, "tasks_done": 1, "tasks_open": 1})
@@ -234,6 +236,89 @@ async fn reviews(db: Db) {
         "{}",
         bytes.len()
     );
+    exported_sheet_is_what_the_office_prints(&bytes);
+}
+
+/// Issue 25, point 6: the sheet as the assessment office reads and prints
+/// it, read back with a real reader (its page setup from the zip itself).
+fn exported_sheet_is_what_the_office_prints(bytes: &[u8]) {
+    use calamine::{Reader, Xlsx};
+    use std::io::{Cursor, Read};
+
+    let mut book: Xlsx<_> = calamine::open_workbook_from_rs(Cursor::new(bytes.to_vec())).unwrap();
+    let range = book.worksheet_range(PAST).unwrap();
+    let cells: Vec<Vec<String>> = range
+        .rows()
+        .map(|r| r.iter().map(|c| c.to_string()).collect())
+        .collect();
+    let title = &cells[0][0];
+    assert!(
+        title.contains("青山县") && title.contains("2020年1月") && title.contains("点评结果"),
+        "{title}"
+    );
+    let header = &cells[1];
+    let col = |name: &str| {
+        header
+            .iter()
+            .position(|h| h == name)
+            .unwrap_or_else(|| panic!("no {name} in {header:?}"))
+    };
+    assert_eq!(col("职务"), col("姓名") + 1, "{header:?}");
+    // A late review is the reviewer's, not the cadre's: beside the reviewer.
+    assert_eq!(col("点评逾期"), col("点评人") + 1, "{header:?}");
+    let (name, group, rank, by, late) = (
+        col("姓名"),
+        col("分组"),
+        col("组内排名"),
+        col("点评人"),
+        col("点评逾期"),
+    );
+    assert!(!header.iter().any(|h| h == "逾期点评"), "{header:?}");
+    let person = |who: &str| {
+        cells
+            .iter()
+            .find(|r| r[name] == who)
+            .unwrap_or_else(|| panic!("no row for {who}: {cells:?}"))
+    };
+    // People by name, never by id: u1 was reviewed by l1, l1 by s1.
+    let u1 = person("用户u1");
+    assert_eq!(
+        (&*u1[group], &*u1[rank], &*u1[by], &*u1[late]),
+        ("石门镇 一般干部", "1", "用户l1", "是"),
+        "{u1:?}"
+    );
+    assert_eq!(person("用户l1")[by], "用户s1");
+    // u2's reviewer was overridden to l1, who wrote the review.
+    assert_eq!(person("用户u2")[by], "用户l1");
+    for id in ["u1", "u2", "l1", "s1"] {
+        assert!(
+            cells.iter().skip(2).all(|r| r[by] != id && r[name] != id),
+            "{id} by id: {cells:?}"
+        );
+    }
+    // The signature line, under the table.
+    let footer = cells
+        .iter()
+        .position(|r| r[0].contains("制表人"))
+        .unwrap_or_else(|| panic!("no signature line: {cells:?}"));
+    assert!(cells[footer][0].contains("审核人"));
+    assert!(footer > 2 + 3, "under the three people: {footer}");
+
+    let mut zip = zip::ZipArchive::new(Cursor::new(bytes)).unwrap();
+    let mut part = |name: &str| {
+        let mut text = String::new();
+        zip.by_name(name)
+            .unwrap()
+            .read_to_string(&mut text)
+            .unwrap();
+        text
+    };
+    let sheet = part("xl/worksheets/sheet1.xml");
+    assert!(sheet.contains(r#"orientation="landscape""#), "{sheet}");
+    assert!(sheet.contains(r#"paperSize="9""#), "{sheet}");
+    assert!(sheet.contains(r#"fitToHeight="0""#), "{sheet}");
+    let workbook = part("xl/workbook.xml");
+    assert!(workbook.contains("_xlnm.Print_Titles"), "{workbook}");
 }
 on_both_databases!(monthly_reviews_are_assigned_ranked_and_exported, reviews);
 
