@@ -17,6 +17,7 @@ mod error;
 mod http;
 mod live;
 mod logs;
+mod notices;
 mod observe;
 mod photos;
 mod reads;

@@ -135,7 +135,7 @@ struct Review {
     comment: String,
 }
 
-fn bad_reply(what: &str, e: impl std::fmt::Display) -> JishiError {
+pub(crate) fn bad_reply(what: &str, e: impl std::fmt::Display) -> JishiError {
     JishiError::other(format!("the server's {what} could not be read: {e}"))
 }
 
@@ -159,7 +159,7 @@ fn api_path(path: &str) -> Result<&str, JishiError> {
 }
 
 /// `unit` if it is a unit id (it goes into a path).
-fn unit_id_of(unit: &str) -> Result<&str, JishiError> {
+pub(crate) fn unit_id_of(unit: &str) -> Result<&str, JishiError> {
     let ok = !unit.is_empty()
         && unit.len() <= 64
         && unit
@@ -178,7 +178,7 @@ fn unit_id_of(unit: &str) -> Result<&str, JishiError> {
 
 impl JishiClient {
     /// One authenticated `GET`, the token renewed once if refused.
-    fn read_now(&self, cancel: &Arc<Cancel>, path: &str) -> Result<Vec<u8>, JishiError> {
+    pub(crate) fn read_now(&self, cancel: &Arc<Cancel>, path: &str) -> Result<Vec<u8>, JishiError> {
         let token = self.access_token(cancel, false)?;
         let answer = match self.server.get(cancel, &token, path, MAX_READ_BYTES) {
             Err(HttpError::Status { status: 401, .. }) => {
@@ -267,7 +267,7 @@ impl JishiClient {
         Ok(people.people)
     }
 
-    fn profile_now(&self, cancel: &Arc<Cancel>) -> Result<Profile, JishiError> {
+    pub(crate) fn profile_now(&self, cancel: &Arc<Cancel>) -> Result<Profile, JishiError> {
         let body = self.read_now(cancel, "/api/v1/me")?;
         serde_json::from_slice(&body).map_err(|e| bad_reply("profile", e))
     }

@@ -2360,3 +2360,104 @@ fn search_finds_words_in_every_kind_of_record_newest_first_offline() {
     assert!(a.search("没有的词".into(), 10).unwrap().is_empty());
     assert_eq!(field_of(a.search("  ".into(), 10).unwrap_err()), "query");
 }
+
+#[test]
+fn the_township_notices_are_read_on_the_phone() {
+    use backend::publications::versions::{amend, Amend};
+    use backend::publications::{publish_week, week::IsoWeek};
+    let server = start(|_| {});
+    let week = IsoWeek::parse("2026-W47").unwrap();
+    server
+        .block_on(publish_week(
+            &server.state.store,
+            county::TOWNSHIP,
+            week,
+            &[],
+        ))
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let a = open(dir.path(), &server.url);
+    a.sign_in("u1", PASSWORD, "p").unwrap();
+    // The cadre's village publishes nothing: its notices are the township's.
+    let board = wait(a.clone().notice_board(None, None)).unwrap();
+    assert_eq!(board.unit_id, county::TOWNSHIP);
+    // (The server's Monday task may have published last week too.)
+    let w47 = board
+        .notices
+        .iter()
+        .find(|n| n.week == "2026-W47")
+        .expect("listed");
+    assert_eq!(w47.status, "publish");
+    assert!(
+        board.notices.windows(2).all(|p| p[0].week > p[1].week),
+        "newest first"
+    );
+    let n = wait(
+        a.clone()
+            .notice(board.unit_id.clone(), "2026-W47".into(), None),
+    )
+    .unwrap();
+    assert_eq!((n.status.as_str(), n.version), ("published", 1));
+    assert_eq!(n.page_path, format!("/p/{}/2026-W47", county::TOWNSHIP));
+    let me = n
+        .cadres
+        .iter()
+        .find(|c| c.user_id == "u1")
+        .expect("u1's row");
+    assert_eq!((me.days_due, me.days_filed, me.days_missed), (5, 0, 5));
+    assert!(n.published_at.is_some() && n.withdrawal_reason.is_none());
+    // Withdrawn: what is left says why; the versions say who.
+    server
+        .block_on(amend(
+            &server.state.store,
+            county::TOWNSHIP,
+            week,
+            &[],
+            Amend::Withdraw,
+            "名单有误",
+            "s1",
+        ))
+        .unwrap();
+    let n = wait(
+        a.clone()
+            .notice(county::TOWNSHIP.into(), "2026-W47".into(), None),
+    )
+    .unwrap();
+    assert_eq!((n.status.as_str(), n.version), ("withdrawn", 2));
+    assert_eq!(n.withdrawal_reason.as_deref(), Some("名单有误"));
+    assert!(n.cadres.is_empty());
+    assert_eq!(n.versions.len(), 2);
+    assert_eq!(n.versions[1].action, "withdraw");
+    assert!(!n.versions[1].by.is_empty() && n.versions[1].current);
+    let board = wait(a.clone().notice_board(Some(county::TOWNSHIP.into()), None)).unwrap();
+    let w47 = board.notices.iter().find(|n| n.week == "2026-W47").unwrap();
+    assert_eq!(w47.status, "withdraw");
+    // Bad input is named; what does not exist is not_found.
+    assert_eq!(
+        field_of(
+            wait(
+                a.clone()
+                    .notice(county::TOWNSHIP.into(), "2026-47".into(), None)
+            )
+            .unwrap_err()
+        ),
+        "week"
+    );
+    assert_eq!(
+        field_of(wait(a.clone().notice("t1/../x".into(), "2026-W47".into(), None)).unwrap_err()),
+        "unit_id"
+    );
+    for e in [
+        wait(
+            a.clone()
+                .notice(county::TOWNSHIP.into(), "2026-W40".into(), None),
+        )
+        .unwrap_err(),
+        wait(a.clone().notice_board(Some(county::COUNTY.into()), None)).unwrap_err(),
+    ] {
+        assert!(
+            matches!(&e, JishiError::Validation { code, .. } if code == "not_found"),
+            "{e:?}"
+        );
+    }
+}

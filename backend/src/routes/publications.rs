@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::Json;
 
 use crate::error::ApiError;
@@ -20,7 +20,7 @@ use crate::publications::versions::{publication_of, Notice};
 use crate::publications::week::IsoWeek;
 use crate::publications::{self as publ};
 use crate::state::AppState;
-use crate::storage::{Store, VersionAction, VersionRow};
+use crate::storage::{Store, Unit, VersionAction, VersionRow};
 
 fn week(s: &str) -> Result<IsoWeek, ApiError> {
     IsoWeek::parse(s).map_err(|e| ApiError::bad_request("bad_week", e.to_string()))
@@ -328,17 +328,32 @@ pub async fn version_page(
     ))
 }
 
-/// A unit's notices, newest first, as links.
+/// The unit whose notices cover `unit_id`: itself when it publishes
+/// (townships and departments), else the nearest one above it (a village's
+/// township); none above (a county).
+async fn publishing_unit_of(state: &AppState, unit_id: &str) -> Result<Unit, ApiError> {
+    let units = state.store.units().await?;
+    let mut at = units.iter().find(|u| u.id == unit_id);
+    for _ in 0..64 {
+        let Some(u) = at else { break };
+        if matches!(u.level.as_str(), "township" | "department") {
+            return Ok(u.clone());
+        }
+        at = u
+            .parent_id
+            .as_deref()
+            .and_then(|p| units.iter().find(|x| x.id == p));
+    }
+    Err(ApiError::NotFound)
+}
+
+/// The notices that cover a unit (see `publishing_unit_of`), newest first,
+/// as links.
 async fn unit_notices(
     state: &AppState,
     unit_id: &str,
-) -> Result<(String, Vec<NoticeLink>), ApiError> {
-    let unit = state
-        .store
-        .unit(unit_id)
-        .await?
-        .filter(|u| matches!(u.level.as_str(), "township" | "department"))
-        .ok_or(ApiError::NotFound)?;
+) -> Result<(Unit, Vec<NoticeLink>), ApiError> {
+    let unit = publishing_unit_of(state, unit_id).await?;
     let mut out = Vec::new();
     for (w, created_at) in state.store.unit_publications(&unit.id).await? {
         let Some(notice) = Notice::load(&state.store, &unit.id, &w).await? else {
@@ -355,17 +370,28 @@ async fn unit_notices(
             action: notice.current().action,
         });
     }
-    Ok((unit.name, out))
+    Ok((unit, out))
 }
 
-/// `GET /p/{unit}`: the unit's notice board, every notice newest first.
+/// `GET /p/{unit}`: the unit's notice board, every notice newest first (a
+/// village's address leads to its township's board).
 pub async fn unit_page(
     State(state): State<AppState>,
     Path(unit): Path<String>,
 ) -> Result<Response, PageError> {
-    let (name, notices) = unit_notices(&state, &unit).await?;
-    let frame = NoticeFrame::load(&state.store, &unit, &name, crate::storage::now_ms()).await?;
-    Ok(cacheable(render::notices(&name, &notices, &frame)?))
+    let (board, notices) = unit_notices(&state, &unit).await?;
+    if board.id != unit {
+        // A village's notices are its township's: one board, one address.
+        return Ok(Redirect::to(&format!("/p/{}", board.id)).into_response());
+    }
+    let frame = NoticeFrame::load(
+        &state.store,
+        &board.id,
+        &board.name,
+        crate::storage::now_ms(),
+    )
+    .await?;
+    Ok(cacheable(render::notices(&board.name, &notices, &frame)?))
 }
 
 #[derive(serde::Serialize)]
@@ -378,12 +404,14 @@ struct NoticeItem {
     status: VersionAction,
 }
 
-/// `GET /api/v1/publications/{unit}`: the unit's notices, newest first.
+/// `GET /api/v1/publications/{unit}`: the notices that cover the unit
+/// (a village's are its township's, and the answer names the township),
+/// newest first.
 pub async fn unit_json(
     State(state): State<AppState>,
     Path(unit): Path<String>,
 ) -> Result<Response, ApiError> {
-    let (name, notices) = unit_notices(&state, &unit).await?;
+    let (board, notices) = unit_notices(&state, &unit).await?;
     let items: Vec<NoticeItem> = notices
         .into_iter()
         .map(|n| NoticeItem {
@@ -394,7 +422,7 @@ pub async fn unit_json(
         })
         .collect();
     Ok(
-        Json(serde_json::json!({ "unit_id": unit, "unit_name": name, "notices": items }))
+        Json(serde_json::json!({ "unit_id": board.id, "unit_name": board.name, "notices": items }))
             .into_response(),
     )
 }

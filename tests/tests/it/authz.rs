@@ -132,8 +132,22 @@ const MATRIX: &[Row] = &[
     Row { route: "GET /p/{unit}/{week}", table: PUBLIC_PAGE },
     Row { route: "GET /api/v1/publications/{unit}/{week}/versions/{version}", table: PUBLIC_PAGE },
     Row { route: "GET /p/{unit}/{week}/v/{version}", table: PUBLIC_PAGE },
-    Row { route: "GET /api/v1/publications/{unit}", table: PUBLIC_PAGE },
-    Row { route: "GET /p/{unit}", table: PUBLIC_PAGE },
+    // A unit's notice board; a village's is its township's (the cadre's
+    // `sibling` v2 is under t1): the JSON answers it, the page leads there.
+    Row { route: "GET /api/v1/publications/{unit}", table: "
+        mine                                    200   200   200   200   200   200   200
+        parent                                  200   404   -     -     -     -     -
+        grandparent                             404   -     -     -     -     -     -
+        sibling                                 200   200   404   404   404   404   404
+        foreign                                 200   200   200   200   200   200   200
+        guessed                                 404   404   404   404   404   404   404" },
+    Row { route: "GET /p/{unit}", table: "
+        mine                                    200   200   200   200   200   200   200
+        parent                                  200   404   -     -     -     -     -
+        grandparent                             404   -     -     -     -     -     -
+        sibling                                 303   200   404   404   404   404   404
+        foreign                                 200   200   200   200   200   200   200
+        guessed                                 404   404   404   404   404   404   404" },
     Row { route: "GET /api/v1/publications/{unit}/{week}/amendments", table: API_OVERSEEN },
     Row { route: "GET /p/{unit}/{week}/photos/{sha}", table: PUBLIC_PHOTO },
     Row { route: "HEAD /p/{unit}/{week}/photos/{sha}", table: PUBLIC_PHOTO },
@@ -1158,15 +1172,20 @@ impl World {
                 req.publication_of = Some(p_unit);
             }
             "/api/v1/publications/{unit}" | "/p/{unit}" => {
-                // A unit's notice board: what it published.
-                let board = if case == Case::Guessed {
+                // A unit's notice board: what it published; a village's is
+                // its township's.
+                let asked = if case == Case::Guessed {
                     NO_UNIT
                 } else {
                     p_unit
                 };
-                req.path = template.replace("{unit}", board);
-                req.shows = shows(format!("/p/{board}/{WEEK}"));
-                req.publication_of = Some(p_unit);
+                let board = match UNITS.iter().find(|u| u.0 == asked) {
+                    Some((id, _, parent)) if id.starts_with('v') => parent.unwrap_or(id),
+                    _ => asked,
+                };
+                req.path = template.replace("{unit}", asked);
+                req.shows = shows(format!("/p/{board}"));
+                req.publication_of = Some(board);
             }
             "/web/units/{unit}/weeks/{week}/versions" => {
                 req.path = template.replace("{unit}", unit).replace("{week}", WEEK);
