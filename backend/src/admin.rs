@@ -53,6 +53,24 @@ pub struct NoticeUpdate {
     pub approval: Option<String>,
 }
 
+/// The longest rank group name, in characters.
+const MAX_RANK_GROUP: usize = 20;
+
+/// A rank group as given on the command line: `None` for empty (the
+/// group of the role).
+pub fn rank_group(group: &str) -> Result<Option<String>, AdminError> {
+    let g = group.trim();
+    if g.is_empty() {
+        return Ok(None);
+    }
+    if g.chars().count() > MAX_RANK_GROUP || g.chars().any(char::is_control) {
+        return Err(AdminError::Invalid(format!(
+            "--group must be one line of at most {MAX_RANK_GROUP} characters, e.g. 驻村干部"
+        )));
+    }
+    Ok(Some(g.to_owned()))
+}
+
 /// The longest text of a notice setting.
 const MAX_NOTICE_TEXT: usize = 100;
 
@@ -211,4 +229,17 @@ pub async fn reset_password(store: &Store, user: &str, password: String) -> Resu
     // A new password ends the sessions: web sessions at once, phones at
     // their next refresh (they log in again and keep what is unsynced).
     Ok(store.end_sessions(user).await?)
+}
+
+#[cfg(test)]
+mod rank_group_tests {
+    use super::rank_group;
+
+    #[test]
+    fn a_rank_group_is_one_short_line_or_empty() {
+        assert_eq!(rank_group(" 驻村干部 ").unwrap().as_deref(), Some("驻村干部"));
+        assert_eq!(rank_group("  ").unwrap(), None, "empty: back to the role's group");
+        assert!(rank_group(&"组".repeat(21)).is_err());
+        assert!(rank_group("驻村\n干部").is_err());
+    }
 }

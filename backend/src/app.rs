@@ -62,6 +62,10 @@ pub fn router(state: AppState) -> Router {
             "/api/v1/reviews/{month}/{user_id}",
             axum::routing::put(routes::reviews::put_review),
         )
+        .route(
+            "/api/v1/reviews/{month}/{user_id}/statement",
+            axum::routing::put(routes::reviews::put_statement),
+        )
         .layer(DefaultBodyLimit::max(MAX_JSON_BODY));
     let sync = Router::new()
         .route("/api/v1/sync", post(routes::sync::sync))

@@ -165,6 +165,16 @@ enum AdminCommand {
         #[arg(long)]
         reviewer: String,
     },
+    /// Put users in the group they are ranked in each month (e.g. 驻村干部
+    /// apart from 机关干部); an empty --group returns them to the group of
+    /// their role (班子成员 or 一般干部).
+    SetRankGroup {
+        /// One or more user ids, comma-separated.
+        #[arg(long, value_delimiter = ',', required = true)]
+        users: Vec<String>,
+        #[arg(long)]
+        group: String,
+    },
     /// Set how a unit signs its notices (落款, phones, 公示期). A field not
     /// given is kept; an empty one is cleared (the unit above's applies).
     SetUnitNotice {
@@ -482,6 +492,20 @@ async fn admin_command(store: &Store, cmd: AdminCommand) -> anyhow::Result<()> {
             }
             store.set_reviewer_override(&user, &reviewer).await?;
             println!("{reviewer} now reviews {user}");
+        }
+        AdminCommand::SetRankGroup { users, group } => {
+            let group = admin::rank_group(&group)?;
+            for (i, id) in users.iter().enumerate() {
+                if store.user(id).await?.is_none() {
+                    anyhow::bail!("no user {id}; see `jishi admin list-users`");
+                }
+                store.set_rank_group(id, group.as_deref()).await?;
+                eprintln!("[{}/{}] {id}", i + 1, users.len());
+            }
+            match group {
+                Some(g) => println!("{} user(s) now ranked in {g}", users.len()),
+                None => println!("{} user(s) now ranked by role", users.len()),
+            }
         }
         AdminCommand::SetUnitNotice {
             unit,

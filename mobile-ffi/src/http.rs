@@ -312,6 +312,22 @@ impl Server {
         Ok(r.body)
     }
 
+    /// An authenticated `PUT` of a JSON body to `path` (under `/api/v1/`):
+    /// the body of a 2xx answer.
+    pub fn put_json<B: Serialize>(
+        &self,
+        cancel: &Arc<Cancel>,
+        token: &str,
+        path: &str,
+        body: &B,
+    ) -> Result<Vec<u8>, HttpError> {
+        let json = serde_json::to_vec(body).map_err(|e| HttpError::Offline(e.to_string()))?;
+        let headers = vec![bearer(token), header("content-type", "application/json")];
+        let r = self.call(cancel, self.request("PUT", path, headers, json))?;
+        Self::ok_or_status(&r)?;
+        Ok(r.body)
+    }
+
     /// `GET /api/v1/blobs/{sha}` (or its thumbnail): the photo's bytes.
     pub fn photo(
         &self,

@@ -59,6 +59,8 @@ pub struct ReviewResult {
     pub group: String,
     /// 末位: in the bottom two ranks of the group.
     pub bottom: bool,
+    /// The 表态 of a 末位 cadre, once made (`submit_statement`).
+    pub statement: Option<String>,
 }
 
 /// A person the phone's screens name: the cadre, the people whose records
@@ -125,6 +127,13 @@ struct Row {
     rank: Option<u32>,
     #[serde(default)]
     bottom: bool,
+    #[serde(default)]
+    statement: Option<StatementWire>,
+}
+
+#[derive(Deserialize)]
+struct StatementWire {
+    text: String,
 }
 
 #[derive(Deserialize)]
@@ -230,7 +239,37 @@ impl JishiClient {
                 ranked_of: r.ranked_of,
                 group: r.group,
                 bottom: r.bottom,
+                statement: r.statement.map(|s| s.text),
             }))
+    }
+
+    fn submit_statement_now(
+        &self,
+        cancel: &Arc<Cancel>,
+        month: &str,
+        text: &str,
+    ) -> Result<(), JishiError> {
+        sync_core::ids::Period::parse_month(month)?;
+        let chars = text.trim().chars().count();
+        if !(2..=500).contains(&chars) {
+            return Err(JishiError::invalid_as(
+                "text",
+                "length",
+                "a statement is 2 to 500 characters",
+            ));
+        }
+        let me = self.profile_now(cancel)?;
+        let path = format!("/api/v1/reviews/{month}/{}/statement", me.user_id);
+        let body = serde_json::json!({ "text": text });
+        let token = self.access_token(cancel, false)?;
+        let answer = match self.server.put_json(cancel, &token, &path, &body) {
+            Err(HttpError::Status { status: 401, .. }) => {
+                let token = self.access_token(cancel, true)?;
+                self.server.put_json(cancel, &token, &path, &body)
+            }
+            other => other,
+        };
+        answer.map(|_| ()).map_err(from_http)
     }
 
     fn unit_filing_now(
@@ -303,6 +342,22 @@ impl JishiClient {
             self.review_result_now(&c, &month, unit_id.as_deref())
         })
         .await
+    }
+
+    /// The logged-in cadre's 表态 on being ranked 末位 in `month`, once the
+    /// results are published; made once, never changed. Not 末位, not
+    /// published yet, or already made: `Conflict` (`not_bottom`,
+    /// `not_published`, `statement_exists`).
+    #[uniffi::method(default(cancel = None))]
+    pub async fn submit_statement(
+        self: Arc<Self>,
+        month: String,
+        text: String,
+        cancel: Option<Arc<CancelToken>>,
+    ) -> Result<(), JishiError> {
+        let stop = call_cancel(cancel.as_deref());
+        let c = stop.clone();
+        off_thread(stop, move || self.submit_statement_now(&c, &month, &text)).await
     }
 
     /// Filing figures of every cadre under `unit_id` over the days

@@ -2461,3 +2461,74 @@ fn the_township_notices_are_read_on_the_phone() {
         );
     }
 }
+
+#[test]
+fn a_cadre_ranked_last_makes_a_statement_from_the_phone() {
+    let server = start(|_| {});
+    for u in [
+        UserBuilder::leader("l1")
+            .unit(county::TOWNSHIP)
+            .scope(county::TOWNSHIP)
+            .build(),
+        UserBuilder::cadre("u3").unit(county::VILLAGE).build(),
+    ] {
+        server.block_on(county::add_user(&server.state.store, u));
+    }
+    // The township head reviews three cadres of a month long past: u1 last.
+    let month = "2020-01";
+    server.block_on(async {
+        let http = reqwest::Client::new();
+        let s = jishi_tests::phone::login(&http, &server.url, "l1", "web-l1", &[]).await;
+        for (user, targets) in [("u1", 50), ("u2", 75), ("u3", 70)] {
+            let r = http
+                .put(format!("{}/api/v1/reviews/{month}/{user}", server.url))
+                .bearer_auth(&s.access)
+                .json(&serde_json::json!({"targets": targets, "conduct": 15}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status().as_u16(), 200);
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let a = open(dir.path(), &server.url);
+    a.sign_in("u1", PASSWORD, "p").unwrap();
+    let mine = wait(a.clone().review_result(month.into(), None, None))
+        .unwrap()
+        .unwrap();
+    assert!(mine.bottom && mine.statement.is_none(), "{mine:?}");
+    let short = wait(a.clone().submit_statement(month.into(), " ".into(), None)).unwrap_err();
+    assert_eq!(field_of(short), "text");
+    wait(
+        a.clone()
+            .submit_statement(month.into(), "下月多走访，补齐台账。".into(), None),
+    )
+    .unwrap();
+    let mine = wait(a.clone().review_result(month.into(), None, None))
+        .unwrap()
+        .unwrap();
+    assert_eq!(mine.statement.as_deref(), Some("下月多走访，补齐台账。"));
+    // Once: a statement is never changed.
+    let again = wait(
+        a.clone()
+            .submit_statement(month.into(), "改一下".into(), None),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(&again, JishiError::Conflict { code, .. } if code == "statement_exists"),
+        "{again:?}"
+    );
+    // The first of the three has nothing to state.
+    let other = tempfile::tempdir().unwrap();
+    let b = open(other.path(), &server.url);
+    b.sign_in("u2", PASSWORD, "p2").unwrap();
+    let top = wait(
+        b.clone()
+            .submit_statement(month.into(), "我也表态".into(), None),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(&top, JishiError::Conflict { code, .. } if code == "not_bottom"),
+        "{top:?}"
+    );
+}

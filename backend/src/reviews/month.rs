@@ -8,12 +8,14 @@ use serde::Serialize;
 use sync_core::Role;
 
 use super::assign::Org;
-use super::results::{rank, role_group, separate_reviewers, Facts, ResultRow};
+use super::results::{
+    rank, role_group, separate_reviewers, Facts, ResultRow, Statement, CONFIGURED_GROUP_ORDER,
+};
 use super::{deadline_ms, last_day, member_sees, parse_month, ReviewInput};
 use crate::access::AccessError;
 use crate::problem::{IntoProblem, Problem};
 use crate::state::AppState;
-use crate::storage::{now_ms, ReviewRow, StoreError, Unit, User};
+use crate::storage::{now_ms, ReviewRow, StatementRow, StoreError, Unit, User};
 
 /// Why a month could not be shown or a review not stored.
 #[derive(Debug, thiserror::Error)]
@@ -27,6 +29,9 @@ pub enum ReviewError {
     NotReviewer,
     #[error("{0}")]
     Invalid(String),
+    /// A 表态 where there is none to make, or one already made.
+    #[error("{message}")]
+    Conflict { code: &'static str, message: String },
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -53,6 +58,7 @@ impl IntoProblem for ReviewError {
                 code: "invalid_review",
                 message,
             },
+            ReviewError::Conflict { code, message } => Problem::Conflict { code, message },
             ReviewError::Store(e) => e.into_problem(),
         }
     }
@@ -120,6 +126,8 @@ pub async fn unit_month(
         .map(|f| (f.user_id.clone(), f))
         .collect();
     let above_townships = !matches!(unit.level.as_str(), "township" | "department" | "village");
+    let configured = state.store.rank_groups().await?;
+    let statements = state.store.statements(month).await?;
     let mut rows = Vec::new();
     for user in state.store.users_under(&unit.id).await? {
         if user.disabled || !matches!(user.role, Role::Cadre | Role::Leader) {
@@ -139,7 +147,11 @@ pub async fn unit_month(
             Some(r) => Some(r),
             None => org.reviewer(&user).map(str::to_owned),
         };
-        let (group, order) = role_group(user.role);
+        // The group the unit put the person in, else the one of their role.
+        let (group, order) = match configured.get(&user.id) {
+            Some(g) => (g.as_str(), CONFIGURED_GROUP_ORDER),
+            None => role_group(user.role),
+        };
         // Above a township (a county's page), people are ranked within
         // their township or department.
         let township = if above_townships {
@@ -158,6 +170,11 @@ pub async fn unit_month(
             ranked_of: 0,
             reviewer_name: name_of(reviewer_id.as_deref()),
             reviewed_by_name: name_of(review.as_ref().map(|v| v.reviewer_id.as_str())),
+            statement: statements.get(&user.id).map(|s| Statement {
+                text: s.text.clone(),
+                by: name_of(Some(&s.by_user)),
+                at: s.created_at,
+            }),
             review,
             unit_name: names
                 .get(user.unit_id.as_str())
@@ -291,5 +308,80 @@ pub async fn submit_review(
         late: now > deadline_ms(first, state.config.review_deadline_day),
     };
     state.store.insert_review(&row).await?;
+    Ok(row)
+}
+
+/// The longest 表态, in characters.
+pub const MAX_STATEMENT: usize = 500;
+
+/// Record the 表态 of `user_id`, ranked 末位 in `month` within their
+/// township (or department): entered by the person, or by a leader,
+/// supervisor or admin over them; once the month's results are published;
+/// once (it is never changed).
+pub async fn submit_statement(
+    state: &AppState,
+    caller: &User,
+    user_id: &str,
+    month: &str,
+    text: &str,
+) -> Result<StatementRow, ReviewError> {
+    let first = first_day(month)?;
+    let user = state
+        .store
+        .user(user_id)
+        .await?
+        .ok_or(ReviewError::NotFound)?;
+    let scope = crate::access::read_scope(&state.store, caller).await?;
+    let in_scope = crate::access::may_read(&state.store, &scope, &user.id).await?;
+    let own = caller.id == user.id;
+    let over = in_scope && caller.role != Role::Cadre;
+    if !(own || over) {
+        // Outside the scope a person is as unknown as one who does not exist.
+        return Err(ReviewError::NotFound);
+    }
+    let text = text.trim();
+    let chars = text.chars().count();
+    if !(2..=MAX_STATEMENT).contains(&chars) {
+        return Err(ReviewError::Invalid(format!(
+            "表态应为2到{MAX_STATEMENT}个字。"
+        )));
+    }
+    if text.chars().any(|c| c.is_control() && c != '\n') {
+        return Err(ReviewError::Invalid("表态含有不能显示的字符。".into()));
+    }
+    if now_ms() <= deadline_ms(first, state.config.review_deadline_day) {
+        return Err(ReviewError::Conflict {
+            code: "not_published",
+            message: "本月点评结果尚未公布，公布后才能表态。".into(),
+        });
+    }
+    let units = state.store.units().await?;
+    let ranked_in = township_of(&units, &user.unit_id)
+        .cloned()
+        .ok_or(ReviewError::NotFound)?;
+    let results = unit_month(state, &ranked_in, month).await?;
+    let bottom = results
+        .rows
+        .iter()
+        .any(|r| r.user_id == user.id && r.bottom);
+    if !bottom {
+        return Err(ReviewError::Conflict {
+            code: "not_bottom",
+            message: format!("{}本月不是末位，无需表态。", user.name),
+        });
+    }
+    let row = StatementRow {
+        user_id: user.id.clone(),
+        month: month.to_owned(),
+        text: text.replace("\r\n", "\n"),
+        by_user: caller.id.clone(),
+        created_at: now_ms(),
+    };
+    if !state.store.insert_statement(&row).await? {
+        return Err(ReviewError::Conflict {
+            code: "statement_exists",
+            message: format!("{}本月已经表态，表态不能修改。", user.name),
+        });
+    }
     Ok(row)
 }

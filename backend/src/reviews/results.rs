@@ -43,6 +43,8 @@ pub struct ResultRow {
     /// The name of who wrote the review (an admin may, not only
     /// `reviewer_id`); empty while unreviewed or when unknown.
     pub reviewed_by_name: String,
+    /// 表态 of a 末位 person, once entered.
+    pub statement: Option<Statement>,
     pub facts: Facts,
     pub review: Option<ReviewRow>,
     pub total: Option<i64>,
@@ -59,6 +61,20 @@ pub struct ResultRow {
     #[serde(skip)]
     pub group_order: (String, u8),
 }
+
+/// A 表态 as the results show it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Statement {
+    pub text: String,
+    /// The name of who entered it (the person, or a leader over them).
+    pub by: String,
+    /// ms since the epoch.
+    pub at: i64,
+}
+
+/// Where a group a unit configured comes on the page: after the groups by
+/// role.
+pub const CONFIGURED_GROUP_ORDER: u8 = 3;
 
 /// The default groups, by role: the unit's leadership (班子成员) and its
 /// other cadres (一般干部) are ranked apart.
@@ -167,6 +183,7 @@ mod tests {
             reviewer_id: None,
             reviewer_name: String::new(),
             reviewed_by_name: String::new(),
+            statement: None,
             facts: Facts::default(),
             review: score.map(|s| ReviewRow {
                 user_id: id.into(),

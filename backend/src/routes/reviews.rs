@@ -49,3 +49,29 @@ pub async fn put_review(
         submit_review(&state, &caller.user, &user_id, &month, &input).await?,
     ))
 }
+
+#[derive(Debug, serde::Deserialize)]
+pub struct StatementInput {
+    pub text: String,
+}
+
+/// `PUT /api/v1/reviews/{month}/{user}/statement` with `{text}`: the 表态
+/// of a person ranked 末位, by them or a leader over them; 201 once, 409
+/// `statement_exists` after (it is never changed), 409 `not_bottom` or
+/// `not_published` when there is none to make.
+pub async fn put_statement(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((month, user_id)): Path<(String, String)>,
+    ApiJson(input): ApiJson<StatementInput>,
+) -> Result<(axum::http::StatusCode, Json<crate::storage::StatementRow>), ApiError> {
+    let row = crate::reviews::month::submit_statement(
+        &state,
+        &caller.user,
+        &user_id,
+        &month,
+        &input.text,
+    )
+    .await?;
+    Ok((axum::http::StatusCode::CREATED, Json(row)))
+}

@@ -71,3 +71,77 @@ impl Store {
         Ok(row)
     }
 }
+
+/// A 表态 of a person ranked 末位 in a month.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct StatementRow {
+    pub user_id: String,
+    pub month: String,
+    pub text: String,
+    /// Who entered it: the person, or a leader over them.
+    pub by_user: String,
+    pub created_at: i64,
+}
+
+impl Store {
+    /// Set the group `user` is ranked in; `None` returns them to the
+    /// group of their role.
+    pub async fn set_rank_group(&self, user: &str, group: Option<&str>) -> Result<(), StoreError> {
+        match group {
+            Some(g) => on_pool!(self.pool(), p => sqlx::query(
+                "INSERT INTO rank_groups (user_id, group_name, updated_at) VALUES ($1, $2, $3)
+                 ON CONFLICT (user_id) DO UPDATE SET group_name = excluded.group_name,
+                     updated_at = excluded.updated_at")
+                .bind(user).bind(g).bind(now_ms()).execute(p).await.map(|_| ()))?,
+            None => on_pool!(self.pool(), p => sqlx::query(
+                "DELETE FROM rank_groups WHERE user_id = $1")
+                .bind(user).execute(p).await.map(|_| ()))?,
+        }
+        Ok(())
+    }
+
+    /// Every configured group: user id → group name.
+    pub async fn rank_groups(
+        &self,
+    ) -> Result<std::collections::BTreeMap<String, String>, StoreError> {
+        let rows: Vec<(String, String)> = on_pool!(self.pool(), p => sqlx::query_as(
+            "SELECT user_id, group_name FROM rank_groups").fetch_all(p).await)?;
+        Ok(rows.into_iter().collect())
+    }
+
+    /// Store a 表态 unless the person has one for the month; true if this
+    /// call stored it.
+    pub async fn insert_statement(&self, s: &StatementRow) -> Result<bool, StoreError> {
+        let n = on_pool!(self.pool(), p => sqlx::query(
+            "INSERT INTO review_statements (user_id, month, text, by_user, created_at)
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (user_id, month) DO NOTHING")
+            .bind(&s.user_id).bind(&s.month).bind(&s.text).bind(&s.by_user).bind(s.created_at)
+            .execute(p).await.map(|r| r.rows_affected()))?;
+        Ok(n == 1)
+    }
+
+    /// The 表态s of a month: user id → statement.
+    pub async fn statements(
+        &self,
+        month: &str,
+    ) -> Result<std::collections::BTreeMap<String, StatementRow>, StoreError> {
+        let rows: Vec<(String, String, String, i64)> = on_pool!(self.pool(), p => sqlx::query_as(
+            "SELECT user_id, text, by_user, created_at FROM review_statements WHERE month = $1")
+            .bind(month).fetch_all(p).await)?;
+        Ok(rows
+            .into_iter()
+            .map(|(user_id, text, by_user, created_at)| {
+                (
+                    user_id.clone(),
+                    StatementRow {
+                        user_id,
+                        month: month.to_owned(),
+                        text,
+                        by_user,
+                        created_at,
+                    },
+                )
+            })
+            .collect())
+    }
+}

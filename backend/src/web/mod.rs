@@ -48,6 +48,10 @@ pub fn router() -> Router<AppState> {
         )
         .route("/web/reviews/{month}/{user}", post(reviews::submit))
         .route(
+            "/web/reviews/{month}/{user}/statement",
+            post(reviews::statement),
+        )
+        .route(
             "/web/units/{unit}/weeks/{week}",
             get(publications::preview).post(publications::publish),
         )

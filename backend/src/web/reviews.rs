@@ -39,6 +39,10 @@ pub struct RowView {
     /// The caller is this person's reviewer (or an admin): show the form.
     pub mine: bool,
     pub draft: String,
+    /// 表态 of a 末位 person: what they said, who entered it and when.
+    pub statement: Option<(String, String, String)>,
+    /// 末位, published, no 表态 yet: the form to enter it.
+    pub may_state: bool,
 }
 
 #[derive(Template)]
@@ -67,9 +71,14 @@ pub struct OutcomeQuery {
     late: Option<u8>,
     /// Which field was refused.
     refused: Option<String>,
+    /// The person whose 表态 was recorded.
+    stated: Option<String>,
 }
 
 fn outcome(q: &OutcomeQuery, names: &BTreeMap<String, String>) -> Option<String> {
+    if let Some(user) = &q.stated {
+        return Some(format!("已记录{}的表态。", names.get(user)?));
+    }
     if let Some(user) = &q.saved {
         let name = names.get(user)?;
         let late = if q.late == Some(1) {
@@ -159,6 +168,8 @@ pub async fn page(
                     .rank
                     .map(|t| format!("{t}/{}", r.ranked_of))
                     .unwrap_or_else(|| "—".into()),
+                may_state: r.bottom && m.published && r.statement.is_none(),
+                statement: r.statement.map(|st| (st.text, st.by, china_time(st.at))),
                 bottom: r.bottom,
                 group: r.group,
                 draft: r.facts.draft(),
@@ -253,4 +264,44 @@ pub async fn submit(
         encode_query(&row.user_id),
         u8::from(row.late)
     )))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct StatementForm {
+    #[serde(default)]
+    text: String,
+    unit: String,
+}
+
+/// `POST /web/reviews/{month}/{user}/statement`: a leader enters the 表态
+/// of a person ranked 末位 (as they said it), back to the page.
+pub async fn statement(
+    State(state): State<AppState>,
+    caller: WebCaller,
+    Path((month, user_id)): Path<(String, String)>,
+    form: Result<Form<StatementForm>, FormRejection>,
+) -> Result<Response, WebError> {
+    let Form(form) = form.map_err(|_| WebError::Invalid("请填写表态内容。".into()))?;
+    let unit = overseen(&state, &caller, &form.unit).await?;
+    let row = crate::reviews::month::submit_statement(
+        &state,
+        &caller.0.user,
+        &user_id,
+        &month,
+        &form.text,
+    )
+    .await
+    .map_err(|e| match e {
+        // Why there is none to make, in the page's words.
+        crate::reviews::month::ReviewError::Conflict { message, .. } => WebError::Invalid(message),
+        other => other.into(),
+    })?;
+    Ok(Redirect::to(&format!(
+        "/web/units/{}/reviews/{}?stated={}#u-{}",
+        unit.id,
+        encode_query(&month),
+        encode_query(&row.user_id),
+        encode_query(&row.user_id)
+    ))
+    .into_response())
 }

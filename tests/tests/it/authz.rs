@@ -113,6 +113,13 @@ const MATRIX: &[Row] = &[
         sibling                                 404   404   404   404   401   401   401
         foreign                                 404   404   404   404   401   401   401
         guessed                                 404   404   404   404   401   401   401" },
+    Row { route: "PUT /api/v1/reviews/{month}/{user_id}/statement", table: "
+        mine                                    409   409   409   409   401   401   401
+        parent                                  404   404   -     -     -     -     -
+        grandparent                             404   -     -     -     -     -     -
+        sibling                                 404   404   404   404   401   401   401
+        foreign                                 404   404   404   404   401   401   401
+        guessed                                 404   404   404   404   401   401   401" },
     // ---- photos: HEAD and PATCH never send bytes, and since issue 23
     // (item 6) tell an account nothing of what others uploaded: another
     // account's hash starts an upload of its own (204), as one nobody has.
@@ -188,6 +195,15 @@ const MATRIX: &[Row] = &[
     Row { route: "GET /web/photos/{sha}/full", table: WEB_READ },
     Row { route: "GET /web/units/{unit}/reviews/{month}", table: WEB_READ },
     Row { route: "GET /web/units/{unit}/reviews/{month}/export.xlsx", table: WEB_READ },
+    // 表态: nobody here is 末位 (409 `not_bottom`, nothing stored); the
+    // person must be in the caller's scope (their own, for a cadre).
+    Row { route: "POST /web/reviews/{month}/{user}/statement", table: "
+        mine                                    403   400   400   400   login login login
+        parent                                  403   404   -     -     -     -     -
+        grandparent                             403   -     -     -     -     -     -
+        sibling                                 403   404   404   404   login login login
+        foreign                                 403   404   404   404   login login login
+        guessed                                 403   404   404   404   login login login" },
     Row { route: "POST /web/reviews/{month}/{user}", table: "
         mine                                    -     303   303   303   login login login
         notmine                                 403   403   403   -     login login login
@@ -1105,6 +1121,18 @@ impl World {
                     .replace("{unit}", unit)
                     .replace("{month}", PAST);
                 req.shows = shows("PK");
+            }
+            "/api/v1/reviews/{month}/{user_id}/statement"
+            | "/web/reviews/{month}/{user}/statement" => {
+                let person = t.person(case);
+                let prefix = &template[..template.find("/{month}").unwrap()];
+                req.path = format!("{prefix}/{PAST}/{person}/statement");
+                let text = format!("授权矩阵表态 {}", who.role.key());
+                if method == "PUT" {
+                    req.json = Some(json!({ "text": text }));
+                } else {
+                    req.form = Some(vec![("text", text), ("unit", t.unit.to_owned())]);
+                }
             }
             "/api/v1/reviews/{month}/{user_id}" | "/web/reviews/{month}/{user}" => {
                 let reviewed = t.reviewed(case).expect("a case the table marks `-`");

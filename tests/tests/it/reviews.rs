@@ -379,3 +379,209 @@ on_both_databases!(
     a_member_never_reads_the_county_or_a_sibling_township,
     members_see_their_own_unit_only
 );
+
+async fn put_statement(
+    app: &TestApp,
+    token: &str,
+    month: &str,
+    user: &str,
+    text: &str,
+) -> (u16, Value) {
+    let r = app
+        .http
+        .put(app.url(&format!("/api/v1/reviews/{month}/{user}/statement")))
+        .bearer_auth(token)
+        .json(&json!({ "text": text }))
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+async fn groups_and_statements(db: Db) {
+    use jishi_tests::{county, UserBuilder};
+    let app = TestApp::spawn(db).await;
+    app.seed().await;
+    // Six cadres of 青山村, reviewed by the township's leader l1: four
+    // ranked as 一般干部, two the township put in 驻村干部.
+    for id in ["u5", "u6", "u7", "u8", "u9"] {
+        app.add_user(UserBuilder::cadre(id).unit(county::VILLAGE).build())
+            .await;
+    }
+    let store = &app.state.store;
+    for id in ["u8", "u9"] {
+        store.set_rank_group(id, Some("驻村干部")).await.unwrap();
+    }
+    let l1 = app.login("l1", "web-l1", &[]).await.access;
+    // Ties at the bottom: two share the last rank of 一般干部.
+    for (user, targets) in [
+        ("u1", 75),
+        ("u5", 70),
+        ("u6", 50),
+        ("u7", 50),
+        ("u8", 60),
+        ("u9", 40),
+    ] {
+        let (status, body) = put(
+            &app,
+            &l1,
+            PAST,
+            user,
+            json!({"targets": targets, "conduct": 10}),
+        )
+        .await;
+        assert_eq!(status, 200, "{user}: {body}");
+    }
+    let (_, month) = app
+        .get(&format!("/api/v1/units/t1/reviews/{PAST}"), &l1)
+        .await;
+    let row = |id: &str| {
+        month["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["user_id"] == id)
+            .unwrap()
+            .clone()
+    };
+    for (id, group, rank, bottom) in [
+        ("u1", "一般干部", 1, false),
+        ("u5", "一般干部", 2, true),
+        ("u6", "一般干部", 3, true),
+        ("u7", "一般干部", 3, true),
+        ("u8", "驻村干部", 1, false),
+        ("u9", "驻村干部", 2, false),
+    ] {
+        let r = row(id);
+        assert_eq!(
+            (
+                r["group"].as_str(),
+                r["rank"].as_i64(),
+                r["bottom"].as_bool()
+            ),
+            (Some(group), Some(rank), Some(bottom)),
+            "{id}: {r}"
+        );
+    }
+    assert_eq!(row("u9")["ranked_of"], 2, "a group of two has no 末位");
+    // Back to the role's group: ranked with the others again.
+    store.set_rank_group("u9", None).await.unwrap();
+    let (_, month) = app
+        .get(&format!("/api/v1/units/t1/reviews/{PAST}"), &l1)
+        .await;
+    let u9 = month["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["user_id"] == "u9")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (u9["group"].as_str(), u9["bottom"].as_bool()),
+        (Some("一般干部"), Some(true))
+    );
+
+    // 表态: by the 末位 cadre's own phone, once; by a leader over them;
+    // never by another cadre, nor by one who is not 末位.
+    let u6 = app.login("u6", "phone-u6", &[]).await.access;
+    let (status, body) = put_statement(&app, &u6, PAST, "u6", "我将加强走访，下月补齐台账。").await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["by_user"], "u6");
+    let (status, body) = put_statement(&app, &u6, PAST, "u6", "再说一次").await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (409, Some("statement_exists"))
+    );
+    let (status, _) = put_statement(&app, &u6, PAST, "u7", "替别人表态").await;
+    assert_eq!(status, 404, "another cadre's is not theirs to make");
+    let u1 = app.login("u1", "phone-u1", &[]).await.access;
+    let (status, body) = put_statement(&app, &u1, PAST, "u1", "我不是末位").await;
+    assert_eq!((status, body["code"].as_str()), (409, Some("not_bottom")));
+    let (status, body) = put_statement(&app, &l1, FUTURE, "u7", "尚未公布").await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (409, Some("not_published"))
+    );
+    let (status, body) = put_statement(&app, &l1, PAST, "u7", " ").await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (400, Some("invalid_review"))
+    );
+    let (status, _) = put_statement(&app, &l1, PAST, "u7", "本人口头表态：认真整改。").await;
+    assert_eq!(status, 201);
+    let (_, month) = app
+        .get(&format!("/api/v1/units/t1/reviews/{PAST}"), &l1)
+        .await;
+    let rows = month["rows"].as_array().unwrap();
+    let st = |id: &str| rows.iter().find(|r| r["user_id"] == id).unwrap()["statement"].clone();
+    assert_eq!(st("u6")["text"], "我将加强走访，下月补齐台账。");
+    assert_eq!(st("u7")["by"], "用户l1");
+    assert!(st("u1").is_null());
+    // The web page shows them, and the form where one is missing.
+    let web = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let login = web
+        .post(app.url("/web/login"))
+        .form(&[
+            ("login", "l1"),
+            ("password", jishi_tests::PASSWORD),
+            ("next", "/web/"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let cookie = login.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let html = web
+        .get(app.url(&format!("/web/units/t1/reviews/{PAST}")))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("id=\"statement-u6\"") && html.contains("我将加强走访"),
+        "{html}"
+    );
+    assert!(
+        html.contains(&format!("/web/reviews/{PAST}/u9/statement")),
+        "u9 (末位 since back among 一般干部) has none yet"
+    );
+    assert!(!html.contains(&format!("/web/reviews/{PAST}/u1/statement")));
+    let r = web
+        .post(app.url(&format!("/web/reviews/{PAST}/u9/statement")))
+        .header("cookie", &cookie)
+        .form(&[("text", "下月改进"), ("unit", "t1")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 303);
+    let location = r.headers()["location"].to_str().unwrap().to_owned();
+    let html = web
+        .get(app.url(&location))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("已记录用户u9的表态") && html.contains("下月改进"),
+        "{html}"
+    );
+}
+on_both_databases!(
+    rank_groups_ties_at_the_bottom_and_statements,
+    groups_and_statements
+);
