@@ -633,7 +633,7 @@ suspend fun scenario(serverUrl: String, work: File) = coroutineScope {
         check("副本补记" !in entryTexts(q2.diary(DAY1))) { "the discarded entry stayed" }
     }
 
-    step("phone K: tokens in a Kotlin secret store, the profile and month review from the server, a HEIC photo through a Kotlin decoder, then a wipe")
+    step("phone K: tokens in a Kotlin secret store, the profile, month review and township notices from the server, a HEIC photo through a Kotlin decoder, then a wipe")
     val secrets = MapSecrets()
     val k = JishiClient.open(File(work, "phone-k").path, serverUrl)
     k.setSecretStore(secrets)
@@ -645,6 +645,23 @@ suspend fun scenario(serverUrl: String, work: File) = coroutineScope {
     checkEq(profile.post, "驻村第一书记", "the profile's 职务")
     checkEq(k.reviewResult("2199-12"), null, "a month not yet published")
     check(k.serverGet("/api/v1/me").contains("\"u1\"")) { "serverGet(/api/v1/me)" }
+    // The township's notices (a village publishes none): a week the
+    // command line publishes now.
+    jishiCommand("publish-week", "--week", "2026-W47", "--unit", "t1")
+    val board = k.noticeBoard()
+    checkEq(board.unitId, "t1", "the board of u1's village is its township's")
+    check(board.notices.any { it.week == "2026-W47" && it.status == "publish" }) { "the published week on the board: $board" }
+    val week47 = k.notice("t1", "2026-W47")
+    checkEq(week47.status, "published", "the notice's status")
+    checkEq(week47.version, 1L, "the notice's version")
+    check(week47.cadres.any { it.userId == "u1" && it.post == "驻村第一书记" && it.daysDue == 5u }) { "u1's row: ${week47.cadres}" }
+    val noWeek = expectThrows<JishiException.Validation>("a notice of a week never published") { k.notice("t1", "2026-W40") }
+    checkEq(noWeek.code, "not_found", "the code of a notice never published")
+    // A 表态 is for the people ranked 末位 only.
+    val notLast = expectThrows<JishiException.Conflict>("a statement by a cadre not ranked last") {
+        k.submitStatement("2020-01", "下月多走访")
+    }
+    checkEq(notLast.code, "not_bottom", "the code of a statement nobody asked for")
     val decoder = FakeHeicDecoder()
     k.setPhotoDecoder(decoder)
     val eK = k.addEntry(DAY2, EntryInput("17:00", Category.VISIT, "青山村", "苹果手机拍的", 1u, null))
@@ -683,6 +700,14 @@ fun admin(vararg args: String) {
     val p = ProcessBuilder(adminCommand + "admin" + args.toList()).redirectErrorStream(true).start()
     val out = p.inputStream.bufferedReader().readText()
     check(p.waitFor() == 0) { "jishi admin ${args.joinToString(" ")} failed: $out" }
+}
+
+/// Run `jishi <args>` (not `admin`) against the running server's data,
+/// e.g. `publish-week`.
+fun jishiCommand(vararg args: String) {
+    val p = ProcessBuilder(adminCommand + args.toList()).redirectErrorStream(true).start()
+    val out = p.inputStream.bufferedReader().readText()
+    check(p.waitFor() == 0) { "jishi ${args.joinToString(" ")} failed: $out" }
 }
 
 /** The app's secret store (Android Keystore, the iOS Keychain), in memory. */
