@@ -237,8 +237,15 @@ mod rank_group_tests {
 
     #[test]
     fn a_rank_group_is_one_short_line_or_empty() {
-        assert_eq!(rank_group(" 驻村干部 ").unwrap().as_deref(), Some("驻村干部"));
-        assert_eq!(rank_group("  ").unwrap(), None, "empty: back to the role's group");
+        assert_eq!(
+            rank_group(" 驻村干部 ").unwrap().as_deref(),
+            Some("驻村干部")
+        );
+        assert_eq!(
+            rank_group("  ").unwrap(),
+            None,
+            "empty: back to the role's group"
+        );
         assert!(rank_group(&"组".repeat(21)).is_err());
         assert!(rank_group("驻村\n干部").is_err());
     }
