@@ -63,9 +63,15 @@ pub fn rank_group(group: &str) -> Result<Option<String>, AdminError> {
     if g.is_empty() {
         return Ok(None);
     }
-    if g.chars().count() > MAX_RANK_GROUP || g.chars().any(char::is_control) {
+    if g.chars().count() > MAX_RANK_GROUP || g.chars().any(|c| c.is_control() || c.is_whitespace())
+    {
         return Err(AdminError::Invalid(format!(
-            "--group must be one line of at most {MAX_RANK_GROUP} characters, e.g. 驻村干部"
+            "--group must be one word of at most {MAX_RANK_GROUP} characters, without spaces, e.g. 驻村干部"
+        )));
+    }
+    if [crate::reviews::results::HEADS_GROUP, "班子成员", "一般干部"].contains(&g) {
+        return Err(AdminError::Invalid(format!(
+            "--group {g} is a group by role already; give an empty --group to rank by role"
         )));
     }
     Ok(Some(g.to_owned()))
@@ -248,5 +254,10 @@ mod rank_group_tests {
         );
         assert!(rank_group(&"组".repeat(21)).is_err());
         assert!(rank_group("驻村\n干部").is_err());
+        assert!(
+            rank_group("驻村 干部").is_err(),
+            "a space breaks the township prefix"
+        );
+        assert!(rank_group("班子成员").is_err(), "a group by role");
     }
 }

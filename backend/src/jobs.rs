@@ -74,7 +74,7 @@ pub async fn publish_due(state: &AppState, now: chrono::DateTime<chrono::FixedOf
             Ok(Published::Done(_, true)) => made += 1,
             Ok(Published::Done(_, false)) => {}
             Ok(Published::AwaitsApproval) => {
-                tracing::info!(unit, %week, "weekly notice awaits a leader's approval")
+                tracing::debug!(unit, %week, "weekly notice awaits a leader's approval")
             }
             Err(e) => tracing::warn!(unit, %week, error = %e, "weekly publication failed"),
         }

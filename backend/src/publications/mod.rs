@@ -107,7 +107,8 @@ pub async fn draft(
 
 /// The publication of `unit_id` for `week`: the stored one if it exists,
 /// otherwise made now from the records and stored (whatever the unit's
-/// approval mode: the command line's and the demo's act).
+/// approval mode: the demo's act, and a supervisor's publish button where
+/// the unit publishes by itself).
 pub async fn publish_week(
     store: &Store,
     unit_id: &str,

@@ -221,7 +221,8 @@ impl VersionsView {
     ) -> VersionsView {
         use crate::storage::VersionAction;
         let current = notice.current().version;
-        let name = |id: &str| names.get(id).cloned().unwrap_or_else(|| id.to_owned());
+        // An unknown id shows nothing rather than the id.
+        let name = |id: &str| names.get(id).cloned().unwrap_or_default();
         let lines: Vec<VersionLine> = notice
             .versions()
             .iter()
@@ -258,7 +259,13 @@ impl VersionsView {
                     url_of(current).unwrap_or_default(),
                 )
             });
-        let approved_by = name(&notice.first().by_user);
+        // 审核人 on the version he approved only: a correction is a new
+        // snapshot he did not read (its history line names who made it).
+        let approved_by = if shown == 1 {
+            name(&notice.first().by_user)
+        } else {
+            String::new()
+        };
         VersionsView {
             superseded,
             approved_by,

@@ -3,8 +3,6 @@
 //! version is never changed: each act adds a version with its reason, who
 //! and when, and the highest one is what the notice shows.
 
-use std::collections::BTreeMap;
-
 use chrono::NaiveDate;
 use sha2::{Digest, Sha256};
 
@@ -85,12 +83,20 @@ pub fn publication_of(v: &VersionRow) -> Result<Option<Publication>, PublishErro
     Ok(Some(serde_json::from_str(&v.content)?))
 }
 
-/// A short fingerprint of the document heads a draft was made from: the
-/// approval form carries the one the leader read, and the approval is
-/// refused if the records moved since (he approves what he saw).
-pub fn digest(heads: &BTreeMap<String, Vec<String>>) -> String {
+/// A short fingerprint of a draft: what the notice would say (its
+/// content, the moment of making aside) and the document heads it was
+/// read at. The approval form carries the one the leader read, and the
+/// approval is refused if anything moved since (a record, a cadre added or
+/// renamed, a 职务): he approves what he saw.
+pub fn digest(draft: &super::Draft) -> String {
     let mut h = Sha256::new();
-    for (doc, hs) in heads {
+    let mut p = draft.publication.clone();
+    p.published_at = 0;
+    if let Ok(json) = serde_json::to_vec(&p) {
+        h.update(&json);
+    }
+    h.update([3]);
+    for (doc, hs) in &draft.heads {
         h.update(doc.as_bytes());
         h.update([0]);
         for head in hs {
@@ -134,7 +140,8 @@ pub const MAX_REASON: usize = 200;
 /// A reason as stored: trimmed, at least two and at most `MAX_REASON`
 /// characters, no control characters but line breaks.
 pub fn reason(text: &str) -> Result<String, VersionError> {
-    let t = text.trim();
+    // A browser sends a textarea's line breaks as CRLF: one line break.
+    let t = text.trim().replace("\r\n", "\n");
     if t.chars().count() < 2 {
         return Err(VersionError::Reason("请写明原因（至少两个字）。"));
     }
@@ -144,7 +151,7 @@ pub fn reason(text: &str) -> Result<String, VersionError> {
     if t.chars().any(|c| c.is_control() && c != '\n') {
         return Err(VersionError::Reason("原因含有不能显示的字符。"));
     }
-    Ok(t.replace("\r\n", "\n"))
+    Ok(t)
 }
 
 /// A leader approves the draft he read (its `digest`): published now with
@@ -167,7 +174,7 @@ pub async fn approve_week(
     }
     let now = now_ms();
     let made = draft(store, unit_id, week, holidays, now).await?;
-    if digest(&made.heads) != seen {
+    if digest(&made) != seen {
         return Err(VersionError::Stale);
     }
     match store_draft(store, unit_id, week, made, now, Some(approver)).await? {
@@ -252,19 +259,38 @@ pub async fn amend(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::BTreeMap;
 
     #[test]
-    fn the_digest_follows_every_head_and_document() {
-        let mut a = BTreeMap::new();
-        a.insert("day:u1:2026-11-16".to_owned(), vec!["aa".to_owned()]);
-        let d1 = digest(&a);
+    fn the_digest_follows_the_content_and_every_head() {
+        use super::super::content::Publication;
+        let mut d = super::super::Draft {
+            publication: Publication {
+                unit_id: "t1".into(),
+                unit_name: "石门镇".into(),
+                week: "2026-W47".into(),
+                title: "周公示".into(),
+                published_at: 1,
+                totals: Default::default(),
+                cadres: Vec::new(),
+            },
+            heads: BTreeMap::new(),
+        };
+        d.heads
+            .insert("day:u1:2026-11-16".to_owned(), vec!["aa".to_owned()]);
+        let d1 = digest(&d);
         assert_eq!(d1.len(), 24);
-        a.insert("day:u1:2026-11-17".to_owned(), vec![]);
-        let d2 = digest(&a);
+        d.publication.published_at = 2;
+        assert_eq!(digest(&d), d1, "the moment of making is not content");
+        d.heads.insert("day:u1:2026-11-17".to_owned(), vec![]);
+        let d2 = digest(&d);
         assert_ne!(d1, d2, "a new document changes it");
-        a.insert("day:u1:2026-11-17".to_owned(), vec!["bb".to_owned()]);
-        assert_ne!(d2, digest(&a), "a new head changes it");
-        assert_eq!(digest(&a), digest(&a.clone()));
+        d.heads
+            .insert("day:u1:2026-11-17".to_owned(), vec!["bb".to_owned()]);
+        let d3 = digest(&d);
+        assert_ne!(d2, d3, "a new head changes it");
+        d.publication.title = "周公示（改）".into();
+        assert_ne!(digest(&d), d3, "changed content changes it");
     }
 
     #[test]

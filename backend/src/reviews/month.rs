@@ -27,6 +27,8 @@ pub enum ReviewError {
     NotFound,
     #[error("您不是该干部本月的点评人")]
     NotReviewer,
+    #[error("表态由本人录入，或由其上级领导、督导人员代为录入。")]
+    NotTheirStatement,
     #[error("{0}")]
     Invalid(String),
     /// A 表态 where there is none to make, or one already made.
@@ -53,7 +55,9 @@ impl IntoProblem for ReviewError {
                 message: self.to_string(),
             },
             ReviewError::NotFound => Problem::NotFound,
-            ReviewError::NotReviewer => Problem::Forbidden(self.to_string()),
+            ReviewError::NotReviewer | ReviewError::NotTheirStatement => {
+                Problem::Forbidden(self.to_string())
+            }
             ReviewError::Invalid(message) => Problem::Invalid {
                 code: "invalid_review",
                 message,
@@ -334,12 +338,25 @@ pub async fn submit_statement(
     let scope = crate::access::read_scope(&state.store, caller).await?;
     let in_scope = crate::access::may_read(&state.store, &scope, &user.id).await?;
     let own = caller.id == user.id;
-    let over = in_scope && caller.role != Role::Cadre;
+    // Supervisors and admins over the person; a leader for the cadres
+    // under him, not for a fellow leader.
+    let over = in_scope
+        && match caller.role {
+            Role::Supervisor | Role::Admin => true,
+            Role::Leader => user.role == Role::Cadre,
+            Role::Cadre => false,
+        };
     if !(own || over) {
-        // Outside the scope a person is as unknown as one who does not exist.
-        return Err(ReviewError::NotFound);
+        // Outside the scope a person is as unknown as one who does not
+        // exist; inside it, not theirs to state.
+        return Err(if in_scope && caller.role != Role::Cadre {
+            ReviewError::NotTheirStatement
+        } else {
+            ReviewError::NotFound
+        });
     }
-    let text = text.trim();
+    // A browser sends a textarea's line breaks as CRLF: one line break.
+    let text = text.trim().replace("\r\n", "\n");
     let chars = text.chars().count();
     if !(2..=MAX_STATEMENT).contains(&chars) {
         return Err(ReviewError::Invalid(format!(
@@ -373,7 +390,7 @@ pub async fn submit_statement(
     let row = StatementRow {
         user_id: user.id.clone(),
         month: month.to_owned(),
-        text: text.replace("\r\n", "\n"),
+        text,
         by_user: caller.id.clone(),
         created_at: now_ms(),
     };

@@ -154,6 +154,7 @@ async fn version_value(
         }
         None => serde_json::json!({
             "unit_id": v.unit_id,
+            "unit_name": state.store.unit(&v.unit_id).await?.map(|u| u.name).unwrap_or_default(),
             "week": v.week,
             "title": v.title,
             "withdrawal": { "reason": v.reason, "at": v.created_at,

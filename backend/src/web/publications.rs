@@ -129,7 +129,7 @@ pub async fn preview(
             },
             back_url,
             publish_action: approves.then(|| base.clone()),
-            approve_digest: approves.then(|| digest(&d.heads)),
+            approve_digest: approves.then(|| digest(&d)),
             ..Default::default()
         }
     } else {

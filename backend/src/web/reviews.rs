@@ -121,6 +121,7 @@ pub async fn page(
         .map(|u| (u.id, u.name))
         .collect();
     let me = &caller.0.user;
+    let village = unit.level == "village";
     let rows = m
         .rows
         .into_iter()
@@ -168,7 +169,9 @@ pub async fn page(
                     .rank
                     .map(|t| format!("{t}/{}", r.ranked_of))
                     .unwrap_or_else(|| "—".into()),
-                may_state: r.bottom && m.published && r.statement.is_none(),
+                // A village's page ranks the village only; a 表态 follows
+                // the township's ranking (as the server checks it).
+                may_state: r.bottom && m.published && r.statement.is_none() && !village,
                 statement: r.statement.map(|st| (st.text, st.by, china_time(st.at))),
                 bottom: r.bottom,
                 group: r.group,

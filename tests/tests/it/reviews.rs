@@ -498,6 +498,17 @@ async fn groups_and_statements(db: Db) {
     let u1 = app.login("u1", "phone-u1", &[]).await.access;
     let (status, body) = put_statement(&app, &u1, PAST, "u1", "我不是末位").await;
     assert_eq!((status, body["code"].as_str()), (409, Some("not_bottom")));
+    // A leader enters no 表态 for a fellow leader of his township.
+    app.add_user(
+        UserBuilder::leader("l2")
+            .unit(county::TOWNSHIP)
+            .scope(county::TOWNSHIP)
+            .build(),
+    )
+    .await;
+    let l2 = app.login("l2", "web-l2", &[]).await.access;
+    let (status, _) = put_statement(&app, &l2, PAST, "l1", "替同事表态").await;
+    assert_eq!(status, 403);
     let (status, body) = put_statement(&app, &l1, FUTURE, "u7", "尚未公布").await;
     assert_eq!(
         (status, body["code"].as_str()),

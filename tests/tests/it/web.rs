@@ -685,6 +685,16 @@ async fn notice_approval_and_versions(db: Db) {
     let (_, _, html) = leader.get("/web/units/t1/weeks/2026-W47").await;
     assert!(html.contains("补记：晚上回访"));
     let seen = form_value(&html, "digest").unwrap();
+    // A cadre added to the township after he read it (no record, a new
+    // row of 未填报): refused too.
+    app.add_user(jishi_tests::UserBuilder::cadre("u8").unit("v1").build())
+        .await;
+    let (status, _, _) = leader
+        .post("/web/units/t1/weeks/2026-W47", &[("digest", &seen)])
+        .await;
+    assert_eq!(status, 400, "the roster changed after he read it");
+    let (_, _, html) = leader.get("/web/units/t1/weeks/2026-W47").await;
+    let seen = form_value(&html, "digest").unwrap();
     let (status, location, _) = leader
         .post("/web/units/t1/weeks/2026-W47", &[("digest", &seen)])
         .await;
@@ -729,7 +739,11 @@ async fn notice_approval_and_versions(db: Db) {
     let (status, location, _) = leader
         .post(
             versions,
-            &[("action", "correct"), ("reason", "走访户数有误")],
+            // Two lines, as a browser sends a textarea's (CRLF).
+            &[
+                ("action", "correct"),
+                ("reason", "走访户数有误\r\n已核实更正"),
+            ],
         )
         .await;
     assert_eq!(
@@ -748,6 +762,11 @@ async fn notice_approval_and_versions(db: Db) {
     );
     assert!(html.contains("走访户数有误") && html.contains("href=\"/p/t1/2026-W47/v/1\""));
     assert!(html.contains("现行版本") && html.contains("已被取代"));
+    assert!(html.contains("已核实更正"), "the second line of the reason");
+    assert!(
+        !html.contains("审核人：用户l1"),
+        "the approver is named on the version he approved only"
+    );
     let old = reqwest::get(app.url("/p/t1/2026-W47/v/1")).await.unwrap();
     assert_eq!(old.status().as_u16(), 200);
     let old = old.text().await.unwrap();
@@ -755,6 +774,7 @@ async fn notice_approval_and_versions(db: Db) {
         old.contains("此为第1版") && !old.contains("更正：走访六户"),
         "{old}"
     );
+    assert!(old.contains("审核人：用户l1"));
     // The amendments count from the version that stands.
     let (_, _, html) = leader.get("/web/units/t1/weeks/2026-W47/amendments").await;
     assert!(html.contains("公示后没有修改"), "{html}");
@@ -827,10 +847,13 @@ async fn notice_approval_and_versions(db: Db) {
     assert_eq!(list["notices"][0]["status"], "withdraw");
     assert_eq!(list["notices"][1]["status"], "publish");
 
+    // A village's board is its township's.
+    let (status, location, _) = sup.get("/p/v1").await;
+    assert_eq!((status, location.as_str()), (303, "/p/t1"));
     // What does not exist answers a page in Chinese, not the API's JSON.
     for (path, status) in [
         ("/p/nowhere", 404),
-        ("/p/v1", 404),
+        ("/p/c1", 404),
         ("/p/t1/2026-W40", 404),
         ("/p/t1/2026-47", 400),
         ("/p/t1/2026-W47/v/x", 400),
