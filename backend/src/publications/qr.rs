@@ -44,6 +44,20 @@ pub fn origin(configured: Option<&str>, host: Option<&str>) -> Option<String> {
     plain.then(|| format!("http://{host}"))
 }
 
+/// The public address of a unit's notice of a week, for its QR code: on
+/// the configured `public_url`, else on the `Host` the page was asked at.
+pub fn notice_url(
+    public_url: Option<&str>,
+    headers: &axum::http::HeaderMap,
+    unit: &str,
+    week: &str,
+) -> Option<String> {
+    let host = headers
+        .get(axum::http::header::HOST)
+        .and_then(|h| h.to_str().ok());
+    origin(public_url, host).map(|o| format!("{o}/p/{unit}/{week}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -273,3 +273,19 @@ impl VersionsView {
         }
     }
 }
+
+/// The withdrawal as its page tells it.
+pub fn withdrawal_line(
+    v: &crate::storage::VersionRow,
+    names: &std::collections::BTreeMap<String, String>,
+) -> VersionLine {
+    VersionLine {
+        label: format!("第{}版", v.version),
+        action: "撤回",
+        at: zh_time(v.created_at),
+        by: names.get(&v.by_user).cloned().unwrap_or_default(),
+        reason: v.reason.clone(),
+        url: None,
+        current: true,
+    }
+}

@@ -75,6 +75,23 @@ impl Notice {
     }
 }
 
+/// The names of the people who approved, corrected or withdrew `notice`.
+pub async fn names_of(
+    store: &Store,
+    notice: &Notice,
+) -> Result<std::collections::BTreeMap<String, String>, crate::storage::StoreError> {
+    let mut names = std::collections::BTreeMap::new();
+    for v in notice.versions() {
+        if v.by_user.is_empty() || names.contains_key(&v.by_user) {
+            continue;
+        }
+        if let Some(u) = store.user(&v.by_user).await? {
+            names.insert(v.by_user.clone(), u.name);
+        }
+    }
+    Ok(names)
+}
+
 /// A version's publication (None for a withdrawal).
 pub fn publication_of(v: &VersionRow) -> Result<Option<Publication>, PublishError> {
     if v.action == VersionAction::Withdraw {

@@ -15,12 +15,14 @@ use crate::photos::store::thumb_key;
 use crate::publications::amendments::{amended_days, amendments_of, Amendment};
 use crate::publications::content::Publication;
 use crate::publications::notice::{zh_date, NoticeFrame};
-use crate::publications::render::{self, NoticeLink, VersionLine, VersionsView};
-use crate::publications::versions::{publication_of, Notice};
+use crate::publications::render::withdrawal_line;
+use crate::publications::render::{self, NoticeLink, VersionsView};
+use crate::publications::versions::{names_of, publication_of, Notice};
 use crate::publications::week::IsoWeek;
+use crate::publications::PublishError;
 use crate::publications::{self as publ};
 use crate::state::AppState;
-use crate::storage::{Store, Unit, VersionAction, VersionRow};
+use crate::storage::{Unit, VersionAction, VersionRow};
 
 fn week(s: &str) -> Result<IsoWeek, ApiError> {
     IsoWeek::parse(s).map_err(|e| ApiError::bad_request("bad_week", e.to_string()))
@@ -71,23 +73,6 @@ async fn notice(state: &AppState, unit: &str, w: &str) -> Result<Notice, ApiErro
 /// not trusted); None for a withdrawal.
 fn served(v: &VersionRow) -> Result<Option<Publication>, ApiError> {
     Ok(publication_of(v)?.map(publ::masking::mask_publication))
-}
-
-/// The names of the people who approved, corrected or withdrew.
-pub async fn names_of(
-    store: &Store,
-    notice: &Notice,
-) -> Result<BTreeMap<String, String>, ApiError> {
-    let mut names = BTreeMap::new();
-    for v in notice.versions() {
-        if v.by_user.is_empty() || names.contains_key(&v.by_user) {
-            continue;
-        }
-        if let Some(u) = store.user(&v.by_user).await? {
-            names.insert(v.by_user.clone(), u.name);
-        }
-    }
-    Ok(names)
 }
 
 /// Where the public reads version `n` of a notice (the current one at the
@@ -144,7 +129,9 @@ async fn version_value(
 ) -> Result<serde_json::Value, ApiError> {
     let v = notice.version(n).ok_or(ApiError::NotFound)?;
     let current = notice.current();
-    let names = names_of(&state.store, notice).await?;
+    let names = names_of(&state.store, notice)
+        .await
+        .map_err(PublishError::from)?;
     let mut value = match served(v)? {
         Some(mut p) => {
             if n != current.version {
@@ -231,13 +218,6 @@ fn cacheable(html: String) -> Response {
         .into_response()
 }
 
-/// The public address of a unit's notice of a week, for its QR code.
-pub fn notice_url(state: &AppState, headers: &HeaderMap, unit: &str, week: &str) -> Option<String> {
-    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
-    publ::qr::origin(state.config.public_url.as_deref(), host)
-        .map(|o| format!("{o}/p/{unit}/{week}"))
-}
-
 /// The page of version `n` of a notice, as the public reads it.
 async fn render_version(
     state: &AppState,
@@ -246,7 +226,9 @@ async fn render_version(
     n: i64,
 ) -> Result<String, ApiError> {
     let v = notice.version(n).ok_or(ApiError::NotFound)?;
-    let names = names_of(&state.store, notice).await?;
+    let names = names_of(&state.store, notice)
+        .await
+        .map_err(PublishError::from)?;
     let versions = VersionsView::of(notice, n, &names, |k| public_url(notice, k));
     let unit_name = state
         .store
@@ -266,7 +248,12 @@ async fn render_version(
             let photo_base = format!("/p/{}/{}/photos", v.unit_id, v.week);
             let frame = NoticeFrame::load(&state.store, &v.unit_id, &p.unit_name, p.published_at)
                 .await?
-                .at(notice_url(state, headers, &v.unit_id, &v.week));
+                .at(publ::qr::notice_url(
+                    state.config.public_url.as_deref(),
+                    headers,
+                    &v.unit_id,
+                    &v.week,
+                ));
             Ok(render::article(
                 &p,
                 &frame,
@@ -284,19 +271,6 @@ async fn render_version(
                 &v.title, &unit_name, &line, &frame, &versions, None,
             )?)
         }
-    }
-}
-
-/// The withdrawal as its page tells it.
-pub fn withdrawal_line(v: &VersionRow, names: &BTreeMap<String, String>) -> VersionLine {
-    VersionLine {
-        label: format!("第{}版", v.version),
-        action: "撤回",
-        at: render::zh_time(v.created_at),
-        by: names.get(&v.by_user).cloned().unwrap_or_default(),
-        reason: v.reason.clone(),
-        url: None,
-        current: true,
     }
 }
 

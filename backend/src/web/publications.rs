@@ -15,11 +15,12 @@ use super::units::{overseen, publishes};
 use super::{china_now, china_time, WebCaller, WebError};
 use crate::publications::amendments::{amended_days, amendments_of};
 use crate::publications::notice::NoticeFrame;
+use crate::publications::qr::notice_url;
+use crate::publications::render::withdrawal_line;
 use crate::publications::render::{self, PreviewBar, VersionsView};
-use crate::publications::versions::{approve_week, digest, Amend, Notice, VersionError};
+use crate::publications::versions::{approve_week, digest, names_of, Amend, Notice, VersionError};
 use crate::publications::week::IsoWeek;
 use crate::publications::{self as publ, draft};
-use crate::routes::publications::{names_of, notice_url, withdrawal_line};
 use crate::state::AppState;
 use crate::storage::{Approval, Unit, VersionAction};
 use sync_core::Role;
@@ -88,7 +89,12 @@ pub async fn preview(
     let base = format!("/web/units/{}/weeks/{}", unit.id, week);
     let back_url = format!("/web/units/{}?week={}", unit.id, week);
     // The printed copy's QR code leads to the public page.
-    let url = notice_url(&state, &headers, &unit.id, &week.to_string());
+    let url = notice_url(
+        state.config.public_url.as_deref(),
+        &headers,
+        &unit.id,
+        &week.to_string(),
+    );
     if let Some(notice) = Notice::load(&state.store, &unit.id, &week.to_string())
         .await
         .map_err(WebError::internal)?
