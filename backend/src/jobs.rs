@@ -1,14 +1,21 @@
 //! The server's scheduled work, run by every instance and done by one:
-//! the Monday publication (under a lease in the database) and the hourly
+//! the notices (the Monday publication, the month's start and end; under
+//! a lease in the database) and the hourly
 //! clean-up of photos, partial uploads, event-stream leases and attempt
 //! counters.
 
 use std::time::Duration;
 
+use chrono::Datelike;
+
+use crate::publications::monthly::{MonthKey, MonthPart};
+use crate::publications::week::IsoWeek;
+use crate::publications::Period;
 use crate::state::AppState;
 
-/// Once a minute, from Monday 08:00 (UTC+8) on, make last week's
-/// publication of every publishing unit that has none yet: on time, caught
+/// Once a minute, make the notices due (`due_periods`: from Monday 08:00
+/// UTC+8 last week's, and the month's) of every publishing unit that has
+/// none yet: on time, caught
 /// up after downtime, and once whatever the number of instances (one
 /// instance holds the job's lease and does the work; the database keeps
 /// one publication per unit and week whatever happens).
@@ -26,17 +33,41 @@ pub const PUBLICATION_JOB: &str = "weekly-publication";
 /// another takes over after this.
 const JOB_LEASE_MS: i64 = 5 * 60 * 1000;
 
-/// One round of the Monday task at `now`: if this week's Monday hour has
-/// come, make last week's publication of every publishing unit that has
-/// none and publishes by itself (a unit whose leader approves it waits for
-/// him). Returns how many it made.
+/// The notices due at `now` that the scheduled task makes: last week's
+/// from this Monday's publish hour; this month's 晒承诺 from its first
+/// workday's publish hour; last month's month-end notice once its review
+/// deadline has passed.
+pub fn due_periods(
+    config: &crate::config::Config,
+    now: chrono::DateTime<chrono::FixedOffset>,
+) -> Vec<Period> {
+    let today = now.date_naive();
+    let this_week = IsoWeek::of(today);
+    let this_month = today.with_day(1).unwrap_or(today);
+    let last_month = this_month.pred_opt().map(|d| d.with_day(1).unwrap_or(d));
+    let mut periods = vec![Period::Week(this_week.previous())];
+    periods.push(Period::Month(MonthKey {
+        first: this_month,
+        part: MonthPart::Start,
+    }));
+    if let Some(first) = last_month {
+        periods.push(Period::Month(MonthKey {
+            first,
+            part: MonthPart::End,
+        }));
+    }
+    let at = now.timestamp_millis();
+    periods.retain(|p| at >= p.due_ms(config));
+    periods
+}
+
+/// One round of the scheduled task at `now`: make every notice due
+/// (`due_periods`) of every publishing unit that has none and publishes by
+/// itself (a unit whose leader approves it waits for him). Returns how
+/// many it made.
 pub async fn publish_due(state: &AppState, now: chrono::DateTime<chrono::FixedOffset>) -> usize {
-    let this_week = crate::publications::week::IsoWeek::of(now.date_naive());
-    let due = this_week
-        .monday()
-        .and_hms_opt(state.config.publish_hour, 0, 0)
-        .is_some_and(|at| now.naive_local() >= at);
-    if !due {
+    let periods = due_periods(&state.config, now);
+    if periods.is_empty() {
         return 0;
     }
     // Another instance on the same database is doing it.
@@ -59,24 +90,18 @@ pub async fn publish_due(state: &AppState, now: chrono::DateTime<chrono::FixedOf
             return 0;
         }
     };
-    let week = this_week.previous();
     let mut made = 0;
     for unit in units {
-        use crate::publications::Published;
-        match crate::publications::publish_unless_approval(
-            &state.store,
-            &unit,
-            week,
-            &state.config.holidays,
-        )
-        .await
-        {
-            Ok(Published::Done(_, true)) => made += 1,
-            Ok(Published::Done(_, false)) => {}
-            Ok(Published::AwaitsApproval) => {
-                tracing::debug!(unit, %week, "weekly notice awaits a leader's approval")
+        for &period in &periods {
+            use crate::publications::Published;
+            match crate::publications::publish_unless_approval(state, &unit, period).await {
+                Ok(Published::Done(_, true)) => made += 1,
+                Ok(Published::Done(_, false)) => {}
+                Ok(Published::AwaitsApproval) => {
+                    tracing::debug!(unit, %period, "notice awaits a leader's approval")
+                }
+                Err(e) => tracing::warn!(unit, %period, error = %e, "publication failed"),
             }
-            Err(e) => tracing::warn!(unit, %week, error = %e, "weekly publication failed"),
         }
     }
     made

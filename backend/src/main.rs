@@ -99,6 +99,21 @@ enum Command {
         #[arg(long)]
         unit: Option<String>,
     },
+    /// Make the month's notices: `--part start`, the commitments (月初晒承诺,
+    /// due on the month's first workday), or `--part end`, the month-end
+    /// notice with the 销号 and the review results (due after the review
+    /// deadline); a notice that exists already is kept as it is.
+    PublishMonth {
+        /// The month, e.g. 2026-11.
+        #[arg(long)]
+        month: String,
+        /// `start` or `end`.
+        #[arg(long)]
+        part: String,
+        /// One unit; every township and department when omitted.
+        #[arg(long)]
+        unit: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -380,38 +395,53 @@ async fn run() -> anyhow::Result<()> {
             );
         }
         Command::PublishWeek { week, unit } => {
-            let config = load_config(&cli.common, None)?;
-            let store = open_store(&config).await?;
-            let week = backend::publications::week::IsoWeek::parse(&week)?;
-            let units = match unit {
-                Some(u) => vec![u],
-                None => store.publishing_units().await?,
-            };
-            let total = units.len();
-            for (i, unit) in units.iter().enumerate() {
-                use backend::publications::Published;
-                let done = backend::publications::publish_unless_approval(
-                    &store,
-                    unit,
-                    week,
-                    &config.holidays,
-                )
-                .await
-                .with_context(|| format!("publishing {unit} for {week}"))?;
-                let (what, title) = match done {
-                    Published::Done(row, true) => ("made", row.title),
-                    Published::Done(row, false) => ("already published, kept", row.title),
-                    Published::AwaitsApproval => (
-                        "not published: a leader of the unit approves it in the web pages \
-                         (set-unit-notice --approval)",
-                        String::new(),
-                    ),
-                };
-                eprintln!("[{}/{total}] {unit} {week}: {what} {title}", i + 1);
-            }
-            println!("{total} publication(s) for {week}; pages at /p/{{unit}}/{week}");
+            let week = backend::publications::week::IsoWeek::parse(&week)
+                .context("--week is an ISO week, e.g. 2026-W47")?;
+            publish_cli(&cli.common, backend::publications::Period::Week(week), unit).await?;
+        }
+        Command::PublishMonth { month, part, unit } => {
+            let key = backend::publications::monthly::MonthKey::parse(&format!("{month}-{part}"))
+                .with_context(|| {
+                    format!(
+                        "--month {month:?} --part {part:?}: the month is YYYY-MM (2026-11), the part start (晒承诺) or end (月底公示)"
+                    )
+                })?;
+            publish_cli(&cli.common, backend::publications::Period::Month(key), unit).await?;
         }
     }
+    Ok(())
+}
+
+/// `publish-week` and `publish-month`: the notices of `period` of one
+/// unit or every publishing one, one line of progress each.
+async fn publish_cli(
+    common: &Common,
+    period: backend::publications::Period,
+    unit: Option<String>,
+) -> anyhow::Result<()> {
+    let state = backend::state::AppState::new(load_config(common, None)?).await?;
+    let units = match unit {
+        Some(u) => vec![u],
+        None => state.store.publishing_units().await?,
+    };
+    let total = units.len();
+    for (i, unit) in units.iter().enumerate() {
+        use backend::publications::Published;
+        let done = backend::publications::publish_unless_approval(&state, unit, period)
+            .await
+            .with_context(|| format!("publishing {unit} for {period}"))?;
+        let (what, title) = match done {
+            Published::Done(row, true) => ("made", row.title),
+            Published::Done(row, false) => ("already published, kept", row.title),
+            Published::AwaitsApproval => (
+                "not published: a leader of the unit approves it in the web pages \
+                 (set-unit-notice --approval)",
+                String::new(),
+            ),
+        };
+        eprintln!("[{}/{total}] {unit} {period}: {what} {title}", i + 1);
+    }
+    println!("{total} notice(s) for {period}; pages at /p/{{unit}}/{period}");
     Ok(())
 }
 

@@ -2409,10 +2409,9 @@ fn the_township_notices_are_read_on_the_phone() {
     // Withdrawn: what is left says why; the versions say who.
     server
         .block_on(amend(
-            &server.state.store,
+            &server.state,
             county::TOWNSHIP,
-            week,
-            &[],
+            backend::publications::Period::Week(week),
             Amend::Withdraw,
             "名单有误",
             "s1",

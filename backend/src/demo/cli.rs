@@ -287,6 +287,13 @@ fn print_summary(s: &DemoSummary, base: &str, dir: &Path) {
             p.path, p.unit_name, p.week, p.cadres, p.entries, p.photos
         );
     }
+    println!("The month's notices (月初晒承诺, 月底公示):");
+    for n in &s.month_notices {
+        println!(
+            "  {base}{}  {}: {} commitments",
+            n.path, n.title, n.commitments
+        );
+    }
     println!();
     println!("Supervisor pages: {base}/web/");
     println!(

@@ -85,6 +85,18 @@ pub struct PublicationLink {
     pub photos: usize,
 }
 
+/// One month notice the demo published.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MonthNoticeLink {
+    pub unit_name: String,
+    /// `2026-11-start`, `2026-11-end`.
+    pub key: String,
+    /// `/p/{unit}/{key}`
+    pub path: String,
+    pub title: String,
+    pub commitments: u32,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DemoLogin {
     /// What the login is for, e.g. "supervisor (督办组)".
@@ -114,6 +126,9 @@ pub struct DemoSummary {
     pub tasks_closed: usize,
     pub syncs: usize,
     pub publications: Vec<PublicationLink>,
+    /// The month's notices: 晒承诺 at its start, 公示 at its end.
+    #[serde(default)]
+    pub month_notices: Vec<MonthNoticeLink>,
     pub review_month: String,
     pub reviews: usize,
     /// Names of the people left for the user to review.
@@ -122,7 +137,7 @@ pub struct DemoSummary {
     pub seconds: f64,
 }
 
-const STEPS: usize = 4;
+const STEPS: usize = 5;
 
 /// The two ISO weeks before `today`'s week.
 pub fn demo_weeks(today: NaiveDate) -> [IsoWeek; 2] {
@@ -249,10 +264,9 @@ pub async fn populate(
     if let (Some(week), Some(unit)) = (weeks.first(), units.last()) {
         if let Some(leader) = county.leaders.iter().find(|l| &l.township_id == unit) {
             publications::versions::amend(
-                store,
+                state,
                 unit,
-                *week,
-                &state.config.holidays,
+                publications::Period::Week(*week),
                 publications::versions::Amend::Correct,
                 "补录周一同步的走访记录，按更新后的记录重新公示",
                 &leader.id,
@@ -282,6 +296,38 @@ pub async fn populate(
         |done, total| step(4, label, done, total),
     )
     .await?;
+
+    // 5. The month's notices: its commitments (晒承诺) and its month-end
+    // notice (with the review results only once the review deadline has
+    // passed: run before it, the notice says 未点评 where nothing is public
+    // yet).
+    let label = "making the month's notices";
+    let parts = [
+        publications::monthly::MonthPart::Start,
+        publications::monthly::MonthPart::End,
+    ];
+    let total = units.len() * parts.len();
+    step(5, label, 0, total);
+    let first = crate::reviews::parse_month(&month)
+        .with_context(|| format!("the demo's month {month} does not parse"))?;
+    let mut month_notices = Vec::new();
+    for part in parts {
+        let key = publications::monthly::MonthKey { first, part };
+        for unit in &units {
+            let (row, _) = publications::publish(state, unit, publications::Period::Month(key))
+                .await
+                .with_context(|| format!("publishing {unit}'s {key}"))?;
+            let n: publications::monthly::MonthNotice = serde_json::from_str(&row.content)?;
+            month_notices.push(MonthNoticeLink {
+                unit_name: n.unit_name,
+                key: key.to_string(),
+                path: format!("/p/{unit}/{key}"),
+                title: n.title,
+                commitments: n.totals.commitments,
+            });
+            step(5, label, month_notices.len(), total);
+        }
+    }
 
     let login = |what: &str, p: &world_county::Person| DemoLogin {
         what: what.to_owned(),
@@ -320,6 +366,7 @@ pub async fn populate(
         tasks_closed: report.tasks_closed,
         syncs: report.syncs,
         publications: links,
+        month_notices,
         review_month: month,
         reviews: reviewed.reviewed,
         unreviewed: reviewed.left,

@@ -7,6 +7,7 @@
 pub mod amendments;
 pub mod content;
 pub mod masking;
+pub mod monthly;
 pub mod notice;
 pub mod qr;
 pub mod render;
@@ -18,8 +19,10 @@ use std::collections::BTreeMap;
 use chrono::NaiveDate;
 use sync_core::Role;
 
+use crate::state::AppState;
 use crate::storage::{Approval, PublicationRow, Store, StoreError};
 use content::{CadreInput, Publication};
+use monthly::{MonthDraft, MonthKey, MonthNotice, MonthPart};
 use week::IsoWeek;
 
 #[derive(Debug, thiserror::Error)]
@@ -30,6 +33,9 @@ pub enum PublishError {
     Store(#[from] StoreError),
     #[error("stored publication is not valid JSON: {0}")]
     Json(#[from] serde_json::Error),
+    /// The month's reviews could not be read.
+    #[error("the month's reviews: {0}")]
+    Month(String),
 }
 
 impl crate::problem::IntoProblem for PublishError {
@@ -39,6 +45,7 @@ impl crate::problem::IntoProblem for PublishError {
             PublishError::NoUnit(_) => Problem::NotFound,
             PublishError::Store(e) => e.into_problem(),
             PublishError::Json(e) => Problem::Internal(e.into()),
+            PublishError::Month(e) => Problem::Internal(anyhow::anyhow!(e)),
         }
     }
 }
@@ -119,11 +126,197 @@ pub async fn publish_week(
         return Ok((row, false));
     }
     let now = crate::storage::now_ms();
-    let made = draft(store, unit_id, week, holidays, now).await?;
-    store_draft(store, unit_id, week, made, now, None).await
+    let made = Made::Week(draft(store, unit_id, week, holidays, now).await?);
+    store_made(store, unit_id, Period::Week(week), &made, now, None).await
 }
 
-/// What the Monday task (and a supervisor's publish button) did for a unit.
+/// What a notice covers: a week (周公示), or a month's start (晒承诺) or
+/// end (月底公示). Its key (`2026-W47`, `2026-12-start`, `2026-11-end`)
+/// names it in the store and in every address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Period {
+    Week(IsoWeek),
+    Month(MonthKey),
+}
+
+impl Period {
+    pub fn parse(s: &str) -> Option<Period> {
+        match IsoWeek::parse(s) {
+            Ok(w) => Some(Period::Week(w)),
+            Err(_) => MonthKey::parse(s).map(Period::Month),
+        }
+    }
+
+    /// From when it may be published (ms): a week from the publish hour of
+    /// the Monday after it (records synced on Monday morning make it in); a
+    /// month as `MonthKey::due_ms` says.
+    pub fn due_ms(&self, config: &crate::config::Config) -> i64 {
+        match self {
+            Period::Week(w) => w
+                .sunday()
+                .succ_opt()
+                .and_then(|monday| monday.and_hms_opt(config.publish_hour.min(23), 0, 0))
+                .map_or(i64::MAX, crate::china::ms_of),
+            Period::Month(k) => k.due_ms(
+                &config.holidays,
+                config.publish_hour,
+                config.review_deadline_day,
+            ),
+        }
+    }
+}
+
+impl Period {
+    /// The last day the notice covers (a month's commitments: its first
+    /// day, when they are made): what the notice board sorts by.
+    pub fn covers_until(&self) -> NaiveDate {
+        match self {
+            Period::Week(w) => w.sunday(),
+            Period::Month(k) => match k.part {
+                MonthPart::Start => k.first,
+                MonthPart::End => crate::reviews::last_day(k.first),
+            },
+        }
+    }
+}
+
+impl std::fmt::Display for Period {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Period::Week(w) => w.fmt(f),
+            Period::Month(k) => k.fmt(f),
+        }
+    }
+}
+
+/// A notice made from the records now, of either kind.
+#[derive(Debug)]
+pub enum Made {
+    Week(Draft),
+    Month(MonthDraft),
+}
+
+impl Made {
+    /// A short fingerprint of what the notice would say (the moment of
+    /// making aside) and the document heads it was read at: what a leader
+    /// approves (`versions::approve`).
+    pub fn digest(&self) -> String {
+        match self {
+            Made::Week(d) => {
+                let mut p = d.publication.clone();
+                p.published_at = 0;
+                versions::digest_of(&p, &d.heads)
+            }
+            Made::Month(d) => {
+                let mut n = d.notice.clone();
+                n.published_at = 0;
+                versions::digest_of(&n, &d.heads)
+            }
+        }
+    }
+
+    pub fn title(&self) -> &str {
+        match self {
+            Made::Week(d) => &d.publication.title,
+            Made::Month(d) => &d.notice.title,
+        }
+    }
+
+    /// `(content JSON, heads JSON, photos shown)`.
+    pub fn stored(&self) -> Result<(String, String, Vec<String>), PublishError> {
+        Ok(match self {
+            Made::Week(d) => (
+                serde_json::to_string(&d.publication)?,
+                serde_json::to_string(&d.heads)?,
+                d.publication
+                    .photos()
+                    .into_iter()
+                    .map(str::to_owned)
+                    .collect(),
+            ),
+            Made::Month(d) => (
+                serde_json::to_string(&d.notice)?,
+                serde_json::to_string(&d.heads)?,
+                Vec::new(),
+            ),
+        })
+    }
+}
+
+/// Make the notice of `unit_id` for `period` from the records now.
+pub async fn make(
+    state: &AppState,
+    unit_id: &str,
+    period: Period,
+    now_ms: i64,
+) -> Result<Made, PublishError> {
+    match period {
+        Period::Week(w) => Ok(Made::Week(
+            draft(&state.store, unit_id, w, &state.config.holidays, now_ms).await?,
+        )),
+        Period::Month(k) => {
+            let unit = state
+                .store
+                .unit(unit_id)
+                .await?
+                .ok_or_else(|| PublishError::NoUnit(unit_id.to_owned()))?;
+            let start = match k.part {
+                MonthPart::Start => None,
+                MonthPart::End => {
+                    month_notice_as_published(&state.store, unit_id, k.start()).await?
+                }
+            };
+            Ok(Made::Month(
+                monthly::draft(state, &unit, k, start.as_ref(), now_ms).await?,
+            ))
+        }
+    }
+}
+
+/// A month notice as it was last published with content (a correction's,
+/// or the first; a withdrawal shows none, so the version before it): what
+/// the month-end notice counts changes against. None when never published.
+pub async fn month_notice_as_published(
+    store: &Store,
+    unit_id: &str,
+    key: MonthKey,
+) -> Result<Option<MonthNotice>, PublishError> {
+    let versions = store
+        .publication_versions(unit_id, &key.to_string())
+        .await?;
+    match versions
+        .iter()
+        .rev()
+        .find(|v| v.action != crate::storage::VersionAction::Withdraw)
+    {
+        Some(v) => Ok(Some(serde_json::from_str(&v.content)?)),
+        None => Ok(None),
+    }
+}
+
+/// The notice of `unit_id` for `period`: the stored one if it exists,
+/// otherwise made now and stored (whatever the unit's approval mode: the
+/// demo's act, the command line's, and a supervisor's publish button where
+/// the unit publishes by itself).
+pub async fn publish(
+    state: &AppState,
+    unit_id: &str,
+    period: Period,
+) -> Result<(PublicationRow, bool), PublishError> {
+    if let Some(row) = state
+        .store
+        .publication(unit_id, &period.to_string())
+        .await?
+    {
+        return Ok((row, false));
+    }
+    let now = crate::storage::now_ms();
+    let made = make(state, unit_id, period, now).await?;
+    store_made(&state.store, unit_id, period, &made, now, None).await
+}
+
+/// What the scheduled task (and a supervisor's publish button) did for a
+/// unit.
 #[derive(Debug)]
 pub enum Published {
     /// Published now, or found published: `(row, made by this call)`.
@@ -135,18 +328,21 @@ pub enum Published {
 /// Publish as the unit's approval mode says: now when it publishes by
 /// itself; nothing when a leader must approve it first.
 pub async fn publish_unless_approval(
-    store: &Store,
+    state: &AppState,
     unit_id: &str,
-    week: IsoWeek,
-    holidays: &[NaiveDate],
+    period: Period,
 ) -> Result<Published, PublishError> {
-    if let Some(row) = store.publication(unit_id, &week.to_string()).await? {
+    if let Some(row) = state
+        .store
+        .publication(unit_id, &period.to_string())
+        .await?
+    {
         return Ok(Published::Done(row, false));
     }
-    if approval_of(store, unit_id).await? == Approval::Leader {
+    if approval_of(&state.store, unit_id).await? == Approval::Leader {
         return Ok(Published::AwaitsApproval);
     }
-    let (row, made) = publish_week(store, unit_id, week, holidays).await?;
+    let (row, made) = publish(state, unit_id, period).await?;
     Ok(Published::Done(row, made))
 }
 
@@ -163,36 +359,34 @@ pub async fn approval_of(store: &Store, unit_id: &str) -> Result<Approval, Publi
         .unwrap_or(Approval::Auto))
 }
 
-/// Store `made` as the publication unless one exists (another instance,
-/// or a second press, got there first: theirs is kept).
-pub(crate) async fn store_draft(
+/// Store `made` as the notice unless one exists (another instance, or
+/// a second press, got there first: theirs is kept).
+pub(crate) async fn store_made(
     store: &Store,
     unit_id: &str,
-    week: IsoWeek,
-    made: Draft,
+    period: Period,
+    made: &Made,
     now: i64,
     approved_by: Option<&str>,
 ) -> Result<(PublicationRow, bool), PublishError> {
-    let week_s = week.to_string();
-    let Draft { publication, heads } = made;
+    let key = period.to_string();
+    let (content, heads, photos) = made.stored()?;
     let row = PublicationRow {
-        unit_id: publication.unit_id.clone(),
-        week: week_s.clone(),
-        title: publication.title.clone(),
-        content: serde_json::to_string(&publication)?,
-        heads: serde_json::to_string(&heads)?,
+        unit_id: unit_id.to_owned(),
+        week: key.clone(),
+        title: made.title().to_owned(),
+        content,
+        heads,
         created_at: now,
         approved_by: approved_by.map(str::to_owned),
     };
-    let made = store
-        .insert_publication(&row, &publication.photos())
-        .await?;
-    if made {
-        tracing::info!(unit = %row.unit_id, week = %week_s, approved_by, "weekly publication made");
+    let photos: Vec<&str> = photos.iter().map(String::as_str).collect();
+    if store.insert_publication(&row, &photos).await? {
+        tracing::info!(unit = %row.unit_id, period = %key, approved_by, "notice published");
         return Ok((row, true));
     }
     let stored = store
-        .publication(unit_id, &week_s)
+        .publication(unit_id, &key)
         .await?
         .ok_or_else(|| PublishError::NoUnit(unit_id.to_owned()))?;
     Ok((stored, false))

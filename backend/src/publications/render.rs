@@ -7,6 +7,7 @@ use askama::Template;
 use chrono::DateTime;
 
 use super::content::Publication;
+use super::monthly::MonthNotice;
 use super::notice::NoticeFrame;
 use super::week::{zh_day, IsoWeek};
 
@@ -177,13 +178,7 @@ pub fn article(
     versions: &VersionsView,
 ) -> Result<String, RenderError> {
     let w = IsoWeek::parse(&p.week).map_err(|_| RenderError::Week(p.week.clone()))?;
-    let published = DateTime::from_timestamp_millis(p.published_at)
-        .map(|t| {
-            t.with_timezone(&crate::china::OFFSET)
-                .format("%Y年%-m月%-d日")
-                .to_string()
-        })
-        .unwrap_or_default();
+    let published = zh_published(p.published_at);
     Ok(Page {
         p,
         published,
@@ -200,6 +195,45 @@ pub fn article(
         versions,
     }
     .render()?)
+}
+
+#[derive(Template)]
+#[template(path = "month.html")]
+struct MonthPage<'a> {
+    n: &'a MonthNotice,
+    published: String,
+    frame: &'a NoticeFrame,
+    preview: Option<&'a PreviewBar>,
+    versions: &'a VersionsView,
+}
+
+/// A month notice's page (月初晒承诺 or 月底公示): the public page, and
+/// the supervisors' preview with its bar.
+pub fn month_article(
+    n: &MonthNotice,
+    frame: &NoticeFrame,
+    preview: Option<&PreviewBar>,
+    versions: &VersionsView,
+) -> Result<String, RenderError> {
+    Ok(MonthPage {
+        n,
+        published: zh_published(n.published_at),
+        frame,
+        preview,
+        versions,
+    }
+    .render()?)
+}
+
+/// `2026年11月23日` of a moment (ms) in China time.
+fn zh_published(ms: i64) -> String {
+    DateTime::from_timestamp_millis(ms)
+        .map(|t| {
+            t.with_timezone(&crate::china::OFFSET)
+                .format("%Y年%-m月%-d日")
+                .to_string()
+        })
+        .unwrap_or_default()
 }
 
 /// `2026年12月8日 09:30` in China time.

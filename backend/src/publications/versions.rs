@@ -3,11 +3,10 @@
 //! version is never changed: each act adds a version with its reason, who
 //! and when, and the highest one is what the notice shows.
 
-use chrono::NaiveDate;
 use sha2::{Digest, Sha256};
 
-use super::week::IsoWeek;
-use super::{content::Publication, draft, store_draft, PublishError};
+use super::{content::Publication, make, store_made, Period, PublishError};
+use crate::state::AppState;
 use crate::storage::{now_ms, PublicationRow, Store, VersionAction, VersionRow};
 
 /// Every version of one published notice, oldest first.
@@ -92,6 +91,26 @@ pub async fn names_of(
     Ok(names)
 }
 
+/// What a version says.
+#[derive(Debug)]
+pub enum Shown {
+    Week(Publication),
+    Month(super::monthly::MonthNotice),
+    /// A withdrawal: nothing.
+    Withdrawn,
+}
+
+/// What version `v` says, read as its kind (by its key).
+pub fn shown(v: &VersionRow) -> Result<Shown, PublishError> {
+    if v.action == VersionAction::Withdraw {
+        return Ok(Shown::Withdrawn);
+    }
+    Ok(match Period::parse(&v.week) {
+        Some(Period::Month(_)) => Shown::Month(serde_json::from_str(&v.content)?),
+        _ => Shown::Week(serde_json::from_str(&v.content)?),
+    })
+}
+
 /// A version's publication (None for a withdrawal).
 pub fn publication_of(v: &VersionRow) -> Result<Option<Publication>, PublishError> {
     if v.action == VersionAction::Withdraw {
@@ -100,20 +119,21 @@ pub fn publication_of(v: &VersionRow) -> Result<Option<Publication>, PublishErro
     Ok(Some(serde_json::from_str(&v.content)?))
 }
 
-/// A short fingerprint of a draft: what the notice would say (its
-/// content, the moment of making aside) and the document heads it was
+/// A short fingerprint of a draft: what the notice would say (`content`,
+/// made with the moment of making zeroed) and the document heads it was
 /// read at. The approval form carries the one the leader read, and the
 /// approval is refused if anything moved since (a record, a cadre added or
 /// renamed, a 职务): he approves what he saw.
-pub fn digest(draft: &super::Draft) -> String {
+pub fn digest_of<T: serde::Serialize>(
+    content: &T,
+    heads: &std::collections::BTreeMap<String, Vec<String>>,
+) -> String {
     let mut h = Sha256::new();
-    let mut p = draft.publication.clone();
-    p.published_at = 0;
-    if let Ok(json) = serde_json::to_vec(&p) {
+    if let Ok(json) = serde_json::to_vec(content) {
         h.update(&json);
     }
     h.update([3]);
-    for (doc, hs) in &draft.heads {
+    for (doc, hs) in heads {
         h.update(doc.as_bytes());
         h.update([0]);
         for head in hs {
@@ -171,30 +191,30 @@ pub fn reason(text: &str) -> Result<String, VersionError> {
     Ok(t)
 }
 
-/// A leader approves the draft he read (its `digest`): published now with
+/// A leader approves the draft he read (its digest): published now with
 /// him as the approver, unless the records moved since (`Stale`: read it
 /// again) or it is already published.
-pub async fn approve_week(
-    store: &Store,
+pub async fn approve(
+    state: &AppState,
     unit_id: &str,
-    week: IsoWeek,
-    holidays: &[NaiveDate],
+    period: Period,
     approver: &str,
     seen: &str,
 ) -> Result<PublicationRow, VersionError> {
+    let store = &state.store;
     if store
-        .publication(unit_id, &week.to_string())
+        .publication(unit_id, &period.to_string())
         .await?
         .is_some()
     {
         return Err(VersionError::AlreadyPublished);
     }
     let now = now_ms();
-    let made = draft(store, unit_id, week, holidays, now).await?;
-    if digest(&made) != seen {
+    let made = make(state, unit_id, period, now).await?;
+    if made.digest() != seen {
         return Err(VersionError::Stale);
     }
-    match store_draft(store, unit_id, week, made, now, Some(approver)).await? {
+    match store_made(store, unit_id, period, &made, now, Some(approver)).await? {
         (row, true) => Ok(row),
         (_, false) => Err(VersionError::AlreadyPublished),
     }
@@ -211,16 +231,16 @@ pub enum Amend {
 /// Correct or withdraw a published notice: a new version with `why`, `by`
 /// and now. A correction after a withdrawal publishes it again.
 pub async fn amend(
-    store: &Store,
+    state: &AppState,
     unit_id: &str,
-    week: IsoWeek,
-    holidays: &[NaiveDate],
+    period: Period,
     what: Amend,
     why: &str,
     by: &str,
 ) -> Result<VersionRow, VersionError> {
     let why = reason(why)?;
-    let notice = Notice::load(store, unit_id, &week.to_string())
+    let store = &state.store;
+    let notice = Notice::load(store, unit_id, &period.to_string())
         .await?
         .ok_or(VersionError::NotPublished)?;
     if what == Amend::Withdraw && notice.withdrawn() {
@@ -229,19 +249,9 @@ pub async fn amend(
     let now = now_ms();
     let (title, content, heads, photos) = match what {
         Amend::Correct => {
-            let d = draft(store, unit_id, week, holidays, now).await?;
-            let photos: Vec<String> = d
-                .publication
-                .photos()
-                .into_iter()
-                .map(str::to_owned)
-                .collect();
-            (
-                d.publication.title.clone(),
-                serde_json::to_string(&d.publication).map_err(PublishError::from)?,
-                serde_json::to_string(&d.heads).map_err(PublishError::from)?,
-                photos,
-            )
+            let made = make(state, unit_id, period, now).await?;
+            let (content, heads, photos) = made.stored()?;
+            (made.title().to_owned(), content, heads, photos)
         }
         Amend::Withdraw => (
             notice.current().title.clone(),
@@ -252,7 +262,7 @@ pub async fn amend(
     };
     let v = VersionRow {
         unit_id: unit_id.to_owned(),
-        week: week.to_string(),
+        week: period.to_string(),
         version: notice.current().version + 1,
         action: match what {
             Amend::Correct => VersionAction::Correct,
@@ -269,7 +279,7 @@ pub async fn amend(
     if !store.insert_version(&v, &photos).await? {
         return Err(VersionError::Raced);
     }
-    tracing::info!(unit = unit_id, %week, version = v.version, action = v.action.as_str(), by, "notice amended");
+    tracing::info!(unit = unit_id, %period, version = v.version, action = v.action.as_str(), by, "notice amended");
     Ok(v)
 }
 
@@ -295,6 +305,13 @@ mod tests {
         };
         d.heads
             .insert("day:u1:2026-11-16".to_owned(), vec!["aa".to_owned()]);
+        let digest = |d: &super::super::Draft| {
+            super::super::Made::Week(super::super::Draft {
+                publication: d.publication.clone(),
+                heads: d.heads.clone(),
+            })
+            .digest()
+        };
         let d1 = digest(&d);
         assert_eq!(d1.len(), 24);
         d.publication.published_at = 2;

@@ -13,19 +13,23 @@ use axum::Json;
 use crate::error::ApiError;
 use crate::photos::store::thumb_key;
 use crate::publications::amendments::{amended_days, amendments_of, Amendment};
-use crate::publications::content::Publication;
+use crate::publications::monthly::MonthPart;
 use crate::publications::notice::{zh_date, NoticeFrame};
 use crate::publications::render::withdrawal_line;
 use crate::publications::render::{self, NoticeLink, VersionsView};
-use crate::publications::versions::{names_of, publication_of, Notice};
-use crate::publications::week::IsoWeek;
-use crate::publications::PublishError;
+use crate::publications::versions::{names_of, shown, Notice, Shown};
 use crate::publications::{self as publ};
+use crate::publications::{Period, PublishError};
 use crate::state::AppState;
 use crate::storage::{Unit, VersionAction, VersionRow};
 
-fn week(s: &str) -> Result<IsoWeek, ApiError> {
-    IsoWeek::parse(s).map_err(|e| ApiError::bad_request("bad_week", e.to_string()))
+fn period(s: &str) -> Result<Period, ApiError> {
+    Period::parse(s).ok_or_else(|| {
+        ApiError::bad_request(
+            "bad_week",
+            "a notice is named by its ISO week (2026-W47) or its month's start or end (2026-12-start, 2026-11-end)",
+        )
+    })
 }
 
 /// An error of a public page: a page in Chinese for people who followed a
@@ -62,17 +66,20 @@ impl IntoResponse for PageError {
 
 /// The published notice of `unit` for week `w`.
 async fn notice(state: &AppState, unit: &str, w: &str) -> Result<Notice, ApiError> {
-    let w = week(w)?;
+    let w = period(w)?;
     Notice::load(&state.store, unit, &w.to_string())
         .await?
         .ok_or(ApiError::NotFound)
 }
 
-/// A version's publication as served: masked again (a publication stored
-/// before the masking rules grew, or a field they did not cover then, is
-/// not trusted); None for a withdrawal.
-fn served(v: &VersionRow) -> Result<Option<Publication>, ApiError> {
-    Ok(publication_of(v)?.map(publ::masking::mask_publication))
+/// What a version says as served: a weekly notice masked again (one
+/// stored before the masking rules grew, or a field they did not cover
+/// then, is not trusted; a month notice is younger than the rules).
+fn served(v: &VersionRow) -> Result<Shown, ApiError> {
+    Ok(match shown(v)? {
+        Shown::Week(p) => Shown::Week(publ::masking::mask_publication(p)),
+        other => other,
+    })
 }
 
 /// Where the public reads version `n` of a notice (the current one at the
@@ -133,13 +140,14 @@ async fn version_value(
         .await
         .map_err(PublishError::from)?;
     let mut value = match served(v)? {
-        Some(mut p) => {
+        Shown::Week(mut p) => {
             if n != current.version {
                 p = p.without_photos();
             }
             serde_json::to_value(&p).map_err(ApiError::internal)?
         }
-        None => serde_json::json!({
+        Shown::Month(m) => serde_json::to_value(&m).map_err(ApiError::internal)?,
+        Shown::Withdrawn => serde_json::json!({
             "unit_id": v.unit_id,
             "unit_name": state.store.unit(&v.unit_id).await?.map(|u| u.name).unwrap_or_default(),
             "week": v.week,
@@ -236,8 +244,20 @@ async fn render_version(
         .await?
         .map(|u| u.name)
         .unwrap_or_default();
+    let url = publ::qr::notice_url(
+        state.config.public_url.as_deref(),
+        headers,
+        &v.unit_id,
+        &v.week,
+    );
     match served(v)? {
-        Some(p) => {
+        Shown::Month(m) => {
+            let frame = NoticeFrame::load(&state.store, &v.unit_id, &m.unit_name, m.published_at)
+                .await?
+                .at(url);
+            Ok(render::month_article(&m, &frame, None, &versions)?)
+        }
+        Shown::Week(p) => {
             let current = notice.current();
             let (p, amended) = if n == current.version {
                 let amended = amended_days(&state.store, &current.as_publication()).await?;
@@ -248,12 +268,7 @@ async fn render_version(
             let photo_base = format!("/p/{}/{}/photos", v.unit_id, v.week);
             let frame = NoticeFrame::load(&state.store, &v.unit_id, &p.unit_name, p.published_at)
                 .await?
-                .at(publ::qr::notice_url(
-                    state.config.public_url.as_deref(),
-                    headers,
-                    &v.unit_id,
-                    &v.week,
-                ));
+                .at(url);
             Ok(render::article(
                 &p,
                 &frame,
@@ -263,7 +278,7 @@ async fn render_version(
                 &versions,
             )?)
         }
-        None => {
+        Shown::Withdrawn => {
             let frame =
                 NoticeFrame::load(&state.store, &v.unit_id, &unit_name, v.created_at).await?;
             let line = withdrawal_line(v, &names);
@@ -330,7 +345,14 @@ async fn unit_notices(
 ) -> Result<(Unit, Vec<NoticeLink>), ApiError> {
     let unit = publishing_unit_of(state, unit_id).await?;
     let mut out = Vec::new();
-    for (w, created_at) in state.store.unit_publications(&unit.id).await? {
+    let mut published = state.store.unit_publications(&unit.id).await?;
+    // Newest first by the time they cover, whatever the kind (the keys of
+    // weeks and months do not sort together): a week by its Sunday, a
+    // month's commitments by its first day, its month-end by its last.
+    published.sort_by_cached_key(|(key, at)| {
+        std::cmp::Reverse((Period::parse(key).map(|p| p.covers_until()), *at))
+    });
+    for (w, created_at) in published {
         let Some(notice) = Notice::load(&state.store, &unit.id, &w).await? else {
             continue;
         };
@@ -372,7 +394,11 @@ pub async fn unit_page(
 #[derive(serde::Serialize)]
 struct NoticeItem {
     title: String,
+    /// The notice's key: an ISO week (`2026-W47`), or a month's start or
+    /// end (`2026-12-start`, `2026-11-end`).
     week: String,
+    /// `week`, `month_start` or `month_end`.
+    kind: &'static str,
     url: String,
     /// `publish` (as first published), `correct` or `withdraw`: what its
     /// current version did.
@@ -390,6 +416,11 @@ pub async fn unit_json(
     let items: Vec<NoticeItem> = notices
         .into_iter()
         .map(|n| NoticeItem {
+            kind: match Period::parse(&n.week) {
+                Some(Period::Month(k)) if k.part == MonthPart::Start => "month_start",
+                Some(Period::Month(_)) => "month_end",
+                _ => "week",
+            },
             title: n.title,
             week: n.week,
             url: n.url,
@@ -408,7 +439,7 @@ pub async fn photo(
     Path((unit, w, sha)): Path<(String, String, String)>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let w = week(&w)?;
+    let w = period(&w)?;
     let sha = sync_core::validate::PhotoHash::parse(&sha)
         .map_err(|_| ApiError::NotFound)?
         .to_string();

@@ -668,12 +668,40 @@ impl Store {
         from: &str,
         to: &str,
     ) -> Result<Vec<StoredRecord>, StoreError> {
+        self.records_of_kinds(owner, "'diary', 'night'", from, to)
+            .await
+    }
+
+    /// `owner`'s month plan of `month` (`2026-11`), as `owner_records`
+    /// reads it; none when the cadre has not made one.
+    pub async fn owner_plan(
+        &self,
+        owner: &str,
+        month: &str,
+    ) -> Result<Option<StoredRecord>, StoreError> {
+        Ok(self
+            .records_of_kinds(owner, "'plan'", month, month)
+            .await?
+            .pop())
+    }
+
+    /// `owner_records` for the kinds listed in `kinds` (an SQL list of
+    /// literals, never outside input).
+    async fn records_of_kinds(
+        &self,
+        owner: &str,
+        kinds: &'static str,
+        from: &str,
+        to: &str,
+    ) -> Result<Vec<StoredRecord>, StoreError> {
         // (doc id, heads, record JSON, bytes when there is no record)
         type Row = (String, String, Option<String>, Option<Vec<u8>>);
-        let rows: Vec<Row> = on_pool!(self.pool(), p => sqlx::query(
+        let sql = format!(
             "SELECT doc_id, heads, record, CASE WHEN record IS NULL THEN bytes END
-             FROM documents WHERE owner_id = $1 AND kind IN ('diary', 'night')
-             AND period >= $2 AND period <= $3 ORDER BY period, kind")
+             FROM documents WHERE owner_id = $1 AND kind IN ({kinds})
+             AND period >= $2 AND period <= $3 ORDER BY period, kind"
+        );
+        let rows: Vec<Row> = on_pool!(self.pool(), p => sqlx::query(&sql)
             .bind(owner).bind(from).bind(to).fetch_all(p).await?.into_iter()
             .map(|r| Ok::<_, sqlx::Error>((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?)))
             .collect::<Result<Vec<_>, _>>())?;

@@ -14,19 +14,23 @@ use serde::Deserialize;
 use super::units::{overseen, publishes};
 use super::{china_now, china_time, WebCaller, WebError};
 use crate::publications::amendments::{amended_days, amendments_of};
+use crate::publications::monthly::MonthPart;
 use crate::publications::notice::NoticeFrame;
 use crate::publications::qr::notice_url;
 use crate::publications::render::withdrawal_line;
 use crate::publications::render::{self, PreviewBar, VersionsView};
-use crate::publications::versions::{approve_week, digest, names_of, Amend, Notice, VersionError};
-use crate::publications::week::IsoWeek;
-use crate::publications::{self as publ, draft};
+use crate::publications::versions::{approve, names_of, Amend, Notice, Shown, VersionError};
+use crate::publications::{self as publ, make, Made, Period};
 use crate::state::AppState;
 use crate::storage::{Approval, Unit, VersionAction};
 use sync_core::Role;
 
-fn week(s: &str) -> Result<IsoWeek, WebError> {
-    IsoWeek::parse(s).map_err(|_| WebError::Invalid(format!("周次“{s}”格式应为 2026-W47。")))
+fn period(s: &str) -> Result<Period, WebError> {
+    Period::parse(s).ok_or_else(|| {
+        WebError::Invalid(format!(
+            "公示“{s}”的地址有误：周公示写作 2026-W47，月初、月底公示写作 2026-12-start、2026-11-end。"
+        ))
+    })
 }
 
 /// Publishing is the supervisors' (and admins') act.
@@ -34,15 +38,44 @@ fn may_publish(caller: &WebCaller) -> bool {
     matches!(caller.0.user.role, Role::Supervisor | Role::Admin)
 }
 
-/// A week is published from the Monday after it, at the publish hour (the
-/// hour the Monday task publishes it anyway): records synced on Monday
-/// morning make it in.
-fn due(state: &AppState, week: IsoWeek) -> bool {
-    let now = china_now().naive_local();
-    week.sunday()
-        .succ_opt()
-        .and_then(|monday| monday.and_hms_opt(state.config.publish_hour, 0, 0))
-        .is_some_and(|at| now >= at)
+/// A notice is published from when the scheduled task would publish it
+/// (`Period::due_ms`): a week from the Monday after it at the publish hour
+/// (records synced on Monday morning make it in), a month's start on its
+/// first workday, its end after the review deadline.
+fn due(state: &AppState, period: Period) -> bool {
+    china_now().timestamp_millis() >= period.due_ms(&state.config)
+}
+
+/// When `period` is due, in words: `下周一 8:00`.
+fn when_due(state: &AppState, period: Period) -> String {
+    let hour = state.config.publish_hour;
+    match period {
+        Period::Week(_) => format!("下周一 {hour}:00"),
+        Period::Month(k) if k.part == MonthPart::Start => {
+            format!("本月第一个工作日 {hour}:00")
+        }
+        Period::Month(_) => format!(
+            "月度点评截止（次月{}日）以后",
+            state.config.review_deadline_day
+        ),
+    }
+}
+
+/// Has the period ended (its records can still change while it runs)?
+fn ended(period: Period, today: chrono::NaiveDate) -> bool {
+    match period {
+        Period::Week(w) => w.sunday() < today,
+        Period::Month(k) if k.part == MonthPart::Start => true,
+        Period::Month(k) => crate::reviews::last_day(k.first) < today,
+    }
+}
+
+/// Where the notice's preview leads back to.
+fn back_to(unit: &Unit, period: Period) -> String {
+    match period {
+        Period::Week(w) => format!("/web/units/{}?week={w}", unit.id),
+        Period::Month(_) => format!("/web/units/{}", unit.id),
+    }
 }
 
 async fn publishing_unit(
@@ -84,10 +117,10 @@ pub async fn preview(
     headers: HeaderMap,
 ) -> Result<Html<String>, WebError> {
     let unit = publishing_unit(&state, &caller, &unit_id).await?;
-    let week = week(&w)?;
+    let week = period(&w)?;
     let Query(q) = q.map_err(|_| WebError::Invalid("版本号应为数字。".into()))?;
     let base = format!("/web/units/{}/weeks/{}", unit.id, week);
-    let back_url = format!("/web/units/{}?week={}", unit.id, week);
+    let back_url = back_to(&unit, week);
     // The printed copy's QR code leads to the public page.
     let url = notice_url(
         state.config.public_url.as_deref(),
@@ -104,18 +137,16 @@ pub async fn preview(
         ));
     }
     let now = china_now();
-    let d = draft(
-        &state.store,
-        &unit.id,
-        week,
-        &state.config.holidays,
-        now.timestamp_millis(),
-    )
-    .await
-    .map_err(WebError::internal)?;
-    let ended = week.sunday() < now.date_naive();
+    let d = make(&state, &unit.id, week, now.timestamp_millis())
+        .await
+        .map_err(WebError::internal)?;
+    let ended = ended(week, now.date_naive());
     let due = due(&state, week);
-    let hour = state.config.publish_hour;
+    let when = when_due(&state, week);
+    let running = match week {
+        Period::Week(_) => "预览：这一周还没有结束，内容还会变化。",
+        Period::Month(_) => "预览：这个月还没有结束，内容还会变化。",
+    };
     let on_approval = publ::approval_of(&state.store, &unit.id)
         .await
         .map_err(WebError::internal)?
@@ -124,10 +155,8 @@ pub async fn preview(
         let approves = due && leads(&caller, &unit);
         PreviewBar {
             note: match (ended, due, approves) {
-                (false, _, _) => "预览：这一周还没有结束，内容还会变化。".into(),
-                (true, false, _) => {
-                    format!("预览：尚未公示，下周一 {hour}:00 以后由本单位领导审核公示。")
-                }
+                (false, _, _) => running.into(),
+                (true, false, _) => format!("预览：尚未公示，{when}由本单位领导审核公示。"),
                 (true, true, true) => {
                     "预览：请审核以下内容，审核通过后即公示，您将作为审核人列在公示上。".into()
                 }
@@ -135,14 +164,14 @@ pub async fn preview(
             },
             back_url,
             publish_action: approves.then(|| base.clone()),
-            approve_digest: approves.then(|| digest(&d)),
+            approve_digest: approves.then(|| d.digest()),
             ..Default::default()
         }
     } else {
         PreviewBar {
             note: match (ended, due) {
-                (false, _) => "预览：这一周还没有结束，内容还会变化。".into(),
-                (true, false) => format!("预览：尚未公示，将于下周一 {hour}:00 自动公示。"),
+                (false, _) => running.into(),
+                (true, false) => format!("预览：尚未公示，将于{when}自动公示。"),
                 (true, true) if may_publish(&caller) => "预览：尚未公示，可以确认公示。".into(),
                 (true, true) => "预览：尚未公示，将由督导人员或系统自动公示。".into(),
             },
@@ -151,22 +180,22 @@ pub async fn preview(
             ..Default::default()
         }
     };
-    let frame = NoticeFrame::load(
-        &state.store,
-        &unit.id,
-        &d.publication.unit_name,
-        d.publication.published_at,
-    )
-    .await?
-    .at(url);
-    Ok(Html(render::article(
-        &d.publication,
-        &frame,
-        "/web/photos",
-        &BTreeSet::new(),
-        Some(&bar),
-        &VersionsView::default(),
-    )?))
+    let frame = NoticeFrame::load(&state.store, &unit.id, &unit.name, now.timestamp_millis())
+        .await?
+        .at(url);
+    Ok(Html(match &d {
+        Made::Week(d) => render::article(
+            &d.publication,
+            &frame,
+            "/web/photos",
+            &BTreeSet::new(),
+            Some(&bar),
+            &VersionsView::default(),
+        )?,
+        Made::Month(d) => {
+            render::month_article(&d.notice, &frame, Some(&bar), &VersionsView::default())?
+        }
+    }))
 }
 
 /// A published notice as overseers read it: any version (earlier ones
@@ -175,13 +204,13 @@ pub async fn preview(
 async fn published(
     state: &AppState,
     unit: &Unit,
-    week: IsoWeek,
+    week: Period,
     notice: &Notice,
     asked: Option<i64>,
     url: Option<String>,
 ) -> Result<String, WebError> {
     let base = format!("/web/units/{}/weeks/{}", unit.id, week);
-    let back_url = format!("/web/units/{}?week={}", unit.id, week);
+    let back_url = back_to(unit, week);
     let current = notice.current();
     let shown = asked.unwrap_or(current.version);
     let v = notice.version(shown).ok_or(WebError::NotFound)?;
@@ -214,8 +243,14 @@ async fn published(
         amend_action: is_current.then(|| format!("{base}/versions")),
         ..Default::default()
     };
-    let html = match publ::versions::publication_of(v).map_err(WebError::internal)? {
-        Some(p) => {
+    let html = match publ::versions::shown(v).map_err(WebError::internal)? {
+        Shown::Month(m) => {
+            let frame = NoticeFrame::load(&state.store, &unit.id, &m.unit_name, m.published_at)
+                .await?
+                .at(url);
+            render::month_article(&m, &frame, Some(&bar), &versions)?
+        }
+        Shown::Week(p) => {
             // As the public page shows it.
             let p = publ::masking::mask_publication(p);
             let amended = if is_current {
@@ -228,7 +263,7 @@ async fn published(
                 .at(url);
             render::article(&p, &frame, "/web/photos", &amended, Some(&bar), &versions)?
         }
-        None => {
+        Shown::Withdrawn => {
             let frame = NoticeFrame::load(&state.store, &unit.id, &unit.name, v.created_at).await?;
             render::withdrawn(
                 &v.title,
@@ -260,7 +295,7 @@ pub async fn publish(
     form: Result<Form<PublishForm>, FormRejection>,
 ) -> Result<Response, WebError> {
     let unit = publishing_unit(&state, &caller, &unit_id).await?;
-    let week = week(&w)?;
+    let week = period(&w)?;
     let Form(form) = form.unwrap_or_default();
     let on_approval = publ::approval_of(&state.store, &unit.id)
         .await
@@ -268,32 +303,26 @@ pub async fn publish(
         == Approval::Leader;
     if on_approval && !leads(&caller, &unit) {
         return Err(WebError::Forbidden(format!(
-            "{}的周公示由本单位领导审核后公示。",
+            "{}的公示由本单位领导审核后发布。",
             unit.name
         )));
     }
     if !on_approval && !may_publish(&caller) {
-        return Err(WebError::Forbidden("周公示由督导人员发布。".into()));
+        return Err(WebError::Forbidden("公示由督导人员发布。".into()));
     }
     if !due(&state, week) {
-        return Err(WebError::Invalid(format!(
-            "这一周的公示要到下周一 {}:00 以后才能发布，好让周一早上同步的记录都能收入。",
-            state.config.publish_hour
-        )));
+        return Err(WebError::Invalid(match week {
+            Period::Week(_) => format!(
+                "这一周的公示要到下周一 {}:00 以后才能发布，好让周一早上同步的记录都能收入。",
+                state.config.publish_hour
+            ),
+            Period::Month(_) => format!("这份公示要到{}才能发布。", when_due(&state, week)),
+        }));
     }
     let page = format!("/web/units/{}/weeks/{}", unit.id, week);
     if on_approval {
         let seen = form.digest.unwrap_or_default();
-        return match approve_week(
-            &state.store,
-            &unit.id,
-            week,
-            &state.config.holidays,
-            &caller.0.user.id,
-            &seen,
-        )
-        .await
-        {
+        return match approve(&state, &unit.id, week, &caller.0.user.id, &seen).await {
             Ok(row) => {
                 tracing::info!(unit = %row.unit_id, week = %row.week, by = %caller.0.user.id, "approved and published");
                 Ok(Redirect::to(&page).into_response())
@@ -306,7 +335,7 @@ pub async fn publish(
             Err(e) => Err(version_error(e)),
         };
     }
-    let (row, made) = publ::publish_week(&state.store, &unit.id, week, &state.config.holidays)
+    let (row, made) = publ::publish(&state, &unit.id, week)
         .await
         .map_err(WebError::internal)?;
     if made {
@@ -318,9 +347,9 @@ pub async fn publish(
 fn version_error(e: VersionError) -> WebError {
     match e {
         VersionError::NotPublished => {
-            WebError::Invalid("这一周还没有公示，无需更正或撤回。".into())
+            WebError::Invalid("这份公示还没有发布，无需更正或撤回。".into())
         }
-        VersionError::AlreadyPublished => WebError::Invalid("这一周已经公示。".into()),
+        VersionError::AlreadyPublished => WebError::Invalid("这份公示已经发布。".into()),
         VersionError::Reason(m) => WebError::Invalid(m.into()),
         VersionError::Stale => WebError::Invalid("公示内容已有变化，请重新查看。".into()),
         VersionError::Raced => WebError::Invalid(
@@ -348,7 +377,7 @@ pub async fn amend(
     form: Result<Form<AmendForm>, FormRejection>,
 ) -> Result<Response, WebError> {
     let unit = publishing_unit(&state, &caller, &unit_id).await?;
-    let week = week(&w)?;
+    let week = period(&w)?;
     let Form(form) =
         form.map_err(|_| WebError::Invalid("请选择更正或撤回，并写明原因。".into()))?;
     let what = match form.action.as_str() {
@@ -357,10 +386,9 @@ pub async fn amend(
         _ => return Err(WebError::Invalid("请选择更正或撤回。".into())),
     };
     let v = publ::versions::amend(
-        &state.store,
+        &state,
         &unit.id,
         week,
-        &state.config.holidays,
         what,
         &form.reason,
         &caller.0.user.id,
@@ -398,7 +426,7 @@ pub async fn amendments(
     Path((unit_id, w)): Path<(String, String)>,
 ) -> Result<Html<String>, WebError> {
     let unit = publishing_unit(&state, &caller, &unit_id).await?;
-    let week = week(&w)?;
+    let week = period(&w)?;
     let notice = Notice::load(&state.store, &unit.id, &week.to_string())
         .await
         .map_err(WebError::internal)?
@@ -419,6 +447,8 @@ pub async fn amendments(
             AmendmentView {
                 kind: if a.doc_id.starts_with("night") {
                     "夜间活动"
+                } else if a.doc_id.starts_with("plan") {
+                    "月度计划"
                 } else {
                     "工作日志"
                 },
@@ -428,12 +458,20 @@ pub async fn amendments(
                     .unwrap_or_else(|| a.user_id.clone()),
                 device: a.device_id,
                 at: china_time(a.received_at),
-                link: format!(
-                    "/web/users/{owner}?from={}&to={}#{}",
-                    a.day,
-                    a.day,
-                    super::cadre::anchor(&a.doc_id)
-                ),
+                link: {
+                    // A plan's period is its month: its page shows the month.
+                    let (from, to) = match crate::reviews::parse_month(&a.day) {
+                        Some(first) => (
+                            first.to_string(),
+                            crate::reviews::last_day(first).to_string(),
+                        ),
+                        None => (a.day.clone(), a.day.clone()),
+                    };
+                    format!(
+                        "/web/users/{owner}?from={from}&to={to}#{}",
+                        super::cadre::anchor(&a.doc_id)
+                    )
+                },
                 day: a.day,
             }
         })

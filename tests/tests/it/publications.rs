@@ -24,7 +24,12 @@ async fn public_json(app: &TestApp, path: &str) -> (u16, serde_json::Value) {
 }
 
 async fn weekly(db: Db) {
-    let app = TestApp::spawn(db).await;
+    // 20 November is a holiday: the corrections (made with the server's
+    // configuration) count the days due as the first version did.
+    let app = TestApp::spawn_with(db, |c| {
+        c.holidays = vec![NaiveDate::from_ymd_opt(2026, 11, 20).unwrap()]
+    })
+    .await;
     app.seed().await;
     let mut phone = MemoryReplica::new(Actor::random());
     let s = app.login("u1", "phone", &[phone.actor().to_hex()]).await;
@@ -358,10 +363,9 @@ async fn weekly(db: Db) {
     // counted from it; version 1 stays readable, marked, without photos.
     use backend::publications::versions::{amend, Amend, VersionError};
     let v2 = amend(
-        &app.state.store,
+        &app.state,
         "t1",
-        week,
-        &holidays,
+        backend::publications::Period::Week(week),
         Amend::Correct,
         "日志内容有误，按修改后的记录更正",
         "l1",
@@ -404,10 +408,9 @@ async fn weekly(db: Db) {
     // A withdrawal takes the notice down, its photos and earlier versions
     // with it; what is left says why, who and when.
     amend(
-        &app.state.store,
+        &app.state,
         "t1",
-        week,
-        &holidays,
+        backend::publications::Period::Week(week),
         Amend::Withdraw,
         "涉及群众隐私",
         "s1",
@@ -416,10 +419,9 @@ async fn weekly(db: Db) {
     .unwrap();
     assert!(matches!(
         amend(
-            &app.state.store,
+            &app.state,
             "t1",
-            week,
-            &holidays,
+            backend::publications::Period::Week(week),
             Amend::Withdraw,
             "再撤一次",
             "s1"
@@ -453,10 +455,9 @@ async fn weekly(db: Db) {
     }
     // A correction after a withdrawal publishes it again.
     amend(
-        &app.state.store,
+        &app.state,
         "t1",
-        week,
-        &holidays,
+        backend::publications::Period::Week(week),
         Amend::Correct,
         "隐私内容已删除，重新公示",
         "l1",
@@ -496,14 +497,27 @@ async fn weekly(db: Db) {
 }
 on_both_databases!(a_weekly_publication_is_made_once_and_public, weekly);
 
-/// The server's Monday task: nothing before the hour, last week's
-/// publication of every township from it on, and only once.
+/// The server's scheduled task: last week's notice of every township
+/// from Monday's hour on, never before, and only once; the month's
+/// commitments from its first workday, last month's month-end notice after
+/// the review deadline.
 async fn by_itself(db: Db) {
     let app = TestApp::spawn(db).await;
     app.seed().await;
     let at = |s: &str| chrono::DateTime::parse_from_rfc3339(s).unwrap();
     let due = backend::jobs::publish_due;
-    assert_eq!(due(&app.state, at("2026-11-23T07:59:00+08:00")).await, 0);
+    // Before Monday's hour: only the month's notices (November's
+    // commitments, October's month-end notice), of both townships.
+    assert_eq!(due(&app.state, at("2026-11-23T07:59:00+08:00")).await, 4);
+    for key in ["2026-11-start", "2026-10-end"] {
+        assert!(app
+            .state
+            .store
+            .publication("t2", key)
+            .await
+            .unwrap()
+            .is_some());
+    }
     assert_eq!(due(&app.state, at("2026-11-23T08:00:00+08:00")).await, 2);
     assert_eq!(
         due(&app.state, at("2026-11-25T10:00:00+08:00")).await,
@@ -528,8 +542,17 @@ async fn by_itself(db: Db) {
             .is_none(),
         "a county does not publish"
     );
-    // The next week, caught up on Tuesday after a Monday of downtime.
-    assert_eq!(due(&app.state, at("2026-12-01T09:00:00+08:00")).await, 2);
+    // The next week, caught up on Tuesday after a Monday of downtime, with
+    // December's commitments (1 December is its first workday);
+    // November's month-end notice waits for the review deadline.
+    assert_eq!(due(&app.state, at("2026-12-01T09:00:00+08:00")).await, 4);
+    assert!(app
+        .state
+        .store
+        .publication("t1", "2026-11-end")
+        .await
+        .unwrap()
+        .is_none());
     assert!(app
         .state
         .store

@@ -3,7 +3,9 @@
 
 use chrono::{Datelike, Duration, NaiveDate, TimeZone};
 use reqwest::redirect::Policy;
-use sync_core::document::{Category, EntryFields, Record};
+use sync_core::document::{
+    Category, EntryFields, Record, TaskFields, TaskKind, TaskStatus, TextTarget,
+};
 use sync_core::replica::Replica;
 use sync_core::validate::TimeOfDay;
 use sync_core::{DocId, Edit, EditContext, ItemId, Role, UserId};
@@ -242,6 +244,240 @@ async fn sessions_and_scope(db: Db) {
     assert_eq!(status, 303, "a revoked session must not work");
     assert!(location.starts_with("/web/login"));
 }
+fn task(title: &str, kind: TaskKind, due: Option<(u32, u32)>) -> (ItemId, Edit) {
+    let id = ItemId::random();
+    let edit = Edit::AddTask {
+        id: id.clone(),
+        fields: TaskFields {
+            title: title.into(),
+            kind,
+            due: due.map(|(m, d)| NaiveDate::from_ymd_opt(2026, m, d).unwrap()),
+        },
+    };
+    (id, edit)
+}
+
+async fn month_notices(db: Db) {
+    let app = TestApp::spawn(db).await;
+    app.seed().await;
+    let store = &app.state.store;
+    let mut phone = Replica::open(&app.dir.path().join("p.db")).unwrap();
+    let s = app.login("u1", "phone", &[phone.actor().to_hex()]).await;
+    let october = NaiveDate::from_ymd_opt(2026, 10, 1).unwrap();
+    let plan = DocId::plan(&user("u1"), october);
+    let c = EditContext {
+        user: user("u1"),
+        role: Role::Cadre,
+        now_ms: 1_790_900_000_000,
+    };
+    let (road, e) = task("修通村道", TaskKind::Fixed, Some((10, 20)));
+    phone.edit(&plan, &e, &c).unwrap();
+    let (dispute, e) = task("调解山林纠纷", TaskKind::Dynamic, None);
+    phone.edit(&plan, &e, &c).unwrap();
+    let (visit, e) = task("走访低保户", TaskKind::Fixed, None);
+    phone.edit(&plan, &e, &c).unwrap();
+    let (_study, e) = task("组织党员学习", TaskKind::Fixed, Some((10, 15)));
+    phone.edit(&plan, &e, &c).unwrap();
+    app.sync(&mut phone, &s.access).await;
+
+    // The supervisor publishes the month's commitments (晒承诺).
+    let mut sup = Browser::new(&app);
+    sup.login("s1", PASSWORD).await;
+    let (status, _, html) = sup.get("/web/units/t1/weeks/2026-10-start").await;
+    assert_eq!(status, 200, "{html}");
+    assert!(
+        html.contains("id=\"publish\"") && html.contains("修通村道"),
+        "{html}"
+    );
+    let (status, location, _) = sup.post("/web/units/t1/weeks/2026-10-start", &[]).await;
+    assert_eq!(
+        (status, location.as_str()),
+        (303, "/web/units/t1/weeks/2026-10-start")
+    );
+    let html = reqwest::get(app.url("/p/t1/2026-10-start"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("石门镇2026年10月干部承诺事项公示"), "{html}");
+    assert!(html.contains("期限：10月20日") && html.contains("动态任务"));
+    assert!(html.contains("公示期") && html.contains("我要反映"));
+
+    // After publication the commitments are locked: changes are allowed,
+    // and the month-end notice shows each one.
+    phone
+        .edit(
+            &plan,
+            &Edit::SetTaskDue {
+                id: road.clone(),
+                due: NaiveDate::from_ymd_opt(2026, 10, 25),
+            },
+            &c,
+        )
+        .unwrap();
+    phone
+        .edit(
+            &plan,
+            &Edit::CloseTask {
+                id: road,
+                status: TaskStatus::Done,
+                note: "已完工验收".into(),
+            },
+            &c,
+        )
+        .unwrap();
+    phone
+        .edit(
+            &plan,
+            &Edit::CloseTask {
+                id: dispute,
+                status: TaskStatus::Dropped,
+                note: "移交司法所".into(),
+            },
+            &c,
+        )
+        .unwrap();
+    phone
+        .edit(&plan, &Edit::DeleteTask { id: visit }, &c)
+        .unwrap();
+    let (_, e) = task("抢修水渠", TaskKind::Dynamic, None);
+    phone.edit(&plan, &e, &c).unwrap();
+    phone
+        .edit(
+            &plan,
+            &Edit::SpliceText {
+                target: TextTarget::Summary,
+                pos: 0,
+                delete: 0,
+                insert: "本月修通村道一条。".into(),
+            },
+            &c,
+        )
+        .unwrap();
+    app.sync(&mut phone, &s.access).await;
+    let l1 = app.login("l1", "web-l1", &[]).await.access;
+    let r = app
+        .http
+        .put(app.url("/api/v1/reviews/2026-10/u1"))
+        .bearer_auth(&l1)
+        .json(&serde_json::json!({"targets": 70, "conduct": 18, "comment": "工作扎实"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+
+    // Before its due time a notice cannot be published by hand.
+    let (status, _, html) = sup.get("/web/units/t1/weeks/2199-12-end").await;
+    assert_eq!(status, 200);
+    assert!(html.contains("这个月还没有结束"), "{html}");
+    let (status, _, html) = sup.post("/web/units/t1/weeks/2199-12-end", &[]).await;
+    assert_eq!(status, 400);
+    assert!(html.contains("才能发布"), "{html}");
+
+    // The scheduled task, the day after the review deadline: last week's
+    // notice, the month's commitments and last month's month-end notice.
+    let after_deadline = chrono::FixedOffset::east_opt(8 * 3600)
+        .unwrap()
+        .with_ymd_and_hms(2026, 11, 6, 9, 0, 0)
+        .unwrap();
+    let due: Vec<String> = backend::jobs::due_periods(app.config(), after_deadline)
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(due, ["2026-W44", "2026-11-start", "2026-10-end"]);
+    assert!(backend::jobs::publish_due(&app.state, after_deadline).await >= 3);
+    assert!(store
+        .publication("t1", "2026-11-start")
+        .await
+        .unwrap()
+        .is_some());
+    let html = reqwest::get(app.url("/p/t1/2026-10-end"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for want in [
+        "石门镇2026年10月干部工作进展及点评公示",
+        "公示后修改，原为：修通村道（固定任务，期限10月20日）",
+        "已完工验收",
+        "公示后取消",
+        "走访低保户",
+        "公示后新增",
+        "抢修水渠",
+        "逾期未完成",
+        "月小结：本月修通村道一条。",
+        "得分 88",
+        "点评人：用户l1",
+        "工作扎实",
+    ] {
+        assert!(html.contains(want), "{want}: {html}");
+    }
+    let json: serde_json::Value = reqwest::get(app.url("/api/v1/publications/t1/2026-10-end"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(json["part"], "end");
+    assert_eq!(json["totals"]["commitments"], 5);
+    assert_eq!(json["totals"]["changed"], 4);
+    assert_eq!(json["totals"]["overdue"], 1);
+    let u1 = json["cadres"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["user_id"] == "u1")
+        .unwrap();
+    assert_eq!(u1["result"]["total"], 88);
+    assert_eq!(json["version"], 1);
+
+    // A month notice is corrected like a weekly one.
+    let (status, _, _) = sup
+        .post(
+            "/web/units/t1/weeks/2026-10-end/versions",
+            &[("action", "correct"), ("reason", "补录点评意见")],
+        )
+        .await;
+    assert_eq!(status, 303);
+    let html = reqwest::get(app.url("/p/t1/2026-10-end"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("版本记录") && html.contains("补录点评意见"));
+    // The amendments list names the plan changed after the commitments.
+    let (status, _, html) = sup
+        .get("/web/units/t1/weeks/2026-10-start/amendments")
+        .await;
+    assert_eq!(status, 200);
+    assert!(
+        html.contains("月度计划") && html.contains("from=2026-10-01&#38;to=2026-10-31"),
+        "{html}"
+    );
+
+    // The board lists every kind, newest first; the JSON names the kind.
+    let list: serde_json::Value = reqwest::get(app.url("/api/v1/publications/t1"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let kinds: Vec<&str> = list["notices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["kind"].as_str().unwrap())
+        .collect();
+    for k in ["week", "month_start", "month_end"] {
+        assert!(kinds.contains(&k), "{kinds:?}");
+    }
+    let r = reqwest::get(app.url("/p/t1/2026-10-middle")).await.unwrap();
+    assert_eq!(r.status().as_u16(), 400);
+}
+
 on_both_databases!(web_sessions_login_scope_and_logout, sessions_and_scope);
 
 async fn comment_merges(db: Db) {
@@ -646,9 +882,15 @@ async fn notice_approval_and_versions(db: Db) {
         .unwrap()
         .with_ymd_and_hms(2026, 11, 23, 10, 0, 0)
         .unwrap();
-    assert_eq!(backend::jobs::publish_due(&app.state, monday).await, 1);
+    // t2: the week's notice, November's commitments, October's month-end.
+    assert_eq!(backend::jobs::publish_due(&app.state, monday).await, 3);
     let store = &app.state.store;
-    assert!(store.publication("t1", "2026-W47").await.unwrap().is_none());
+    for key in ["2026-W47", "2026-11-start", "2026-10-end"] {
+        assert!(
+            store.publication("t1", key).await.unwrap().is_none(),
+            "{key}"
+        );
+    }
     assert!(store.publication("t2", "2026-W47").await.unwrap().is_some());
 
     // A supervisor cannot publish it; the leader of 石门镇 approves it.
@@ -881,3 +1123,4 @@ on_both_databases!(
     web_notice_approval_correction_and_withdrawal,
     notice_approval_and_versions
 );
+on_both_databases!(web_month_notices, month_notices);
