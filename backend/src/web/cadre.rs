@@ -14,6 +14,7 @@ use serde::Deserialize;
 use sync_core::document::{Comment, Record, TaskKind, TaskStatus};
 use sync_core::{DocId, Edit, ItemId, UserId};
 
+use super::photo_caption::{self, Claimed, PhotoView};
 use super::{china_time, china_today, zh_date, WebCaller, WebError};
 use crate::access::{may_read, read_scope};
 use crate::photos::view::{self, PhotoSize};
@@ -37,7 +38,7 @@ pub struct EntryView {
     pub place: String,
     pub text: String,
     pub households: u64,
-    pub photos: Vec<String>,
+    pub photos: Vec<PhotoView>,
     pub deleted: bool,
 }
 
@@ -49,7 +50,7 @@ pub struct ActivityView {
     pub households: u64,
     pub issues: String,
     pub help: String,
-    pub photos: Vec<String>,
+    pub photos: Vec<PhotoView>,
     pub deleted: bool,
 }
 
@@ -222,7 +223,11 @@ pub async fn timeline(
                         place: e.place.clone(),
                         text: e.text.clone(),
                         households: e.households,
-                        photos: e.photos.iter().map(|p| p.hash.clone()).collect(),
+                        photos: e
+                            .photos
+                            .iter()
+                            .map(|p| photo_caption::view(p, Claimed::Day(date)))
+                            .collect(),
                         deleted: e.deleted,
                     })
                     .collect(),
@@ -248,7 +253,11 @@ pub async fn timeline(
                         households: a.households,
                         issues: a.issues.clone(),
                         help: a.help.clone(),
-                        photos: a.photos.iter().map(|p| p.hash.clone()).collect(),
+                        photos: a
+                            .photos
+                            .iter()
+                            .map(|p| photo_caption::view(p, Claimed::Night(date)))
+                            .collect(),
                         deleted: a.deleted,
                     })
                     .collect(),

@@ -11,6 +11,7 @@
 mod cadre;
 mod error;
 mod events;
+mod photo_caption;
 mod publications;
 mod reviews;
 pub(crate) mod session;

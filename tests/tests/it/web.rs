@@ -4,10 +4,11 @@
 use chrono::{Datelike, Duration, NaiveDate, TimeZone};
 use reqwest::redirect::Policy;
 use sync_core::document::{
-    Category, EntryFields, Record, TaskFields, TaskKind, TaskStatus, TextTarget,
+    ActivityFields, Category, EntryFields, NightKind, PhotoRef, Record, TaskFields, TaskKind,
+    TaskStatus, TextTarget,
 };
 use sync_core::replica::Replica;
-use sync_core::validate::TimeOfDay;
+use sync_core::validate::{Location, PhotoHash, TimeOfDay};
 use sync_core::{DocId, Edit, EditContext, ItemId, Role, UserId};
 
 use jishi_tests::{on_both_databases, Db, TestApp, PASSWORD};
@@ -476,6 +477,105 @@ async fn month_notices(db: Db) {
     }
     let r = reqwest::get(app.url("/p/t1/2026-10-middle")).await.unwrap();
     assert_eq!(r.status().as_u16(), 400);
+}
+
+/// Leaders read when and where each photo was taken, and whether that fits
+/// the day or night the record claims; the public never does.
+async fn photo_captions(db: Db) {
+    let app = TestApp::spawn(db).await;
+    app.seed().await;
+    let mut phone = Replica::open(&app.dir.path().join("p.db")).unwrap();
+    let s = app.login("u1", "phone", &[phone.actor().to_hex()]).await;
+    let at = |s: &str| {
+        chrono::DateTime::parse_from_rfc3339(s)
+            .unwrap()
+            .timestamp_millis()
+    };
+    let night = DocId::night(&user("u1"), NaiveDate::from_ymd_opt(2026, 11, 23).unwrap());
+    let visit = ItemId::random();
+    phone
+        .edit(
+            &night,
+            &Edit::AddActivity {
+                id: visit.clone(),
+                fields: ActivityFields {
+                    kind: NightKind::Visit,
+                    start: TimeOfDay::parse("20:30").unwrap(),
+                    end: None,
+                    place: "青山村".into(),
+                    households: 3,
+                    issues: String::new(),
+                    help: String::new(),
+                },
+            },
+            &ctx("u1"),
+        )
+        .unwrap();
+    let hash = |c: char| PhotoHash::parse(&c.to_string().repeat(64)).unwrap();
+    phone
+        .edit(
+            &night,
+            &Edit::AttachPhoto {
+                item: visit.clone(),
+                photo: PhotoRef {
+                    hash: hash('a'),
+                    captured_at: Some(at("2026-11-23T21:05:00+08:00")),
+                    location: Some(Location {
+                        lat: 31.02901,
+                        lon: 106.42178,
+                        accuracy_m: 15.0,
+                    }),
+                },
+            },
+            &ctx("u1"),
+        )
+        .unwrap();
+    // A photo of another night attached to this one.
+    phone
+        .edit(
+            &night,
+            &Edit::AttachPhoto {
+                item: visit,
+                photo: PhotoRef {
+                    hash: hash('b'),
+                    captured_at: Some(at("2026-11-18T20:00:00+08:00")),
+                    location: None,
+                },
+            },
+            &ctx("u1"),
+        )
+        .unwrap();
+    let (_, problems) = app.sync(&mut phone, &s.access).await;
+    assert!(problems.is_empty(), "{problems:?}");
+
+    let mut leader = Browser::new(&app);
+    leader.login("l1", PASSWORD).await;
+    let (status, _, html) = leader
+        .get("/web/users/u1?from=2026-11-23&to=2026-11-23")
+        .await;
+    assert_eq!(status, 200);
+    assert!(
+        html.contains("拍摄于11月23日 21:05 · 位置 31.02901, 106.42178（±15米）"),
+        "{html}"
+    );
+    assert!(html.contains("拍摄于11月18日 20:00 · 无拍摄位置（拍摄时间与记录日期不符）"));
+    // The public page of that week shows neither time nor place.
+    backend::publications::publish_week(
+        &app.state.store,
+        "t1",
+        backend::publications::week::IsoWeek::parse("2026-W48").unwrap(),
+        &[],
+    )
+    .await
+    .unwrap();
+    let public = reqwest::get(app.url("/p/t1/2026-W48"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(public.contains("青山村"), "{public}");
+    assert!(!public.contains("拍摄于") && !public.contains("31.02901"));
 }
 
 on_both_databases!(web_sessions_login_scope_and_logout, sessions_and_scope);
@@ -1124,3 +1224,4 @@ on_both_databases!(
     notice_approval_and_versions
 );
 on_both_databases!(web_month_notices, month_notices);
+on_both_databases!(web_photo_captions_for_leaders_only, photo_captions);
