@@ -237,6 +237,33 @@ try {
   assert.equal(gone.status(), 404);
   assert.match(await phone.locator('#error-title').innerText(), /没有找到这份公示/);
   await phone.screenshot({ path: `${shots}/10-not-found-phone.png` });
+
+  step('the month notices: commitments at the start, progress and reviews at the end; phone, desktop, A4');
+  for (const part of ['start', 'end']) {
+    const path = `/p/${pubUnit}/${month}-${part}`;
+    const r = await desk.goto(`${base}${path}`);
+    assert.equal(r.status(), 200, path);
+    assert.match(await desk.locator('h1').innerText(), part === 'start' ? /承诺事项公示/ : /工作进展及点评公示/);
+    assert.ok((await desk.locator('ol.clauses li').count()) > 0, `${path}: commitments as clauses`);
+    assert.doesNotMatch(await desk.locator('article').innerText(), /\d{4}-W\d\d|\d{4}-\d\d-\d\d/, 'no ISO dates in the text');
+    assert.match(await desk.locator('#frame').innerText(), /公示期/);
+    await desk.screenshot({ path: `${shots}/11-month-${part}-desktop.png` });
+    await phone.emulateMedia({ media: 'screen' });
+    await phone.goto(`${base}${path}`);
+    await phone.screenshot({ path: `${shots}/11-month-${part}-phone.png` });
+    const fits = await phone.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth + 1);
+    assert.ok(fits, `${path} fits a phone screen without sideways scrolling`);
+    await desk.emulateMedia({ media: 'print' });
+    const whole = await desk.pdf({ format: 'A4' });
+    assert.ok(pages(whole) >= 1);
+    writeFileSync(`${shots}/11-month-${part}.pdf`, whole);
+    if (part === 'end') {
+      assert.ok((await desk.locator('#summary tbody tr').count()) > 0, 'a summary row per cadre');
+      await desk.addStyleTag({ content: '.details, .versions { display: none !important; }' });
+      assert.equal(pages(await desk.pdf({ format: 'A4' })), 1, 'the month-end summary fits one A4 page');
+    }
+    await desk.emulateMedia({ media: 'screen' });
+  }
   await desk.close();
 
   assert.deepEqual(errors, [], 'no script errors on the pages');
