@@ -2388,10 +2388,13 @@ fn the_township_notices_are_read_on_the_phone() {
         .find(|n| n.week == "2026-W47")
         .expect("listed");
     assert_eq!(w47.status, "publish");
-    assert!(
-        board.notices.windows(2).all(|p| p[0].week > p[1].week),
-        "newest first"
-    );
+    let weeks: Vec<&str> = board
+        .notices
+        .iter()
+        .filter(|n| n.kind == "week")
+        .map(|n| n.week.as_str())
+        .collect();
+    assert!(weeks.windows(2).all(|p| p[0] > p[1]), "newest first");
     let n = wait(
         a.clone()
             .notice(board.unit_id.clone(), "2026-W47".into(), None),
@@ -2459,6 +2462,77 @@ fn the_township_notices_are_read_on_the_phone() {
             "{e:?}"
         );
     }
+}
+
+#[test]
+fn the_month_notices_are_read_on_the_phone() {
+    use backend::publications::monthly::{MonthKey, MonthPart};
+    use backend::publications::{publish, Period};
+    let server = start(|_| {});
+    let dir = tempfile::tempdir().unwrap();
+    let a = open(dir.path(), &server.url);
+    a.sign_in("u1", PASSWORD, "p").unwrap();
+    a.add_task(
+        "2026-11".into(),
+        TaskInput {
+            title: "修通村道".into(),
+            kind: TaskKind::Fixed,
+            due: Some("2026-11-20".into()),
+        },
+    )
+    .unwrap();
+    wait(a.clone().sync(Some(SyncOptions::default()), None, None)).unwrap();
+    let key = MonthKey {
+        first: chrono::NaiveDate::from_ymd_opt(2026, 11, 1).unwrap(),
+        part: MonthPart::Start,
+    };
+    server
+        .block_on(publish(&server.state, county::TOWNSHIP, Period::Month(key)))
+        .unwrap();
+    let board = wait(a.clone().notice_board(None, None)).unwrap();
+    let item = board
+        .notices
+        .iter()
+        .find(|n| n.week == "2026-11-start")
+        .expect("listed");
+    assert_eq!(item.kind, "month_start");
+    let n = wait(
+        a.clone()
+            .month_notice(board.unit_id.clone(), item.week.clone(), None),
+    )
+    .unwrap();
+    assert_eq!(
+        (n.status.as_str(), n.part.as_str(), n.version),
+        ("published", "start", 1)
+    );
+    assert_eq!(
+        n.page_path,
+        format!("/p/{}/2026-11-start", county::TOWNSHIP)
+    );
+    let me = n.cadres.iter().find(|c| c.user_id == "u1").expect("u1");
+    assert_eq!(me.commitments.len(), 1);
+    let c = &me.commitments[0];
+    assert_eq!(
+        (c.title.as_str(), c.kind.as_str(), c.due.as_deref()),
+        ("修通村道", "fixed", Some("2026-11-20"))
+    );
+    assert_eq!((c.status.as_str(), c.change.as_deref()), ("open", None));
+    // A key that is not a month notice's is refused before any request.
+    for bad in ["2026-W47", "2026-13-end", "2026-11-middle", "../x"] {
+        let e = wait(
+            a.clone()
+                .month_notice(board.unit_id.clone(), bad.into(), None),
+        )
+        .unwrap_err();
+        assert_eq!(field_of(e), "key", "{bad}");
+    }
+    // One never published.
+    let e = wait(
+        a.clone()
+            .month_notice(board.unit_id.clone(), "2026-10-end".into(), None),
+    )
+    .unwrap_err();
+    assert_eq!(field_of(e), "path");
 }
 
 #[test]

@@ -166,6 +166,8 @@ async fn version_value(
         Vec::new()
     };
     value["amended_days"] = serde_json::json!(amended);
+    // The notice's key, for every kind (a month notice's content has none).
+    value["week"] = serde_json::json!(v.week);
     value["version"] = serde_json::json!(n);
     value["status"] = serde_json::json!(if n != current.version {
         "superseded"
