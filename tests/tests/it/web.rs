@@ -1046,6 +1046,19 @@ async fn notice_approval_and_versions(db: Db) {
     );
     let row = store.publication("t1", "2026-W47").await.unwrap().unwrap();
     assert_eq!(row.approved_by.as_deref(), Some("l1"));
+    // The month's notices wait for him too, and he approves them the same
+    // way.
+    let (_, _, html) = sup.get("/web/units/t1/weeks/2026-11-start").await;
+    assert!(html.contains("待石门镇领导审核后公示"), "{html}");
+    let (_, _, html) = leader.get("/web/units/t1/weeks/2026-11-start").await;
+    assert!(html.contains("承诺事项公示") && html.contains("id=\"approve\""), "{html}");
+    let seen = form_value(&html, "digest").unwrap();
+    let (status, _, _) = leader
+        .post("/web/units/t1/weeks/2026-11-start", &[("digest", &seen)])
+        .await;
+    assert_eq!(status, 303);
+    let month = store.publication("t1", "2026-11-start").await.unwrap().unwrap();
+    assert_eq!(month.approved_by.as_deref(), Some("l1"));
     let public = reqwest::get(app.url("/p/t1/2026-W47")).await.unwrap();
     let html = public.text().await.unwrap();
     assert!(
