@@ -34,7 +34,7 @@ pub fn download(unit_id: &str, month: &str, bytes: Vec<u8>) -> Response {
 
 /// The sheet's columns, in order, with their widths (in Excel's character
 /// units; a Chinese character takes about two).
-const COLUMNS: [(&str, f64); 18] = [
+const COLUMNS: [(&str, f64); 19] = [
     ("分组", 16.0),
     ("组内排名", 6.0),
     ("姓名", 10.0),
@@ -54,6 +54,7 @@ const COLUMNS: [(&str, f64); 18] = [
     // The review was late: the reviewer's, not the cadre's.
     ("点评逾期", 6.0),
     ("点评意见", 50.0),
+    ("表态", 30.0),
 ];
 
 /// Where the assessment office signs, under the table.
@@ -153,6 +154,7 @@ fn cells<'a>(r: &'a ResultRow, f: &'a Formats) -> [Cell<'a>; COLUMNS.len()] {
             &f.centered,
         ),
         Cell::Text(review.map_or("", |v| v.comment.as_str()), &f.wrapped),
+        Cell::Text(r.statement.as_ref().map_or("", |s| s.text.as_str()), &f.wrapped),
     ]
 }
 

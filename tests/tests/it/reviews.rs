@@ -529,6 +529,31 @@ async fn groups_and_statements(db: Db) {
     assert_eq!(st("u6")["text"], "我将加强走访，下月补齐台账。");
     assert_eq!(st("u7")["by"], "用户l1");
     assert!(st("u1").is_null());
+    // The spreadsheet carries each 表态 beside the review.
+    let bytes = app
+        .http
+        .get(app.url(&format!("/api/v1/units/t1/reviews/{PAST}/export.xlsx")))
+        .bearer_auth(&l1)
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    {
+        use calamine::{Reader, Xlsx};
+        let mut book: Xlsx<_> =
+            calamine::open_workbook_from_rs(std::io::Cursor::new(bytes.to_vec())).unwrap();
+        let range = book.worksheet_range(PAST).unwrap();
+        let rows: Vec<Vec<String>> = range
+            .rows()
+            .map(|r| r.iter().map(|c| c.to_string()).collect())
+            .collect();
+        let statement = rows[1].iter().position(|h| h == "表态").expect("a 表态 column");
+        let name = rows[1].iter().position(|h| h == "姓名").unwrap();
+        let u6 = rows.iter().find(|r| r[name] == "用户u6").unwrap();
+        assert_eq!(u6[statement], "我将加强走访，下月补齐台账。");
+    }
     // The web page shows them, and the form where one is missing.
     let web = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
