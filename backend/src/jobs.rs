@@ -100,6 +100,9 @@ pub async fn publish_due(state: &AppState, now: chrono::DateTime<chrono::FixedOf
                 Ok(Published::AwaitsApproval) => {
                     tracing::debug!(unit, %period, "notice awaits a leader's approval")
                 }
+                Ok(Published::Empty) => {
+                    tracing::debug!(unit, %period, "month notice has nothing to show")
+                }
                 Err(e) => tracing::warn!(unit, %period, error = %e, "publication failed"),
             }
         }

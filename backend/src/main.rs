@@ -420,6 +420,15 @@ async fn publish_cli(
     unit: Option<String>,
 ) -> anyhow::Result<()> {
     let state = backend::state::AppState::new(load_config(common, None)?).await?;
+    let due = period.due_ms(&state.config);
+    if backend::storage::now_ms() < due {
+        let at = backend::china::at_ms(due)
+            .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
+            .unwrap_or_default();
+        anyhow::bail!(
+            "{period} is not due until {at} (China time): a week is published from the Monday after it at the publish hour, a month's commitments from its first workday, its month-end notice after the review deadline"
+        );
+    }
     let units = match unit {
         Some(u) => vec![u],
         None => state.store.publishing_units().await?,
@@ -436,6 +445,10 @@ async fn publish_cli(
             Published::AwaitsApproval => (
                 "not published: a leader of the unit approves it in the web pages \
                  (set-unit-notice --approval)",
+                String::new(),
+            ),
+            Published::Empty => (
+                "not published: no cadre of the unit made a plan that month",
                 String::new(),
             ),
         };

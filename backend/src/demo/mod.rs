@@ -299,8 +299,7 @@ pub async fn populate(
 
     // 5. The month's notices: its commitments (晒承诺) and its month-end
     // notice (with the review results only once the review deadline has
-    // passed: run before it, the notice says 未点评 where nothing is public
-    // yet).
+    // passed: run before it, the notice says they are not public yet).
     let label = "making the month's notices";
     let parts = [
         publications::monthly::MonthPart::Start,

@@ -273,25 +273,32 @@ pub async fn make(
     }
 }
 
-/// A month notice as it was last published with content (a correction's,
-/// or the first; a withdrawal shows none, so the version before it): what
-/// the month-end notice counts changes against. None when never published.
+/// The month's commitments as published: every clause any version with
+/// content showed (a correction or withdrawal does not unpublish what the
+/// public already read), each as it was first published, dated by the
+/// first version. What the month-end notice counts changes against (a
+/// clause published and then cancelled before a correction still shows as
+/// cancelled). None when never published.
 pub async fn month_notice_as_published(
     store: &Store,
     unit_id: &str,
     key: MonthKey,
 ) -> Result<Option<MonthNotice>, PublishError> {
-    let versions = store
+    let mut merged: Option<MonthNotice> = None;
+    for v in store
         .publication_versions(unit_id, &key.to_string())
-        .await?;
-    match versions
-        .iter()
-        .rev()
-        .find(|v| v.action != crate::storage::VersionAction::Withdraw)
+        .await?
     {
-        Some(v) => Ok(Some(serde_json::from_str(&v.content)?)),
-        None => Ok(None),
+        if v.action == crate::storage::VersionAction::Withdraw {
+            continue;
+        }
+        let n: MonthNotice = serde_json::from_str(&v.content)?;
+        match merged.as_mut() {
+            None => merged = Some(n),
+            Some(m) => monthly::merge_published(m, n),
+        }
     }
+    Ok(merged)
 }
 
 /// The notice of `unit_id` for `period`: the stored one if it exists,
@@ -323,6 +330,11 @@ pub enum Published {
     Done(PublicationRow, bool),
     /// The unit publishes when one of its leaders approves: nothing yet.
     AwaitsApproval,
+    /// A month notice with nothing to show (no cadre made a plan, nobody
+    /// was reviewed): not published by the scheduled task or the command
+    /// line (a fresh install would otherwise post empty notices of months
+    /// before it); a supervisor may still publish it in the web pages.
+    Empty,
 }
 
 /// Publish as the unit's approval mode says: now when it publishes by
@@ -342,7 +354,19 @@ pub async fn publish_unless_approval(
     if approval_of(&state.store, unit_id).await? == Approval::Leader {
         return Ok(Published::AwaitsApproval);
     }
-    let (row, made) = publish(state, unit_id, period).await?;
+    let now = crate::storage::now_ms();
+    let made = make(state, unit_id, period, now).await?;
+    if let Made::Month(d) = &made {
+        let n = &d.notice;
+        let reviewed = n
+            .cadres
+            .iter()
+            .any(|c| c.result.as_ref().is_some_and(|r| r.total.is_some()));
+        if n.totals.commitments == 0 && !reviewed {
+            return Ok(Published::Empty);
+        }
+    }
+    let (row, made) = store_made(&state.store, unit_id, period, &made, now, None).await?;
     Ok(Published::Done(row, made))
 }
 

@@ -87,7 +87,12 @@ impl MonthKey {
                         .unwrap_or_default(),
                 )
             }
-            MonthPart::End => deadline_ms(self.first, deadline_day) + 1,
+            // The morning after the deadline day, at the publish hour.
+            MonthPart::End => {
+                deadline_ms(self.first, deadline_day)
+                    + 1
+                    + i64::from(publish_hour.min(23)) * 3_600_000
+            }
         }
     }
 
@@ -356,9 +361,13 @@ pub async fn draft(
         .into_iter()
         .map(|u| (u.id, u.name))
         .collect();
-    let today = crate::china::at_ms(now_ms)
+    // A 期限 is overdue when it passed by the month's end (or by today,
+    // on a preview while the month runs): a task due after the month is
+    // still running, whenever the notice is made.
+    let cutoff = crate::china::at_ms(now_ms)
         .map(|t| t.date_naive())
-        .unwrap_or(key.first);
+        .unwrap_or(key.first)
+        .min(last_day(key.first).succ_opt().unwrap_or(key.first));
     // The month's review results, once public.
     let results: BTreeMap<String, MonthResult> = if key.part == MonthPart::End
         && now_ms > deadline_ms(key.first, state.config.review_deadline_day)
@@ -435,7 +444,7 @@ pub async fn draft(
             MonthPart::End => {
                 let before =
                     start.map(|_| published.get(user.id.as_str()).cloned().unwrap_or_default());
-                month_end(&tasks, before.as_ref(), today)
+                month_end(&tasks, before.as_ref(), cutoff)
             }
         };
         cadres.push(MonthCadre {
@@ -468,6 +477,23 @@ pub async fn draft(
     })
 }
 
+/// Add to `into` what a later version `later` published that `into` lacks
+/// (cadres and clauses); what `into` has stays as it was first published.
+pub fn merge_published(into: &mut MonthNotice, later: MonthNotice) {
+    for c in later.cadres {
+        match into.cadres.iter_mut().find(|x| x.user_id == c.user_id) {
+            Some(x) => {
+                for t in c.commitments {
+                    if !x.commitments.iter().any(|y| y.id == t.id) {
+                        x.commitments.push(t);
+                    }
+                }
+            }
+            None => into.cadres.push(c),
+        }
+    }
+}
+
 fn commitment(t: &Task, status: CommitmentStatus, change: Option<Change>) -> Commitment {
     Commitment {
         id: t.id.clone(),
@@ -481,12 +507,13 @@ fn commitment(t: &Task, status: CommitmentStatus, change: Option<Change>) -> Com
 }
 
 /// The month-end clauses of one cadre: every task of the plan (deleted ones
-/// only if they had been published), with its 销号 on `today` and, when a
+/// only if they had been published), with its 销号 (a 期限 before `cutoff`
+/// not met is overdue) and, when a
 /// month-start notice was published (`before`: its clauses), what changed.
 fn month_end(
     tasks: &[Task],
     before: Option<&BTreeMap<&str, &Commitment>>,
-    today: NaiveDate,
+    cutoff: NaiveDate,
 ) -> Vec<Commitment> {
     let mut out = Vec::new();
     for t in tasks {
@@ -503,7 +530,7 @@ fn month_end(
                 .as_deref()
                 .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
             {
-                Some(due) if due < today => CommitmentStatus::Overdue,
+                Some(due) if due < cutoff => CommitmentStatus::Overdue,
                 Some(_) => CommitmentStatus::Open,
                 None => CommitmentStatus::NotDone,
             },
@@ -564,6 +591,47 @@ mod tests {
     }
 
     #[test]
+    fn a_correction_never_unpublishes_a_clause() {
+        let notice = |clauses: &[(&str, &str)]| MonthNotice {
+            part: MonthPart::Start,
+            unit_id: "t1".into(),
+            unit_name: "石门镇".into(),
+            month: "2026-11".into(),
+            title: String::new(),
+            published_at: 1,
+            start_published_at: None,
+            totals: MonthTotals::default(),
+            cadres: vec![MonthCadre {
+                user_id: "u1".into(),
+                name: String::new(),
+                post: String::new(),
+                unit_name: String::new(),
+                commitments: clauses
+                    .iter()
+                    .map(|(id, title)| {
+                        commitment(
+                            &task(id, title, None, TaskStatus::Open, false),
+                            CommitmentStatus::Open,
+                            None,
+                        )
+                    })
+                    .collect(),
+                summary: String::new(),
+                result: None,
+            }],
+        };
+        let mut first = notice(&[("a", "修路"), ("b", "调解")]);
+        // The correction: b cancelled before it, a renamed, c added.
+        merge_published(&mut first, notice(&[("a", "修路（改）"), ("c", "新任务")]));
+        let titles: Vec<&str> = first.cadres[0]
+            .commitments
+            .iter()
+            .map(|c| c.title.as_str())
+            .collect();
+        assert_eq!(titles, ["修路", "调解", "新任务"]);
+    }
+
+    #[test]
     fn keys_read_and_print_back() {
         let k = MonthKey::parse("2026-11-end").unwrap();
         assert_eq!(k.to_string(), "2026-11-end");
@@ -607,8 +675,13 @@ mod tests {
         let end = MonthKey::parse("2026-11-end").unwrap();
         assert_eq!(
             end.due_ms(&[], 8, 5),
-            deadline_ms(k.first, 5) + 1,
-            "after the review deadline"
+            crate::china::ms_of(
+                NaiveDate::from_ymd_opt(2026, 12, 6)
+                    .unwrap()
+                    .and_hms_opt(8, 0, 0)
+                    .unwrap()
+            ),
+            "the morning after the review deadline, at the publish hour"
         );
     }
 
@@ -659,7 +732,8 @@ mod tests {
             // Added and deleted after publication: never a commitment.
             task("g", "草稿", None, TaskStatus::Open, true),
         ];
-        let today = NaiveDate::from_ymd_opt(2026, 12, 6).unwrap();
+        // The day after November.
+        let today = NaiveDate::from_ymd_opt(2026, 12, 1).unwrap();
         let out = month_end(&now, Some(&before), today);
         let by: BTreeMap<&str, &Commitment> = out.iter().map(|c| (c.id.as_str(), c)).collect();
         assert_eq!(out.len(), 6);
@@ -691,6 +765,18 @@ mod tests {
             (CommitmentStatus::Overdue, None)
         );
         assert_eq!(by["f"].change, Some(Change::Added));
+        // A 期限 after the month is still running, not overdue.
+        let later = [task(
+            "h",
+            "冬修水利",
+            Some("2026-12-10"),
+            TaskStatus::Open,
+            false,
+        )];
+        assert_eq!(
+            month_end(&later, None, today)[0].status,
+            CommitmentStatus::Open
+        );
         // Without a month-start notice nothing is marked.
         let out = month_end(&now, None, today);
         assert!(out.iter().all(|c| c.change.is_none()));

@@ -154,7 +154,10 @@ fn cells<'a>(r: &'a ResultRow, f: &'a Formats) -> [Cell<'a>; COLUMNS.len()] {
             &f.centered,
         ),
         Cell::Text(review.map_or("", |v| v.comment.as_str()), &f.wrapped),
-        Cell::Text(r.statement.as_ref().map_or("", |s| s.text.as_str()), &f.wrapped),
+        Cell::Text(
+            r.statement.as_ref().map_or("", |s| s.text.as_str()),
+            &f.wrapped,
+        ),
     ]
 }
 

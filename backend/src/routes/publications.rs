@@ -156,8 +156,11 @@ async fn version_value(
                             "by": names.get(&v.by_user).cloned().unwrap_or_default() },
         }),
     };
-    // The days amended since the current version (what stands now).
-    let amended: Vec<String> = if n == current.version {
+    // The days amended since the current version (what stands now); a
+    // month notice's plans change by design (销号), its changes are the
+    // month-end notice's to show.
+    let weekly = matches!(Period::parse(&v.week), Some(Period::Week(_)));
+    let amended: Vec<String> = if n == current.version && weekly {
         amended_days(&state.store, &current.as_publication())
             .await?
             .into_iter()

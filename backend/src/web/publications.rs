@@ -55,8 +55,8 @@ fn when_due(state: &AppState, period: Period) -> String {
             format!("本月第一个工作日 {hour}:00")
         }
         Period::Month(_) => format!(
-            "月度点评截止（次月{}日）以后",
-            state.config.review_deadline_day
+            "月度点评截止（次月{}日）后的次日 {hour}:00",
+            state.config.review_deadline_day.clamp(1, 28)
         ),
     }
 }

@@ -658,13 +658,15 @@ suspend fun scenario(serverUrl: String, work: File) = coroutineScope {
     val noWeek = expectThrows<JishiException.Validation>("a notice of a week never published") { k.notice("t1", "2026-W40") }
     checkEq(noWeek.code, "not_found", "the code of a notice never published")
     // The month's commitments (月初晒承诺), published by the command line.
+    k.addTask("2026-11", TaskInput("修通村道", TaskKind.FIXED, "2026-11-20"))
+    syncOk(k, "K")
     jishiCommand("publish-month", "--month", "2026-11", "--part", "start", "--unit", "t1")
     val months = k.noticeBoard().notices.filter { it.kind == "month_start" }
     check(months.any { it.week == "2026-11-start" }) { "the month's commitments on the board: $months" }
     val start = k.monthNotice("t1", "2026-11-start")
     checkEq(start.part, "start", "the month notice's part")
     checkEq(start.status, "published", "the month notice's status")
-    check(start.cadres.any { it.userId == "u1" }) { "u1 in the month notice: ${start.cadres}" }
+    check(start.cadres.any { c -> c.userId == "u1" && c.commitments.any { it.title == "修通村道" && it.due == "2026-11-20" } }) { "u1's commitment in the month notice: ${start.cadres}" }
     val badKey = expectThrows<JishiException.Validation>("a month notice key that is a week") { k.monthNotice("t1", "2026-W47") }
     checkEq(badKey.field, "key", "the field of a bad month notice key")
     // A 表态 is for the people ranked 末位 only.

@@ -549,7 +549,10 @@ async fn groups_and_statements(db: Db) {
             .rows()
             .map(|r| r.iter().map(|c| c.to_string()).collect())
             .collect();
-        let statement = rows[1].iter().position(|h| h == "表态").expect("a 表态 column");
+        let statement = rows[1]
+            .iter()
+            .position(|h| h == "表态")
+            .expect("a 表态 column");
         let name = rows[1].iter().position(|h| h == "姓名").unwrap();
         let u6 = rows.iter().find(|r| r[name] == "用户u6").unwrap();
         assert_eq!(u6[statement], "我将加强走访，下月补齐台账。");

@@ -387,12 +387,15 @@ async fn month_notices(db: Db) {
         .map(ToString::to_string)
         .collect();
     assert_eq!(due, ["2026-W44", "2026-11-start", "2026-10-end"]);
-    assert!(backend::jobs::publish_due(&app.state, after_deadline).await >= 3);
-    assert!(store
-        .publication("t1", "2026-11-start")
-        .await
-        .unwrap()
-        .is_some());
+    assert!(backend::jobs::publish_due(&app.state, after_deadline).await >= 2);
+    assert!(
+        store
+            .publication("t1", "2026-11-start")
+            .await
+            .unwrap()
+            .is_none(),
+        "no plan for November: nothing to show"
+    );
     let html = reqwest::get(app.url("/p/t1/2026-10-end"))
         .await
         .unwrap()
@@ -982,8 +985,8 @@ async fn notice_approval_and_versions(db: Db) {
         .unwrap()
         .with_ymd_and_hms(2026, 11, 23, 10, 0, 0)
         .unwrap();
-    // t2: the week's notice, November's commitments, October's month-end.
-    assert_eq!(backend::jobs::publish_due(&app.state, monday).await, 3);
+    // t2's week (its month notices have nothing to show: no plans).
+    assert_eq!(backend::jobs::publish_due(&app.state, monday).await, 1);
     let store = &app.state.store;
     for key in ["2026-W47", "2026-11-start", "2026-10-end"] {
         assert!(
@@ -1051,13 +1054,20 @@ async fn notice_approval_and_versions(db: Db) {
     let (_, _, html) = sup.get("/web/units/t1/weeks/2026-11-start").await;
     assert!(html.contains("待石门镇领导审核后公示"), "{html}");
     let (_, _, html) = leader.get("/web/units/t1/weeks/2026-11-start").await;
-    assert!(html.contains("承诺事项公示") && html.contains("id=\"approve\""), "{html}");
+    assert!(
+        html.contains("承诺事项公示") && html.contains("id=\"approve\""),
+        "{html}"
+    );
     let seen = form_value(&html, "digest").unwrap();
     let (status, _, _) = leader
         .post("/web/units/t1/weeks/2026-11-start", &[("digest", &seen)])
         .await;
     assert_eq!(status, 303);
-    let month = store.publication("t1", "2026-11-start").await.unwrap().unwrap();
+    let month = store
+        .publication("t1", "2026-11-start")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(month.approved_by.as_deref(), Some("l1"));
     let public = reqwest::get(app.url("/p/t1/2026-W47")).await.unwrap();
     let html = public.text().await.unwrap();
