@@ -26,6 +26,8 @@ import cn.jishi.ffi.HttpStreamSink
 import cn.jishi.ffi.HttpTransport
 import cn.jishi.ffi.StatusListener
 import cn.jishi.ffi.SyncStatus
+import cn.jishi.ffi.TaskInput
+import cn.jishi.ffi.TaskKind
 import cn.jishi.ffi.TransportException
 import cn.jishi.ffi.DiaryView
 import cn.jishi.ffi.EntryInput
