@@ -111,14 +111,6 @@ pub fn shown(v: &VersionRow) -> Result<Shown, PublishError> {
     })
 }
 
-/// A version's publication (None for a withdrawal).
-pub fn publication_of(v: &VersionRow) -> Result<Option<Publication>, PublishError> {
-    if v.action == VersionAction::Withdraw {
-        return Ok(None);
-    }
-    Ok(Some(serde_json::from_str(&v.content)?))
-}
-
 /// A short fingerprint of a draft: what the notice would say (`content`,
 /// made with the moment of making zeroed) and the document heads it was
 /// read at. The approval form carries the one the leader read, and the
