@@ -47,6 +47,33 @@ pub async fn read_scope(store: &Store, user: &User) -> Result<ReadScope, AccessE
     }
 }
 
+/// May a caller with `scope` read the document `id`? A record kept by its
+/// owner: if the caller may read the owner's ([`may_read`]). An assigned
+/// document (an item): if the caller is named on it, or may read its
+/// responsible person's; one the server does not hold is nobody's (a
+/// device cannot open an item by syncing it).
+pub async fn may_read_doc(
+    store: &Store,
+    scope: &ReadScope,
+    id: &sync_core::DocId,
+) -> Result<bool, StoreError> {
+    if let Some(owner) = id.owner() {
+        return may_read(store, scope, owner.as_str()).await;
+    }
+    let user = scope.user_id();
+    let doc = id.to_string();
+    let Some(owner) = store.document_owner(&doc).await? else {
+        return Ok(false);
+    };
+    if owner.is_empty() {
+        return Ok(false);
+    }
+    if store.is_participant(&doc, user).await? {
+        return Ok(true);
+    }
+    may_read(store, scope, &owner).await
+}
+
 /// May a caller with `scope` read documents of `owner`?
 pub async fn may_read(store: &Store, scope: &ReadScope, owner: &str) -> Result<bool, StoreError> {
     match scope {

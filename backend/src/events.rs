@@ -268,7 +268,7 @@ async fn run(
     if let Some(since) = since {
         let (docs, after, more) = state
             .store
-            .changed_since(scope, since, CATCH_UP_LIMIT)
+            .changed_since(scope, since, CATCH_UP_LIMIT, true)
             .await?;
         for doc in &docs {
             send(tx, changed(doc, after)).await?;
@@ -320,7 +320,10 @@ async fn run(
                             if seq <= cursor {
                                 continue; // Sent by the catch-up.
                             }
-                            let readable = match owners.get(&c.owner_id) {
+                            // An item reaches the people named on it too.
+                            let named = c.doc_id.starts_with("item:")
+                                && state.store.is_participant(&c.doc_id, scope.user_id()).await?;
+                            let readable = named || match owners.get(&c.owner_id) {
                                 Some(ok) => *ok,
                                 None => {
                                     let ok = may_read(&state.store, scope, &c.owner_id).await?;

@@ -34,7 +34,9 @@ pub async fn days_of(
         let Ok(id) = DocId::parse(&stored.doc_id) else {
             continue;
         };
-        let date = id.period().as_string();
+        let Some(date) = id.period().map(|p| p.as_string()) else {
+            continue;
+        };
         let day = match out.last_mut() {
             Some(day) if day.date == date => day,
             _ => {
@@ -52,7 +54,7 @@ pub async fn days_of(
         match stored.record {
             r @ Record::Diary(_) => day.diary = Some(r),
             r @ Record::Night(_) => day.night = Some(r),
-            Record::Plan(_) => {}
+            Record::Plan(_) | Record::Item(_) => {}
         }
     }
     Ok(out)

@@ -17,7 +17,7 @@ use sync_core::session::{Changed, ServerDocWrite, ServerStore, WritePolicy, MAX_
 use sync_core::{Actor, CoreError, DocId, Document};
 
 use crate::access::AccessError;
-use crate::access::{may_read, read_scope};
+use crate::access::{may_read, may_read_doc, read_scope};
 use crate::auth::Caller;
 use crate::policy::DevicePolicy;
 use crate::problem::{IntoProblem, Problem};
@@ -86,18 +86,23 @@ pub async fn handle(state: &AppState, caller: &Caller, body: &[u8]) -> Result<Ve
     let mut allowed = Batch {
         cursor: request.cursor,
         more: false,
+        reads_items: request.reads_items,
         entries: Vec::new(),
     };
     let mut owners_ok: HashMap<String, bool> = HashMap::new();
     for entry in request.entries {
-        let owner = entry.doc.owner().to_string();
-        let ok = match owners_ok.get(&owner) {
-            Some(ok) => *ok,
-            None => {
-                let ok = may_read(store, &scope, &owner).await?;
-                owners_ok.insert(owner, ok);
-                ok
-            }
+        let ok = match entry.doc.owner() {
+            Some(owner) => match owners_ok.get(owner.as_str()) {
+                Some(ok) => *ok,
+                None => {
+                    let ok = may_read(store, &scope, owner.as_str()).await?;
+                    owners_ok.insert(owner.to_string(), ok);
+                    ok
+                }
+            },
+            // An item: named on it, or over its responsible person, and
+            // only to a client that reads items.
+            None => request.reads_items && may_read_doc(store, &scope, &entry.doc).await?,
         };
         if ok {
             allowed.entries.push(entry);
@@ -180,7 +185,12 @@ async fn merge(
 ) -> Result<(Batch, SyncCommit), SyncError> {
     let store = &state.store;
     let (changed_ids, cursor, more) = store
-        .changed_since(scope, allowed.cursor, MAX_PUSHED_PER_REPLY)
+        .changed_since(
+            scope,
+            allowed.cursor,
+            MAX_PUSHED_PER_REPLY,
+            allowed.reads_items,
+        )
         .await?;
     let mut ids: Vec<String> = allowed.entries.iter().map(|e| e.doc.to_string()).collect();
     ids.extend(changed_ids.iter().cloned());

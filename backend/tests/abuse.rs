@@ -358,6 +358,7 @@ fn batch_of(entries: Vec<(DocId, Vec<u8>)>) -> Vec<u8> {
     Batch {
         cursor: 0,
         more: false,
+        reads_items: false,
         entries: entries
             .into_iter()
             .map(|(doc, m)| BatchEntry {

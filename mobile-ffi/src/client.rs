@@ -325,7 +325,7 @@ impl JishiClient {
         let (record, unsynced) = self.read(&id)?;
         let mut view = DiaryView {
             doc_id: id.to_string(),
-            date: id.period().as_string(),
+            date: id.period_or_key(),
             entries: Vec::new(),
             summary: String::new(),
             comments: Vec::new(),
@@ -351,7 +351,7 @@ impl JishiClient {
         let (record, unsynced) = self.read(&id)?;
         let mut view = NightView {
             doc_id: id.to_string(),
-            date: id.period().as_string(),
+            date: id.period_or_key(),
             activities: Vec::new(),
             stayed_overnight: false,
             overnight_place: None,
@@ -379,7 +379,7 @@ impl JishiClient {
         let (record, unsynced) = self.read(&id)?;
         let mut view = PlanView {
             doc_id: id.to_string(),
-            month: id.period().as_string(),
+            month: id.period_or_key(),
             tasks: Vec::new(),
             summary: String::new(),
             comments: Vec::new(),
@@ -1468,8 +1468,8 @@ impl JishiClient {
                 .map(|id| DocRef {
                     doc_id: id.to_string(),
                     kind: id.kind().as_str().to_owned(),
-                    owner_id: id.owner().as_str().to_owned(),
-                    period: id.period().as_string(),
+                    owner_id: id.owner().map(|o| o.to_string()).unwrap_or_default(),
+                    period: id.period_or_key(),
                     unsynced: pending.contains(&id),
                 })
                 .collect())

@@ -55,7 +55,7 @@ impl CommentIndex {
         if self.by_doc.is_none() {
             let mut by_doc = BTreeMap::new();
             for id in replica.doc_ids()? {
-                if id.owner() == me {
+                if id.owner() == Some(me) {
                     let found = others_comments(replica, me, &id)?;
                     if !found.is_empty() {
                         by_doc.insert(id, found);
@@ -77,7 +77,7 @@ impl CommentIndex {
         if self.by_doc.is_none() || self.me.as_ref() != Some(me) {
             return Ok(());
         }
-        for id in ids.iter().filter(|id| id.owner() == me) {
+        for id in ids.iter().filter(|id| id.owner() == Some(me)) {
             let found = others_comments(replica, me, id)?;
             let by_doc = self.built(replica, me)?;
             if found.is_empty() {

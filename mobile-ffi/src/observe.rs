@@ -39,8 +39,8 @@ impl DocChange {
         Self {
             doc_id: id.to_string(),
             kind: id.kind().as_str().to_owned(),
-            owner_id: id.owner().as_str().to_owned(),
-            period: id.period().as_string(),
+            owner_id: id.owner().map(|o| o.to_string()).unwrap_or_default(),
+            period: id.period_or_key(),
             origin,
         }
     }

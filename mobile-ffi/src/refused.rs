@@ -102,8 +102,8 @@ impl JishiClient {
                     let waiting = outbox.iter().filter(|p| p.doc == doc_id).count();
                     Some(RefusedDocument {
                         kind: id.kind().as_str().to_owned(),
-                        owner_id: id.owner().as_str().to_owned(),
-                        period: id.period().as_string(),
+                        owner_id: id.owner().map(|o| o.to_string()).unwrap_or_default(),
+                        period: id.period_or_key(),
                         doc_id,
                         code: refusal.code,
                         message: refusal.message,

@@ -79,6 +79,16 @@ fn texts(record: &Record) -> Vec<(Option<&str>, &'static str, &str)> {
                 out.push((Some(t.id.as_str()), "note", t.note.as_str()));
             }
         }
+        Record::Item(i) => {
+            if let Some(b) = &i.brief {
+                out.push((None, "title", b.title.as_str()));
+                out.push((None, "content", b.content.as_str()));
+                out.push((None, "measures", b.measures.as_str()));
+            }
+            for s in &i.steps {
+                out.push((Some(s.id.as_str()), "step", s.text.as_str()));
+            }
+        }
     }
     for c in record.comments().iter().filter(|c| !c.deleted) {
         out.push((Some(c.id.as_str()), "comment", c.text.as_str()));
@@ -109,7 +119,7 @@ impl JishiClient {
                 (r.doc_ids()?, pending)
             };
             // Newest first: by day or month, then kind.
-            ids.sort_by_key(|id| std::cmp::Reverse((id.period().as_string(), id.to_string())));
+            ids.sort_by_key(|id| std::cmp::Reverse((id.period_or_key(), id.to_string())));
             let mut hits = Vec::new();
             for id in ids {
                 // One document at a time: the lock is not held between.
@@ -122,8 +132,8 @@ impl JishiClient {
                             doc: DocRef {
                                 doc_id: id.to_string(),
                                 kind: id.kind().as_str().to_owned(),
-                                owner_id: id.owner().as_str().to_owned(),
-                                period: id.period().as_string(),
+                                owner_id: id.owner().map(|o| o.to_string()).unwrap_or_default(),
+                                period: id.period_or_key(),
                                 unsynced: pending.contains(&id),
                             },
                             item_id: item.map(str::to_owned),

@@ -106,6 +106,7 @@ pub fn sync_message(bytes: &[u8]) -> Result<bool, String> {
     let request = Batch {
         cursor: 0,
         more: false,
+        reads_items: false,
         entries: vec![BatchEntry {
             doc: id.clone(),
             body: EntryBody::Sync(bytes.to_vec()),

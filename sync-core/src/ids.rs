@@ -1,8 +1,10 @@
 //! Identifiers that anyone can compute: users, document ids, item ids, dates.
 //!
 //! Every identifier is validated by a `parse` constructor, so a value of these
-//! types is always well formed. A document id is `{kind}:{user}:{date}` where
-//! the date is `YYYY-MM-DD` for diaries and night logs and `YYYY-MM` for plans.
+//! types is always well formed. A document a user keeps has the id
+//! `{kind}:{user}:{date}` where the date is `YYYY-MM-DD` for diaries and
+//! night logs and `YYYY-MM` for plans; a document others assign (a 督办
+//! item) has `{kind}:{key}`, a random key nobody can compute.
 
 use std::fmt;
 use std::str::FromStr;
@@ -132,6 +134,9 @@ pub enum DocKind {
     Diary,
     Night,
     Plan,
+    /// A 督办 item or a problem of the 问题清单: opened by one person for
+    /// others, who work it and ask to close it.
+    Item,
 }
 
 impl DocKind {
@@ -140,6 +145,7 @@ impl DocKind {
             DocKind::Diary => "diary",
             DocKind::Night => "night",
             DocKind::Plan => "plan",
+            DocKind::Item => "item",
         }
     }
     pub fn parse(s: &str) -> Result<Self, ValidationError> {
@@ -147,11 +153,17 @@ impl DocKind {
             "diary" => Ok(DocKind::Diary),
             "night" => Ok(DocKind::Night),
             "plan" => Ok(DocKind::Plan),
-            _ => {
-                Err(ValidationError::new("kind", "must be diary, night or plan")
-                    .broke(Rule::Format))
-            }
+            "item" => Ok(DocKind::Item),
+            _ => Err(
+                ValidationError::new("kind", "must be diary, night, plan or item")
+                    .broke(Rule::Format),
+            ),
         }
+    }
+    /// Is a document of this kind opened by one person for others (an id
+    /// of a random key, participants kept by the server)?
+    pub fn is_assigned(self) -> bool {
+        matches!(self, DocKind::Item)
     }
 }
 
@@ -205,90 +217,146 @@ impl Period {
     }
 }
 
-/// A document id: `diary:{user}:{YYYY-MM-DD}`, `night:{user}:{YYYY-MM-DD}` or
-/// `plan:{user}:{YYYY-MM}`.
+/// A document id: `diary:{user}:{YYYY-MM-DD}`, `night:{user}:{YYYY-MM-DD}`,
+/// `plan:{user}:{YYYY-MM}` (kept by their owner) or `item:{key}` (assigned,
+/// a random key of 32 lower-case hex digits).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct DocId {
     kind: DocKind,
-    owner: UserId,
-    period: Period,
+    subject: Subject,
+}
+
+/// Whose a document is: an owner's period, or a random key.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+enum Subject {
+    Owned { owner: UserId, period: Period },
+    Key(ItemId),
+}
+
+/// Is `s` an assigned document's key: 32 lower-case hex digits (what
+/// [`ItemId::random`] makes)?
+fn is_doc_key(s: &str) -> bool {
+    s.len() == 32 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
 impl DocId {
-    pub fn diary(owner: &UserId, date: NaiveDate) -> Self {
+    fn owned(kind: DocKind, owner: &UserId, period: Period) -> Self {
         Self {
-            kind: DocKind::Diary,
-            owner: owner.clone(),
-            period: Period::Day(date),
+            kind,
+            subject: Subject::Owned {
+                owner: owner.clone(),
+                period,
+            },
         }
     }
+    pub fn diary(owner: &UserId, date: NaiveDate) -> Self {
+        Self::owned(DocKind::Diary, owner, Period::Day(date))
+    }
     pub fn night(owner: &UserId, date: NaiveDate) -> Self {
-        Self {
-            kind: DocKind::Night,
-            owner: owner.clone(),
-            period: Period::Day(date),
-        }
+        Self::owned(DocKind::Night, owner, Period::Day(date))
     }
     /// The plan of the month containing `any_day_of_month`.
     pub fn plan(owner: &UserId, any_day_of_month: NaiveDate) -> Self {
         let first = any_day_of_month.with_day(1).unwrap_or(any_day_of_month);
+        Self::owned(DocKind::Plan, owner, Period::Month(first))
+    }
+    /// A new 督办 item, with a fresh random key.
+    pub fn new_item() -> Self {
         Self {
-            kind: DocKind::Plan,
-            owner: owner.clone(),
-            period: Period::Month(first),
+            kind: DocKind::Item,
+            subject: Subject::Key(ItemId::random()),
         }
     }
 
     pub fn parse(s: &str) -> Result<Self, ValidationError> {
-        let mut parts = s.splitn(3, ':');
-        let (Some(kind), Some(user), Some(period)) = (parts.next(), parts.next(), parts.next())
-        else {
-            return Err(ValidationError::new(
+        let shape = || {
+            ValidationError::new(
                 "doc_id",
-                "must look like diary:{user}:{YYYY-MM-DD}, night:{user}:{YYYY-MM-DD} or plan:{user}:{YYYY-MM}",
+                "must look like diary:{user}:{YYYY-MM-DD}, night:{user}:{YYYY-MM-DD}, \
+                 plan:{user}:{YYYY-MM} or item:{32 hex digits}",
             )
-            .broke(Rule::Format));
+            .broke(Rule::Format)
+        };
+        let Some((kind, rest)) = s.split_once(':') else {
+            return Err(shape());
         };
         let kind = DocKind::parse(kind)?;
+        if kind.is_assigned() {
+            if !is_doc_key(rest) {
+                return Err(ValidationError::new(
+                    "doc_id",
+                    "an item's key must be 32 lower-case hex digits",
+                )
+                .broke(Rule::Format));
+            }
+            return Ok(Self {
+                kind,
+                subject: Subject::Key(ItemId(rest.to_owned())),
+            });
+        }
+        let Some((user, period)) = rest.split_once(':') else {
+            return Err(shape());
+        };
         let owner = UserId::parse(user)?;
         let period = match kind {
             DocKind::Diary | DocKind::Night => Period::Day(Period::parse_day(period)?),
             DocKind::Plan => Period::Month(Period::parse_month(period)?),
+            DocKind::Item => return Err(shape()),
         };
-        Ok(Self {
-            kind,
-            owner,
-            period,
-        })
+        Ok(Self::owned(kind, &owner, period))
     }
 
     pub fn kind(&self) -> DocKind {
         self.kind
     }
-    pub fn owner(&self) -> &UserId {
-        &self.owner
+    /// The owner of a document a user keeps; `None` for an assigned one
+    /// (its participants are in the document and on the server).
+    pub fn owner(&self) -> Option<&UserId> {
+        match &self.subject {
+            Subject::Owned { owner, .. } => Some(owner),
+            Subject::Key(_) => None,
+        }
     }
-    pub fn period(&self) -> Period {
-        self.period
+    /// The day or month of a document a user keeps.
+    pub fn period(&self) -> Option<Period> {
+        match &self.subject {
+            Subject::Owned { period, .. } => Some(*period),
+            Subject::Key(_) => None,
+        }
     }
-    /// The first day the document covers (the day, or the month's first day).
-    pub fn first_day(&self) -> NaiveDate {
-        match self.period {
-            Period::Day(d) | Period::Month(d) => d,
+    /// The random key of an assigned document.
+    pub fn key(&self) -> Option<&ItemId> {
+        match &self.subject {
+            Subject::Owned { .. } => None,
+            Subject::Key(k) => Some(k),
+        }
+    }
+    /// The period as written in the id (`2026-11-23`, `2026-11`), or the
+    /// key of an assigned document.
+    pub fn period_or_key(&self) -> String {
+        match &self.subject {
+            Subject::Owned { period, .. } => period.as_string(),
+            Subject::Key(k) => k.to_string(),
+        }
+    }
+    /// The first day the document covers (the day, or the month's first
+    /// day); `None` for an assigned document.
+    pub fn first_day(&self) -> Option<NaiveDate> {
+        match self.period()? {
+            Period::Day(d) | Period::Month(d) => Some(d),
         }
     }
 }
 
 impl fmt::Display for DocId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}:{}:{}",
-            self.kind.as_str(),
-            self.owner,
-            self.period.as_string()
-        )
+        match &self.subject {
+            Subject::Owned { owner, period } => {
+                write!(f, "{}:{owner}:{}", self.kind.as_str(), period.as_string())
+            }
+            Subject::Key(key) => write!(f, "{}:{key}", self.kind.as_str()),
+        }
     }
 }
 
@@ -353,6 +421,7 @@ mod tests {
             "diary:u42:2026-11-23",
             "night:zhang.san:2026-02-28",
             "plan:u42:2026-11",
+            "item:0123456789abcdef0123456789abcdef",
         ] {
             let id = DocId::parse(s).unwrap();
             assert_eq!(id.to_string(), s);
@@ -375,6 +444,10 @@ mod tests {
             "diary:a:b:2026-11-23",
             "diary:u42:1999-12-31",
             "diary:用户:2026-11-23",
+            "item:u42:2026-11-23",
+            "item:0123456789ABCDEF0123456789ABCDEF",
+            "item:0123456789abcdef",
+            "item:",
         ] {
             assert!(DocId::parse(s).is_err(), "{s} should be refused");
         }
@@ -385,6 +458,15 @@ mod tests {
         let u = UserId::parse("u1").unwrap();
         let d = NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
         assert_eq!(DocId::plan(&u, d).to_string(), "plan:u1:2026-11");
+    }
+
+    #[test]
+    fn a_new_item_has_a_random_key_and_no_owner() {
+        let a = DocId::new_item();
+        assert_ne!(a, DocId::new_item());
+        assert_eq!(DocId::parse(&a.to_string()).unwrap(), a);
+        assert_eq!(a.owner(), None);
+        assert_eq!(a.kind(), DocKind::Item);
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //!
 //! ```text
 //! batch   = version:u8 flags:u8 cursor:uleb count:uleb entry*
+//! flags   = bit 0: more (reply) | bit 1: reads items (request)
 //! entry   = doc_id:bytes tag:u8 body
 //! body    = (tag 0) message:bytes        ; a standard Automerge sync message
 //!         | (tag 1) code:bytes text:bytes ; the document was refused
@@ -30,6 +31,7 @@ pub const MAX_MESSAGE_BYTES: usize = 8 * 1024 * 1024;
 pub const MAX_REFUSAL_BYTES: usize = 4 * 1024;
 
 const FLAG_MORE: u8 = 0b0000_0001;
+const FLAG_READS_ITEMS: u8 = 0b0000_0010;
 const TAG_SYNC: u8 = 0;
 const TAG_REFUSED: u8 = 1;
 
@@ -86,6 +88,10 @@ pub struct Batch {
     pub cursor: u64,
     /// Reply only: more changed documents wait on the server; ask again.
     pub more: bool,
+    /// Request only: this client reads assigned documents (`item:{key}`).
+    /// A client of an older version, which would refuse such an id and
+    /// with it the whole reply, is never sent one.
+    pub reads_items: bool,
     pub entries: Vec<BatchEntry>,
 }
 
@@ -104,7 +110,14 @@ impl Batch {
             .sum();
         let mut out = Vec::with_capacity(size + 16);
         out.push(VERSION);
-        out.push(if self.more { FLAG_MORE } else { 0 });
+        let mut flags = 0;
+        if self.more {
+            flags |= FLAG_MORE;
+        }
+        if self.reads_items {
+            flags |= FLAG_READS_ITEMS;
+        }
+        out.push(flags);
         write_uleb(&mut out, self.cursor);
         write_uleb(&mut out, self.entries.len() as u64);
         for e in &self.entries {
@@ -170,6 +183,7 @@ impl Batch {
         Ok(Batch {
             cursor,
             more: flags & FLAG_MORE != 0,
+            reads_items: flags & FLAG_READS_ITEMS != 0,
             entries,
         })
     }
@@ -286,6 +300,7 @@ mod tests {
         Batch {
             cursor: 300,
             more: true,
+            reads_items: false,
             entries: vec![
                 BatchEntry {
                     doc: DocId::parse("diary:u1:2026-11-23").unwrap(),

@@ -275,6 +275,7 @@ impl ClientSession {
         let batch = Batch {
             cursor: self.cursor,
             more: false,
+            reads_items: true,
             entries,
         };
         Ok(Some(batch))
@@ -554,6 +555,7 @@ pub fn serve(
     Ok(Batch {
         cursor: changed.cursor.max(request.cursor),
         more: changed.more,
+        reads_items: false,
         entries: reply,
     })
 }

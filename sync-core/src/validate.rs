@@ -35,7 +35,9 @@ pub fn period_open(
 ) -> Result<(), ValidationError> {
     use crate::ids::Period;
     match id.period() {
-        Period::Day(day) => {
+        // An assigned document covers no period.
+        None => {}
+        Some(Period::Day(day)) => {
             let tomorrow = today.succ_opt().unwrap_or(today);
             if day > tomorrow {
                 return Err(ValidationError::new(
@@ -45,7 +47,7 @@ pub fn period_open(
                 .broke(Rule::NotYet));
             }
         }
-        Period::Month(first) => {
+        Some(Period::Month(first)) => {
             let this = today.with_day(1).unwrap_or(today);
             let next = this + chrono::Months::new(1);
             if first > next {

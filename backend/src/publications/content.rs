@@ -206,7 +206,7 @@ pub fn build(
         for record in c.records {
             match record {
                 Record::Diary(d) => {
-                    let Some(day) = days.get_mut(&d.id.first_day()) else {
+                    let Some(day) = d.id.first_day().and_then(|day| days.get_mut(&day)) else {
                         continue;
                     };
                     for e in d.entries.into_iter().filter(|e| !e.deleted) {
@@ -225,7 +225,7 @@ pub fn build(
                     day.summary = d.summary;
                 }
                 Record::Night(n) => {
-                    let Some(day) = days.get_mut(&n.id.first_day()) else {
+                    let Some(day) = n.id.first_day().and_then(|day| days.get_mut(&day)) else {
                         continue;
                     };
                     for a in n.activities.into_iter().filter(|a| !a.deleted) {
@@ -244,7 +244,7 @@ pub fn build(
                     day.stayed_overnight = n.stayed_overnight;
                     day.overnight_place = n.overnight_place;
                 }
-                Record::Plan(_) => {}
+                Record::Plan(_) | Record::Item(_) => {}
             }
         }
         let missing: Vec<String> = days

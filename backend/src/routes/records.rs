@@ -9,7 +9,7 @@ use sync_core::document::Record;
 use sync_core::ids::Period;
 use sync_core::{DocId, Role};
 
-use crate::access::{may_read, read_scope};
+use crate::access::{may_read, may_read_doc, read_scope};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::records::{days_of, decode, Day};
@@ -45,7 +45,7 @@ async fn readable_doc(state: &AppState, caller: &Caller, doc_id: &str) -> Result
     let id =
         DocId::parse(doc_id).map_err(|e| ApiError::bad_request("bad_doc_id", e.to_string()))?;
     let scope = read_scope(&state.store, &caller.user).await?;
-    if !may_read(&state.store, &scope, id.owner().as_str()).await? {
+    if !may_read_doc(&state.store, &scope, &id).await? {
         return Err(ApiError::NotFound);
     }
     Ok(id)

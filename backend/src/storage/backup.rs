@@ -130,6 +130,8 @@ impl Store {
             "night_stays",
             "plan_tasks",
             "photo_refs",
+            "items",
+            "doc_participants",
         ] {
             let sql = format!("SELECT COUNT(*) FROM {table}");
             let n: i64 = on_pool!(self.pool(), p => sqlx::query_scalar(&sql).fetch_one(p).await)?;

@@ -40,22 +40,32 @@ pub enum Feed {
 }
 
 impl DocChange {
-    pub fn new(id: &DocId, seq: i64) -> Self {
+    /// `owner` as stored in the document's row (an item's responsible
+    /// person: the id of an assigned document names nobody).
+    pub fn new(id: &DocId, owner: &str, seq: i64) -> Self {
         Self {
             doc_id: id.to_string(),
-            owner_id: id.owner().to_string(),
+            owner_id: owner.to_owned(),
             seq,
         }
     }
 
+    /// `"{seq} {doc_id} {owner}"`.
     fn line(&self) -> String {
-        format!("{} {}", self.seq, self.doc_id)
+        format!("{} {} {}", self.seq, self.doc_id, self.owner_id)
     }
 
     fn parse_line(line: &str) -> Option<Self> {
-        let (seq, doc) = line.split_once(' ')?;
+        let (seq, rest) = line.split_once(' ')?;
+        let (doc, owner) = rest.split_once(' ').unwrap_or((rest, ""));
         let id = DocId::parse(doc).ok()?;
-        Some(Self::new(&id, seq.parse().ok()?))
+        // An instance of an older version sends no owner: an owned id
+        // names it.
+        let owner = match id.owner() {
+            Some(o) if owner.is_empty() => o.to_string(),
+            _ => owner.to_owned(),
+        };
+        Some(Self::new(&id, &owner, seq.parse().ok()?))
     }
 }
 
@@ -142,7 +152,11 @@ mod tests {
     use super::*;
 
     fn change(n: i64) -> DocChange {
-        DocChange::new(&DocId::parse(&format!("diary:u{n}:2026-11-17")).unwrap(), n)
+        DocChange::new(
+            &DocId::parse(&format!("diary:u{n}:2026-11-17")).unwrap(),
+            &format!("u{n}"),
+            n,
+        )
     }
 
     #[test]
@@ -160,6 +174,9 @@ mod tests {
     fn malformed_lines_are_skipped() {
         let got = parse_payload("12 diary:u1:2026-11-17\nnonsense\nx diary:u1:2026-11-17");
         assert_eq!(got, vec![change(1).with_seq(12)]);
+        let item = "item:0123456789abcdef0123456789abcdef";
+        let got = parse_payload(&format!("13 {item} u7"));
+        assert_eq!(got[0].owner_id, "u7");
     }
 
     impl DocChange {

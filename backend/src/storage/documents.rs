@@ -5,6 +5,7 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 use sqlx::Row;
+use sync_core::document::item::Item;
 use sync_core::document::{Activity, Entry, Night, Record, Task};
 use sync_core::DocId;
 
@@ -178,6 +179,40 @@ pub fn photo_hashes(record: &Record) -> std::collections::BTreeSet<&str> {
             .map(|p| p.hash.as_str())
             .collect(),
         Record::Plan(_) => Default::default(),
+        Record::Item(i) => i
+            .steps
+            .iter()
+            .flat_map(|s| s.photos.iter())
+            .map(|p| p.hash.as_str())
+            .collect(),
+    }
+}
+
+/// Whose a stored document is, for the `owner_id` columns: the owner of a
+/// record kept by its owner, the responsible person of an item (whose
+/// leaders read it, and who syncs it), or nobody yet.
+pub fn owner_of<'a>(id: &'a DocId, record: &'a Record) -> &'a str {
+    match (id.owner(), record) {
+        (Some(owner), _) => owner.as_str(),
+        (None, Record::Item(item)) => item
+            .brief
+            .as_ref()
+            .map(|b| b.responsible.as_str())
+            .unwrap_or_default(),
+        (None, _) => "",
+    }
+}
+
+/// The `period` column: the day or month, or an item's due date.
+fn period_of(id: &DocId, record: &Record) -> String {
+    match (id.period(), record) {
+        (Some(p), _) => p.as_string(),
+        (None, Record::Item(item)) => item
+            .brief
+            .as_ref()
+            .map(|b| b.due.clone())
+            .unwrap_or_default(),
+        (None, _) => String::new(),
     }
 }
 
@@ -192,12 +227,14 @@ struct CommitRows<'a> {
     activities: Vec<(usize, &'a Activity)>,
     nights: Vec<(usize, &'a Night)>,
     tasks: Vec<(usize, &'a Task)>,
+    items: Vec<(usize, &'a Item)>,
     /// Ids of the documents that were stored before: their rows in the
     /// tables above are replaced.
     existed: Vec<String>,
     existed_diaries: Vec<String>,
     existed_nights: Vec<String>,
     existed_plans: Vec<String>,
+    existed_items: Vec<String>,
 }
 
 impl<'a> CommitRows<'a> {
@@ -209,10 +246,12 @@ impl<'a> CommitRows<'a> {
             activities: Vec::new(),
             nights: Vec::new(),
             tasks: Vec::new(),
+            items: Vec::new(),
             existed: Vec::new(),
             existed_diaries: Vec::new(),
             existed_nights: Vec::new(),
             existed_plans: Vec::new(),
+            existed_items: Vec::new(),
         };
         for (i, doc) in docs.iter().enumerate() {
             rows.changes
@@ -241,6 +280,10 @@ impl<'a> CommitRows<'a> {
                 Record::Plan(p) => {
                     existed_in(&mut rows.existed_plans);
                     rows.tasks.extend(p.tasks.iter().map(|t| (i, t)));
+                }
+                Record::Item(item) => {
+                    existed_in(&mut rows.existed_items);
+                    rows.items.push((i, item));
                 }
             }
         }
@@ -273,6 +316,15 @@ where
         q.execute(&mut **tx).await?;
     }
     Ok(())
+}
+
+impl ReadScope {
+    /// Whose scope it is.
+    pub fn user_id(&self) -> &str {
+        match self {
+            ReadScope::Own { user_id } | ReadScope::Subtree { user_id, .. } => user_id,
+        }
+    }
 }
 
 impl Store {
@@ -329,12 +381,15 @@ impl Store {
     }
 
     /// Documents in `scope` changed after `cursor`: at most `limit`, the
-    /// cursor covering them, and whether more wait.
+    /// cursor covering them, and whether more wait. With `items`, also the
+    /// items the caller is named on (an item of someone in scope is in it
+    /// anyway); without, no item at all (a client that cannot read them).
     pub async fn changed_since(
         &self,
         scope: &ReadScope,
         cursor: u64,
         limit: usize,
+        items: bool,
     ) -> Result<(Vec<String>, u64, bool), StoreError> {
         let cursor = i64::try_from(cursor).unwrap_or(i64::MAX);
         // Read the sequence first: anything committed later has a larger
@@ -343,9 +398,34 @@ impl Store {
             .fetch_one(p).await)?;
         let fetch = (limit + 1) as i64;
         let rows: Vec<(String, i64)> = match scope {
-            ReadScope::Own { user_id } => on_pool!(self.pool(), p => sqlx::query(
-                "SELECT doc_id, seq FROM documents WHERE seq > $1 AND seq <= $2 AND owner_id = $3 ORDER BY seq LIMIT $4")
+            // Each part of a union keeps its own index (sequence, owner,
+            // participant); an OR over them would scan.
+            ReadScope::Own { user_id } if items => on_pool!(self.pool(), p => sqlx::query(
+                "SELECT doc_id, seq FROM documents WHERE seq > $1 AND seq <= $2 AND owner_id = $3
+                 UNION
+                 SELECT d.doc_id, d.seq FROM doc_participants dp JOIN documents d ON d.doc_id = dp.doc_id
+                 WHERE dp.user_id = $3 AND d.seq > $1 AND d.seq <= $2
+                 ORDER BY 2 LIMIT $4")
                 .bind(cursor).bind(max).bind(user_id).bind(fetch).fetch_all(p).await?.into_iter()
+                .map(|r| Ok::<_, sqlx::Error>((r.try_get(0)?, r.try_get(1)?))).collect::<Result<Vec<_>, _>>())?,
+            ReadScope::Own { user_id } => on_pool!(self.pool(), p => sqlx::query(
+                "SELECT doc_id, seq FROM documents WHERE seq > $1 AND seq <= $2 AND owner_id = $3 AND kind <> 'item'
+                 ORDER BY seq LIMIT $4")
+                .bind(cursor).bind(max).bind(user_id).bind(fetch).fetch_all(p).await?.into_iter()
+                .map(|r| Ok::<_, sqlx::Error>((r.try_get(0)?, r.try_get(1)?))).collect::<Result<Vec<_>, _>>())?,
+            ReadScope::Subtree {
+                user_id,
+                scope_path,
+            } if items => on_pool!(self.pool(), p => sqlx::query(
+                "SELECT d.doc_id, d.seq FROM documents d
+                 JOIN users u ON u.id = d.owner_id JOIN units un ON un.id = u.unit_id
+                 WHERE d.seq > $1 AND d.seq <= $2
+                   AND (d.owner_id = $3 OR substr(un.path, 1, length($4)) = $4)
+                 UNION
+                 SELECT d.doc_id, d.seq FROM doc_participants dp JOIN documents d ON d.doc_id = dp.doc_id
+                 WHERE dp.user_id = $3 AND d.seq > $1 AND d.seq <= $2
+                 ORDER BY 2 LIMIT $5")
+                .bind(cursor).bind(max).bind(user_id).bind(scope_path).bind(fetch).fetch_all(p).await?.into_iter()
                 .map(|r| Ok::<_, sqlx::Error>((r.try_get(0)?, r.try_get(1)?))).collect::<Result<Vec<_>, _>>())?,
             ReadScope::Subtree {
                 user_id,
@@ -353,7 +433,7 @@ impl Store {
             } => on_pool!(self.pool(), p => sqlx::query(
                 "SELECT d.doc_id, d.seq FROM documents d
                  JOIN users u ON u.id = d.owner_id JOIN units un ON un.id = u.unit_id
-                 WHERE d.seq > $1 AND d.seq <= $2
+                 WHERE d.seq > $1 AND d.seq <= $2 AND d.kind <> 'item'
                    AND (d.owner_id = $3 OR substr(un.path, 1, length($4)) = $4)
                  ORDER BY d.seq LIMIT $5")
                 .bind(cursor).bind(max).bind(user_id).bind(scope_path).bind(fetch).fetch_all(p).await?.into_iter()
@@ -503,7 +583,7 @@ impl Store {
             let first_seq = last_seq - all.len() as i64 + 1;
             let seqs: Vec<i64> = (first_seq..).take(all.len()).collect();
             let stored: Vec<DocChange> = all.iter().zip(&seqs)
-                .map(|(doc, &seq)| DocChange::new(&doc.id, seq)).collect();
+                .map(|(doc, &seq)| DocChange::new(&doc.id, owner_of(&doc.id, &doc.record), seq)).collect();
 
             // Documents, compare-and-set: a new one only if nobody stored it
             // meanwhile, an existing one only if it still has the heads it
@@ -518,8 +598,8 @@ impl Store {
                     9, chunk.len(), "ON CONFLICT (doc_id) DO NOTHING RETURNING doc_id");
                 let mut q = sqlx::query_scalar::<_, String>(&sql);
                 for (doc, record, seq, id) in chunk.iter().copied() {
-                    q = q.bind(id).bind(doc.id.kind().as_str()).bind(doc.id.owner().as_str())
-                        .bind(doc.id.period().as_string()).bind(&doc.bytes).bind(&doc.heads).bind(*seq).bind(now)
+                    q = q.bind(id).bind(doc.id.kind().as_str()).bind(owner_of(&doc.id, &doc.record))
+                        .bind(period_of(&doc.id, &doc.record)).bind(&doc.bytes).bind(&doc.heads).bind(*seq).bind(now)
                         .bind(*record);
                 }
                 let inserted = q.fetch_all(&mut *tx).await?;
@@ -563,7 +643,7 @@ impl Store {
                 let sql = multi_row(params, "INSERT INTO photo_refs (sha256, doc_id, owner_id)", 3, chunk.len(), "");
                 let mut q = sqlx::query(&sql);
                 for (i, sha) in chunk {
-                    q = q.bind(*sha).bind(&docs[*i].3).bind(all[*i].id.owner().as_str());
+                    q = q.bind(*sha).bind(&docs[*i].3).bind(owner_of(&all[*i].id, &all[*i].record));
                 }
                 q.execute(&mut *tx).await?;
             }
@@ -577,8 +657,8 @@ impl Store {
                     11, chunk.len(), "");
                 let mut q = sqlx::query(&sql);
                 for (i, e) in chunk {
-                    let doc = &all[*i].id;
-                    q = q.bind(&docs[*i].3).bind(&e.id).bind(doc.owner().as_str()).bind(doc.period().as_string()).bind(&e.time)
+                    let doc = all[*i];
+                    q = q.bind(&docs[*i].3).bind(&e.id).bind(owner_of(&doc.id, &doc.record)).bind(period_of(&doc.id, &doc.record)).bind(&e.time)
                         .bind(e.category.as_str()).bind(&e.place).bind(&e.text)
                         .bind(e.households as i64).bind(e.photos.len() as i64).bind(e.deleted);
                 }
@@ -591,8 +671,8 @@ impl Store {
                     10, chunk.len(), "");
                 let mut q = sqlx::query(&sql);
                 for (i, a) in chunk {
-                    let doc = &all[*i].id;
-                    q = q.bind(&docs[*i].3).bind(&a.id).bind(doc.owner().as_str()).bind(doc.period().as_string()).bind(a.kind.as_str())
+                    let doc = all[*i];
+                    q = q.bind(&docs[*i].3).bind(&a.id).bind(owner_of(&doc.id, &doc.record)).bind(period_of(&doc.id, &doc.record)).bind(a.kind.as_str())
                         .bind(&a.start).bind(&a.end).bind(&a.place).bind(a.households as i64).bind(a.deleted);
                 }
                 q.execute(&mut *tx).await?;
@@ -602,8 +682,8 @@ impl Store {
                     "ON CONFLICT (doc_id) DO UPDATE SET stayed = excluded.stayed, place = excluded.place");
                 let mut q = sqlx::query(&sql);
                 for (i, n) in chunk {
-                    let doc = &all[*i].id;
-                    q = q.bind(&docs[*i].3).bind(doc.owner().as_str()).bind(doc.period().as_string())
+                    let doc = all[*i];
+                    q = q.bind(&docs[*i].3).bind(owner_of(&doc.id, &doc.record)).bind(period_of(&doc.id, &doc.record))
                         .bind(n.stayed_overnight).bind(&n.overnight_place);
                 }
                 q.execute(&mut *tx).await?;
@@ -615,11 +695,35 @@ impl Store {
                     10, chunk.len(), "");
                 let mut q = sqlx::query(&sql);
                 for (i, t) in chunk {
-                    let doc = &all[*i].id;
-                    q = q.bind(&docs[*i].3).bind(&t.id).bind(doc.owner().as_str()).bind(doc.period().as_string()).bind(&t.title)
+                    let doc = all[*i];
+                    q = q.bind(&docs[*i].3).bind(&t.id).bind(owner_of(&doc.id, &doc.record)).bind(period_of(&doc.id, &doc.record)).bind(&t.title)
                         .bind(t.kind.as_str()).bind(&t.due).bind(t.status.as_str()).bind(t.closed_at).bind(t.deleted);
                 }
                 q.execute(&mut *tx).await?;
+            }
+            // Items: their row and who is named on them. Few per commit,
+            // so a statement each.
+            delete_where_doc_in(params, &mut tx, "items", &rows.existed_items).await?;
+            delete_where_doc_in(params, &mut tx, "doc_participants", &rows.existed_items).await?;
+            for (i, item) in &rows.items {
+                let Some(b) = &item.brief else { continue };
+                let st = item.standing();
+                sqlx::query(
+                    "INSERT INTO items (doc_id, list, source, title, unit_id, issuer_id, responsible_id, issued_at, due,
+                       status, done_at, closed_at, sent_back, steps, last_step_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)")
+                    .bind(&docs[*i].3).bind(b.list.as_str()).bind(b.source.as_str()).bind(&b.title).bind(&b.unit)
+                    .bind(&b.issuer).bind(&b.responsible).bind(b.issued_at).bind(&b.due)
+                    .bind(st.status.as_str()).bind(st.done_at).bind(st.closed_at).bind(i64::from(st.sent_back))
+                    .bind(item.steps.len() as i64).bind(item.steps.last().map(|s| s.at))
+                    .execute(&mut *tx).await?;
+                let named = [(b.issuer.as_str(), "issuer"), (b.responsible.as_str(), "responsible")].into_iter()
+                    .chain(b.collaborators.iter().map(|c| (c.as_str(), "collaborator")));
+                for (user, part) in named {
+                    sqlx::query("INSERT INTO doc_participants (doc_id, user_id, part) VALUES ($1, $2, $3)
+                                 ON CONFLICT (doc_id, user_id) DO NOTHING")
+                        .bind(&docs[*i].3).bind(user).bind(part).execute(&mut *tx).await?;
+                }
             }
             self.faults.at(CommitStep::AfterProjections)?;
 

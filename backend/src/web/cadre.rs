@@ -16,7 +16,7 @@ use sync_core::{DocId, Edit, ItemId, UserId};
 
 use super::photo_caption::{self, Claimed, PhotoView};
 use super::{china_time, china_today, zh_date, WebCaller, WebError};
-use crate::access::{may_read, read_scope};
+use crate::access::{may_read, may_read_doc, read_scope};
 use crate::photos::view::{self, PhotoSize};
 use crate::publications::content::{category_zh, is_workday, night_zh};
 use crate::records::{days_of, decode};
@@ -382,7 +382,7 @@ pub async fn add_comment(
     let Form(form) = form.map_err(|_| WebError::Invalid("请填写评论内容。".into()))?;
     let id = DocId::parse(&doc_id).map_err(|_| WebError::NotFound)?;
     let scope = read_scope(&state.store, &caller.0.user).await?;
-    if !may_read(&state.store, &scope, id.owner().as_str()).await? {
+    if !may_read_doc(&state.store, &scope, &id).await? {
         return Err(WebError::NotFound);
     }
     let text = form.text.trim().to_owned();
@@ -420,7 +420,10 @@ pub async fn add_comment(
         })?;
     let back = match super::own_page(&form.back, "/web/users/") {
         Some(back) => back.split('#').next().unwrap_or(back).to_owned(),
-        None => format!("/web/users/{}", id.owner()),
+        None => match id.owner() {
+            Some(owner) => format!("/web/users/{owner}"),
+            None => format!("/web/items/{id}"),
+        },
     };
     Ok(Redirect::to(&format!("{back}#{}", anchor(&id.to_string()))).into_response())
 }

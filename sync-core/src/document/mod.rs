@@ -11,6 +11,7 @@
 mod admit;
 mod chunk;
 mod chunk_view;
+pub mod item;
 mod model;
 mod new_ops;
 pub mod policy;
@@ -41,7 +42,7 @@ pub const SCHEMA: u64 = 1;
 pub const GENESIS_ACTOR: &[u8; 16] = b"jishi-genesis-v1";
 
 /// Root keys nobody may write after genesis.
-pub const IMMUTABLE_ROOT_KEYS: &[&str] = &["kind", "schema", "owner", "date", "month"];
+pub const IMMUTABLE_ROOT_KEYS: &[&str] = &["kind", "schema", "owner", "date", "month", "id"];
 
 /// The device's Automerge actor: 16 random bytes, registered with the server.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -92,21 +93,29 @@ pub fn genesis(id: &DocId) -> AutoCommit {
 fn build_skeleton(doc: &mut AutoCommit, id: &DocId) -> Result<(), automerge::AutomergeError> {
     doc.put(ROOT, "kind", id.kind().as_str())?;
     doc.put(ROOT, "schema", SCHEMA)?;
-    doc.put(ROOT, "owner", id.owner().as_str())?;
+    if let Some(owner) = id.owner() {
+        doc.put(ROOT, "owner", owner.as_str())?;
+    }
+    let period = id.period_or_key();
     match id.kind() {
         DocKind::Diary => {
-            doc.put(ROOT, "date", id.period().as_string())?;
+            doc.put(ROOT, "date", period)?;
             doc.put_object(ROOT, "entries", ObjType::Map)?;
             doc.put_object(ROOT, "summary", ObjType::Text)?;
         }
         DocKind::Night => {
-            doc.put(ROOT, "date", id.period().as_string())?;
+            doc.put(ROOT, "date", period)?;
             doc.put_object(ROOT, "activities", ObjType::Map)?;
         }
         DocKind::Plan => {
-            doc.put(ROOT, "month", id.period().as_string())?;
+            doc.put(ROOT, "month", period)?;
             doc.put_object(ROOT, "tasks", ObjType::Map)?;
             doc.put_object(ROOT, "summary", ObjType::Text)?;
+        }
+        DocKind::Item => {
+            doc.put(ROOT, "id", period)?;
+            doc.put_object(ROOT, "brief", ObjType::Map)?;
+            doc.put_object(ROOT, "steps", ObjType::Map)?;
         }
     }
     doc.put_object(ROOT, "comments", ObjType::Map)?;
@@ -119,7 +128,8 @@ fn build_skeleton(doc: &mut AutoCommit, id: &DocId) -> Result<(), automerge::Aut
 /// The server asks this of every new document, and building the genesis
 /// document to find out (what [`genesis`] does) was 7% of its CPU under
 /// the Monday load. The genesis change of a kind differs between ids only
-/// in two values, the owner and the period: the change of a template id of
+/// in two values, the owner and the period (an item's in one, its key):
+/// the change of a template id of
 /// the kind, built once, gets the id's two values and is encoded and hashed
 /// alone (`genesis_hash_matches_the_built_genesis` holds the two to the
 /// same hash).
@@ -127,9 +137,12 @@ pub fn genesis_hash(id: &DocId) -> ChangeHash {
     let mut change = genesis_template(id.kind()).clone();
     for op in &mut change.operations {
         let value = match &op.key {
-            automerge::legacy::Key::Map(k) if k == "owner" => id.owner().as_str().to_owned(),
-            automerge::legacy::Key::Map(k) if k == "date" || k == "month" => {
-                id.period().as_string()
+            automerge::legacy::Key::Map(k) if k == "owner" => match id.owner() {
+                Some(owner) => owner.as_str().to_owned(),
+                None => continue,
+            },
+            automerge::legacy::Key::Map(k) if k == "date" || k == "month" || k == "id" => {
+                id.period_or_key()
             }
             _ => continue,
         };
@@ -145,12 +158,17 @@ pub fn genesis_hash(id: &DocId) -> ChangeHash {
 )]
 fn genesis_template(kind: DocKind) -> &'static automerge::ExpandedChange {
     use std::sync::OnceLock;
-    static TEMPLATES: [OnceLock<automerge::ExpandedChange>; 3] =
-        [OnceLock::new(), OnceLock::new(), OnceLock::new()];
+    static TEMPLATES: [OnceLock<automerge::ExpandedChange>; 4] = [
+        OnceLock::new(),
+        OnceLock::new(),
+        OnceLock::new(),
+        OnceLock::new(),
+    ];
     let (slot, id) = match kind {
         DocKind::Diary => (&TEMPLATES[0], "diary:genesis-template:2000-01-01"),
         DocKind::Night => (&TEMPLATES[1], "night:genesis-template:2000-01-01"),
         DocKind::Plan => (&TEMPLATES[2], "plan:genesis-template:2000-01"),
+        DocKind::Item => (&TEMPLATES[3], "item:00000000000000000000000000000000"),
     };
     slot.get_or_init(|| {
         let id = DocId::parse(id).expect("the template ids are valid");
@@ -289,15 +307,15 @@ impl Document {
         }
         let kind = read::str_at(&self.doc, &ROOT, "kind");
         let owner = read::str_at(&self.doc, &ROOT, "owner");
-        let period_key = if self.id.kind() == DocKind::Plan {
-            "month"
-        } else {
-            "date"
+        let period_key = match self.id.kind() {
+            DocKind::Plan => "month",
+            DocKind::Diary | DocKind::Night => "date",
+            DocKind::Item => "id",
         };
         let period = read::str_at(&self.doc, &ROOT, period_key);
         if kind.as_deref() != Some(self.id.kind().as_str())
-            || owner.as_deref() != Some(self.id.owner().as_str())
-            || period.as_deref() != Some(self.id.period().as_string().as_str())
+            || owner.as_deref() != self.id.owner().map(|o| o.as_str())
+            || period.as_deref() != Some(self.id.period_or_key().as_str())
         {
             return Err(CoreError::corrupt(
                 &self.id,

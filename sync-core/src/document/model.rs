@@ -275,6 +275,17 @@ pub enum Edit {
     DeleteComment {
         id: ItemId,
     },
+    /// Open a 督办 item or a problem: the brief, written once by its
+    /// issuer (the editor).
+    IssueItem {
+        brief: super::item::ItemBrief,
+    },
+    /// A step on an item (progress, a request to close, 销号, sending
+    /// back), made once and never changed.
+    AddItemStep {
+        id: ItemId,
+        step: super::item::StepFields,
+    },
 }
 
 /// Who makes an edit, and when (milliseconds since the Unix epoch).
@@ -387,6 +398,7 @@ pub enum Record {
     Diary(Diary),
     Night(Night),
     Plan(Plan),
+    Item(super::item::Item),
 }
 
 impl Record {
@@ -439,6 +451,7 @@ impl Record {
             Record::Diary(d) => &d.comments,
             Record::Night(n) => &n.comments,
             Record::Plan(p) => &p.comments,
+            Record::Item(i) => &i.comments,
         }
     }
 }

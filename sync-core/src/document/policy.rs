@@ -24,6 +24,7 @@ use automerge::legacy::{ObjectId, OpId};
 use automerge::{ActorId, ChangeHash, Prop, ReadDoc};
 use chrono::NaiveDate;
 
+use super::item::{may_take, Item};
 use super::new_ops::OpAction;
 use super::schema::{self, At, Place, SchemaError, Shape, Write};
 use super::{genesis_hash, Document, Record, GENESIS_ACTOR};
@@ -205,6 +206,19 @@ pub fn check_record(record: &Record) -> Result<(), Refusal> {
             }
             (p.tasks.len(), None)
         }
+        Record::Item(i) => {
+            if let Some(b) = &i.brief {
+                texts.extend([
+                    ("the title", b.title.as_str(), MAX_SHORT_CHARS),
+                    ("the content", &b.content, MAX_TEXT_CHARS),
+                    ("the measures", &b.measures, MAX_TEXT_CHARS),
+                ]);
+            }
+            for s in &i.steps {
+                texts.push(("a step's text", &s.text, MAX_TEXT_CHARS));
+            }
+            (i.steps.len(), i.steps.iter().map(|s| s.photos.len()).max())
+        }
     };
     for c in record.comments() {
         texts.push(("a comment", &c.text, MAX_TEXT_CHARS));
@@ -261,7 +275,7 @@ impl Writer {
                 format!("the document would hold {total_ops} operations; at most {MAX_DOC_OPS}"),
             ));
         }
-        let owner = id.owner().as_str() == self.user;
+        let owner = id.owner().is_some_and(|o| o.as_str() == self.user);
         let mut new = after
             .new_ops(&before_heads, arrived_whole)
             .map_err(|e| refusal(code::BAD_MESSAGE, e.to_string()))?;
@@ -333,7 +347,7 @@ impl Writer {
             let Some(key) = &target.key else {
                 schema::check_element_action(at, object_place, &target.action)
                     .map_err(|e| forbidden(e.to_string()))?;
-                self.check_writer(owner, &record, &before_record, at)?;
+                self.check_writer(owner, new_document, &record, &before_record, at)?;
                 continue;
             };
             if object.path.len() >= MAX_PATH_DEPTH {
@@ -351,7 +365,7 @@ impl Writer {
                 schema::check_key_action(at, &place, &target.action)
                     .map_err(|e| forbidden(e.to_string()))?;
             }
-            self.check_writer(owner, &record, &before_record, at)?;
+            self.check_writer(owner, new_document, &record, &before_record, at)?;
             if let OpAction::Make(_) = target.action {
                 let stood = !new_document && holds(before.automerge(), &target.obj, key);
                 check_made_once(stood, &target.obj, key, at, &place, &makes)?;
@@ -389,10 +403,12 @@ impl Writer {
     }
 
     /// The writer's rights at `at`: the owner writes the content of their
-    /// record; anyone else only their own comments.
+    /// record; anyone else only their own comments. On an item, the rights
+    /// of [`Writer::check_item_writer`].
     fn check_writer(
         &self,
         owner: bool,
+        new_document: bool,
         record: &Record,
         before: &Record,
         at: At<'_>,
@@ -421,12 +437,92 @@ impl Writer {
             }
             return Ok(());
         }
+        if let (Record::Item(item), Record::Item(before)) = (record, before) {
+            return self.check_item_writer(new_document, item, before, top, second, at);
+        }
         if !owner {
             return Err(forbidden(format!(
                 "only the owner writes `{at}`; others may only add their own comments"
             )));
         }
         Ok(())
+    }
+
+    /// On an item: the brief only in the change that opens the item, by
+    /// the issuer it names (not a cadre, not to themselves); a step only
+    /// when it is new, whole and the writer's own (`by`, `role`), of an
+    /// action the writer's part allows ([`may_take`]). Nothing else.
+    fn check_item_writer(
+        &self,
+        new_document: bool,
+        item: &Item,
+        before: &Item,
+        top: &str,
+        second: Option<&str>,
+        at: At<'_>,
+    ) -> Result<(), Refusal> {
+        match top {
+            "brief" => {
+                let issued = item.brief.as_ref().filter(|b| {
+                    b.issuer == self.user
+                        && b.issuer_role == self.role.as_str()
+                        && b.responsible != b.issuer
+                        && !b
+                            .collaborators
+                            .iter()
+                            .any(|c| *c == b.issuer || *c == b.responsible)
+                });
+                if !new_document || before.brief.is_some() {
+                    return Err(forbidden(format!(
+                        "`{at}`: an item's brief is written once, when it is issued"
+                    )));
+                }
+                if issued.is_none() || self.role == Role::Cadre {
+                    return Err(forbidden(format!(
+                        "`{at}`: the brief must be whole and name the writer, not a cadre, \
+                         as its issuer, and someone else as responsible"
+                    )));
+                }
+                Ok(())
+            }
+            "steps" => {
+                let Some(id) = second else {
+                    return Err(forbidden("the steps map cannot be replaced"));
+                };
+                if before.steps.iter().any(|s| s.id == id) {
+                    return Err(forbidden(format!(
+                        "step {id} stands already; a step is never changed"
+                    )));
+                }
+                let Some(step) = item.steps.iter().find(|s| s.id == id) else {
+                    return Err(forbidden(format!(
+                        "step {id} is not whole (its action, author and time)"
+                    )));
+                };
+                if step.by != self.user || step.role != self.role.as_str() {
+                    return Err(forbidden(format!(
+                        "step {id} is not written by {} as {}",
+                        self.user,
+                        self.role.as_str()
+                    )));
+                }
+                if item.brief.is_none() {
+                    return Err(forbidden("a step on an item that was never issued"));
+                }
+                let part = item.part_of(&self.user);
+                if !may_take(step.action, part, self.role) {
+                    return Err(forbidden(format!(
+                        "{} may not take the step `{}` on this item",
+                        self.user,
+                        step.action.as_str()
+                    )));
+                }
+                Ok(())
+            }
+            _ => Err(forbidden(format!(
+                "`{at}` is not written on an item; add a step or a comment"
+            ))),
+        }
     }
 }
 

@@ -9,6 +9,7 @@ use std::borrow::Cow;
 
 use automerge::{AutoCommit, ObjId, ObjType, ReadDoc, ScalarValue, Value, ROOT};
 
+use super::item::{Brief, Item, ItemList, ItemSource, Step, StepAction};
 use super::model::*;
 use crate::ids::{DocId, DocKind};
 use crate::validate::Location;
@@ -315,6 +316,58 @@ fn comments<D: View>(doc: &D) -> Vec<Comment> {
     out
 }
 
+/// An item's brief; `None` until its opening change arrived whole.
+fn brief<D: View>(doc: &D) -> Option<Brief> {
+    let b = obj_at(doc, &doc.root(), "brief", ObjType::Map)?;
+    let f = Fields::of(doc, &b);
+    let mut collaborators: Vec<String> = f
+        .obj("collaborators", ObjType::Map)
+        .map(|c| {
+            doc.fields(c)
+                .into_iter()
+                .map(|(k, _)| k.into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    collaborators.sort();
+    Some(Brief {
+        list: ItemList::parse(&f.str("list")?).ok()?,
+        source: ItemSource::parse(&f.str("source")?).ok()?,
+        title: f.str("title")?,
+        content: f.text(doc, "content"),
+        measures: f.text(doc, "measures"),
+        due: f.str("due")?,
+        unit: f.str("unit")?,
+        issuer: f.str("issuer")?,
+        issuer_role: f.str("issuer_role")?,
+        issued_at: f.i64("issued_at")?,
+        responsible: f.str("responsible")?,
+        collaborators,
+    })
+}
+
+/// An item's steps in time order; a step of an unknown action (a newer
+/// writer's) is left out.
+fn steps<D: View>(doc: &D) -> Vec<Step> {
+    let mut out: Vec<Step> = items(doc, "steps")
+        .into_iter()
+        .filter_map(|(id, s)| {
+            let f = Fields::of(doc, &s);
+            Some(Step {
+                action: StepAction::parse(&f.str("action")?).ok()?,
+                by: f.str("by").unwrap_or_default(),
+                role: f.str("role").unwrap_or_default(),
+                at: f.i64("at").unwrap_or(0),
+                text: f.text(doc, "text"),
+                photos: photos_at(doc, f.obj("photos", ObjType::Map)),
+                id,
+            })
+        })
+        .collect();
+    out.sort_by(|a, b| (a.at, &a.id).cmp(&(b.at, &b.id)));
+    out
+}
+
 pub(crate) fn record<D: View>(id: &DocId, doc: &D) -> Record {
     let root = doc.root();
     let schema = u64_at(doc, &root, "schema").unwrap_or(0);
@@ -366,5 +419,12 @@ pub(crate) fn record<D: View>(id: &DocId, doc: &D) -> Record {
                 comments: comments(doc),
             })
         }
+        DocKind::Item => Record::Item(Item {
+            id: id.clone(),
+            schema,
+            brief: brief(doc),
+            steps: steps(doc),
+            comments: comments(doc),
+        }),
     }
 }

@@ -12,6 +12,7 @@
 
 use automerge::ObjType;
 
+use super::item::{ItemList, ItemSource, StepAction};
 use super::new_ops::{OpAction, OpValue};
 use crate::ids::{DocKind, ItemId, Role, UserId};
 use crate::validate::{
@@ -370,12 +371,67 @@ const PLAN: &[Field] = &[
     COMMENTS,
 ];
 
+/// A person named on an item: the key is their user id.
+const COLLABORATORS: Shape = Shape::Items {
+    key: ItemKey::Id,
+    fields: &[value("added_at", Scalar::Millis)],
+    required: &["added_at"],
+};
+
+/// An item's brief: written by its issuer in the change that opens it
+/// (the write policy holds it to that), then never again.
+const BRIEF: &[Field] = &[
+    value("list", Scalar::Enum(ItemList::ALL)),
+    value("source", Scalar::Enum(ItemSource::ALL)),
+    value("title", Scalar::Short),
+    text("content", MAX_TEXT_CHARS),
+    text("measures", MAX_TEXT_CHARS),
+    value("due", Scalar::Date),
+    value("unit", Scalar::Short),
+    value("issuer", Scalar::User),
+    value("issuer_role", Scalar::Role),
+    value("issued_at", Scalar::Millis),
+    value("responsible", Scalar::User),
+    field("collaborators", COLLABORATORS, Write::Once),
+];
+
+/// A step: made once, whole, by its author (the policy refuses any write
+/// into a step that stood before).
+const STEP: &[Field] = &[
+    value("schema", Scalar::Count(u32::MAX as u64)),
+    value("action", Scalar::Enum(StepAction::ALL)),
+    value("by", Scalar::User),
+    value("role", Scalar::Role),
+    value("at", Scalar::Millis),
+    text("text", MAX_TEXT_CHARS),
+    field("photos", PHOTOS, Write::Once),
+];
+const STEP_REQUIRED: &[&str] = &["schema", "action", "by", "role", "at", "text", "photos"];
+
+const ITEM: &[Field] = &[
+    fixed("kind"),
+    fixed("schema"),
+    fixed("id"),
+    field("brief", Shape::Fields(BRIEF), Write::Genesis),
+    field(
+        "steps",
+        Shape::Items {
+            key: ItemKey::Id,
+            fields: STEP,
+            required: STEP_REQUIRED,
+        },
+        Write::Genesis,
+    ),
+    COMMENTS,
+];
+
 /// The root of a kind's documents.
 pub fn root(kind: DocKind) -> Shape {
     Shape::Fields(match kind {
         DocKind::Diary => DIARY,
         DocKind::Night => NIGHT,
         DocKind::Plan => PLAN,
+        DocKind::Item => ITEM,
     })
 }
 

@@ -8,11 +8,12 @@
 use automerge::transaction::Transactable;
 use automerge::{AutoCommit, AutomergeError, ObjId, ObjType, ReadDoc, ScalarValue, ROOT};
 
+use super::item::{may_take, ItemBrief, ItemStatus, StepAction, StepFields, MAX_COLLABORATORS};
 use super::model::*;
 use super::read::{bool_at, obj_at, str_at};
 use super::SCHEMA;
 use crate::error::CoreError;
-use crate::ids::{DocId, DocKind, ItemId};
+use crate::ids::{DocId, DocKind, ItemId, UserId};
 use crate::validate::{
     self, Location, Rule, ValidationError, MAX_ITEMS_PER_DOC, MAX_PHOTOS_PER_ITEM, MAX_TEXT_CHARS,
 };
@@ -38,6 +39,7 @@ fn container_of(kind: DocKind) -> &'static str {
         DocKind::Diary => "entries",
         DocKind::Night => "activities",
         DocKind::Plan => "tasks",
+        DocKind::Item => "steps",
     }
 }
 
@@ -46,6 +48,7 @@ fn item_name(kind: DocKind) -> &'static str {
         DocKind::Diary => "entry",
         DocKind::Night => "activity",
         DocKind::Plan => "task",
+        DocKind::Item => "step",
     }
 }
 
@@ -67,7 +70,9 @@ impl Writer<'_> {
 
     /// A task's due date falls within the plan's month or the year after.
     fn check_due(&self, due: chrono::NaiveDate) -> Result<(), CoreError> {
-        let first = self.id.first_day();
+        let Some(first) = self.id.first_day() else {
+            return Ok(());
+        };
         if due < first || due > first + chrono::Months::new(12) {
             return Err(ValidationError::new(
                 "due",
@@ -80,13 +85,17 @@ impl Writer<'_> {
     }
 
     fn need_owner(&self) -> Result<(), CoreError> {
-        if &self.ctx.user != self.id.owner() {
-            return Err(CoreError::Forbidden {
+        match self.id.owner() {
+            Some(owner) if owner == &self.ctx.user => Ok(()),
+            Some(_) => Err(CoreError::Forbidden {
                 doc: self.id.clone(),
                 reason: "only the owner writes the content of a record".into(),
-            });
+            }),
+            None => Err(CoreError::Forbidden {
+                doc: self.id.clone(),
+                reason: "an item is written through its steps (AddItemStep)".into(),
+            }),
         }
-        Ok(())
     }
 
     fn root_map(&self, key: &str) -> Result<ObjId, CoreError> {
@@ -398,7 +407,7 @@ impl Writer<'_> {
             Edit::AttachPhoto { item, photo } => {
                 self.need_owner()?;
                 let kind = self.id.kind();
-                if kind == DocKind::Plan {
+                if matches!(kind, DocKind::Plan | DocKind::Item) {
                     return Err(CoreError::WrongKind {
                         doc: self.id.clone(),
                         expected: DocKind::Diary,
@@ -504,6 +513,8 @@ impl Writer<'_> {
                 }
                 self.new_text(&c, "text", text)
             }
+            Edit::IssueItem { brief } => self.issue_item(brief),
+            Edit::AddItemStep { id, step } => self.add_step(id, step),
             Edit::DeleteComment { id } => {
                 let c = self.live_item("comments", "comment", id)?;
                 if str_at(self.doc, &c, "author").as_deref() != Some(self.ctx.user.as_str()) {
@@ -518,6 +529,172 @@ impl Writer<'_> {
                 self.touch(&c)
             }
         }
+    }
+
+    /// Open an item: the brief, by its issuer, once.
+    fn issue_item(&mut self, brief: &ItemBrief) -> Result<(), CoreError> {
+        self.need_kind(DocKind::Item)?;
+        if self.ctx.role == crate::ids::Role::Cadre {
+            return Err(CoreError::Forbidden {
+                doc: self.id.clone(),
+                reason: "a cadre does not issue items".into(),
+            });
+        }
+        let map = self.root_map("brief")?;
+        if self.doc.length(&map) > 0 {
+            return Err(ValidationError::new("brief", "this item is already issued")
+                .broke(Rule::Exists)
+                .into());
+        }
+        check_brief(brief, &self.ctx.user)?;
+        let now = self.ctx.now_ms;
+        let issuer = self.ctx.user.to_string();
+        let role = self.ctx.role.as_str();
+        self.put(&map, "list", brief.list.as_str())?;
+        self.put(&map, "source", brief.source.as_str())?;
+        self.put(&map, "title", brief.title.trim())?;
+        self.new_text(&map, "content", &brief.content)?;
+        self.new_text(&map, "measures", &brief.measures)?;
+        self.put(&map, "due", brief.due.format("%Y-%m-%d").to_string())?;
+        self.put(&map, "unit", brief.unit.as_str())?;
+        self.put(&map, "issuer", issuer)?;
+        self.put(&map, "issuer_role", role)?;
+        self.put(&map, "issued_at", now)?;
+        self.put(&map, "responsible", brief.responsible.as_str())?;
+        let c = self
+            .doc
+            .put_object(&map, "collaborators", ObjType::Map)
+            .map_err(|e| self.am(e))?;
+        for who in &brief.collaborators {
+            let m = self
+                .doc
+                .put_object(&c, who.as_str(), ObjType::Map)
+                .map_err(|e| self.am(e))?;
+            self.put(&m, "added_at", now)?;
+        }
+        Ok(())
+    }
+
+    /// A step on an item, if the editor's part allows it and the item
+    /// stands where the step makes sense.
+    fn add_step(&mut self, id: &ItemId, step: &StepFields) -> Result<(), CoreError> {
+        self.need_kind(DocKind::Item)?;
+        let Record::Item(item) = super::read::record(self.id, &*self.doc) else {
+            return Err(CoreError::corrupt(self.id, "an item reads as another kind"));
+        };
+        if item.brief.is_none() {
+            return Err(CoreError::NotFound {
+                doc: self.id.clone(),
+                what: "brief",
+                id: self.id.to_string(),
+            });
+        }
+        let part = item.part_of(self.ctx.user.as_str());
+        if !may_take(step.action, part, self.ctx.role) {
+            return Err(CoreError::Forbidden {
+                doc: self.id.clone(),
+                reason: format!(
+                    "{} may not take the step `{}` on this item",
+                    self.ctx.user,
+                    step.action.as_str()
+                ),
+            });
+        }
+        let status = item.standing().status;
+        let refuse = |why: &str| -> Result<(), CoreError> {
+            Err(ValidationError::new("action", why)
+                .broke(Rule::Inconsistent)
+                .into())
+        };
+        match step.action {
+            StepAction::RequestClose | StepAction::Confirm if status.is_closed() => {
+                return refuse("the item is closed already");
+            }
+            StepAction::RequestClose if status == ItemStatus::AwaitingConfirmation => {
+                return refuse("closing was asked already; wait for the answer");
+            }
+            StepAction::SendBack if status != ItemStatus::AwaitingConfirmation => {
+                return refuse("only an item awaiting confirmation is sent back");
+            }
+            _ => {}
+        }
+        let needs_text = matches!(step.action, StepAction::SendBack)
+            || (step.action == StepAction::Progress && step.photos.is_empty());
+        if needs_text && step.text.trim().is_empty() {
+            return Err(ValidationError::new(
+                "text",
+                "write what was done (or the reason for sending back)",
+            )
+            .broke(Rule::Empty)
+            .into());
+        }
+        validate::text("text", &step.text, MAX_TEXT_CHARS)?;
+        if step.photos.len() > MAX_PHOTOS_PER_ITEM {
+            return Err(CoreError::TooMany {
+                doc: self.id.clone(),
+                what: "photos",
+                max: MAX_PHOTOS_PER_ITEM,
+            });
+        }
+        for p in &step.photos {
+            if let Some(l) = &p.location {
+                l.validate()?;
+            }
+        }
+        let steps = self.root_map("steps")?;
+        if self
+            .doc
+            .get(&steps, id.as_str())
+            .map_err(|e| self.am(e))?
+            .is_some()
+        {
+            return Err(
+                ValidationError::new("id", format!("step {id} already exists"))
+                    .broke(Rule::Exists)
+                    .into(),
+            );
+        }
+        if self.doc.length(&steps) >= MAX_ITEMS_PER_DOC {
+            return Err(CoreError::TooMany {
+                doc: self.id.clone(),
+                what: "steps",
+                max: MAX_ITEMS_PER_DOC,
+            });
+        }
+        let now = self.ctx.now_ms;
+        let by = self.ctx.user.to_string();
+        let role = self.ctx.role.as_str();
+        let s = self
+            .doc
+            .put_object(&steps, id.as_str(), ObjType::Map)
+            .map_err(|e| self.am(e))?;
+        self.put(&s, "schema", SCHEMA)?;
+        self.put(&s, "action", step.action.as_str())?;
+        self.put(&s, "by", by)?;
+        self.put(&s, "role", role)?;
+        self.put(&s, "at", now)?;
+        self.new_text(&s, "text", &step.text)?;
+        let photos = self
+            .doc
+            .put_object(&s, "photos", ObjType::Map)
+            .map_err(|e| self.am(e))?;
+        for photo in &step.photos {
+            if obj_at(self.doc, &photos, photo.hash.as_str(), ObjType::Map).is_some() {
+                continue;
+            }
+            let p = self
+                .doc
+                .put_object(&photos, photo.hash.as_str(), ObjType::Map)
+                .map_err(|e| self.am(e))?;
+            self.put(&p, "added_at", now)?;
+            if let Some(c) = photo.captured_at {
+                self.put(&p, "captured_at", c)?;
+            }
+            if let Some(l) = &photo.location {
+                self.put_location(&p, "location", l)?;
+            }
+        }
+        Ok(())
     }
 
     fn mark_deleted(&mut self, kind: DocKind, id: &ItemId) -> Result<(), CoreError> {
@@ -602,7 +779,7 @@ impl Writer<'_> {
         let kind = self.id.kind();
         match target {
             TextTarget::Summary => {
-                if kind == DocKind::Night {
+                if matches!(kind, DocKind::Night | DocKind::Item) {
                     return Err(CoreError::WrongKind {
                         doc: self.id.clone(),
                         expected: DocKind::Diary,
@@ -616,6 +793,7 @@ impl Writer<'_> {
                     DocKind::Diary => matches!(field, ItemText::Text),
                     DocKind::Night => matches!(field, ItemText::Issues | ItemText::Help),
                     DocKind::Plan => matches!(field, ItemText::Title | ItemText::Note),
+                    DocKind::Item => false,
                 };
                 if !allowed {
                     return Err(ValidationError::new(
@@ -651,6 +829,48 @@ impl Writer<'_> {
         let t = self.text_obj(obj, key)?;
         self.doc.update_text(&t, value).map_err(|e| self.am(e))
     }
+}
+
+/// A brief any reader can trust: a title, a due date, a responsible person
+/// who is not the issuer, collaborators who are neither, within limits.
+pub(crate) fn check_brief(brief: &ItemBrief, issuer: &UserId) -> Result<(), ValidationError> {
+    if brief.title.trim().is_empty() {
+        return Err(ValidationError::new("title", "must not be empty").broke(Rule::Empty));
+    }
+    validate::short("title", brief.title.trim())?;
+    validate::short("unit", &brief.unit)?;
+    if brief.unit.is_empty() {
+        return Err(ValidationError::new("unit", "must not be empty").broke(Rule::Empty));
+    }
+    if brief.content.trim().is_empty() {
+        return Err(ValidationError::new("content", "must not be empty").broke(Rule::Empty));
+    }
+    validate::text("content", &brief.content, MAX_TEXT_CHARS)?;
+    validate::text("measures", &brief.measures, MAX_TEXT_CHARS)?;
+    if &brief.responsible == issuer {
+        return Err(ValidationError::new(
+            "responsible",
+            "an item is issued to someone else: its issuer confirms it",
+        )
+        .broke(Rule::Inconsistent));
+    }
+    if brief.collaborators.len() > MAX_COLLABORATORS {
+        return Err(
+            ValidationError::new("collaborators", format!("at most {MAX_COLLABORATORS}"))
+                .broke(Rule::OutOfRange),
+        );
+    }
+    let mut seen = std::collections::HashSet::new();
+    for c in &brief.collaborators {
+        if c == issuer || c == &brief.responsible || !seen.insert(c) {
+            return Err(ValidationError::new(
+                "collaborators",
+                format!("{c} is named twice (or is the issuer or the responsible person)"),
+            )
+            .broke(Rule::Inconsistent));
+        }
+    }
+    Ok(())
 }
 
 fn check_span(

@@ -94,6 +94,7 @@ pub fn first_sync_of(doc: &DocId, chunk: Vec<u8>) -> Batch {
     Batch {
         cursor: 0,
         more: false,
+        reads_items: false,
         entries: vec![BatchEntry {
             doc: doc.clone(),
             body: EntryBody::Sync(message.encode()),

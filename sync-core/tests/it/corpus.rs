@@ -707,6 +707,7 @@ fn batch_seeds() -> Vec<(String, Vec<u8>)> {
     let refused = Batch {
         cursor: 7,
         more: true,
+        reads_items: false,
         entries: vec![BatchEntry {
             doc: doc_id("plan:u1:2026-11"),
             body: EntryBody::Refused {
@@ -718,6 +719,7 @@ fn batch_seeds() -> Vec<(String, Vec<u8>)> {
     let garbage_message = Batch {
         cursor: u64::MAX,
         more: false,
+        reads_items: false,
         entries: vec![BatchEntry {
             doc: diary.clone(),
             body: EntryBody::Sync(Bytes::at(2).take(64)),

@@ -83,6 +83,7 @@ fn fixed_request() -> Batch {
     Batch {
         cursor: 0,
         more: false,
+        reads_items: false,
         entries: vec![BatchEntry {
             doc: ids()[0].clone(),
             body: EntryBody::Sync(message.encode()),
@@ -94,6 +95,7 @@ fn fixed_reply() -> Batch {
     Batch {
         cursor: 4242,
         more: true,
+        reads_items: false,
         entries: vec![BatchEntry {
             doc: ids()[2].clone(),
             body: EntryBody::Refused {

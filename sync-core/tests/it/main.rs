@@ -10,6 +10,7 @@ mod common;
 mod convergence;
 mod corpus;
 mod fixtures;
+mod items;
 mod new_ops;
 mod oracle;
 mod photo;

@@ -572,6 +572,7 @@ fn stage(id: &DocId) -> Stage {
                 )
                 .unwrap();
         }
+        sync_core::DocKind::Item => panic!("items are staged in items.rs"),
         sync_core::DocKind::Plan => {
             let fields = TaskFields {
                 title: "修路".into(),

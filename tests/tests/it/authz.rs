@@ -1421,7 +1421,11 @@ impl World {
                     let ids = client.doc_ids();
                     let outside: Vec<String> = ids
                         .iter()
-                        .filter(|d| !who.role.scope().sees_user(d.owner().as_str()))
+                        .filter(|d| {
+                            !who.role
+                                .scope()
+                                .sees_user(d.owner().map(|o| o.as_str()).unwrap_or_default())
+                        })
                         .map(|d| d.to_string())
                         .collect();
                     if !outside.is_empty() {

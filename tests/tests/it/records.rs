@@ -87,7 +87,7 @@ async fn scoped_reads(db: Db) {
             let (status, body) = app.get(&path, token).await;
             assert_eq!(status, expected, "{reader} GET {path}: {body}");
         }
-        let owner = doc.owner().as_str();
+        let owner = doc.owner().expect("a diary has an owner").as_str();
         let (status, body) = app
             .get(
                 &format!("/api/v1/users/{owner}/days?from=2026-11-16&to=2026-11-22"),

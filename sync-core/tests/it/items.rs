@@ -1,0 +1,393 @@
+//! 督办 items through real sync: the issuer's brief, the assignee's steps
+//! offline, the issuer's 销号, and every way around the rights refused by
+//! the write policy — typed edits on the phone and raw Automerge writes as
+//! a hostile client would make them.
+
+use automerge::transaction::Transactable;
+use automerge::{AutoCommit, ObjType, ReadDoc, ROOT};
+use chrono::NaiveDate;
+use sync_core::document::item::{
+    ItemBrief, ItemList, ItemSource, ItemStatus, StepAction, StepFields,
+};
+use sync_core::document::policy::Writer;
+use sync_core::memory::{MemoryReplica, MemoryServer};
+use sync_core::protocol::Batch;
+use sync_core::session::{serve, ClientSession, ClientStore, DocProblem};
+use sync_core::{Actor, CoreError, DocId, Edit, EditContext, ItemId, Record, Role};
+
+use crate::common::user;
+
+fn writer(user: &str, role: Role, replica: &MemoryReplica) -> Writer {
+    Writer {
+        user: user.to_owned(),
+        role,
+        actors: [replica.actor().to_hex()].into_iter().collect(),
+        today: NaiveDate::from_ymd_opt(2026, 11, 30).unwrap(),
+    }
+}
+
+fn sync(
+    server: &mut MemoryServer,
+    replica: &mut MemoryReplica,
+    policy: &Writer,
+) -> Vec<DocProblem> {
+    let peer = replica.actor().to_hex();
+    let mut session = ClientSession::new(replica).unwrap();
+    while let Some(request) = session.next_request(replica).unwrap() {
+        let reply = serve(
+            server,
+            policy,
+            &peer,
+            &Batch::decode(&request.encode()).unwrap(),
+        )
+        .unwrap();
+        session
+            .handle_reply(replica, Batch::decode(&reply.encode()).unwrap())
+            .unwrap();
+    }
+    session.problems().to_vec()
+}
+
+fn ctx(u: &str, role: Role, now_ms: i64) -> EditContext {
+    EditContext {
+        user: user(u),
+        role,
+        now_ms,
+    }
+}
+
+fn brief() -> ItemBrief {
+    ItemBrief {
+        list: ItemList::Supervision,
+        source: ItemSource::Meeting,
+        title: "青山村道路硬化".into(),
+        content: "群众反映三组道路破损，雨天无法通行。".into(),
+        measures: "本月内完成修复并回访。".into(),
+        due: NaiveDate::from_ymd_opt(2026, 12, 15).unwrap(),
+        unit: "qingshan".into(),
+        responsible: user("u1"),
+        collaborators: vec![user("u2")],
+    }
+}
+
+fn step(action: StepAction, text: &str) -> Edit {
+    Edit::AddItemStep {
+        id: ItemId::random(),
+        step: StepFields {
+            action,
+            text: text.into(),
+            photos: Vec::new(),
+        },
+    }
+}
+
+/// The issuer l1 (a leader) opens an item for u1 with u2 helping; each
+/// phone has synced it.
+struct Stage {
+    server: MemoryServer,
+    issuer: MemoryReplica,
+    responsible: MemoryReplica,
+    helper: MemoryReplica,
+    id: DocId,
+}
+
+fn stage() -> Stage {
+    let mut server = MemoryServer::new();
+    let mut issuer = MemoryReplica::new(Actor::random());
+    let id = DocId::new_item();
+    issuer
+        .edit(
+            &id,
+            &Edit::IssueItem { brief: brief() },
+            &ctx("l1", Role::Leader, 1_000),
+        )
+        .unwrap();
+    let w = writer("l1", Role::Leader, &issuer);
+    assert_eq!(sync(&mut server, &mut issuer, &w), vec![]);
+    let mut responsible = MemoryReplica::new(Actor::random());
+    let w = writer("u1", Role::Cadre, &responsible);
+    assert_eq!(sync(&mut server, &mut responsible, &w), vec![]);
+    let mut helper = MemoryReplica::new(Actor::random());
+    let w = writer("u2", Role::Cadre, &helper);
+    assert_eq!(sync(&mut server, &mut helper, &w), vec![]);
+    Stage {
+        server,
+        issuer,
+        responsible,
+        helper,
+        id,
+    }
+}
+
+fn item_of(replica: &mut MemoryReplica, id: &DocId) -> sync_core::document::item::Item {
+    match replica.document(id).unwrap().unwrap().read() {
+        Record::Item(i) => i,
+        other => panic!("not an item: {other:?}"),
+    }
+}
+
+#[test]
+fn an_item_goes_from_issue_through_offline_work_to_confirmation() {
+    let mut s = stage();
+    let got = item_of(&mut s.responsible, &s.id);
+    assert_eq!(got.brief.as_ref().unwrap().issuer, "l1");
+    assert_eq!(got.brief.as_ref().unwrap().collaborators, vec!["u2"]);
+
+    // Offline on both phones: progress by both, then the request.
+    let u1 = ctx("u1", Role::Cadre, 2_000);
+    s.responsible
+        .edit(&s.id, &step(StepAction::Progress, "已联系施工队"), &u1)
+        .unwrap();
+    let u2 = ctx("u2", Role::Cadre, 2_500);
+    s.helper
+        .edit(&s.id, &step(StepAction::Progress, "已备料"), &u2)
+        .unwrap();
+    let u1 = ctx("u1", Role::Cadre, 3_000);
+    s.responsible
+        .edit(
+            &s.id,
+            &step(StepAction::RequestClose, "已修复，申请销号"),
+            &u1,
+        )
+        .unwrap();
+    let w = writer("u1", Role::Cadre, &s.responsible);
+    assert_eq!(sync(&mut s.server, &mut s.responsible, &w), vec![]);
+    let w = writer("u2", Role::Cadre, &s.helper);
+    assert_eq!(sync(&mut s.server, &mut s.helper, &w), vec![]);
+
+    // The issuer sees both and confirms.
+    let w = writer("l1", Role::Leader, &s.issuer);
+    assert_eq!(sync(&mut s.server, &mut s.issuer, &w), vec![]);
+    let seen = item_of(&mut s.issuer, &s.id);
+    assert_eq!(seen.steps.len(), 3);
+    assert_eq!(seen.standing().status, ItemStatus::AwaitingConfirmation);
+    s.issuer
+        .edit(
+            &s.id,
+            &step(StepAction::Confirm, "同意销号"),
+            &ctx("l1", Role::Leader, 4_000),
+        )
+        .unwrap();
+    assert_eq!(sync(&mut s.server, &mut s.issuer, &w), vec![]);
+    let w = writer("u1", Role::Cadre, &s.responsible);
+    assert_eq!(sync(&mut s.server, &mut s.responsible, &w), vec![]);
+    let closed = item_of(&mut s.responsible, &s.id).standing();
+    assert_eq!(closed.status, ItemStatus::Closed);
+    assert_eq!(
+        (closed.done_at, closed.closed_at),
+        (Some(3_000), Some(4_000))
+    );
+}
+
+#[test]
+fn the_phone_refuses_steps_outside_a_part() {
+    let mut s = stage();
+    let u1 = ctx("u1", Role::Cadre, 2_000);
+    let own_confirm = s
+        .responsible
+        .edit(&s.id, &step(StepAction::Confirm, "我自己销号"), &u1);
+    assert!(
+        matches!(own_confirm, Err(CoreError::Forbidden { .. })),
+        "{own_confirm:?}"
+    );
+    let u2 = ctx("u2", Role::Cadre, 2_000);
+    let helper_request = s
+        .helper
+        .edit(&s.id, &step(StepAction::RequestClose, "完成"), &u2);
+    assert!(
+        matches!(helper_request, Err(CoreError::Forbidden { .. })),
+        "{helper_request:?}"
+    );
+    let send_back_open = s.issuer.edit(
+        &s.id,
+        &step(StepAction::SendBack, "不行"),
+        &ctx("l1", Role::Leader, 2_000),
+    );
+    assert!(
+        send_back_open.is_err(),
+        "an open item is not sent back: {send_back_open:?}"
+    );
+    let reissue = s.issuer.edit(
+        &s.id,
+        &Edit::IssueItem { brief: brief() },
+        &ctx("l1", Role::Leader, 2_000),
+    );
+    assert!(reissue.is_err(), "an item is issued once: {reissue:?}");
+    let cadre_issue = MemoryReplica::new(Actor::random()).edit(
+        &DocId::new_item(),
+        &Edit::IssueItem { brief: brief() },
+        &ctx("u9", Role::Cadre, 1_000),
+    );
+    assert!(
+        matches!(cadre_issue, Err(CoreError::Forbidden { .. })),
+        "{cadre_issue:?}"
+    );
+}
+
+/// Write a whole step with Automerge's calls, as another client would.
+fn raw_step(am: &mut AutoCommit, action: &str, by: &str, role: &str) {
+    let steps = am.get(ROOT, "steps").unwrap().unwrap().1;
+    let s = am
+        .put_object(&steps, ItemId::random().as_str(), ObjType::Map)
+        .unwrap();
+    am.put(&s, "schema", 1u64).unwrap();
+    am.put(&s, "action", action).unwrap();
+    am.put(&s, "by", by).unwrap();
+    am.put(&s, "role", role).unwrap();
+    am.put(&s, "at", 5_000i64).unwrap();
+    am.put_object(&s, "text", ObjType::Text).unwrap();
+    am.put_object(&s, "photos", ObjType::Map).unwrap();
+}
+
+/// `mutation` written raw on `who`'s phone is refused whole, for `says`.
+fn refused(s: &mut Stage, who: &str, mutation: impl FnOnce(&mut AutoCommit), says: &str) {
+    let (replica, role) = match who {
+        "u1" => (&mut s.responsible, Role::Cadre),
+        "u2" => (&mut s.helper, Role::Cadre),
+        _ => (&mut s.issuer, Role::Leader),
+    };
+    let before = s.server.stored_bytes(&s.id).map(<[u8]>::to_vec);
+    let mut doc = replica.document(&s.id).unwrap().unwrap();
+    mutation(doc.automerge_mut());
+    doc.automerge_mut().commit();
+    replica.insert_raw(doc);
+    let w = writer(who, role, replica);
+    let problems = sync(&mut s.server, replica, &w);
+    assert_eq!(
+        s.server.stored_bytes(&s.id).map(<[u8]>::to_vec),
+        before,
+        "{says}: stored"
+    );
+    assert_eq!(problems.len(), 1, "{says}: {problems:?}");
+    assert_eq!(problems[0].code, "forbidden_change", "{says}: {problems:?}");
+    assert!(
+        problems[0].message.contains(says),
+        "{says}: {}",
+        problems[0].message
+    );
+}
+
+#[test]
+fn the_server_refuses_what_a_hostile_phone_writes_into_an_item() {
+    refused(
+        &mut stage(),
+        "u1",
+        |am| raw_step(am, "confirm", "u1", "cadre"),
+        "may not take the step",
+    );
+    refused(
+        &mut stage(),
+        "u2",
+        |am| raw_step(am, "request_close", "u2", "cadre"),
+        "may not take",
+    );
+    refused(
+        &mut stage(),
+        "u1",
+        |am| raw_step(am, "progress", "l1", "leader"),
+        "not written by",
+    );
+    refused(
+        &mut stage(),
+        "u1",
+        |am| {
+            let b = am.get(ROOT, "brief").unwrap().unwrap().1;
+            am.put(&b, "due", "2027-06-30").unwrap();
+        },
+        "written once",
+    );
+    refused(
+        &mut stage(),
+        "l1",
+        |am| {
+            let b = am.get(ROOT, "brief").unwrap().unwrap().1;
+            am.put(&b, "responsible", "u3").unwrap();
+        },
+        "written once",
+    );
+    refused(
+        &mut stage(),
+        "u1",
+        |am| {
+            am.put(ROOT, "note", "x").unwrap();
+        },
+        "no such field",
+    );
+    // A step that stands is never changed, not even by its author.
+    let mut s = stage();
+    let u1 = ctx("u1", Role::Cadre, 2_000);
+    s.responsible
+        .edit(&s.id, &step(StepAction::Progress, "已联系"), &u1)
+        .unwrap();
+    let w = writer("u1", Role::Cadre, &s.responsible);
+    assert_eq!(sync(&mut s.server, &mut s.responsible, &w), vec![]);
+    refused(
+        &mut s,
+        "u1",
+        |am| {
+            let steps = am.get(ROOT, "steps").unwrap().unwrap().1;
+            let (key, _) = am
+                .map_range(&steps, ..)
+                .map(|i| (i.key.to_string(), ()))
+                .next()
+                .unwrap();
+            let st = am.get(&steps, &key).unwrap().unwrap().1;
+            am.put(&st, "at", 1i64).unwrap();
+        },
+        "never changed",
+    );
+}
+
+#[test]
+fn a_confirmation_wins_over_a_concurrent_sending_back() {
+    let mut s = stage();
+    let u1 = ctx("u1", Role::Cadre, 2_000);
+    s.responsible
+        .edit(&s.id, &step(StepAction::RequestClose, "完成"), &u1)
+        .unwrap();
+    let w = writer("u1", Role::Cadre, &s.responsible);
+    assert_eq!(sync(&mut s.server, &mut s.responsible, &w), vec![]);
+    // The issuer and a leader above both answer, each offline.
+    let w = writer("l1", Role::Leader, &s.issuer);
+    assert_eq!(sync(&mut s.server, &mut s.issuer, &w), vec![]);
+    let mut above = MemoryReplica::new(Actor::random());
+    let wa = writer("s1", Role::Supervisor, &above);
+    assert_eq!(sync(&mut s.server, &mut above, &wa), vec![]);
+    above
+        .edit(
+            &s.id,
+            &step(StepAction::SendBack, "材料不全"),
+            &ctx("s1", Role::Supervisor, 3_000),
+        )
+        .unwrap();
+    s.issuer
+        .edit(
+            &s.id,
+            &step(StepAction::Confirm, "同意"),
+            &ctx("l1", Role::Leader, 2_500),
+        )
+        .unwrap();
+    assert_eq!(sync(&mut s.server, &mut above, &wa), vec![]);
+    assert_eq!(sync(&mut s.server, &mut s.issuer, &w), vec![]);
+    assert_eq!(sync(&mut s.server, &mut above, &wa), vec![]);
+    for r in [&mut s.issuer, &mut above] {
+        let item = item_of(r, &s.id);
+        assert_eq!(item.steps.len(), 3);
+        assert_eq!(item.standing().status, ItemStatus::Closed);
+    }
+}
+
+#[test]
+fn an_item_genesis_is_the_same_everywhere_and_frozen() {
+    let id = DocId::parse("item:0123456789abcdef0123456789abcdef").unwrap();
+    let mut a = sync_core::document::genesis(&id);
+    let mut b = sync_core::document::genesis(&id);
+    assert_eq!(a.save(), b.save());
+    assert_eq!(sync_core::document::genesis_hash(&id), a.get_heads()[0]);
+    assert_eq!(
+        a.get(ROOT, "id").unwrap().unwrap().0.to_string(),
+        "\"0123456789abcdef0123456789abcdef\""
+    );
+    let other = DocId::new_item();
+    assert_ne!(sync_core::document::genesis_hash(&other), a.get_heads()[0]);
+}
