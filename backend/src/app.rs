@@ -47,6 +47,12 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/v1/users/{user_id}/days", get(routes::records::days))
         .route(
+            "/api/v1/items",
+            get(routes::items::list).post(routes::items::issue),
+        )
+        .route("/api/v1/items/{item_id}", get(routes::items::get))
+        .route("/api/v1/items/{item_id}/steps", post(routes::items::step))
+        .route(
             "/api/v1/units/{unit_id}/filing",
             get(routes::records::filing),
         )

@@ -128,6 +128,9 @@ pub struct Config {
     pub publish_hour: u32,
     /// A month's reviews are due by the end of this day of the next month.
     pub review_deadline_day: u32,
+    /// An item (督办, 问题清单) overdue this many days is shown to the
+    /// level above as escalated.
+    pub item_escalate_days: u32,
     /// The web pages are served over HTTPS (through a proxy): the session
     /// cookie is marked `Secure`.
     pub web_secure_cookie: bool,
@@ -172,6 +175,7 @@ impl Default for Config {
             publish_hour: 8,
             web_secure_cookie: false,
             review_deadline_day: 5,
+            item_escalate_days: 3,
             metrics_token: None,
             public_url: None,
         }

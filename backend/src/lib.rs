@@ -14,6 +14,7 @@ pub mod demo;
 pub mod error;
 pub mod events;
 pub mod invisible;
+pub mod items;
 pub mod jobs;
 pub mod limits;
 pub mod login_name;

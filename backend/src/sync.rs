@@ -342,6 +342,28 @@ pub async fn edit_on_server(
     id: &DocId,
     edit: sync_core::Edit,
 ) -> Result<(), ServerEditError> {
+    write_on_server(state, caller, id, edit, false).await
+}
+
+/// [`edit_on_server`] for a document the server does not hold yet (an item
+/// being issued): its genesis and `edit` are stored together, and if the
+/// id is taken meanwhile nothing is (`Store(Stale)`).
+pub async fn open_on_server(
+    state: &AppState,
+    caller: &Caller,
+    id: &DocId,
+    edit: sync_core::Edit,
+) -> Result<(), ServerEditError> {
+    write_on_server(state, caller, id, edit, true).await
+}
+
+async fn write_on_server(
+    state: &AppState,
+    caller: &Caller,
+    id: &DocId,
+    edit: sync_core::Edit,
+    new: bool,
+) -> Result<(), ServerEditError> {
     let store = &state.store;
     let actors: HashSet<String> = store
         .device_actors(&caller.device_id)
@@ -366,10 +388,12 @@ pub async fn edit_on_server(
     let edit = Arc::new(edit);
     for attempt in 1..=MAX_MERGE_ATTEMPTS {
         let docs = store.load_documents(std::slice::from_ref(&key)).await?;
-        let bytes = docs
-            .get(&key)
-            .map(|d| d.bytes.clone())
-            .ok_or(ServerEditError::NoDocument)?;
+        let bytes = match (docs.get(&key), new) {
+            (Some(d), false) => Some(d.bytes.clone()),
+            (None, true) => None,
+            (None, false) => return Err(ServerEditError::NoDocument),
+            (Some(_), true) => return Err(ServerEditError::Store(StoreError::Stale(key))),
+        };
         let (id2, actor2, policy2, edit2, user2) = (
             id.clone(),
             actor.clone(),
@@ -379,10 +403,19 @@ pub async fn edit_on_server(
         );
         let role = caller.user.role;
         let accepted = tokio::task::spawn_blocking(move || {
-            let mut before = Document::load_stored(id2.clone(), &bytes, &actor2)
-                .map_err(ServerEditError::internal)?;
+            let (mut before, mut after) = match &bytes {
+                Some(bytes) => {
+                    let before = Document::load_stored(id2.clone(), bytes, &actor2)
+                        .map_err(ServerEditError::internal)?;
+                    let after = before.clone();
+                    (before, after)
+                }
+                None => (
+                    Document::empty(id2.clone(), &actor2),
+                    Document::create(id2.clone(), &actor2),
+                ),
+            };
             let prev = before.heads();
-            let mut after = before.clone();
             let ctx = sync_core::EditContext {
                 user: user2,
                 role,
@@ -407,7 +440,7 @@ pub async fn edit_on_server(
                 id: id2,
                 bytes: saved,
                 heads: heads_hex(&after.heads()),
-                prev_heads: Some(heads_hex(&prev)),
+                prev_heads: bytes.is_some().then(|| heads_hex(&prev)),
                 changes,
                 record: after.read(),
             })

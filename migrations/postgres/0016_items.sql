@@ -27,8 +27,8 @@ CREATE TABLE items (
     status TEXT NOT NULL,
     done_at BIGINT,
     closed_at BIGINT,
-    sent_back INTEGER NOT NULL,
-    steps INTEGER NOT NULL,
+    sent_back BIGINT NOT NULL,
+    steps BIGINT NOT NULL,
     last_step_at BIGINT
 );
 CREATE INDEX items_unit ON items (unit_id, issued_at);

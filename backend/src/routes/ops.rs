@@ -29,6 +29,10 @@ use crate::state::AppState;
         crate::routes::records::changes,
         crate::routes::records::days,
         crate::routes::records::filing,
+        crate::routes::items::issue,
+        crate::routes::items::list,
+        crate::routes::items::get,
+        crate::routes::items::step,
     ),
     components(schemas(
         ErrorBody,
@@ -36,7 +40,13 @@ use crate::state::AppState;
         crate::routes::auth::LoginRequest,
         crate::routes::auth::RefreshRequest,
         crate::routes::people::People,
-        crate::routes::people::Person
+        crate::routes::people::Person,
+        crate::items::IssueInput,
+        crate::items::ItemSummary,
+        crate::items::ItemView,
+        crate::items::StepView,
+        crate::items::Person,
+        crate::routes::items::StepInput
     ))
 )]
 pub struct ApiDoc;

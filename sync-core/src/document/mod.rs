@@ -30,6 +30,7 @@ pub(crate) use chunk::forget_inflated;
 pub use model::*;
 pub use new_ops::{NewChange, NewOps, NewOpsSource, OpAction, OpTarget, OpValue};
 pub use reauthor::{reauthor, ReauthorError, Reauthored};
+pub use write::check_brief;
 
 use crate::error::CoreError;
 use crate::ids::{DocId, DocKind};

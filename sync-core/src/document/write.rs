@@ -833,7 +833,7 @@ impl Writer<'_> {
 
 /// A brief any reader can trust: a title, a due date, a responsible person
 /// who is not the issuer, collaborators who are neither, within limits.
-pub(crate) fn check_brief(brief: &ItemBrief, issuer: &UserId) -> Result<(), ValidationError> {
+pub fn check_brief(brief: &ItemBrief, issuer: &UserId) -> Result<(), ValidationError> {
     if brief.title.trim().is_empty() {
         return Err(ValidationError::new("title", "must not be empty").broke(Rule::Empty));
     }

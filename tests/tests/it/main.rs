@@ -16,6 +16,7 @@ mod demo;
 mod events;
 mod group_commit;
 mod hardening;
+mod items;
 mod photos;
 mod publications;
 mod records;

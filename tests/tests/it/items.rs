@@ -1,0 +1,336 @@
+//! 督办 items end to end on the real server: a leader issues one over the
+//! API, it reaches the responsible person's and the collaborator's phones
+//! at their next sync (and nobody else's), the phone works it offline and
+//! asks to close, the leader sends it back and then confirms, and the
+//! phone sees it closed; a cadre cannot confirm their own item or issue
+//! one, outsiders read nothing, and an overdue item is marked and
+//! escalated.
+
+use serde_json::{json, Value};
+use sync_core::document::item::{ItemStatus, StepAction, StepFields};
+use sync_core::memory::MemoryReplica;
+use sync_core::session::ClientStore;
+use sync_core::{Actor, DocId, Edit, EditContext, ItemId, Record, Role, UserId};
+
+use jishi_tests::users::UserBuilder;
+use jishi_tests::{on_both_databases, Db, TestApp};
+
+async fn post(app: &TestApp, token: &str, path: &str, body: Value) -> (u16, Value) {
+    let r = app
+        .http
+        .post(app.url(path))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+fn step(action: StepAction, text: &str) -> Edit {
+    Edit::AddItemStep {
+        id: ItemId::random(),
+        step: StepFields {
+            action,
+            text: text.into(),
+            photos: Vec::new(),
+        },
+    }
+}
+
+fn status_on(phone: &mut MemoryReplica, id: &DocId) -> ItemStatus {
+    match phone.document(id).unwrap().unwrap().read() {
+        Record::Item(i) => i.standing().status,
+        other => panic!("not an item: {other:?}"),
+    }
+}
+
+async fn items_loop(db: Db) {
+    let app = TestApp::spawn(db).await;
+    app.seed().await;
+    app.seed_other_county().await;
+    app.add_user(UserBuilder::cadre("u5").unit("v1").build())
+        .await;
+    app.add_user(UserBuilder::cadre("u4").unit("v1").build())
+        .await;
+    let l1 = app.login("l1", "web", &[Actor::random().to_hex()]).await;
+    let mut u1_phone = MemoryReplica::new(Actor::random());
+    let u1 = app.login("u1", "phone", &[u1_phone.actor().to_hex()]).await;
+    let mut u5_phone = MemoryReplica::new(Actor::random());
+    let u5 = app
+        .login("u5", "phone-u5", &[u5_phone.actor().to_hex()])
+        .await;
+    let mut u4_phone = MemoryReplica::new(Actor::random());
+    let u4 = app
+        .login("u4", "phone-u4", &[u4_phone.actor().to_hex()])
+        .await;
+    let s1 = app.login("s1", "web-s1", &[Actor::random().to_hex()]).await;
+
+    let issue = json!({
+        "list": "supervision", "source": "meeting", "title": "青山村道路硬化",
+        "content": "群众反映三组道路破损，雨天无法通行。", "measures": "本月内完成修复并回访。",
+        "due_workdays": 3, "responsible": "u1", "collaborators": ["u5"],
+    });
+    // A cadre issues nothing; a responsible person outside the scope is refused.
+    let (status, body) = post(&app, &u1.access, "/api/v1/items", issue.clone()).await;
+    assert_eq!(status, 403, "{body}");
+    let mut outside = issue.clone();
+    outside["responsible"] = json!("u3");
+    let (status, body) = post(&app, &l1.access, "/api/v1/items", outside).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (400, Some("unknown_person")),
+        "{body}"
+    );
+    let mut both = issue.clone();
+    both["due"] = json!("2026-01-01");
+    let (status, body) = post(&app, &l1.access, "/api/v1/items", both).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (400, Some("bad_due")),
+        "{body}"
+    );
+
+    let (status, item) = post(&app, &l1.access, "/api/v1/items", issue.clone()).await;
+    assert_eq!(status, 201, "{item}");
+    let item_id = item["id"].as_str().unwrap().to_owned();
+    assert!(item_id.starts_with("item:"), "{item}");
+    assert_eq!(item["status"], "open");
+    assert_eq!(item["responsible"]["name"], "用户u1");
+    assert_eq!(item["collaborators"][0]["id"], "u5");
+    let id = DocId::parse(&item_id).unwrap();
+
+    // It reaches the people named on it, and nobody else.
+    let (_, problems) = app.sync(&mut u1_phone, &u1.access).await;
+    assert!(problems.is_empty(), "{problems:?}");
+    assert!(u1_phone.doc_ids().contains(&id));
+    let (_, problems) = app.sync(&mut u5_phone, &u5.access).await;
+    assert!(problems.is_empty(), "{problems:?}");
+    assert!(u5_phone.doc_ids().contains(&id));
+    app.sync(&mut u4_phone, &u4.access).await;
+    assert!(!u4_phone.doc_ids().contains(&id));
+    let (status, _) = app
+        .get(&format!("/api/v1/items/{item_id}"), &u4.access)
+        .await;
+    assert_eq!(status, 404);
+    let (status, _) = post(
+        &app,
+        &u4.access,
+        &format!("/api/v1/items/{item_id}/steps"),
+        json!({"action": "progress", "text": "我来看看"}),
+    )
+    .await;
+    assert_eq!(status, 404);
+    let (_, listed) = app.get("/api/v1/items", &u4.access).await;
+    assert_eq!(listed, json!([]));
+
+    // The phone works it offline and asks to close.
+    let ctx = |u: &str| EditContext {
+        user: UserId::parse(u).unwrap(),
+        role: Role::Cadre,
+        now_ms: sync_core::china::now().timestamp_millis(),
+    };
+    u1_phone
+        .edit(&id, &step(StepAction::Progress, "已联系施工队"), &ctx("u1"))
+        .unwrap();
+    u5_phone
+        .edit(&id, &step(StepAction::Progress, "已备料"), &ctx("u5"))
+        .unwrap();
+    u1_phone
+        .edit(
+            &id,
+            &step(StepAction::RequestClose, "已修复，申请销号"),
+            &ctx("u1"),
+        )
+        .unwrap();
+    for (phone, token) in [(&mut u1_phone, &u1.access), (&mut u5_phone, &u5.access)] {
+        let (_, problems) = app.sync(phone, token).await;
+        assert!(problems.is_empty(), "{problems:?}");
+    }
+    // Nobody confirms their own item: not on the phone, not over the API.
+    assert!(u1_phone
+        .edit(&id, &step(StepAction::Confirm, "自己销号"), &ctx("u1"))
+        .is_err());
+    let (status, body) = post(
+        &app,
+        &u1.access,
+        &format!("/api/v1/items/{item_id}/steps"),
+        json!({"action": "confirm", "text": ""}),
+    )
+    .await;
+    assert_eq!(status, 403, "{body}");
+
+    let (status, seen) = app
+        .get(&format!("/api/v1/items/{item_id}"), &l1.access)
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(seen["status"], "awaiting_confirmation", "{seen}");
+    assert_eq!(seen["history"].as_array().unwrap().len(), 3);
+    assert_eq!(seen["may"], json!(["progress", "confirm", "send_back"]));
+
+    // Sent back with a reason; the phone sees it returned, asks again.
+    let path = format!("/api/v1/items/{item_id}/steps");
+    let (status, body) = post(
+        &app,
+        &l1.access,
+        &path,
+        json!({"action": "send_back", "text": ""}),
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (400, Some("bad_step")),
+        "a reason is needed: {body}"
+    );
+    let (status, body) = post(
+        &app,
+        &l1.access,
+        &path,
+        json!({"action": "send_back", "text": "缺少回访记录"}),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["status"], "returned");
+    assert_eq!(body["returned_because"], "缺少回访记录");
+    app.sync(&mut u1_phone, &u1.access).await;
+    assert_eq!(status_on(&mut u1_phone, &id), ItemStatus::Returned);
+    u1_phone
+        .edit(
+            &id,
+            &step(StepAction::RequestClose, "已补回访记录"),
+            &ctx("u1"),
+        )
+        .unwrap();
+    let (_, problems) = app.sync(&mut u1_phone, &u1.access).await;
+    assert!(problems.is_empty(), "{problems:?}");
+
+    // The level above may confirm as well as the issuer; here the issuer does.
+    let (_, as_s1) = app
+        .get(&format!("/api/v1/items/{item_id}"), &s1.access)
+        .await;
+    assert_eq!(
+        as_s1["may"],
+        json!(["progress", "confirm", "send_back"]),
+        "{as_s1}"
+    );
+    let (status, body) = post(
+        &app,
+        &l1.access,
+        &path,
+        json!({"action": "confirm", "text": "同意销号"}),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["status"], "closed");
+    assert_eq!(body["sent_back"], 1);
+    assert_eq!(body["closed_by"]["id"], "l1");
+    assert_eq!(body["may"], json!([]));
+    app.sync(&mut u1_phone, &u1.access).await;
+    assert_eq!(status_on(&mut u1_phone, &id), ItemStatus::Closed);
+    let (status, body) = post(
+        &app,
+        &l1.access,
+        &path,
+        json!({"action": "confirm", "text": "再次"}),
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (400, Some("bad_step")),
+        "{body}"
+    );
+
+    // Lists: the issuer's, the responsible person's, and the county's by unit.
+    for (token, query) in [
+        (&l1.access, ""),
+        (&u1.access, ""),
+        (&u5.access, ""),
+        (&s1.access, "?unit=t1"),
+    ] {
+        let (status, listed) = app.get(&format!("/api/v1/items{query}"), token).await;
+        assert_eq!(status, 200, "{listed}");
+        assert_eq!(listed.as_array().unwrap().len(), 1, "{listed}");
+        assert_eq!(listed[0]["status"], "closed");
+    }
+    let (status, _) = app.get("/api/v1/items?unit=c2", &l1.access).await;
+    assert_eq!(status, 404, "a unit outside the scope is not found");
+
+    // Overdue and escalated: a second item whose 时限 has passed.
+    let (_, late) = post(&app, &l1.access, "/api/v1/items", issue).await;
+    let late_id = late["id"].as_str().unwrap().to_owned();
+    app.execute_sql(&format!(
+        "UPDATE items SET due = '2026-01-05' WHERE doc_id = '{late_id}'"
+    ))
+    .await;
+    let (_, listed) = app.get("/api/v1/items", &s1.access).await;
+    let row = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == late_id.as_str())
+        .unwrap();
+    assert_eq!(
+        (row["overdue"].as_bool(), row["escalated"].as_bool()),
+        (Some(true), Some(true)),
+        "{row}"
+    );
+    assert!(row["overdue_days"].as_i64().unwrap() > 3);
+}
+on_both_databases!(issue_work_offline_send_back_and_confirm, items_loop);
+
+/// A client of an older version, which does not say it reads items, is
+/// never sent one (it would refuse the id and with it the whole reply).
+async fn old_clients(db: Db) {
+    let app = TestApp::spawn(db).await;
+    app.seed().await;
+    let l1 = app.login("l1", "web", &[Actor::random().to_hex()]).await;
+    let (status, item) = post(
+        &app,
+        &l1.access,
+        "/api/v1/items",
+        json!({
+            "list": "problem", "source": "self_check", "title": "台账不全",
+            "content": "上月走访台账缺三户。", "due_workdays": 10, "responsible": "u1",
+        }),
+    )
+    .await;
+    assert_eq!(status, 201, "{item}");
+    let u1 = app
+        .login("u1", "old-phone", &[Actor::random().to_hex()])
+        .await;
+    let old = sync_core::protocol::Batch::default();
+    assert!(!old.reads_items);
+    let r = app
+        .http
+        .post(app.url("/api/v1/sync"))
+        .bearer_auth(&u1.access)
+        .header("content-type", sync_core::protocol::CONTENT_TYPE)
+        .body(old.encode())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let reply = sync_core::protocol::Batch::decode(&r.bytes().await.unwrap()).unwrap();
+    assert!(reply.entries.is_empty(), "{:?}", reply.entries);
+    let new = sync_core::protocol::Batch {
+        reads_items: true,
+        ..Default::default()
+    };
+    let r = app
+        .http
+        .post(app.url("/api/v1/sync"))
+        .bearer_auth(&u1.access)
+        .header("content-type", sync_core::protocol::CONTENT_TYPE)
+        .body(new.encode())
+        .send()
+        .await
+        .unwrap();
+    let reply = sync_core::protocol::Batch::decode(&r.bytes().await.unwrap()).unwrap();
+    assert_eq!(reply.entries.len(), 1);
+    assert_eq!(
+        reply.entries[0].doc.to_string(),
+        item["id"].as_str().unwrap()
+    );
+}
+on_both_databases!(older_clients_are_never_sent_items, old_clients);
