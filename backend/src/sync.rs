@@ -365,11 +365,19 @@ async fn write_on_server(
     new: bool,
 ) -> Result<(), ServerEditError> {
     let store = &state.store;
-    let actors: HashSet<String> = store
+    let mut actors: HashSet<String> = store
         .device_actors(&caller.device_id)
         .await?
         .into_iter()
         .collect();
+    if actors.is_empty() {
+        // A client that registered no actor (another system over the
+        // API): its device gets one, so its writes are attributed to it
+        // like a phone's.
+        let fresh = Actor::random().to_hex();
+        store.add_device_actor(&caller.device_id, &fresh).await?;
+        actors.insert(fresh);
+    }
     let actor = actors
         .iter()
         .next()

@@ -508,6 +508,15 @@ impl Store {
     }
 
     /// The actors registered to a device (hex).
+    /// Register one more Automerge actor (hex, fresh and random) to a
+    /// device: a server-side write for a client that registered none.
+    pub async fn add_device_actor(&self, device_id: &str, actor: &str) -> Result<(), StoreError> {
+        on_pool!(self.pool(), p => sqlx::query(
+            "INSERT INTO device_actors (actor, device_id, created_at) VALUES ($1, $2, $3)")
+            .bind(actor).bind(device_id).bind(now_ms()).execute(p).await.map(|_| ()))?;
+        Ok(())
+    }
+
     pub async fn device_actors(&self, device_id: &str) -> Result<Vec<String>, StoreError> {
         let rows = on_pool!(self.pool(), p => sqlx::query_scalar(
             "SELECT actor FROM device_actors WHERE device_id = $1 ORDER BY actor")

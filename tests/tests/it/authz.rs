@@ -91,6 +91,24 @@ const MATRIX: &[Row] = &[
     Row { route: "GET /api/v1/documents/{doc_id}/changes", table: API_DOCUMENT },
     Row { route: "GET /api/v1/users/{user_id}/days", table: API_READ },
     Row { route: "GET /api/v1/units/{unit_id}/filing", table: API_OVERSEEN },
+    // ---- 督办 items: named on it, or over its responsible person ---------
+    Row { route: "GET /api/v1/items", table: "
+        mine                                    200   200   200   200   401   401   401" },
+    Row { route: "POST /api/v1/items", table: "
+        mine                                    403   201   201   201   401   401   401
+        parent                                  403   400   -     -     -     -     -
+        grandparent                             403   -     -     -     -     -     -
+        sibling                                 403   400   400   400   401   401   401
+        foreign                                 403   400   400   400   401   401   401
+        guessed                                 403   400   400   400   401   401   401" },
+    Row { route: "GET /api/v1/items/{item_id}", table: API_READ },
+    Row { route: "POST /api/v1/items/{item_id}/steps", table: "
+        mine                                    201   201   201   201   401   401   401
+        parent                                  404   404   -     -     -     -     -
+        grandparent                             404   -     -     -     -     -     -
+        sibling                                 404   404   404   404   401   401   401
+        foreign                                 404   404   404   404   401   401   401
+        guessed                                 404   404   404   404   401   401   401" },
     Row { route: "POST /api/v1/sync", table: "
         mine                                    ok    ok    ok    ok    401   401   401
         parent                                  nf    nf    -     -     -     -     -
@@ -718,6 +736,27 @@ struct World {
     http: reqwest::Client,
     people: Vec<Who>,
     no_photo: String,
+    /// (responsible person, item id): an item issued to each person a
+    /// case asks for.
+    items: Vec<(&'static str, String)>,
+}
+
+/// Who issues the item of each person the cases ask for: someone over
+/// them (l3, a leader of the other county, only for this).
+const ITEM_ISSUERS: [(&str, &str); 6] = [
+    ("u1", "l1"),
+    ("u4", "l1"),
+    ("u2", "s1"),
+    ("l1", "s1"),
+    ("s1", "a1"),
+    ("u3", "l3"),
+];
+
+/// An id of an item nobody issued.
+const NO_ITEM: &str = "item:00000000000000000000000000000009";
+
+fn item_title(person: &str) -> String {
+    format!("{person}督办事项")
 }
 
 fn ctx(user: &str, role: sync_core::Role) -> EditContext {
@@ -836,11 +875,39 @@ impl World {
             .await
             .unwrap());
 
+        // An item issued to each person the cases ask for.
+        app.add_user(UserBuilder::leader("l3").unit("t3").scope("t3").build())
+            .await;
+        let mut items = Vec::new();
+        for (person, issuer) in ITEM_ISSUERS {
+            let s = app
+                .login(
+                    issuer,
+                    &format!("authz-issue-{issuer}"),
+                    &[Actor::random().to_hex()],
+                )
+                .await;
+            let r = http
+                .post(app.url("/api/v1/items"))
+                .bearer_auth(&s.access)
+                .json(&json!({
+                    "list": "supervision", "source": "superior", "title": item_title(person),
+                    "content": "授权矩阵", "due_workdays": 5, "responsible": person,
+                }))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), StatusCode::CREATED, "issue to {person}");
+            let body: Value = r.json().await.unwrap();
+            items.push((person, body["id"].as_str().unwrap().to_owned()));
+        }
+
         let mut world = World {
             app,
             http,
             people: Vec::new(),
             no_photo: sha(b"authz: a photo nobody took"),
+            items,
         };
         for role in ROLES {
             let user = role.user();
@@ -1097,6 +1164,36 @@ impl World {
                 } else {
                     private_text(t.user)
                 });
+            }
+            "/api/v1/items" if method == "GET" => {
+                req.shows = shows(item_title(t.user));
+                req.readers_of = unit_of(who.user);
+            }
+            "/api/v1/items" => {
+                // Issued to the case's person: only someone in scope.
+                req.json = Some(json!({
+                    "list": "problem", "source": "self_check", "title": format!("授权矩阵 {}", who.role.key()),
+                    "content": "授权矩阵", "due_workdays": 5, "responsible": person,
+                }));
+            }
+            "/api/v1/items/{item_id}" | "/api/v1/items/{item_id}/steps" => {
+                let item = match case {
+                    Case::Guessed => NO_ITEM.to_owned(),
+                    _ => self
+                        .items
+                        .iter()
+                        .find(|i| i.0 == person)
+                        .map(|i| i.1.clone())
+                        .unwrap_or_else(|| panic!("no item of {person}")),
+                };
+                req.path = template.replace("{item_id}", &item);
+                req.readers_of = unit_of(who.user);
+                if method == "POST" {
+                    req.json = Some(
+                        json!({"action": "progress", "text": format!("授权矩阵 {}", who.role.key())}),
+                    );
+                }
+                req.shows = shows(item_title(person));
             }
             "/api/v1/users/{user_id}/days" => {
                 req.path = format!("/api/v1/users/{person}/days?{RANGE}");
@@ -1419,15 +1516,25 @@ impl World {
                 );
                 if case == Case::Pull {
                     let ids = client.doc_ids();
-                    let outside: Vec<String> = ids
-                        .iter()
-                        .filter(|d| {
-                            !who.role
-                                .scope()
-                                .sees_user(d.owner().map(|o| o.as_str()).unwrap_or_default())
-                        })
-                        .map(|d| d.to_string())
-                        .collect();
+                    let mut outside: Vec<String> = Vec::new();
+                    for d in &ids {
+                        let seen = match d.owner() {
+                            Some(owner) => who.role.scope().sees_user(owner.as_str()),
+                            // An item: to those named on it, and to whoever
+                            // sees its responsible person.
+                            None => match self.stored(&d.to_string()).await {
+                                Some(Record::Item(item)) => item.brief.is_some_and(|b| {
+                                    who.role.scope().sees_user(&b.responsible)
+                                        || b.issuer == who.user
+                                        || b.collaborators.iter().any(|c| c == who.user)
+                                }),
+                                _ => false,
+                            },
+                        };
+                        if !seen {
+                            outside.push(d.to_string());
+                        }
+                    }
                     if !outside.is_empty() {
                         o.leak = Some(format!("sent documents outside the scope: {outside:?}"));
                     }
