@@ -228,6 +228,7 @@ enum AdminCommand {
     /// bad row is refused whole. New people's initial passwords are printed
     /// once.
     Import {
+        /// The roster workbook.
         #[arg(long)]
         xlsx: PathBuf,
         /// Only show what importing would do.
@@ -517,12 +518,18 @@ fn refuse_roster(problems: &[backend::roster::RowProblem]) -> anyhow::Result<()>
 
 /// One line per unit or person that the import creates or changes.
 fn print_roster_plan(plan: &backend::roster::Plan) {
-    use backend::roster::{Action, UNITS_SHEET, PEOPLE_SHEET};
+    use backend::roster::{Action, PEOPLE_SHEET, UNITS_SHEET};
     let changes = |a: &Action| match a {
         Action::Change(c) => c
             .iter()
             .map(|c| {
-                let v = |s: &str| if s.is_empty() { "(none)".to_owned() } else { s.to_owned() };
+                let v = |s: &str| {
+                    if s.is_empty() {
+                        "(none)".to_owned()
+                    } else {
+                        s.to_owned()
+                    }
+                };
                 format!("{} {} -> {}", c.field.en(), v(&c.from), v(&c.to))
             })
             .collect::<Vec<_>>()
@@ -537,9 +544,14 @@ fn print_roster_plan(plan: &backend::roster::Plan) {
                 u.id,
                 u.name,
                 u.level,
-                u.parent.as_ref().map(|p| format!(", under {p}")).unwrap_or_default()
+                u.parent
+                    .as_ref()
+                    .map(|p| format!(", under {p}"))
+                    .unwrap_or_default()
             ),
-            a @ Action::Change(_) => println!("  ~ unit {} {}: {}  {place}", u.id, u.name, changes(a)),
+            a @ Action::Change(_) => {
+                println!("  ~ unit {} {}: {}  {place}", u.id, u.name, changes(a))
+            }
             Action::Unchanged => {}
         }
     }
@@ -595,6 +607,9 @@ async fn import_roster(store: &Store, path: &std::path::Path, dry_run: bool) -> 
         return Ok(());
     }
     let mut progress = |p: Progress| match p {
+        Progress::Hashing { done: 0, total } => {
+            eprintln!("making initial passwords for {total} new account(s)…")
+        }
         Progress::Hashing { done, total } if done == total || done % 20 == 0 => {
             eprintln!("initial passwords: {done}/{total}")
         }
@@ -604,7 +619,10 @@ async fn import_roster(store: &Store, path: &std::path::Path, dry_run: bool) -> 
     let applied = roster::apply(store, &plan, &mut progress).await?;
     println!(
         "imported: {} unit(s) created, {} changed; {} person(s) created, {} changed",
-        applied.units_created, applied.units_changed, applied.people_created, applied.people_changed
+        applied.units_created,
+        applied.units_changed,
+        applied.people_created,
+        applied.people_changed
     );
     if !applied.accounts.is_empty() {
         println!(

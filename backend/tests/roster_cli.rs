@@ -58,7 +58,11 @@ async fn import_on_the_command_line(db: Option<String>) {
     assert!(empty.units.is_empty() && empty.people.is_empty());
     let again = admin(&data, db, &["import-template", "--out", t]);
     assert!(!again.status.success());
-    assert!(text(&again.stderr).contains("never overwritten"), "{}", text(&again.stderr));
+    assert!(
+        text(&again.stderr).contains("never overwritten"),
+        "{}",
+        text(&again.stderr)
+    );
     assert_eq!(std::fs::read(&template).unwrap(), bytes);
 
     // A village of t1, a new cadre in it, u2 moved there.
@@ -68,7 +72,14 @@ async fn import_on_the_command_line(db: Option<String>) {
         roster(
             &[["v2", "柳溪村", "村", "t1"], ["t1", "石门镇", "乡镇", "c1"]],
             &[
-                ["wangfang", "王芳", "v2", "驻村干部", "干部", "n:13700000003"],
+                [
+                    "wangfang",
+                    "王芳",
+                    "v2",
+                    "驻村干部",
+                    "干部",
+                    "n:13700000003",
+                ],
                 ["u2", "用户u2", "v2", "", "干部", ""],
             ],
         ),
@@ -107,12 +118,19 @@ async fn import_on_the_command_line(db: Option<String>) {
     {
         let store = Store::open(db, &data).await.unwrap();
         let (wang, hash) = store.user_by_login("wangfang").await.unwrap().unwrap();
-        assert_eq!((wang.unit_id.as_str(), wang.phone.as_str()), ("v2", "13700000003"));
-        assert!(backend::auth::verify_password(password.clone(), hash).await.unwrap());
+        assert_eq!(
+            (wang.unit_id.as_str(), wang.phone.as_str()),
+            ("v2", "13700000003")
+        );
+        assert!(backend::auth::verify_password(password.clone(), hash)
+            .await
+            .unwrap());
         let (u2, hash) = store.user_by_login("u2").await.unwrap().unwrap();
         assert_eq!(u2.unit_id, "v2");
         assert!(
-            backend::auth::verify_password(PASSWORD.into(), hash).await.unwrap(),
+            backend::auth::verify_password(PASSWORD.into(), hash)
+                .await
+                .unwrap(),
             "an existing password is kept"
         );
         assert_eq!(store.unit("v2").await.unwrap().unwrap().path, "/c1/t1/v2/");

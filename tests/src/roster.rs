@@ -45,7 +45,11 @@ pub fn roster(units: &[[&str; 4]], people: &[[&str; 6]]) -> Vec<u8> {
         .collect();
     let people_rows: Vec<&[&str]> = people_rows.iter().map(Vec::as_slice).collect();
     workbook(&[
-        ("单位", &["名称", "编码", "上级编码", "层级（县/乡镇/村）"], &unit_rows),
+        (
+            "单位",
+            &["名称", "编码", "上级编码", "层级（县/乡镇/村）"],
+            &unit_rows,
+        ),
         (
             "人员",
             &["姓名", "登录名*", "角色", "单位编码", "职务", "手机号"],

@@ -133,10 +133,7 @@ pub async fn apply(
         level: u.level.clone(),
     };
     let mut write = RosterWrite {
-        new_units: parents_first(&plan.units)
-            .into_iter()
-            .map(fields)
-            .collect(),
+        new_units: parents_first(&plan.units).into_iter().map(fields).collect(),
         changed_units: plan
             .units
             .iter()
@@ -232,7 +229,10 @@ mod tests {
             step("c9", None, Action::Create),
             step("v2", Some("t1"), Action::Create),
         ];
-        let order: Vec<&str> = parents_first(&units).iter().map(|u| u.id.as_str()).collect();
+        let order: Vec<&str> = parents_first(&units)
+            .iter()
+            .map(|u| u.id.as_str())
+            .collect();
         assert_eq!(order, ["c9", "t9", "v1", "v2"]);
     }
 

@@ -38,10 +38,6 @@ pub enum RosterError {
     /// The file has problems; nothing was written.
     #[error("the roster was refused with {} problem(s); nothing was imported", .0.len())]
     Refused(Vec<RowProblem>),
-    /// A plan made from the database as it was is no longer what applying
-    /// it would do (another admin imported or edited in between).
-    #[error("the database changed after the preview; nothing was imported; preview the roster again")]
-    Stale,
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("password hashing failed")]
@@ -60,11 +56,6 @@ impl IntoProblem for RosterError {
                     .map(RowProblem::zh)
                     .collect::<Vec<_>>()
                     .join("\n"),
-            },
-            RosterError::Stale => Problem::Conflict {
-                code: "roster_stale",
-                message: "数据在预览之后有了变化，本次没有导入任何内容；请重新上传名册并预览。"
-                    .into(),
             },
             RosterError::Store(e) => e.into_problem(),
             other @ (RosterError::Hash | RosterError::Template(_)) => {
@@ -141,39 +132,93 @@ impl std::fmt::Display for RowProblem {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Fault {
     NotXlsx(String),
-    MissingSheet { found: Vec<String> },
-    TooManyRows { max: usize },
-    MissingColumn { column: &'static str },
-    DuplicateColumn { column: &'static str },
-    TooManyProblems { more: usize },
+    MissingSheet {
+        found: Vec<String>,
+    },
+    TooManyRows {
+        max: usize,
+    },
+    MissingColumn {
+        column: &'static str,
+    },
+    DuplicateColumn {
+        column: &'static str,
+    },
+    TooManyProblems {
+        more: usize,
+    },
     /// A cell that is not text or a number: `what` is `date`, `error`
     /// (with Excel's code) or `boolean`.
-    BadCell { column: &'static str, what: String },
-    Empty { column: &'static str },
-    TooLong { column: &'static str, max: usize },
+    BadCell {
+        column: &'static str,
+        what: String,
+    },
+    Empty {
+        column: &'static str,
+    },
+    TooLong {
+        column: &'static str,
+        max: usize,
+    },
     /// Line breaks, tabs or invisible characters.
-    BadText { column: &'static str },
-    BadUnitCode { code: String },
-    DuplicateUnit { code: String, first_row: u32 },
-    BadLevel { value: String },
+    BadText {
+        column: &'static str,
+    },
+    BadUnitCode {
+        code: String,
+    },
+    DuplicateUnit {
+        code: String,
+        first_row: u32,
+    },
+    BadLevel {
+        value: String,
+    },
     NoParent,
-    UnknownParent { code: String },
+    UnknownParent {
+        code: String,
+    },
     ParentIsSelf,
-    Cycle { code: String },
+    Cycle {
+        code: String,
+    },
     /// A unit code or login held by a unit or account outside the web
     /// admin's scope (never said whose).
-    CodeTaken { code: String },
+    CodeTaken {
+        code: String,
+    },
     /// The top unit of a web admin's scope cannot be moved there.
-    MovesScopeTop { code: String },
+    MovesScopeTop {
+        code: String,
+    },
     /// A unit with no parent, outside the web admin's scope.
-    OutsideScope { code: String, scope: String },
-    BadLogin { login: String, reason: String },
-    DuplicateLogin { login: String, first_row: u32 },
-    LoginTaken { login: String },
-    UnknownUnit { code: String },
-    BadRole { value: String },
-    BadPhone { value: String },
-    UnknownScope { code: String },
+    OutsideScope {
+        code: String,
+        scope: String,
+    },
+    BadLogin {
+        login: String,
+        reason: String,
+    },
+    DuplicateLogin {
+        login: String,
+        first_row: u32,
+    },
+    LoginTaken {
+        login: String,
+    },
+    UnknownUnit {
+        code: String,
+    },
+    BadRole {
+        value: String,
+    },
+    BadPhone {
+        value: String,
+    },
+    UnknownScope {
+        code: String,
+    },
     ScopeForCadre,
 }
 
@@ -358,10 +403,7 @@ pub fn parse_level(value: &str) -> Option<&'static str> {
         "站所" | "站" | "所" => "office",
         other => {
             let lower = other.to_ascii_lowercase();
-            return crate::admin::LEVELS
-                .iter()
-                .find(|l| **l == lower)
-                .copied();
+            return crate::admin::LEVELS.iter().find(|l| **l == lower).copied();
         }
     };
     Some(found)

@@ -210,9 +210,8 @@ fn text(value: &str, column: &'static str, max: usize, lines: bool) -> Option<Fa
     if value.chars().count() > max {
         return Some(Fault::TooLong { column, max });
     }
-    let bad = |c: char| {
-        (c.is_control() && !(lines && c == '\n')) || crate::invisible::is_invisible(c)
-    };
+    let bad =
+        |c: char| (c.is_control() && !(lines && c == '\n')) || crate::invisible::is_invisible(c);
     value.chars().any(bad).then_some(Fault::BadText { column })
 }
 
@@ -447,7 +446,9 @@ pub fn plan(
         let before = problems.len();
         let mut push = |f: Fault| problems.push(person_problem(r.row, f));
         let login = if r.login.is_empty() {
-            push(Fault::Empty { column: "登录名" });
+            push(Fault::Empty {
+                column: "登录名"
+            });
             None
         } else {
             match LoginName::parse(&r.login) {
@@ -484,7 +485,9 @@ pub fn plan(
             push(f);
         }
         if r.unit.is_empty() {
-            push(Fault::Empty { column: "单位编码" });
+            push(Fault::Empty {
+                column: "单位编码"
+            });
         } else if !known(&r.unit) {
             push(Fault::UnknownUnit {
                 code: r.unit.clone(),

@@ -155,9 +155,9 @@ fn column_of(columns: &[Column], header: &str) -> Option<usize> {
     if key.is_empty() {
         return None;
     }
-    columns.iter().position(|c| {
-        header_key(c.header) == key || c.aliases.iter().any(|a| header_key(a) == key)
-    })
+    columns
+        .iter()
+        .position(|c| header_key(c.header) == key || c.aliases.iter().any(|a| header_key(a) == key))
 }
 
 /// A cell as text, or what it holds instead (`date`, `boolean`, `error …`).
@@ -238,7 +238,10 @@ fn rows_of(
             continue;
         }
         if out.len() == MAX_ROWS {
-            problems.push(RowProblem::sheet(sheet, Fault::TooManyRows { max: MAX_ROWS }));
+            problems.push(RowProblem::sheet(
+                sheet,
+                Fault::TooManyRows { max: MAX_ROWS },
+            ));
             break;
         }
         let mut values = Vec::with_capacity(columns.len());
@@ -354,15 +357,24 @@ mod tests {
 
     #[test]
     fn numbers_read_as_excel_shows_them() {
-        assert_eq!(cell_text(&Data::Float(13800000001.0)).unwrap(), "13800000001");
+        assert_eq!(
+            cell_text(&Data::Float(13800000001.0)).unwrap(),
+            "13800000001"
+        );
         assert_eq!(cell_text(&Data::Float(1.5)).unwrap(), "1.5");
-        assert_eq!(cell_text(&Data::String(" 张三\u{3000}".into())).unwrap(), "张三");
+        assert_eq!(
+            cell_text(&Data::String(" 张三\u{3000}".into())).unwrap(),
+            "张三"
+        );
         assert!(cell_text(&Data::Bool(true)).is_err());
     }
 
     #[test]
     fn what_is_not_a_workbook_is_said_so() {
         let problems = read(b"login,name\nu1,x\n").unwrap_err();
-        assert!(matches!(problems[0].fault, Fault::NotXlsx(_)), "{problems:?}");
+        assert!(
+            matches!(problems[0].fault, Fault::NotXlsx(_)),
+            "{problems:?}"
+        );
     }
 }

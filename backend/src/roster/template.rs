@@ -4,7 +4,9 @@
 //! what each column takes and an example. Its data sheets are empty:
 //! importing the template as it is changes nothing.
 
-use rust_xlsxwriter::{Color, DataValidation, Format, FormatAlign, FormatBorder, Workbook, Worksheet};
+use rust_xlsxwriter::{
+    Color, DataValidation, Format, FormatAlign, FormatBorder, Workbook, Worksheet,
+};
 
 use super::read::{Column, MAX_ROWS, PERSON_COLUMNS, UNIT_COLUMNS};
 use super::{RosterError, PEOPLE_SHEET, UNITS_SHEET};
@@ -23,8 +25,26 @@ const EXAMPLE_UNITS: [[&str; 4]; 4] = [
     ["v1", "青山村", "村", "t1"],
 ];
 const EXAMPLE_PEOPLE: [[&str; 8]; 3] = [
-    ["13800000001", "张三", "v1", "驻村干部", "干部", "13800000001", "", ""],
-    ["shimen-sj", "李四", "t1", "党委书记", "领导", "0736-7210001", "", "t1"],
+    [
+        "13800000001",
+        "张三",
+        "v1",
+        "驻村干部",
+        "干部",
+        "13800000001",
+        "",
+        "",
+    ],
+    [
+        "shimen-sj",
+        "李四",
+        "t1",
+        "党委书记",
+        "领导",
+        "0736-7210001",
+        "",
+        "t1",
+    ],
     ["dubanzu", "王五", "c1", "督办组组长", "督查", "", "", "c1"],
 ];
 
@@ -64,7 +84,7 @@ fn data_sheet(
         let rule = DataValidation::new()
             .allow_list_strings(list)
             .map_err(err)?
-            .set_error_message(&format!("请从列表中选择：{}", list.join("、")))
+            .set_error_message(format!("请从列表中选择：{}", list.join("、")))
             .map_err(err)?;
         sheet
             .add_data_validation(1, col, MAX_ROWS as u32, col, &rule)
@@ -105,7 +125,11 @@ pub fn template() -> Result<Vec<u8>, RosterError> {
         row += 1;
         r.map(|_| ()).map_err(err)
     };
-    line(notes, "干部名册导入说明", Some(&bold.clone().set_font_size(14)))?;
+    line(
+        notes,
+        "干部名册导入说明",
+        Some(&bold.clone().set_font_size(14)),
+    )?;
     for text in [
         "1. 在“单位”表中每个单位写一行，在“人员”表中每人写一行；第一行是表头，列的顺序可以调整，多余的列不会读取。",
         "2. 单位按“编码”对应、人员按“登录名”对应：已有的会按表中内容修改，没有的会新建；表中没有的单位和人员保持不变，不会删除。",

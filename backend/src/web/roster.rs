@@ -269,23 +269,50 @@ pub async fn preview(
 ) -> Result<Response, WebError> {
     let me = caller.0.user.name.as_str();
     let scope = caller.scope()?.to_owned();
-    let too_large = || WebError::Invalid(format!("文件超过 {} MB。", MAX_UPLOAD / 1024 / 1024));
     let mut bytes = None;
+    let mut refused = None;
     if let Ok(mut multipart) = multipart {
-        while let Some(field) = multipart.next_field().await.map_err(|_| too_large())? {
+        loop {
+            let field = match multipart.next_field().await {
+                Ok(Some(field)) => field,
+                Ok(None) => break,
+                Err(e) => {
+                    refused = Some(e.status());
+                    break;
+                }
+            };
             if field.name() == Some("roster") {
-                bytes = Some(field.bytes().await.map_err(|_| too_large())?);
+                match field.bytes().await {
+                    Ok(b) => bytes = Some(b),
+                    Err(e) => {
+                        refused = Some(e.status());
+                        break;
+                    }
+                }
             }
         }
     }
-    let Some(bytes) = bytes.filter(|b| !b.is_empty()) else {
-        let name = scope_name(&state, &caller).await?;
-        return form_page(
+    let (status, message) = match (refused, &bytes) {
+        (Some(StatusCode::PAYLOAD_TOO_LARGE), _) => (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!(
+                "文件超过 {} MB，未导入；请删去多余的工作表和格式，或分成几个文件导入。",
+                MAX_UPLOAD / 1024 / 1024
+            ),
+        ),
+        (Some(_), _) => (
             StatusCode::BAD_REQUEST,
-            me,
-            name,
-            Some("请选择要导入的名册文件（.xlsx）。"),
-        );
+            "文件没有上传完整；请重新选择文件上传。".to_owned(),
+        ),
+        (None, Some(b)) if !b.is_empty() => (StatusCode::OK, String::new()),
+        (None, _) => (
+            StatusCode::BAD_REQUEST,
+            "请选择要导入的名册文件（.xlsx）。".to_owned(),
+        ),
+    };
+    let Some(bytes) = bytes.filter(|_| status == StatusCode::OK) else {
+        let name = scope_name(&state, &caller).await?;
+        return form_page(status, me, name, Some(&message));
     };
     let read = tokio::task::spawn_blocking(move || roster::read(&bytes))
         .await

@@ -1553,10 +1553,10 @@ impl World {
 }
 
 /// The roster a role's import cell sends: one new village of its own
-/// (`imp-{role}`), under t2 (the admin's county) or, `foreign`, under t3
-/// (another county).
+/// (`imp-{role}-{case}`), under t2 (the admin's county) or, `foreign`,
+/// under t3 (another county).
 fn import_file(role: Role, case: Case) -> (String, Vec<u8>) {
-    let unit = format!("imp-{}", role.key());
+    let unit = format!("imp-{}-{case:?}", role.key()).to_lowercase();
     let name = format!("导入{}", role.key());
     let parent = if case == Case::Foreign { "t3" } else { "t2" };
     let bytes = jishi_tests::roster::roster(&[[&unit, &name, "村", parent]], &[]);

@@ -25,8 +25,22 @@ const UNITS: [[&str; 4]; 5] = [
     ["c1", "青山县", "县", ""],
 ];
 const PEOPLE: [[&str; 6]; 4] = [
-    ["zhangsf", "张三丰", "v5", "驻村干部", "干部", "n:13800000001"],
-    ["n:13900000002", "李书记", "t9", "党委书记", "领导", "0736-7210001"],
+    [
+        "zhangsf",
+        "张三丰",
+        "v5",
+        "驻村干部",
+        "干部",
+        "n:13800000001",
+    ],
+    [
+        "n:13900000002",
+        "李书记",
+        "t9",
+        "党委书记",
+        "领导",
+        "0736-7210001",
+    ],
     ["u1", "用户u1", "v5", "", "cadre", ""],
     ["s1", "用户s1", "c1", "", "督查", ""],
 ];
@@ -34,7 +48,11 @@ const PEOPLE: [[&str; 6]; 4] = [
 /// Every unit and user as stored, to compare before and after.
 async fn snapshot(app: &TestApp) -> String {
     let s = &app.state.store;
-    format!("{:?}\n{:?}", s.units().await.unwrap(), s.users().await.unwrap())
+    format!(
+        "{:?}\n{:?}",
+        s.units().await.unwrap(),
+        s.users().await.unwrap()
+    )
 }
 
 async fn api_login(app: &TestApp, login: &str, password: &str) -> u16 {
@@ -106,27 +124,52 @@ async fn import_through_the_library(db: Db) {
         (2, 1, 2, 1)
     );
     let v5 = store.unit("v5").await.unwrap().unwrap();
-    assert_eq!((v5.path.as_str(), v5.level.as_str()), ("/c1/t9/v5/", "village"));
+    assert_eq!(
+        (v5.path.as_str(), v5.level.as_str()),
+        ("/c1/t9/v5/", "village")
+    );
     assert_eq!(store.unit("t2").await.unwrap().unwrap().name, "白沙乡");
     assert_eq!(store.user("u1").await.unwrap().unwrap().unit_id, "v5");
     let (leader, _) = store.user_by_login("13900000002").await.unwrap().unwrap();
     assert_eq!(leader.role, sync_core::Role::Leader);
-    assert_eq!(leader.scope_unit_id.as_deref(), Some("t9"), "oversees their unit");
+    assert_eq!(
+        leader.scope_unit_id.as_deref(),
+        Some("t9"),
+        "oversees their unit"
+    );
     assert_eq!(leader.phone, "0736-7210001");
     let (cadre, _) = store.user_by_login("zhangsf").await.unwrap().unwrap();
-    assert_eq!((cadre.post.as_str(), cadre.phone.as_str()), ("驻村干部", "13800000001"));
-    assert!(store.user("u2").await.unwrap().is_some(), "not in the file: kept");
+    assert_eq!(
+        (cadre.post.as_str(), cadre.phone.as_str()),
+        ("驻村干部", "13800000001")
+    );
+    assert!(
+        store.user("u2").await.unwrap().is_some(),
+        "not in the file: kept"
+    );
     assert_eq!(applied.accounts.len(), 2);
     for a in &applied.accounts {
         assert!(!format!("{a:?}").contains(&a.password), "Debug hides it");
-        assert_eq!(api_login(&app, &a.login, &a.password).await, 200, "{}", a.login);
+        assert_eq!(
+            api_login(&app, &a.login, &a.password).await,
+            200,
+            "{}",
+            a.login
+        );
     }
-    assert_eq!(api_login(&app, "u1", PASSWORD).await, 200, "u1's password kept");
+    assert_eq!(
+        api_login(&app, "u1", PASSWORD).await,
+        200,
+        "u1's password kept"
+    );
     // A moved cadre is read by the leader of the new unit.
     let leader_pw = &applied.accounts[1].password;
     let (_, token) = api_session(&app, "13900000002", leader_pw).await;
     let (status, people) = app
-        .get("/api/v1/units/v5/filing?from=2026-11-16&to=2026-11-22", &token)
+        .get(
+            "/api/v1/units/v5/filing?from=2026-11-16&to=2026-11-22",
+            &token,
+        )
         .await;
     assert_eq!(status, 200, "{people}");
     assert!(people.to_string().contains("\"u1\""), "{people}");
@@ -160,8 +203,7 @@ async fn import_through_the_library(db: Db) {
         ],
     );
     let file = roster::read(&bad).unwrap();
-    let Err(RosterError::Refused(problems)) = roster::plan_against(store, &file, None).await
-    else {
+    let Err(RosterError::Refused(problems)) = roster::plan_against(store, &file, None).await else {
         panic!("accepted")
     };
     let lines: Vec<String> = problems.iter().map(|p| p.en()).collect();
@@ -171,10 +213,17 @@ async fn import_through_the_library(db: Db) {
         "sheet 人员, row 4: the login zhaoliu is also on row 3",
         "sheet 人员, row 5: 姓名 is empty",
     ] {
-        assert!(lines.iter().any(|l| l.starts_with(want)), "{want} in {lines:#?}");
+        assert!(
+            lines.iter().any(|l| l.starts_with(want)),
+            "{want} in {lines:#?}"
+        );
     }
     assert_eq!(lines.len(), 4, "{lines:#?}");
-    assert!(problems[0].zh().starts_with("“单位”表第 3 行："), "{}", problems[0].zh());
+    assert!(
+        problems[0].zh().starts_with("“单位”表第 3 行："),
+        "{}",
+        problems[0].zh()
+    );
     assert_eq!(snapshot(&app).await, after, "nothing of it was written");
     assert!(store.unit("t8").await.unwrap().is_none());
 
@@ -185,16 +234,30 @@ async fn import_through_the_library(db: Db) {
         &[],
     )]))
     .unwrap_err();
-    assert!(problems.iter().any(|p| p.en().contains("no such sheet")), "{problems:?}");
+    assert!(
+        problems.iter().any(|p| p.en().contains("no such sheet")),
+        "{problems:?}"
+    );
     let problems = roster::read(&jishi_tests::roster::workbook(&[
-        ("单位", &["编码", "名称", "上级编码"], &[&["x1", "某", "c1"]]),
+        (
+            "单位",
+            &["编码", "名称", "上级编码"],
+            &[&["x1", "某", "c1"]],
+        ),
         ("人员", &["登录名", "姓名", "单位编码", "角色"], &[]),
     ]))
     .unwrap_err();
     assert_eq!(problems.len(), 1);
-    assert!(problems[0].en().contains("no column 层级"), "{}", problems[0]);
+    assert!(
+        problems[0].en().contains("no column 层级"),
+        "{}",
+        problems[0]
+    );
 }
-on_both_databases!(the_roster_imports_once_and_refuses_bad_rows, import_through_the_library);
+on_both_databases!(
+    the_roster_imports_once_and_refuses_bad_rows,
+    import_through_the_library
+);
 
 /// The web pages' HTTP client: no redirects followed, the admin's cookie.
 struct Web {
@@ -288,8 +351,13 @@ fn passwords(html: &str) -> Vec<(String, String)> {
 async fn import_through_the_web_page(db: Db) {
     let app = TestApp::spawn(db).await;
     app.seed().await;
-    app.add_user(UserBuilder::new("a1", "admin").unit("c1").scope("c1").build())
-        .await;
+    app.add_user(
+        UserBuilder::new("a1", "admin")
+            .unit("c1")
+            .scope("c1")
+            .build(),
+    )
+    .await;
     let admin = Web::login(&app, "a1").await;
 
     // The page links the template, which reads back as an empty roster.
@@ -299,7 +367,10 @@ async fn import_through_the_web_page(db: Db) {
     let (status, page) = admin.get(&app, "/web/admin/import").await;
     assert_eq!(status, 200);
     let page = String::from_utf8(page).unwrap();
-    assert!(page.contains("下载名册模板") && page.contains("青山县"), "{page}");
+    assert!(
+        page.contains("下载名册模板") && page.contains("青山县"),
+        "{page}"
+    );
     let (status, template) = admin.get(&app, "/web/admin/import/template.xlsx").await;
     assert_eq!(status, 200);
     let empty = roster::read(&template).unwrap();
@@ -310,8 +381,14 @@ async fn import_through_the_web_page(db: Db) {
     let bytes = workbook(&UNITS, &PEOPLE);
     let (status, preview) = admin.upload(&app, &bytes).await;
     assert_eq!(status, 200, "{preview}");
-    assert!(preview.contains("单位：新建 2 个，修改 1 个，不变 2 个"), "{preview}");
-    assert!(preview.contains("人员：新建 2 人，修改 1 人，不变 1 人"), "{preview}");
+    assert!(
+        preview.contains("单位：新建 2 个，修改 1 个，不变 2 个"),
+        "{preview}"
+    );
+    assert!(
+        preview.contains("人员：新建 2 人，修改 1 人，不变 1 人"),
+        "{preview}"
+    );
     assert!(preview.contains("名称：白沙镇 → 白沙乡"), "{preview}");
     assert!(preview.contains("单位：v1 → v5"), "{preview}");
     assert_eq!(snapshot(&app).await, before);
@@ -325,20 +402,32 @@ async fn import_through_the_web_page(db: Db) {
     for (login, password) in &accounts {
         assert_eq!(api_login(&app, login, password).await, 200, "{login}");
     }
-    assert_eq!(app.state.store.user("u1").await.unwrap().unwrap().unit_id, "v5");
+    assert_eq!(
+        app.state.store.user("u1").await.unwrap().unwrap().unit_id,
+        "v5"
+    );
 
     // The same confirmation again is no longer what the data gives: the
     // new preview is shown instead, and nothing is written.
     let after = snapshot(&app).await;
     let (status, stale) = admin.confirm(&app, &preview).await;
     assert_eq!(status, 409, "{stale}");
-    assert!(stale.contains("数据在预览之后有了变化") && stale.contains("无需导入"), "{stale}");
+    assert!(
+        stale.contains("数据在预览之后有了变化") && stale.contains("无需导入"),
+        "{stale}"
+    );
     assert_eq!(snapshot(&app).await, after);
     // And the same file again: all unchanged, nothing to confirm.
     let (status, again) = admin.upload(&app, &bytes).await;
     assert_eq!(status, 200);
-    assert!(again.contains("无需导入") && !again.contains("id=\"confirm\""), "{again}");
-    assert!(again.contains("单位：新建 0 个，修改 0 个，不变 5 个"), "{again}");
+    assert!(
+        again.contains("无需导入") && !again.contains("id=\"confirm\""),
+        "{again}"
+    );
+    assert!(
+        again.contains("单位：新建 0 个，修改 0 个，不变 5 个"),
+        "{again}"
+    );
 
     // Bad rows: refused whole, with the rows.
     let bad = workbook(
@@ -347,22 +436,42 @@ async fn import_through_the_web_page(db: Db) {
     );
     let (status, refused) = admin.upload(&app, &bad).await;
     assert_eq!(status, 400, "{refused}");
-    assert!(refused.contains("“单位”表第 2 行：上级编码 t404"), "{refused}");
-    assert!(refused.contains("“人员”表第 2 行：角色“组长”无法识别"), "{refused}");
-    // Not a workbook, no file, and outside the admin's county.
+    assert!(
+        refused.contains("“单位”表第 2 行：上级编码 t404"),
+        "{refused}"
+    );
+    assert!(
+        refused.contains("“人员”表第 2 行：角色“组长”无法识别"),
+        "{refused}"
+    );
+    // Not a workbook, too large, and outside the admin's county.
     let (status, refused) = admin.upload(&app, b"login,name\n").await;
     assert_eq!(status, 400);
     assert!(refused.contains("不是 .xlsx 工作簿"), "{refused}");
+    let (status, page) = admin
+        .upload(&app, &vec![b'x'; 5 * 1024 * 1024 + 128 * 1024])
+        .await;
+    assert_eq!(status, 413);
+    assert!(page.contains("文件超过 5 MB，未导入"), "{page}");
+    assert!(app.healthy().await);
     app.seed_other_county().await;
     let outside = workbook(&[["v7", "外县村", "村", "t3"]], &[]);
     let (status, refused) = admin.upload(&app, &outside).await;
     assert_eq!(status, 400);
     assert!(refused.contains("上级编码 t3 既不在"), "{refused}");
-    assert!(!refused.contains("红河"), "nothing of the other county shows");
-    let (status, refused) = admin.upload(&app, &workbook(&[["t3", "改名", "乡镇", "c1"]], &[])).await;
+    assert!(
+        !refused.contains("红河"),
+        "nothing of the other county shows"
+    );
+    let (status, refused) = admin
+        .upload(&app, &workbook(&[["t3", "改名", "乡镇", "c1"]], &[]))
+        .await;
     assert_eq!(status, 400);
     assert!(refused.contains("t3 已被占用"), "{refused}");
-    assert_eq!(app.state.store.unit("t3").await.unwrap().unwrap().name, "红河镇");
+    assert_eq!(
+        app.state.store.unit("t3").await.unwrap().unwrap().name,
+        "红河镇"
+    );
     assert_eq!(snapshot(&app).await.matches("外县村").count(), 0);
 
     // Leaders and supervisors have no such page.
@@ -374,4 +483,7 @@ async fn import_through_the_web_page(db: Db) {
         assert_eq!(status, 403, "{login}");
     }
 }
-on_both_databases!(the_admin_page_previews_then_imports, import_through_the_web_page);
+on_both_databases!(
+    the_admin_page_previews_then_imports,
+    import_through_the_web_page
+);
