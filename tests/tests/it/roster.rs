@@ -253,6 +253,36 @@ async fn import_through_the_library(db: Db) {
         "{}",
         problems[0]
     );
+
+    // A unit moved takes its subtree along: t9 (with v5, and u1 in it)
+    // becomes an office of t2; its leader still reads u1.
+    let moved = roster::read(&workbook(&[["t9", "新河片区", "站所", "t2"]], &[])).unwrap();
+    let plan = roster::plan_against(store, &moved, None).await.unwrap();
+    let Action::Change(changes) = &plan.units[0].action else {
+        panic!("{plan:?}")
+    };
+    assert_eq!(
+        changes.iter().map(|c| c.field).collect::<Vec<_>>(),
+        [Field::Name, Field::Level, Field::Parent]
+    );
+    roster::apply(store, &plan, &mut |_| {}).await.unwrap();
+    for (unit, path) in [
+        ("t9", "/c1/t2/t9/"),
+        ("v5", "/c1/t2/t9/v5/"),
+        ("t1", "/c1/t1/"),
+        ("v1", "/c1/t1/v1/"),
+    ] {
+        assert_eq!(store.unit(unit).await.unwrap().unwrap().path, path);
+    }
+    assert!(store.unit_in_scope("v5", "t2").await.unwrap());
+    let (status, people) = app
+        .get(
+            "/api/v1/units/v5/filing?from=2026-11-16&to=2026-11-22",
+            &token,
+        )
+        .await;
+    assert_eq!(status, 200, "{people}");
+    assert!(people.to_string().contains("\"u1\""), "{people}");
 }
 on_both_databases!(
     the_roster_imports_once_and_refuses_bad_rows,
