@@ -1,5 +1,6 @@
 //! Administration used by `jishi admin`: units, users, passwords, devices.
-//! Each operation validates its input and names what is wrong.
+//! Each operation validates its input and names what is wrong. A whole
+//! roster from a spreadsheet is `roster`'s, on the rules kept here.
 
 use sync_core::{Role, UserId};
 
@@ -118,11 +119,7 @@ pub async fn set_notice_settings(
             )));
         }
         let phone_like = field.ends_with("phone");
-        if phone_like
-            && !value
-                .chars()
-                .all(|c| c.is_ascii_digit() || " -+()转".contains(c))
-        {
+        if phone_like && !valid_phone(&value) {
             return Err(AdminError::Invalid(format!(
                 "--{field} takes digits, spaces and - + ( ) only, e.g. 0736-12388"
             )));
@@ -155,6 +152,20 @@ pub async fn set_notice_settings(
     Ok(s)
 }
 
+/// A phone number as people write it: digits, spaces, `-+()` and 转
+/// (an extension), or empty.
+pub fn valid_phone(phone: &str) -> bool {
+    phone
+        .chars()
+        .all(|c| c.is_ascii_digit() || " -+()转".contains(c))
+}
+
+/// Leaders, supervisors and admins oversee a unit's subtree (their scope);
+/// cadres oversee nothing.
+pub fn needs_scope(role: Role) -> bool {
+    matches!(role, Role::Leader | Role::Supervisor | Role::Admin)
+}
+
 #[derive(Debug, Clone)]
 pub struct UserSpec {
     pub id: String,
@@ -184,7 +195,7 @@ pub async fn create_user(store: &Store, spec: UserSpec) -> Result<User, AdminErr
     let login = LoginName::parse(&spec.login).map_err(|e| AdminError::Invalid(e.to_string()))?;
     let role = Role::parse(&spec.role).map_err(|e| AdminError::Invalid(e.to_string()))?;
     check_password(&spec.password)?;
-    if matches!(role, Role::Leader | Role::Supervisor | Role::Admin) && spec.scope.is_none() {
+    if needs_scope(role) && spec.scope.is_none() {
         return Err(AdminError::Invalid(format!(
             "a {} needs --scope UNIT: the unit subtree they oversee",
             role.as_str()

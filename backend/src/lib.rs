@@ -25,6 +25,7 @@ pub mod problem;
 pub mod publications;
 pub mod records;
 pub mod reviews;
+pub mod roster;
 pub mod routes;
 pub mod security_headers;
 pub mod serve;

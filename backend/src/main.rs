@@ -221,6 +221,26 @@ enum AdminCommand {
     ListUnits,
     ListUsers,
     ListDevices,
+    /// Import the county roster from an .xlsx (sheets 单位 and 人员, see
+    /// `import-template`): units by code and people by login are created
+    /// or changed as the file says; nothing else is touched, nobody's
+    /// password is changed. Prints what it will do first; a file with any
+    /// bad row is refused whole. New people's initial passwords are printed
+    /// once.
+    Import {
+        /// The roster workbook.
+        #[arg(long)]
+        xlsx: PathBuf,
+        /// Only show what importing would do.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Write the roster template (.xlsx) that `import` reads.
+    ImportTemplate {
+        /// A new file.
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 fn load_config(common: &Common, listen: Option<std::net::SocketAddr>) -> anyhow::Result<Config> {
@@ -359,6 +379,8 @@ async fn run() -> anyhow::Result<()> {
             let store = open_store(&config).await?;
             println!("migrations applied ({})", store.dialect());
         }
+        // Needs no database.
+        Command::Admin(AdminCommand::ImportTemplate { out }) => write_roster_template(&out)?,
         Command::Admin(cmd) => {
             let config = load_config(&cli.common, None)?;
             let store = open_store(&config).await?;
@@ -455,6 +477,163 @@ async fn publish_cli(
         eprintln!("[{}/{total}] {unit} {period}: {what} {title}", i + 1);
     }
     println!("{total} notice(s) for {period}; pages at /p/{{unit}}/{period}");
+    Ok(())
+}
+
+/// `jishi admin import-template`: never over an existing file.
+fn write_roster_template(out: &std::path::Path) -> anyhow::Result<()> {
+    use std::io::Write;
+    let bytes = backend::roster::template()?;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(out)
+        .with_context(|| {
+            format!(
+                "cannot create {} (an existing file is never overwritten; choose a new name)",
+                out.display()
+            )
+        })?;
+    f.write_all(&bytes)
+        .with_context(|| format!("cannot write {}", out.display()))?;
+    println!(
+        "wrote the roster template {}: fill in the sheets 单位 and 人员 (the sheet 说明 explains \
+         the columns), then run `jishi admin import --xlsx {}`",
+        out.display(),
+        out.display()
+    );
+    Ok(())
+}
+
+/// Print a refused roster's problems and fail.
+fn refuse_roster(problems: &[backend::roster::RowProblem]) -> anyhow::Result<()> {
+    for p in problems {
+        eprintln!("  {}", p.en());
+    }
+    anyhow::bail!(
+        "the roster was refused ({} problem(s) above); nothing was imported; correct those rows and import again",
+        problems.len()
+    )
+}
+
+/// One line per unit or person that the import creates or changes.
+fn print_roster_plan(plan: &backend::roster::Plan) {
+    use backend::roster::{Action, PEOPLE_SHEET, UNITS_SHEET};
+    let changes = |a: &Action| match a {
+        Action::Change(c) => c
+            .iter()
+            .map(|c| {
+                let v = |s: &str| {
+                    if s.is_empty() {
+                        "(none)".to_owned()
+                    } else {
+                        s.to_owned()
+                    }
+                };
+                format!("{} {} -> {}", c.field.en(), v(&c.from), v(&c.to))
+            })
+            .collect::<Vec<_>>()
+            .join(", "),
+        _ => String::new(),
+    };
+    for u in &plan.units {
+        let place = format!("[{UNITS_SHEET} row {}]", u.row);
+        match &u.action {
+            Action::Create => println!(
+                "  + unit {} {} ({}{})  {place}",
+                u.id,
+                u.name,
+                u.level,
+                u.parent
+                    .as_ref()
+                    .map(|p| format!(", under {p}"))
+                    .unwrap_or_default()
+            ),
+            a @ Action::Change(_) => {
+                println!("  ~ unit {} {}: {}  {place}", u.id, u.name, changes(a))
+            }
+            Action::Unchanged => {}
+        }
+    }
+    for p in &plan.people {
+        let place = format!("[{PEOPLE_SHEET} row {}]", p.row);
+        match &p.action {
+            Action::Create => println!(
+                "  + person {} {} ({}, {})  {place}",
+                p.login,
+                p.name,
+                p.role.as_str(),
+                p.unit
+            ),
+            a @ Action::Change(_) => {
+                println!("  ~ person {} {}: {}  {place}", p.login, p.name, changes(a))
+            }
+            Action::Unchanged => {}
+        }
+    }
+    let (u, p) = (plan.unit_counts(), plan.people_counts());
+    println!(
+        "units: {} to create, {} to change, {} unchanged; people: {} to create, {} to change, {} unchanged",
+        u.create, u.change, u.unchanged, p.create, p.change, p.unchanged
+    );
+}
+
+/// `jishi admin import`.
+async fn import_roster(store: &Store, path: &std::path::Path, dry_run: bool) -> anyhow::Result<()> {
+    use backend::roster::{self, Progress, RosterError};
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    eprintln!("reading {}…", path.display());
+    let file = match tokio::task::spawn_blocking(move || roster::read(&bytes)).await? {
+        Ok(file) => file,
+        Err(problems) => return refuse_roster(&problems),
+    };
+    eprintln!(
+        "{} unit row(s), {} person row(s); comparing with the database…",
+        file.units.len(),
+        file.people.len()
+    );
+    let plan = match roster::plan_against(store, &file, None).await {
+        Ok(plan) => plan,
+        Err(RosterError::Refused(problems)) => return refuse_roster(&problems),
+        Err(e) => return Err(e.into()),
+    };
+    print_roster_plan(&plan);
+    if plan.changes_nothing() {
+        println!("nothing to import: every unit and person of the file is already as it says");
+        return Ok(());
+    }
+    if dry_run {
+        println!("dry run: nothing was written; run again without --dry-run to import");
+        return Ok(());
+    }
+    let mut progress = |p: Progress| match p {
+        Progress::Hashing { done: 0, total } => {
+            eprintln!("making initial passwords for {total} new account(s)…")
+        }
+        Progress::Hashing { done, total } if done == total || done % 20 == 0 => {
+            eprintln!("initial passwords: {done}/{total}")
+        }
+        Progress::Hashing { .. } => {}
+        Progress::Writing => eprintln!("writing…"),
+    };
+    let applied = roster::apply(store, &plan, &mut progress).await?;
+    println!(
+        "imported: {} unit(s) created, {} changed; {} person(s) created, {} changed",
+        applied.units_created,
+        applied.units_changed,
+        applied.people_created,
+        applied.people_changed
+    );
+    if !applied.accounts.is_empty() {
+        println!(
+            "\nInitial passwords of the new accounts, shown only this once (hand each to its \
+             owner; `jishi admin reset-password` sets a new one):"
+        );
+        println!("login\tname\tunit\tpassword");
+        for a in &applied.accounts {
+            println!("{}\t{}\t{}\t{}", a.login, a.name, a.unit, a.password);
+        }
+    }
     Ok(())
 }
 
@@ -576,6 +755,8 @@ async fn admin_command(store: &Store, cmd: AdminCommand) -> anyhow::Result<()> {
             .await?;
             println!("{unit} signs its notices with: {own:?} (empty: from the unit above)");
         }
+        AdminCommand::Import { xlsx, dry_run } => import_roster(store, &xlsx, dry_run).await?,
+        AdminCommand::ImportTemplate { out } => write_roster_template(&out)?,
         AdminCommand::ListUnits => {
             for u in store.units().await? {
                 let depth = u.path.matches('/').count().saturating_sub(2);

@@ -89,6 +89,7 @@ const APPLICATION: &[&str] = &[
     "photos",
     "publications",
     "reviews",
+    "roster",
 ];
 
 #[test]

@@ -2,8 +2,9 @@
 //! ([`TestApp`] in process, [`BlockingApp`] on a thread of its own for the
 //! phone API's blocking client), the seed county ([`county`]), users
 //! ([`UserBuilder`]), a phone's login, sync and photo upload over HTTP
-//! ([`phone`], [`upload`]), and photos as cameras, galleries and hostile
-//! clients make them ([`photo`], [`camera`]). The end-to-end scenarios
+//! ([`phone`], [`upload`]), photos as cameras, galleries and hostile
+//! clients make them ([`photo`], [`camera`]), and county rosters as Excel
+//! workbooks ([`roster`]). The end-to-end scenarios
 //! themselves are in `tests/it`.
 
 // Test support: a failed unwrap here is a failed test, said where it
@@ -20,6 +21,7 @@ pub mod camera;
 pub mod county;
 pub mod phone;
 pub mod photo;
+pub mod roster;
 pub mod upload;
 pub mod users;
 

@@ -1,5 +1,7 @@
 //! Units, users, devices with their Automerge actors, and refresh tokens.
 
+use std::collections::HashMap;
+
 use serde::Serialize;
 use sqlx::Row;
 use sync_core::{Role, UserId};
@@ -62,6 +64,83 @@ pub struct RefreshToken {
     pub expires_at: i64,
     pub used_at: Option<i64>,
     pub revoked_at: Option<i64>,
+}
+
+/// A unit as a roster import writes it (its path follows from the tree).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnitFields {
+    pub id: String,
+    pub parent_id: Option<String>,
+    pub name: String,
+    pub level: String,
+}
+
+/// What a roster import changes of an existing user: everything but the
+/// login, the password and whether the account is disabled.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserProfile {
+    pub id: String,
+    pub name: String,
+    pub phone: String,
+    pub post: String,
+    pub duties: String,
+    pub unit_id: String,
+    pub role: Role,
+    pub scope_unit_id: Option<String>,
+}
+
+/// A whole roster import, written in one transaction
+/// ([`Store::apply_roster`]).
+#[derive(Debug, Clone, Default)]
+pub struct RosterWrite {
+    /// New units, each after its parent when that is new too.
+    pub new_units: Vec<UnitFields>,
+    pub changed_units: Vec<UnitFields>,
+    pub new_users: Vec<NewUser>,
+    pub changed_users: Vec<UserProfile>,
+}
+
+const INSERT_UNIT: &str =
+    "INSERT INTO units (id, parent_id, name, level, path, created_at) VALUES ($1, $2, $3, $4, $5, $6)";
+const INSERT_USER: &str =
+    "INSERT INTO users (id, login, name, phone, post, duties, unit_id, role, scope_unit_id, password_hash, created_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
+
+/// Every unit's path from the parents (`/root/…/id/`), or the id of a unit
+/// whose parents loop or are missing.
+fn unit_paths(parents: &[(String, Option<String>)]) -> Result<HashMap<String, String>, String> {
+    let parent_of: HashMap<&str, Option<&str>> = parents
+        .iter()
+        .map(|(id, p)| (id.as_str(), p.as_deref()))
+        .collect();
+    let mut paths: HashMap<String, String> = HashMap::with_capacity(parents.len());
+    for (id, _) in parents {
+        // Up to a unit whose path is known, or the root.
+        let mut chain = vec![id.as_str()];
+        let mut prefix = String::from("/");
+        loop {
+            let at = chain[chain.len() - 1];
+            if chain.len() > parent_of.len() + 1 {
+                return Err(id.clone());
+            }
+            match parent_of.get(at) {
+                None => return Err(at.to_owned()),
+                Some(None) => break,
+                Some(Some(p)) => match paths.get(*p) {
+                    Some(path) => {
+                        prefix = path.clone();
+                        break;
+                    }
+                    None => chain.push(p),
+                },
+            }
+        }
+        for unit in chain.iter().rev() {
+            prefix = format!("{prefix}{unit}/");
+            paths.insert((*unit).to_owned(), prefix.clone());
+        }
+    }
+    Ok(paths)
 }
 
 /// Unit ids: 1–64 of `A-Z a-z 0-9 -` (they appear inside paths).
@@ -162,8 +241,7 @@ impl Store {
             }
             None => format!("/{id}/"),
         };
-        on_pool!(self.pool(), p => sqlx::query(
-            "INSERT INTO units (id, parent_id, name, level, path, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
+        on_pool!(self.pool(), p => sqlx::query(INSERT_UNIT)
             .bind(id).bind(parent_id).bind(name).bind(level).bind(&path).bind(now_ms())
             .execute(p).await.map(|_| ()))?;
         Ok(Unit {
@@ -205,9 +283,7 @@ impl Store {
     // ---- users ----------------------------------------------------------
 
     pub async fn create_user(&self, u: &NewUser) -> Result<(), StoreError> {
-        let r = on_pool!(self.pool(), p => sqlx::query(
-            "INSERT INTO users (id, login, name, phone, post, duties, unit_id, role, scope_unit_id, password_hash, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)")
+        let r = on_pool!(self.pool(), p => sqlx::query(INSERT_USER)
             .bind(u.id.as_str()).bind(&u.login).bind(&u.name).bind(&u.phone).bind(&u.post)
             .bind(&u.duties).bind(&u.unit_id).bind(u.role.as_str()).bind(&u.scope_unit_id)
             .bind(&u.password_hash).bind(now_ms())
@@ -227,6 +303,92 @@ impl Store {
                     StoreError::Conflict(format!(
                         "user {} breaks a rule of the schema (unit {} must exist): {e}",
                         u.id, u.unit_id
+                    ))
+                } else {
+                    e
+                })
+            }
+        }
+    }
+
+    /// Write a roster import ([`RosterWrite`]) in one transaction: all of
+    /// it or, on any failure, nothing. New units are inserted, changed ones
+    /// updated, then every path that the new tree moves is rewritten (a
+    /// unit moved under another unit takes its subtree along). Passwords
+    /// and disabled accounts are never touched. A unit or login created by
+    /// someone else meanwhile is a conflict.
+    pub async fn apply_roster(&self, w: &RosterWrite) -> Result<(), StoreError> {
+        let now = now_ms();
+        let _writer = self.writer().await;
+        let outcome: Result<Result<(), String>, sqlx::Error> = on_pool!(self.pool(), p => {
+            async {
+                let mut tx = p.begin_with(self.pool().begin_statement()).await?;
+                // Inserted under a path of their own (`/id/`: unique, as
+                // ids are), set right with the others below.
+                for u in &w.new_units {
+                    sqlx::query(INSERT_UNIT)
+                        .bind(&u.id).bind(&u.parent_id).bind(&u.name).bind(&u.level)
+                        .bind(format!("/{}/", u.id)).bind(now)
+                        .execute(&mut *tx).await?;
+                }
+                for u in &w.changed_units {
+                    sqlx::query("UPDATE units SET parent_id = $2, name = $3, level = $4 WHERE id = $1")
+                        .bind(&u.id).bind(&u.parent_id).bind(&u.name).bind(&u.level)
+                        .execute(&mut *tx).await?;
+                }
+                if !w.new_units.is_empty() || !w.changed_units.is_empty() {
+                    let rows = sqlx::query("SELECT id, parent_id, path FROM units")
+                        .fetch_all(&mut *tx).await?;
+                    let mut parents = Vec::with_capacity(rows.len());
+                    let mut old = HashMap::with_capacity(rows.len());
+                    for r in &rows {
+                        let id: String = r.try_get("id")?;
+                        parents.push((id.clone(), r.try_get::<Option<String>, _>("parent_id")?));
+                        old.insert(id, r.try_get::<String, _>("path")?);
+                    }
+                    let paths = match unit_paths(&parents) {
+                        Ok(p) => p,
+                        Err(unit) => return Ok(Err(unit)),
+                    };
+                    // Each path ends with its own id: no two are ever equal,
+                    // whatever order they are rewritten in.
+                    for (id, path) in &paths {
+                        if old.get(id) != Some(path) {
+                            sqlx::query("UPDATE units SET path = $2 WHERE id = $1")
+                                .bind(id).bind(path).execute(&mut *tx).await?;
+                        }
+                    }
+                }
+                for u in &w.new_users {
+                    sqlx::query(INSERT_USER)
+                        .bind(u.id.as_str()).bind(&u.login).bind(&u.name).bind(&u.phone).bind(&u.post)
+                        .bind(&u.duties).bind(&u.unit_id).bind(u.role.as_str()).bind(&u.scope_unit_id)
+                        .bind(&u.password_hash).bind(now)
+                        .execute(&mut *tx).await?;
+                }
+                for u in &w.changed_users {
+                    sqlx::query(
+                        "UPDATE users SET name = $2, phone = $3, post = $4, duties = $5, unit_id = $6,
+                         role = $7, scope_unit_id = $8 WHERE id = $1")
+                        .bind(&u.id).bind(&u.name).bind(&u.phone).bind(&u.post).bind(&u.duties)
+                        .bind(&u.unit_id).bind(u.role.as_str()).bind(&u.scope_unit_id)
+                        .execute(&mut *tx).await?;
+                }
+                tx.commit().await?;
+                Ok(Ok(()))
+            }.await
+        });
+        match outcome {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(unit)) => Err(StoreError::Conflict(format!(
+                "the units above {unit} would loop or are missing; nothing was imported"
+            ))),
+            Err(e) => {
+                let e = StoreError::from(e);
+                Err(if e.is_constraint() {
+                    StoreError::Conflict(format!(
+                        "a unit or login of the roster was created or removed by someone else \
+                         while importing; nothing was imported; preview the roster again ({e})"
                     ))
                 } else {
                     e
@@ -596,5 +758,40 @@ impl Store {
             tx.commit().await
         })?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::unit_paths;
+
+    fn tree(pairs: &[(&str, Option<&str>)]) -> Vec<(String, Option<String>)> {
+        pairs
+            .iter()
+            .map(|(id, p)| ((*id).to_owned(), p.map(str::to_owned)))
+            .collect()
+    }
+
+    #[test]
+    fn paths_follow_the_parents_in_any_order() {
+        let paths = unit_paths(&tree(&[
+            ("v1", Some("t1")),
+            ("t1", Some("c1")),
+            ("c1", None),
+            ("t2", Some("c1")),
+        ]))
+        .unwrap();
+        assert_eq!(paths["v1"], "/c1/t1/v1/");
+        assert_eq!(paths["t2"], "/c1/t2/");
+        assert_eq!(paths["c1"], "/c1/");
+    }
+
+    #[test]
+    fn a_loop_or_a_missing_parent_is_named() {
+        assert!(unit_paths(&tree(&[("a", Some("b")), ("b", Some("a"))])).is_err());
+        assert_eq!(
+            unit_paths(&tree(&[("a", Some("x"))])).unwrap_err(),
+            "x".to_owned()
+        );
     }
 }

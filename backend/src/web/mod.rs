@@ -14,6 +14,7 @@ mod events;
 mod photo_caption;
 mod publications;
 mod reviews;
+mod roster;
 pub(crate) mod session;
 mod units;
 
@@ -63,6 +64,16 @@ pub fn router() -> Router<AppState> {
         .route(
             "/web/units/{unit}/weeks/{week}/amendments",
             get(publications::amendments),
+        )
+        .route("/web/admin/import", get(roster::form))
+        .route("/web/admin/import/template.xlsx", get(roster::template))
+        .route(
+            "/web/admin/import/preview",
+            post(roster::preview).layer(DefaultBodyLimit::max(roster::MAX_UPLOAD + 64 * 1024)),
+        )
+        .route(
+            "/web/admin/import/apply",
+            post(roster::apply).layer(DefaultBodyLimit::max(roster::MAX_CONFIRM)),
         )
         .route("/web/{*rest}", get(|| async { WebError::NotFound }))
         .layer(middleware::from_fn(same_origin))

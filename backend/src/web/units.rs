@@ -98,6 +98,8 @@ struct Home<'a> {
     top_id: String,
     months: Vec<(String, String)>,
     units: Vec<UnitLine>,
+    /// An admin: the roster import is linked.
+    admin: bool,
 }
 
 /// The week the home page rates: this week once a workday of it is due,
@@ -173,6 +175,7 @@ pub async fn home(
         top_id: top.id,
         months,
         units,
+        admin: caller.0.user.role == sync_core::Role::Admin,
     };
     Ok(Html(page.render().map_err(WebError::internal)?))
 }

@@ -33,6 +33,7 @@ use sync_core::{Actor, DocId, Document, Edit, EditContext, ItemId, UserId};
 use crate::photos::entry_with_photo;
 use backend::publications::{publish_week, week::IsoWeek};
 use jishi_tests::photo::{jpeg, sha};
+use jishi_tests::roster::multipart;
 use jishi_tests::{on_both_databases, Db, Session, TestApp, UserBuilder, PASSWORD};
 
 /// One route and its expected answers. `table` has a line per case: the
@@ -247,6 +248,13 @@ const MATRIX: &[Row] = &[
         sibling                                 403   404   404   404   login login login
         foreign                                 403   404   404   404   login login login
         guessed                                 403   404   404   404   login login login" },
+    // ---- the roster import (issue 26, point 6): admins only, and only
+    // within their scope (`foreign`: a unit under another county's
+    // township, refused as unknown); a refused import stores nothing.
+    Row { route: "GET /web/admin/import", table: WEB_ADMIN },
+    Row { route: "GET /web/admin/import/template.xlsx", table: WEB_ADMIN },
+    Row { route: "POST /web/admin/import/preview", table: WEB_IMPORT },
+    Row { route: "POST /web/admin/import/apply", table: WEB_IMPORT },
     Row { route: "GET /web/{*rest}", table: "
         mine                                    404   404   404   404   404   404   404" },
 ];
@@ -322,6 +330,15 @@ const PUBLIC_PHOTO: &str = "
         foreign                                 404   404   404   404   404   404   404
         absent                                  404   404   404   404   404   404   404
         guessed                                 404   404   404   404   404   404   404";
+/// An admin's page.
+#[rustfmt::skip]
+const WEB_ADMIN: &str = "
+        mine                                    403   403   403   200   login login login";
+/// An admin's roster import: into the scope, and outside it.
+#[rustfmt::skip]
+const WEB_IMPORT: &str = "
+        mine                                    403   403   403   200   login login login
+        foreign                                 403   403   403   400   login login login";
 /// Open to everyone.
 #[rustfmt::skip]
 const OPEN: &str = "
@@ -1064,6 +1081,9 @@ impl World {
             "POST /web/documents/{doc}/comments" => {
                 return self.comment_cell(who, route, case).await
             }
+            "POST /web/admin/import/preview" | "POST /web/admin/import/apply" => {
+                return self.import_cell(who, route, case).await
+            }
             _ => {}
         }
         let req = self.request(who, route, case).await;
@@ -1367,6 +1387,30 @@ impl World {
                 req.path = format!("/web/users/{person}?{RANGE}");
                 req.shows = shows(private_text(person));
             }
+            "/web/admin/import" => req.shows = shows("下载名册模板"),
+            "/web/admin/import/template.xlsx" => req.shows = shows("PK"),
+            "/web/admin/import/preview" | "/web/admin/import/apply" => {
+                let (unit, bytes) = import_file(who.role, case);
+                if template.ends_with("preview") {
+                    let (content_type, body) = multipart("roster", "名册.xlsx", &bytes);
+                    req.headers = vec![("content-type", content_type)];
+                    req.bytes = Some(body);
+                    req.shows = shows(format!("<td>{unit}</td>"));
+                } else {
+                    // The confirmation of the admin's preview.
+                    let file = backend::roster::read(&bytes).unwrap();
+                    let store = &self.app.state.store;
+                    let digest = backend::roster::plan_against(store, &file, Some("c1"))
+                        .await
+                        .map(|p| p.digest())
+                        .unwrap_or_default();
+                    req.form = Some(vec![
+                        ("roster", serde_json::to_string(&file).unwrap()),
+                        ("digest", digest),
+                    ]);
+                    req.shows = shows("名册导入完成");
+                }
+            }
             "/web/{*rest}" => req.path = "/web/no/such/page".to_owned(),
             other => panic!("the matrix has {route} but no request for it ({other})"),
         }
@@ -1614,6 +1658,35 @@ impl World {
             }
         } else if !stored.is_empty() {
             o.leak = Some(format!("a refused comment is stored: {stored:?}"));
+        }
+        o
+    }
+}
+
+/// The roster a role's import cell sends: one new village of its own
+/// (`imp-{role}-{case}`), under t2 (the admin's county) or, `foreign`,
+/// under t3 (another county).
+fn import_file(role: Role, case: Case) -> (String, Vec<u8>) {
+    let unit = format!("imp-{}-{case:?}", role.key()).to_lowercase();
+    let name = format!("导入{}", role.key());
+    let parent = if case == Case::Foreign { "t3" } else { "t2" };
+    let bytes = jishi_tests::roster::roster(&[[&unit, &name, "村", parent]], &[]);
+    (unit, bytes)
+}
+
+impl World {
+    /// An import cell: the unit is stored exactly when an admin's
+    /// confirmed import was answered 200.
+    async fn import_cell(&self, who: &Who, route: &str, case: Case) -> Outcome {
+        let req = self.request(who, route, case).await;
+        let mut o = self.send(who, route, req).await;
+        let (unit, _) = import_file(who.role, case);
+        let stored = self.app.state.store.unit(&unit).await.unwrap().is_some();
+        let applied = route.ends_with("apply") && o.status == 200;
+        if stored && !applied {
+            o.leak = Some(format!("a refused import stored unit {unit}"));
+        } else if applied && !stored {
+            o.leak = Some(format!("the import answered 200 without storing {unit}"));
         }
         o
     }

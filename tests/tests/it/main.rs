@@ -21,6 +21,7 @@ mod photos;
 mod publications;
 mod records;
 mod reviews;
+mod roster;
 mod s3;
 mod scaleout;
 mod sync;
