@@ -202,7 +202,7 @@ async fn one_instance_killed_mid_burst_the_other_takes_over() {
         assert_eq!(on_server, written, "{doc}");
         let record = phones
             .iter_mut()
-            .filter(|p| p.user == doc.owner().as_str())
+            .filter(|p| Some(p.user.as_str()) == doc.owner().map(|o| o.as_str()))
             .map(|p| p.replica.document(doc).expect("read").map(|d| d.read()))
             .collect::<Vec<Option<Record>>>();
         assert!(

@@ -175,14 +175,14 @@ impl JishiClient {
         })
     }
 
-    fn me(&self) -> Result<UserId, JishiError> {
+    pub(crate) fn me(&self) -> Result<UserId, JishiError> {
         let s = Self::session(&self.replica())?;
         UserId::parse(&s.user_id).map_err(|e| JishiError::StorageDamaged {
             detail: format!("the kept session names a bad user: {e}"),
         })
     }
 
-    fn context(replica: &Replica) -> Result<EditContext, JishiError> {
+    pub(crate) fn context(replica: &Replica) -> Result<EditContext, JishiError> {
         let s = Self::session(replica)?;
         Ok(EditContext {
             user: UserId::parse(&s.user_id)?,
@@ -191,7 +191,7 @@ impl JishiClient {
         })
     }
 
-    fn edit(&self, id: &DocId, edit: Edit) -> Result<(), JishiError> {
+    pub(crate) fn edit(&self, id: &DocId, edit: Edit) -> Result<(), JishiError> {
         // The server refuses records of days to come (and plans beyond
         // next month): say so here, where the cadre can pick another day.
         sync_core::validate::period_open(id, chrono::Local::now().date_naive())?;
@@ -283,7 +283,7 @@ impl JishiClient {
         Ok(DocId::plan(&self.me()?, first))
     }
 
-    fn read(&self, id: &DocId) -> Result<(Option<Record>, bool), JishiError> {
+    pub(crate) fn read(&self, id: &DocId) -> Result<(Option<Record>, bool), JishiError> {
         let mut r = self.replica();
         let record = r.record(id)?;
         let unsynced = r.pending_docs()?.contains(id);

@@ -2605,3 +2605,96 @@ fn a_cadre_ranked_last_makes_a_statement_from_the_phone() {
         "{top:?}"
     );
 }
+
+#[test]
+fn an_item_issued_on_the_server_is_worked_on_the_phone_and_closed_by_its_issuer() {
+    let server = start(|_| {});
+    server.block_on(county::add_user(
+        &server.state.store,
+        UserBuilder::leader("l1")
+            .unit(county::TOWNSHIP)
+            .scope(county::TOWNSHIP)
+            .build(),
+    ));
+    let (http, l1) = server.block_on(async {
+        let http = reqwest::Client::new();
+        let s = jishi_tests::phone::login(&http, &server.url, "l1", "web-l1", &[]).await;
+        (http, s)
+    });
+    let post = |path: &str, body: serde_json::Value| -> (u16, serde_json::Value) {
+        server.block_on(async {
+            let r = http
+                .post(format!("{}{path}", server.url))
+                .bearer_auth(&l1.access)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            (r.status().as_u16(), r.json().await.unwrap())
+        })
+    };
+    let (status, item) = post(
+        "/api/v1/items",
+        serde_json::json!({
+            "list": "supervision", "source": "superior", "title": "村道修复",
+            "content": "三组道路破损。", "due_workdays": 5, "responsible": "u1",
+        }),
+    );
+    assert_eq!(status, 201, "{item}");
+    let doc_id = item["id"].as_str().unwrap().to_owned();
+
+    let dir = tempfile::tempdir().unwrap();
+    let a = open(dir.path(), &server.url);
+    a.sign_in("u1", PASSWORD, "p").unwrap();
+    wait(a.clone().sync(Some(SyncOptions::default()), None, None)).unwrap();
+    let mine = a.my_items().unwrap();
+    assert_eq!(mine.len(), 1);
+    assert_eq!(
+        (
+            mine[0].doc_id.as_str(),
+            mine[0].status.as_str(),
+            mine[0].my_part.as_str()
+        ),
+        (doc_id.as_str(), "open", "responsible")
+    );
+    assert_eq!(
+        mine[0].may,
+        vec![ItemStepAction::Progress, ItemStepAction::RequestClose]
+    );
+    // Offline: progress, then the request; confirming my own is refused.
+    a.take_item_step(
+        doc_id.clone(),
+        ItemStepAction::Progress,
+        "已联系施工队".into(),
+    )
+    .unwrap();
+    a.take_item_step(
+        doc_id.clone(),
+        ItemStepAction::RequestClose,
+        "已修复".into(),
+    )
+    .unwrap();
+    assert!(a
+        .take_item_step(doc_id.clone(), ItemStepAction::Confirm, "".into())
+        .is_err());
+    let seen = a.item(doc_id.clone()).unwrap();
+    assert_eq!(
+        (seen.status.as_str(), seen.unsynced),
+        ("awaiting_confirmation", true)
+    );
+    wait(a.clone().sync(Some(SyncOptions::default()), None, None)).unwrap();
+
+    let (status, body) = post(
+        &format!("/api/v1/items/{doc_id}/steps"),
+        serde_json::json!({"action": "confirm", "text": "同意销号"}),
+    );
+    assert_eq!(status, 201, "{body}");
+    wait(a.clone().sync(Some(SyncOptions::default()), None, None)).unwrap();
+    let closed = a.item(doc_id.clone()).unwrap();
+    assert_eq!(closed.status, "closed");
+    assert_eq!(closed.closed_by.as_deref(), Some("l1"));
+    assert_eq!(closed.steps.len(), 3);
+    assert!(closed.may.is_empty());
+    let e = a.item("diary:u1:2026-11-02".into()).unwrap_err();
+    assert_eq!(field_of(e), "doc_id");
+}

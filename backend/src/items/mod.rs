@@ -8,6 +8,8 @@
 //! overdue for [`crate::config::Config::item_escalate_days`] days or more
 //! it is escalated: the level above sees it marked on its lists.
 
+pub mod ledger;
+
 use std::collections::HashMap;
 
 use chrono::NaiveDate;

@@ -12,7 +12,12 @@ use crate::storage::ReviewRow;
 /// The workbook as a download (the API's and the web page's alike),
 /// named `reviews-{unit}-{month}.xlsx`.
 pub fn download(unit_id: &str, month: &str, bytes: Vec<u8>) -> Response {
-    let name = format!("attachment; filename=\"reviews-{unit_id}-{month}.xlsx\"");
+    download_named(&format!("reviews-{unit_id}-{month}.xlsx"), bytes)
+}
+
+/// A workbook as a download named `file` (ASCII; another name is left out).
+pub fn download_named(file: &str, bytes: Vec<u8>) -> Response {
+    let name = format!("attachment; filename=\"{file}\"");
     let mut response = (
         [(
             header::CONTENT_TYPE,

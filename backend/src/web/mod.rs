@@ -11,6 +11,7 @@
 mod cadre;
 mod error;
 mod events;
+mod items;
 mod photo_caption;
 mod publications;
 mod reviews;
@@ -64,6 +65,15 @@ pub fn router() -> Router<AppState> {
         .route(
             "/web/units/{unit}/weeks/{week}/amendments",
             get(publications::amendments),
+        )
+        .route("/web/items", get(items::list).post(items::issue))
+        .route("/web/items/new", get(items::new_form))
+        .route("/web/items/{item}", get(items::page))
+        .route("/web/items/{item}/steps", post(items::step))
+        .route("/web/units/{unit}/items/{month}", get(items::ledger_page))
+        .route(
+            "/web/units/{unit}/items/{month}/export.xlsx",
+            get(items::ledger_export),
         )
         .route("/web/admin/import", get(roster::form))
         .route("/web/admin/import/template.xlsx", get(roster::template))

@@ -255,6 +255,28 @@ const MATRIX: &[Row] = &[
     Row { route: "GET /web/admin/import/template.xlsx", table: WEB_ADMIN },
     Row { route: "POST /web/admin/import/preview", table: WEB_IMPORT },
     Row { route: "POST /web/admin/import/apply", table: WEB_IMPORT },
+    // 督办 pages.
+    Row { route: "GET /web/items", table: "
+        mine                                    403   200   200   200   login login login" },
+    Row { route: "GET /web/items/new", table: "
+        mine                                    403   200   200   200   login login login" },
+    Row { route: "POST /web/items", table: "
+        mine                                    403   303   303   303   login login login
+        parent                                  403   400   -     -     -     -     -
+        grandparent                             403   -     -     -     -     -     -
+        sibling                                 403   400   400   400   login login login
+        foreign                                 403   400   400   400   login login login
+        guessed                                 403   400   400   400   login login login" },
+    Row { route: "GET /web/items/{item}", table: WEB_READ },
+    Row { route: "POST /web/items/{item}/steps", table: "
+        mine                                    403   303   303   303   login login login
+        parent                                  403   404   -     -     -     -     -
+        grandparent                             403   -     -     -     -     -     -
+        sibling                                 403   404   404   404   login login login
+        foreign                                 403   404   404   404   login login login
+        guessed                                 403   404   404   404   login login login" },
+    Row { route: "GET /web/units/{unit}/items/{month}", table: WEB_READ },
+    Row { route: "GET /web/units/{unit}/items/{month}/export.xlsx", table: WEB_READ },
     Row { route: "GET /web/{*rest}", table: "
         mine                                    404   404   404   404   404   404   404" },
 ];
@@ -1185,18 +1207,44 @@ impl World {
                     private_text(t.user)
                 });
             }
-            "/api/v1/items" if method == "GET" => {
+            "/api/v1/items" | "/web/items" if method == "GET" => {
                 req.shows = shows(item_title(t.user));
                 req.readers_of = unit_of(who.user);
             }
-            "/api/v1/items" => {
+            "/web/items/new" => req.shows = shows("交办督办事项"),
+            "/api/v1/items" | "/web/items" => {
                 // Issued to the case's person: only someone in scope.
-                req.json = Some(json!({
-                    "list": "problem", "source": "self_check", "title": format!("授权矩阵 {}", who.role.key()),
-                    "content": "授权矩阵", "due_workdays": 5, "responsible": person,
-                }));
+                let title = format!("授权矩阵 {}", who.role.key());
+                if template.starts_with("/web") {
+                    req.form = Some(vec![
+                        ("list", "problem".to_owned()),
+                        ("source", "self_check".to_owned()),
+                        ("title", title),
+                        ("content", "授权矩阵".to_owned()),
+                        ("workdays", "5".to_owned()),
+                        ("responsible", person.to_owned()),
+                    ]);
+                } else {
+                    req.json = Some(json!({
+                        "list": "problem", "source": "self_check", "title": title,
+                        "content": "授权矩阵", "due_workdays": 5, "responsible": person,
+                    }));
+                }
             }
-            "/api/v1/items/{item_id}" | "/api/v1/items/{item_id}/steps" => {
+            "/web/units/{unit}/items/{month}" | "/web/units/{unit}/items/{month}/export.xlsx" => {
+                let month = sync_core::china::today().format("%Y-%m").to_string();
+                req.path = template.replace("{unit}", unit).replace("{month}", &month);
+                req.shows = shows(if template.ends_with("xlsx") {
+                    "PK"
+                } else {
+                    "督办事项台账"
+                });
+                req.readers_of = unit_of(who.user);
+            }
+            "/api/v1/items/{item_id}"
+            | "/api/v1/items/{item_id}/steps"
+            | "/web/items/{item}"
+            | "/web/items/{item}/steps" => {
                 let item = match case {
                     Case::Guessed => NO_ITEM.to_owned(),
                     _ => self
@@ -1206,14 +1254,21 @@ impl World {
                         .map(|i| i.1.clone())
                         .unwrap_or_else(|| panic!("no item of {person}")),
                 };
-                req.path = template.replace("{item_id}", &item);
+                req.path = template
+                    .replace("{item_id}", &item)
+                    .replace("{item}", &item);
                 req.readers_of = unit_of(who.user);
-                if method == "POST" {
-                    req.json = Some(
-                        json!({"action": "progress", "text": format!("授权矩阵 {}", who.role.key())}),
-                    );
+                let text = format!("授权矩阵 {}", who.role.key());
+                if method == "POST" && template.starts_with("/web") {
+                    req.form = Some(vec![("action", "progress".to_owned()), ("text", text)]);
+                } else if method == "POST" {
+                    req.json = Some(json!({"action": "progress", "text": text}));
                 }
-                req.shows = shows(item_title(person));
+                req.shows = shows(if method == "POST" && template.starts_with("/web") {
+                    "done=progress".to_owned()
+                } else {
+                    item_title(person)
+                });
             }
             "/api/v1/users/{user_id}/days" => {
                 req.path = format!("/api/v1/users/{person}/days?{RANGE}");

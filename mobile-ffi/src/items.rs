@@ -1,0 +1,264 @@
+//! 督办 items and 问题清单 problems on the phone: the ones I am named on
+//! arrive with sync; I read them, add progress and ask to close them
+//! offline, and see the issuer's answer (confirmed, or sent back with a
+//! reason) at the next sync. A leader's phone answers the same way.
+
+use sync_core::document::item::{Item, ItemStatus, StepAction, StepFields};
+use sync_core::document::Record;
+use sync_core::{DocId, DocKind, Edit, ItemId};
+
+use crate::client::JishiClient;
+use crate::error::{guard, JishiError};
+
+/// A step to take on an item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum ItemStepAction {
+    /// 进展
+    Progress,
+    /// 申请销号 (the responsible person)
+    RequestClose,
+    /// 确认销号 (the issuer or the level above)
+    Confirm,
+    /// 退回, with a reason (the issuer or the level above)
+    SendBack,
+}
+
+impl From<ItemStepAction> for StepAction {
+    fn from(a: ItemStepAction) -> Self {
+        match a {
+            ItemStepAction::Progress => StepAction::Progress,
+            ItemStepAction::RequestClose => StepAction::RequestClose,
+            ItemStepAction::Confirm => StepAction::Confirm,
+            ItemStepAction::SendBack => StepAction::SendBack,
+        }
+    }
+}
+
+/// One step of an item's history.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct ItemStepView {
+    pub id: String,
+    /// `progress`, `request_close`, `confirm` or `send_back`.
+    pub action: String,
+    pub by: String,
+    pub role: String,
+    pub at_ms: i64,
+    pub text: String,
+    pub photos: Vec<String>,
+}
+
+/// An item as the phone holds it.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct ItemView {
+    pub doc_id: String,
+    /// `supervision` (督办) or `problem` (问题清单).
+    pub list: String,
+    pub source: String,
+    pub title: String,
+    pub content: String,
+    pub measures: String,
+    /// 时限, `YYYY-MM-DD`.
+    pub due: String,
+    pub unit_id: String,
+    pub issuer_id: String,
+    pub responsible_id: String,
+    pub collaborator_ids: Vec<String>,
+    pub issued_at_ms: i64,
+    /// `open`, `awaiting_confirmation`, `returned` or `closed`.
+    pub status: String,
+    /// Past its 时限 (today on this phone) and not closed.
+    pub overdue: bool,
+    pub returned_because: Option<String>,
+    pub closed_at_ms: Option<i64>,
+    pub closed_by: Option<String>,
+    pub sent_back: u32,
+    /// `issuer`, `responsible`, `collaborator` or `reader`.
+    pub my_part: String,
+    /// The steps I may take now.
+    pub may: Vec<ItemStepAction>,
+    pub steps: Vec<ItemStepView>,
+    /// Changed here and not yet on the server.
+    pub unsynced: bool,
+}
+
+fn action_of(a: StepAction) -> ItemStepAction {
+    match a {
+        StepAction::Progress => ItemStepAction::Progress,
+        StepAction::RequestClose => ItemStepAction::RequestClose,
+        StepAction::Confirm => ItemStepAction::Confirm,
+        StepAction::SendBack => ItemStepAction::SendBack,
+    }
+}
+
+/// The steps `user` in `role` may take on `item` now (the write policy's
+/// rule, and what makes sense where the item stands).
+fn may_now(item: &Item, user: &str, role: sync_core::Role) -> Vec<ItemStepAction> {
+    use sync_core::document::item::may_take;
+    let part = item.part_of(user);
+    let status = item.standing().status;
+    [
+        StepAction::Progress,
+        StepAction::RequestClose,
+        StepAction::Confirm,
+        StepAction::SendBack,
+    ]
+    .into_iter()
+    .filter(|a| may_take(*a, part, role))
+    .filter(|a| match a {
+        StepAction::Progress | StepAction::Confirm => !status.is_closed(),
+        StepAction::RequestClose => matches!(status, ItemStatus::Open | ItemStatus::Returned),
+        StepAction::SendBack => status == ItemStatus::AwaitingConfirmation,
+    })
+    .map(action_of)
+    .collect()
+}
+
+fn part_name(item: &Item, user: &str) -> &'static str {
+    use sync_core::document::item::Part;
+    match item.part_of(user) {
+        Part::Issuer => "issuer",
+        Part::Responsible => "responsible",
+        Part::Collaborator => "collaborator",
+        Part::Reader => "reader",
+    }
+}
+
+fn item_id(doc_id: &str) -> Result<DocId, JishiError> {
+    let id = DocId::parse(doc_id)
+        .map_err(|e| JishiError::invalid_as("doc_id", "format", e.to_string()))?;
+    if id.kind() != DocKind::Item {
+        return Err(JishiError::invalid_as(
+            "doc_id",
+            "wrong_kind",
+            format!("{doc_id} is not an item"),
+        ));
+    }
+    Ok(id)
+}
+
+impl JishiClient {
+    fn item_view(&self, id: &DocId) -> Result<Option<ItemView>, JishiError> {
+        let (record, unsynced) = self.read(id)?;
+        let Some(Record::Item(item)) = record else {
+            return Ok(None);
+        };
+        let Some(b) = item.brief.clone() else {
+            return Ok(None);
+        };
+        let ctx = Self::context(&self.replica())?;
+        let me = ctx.user.to_string();
+        let standing = item.standing();
+        let today = chrono::Local::now()
+            .date_naive()
+            .format("%Y-%m-%d")
+            .to_string();
+        Ok(Some(ItemView {
+            doc_id: id.to_string(),
+            list: b.list.as_str().to_owned(),
+            source: b.source.as_str().to_owned(),
+            title: b.title,
+            content: b.content,
+            measures: b.measures,
+            overdue: !standing.status.is_closed() && today > b.due,
+            due: b.due,
+            unit_id: b.unit,
+            issuer_id: b.issuer,
+            responsible_id: b.responsible,
+            collaborator_ids: b.collaborators,
+            issued_at_ms: b.issued_at,
+            status: standing.status.as_str().to_owned(),
+            returned_because: standing.returned_because.clone(),
+            closed_at_ms: standing.closed_at,
+            closed_by: standing.closed_by.clone(),
+            sent_back: standing.sent_back,
+            my_part: part_name(&item, &me).to_owned(),
+            may: may_now(&item, &me, ctx.role),
+            steps: item
+                .steps
+                .iter()
+                .map(|s| ItemStepView {
+                    id: s.id.clone(),
+                    action: s.action.as_str().to_owned(),
+                    by: s.by.clone(),
+                    role: s.role.clone(),
+                    at_ms: s.at,
+                    text: s.text.clone(),
+                    photos: s.photos.iter().map(|p| p.hash.clone()).collect(),
+                })
+                .collect(),
+            unsynced,
+        }))
+    }
+}
+
+#[uniffi::export]
+impl JishiClient {
+    /// The items on this phone (those I am named on, and for leaders those
+    /// of the people they oversee): the ones waiting on me first (open,
+    /// sent back, awaiting my confirmation), then by 时限; closed ones
+    /// last. Works offline.
+    pub fn my_items(&self) -> Result<Vec<ItemView>, JishiError> {
+        guard(|| {
+            let ids: Vec<DocId> = self
+                .replica()
+                .doc_ids()?
+                .into_iter()
+                .filter(|id| id.kind() == DocKind::Item)
+                .collect();
+            let mut out = Vec::new();
+            for id in ids {
+                if let Some(v) = self.item_view(&id)? {
+                    out.push(v);
+                }
+            }
+            out.sort_by(|a, b| {
+                let rank = |v: &ItemView| (v.status == "closed", v.may.is_empty());
+                (rank(a), &a.due, &a.doc_id).cmp(&(rank(b), &b.due, &b.doc_id))
+            });
+            Ok(out)
+        })
+    }
+
+    /// One item by its id (`item:…`).
+    pub fn item(&self, doc_id: String) -> Result<ItemView, JishiError> {
+        guard(|| {
+            let id = item_id(&doc_id)?;
+            self.item_view(&id)?.ok_or_else(|| {
+                JishiError::invalid_as(
+                    "doc_id",
+                    "not_found",
+                    format!("{doc_id} is not on this phone"),
+                )
+            })
+        })
+    }
+
+    /// Take a step on an item, offline: progress (a note), a request to
+    /// close (销号), or, for its issuer or the level above, a confirmation
+    /// or a sending back with a reason. Refused with a typed error when my
+    /// part does not allow it or the item does not stand where the step
+    /// makes sense. Returns the step's id.
+    pub fn take_item_step(
+        &self,
+        doc_id: String,
+        action: ItemStepAction,
+        text: String,
+    ) -> Result<String, JishiError> {
+        guard(|| {
+            let id = item_id(&doc_id)?;
+            let step_id = ItemId::random();
+            self.edit(
+                &id,
+                Edit::AddItemStep {
+                    id: step_id.clone(),
+                    step: StepFields {
+                        action: action.into(),
+                        text,
+                        photos: Vec::new(),
+                    },
+                },
+            )?;
+            Ok(step_id.to_string())
+        })
+    }
+}
