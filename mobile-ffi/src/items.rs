@@ -105,7 +105,8 @@ fn may_now(item: &Item, user: &str, role: sync_core::Role) -> Vec<ItemStepAction
     .into_iter()
     .filter(|a| may_take(*a, part, role))
     .filter(|a| match a {
-        StepAction::Progress | StepAction::Confirm => !status.is_closed(),
+        StepAction::Progress => !status.is_closed(),
+        StepAction::Confirm => status == ItemStatus::AwaitingConfirmation,
         StepAction::RequestClose => matches!(status, ItemStatus::Open | ItemStatus::Returned),
         StepAction::SendBack => status == ItemStatus::AwaitingConfirmation,
     })

@@ -426,7 +426,7 @@ pub fn may_now(item: &Item, user: &User) -> Vec<StepAction> {
     .filter(|a| match a {
         StepAction::Progress => !status.is_closed(),
         StepAction::RequestClose => matches!(status, ItemStatus::Open | ItemStatus::Returned),
-        StepAction::Confirm => !status.is_closed(),
+        StepAction::Confirm => status == ItemStatus::AwaitingConfirmation,
         StepAction::SendBack => status == ItemStatus::AwaitingConfirmation,
     })
     .collect()

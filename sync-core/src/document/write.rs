@@ -610,6 +610,9 @@ impl Writer<'_> {
             StepAction::RequestClose | StepAction::Confirm if status.is_closed() => {
                 return refuse("the item is closed already");
             }
+            StepAction::Confirm if status != ItemStatus::AwaitingConfirmation => {
+                return refuse("销号 answers a request to close; none waits");
+            }
             StepAction::RequestClose if status == ItemStatus::AwaitingConfirmation => {
                 return refuse("closing was asked already; wait for the answer");
             }
@@ -661,7 +664,15 @@ impl Writer<'_> {
                 max: MAX_ITEMS_PER_DOC,
             });
         }
-        let now = self.ctx.now_ms;
+        // After every step this replica has seen, whatever its clock says:
+        // a step answers those before it (a request after a sending back
+        // is ordered after it even on a phone whose clock is behind).
+        let now = item
+            .steps
+            .iter()
+            .map(|s| s.at.saturating_add(1))
+            .max()
+            .map_or(self.ctx.now_ms, |after| after.max(self.ctx.now_ms));
         let by = self.ctx.user.to_string();
         let role = self.ctx.role.as_str();
         let s = self

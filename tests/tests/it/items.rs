@@ -334,3 +334,207 @@ async fn old_clients(db: Db) {
     );
 }
 on_both_databases!(older_clients_are_never_sent_items, old_clients);
+
+/// The 督办 pages: a leader issues on the web, the phone asks to close,
+/// the leader sends back (a reason is required, in Chinese), confirms, and
+/// the month's 台账 counts it, on the page and in the spreadsheet.
+async fn web_pages(db: Db) {
+    let app = TestApp::spawn(db).await;
+    app.seed().await;
+    let web = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let login = web
+        .post(app.url("/web/login"))
+        .form(&[
+            ("login", "l1"),
+            ("password", jishi_tests::PASSWORD),
+            ("next", "/web/"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let cookie = login.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let get = |path: String| {
+        let (web, cookie) = (web.clone(), cookie.clone());
+        let url = app.url(&path);
+        async move {
+            let r = web.get(url).header("cookie", cookie).send().await.unwrap();
+            (r.status().as_u16(), r.bytes().await.unwrap().to_vec())
+        }
+    };
+    let post = |path: String, form: Vec<(&'static str, String)>| {
+        let (web, cookie) = (web.clone(), cookie.clone());
+        let url = app.url(&path);
+        async move {
+            let r = web
+                .post(url)
+                .header("cookie", cookie)
+                .form(&form)
+                .send()
+                .await
+                .unwrap();
+            let location = r
+                .headers()
+                .get("location")
+                .map(|l| l.to_str().unwrap().to_owned());
+            (r.status().as_u16(), location, r.text().await.unwrap())
+        }
+    };
+    let (status, form) = get("/web/items/new".into()).await;
+    let form = String::from_utf8(form).unwrap();
+    assert_eq!(status, 200);
+    assert!(
+        form.contains("value=\"u1\"") && !form.contains("value=\"u2\""),
+        "only people in scope: {form}"
+    );
+
+    let (status, to, _) = post(
+        "/web/items".into(),
+        vec![
+            ("list", "supervision".into()),
+            ("source", "inspection".into()),
+            ("title", "整改村务公开栏".into()),
+            ("content", "明察暗访发现公开栏内容过期。".into()),
+            ("measures", "三日内更新并拍照回传。".into()),
+            ("workdays", "3".into()),
+            ("responsible", "u1".into()),
+        ],
+    )
+    .await;
+    assert_eq!(status, 303);
+    let to = to.unwrap();
+    assert!(
+        to.starts_with("/web/items/item:") && to.ends_with("?done=issued"),
+        "{to}"
+    );
+    let item_id = to
+        .trim_start_matches("/web/items/")
+        .split('?')
+        .next()
+        .unwrap()
+        .to_owned();
+    let (_, page) = get(to.clone()).await;
+    let page = String::from_utf8(page).unwrap();
+    assert!(
+        page.contains("整改村务公开栏")
+            && page.contains("明察暗访")
+            && page.contains("办理中")
+            && page.contains("已交办"),
+        "{page}"
+    );
+    assert!(
+        !page.contains("id=\"confirm-form\""),
+        "nothing to confirm yet"
+    );
+
+    // The phone asks to close.
+    let mut phone = MemoryReplica::new(Actor::random());
+    let u1 = app.login("u1", "phone", &[phone.actor().to_hex()]).await;
+    app.sync(&mut phone, &u1.access).await;
+    let id = DocId::parse(&item_id).unwrap();
+    let ctx = EditContext {
+        user: UserId::parse("u1").unwrap(),
+        role: Role::Cadre,
+        now_ms: sync_core::china::now().timestamp_millis(),
+    };
+    phone
+        .edit(&id, &step(StepAction::RequestClose, "已更新公开栏"), &ctx)
+        .unwrap();
+    app.sync(&mut phone, &u1.access).await;
+    let (_, list) = get("/web/items".into()).await;
+    let list = String::from_utf8(list).unwrap();
+    assert!(
+        list.contains("id=\"waiting\"") && list.contains("待确认销号"),
+        "{list}"
+    );
+
+    // Sending back needs a reason; then it goes, then 销号.
+    let steps = format!("/web/items/{item_id}/steps");
+    let (status, _, body) = post(
+        steps.clone(),
+        vec![("action", "send_back".into()), ("text", " ".into())],
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert!(body.contains("退回须写明原因"), "{body}");
+    let (status, to, _) = post(
+        steps.clone(),
+        vec![("action", "send_back".into()), ("text", "请附照片".into())],
+    )
+    .await;
+    assert_eq!(
+        (status, to.as_deref()),
+        (
+            303,
+            Some(format!("/web/items/{item_id}?done=send_back").as_str())
+        )
+    );
+    app.sync(&mut phone, &u1.access).await;
+    phone
+        .edit(&id, &step(StepAction::RequestClose, "已补照片"), &ctx)
+        .unwrap();
+    app.sync(&mut phone, &u1.access).await;
+    let (status, _, _) = post(
+        steps.clone(),
+        vec![("action", "confirm".into()), ("text", "".into())],
+    )
+    .await;
+    assert_eq!(status, 303);
+    let (_, page) = get(format!("/web/items/{item_id}")).await;
+    let page = String::from_utf8(page).unwrap();
+    for shown in [
+        "已销号",
+        "申请销号",
+        "退回",
+        "请附照片",
+        "确认销号",
+        "由用户l1确认销号",
+    ] {
+        assert!(page.contains(shown), "{shown}: {page}");
+    }
+
+    // The month's 台账.
+    let month = sync_core::china::today().format("%Y-%m").to_string();
+    let (status, ledger) = get(format!("/web/units/t1/items/{month}")).await;
+    let ledger = String::from_utf8(ledger).unwrap();
+    assert_eq!(status, 200);
+    assert!(
+        ledger.contains("督办事项台账") && ledger.contains("用户u1"),
+        "{ledger}"
+    );
+    let total = ledger.split("id=\"ledger-total\"").nth(1).unwrap();
+    let numbers: Vec<&str> = total
+        .split("<th class=\"num\">")
+        .skip(1)
+        .map(|c| c.split('<').next().unwrap())
+        .collect();
+    assert_eq!(
+        numbers,
+        ["1", "1", "0", "0", "0", "1"],
+        "issued, on time, late, open, overdue, sent back"
+    );
+    let (status, bytes) = get(format!("/web/units/t1/items/{month}/export.xlsx")).await;
+    assert_eq!(status, 200);
+    use calamine::{Reader, Xlsx};
+    let mut book: Xlsx<_> = calamine::open_workbook_from_rs(std::io::Cursor::new(bytes)).unwrap();
+    let range = book.worksheet_range(&month).unwrap();
+    let cells: Vec<Vec<String>> = range
+        .rows()
+        .map(|r| r.iter().map(|c| c.to_string()).collect())
+        .collect();
+    assert!(
+        cells[0][0].contains("石门镇") && cells[0][0].contains("督办事项台账"),
+        "{cells:?}"
+    );
+    assert_eq!(cells[2][0], "用户u1");
+    assert_eq!(cells[3][0], "合计");
+}
+on_both_databases!(issue_and_confirm_on_the_web_pages, web_pages);
