@@ -5,7 +5,8 @@
 
 use std::time::{Duration, Instant};
 
-use reqwest::{Client, StatusCode};
+pub use reqwest::Client;
+use reqwest::StatusCode;
 use serde_json::{json, Value};
 use sync_core::protocol::{self, Batch};
 use sync_core::session::{ClientSession, ClientStore, SyncStats};

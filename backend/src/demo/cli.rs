@@ -294,6 +294,14 @@ fn print_summary(s: &DemoSummary, base: &str, dir: &Path) {
             n.path, n.title, n.commitments
         );
     }
+    println!(
+        "督办 items: {} ({} being worked, {} awaiting 销号, {} sent back, {} closed): {base}/web/items",
+        s.items.total(),
+        s.items.open,
+        s.items.awaiting,
+        s.items.returned,
+        s.items.closed
+    );
     println!();
     println!("Supervisor pages: {base}/web/");
     println!(

@@ -9,6 +9,7 @@
 
 pub mod cli;
 mod county;
+pub mod items;
 mod reviews;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -109,6 +110,8 @@ pub struct DemoLogin {
 /// What the demo made.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DemoSummary {
+    /// 督办 items made, by state.
+    pub items: items::ItemsMade,
     pub county: String,
     pub townships: usize,
     pub villages: usize,
@@ -137,7 +140,7 @@ pub struct DemoSummary {
     pub seconds: f64,
 }
 
-const STEPS: usize = 5;
+const STEPS: usize = 6;
 
 /// The two ISO weeks before `today`'s week.
 pub fn demo_weeks(today: NaiveDate) -> [IsoWeek; 2] {
@@ -328,6 +331,14 @@ pub async fn populate(
         }
     }
 
+    // 6. 督办 items in every state.
+    let label = "issuing and working 督办 items";
+    step(6, label, 0, county.leaders.len() * 4);
+    let items = items::make(base, &county, &opts.password, |done, total| {
+        step(6, label, done, total)
+    })
+    .await?;
+
     let login = |what: &str, p: &world_county::Person| DemoLogin {
         what: what.to_owned(),
         name: p.name.clone(),
@@ -366,6 +377,7 @@ pub async fn populate(
         syncs: report.syncs,
         publications: links,
         month_notices,
+        items,
         review_month: month,
         reviews: reviewed.reviewed,
         unreviewed: reviewed.left,

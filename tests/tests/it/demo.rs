@@ -24,13 +24,46 @@ async fn demo(db: Db) {
     .expect("the demo is made");
     let seen = seen.into_inner().unwrap();
     // Progress reached the end of each of the steps.
-    for step in 1..=4 {
+    for step in 1..=6 {
         assert!(
             seen.iter()
                 .any(|p| p.step == step && p.done == p.total && p.total > 0),
             "step {step} finished: {seen:?}"
         );
     }
+
+    // 督办 items in every state, listed for the supervisor.
+    let items = summary.items;
+    assert!(
+        items.open > 0 && items.awaiting > 0 && items.returned > 0 && items.closed > 0,
+        "{items:?}"
+    );
+    let supervisor = summary.logins.first().expect("the supervisor's login");
+    let token = app
+        .post_json(
+            "/api/v1/auth/login",
+            &serde_json::json!({"login": supervisor.login, "password": supervisor.password, "device_id": "check-items"}),
+        )
+        .await
+        .1["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (status, listed) = app.get("/api/v1/items", &token).await;
+    assert_eq!(status, 200);
+    let statuses: std::collections::BTreeSet<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(listed.as_array().unwrap().len(), items.total());
+    assert_eq!(
+        statuses,
+        ["awaiting_confirmation", "closed", "open", "returned"]
+            .into_iter()
+            .collect()
+    );
 
     // Three townships of two cadres and a leader each.
     assert_eq!(
