@@ -135,6 +135,8 @@ fn review_of(row: &Row, seed: u64) -> serde_json::Value {
         nights_stayed: f.nights_stayed,
         tasks_done: f.tasks_done,
         tasks_open: f.tasks_open,
+        items: 0,
+        items_overdue: 0,
     };
     let comment = format!("{}{}", facts.draft(), rng.pick(REMARKS));
     json!({"targets": targets, "conduct": conduct, "comment": comment})

@@ -232,7 +232,12 @@ mod tests {
     #[test]
     fn the_ledger_counts_on_time_late_open_overdue_and_sent_back() {
         // 2026-12-04 12:00 in UTC+8.
-        let dec4 = 1_764_820_800_000;
+        let dec4 = sync_core::china::ms_of(
+            chrono::NaiveDate::from_ymd_opt(2026, 12, 4)
+                .unwrap()
+                .and_hms_opt(12, 0, 0)
+                .unwrap(),
+        );
         let items = [
             item("u1", "closed", "2026-12-04", Some(dec4), false, 1),
             item("u1", "closed", "2026-12-03", Some(dec4), false, 0),

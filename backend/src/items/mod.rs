@@ -576,9 +576,88 @@ pub async fn list(
         .collect())
 }
 
+/// A person's 督办 figures for the month starting `first`, as of `today`:
+/// (items, overdue). An item counts when its 时限 fell in the month, or
+/// before it while it was still open at the month's start; it is overdue
+/// when its work was not done by the 时限 (done late, or still open after
+/// it by the month's end or today, whichever is first).
+pub fn month_counts(rows: &[ItemRow], first: NaiveDate, today: NaiveDate) -> (i64, i64) {
+    let next = first + chrono::Months::new(1);
+    let cutoff = today.min(next - chrono::Days::new(1));
+    let day_of = |ms: i64| crate::china::at_ms(ms).map(|t| t.date_naive());
+    let (mut items, mut overdue) = (0, 0);
+    for r in rows {
+        let Ok(due) = NaiveDate::parse_from_str(&r.due, "%Y-%m-%d") else {
+            continue;
+        };
+        let done = r
+            .done_at
+            .filter(|_| r.status == ItemStatus::Closed.as_str())
+            .and_then(day_of);
+        let open_at_start = done.is_none_or(|d| d >= first);
+        if due >= next || (due < first && !open_at_start) {
+            continue;
+        }
+        items += 1;
+        let late = match done {
+            Some(d) => d > due,
+            None => cutoff > due,
+        };
+        if late {
+            overdue += 1;
+        }
+    }
+    (items, overdue)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn month_counts_take_what_fell_due_and_what_was_late() {
+        let row = |due: &str, status: &str, done: Option<&str>| ItemRow {
+            doc_id: format!("item:{due}{status}"),
+            list: "supervision".into(),
+            source: "meeting".into(),
+            title: "t".into(),
+            unit_id: "v1".into(),
+            issuer_id: "l1".into(),
+            responsible_id: "u1".into(),
+            issued_at: 0,
+            due: due.into(),
+            status: status.into(),
+            done_at: done.map(|day| {
+                sync_core::china::ms_of(
+                    NaiveDate::parse_from_str(day, "%Y-%m-%d")
+                        .unwrap()
+                        .and_hms_opt(10, 0, 0)
+                        .unwrap(),
+                )
+            }),
+            closed_at: None,
+            sent_back: 0,
+            steps: 0,
+            last_step_at: None,
+        };
+        let rows = [
+            row("2026-11-10", "closed", Some("2026-11-09")), // on time
+            row("2026-11-10", "closed", Some("2026-11-12")), // late
+            row("2026-11-20", "open", None),                 // open past due
+            row("2026-10-20", "open", None),                 // due before, still open
+            row("2026-10-20", "closed", Some("2026-10-19")), // done before the month
+            row("2026-12-05", "open", None),                 // due after
+        ];
+        assert_eq!(
+            month_counts(&rows, d("2026-11-01"), d("2026-12-07")),
+            (4, 3)
+        );
+        // Mid-month, the open one is not late yet.
+        assert_eq!(
+            month_counts(&rows, d("2026-11-01"), d("2026-11-15")),
+            (4, 2)
+        );
+    }
 
     fn d(s: &str) -> NaiveDate {
         NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()

@@ -138,6 +138,11 @@ pub async fn unit_month(
             continue;
         }
         let (tasks_done, tasks_open) = state.store.task_counts(&user.id, month).await?;
+        let (items, items_overdue) = crate::items::month_counts(
+            &state.store.items_of_responsible(&user.id).await?,
+            first,
+            crate::policy::local_today(),
+        );
         let f = filing.get(&user.id);
         let facts = Facts {
             days_filed: f.map_or(0, |f| f.days_filed),
@@ -146,6 +151,8 @@ pub async fn unit_month(
             nights_stayed: f.map_or(0, |f| f.nights_stayed),
             tasks_done,
             tasks_open,
+            items,
+            items_overdue,
         };
         let reviewer_id = match state.store.reviewer_override(&user.id).await? {
             Some(r) => Some(r),

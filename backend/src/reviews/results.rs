@@ -13,13 +13,23 @@ pub struct Facts {
     pub nights_stayed: i64,
     pub tasks_done: i64,
     pub tasks_open: i64,
+    /// 督办 items the person is responsible for that fell due in the month
+    /// (or before it and were still open), and of them those not done by
+    /// their 时限 ([`crate::items::month_counts`]).
+    pub items: i64,
+    pub items_overdue: i64,
 }
 
 impl Facts {
     /// The draft comment a reviewer starts from.
     pub fn draft(&self) -> String {
+        let items = if self.items > 0 {
+            format!("；督办事项{}项、逾期{}项", self.items, self.items_overdue)
+        } else {
+            String::new()
+        };
         format!(
-            "本月填报工作纪实{}天、工作记录{}条，开展“四夜”活动{}次，住村{}晚；承诺事项已销号{}项、未完成{}项。",
+            "本月填报工作纪实{}天、工作记录{}条，开展“四夜”活动{}次，住村{}晚；承诺事项已销号{}项、未完成{}项{items}。",
             self.days_filed,
             self.entries,
             self.night_activities,
@@ -339,8 +349,17 @@ mod tests {
             nights_stayed: 4,
             tasks_done: 3,
             tasks_open: 1,
+            items: 0,
+            items_overdue: 0,
         };
         assert!(f.draft().contains("填报工作纪实20天"));
         assert!(f.draft().contains("未完成1项"));
+        assert!(!f.draft().contains("督办"));
+        let f = Facts {
+            items: 2,
+            items_overdue: 1,
+            ..f
+        };
+        assert!(f.draft().contains("督办事项2项、逾期1项"), "{}", f.draft());
     }
 }

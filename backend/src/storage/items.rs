@@ -99,6 +99,15 @@ impl Store {
         )
     }
 
+    /// Every item `user_id` is responsible for, by 时限.
+    pub async fn items_of_responsible(&self, user_id: &str) -> Result<Vec<ItemRow>, StoreError> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM items i WHERE i.responsible_id = $1 ORDER BY i.due, i.doc_id"
+        );
+        Ok(on_pool!(self.pool(), p => sqlx::query(&sql).bind(user_id)
+            .fetch_all(p).await?.iter().map(item_row).collect::<Result<Vec<_>, _>>())?)
+    }
+
     /// Items matching `filter`, newest first, at most `limit`.
     pub async fn items(&self, filter: &ItemFilter, limit: i64) -> Result<Vec<ItemRow>, StoreError> {
         let sql = format!(

@@ -276,6 +276,21 @@ async fn items_loop(db: Db) {
         "{row}"
     );
     assert!(row["overdue_days"].as_i64().unwrap() > 3);
+
+    // The month's review facts count u1's items and the overdue one.
+    let month = sync_core::china::today().format("%Y-%m").to_string();
+    let (status, m) = app
+        .get(&format!("/api/v1/units/t1/reviews/{month}"), &l1.access)
+        .await;
+    assert_eq!(status, 200, "{m}");
+    let u1_row = m["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["user_id"] == "u1")
+        .unwrap();
+    assert!(u1_row["facts"]["items"].as_i64().unwrap() >= 1, "{u1_row}");
+    assert_eq!(u1_row["facts"]["items_overdue"], 1, "{u1_row}");
 }
 on_both_databases!(issue_work_offline_send_back_and_confirm, items_loop);
 
