@@ -266,6 +266,46 @@ try {
   }
   await desk.close();
 
+  step('督办: the leader sees the items waiting for 销号, confirms one, issues one, and prints the month\'s 台账');
+  await page.emulateMedia({ media: 'screen' });
+  await page.goto(`${base}/web/`);
+  await page.click('#nav-items');
+  await page.waitForSelector('#items');
+  assert.ok((await page.locator('#items tr.item-row').count()) >= 4, 'the demo issued items in every state');
+  assert.match(await page.locator('#items').innerText(), /已退回/);
+  await page.screenshot({ path: `${shots}/12-items-desktop.png`, fullPage: true });
+  await page.locator('#waiting a').first().click();
+  await page.waitForSelector('#confirm-form');
+  assert.match(await page.locator('#status').innerText(), /待确认销号/);
+  assert.ok((await page.locator('#history .step').count()) >= 2, 'progress and the request in the history');
+  await page.fill('#confirm-form textarea', '经核实，同意销号（浏览器测试）');
+  await page.click('#confirm-form button');
+  await page.waitForSelector('#item-message');
+  assert.match(await page.locator('#status').innerText(), /已销号/);
+  assert.match(await page.locator('#history').innerText(), /同意销号（浏览器测试）/);
+  await page.screenshot({ path: `${shots}/12-item-closed.png`, fullPage: true });
+  await page.goto(`${base}/web/items/new`);
+  await page.fill('#issue-form input[name=title]', '排查独居老人取暖安全（浏览器测试）');
+  await page.fill('#issue-form textarea[name=content]', '入冬后逐户排查独居老人取暖设施，消除隐患。');
+  await page.fill('#issue-form input[name=workdays]', '3');
+  const someone = await page.locator('#issue-form select[name=responsible] option').nth(1).getAttribute('value');
+  await page.selectOption('#issue-form select[name=responsible]', someone);
+  await page.click('#issue-form button');
+  await page.waitForSelector('#item-message');
+  assert.match(await page.locator('#item-message').innerText(), /已交办/);
+  assert.match(await page.locator('#status').innerText(), /办理中/);
+  const thisMonth = new Intl.DateTimeFormat('sv-SE', { timeZone: 'Asia/Shanghai' }).format(new Date()).slice(0, 7);
+  const ledger = await page.goto(`${base}/web/units/${leaderUnit}/items/${thisMonth}`);
+  assert.equal(ledger.status(), 200);
+  assert.match(await page.locator('h1').innerText(), /督办事项台账/);
+  assert.ok(Number(await page.locator('#ledger-total th').nth(1).innerText()) >= 5, 'four from the demo and one just issued');
+  await page.screenshot({ path: `${shots}/12-ledger-desktop.png`, fullPage: true });
+  await page.emulateMedia({ media: 'print' });
+  const ledgerPdf = await page.pdf({ format: 'A4' });
+  assert.equal(pages(ledgerPdf), 1, 'the month\'s 台账 prints on one A4 page');
+  writeFileSync(`${shots}/12-ledger.pdf`, ledgerPdf);
+  await page.emulateMedia({ media: 'screen' });
+
   assert.deepEqual(errors, [], 'no script errors on the pages');
   step('all checks passed');
 } catch (e) {
