@@ -24,6 +24,7 @@ import cn.jishi.ffi.HttpRequest
 import cn.jishi.ffi.HttpResponse
 import cn.jishi.ffi.HttpStreamSink
 import cn.jishi.ffi.HttpTransport
+import cn.jishi.ffi.ItemStepAction
 import cn.jishi.ffi.StatusListener
 import cn.jishi.ffi.SyncStatus
 import cn.jishi.ffi.TaskInput
@@ -676,6 +677,33 @@ suspend fun scenario(serverUrl: String, work: File) = coroutineScope {
         k.submitStatement("2020-01", "下月多走访")
     }
     checkEq(notLast.code, "not_bottom", "the code of a statement nobody asked for")
+    // A 督办 item issued by the supervisor over the API (as the web pages
+    // do) reaches the phone, is worked and asked to close offline, is
+    // confirmed by its issuer, and the phone sees it closed.
+    val s1 = apiLogin(serverUrl, "s1")
+    val (issued, item) = apiPost(serverUrl, "/api/v1/items", s1,
+        """{"list":"supervision","source":"superior","title":"排查取暖安全","content":"逐户排查独居老人取暖设施。","due_workdays":5,"responsible":"u1"}""")
+    checkEq(issued, 201, "issuing an item: $item")
+    val itemId = Regex("\"id\":\"(item:[0-9a-f]{32})\"").find(item)!!.groupValues[1]
+    syncOk(k, "K")
+    val mine = k.myItems()
+    check(mine.any { it.docId == itemId && it.status == "open" && it.myPart == "responsible" }) { "the item on the phone: $mine" }
+    checkEq(k.item(itemId).may, listOf(ItemStepAction.PROGRESS, ItemStepAction.REQUEST_CLOSE), "the steps u1 may take")
+    k.takeItemStep(itemId, ItemStepAction.PROGRESS, "已排查12户")
+    k.takeItemStep(itemId, ItemStepAction.REQUEST_CLOSE, "全部排查完毕")
+    val own = expectThrows<JishiException.Forbidden>("confirming one's own item") {
+        k.takeItemStep(itemId, ItemStepAction.CONFIRM, "")
+    }
+    check(own.detail.contains("confirm")) { "the reason: ${own.detail}" }
+    checkEq(k.item(itemId).status, "awaiting_confirmation", "the item after the request")
+    syncOk(k, "K")
+    val (confirmed, after) = apiPost(serverUrl, "/api/v1/items/$itemId/steps", s1, """{"action":"confirm","text":"同意销号"}""")
+    checkEq(confirmed, 201, "the issuer's 销号: $after")
+    syncOk(k, "K")
+    val closed = k.item(itemId)
+    checkEq(closed.status, "closed", "the item on the phone after 销号")
+    checkEq(closed.closedBy, "s1", "who closed it")
+    checkEq(closed.steps.size, 3, "the item's history")
     val decoder = FakeHeicDecoder()
     k.setPhotoDecoder(decoder)
     val eK = k.addEntry(DAY2, EntryInput("17:00", Category.VISIT, "青山村", "苹果手机拍的", 1u, null))
@@ -718,6 +746,25 @@ fun admin(vararg args: String) {
 
 /// Run `jishi <args>` (not `admin`) against the running server's data,
 /// e.g. `publish-week`.
+/** An access token of `login` for the JSON API (a browser's, no actors). */
+fun apiLogin(serverUrl: String, login: String): String {
+    val (status, body) = apiPost(serverUrl, "/api/v1/auth/login", null,
+        """{"login":"$login","password":"$PASSWORD","device_id":"kotlin-web-$login","device_name":"网页","actors":[]}""")
+    check(status == 200) { "login $login: $status $body" }
+    return Regex("\"access_token\":\"([^\"]+)\"").find(body)!!.groupValues[1]
+}
+
+/** POST JSON to the server: (status, body). */
+fun apiPost(serverUrl: String, path: String, token: String?, json: String): Pair<Int, String> {
+    val request = java.net.http.HttpRequest.newBuilder(URI.create(serverUrl.trimEnd('/') + path))
+        .header("content-type", "application/json")
+        .apply { if (token != null) header("authorization", "Bearer $token") }
+        .POST(java.net.http.HttpRequest.BodyPublishers.ofString(json))
+        .build()
+    val r = HttpClient.newHttpClient().send(request, java.net.http.HttpResponse.BodyHandlers.ofString())
+    return r.statusCode() to r.body()
+}
+
 fun jishiCommand(vararg args: String) {
     val p = ProcessBuilder(adminCommand + args.toList()).redirectErrorStream(true).start()
     val out = p.inputStream.bufferedReader().readText()
