@@ -269,6 +269,30 @@ impl TestApp {
         phone::login(&self.http, &self.base, login, device, actors).await
     }
 
+    /// A web session of `login` (the test password): a client that does
+    /// not follow redirects (a form's 303 is the answer to check), and the
+    /// session cookie to send.
+    pub async fn web_session(&self, login: &str) -> (reqwest::Client, String) {
+        let web = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let r = web
+            .post(self.url("/web/login"))
+            .form(&[
+                ("login", login),
+                ("password", crate::PASSWORD),
+                ("next", "/web/"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 303, "web login {login}");
+        let cookie = r.headers()["set-cookie"].to_str().unwrap();
+        let cookie = cookie.split(';').next().unwrap().to_owned();
+        (web, cookie)
+    }
+
     /// Whether the server answers a new connection. A fresh client without
     /// a pool: a pooled connection the server has just closed (after a 413
     /// it does not read the rest of the body) would fail the request

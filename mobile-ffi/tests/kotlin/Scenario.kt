@@ -677,33 +677,7 @@ suspend fun scenario(serverUrl: String, work: File) = coroutineScope {
         k.submitStatement("2020-01", "下月多走访")
     }
     checkEq(notLast.code, "not_bottom", "the code of a statement nobody asked for")
-    // A 督办 item issued by the supervisor over the API (as the web pages
-    // do) reaches the phone, is worked and asked to close offline, is
-    // confirmed by its issuer, and the phone sees it closed.
-    val s1 = apiLogin(serverUrl, "s1")
-    val (issued, item) = apiPost(serverUrl, "/api/v1/items", s1,
-        """{"list":"supervision","source":"superior","title":"排查取暖安全","content":"逐户排查独居老人取暖设施。","due_workdays":5,"responsible":"u1"}""")
-    checkEq(issued, 201, "issuing an item: $item")
-    val itemId = Regex("\"id\":\"(item:[0-9a-f]{32})\"").find(item)!!.groupValues[1]
-    syncOk(k, "K")
-    val mine = k.myItems()
-    check(mine.any { it.docId == itemId && it.status == "open" && it.myPart == "responsible" }) { "the item on the phone: $mine" }
-    checkEq(k.item(itemId).may, listOf(ItemStepAction.PROGRESS, ItemStepAction.REQUEST_CLOSE), "the steps u1 may take")
-    k.takeItemStep(itemId, ItemStepAction.PROGRESS, "已排查12户")
-    k.takeItemStep(itemId, ItemStepAction.REQUEST_CLOSE, "全部排查完毕")
-    val own = expectThrows<JishiException.Forbidden>("confirming one's own item") {
-        k.takeItemStep(itemId, ItemStepAction.CONFIRM, "")
-    }
-    check(own.detail.contains("confirm")) { "the reason: ${own.detail}" }
-    checkEq(k.item(itemId).status, "awaiting_confirmation", "the item after the request")
-    syncOk(k, "K")
-    val (confirmed, after) = apiPost(serverUrl, "/api/v1/items/$itemId/steps", s1, """{"action":"confirm","text":"同意销号"}""")
-    checkEq(confirmed, 201, "the issuer's 销号: $after")
-    syncOk(k, "K")
-    val closed = k.item(itemId)
-    checkEq(closed.status, "closed", "the item on the phone after 销号")
-    checkEq(closed.closedBy, "s1", "who closed it")
-    checkEq(closed.steps.size, 3, "the item's history")
+    itemsOnThePhone(serverUrl, k)
     val decoder = FakeHeicDecoder()
     k.setPhotoDecoder(decoder)
     val eK = k.addEntry(DAY2, EntryInput("17:00", Category.VISIT, "青山村", "苹果手机拍的", 1u, null))
@@ -746,6 +720,39 @@ fun admin(vararg args: String) {
 
 /// Run `jishi <args>` (not `admin`) against the running server's data,
 /// e.g. `publish-week`.
+/**
+ * A 督办 item issued by the supervisor over the API (as the web pages do)
+ * reaches the phone, is worked and asked to close offline, is confirmed by
+ * its issuer, and the phone sees it closed. (Apart from `scenario`, whose
+ * body would pass the JVM's limit on a method's size.)
+ */
+suspend fun itemsOnThePhone(serverUrl: String, k: JishiClient) {
+    val s1 = apiLogin(serverUrl, "s1")
+    val (issued, item) = apiPost(serverUrl, "/api/v1/items", s1,
+        """{"list":"supervision","source":"superior","title":"排查取暖安全","content":"逐户排查独居老人取暖设施。","due_workdays":5,"responsible":"u1"}""")
+    checkEq(issued, 201, "issuing an item: $item")
+    val itemId = Regex("\"id\":\"(item:[0-9a-f]{32})\"").find(item)!!.groupValues[1]
+    syncOk(k, "K")
+    val mine = k.myItems()
+    check(mine.any { it.docId == itemId && it.status == "open" && it.myPart == "responsible" }) { "the item on the phone: $mine" }
+    checkEq(k.item(itemId).may, listOf(ItemStepAction.PROGRESS, ItemStepAction.REQUEST_CLOSE), "the steps u1 may take")
+    k.takeItemStep(itemId, ItemStepAction.PROGRESS, "已排查12户")
+    k.takeItemStep(itemId, ItemStepAction.REQUEST_CLOSE, "全部排查完毕")
+    val own = expectThrows<JishiException.Forbidden>("confirming one's own item") {
+        k.takeItemStep(itemId, ItemStepAction.CONFIRM, "")
+    }
+    check(own.detail.contains("confirm")) { "the reason: ${own.detail}" }
+    checkEq(k.item(itemId).status, "awaiting_confirmation", "the item after the request")
+    syncOk(k, "K")
+    val (confirmed, after) = apiPost(serverUrl, "/api/v1/items/$itemId/steps", s1, """{"action":"confirm","text":"同意销号"}""")
+    checkEq(confirmed, 201, "the issuer's 销号: $after")
+    syncOk(k, "K")
+    val closed = k.item(itemId)
+    checkEq(closed.status, "closed", "the item on the phone after 销号")
+    checkEq(closed.closedBy, "s1", "who closed it")
+    checkEq(closed.steps.size, 3, "the item's history")
+}
+
 /** An access token of `login` for the JSON API (a browser's, no actors). */
 fun apiLogin(serverUrl: String, login: String): String {
     val (status, body) = apiPost(serverUrl, "/api/v1/auth/login", null,

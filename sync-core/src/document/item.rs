@@ -11,9 +11,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::model::{Comment, Photo, PhotoRef};
+use super::model::{str_enum, Comment, Photo, PhotoRef};
 use crate::ids::{DocId, Role, UserId};
-use crate::validate::ValidationError;
 
 /// Which list an item belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -55,33 +54,12 @@ pub enum StepAction {
     SendBack,
 }
 
-macro_rules! item_enum {
-    ($ty:ident, $field:literal, { $($variant:ident => $s:literal),+ $(,)? }) => {
-        impl $ty {
-            pub const ALL: &'static [&'static str] = &[$($s),+];
-            pub fn as_str(self) -> &'static str {
-                match self { $($ty::$variant => $s),+ }
-            }
-            pub fn parse(s: &str) -> Result<Self, ValidationError> {
-                match s {
-                    $($s => Ok($ty::$variant),)+
-                    _ => Err(ValidationError::new(
-                        $field,
-                        concat!("must be one of:" $(, " ", $s)+),
-                    )
-                    .broke($crate::validate::Rule::Format)),
-                }
-            }
-        }
-    };
-}
-
-item_enum!(ItemList, "list", { Supervision => "supervision", Problem => "problem" });
-item_enum!(ItemSource, "source", {
+str_enum!(ItemList, "list", { Supervision => "supervision", Problem => "problem" });
+str_enum!(ItemSource, "source", {
     Meeting => "meeting", Superior => "superior", Petition => "petition",
     Inspection => "inspection", SelfCheck => "self_check",
 });
-item_enum!(StepAction, "action", {
+str_enum!(StepAction, "action", {
     Progress => "progress", RequestClose => "request_close", Confirm => "confirm",
     SendBack => "send_back",
 });

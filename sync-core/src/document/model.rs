@@ -8,7 +8,7 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use crate::ids::{DocId, ItemId, Role, UserId};
-use crate::validate::{Location, PhotoHash, TimeOfDay, ValidationError};
+use crate::validate::{Location, PhotoHash, TimeOfDay};
 
 /// The kind of daytime work an entry records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -60,16 +60,19 @@ pub enum TaskStatus {
     Dropped,
 }
 
+/// `as_str`, `parse` and `ALL` (every value as written) of an enum kept
+/// as a string in the documents.
 macro_rules! str_enum {
     ($ty:ident, $field:literal, { $($variant:ident => $s:literal),+ $(,)? }) => {
         impl $ty {
+            pub const ALL: &'static [&'static str] = &[$($s),+];
             pub fn as_str(self) -> &'static str {
                 match self { $($ty::$variant => $s),+ }
             }
-            pub fn parse(s: &str) -> Result<Self, ValidationError> {
+            pub fn parse(s: &str) -> Result<Self, $crate::validate::ValidationError> {
                 match s {
                     $($s => Ok($ty::$variant),)+
-                    _ => Err(ValidationError::new(
+                    _ => Err($crate::validate::ValidationError::new(
                         $field,
                         concat!("must be one of:" $(, " ", $s)+),
                     )
@@ -79,6 +82,7 @@ macro_rules! str_enum {
         }
     };
 }
+pub(crate) use str_enum;
 
 str_enum!(Category, "category", {
     Visit => "visit", Meeting => "meeting", Project => "project", Mediation => "mediation",

@@ -356,27 +356,7 @@ on_both_databases!(older_clients_are_never_sent_items, old_clients);
 async fn web_pages(db: Db) {
     let app = TestApp::spawn(db).await;
     app.seed().await;
-    let web = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let login = web
-        .post(app.url("/web/login"))
-        .form(&[
-            ("login", "l1"),
-            ("password", jishi_tests::PASSWORD),
-            ("next", "/web/"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    let cookie = login.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
+    let (web, cookie) = app.web_session("l1").await;
     let get = |path: String| {
         let (web, cookie) = (web.clone(), cookie.clone());
         let url = app.url(&path);

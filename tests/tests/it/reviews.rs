@@ -558,27 +558,7 @@ async fn groups_and_statements(db: Db) {
         assert_eq!(u6[statement], "我将加强走访，下月补齐台账。");
     }
     // The web page shows them, and the form where one is missing.
-    let web = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let login = web
-        .post(app.url("/web/login"))
-        .form(&[
-            ("login", "l1"),
-            ("password", jishi_tests::PASSWORD),
-            ("next", "/web/"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    let cookie = login.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
+    let (web, cookie) = app.web_session("l1").await;
     let html = web
         .get(app.url(&format!("/web/units/t1/reviews/{PAST}")))
         .header("cookie", &cookie)
