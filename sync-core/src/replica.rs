@@ -31,6 +31,9 @@ pub const COMPACT_AFTER_CHUNKS: i64 = 32;
 /// Documents kept decoded in memory at most (the least recently used go;
 /// they load from disk when read again). A leader's phone holds thousands.
 pub const CACHED_DOCS: usize = 256;
+/// Where the sync cursor is kept (`meta`): a new key since clients read
+/// items (an older replica's `cursor` is left behind).
+const CURSOR_KEY: &str = "cursor.items";
 
 /// Upgrades of the replica schema; index + 1 is the version it brings.
 const MIGRATIONS: &[&str] = &[
@@ -896,9 +899,13 @@ impl ClientStore for Replica {
         self.pending_docs()
     }
 
+    /// The cursor of the last sync. Kept under `cursor.items` since this
+    /// version asks for items: a replica of an older version, whose cursor
+    /// went past items it was never sent, starts again from 0 once and so
+    /// receives every item already issued to its user.
     fn cursor(&mut self) -> Result<u64, CoreError> {
         Ok(self
-            .meta("cursor")?
+            .meta(CURSOR_KEY)?
             .and_then(|b| <[u8; 8]>::try_from(b.as_slice()).ok())
             .map(u64::from_be_bytes)
             .unwrap_or(0))
@@ -931,9 +938,9 @@ impl ClientStore for Replica {
             done.push((w.doc, chunks));
         }
         tx.execute(
-            "INSERT INTO meta (key, value) VALUES ('cursor', ?1)
+            "INSERT INTO meta (key, value) VALUES (?1, ?2)
              ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            params![writes.cursor.to_be_bytes().to_vec()],
+            params![CURSOR_KEY, writes.cursor.to_be_bytes().to_vec()],
         )?;
         tx.commit()?;
         for (mut doc, chunks) in done {

@@ -229,10 +229,23 @@ fn person(names: &HashMap<String, String>, id: &str) -> Person {
     }
 }
 
+/// Was the work of `row` done by its 时限: closed, or awaiting 销号 on a
+/// request made by then (the issuer's answer is not the person's delay)?
+fn done_in_time(row: &ItemRow) -> bool {
+    if row.status == ItemStatus::Closed.as_str() {
+        return true;
+    }
+    let asked = row
+        .done_at
+        .and_then(crate::china::at_ms)
+        .map(|t| t.format("%Y-%m-%d").to_string());
+    row.status == ItemStatus::AwaitingConfirmation.as_str() && asked.is_some_and(|d| d <= row.due)
+}
+
 fn summary(state: &AppState, row: ItemRow, names: &HashMap<String, String>) -> ItemSummary {
     let (overdue, overdue_days, escalated) = lateness(
         &row.due,
-        row.status == ItemStatus::Closed.as_str(),
+        done_in_time(&row),
         crate::policy::local_today(),
         state.config.item_escalate_days,
     );
@@ -590,9 +603,14 @@ pub fn month_counts(rows: &[ItemRow], first: NaiveDate, today: NaiveDate) -> (i6
         let Ok(due) = NaiveDate::parse_from_str(&r.due, "%Y-%m-%d") else {
             continue;
         };
+        // Done when asked to close, if confirmed or still awaiting 销号.
+        let asked = [
+            ItemStatus::Closed.as_str(),
+            ItemStatus::AwaitingConfirmation.as_str(),
+        ];
         let done = r
             .done_at
-            .filter(|_| r.status == ItemStatus::Closed.as_str())
+            .filter(|_| asked.contains(&r.status.as_str()))
             .and_then(day_of);
         let open_at_start = done.is_none_or(|d| d >= first);
         if due >= next || (due < first && !open_at_start) {
@@ -646,16 +664,17 @@ mod tests {
             row("2026-11-20", "open", None),                 // open past due
             row("2026-10-20", "open", None),                 // due before, still open
             row("2026-10-20", "closed", Some("2026-10-19")), // done before the month
+            row("2026-11-25", "awaiting_confirmation", Some("2026-11-24")), // asked in time
             row("2026-12-05", "open", None),                 // due after
         ];
         assert_eq!(
             month_counts(&rows, d("2026-11-01"), d("2026-12-07")),
-            (4, 3)
+            (5, 3)
         );
         // Mid-month, the open one is not late yet.
         assert_eq!(
             month_counts(&rows, d("2026-11-01"), d("2026-11-15")),
-            (4, 2)
+            (5, 2)
         );
     }
 

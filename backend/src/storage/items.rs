@@ -31,7 +31,8 @@ pub struct ItemRow {
 /// Which items to list.
 #[derive(Debug, Clone, Default)]
 pub struct ItemFilter {
-    /// Units whose path starts with this (a subtree), if given.
+    /// Items whose responsible person is now in the units whose path
+    /// starts with this (a subtree), if given: who may read them.
     pub unit_path: Option<String>,
     /// Items on which this user is named (any part), if given.
     pub named: Option<String>,
@@ -111,7 +112,8 @@ impl Store {
     /// Items matching `filter`, newest first, at most `limit`.
     pub async fn items(&self, filter: &ItemFilter, limit: i64) -> Result<Vec<ItemRow>, StoreError> {
         let sql = format!(
-            "SELECT {COLUMNS} FROM items i JOIN units un ON un.id = i.unit_id
+            "SELECT {COLUMNS} FROM items i
+             LEFT JOIN users ru ON ru.id = i.responsible_id LEFT JOIN units un ON un.id = ru.unit_id
              WHERE ($1 IS NULL OR substr(un.path, 1, length($1)) = $1)
                AND ($2 IS NULL OR EXISTS (SELECT 1 FROM doc_participants dp
                                           WHERE dp.doc_id = i.doc_id AND dp.user_id = $2))

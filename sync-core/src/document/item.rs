@@ -193,8 +193,8 @@ pub struct Item {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Standing {
     pub status: ItemStatus,
-    /// When the request that the confirmation answered was made (or the
-    /// confirmation, without one): the day the work was done.
+    /// When the standing request to close was made (while it awaits
+    /// confirmation, and once confirmed): the day the work was done.
     pub done_at: Option<i64>,
     pub closed_at: Option<i64>,
     pub closed_by: Option<String>,
@@ -242,6 +242,7 @@ impl Item {
                 StepAction::RequestClose => {
                     s.status = ItemStatus::AwaitingConfirmation;
                     requested_at = Some(step.at);
+                    s.done_at = requested_at;
                     s.returned_because = None;
                 }
                 StepAction::Confirm => {
@@ -256,6 +257,7 @@ impl Item {
                         s.status = ItemStatus::Returned;
                         s.sent_back += 1;
                         requested_at = None;
+                        s.done_at = None;
                         s.returned_because = Some(step.text.clone());
                     }
                 }
@@ -320,6 +322,11 @@ mod tests {
         .standing();
         assert_eq!(s.status, ItemStatus::AwaitingConfirmation);
         assert_eq!(s.sent_back, 1);
+        assert_eq!(
+            s.done_at,
+            Some(3),
+            "awaiting: done when asked, if confirmed"
+        );
     }
 
     #[test]

@@ -499,6 +499,21 @@ impl Writer {
                         "step {id} is not whole (its action, author and time)"
                     )));
                 };
+                // A step is dated from the item's issue to the end of
+                // tomorrow (the server's day, as for records): a date far
+                // ahead would order every later step after it.
+                let issued = item.brief.as_ref().map_or(0, |b| b.issued_at);
+                let latest = self
+                    .today
+                    .checked_add_days(chrono::Days::new(2))
+                    .and_then(|d| d.and_hms_opt(0, 0, 0))
+                    .map_or(i64::MAX, crate::china::ms_of);
+                if step.at < issued || step.at >= latest {
+                    return Err(refusal(
+                        code::BAD_DATE,
+                        format!("step {id} is dated outside the item's issue to tomorrow"),
+                    ));
+                }
                 if step.by != self.user || step.role != self.role.as_str() {
                     return Err(forbidden(format!(
                         "step {id} is not written by {} as {}",

@@ -667,12 +667,14 @@ impl Writer<'_> {
         // After every step this replica has seen, whatever its clock says:
         // a step answers those before it (a request after a sending back
         // is ordered after it even on a phone whose clock is behind).
+        let issued = item.brief.as_ref().map_or(0, |b| b.issued_at);
         let now = item
             .steps
             .iter()
             .map(|s| s.at.saturating_add(1))
+            .chain([issued, self.ctx.now_ms])
             .max()
-            .map_or(self.ctx.now_ms, |after| after.max(self.ctx.now_ms));
+            .unwrap_or(self.ctx.now_ms);
         let by = self.ctx.user.to_string();
         let role = self.ctx.role.as_str();
         let s = self

@@ -226,6 +226,10 @@ fn the_phone_refuses_steps_outside_a_part() {
 
 /// Write a whole step with Automerge's calls, as another client would.
 fn raw_step(am: &mut AutoCommit, action: &str, by: &str, role: &str) {
+    raw_step_at(am, action, by, role, 5_000);
+}
+
+fn raw_step_at(am: &mut AutoCommit, action: &str, by: &str, role: &str, at: i64) {
     let steps = am.get(ROOT, "steps").unwrap().unwrap().1;
     let s = am
         .put_object(&steps, ItemId::random().as_str(), ObjType::Map)
@@ -234,13 +238,23 @@ fn raw_step(am: &mut AutoCommit, action: &str, by: &str, role: &str) {
     am.put(&s, "action", action).unwrap();
     am.put(&s, "by", by).unwrap();
     am.put(&s, "role", role).unwrap();
-    am.put(&s, "at", 5_000i64).unwrap();
+    am.put(&s, "at", at).unwrap();
     am.put_object(&s, "text", ObjType::Text).unwrap();
     am.put_object(&s, "photos", ObjType::Map).unwrap();
 }
 
 /// `mutation` written raw on `who`'s phone is refused whole, for `says`.
 fn refused(s: &mut Stage, who: &str, mutation: impl FnOnce(&mut AutoCommit), says: &str) {
+    refused_as(s, who, mutation, "forbidden_change", says);
+}
+
+fn refused_as(
+    s: &mut Stage,
+    who: &str,
+    mutation: impl FnOnce(&mut AutoCommit),
+    code: &str,
+    says: &str,
+) {
     let (replica, role) = match who {
         "u1" => (&mut s.responsible, Role::Cadre),
         "u2" => (&mut s.helper, Role::Cadre),
@@ -259,7 +273,7 @@ fn refused(s: &mut Stage, who: &str, mutation: impl FnOnce(&mut AutoCommit), say
         "{says}: stored"
     );
     assert_eq!(problems.len(), 1, "{says}: {problems:?}");
-    assert_eq!(problems[0].code, "forbidden_change", "{says}: {problems:?}");
+    assert_eq!(problems[0].code, code, "{says}: {problems:?}");
     assert!(
         problems[0].message.contains(says),
         "{says}: {}",
@@ -335,6 +349,25 @@ fn the_server_refuses_what_a_hostile_phone_writes_into_an_item() {
             am.put(&st, "at", 1i64).unwrap();
         },
         "never changed",
+    );
+}
+
+#[test]
+fn a_step_dated_before_the_issue_or_after_tomorrow_is_refused() {
+    // Far ahead, it would order every later step after it for good.
+    refused_as(
+        &mut stage(),
+        "u1",
+        |am| raw_step_at(am, "progress", "u1", "cadre", (1 << 53) - 1),
+        "bad_date",
+        "dated outside",
+    );
+    refused_as(
+        &mut stage(),
+        "u1",
+        |am| raw_step_at(am, "progress", "u1", "cadre", 500),
+        "bad_date",
+        "dated outside",
     );
 }
 

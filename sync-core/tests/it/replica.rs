@@ -546,3 +546,18 @@ fn a_draft_moves_to_the_new_actor_and_goes_with_a_discard_or_wipe() {
     a.wipe().unwrap();
     assert!(a.record(&id).unwrap().is_none());
 }
+
+/// A replica of a version that did not read items kept its cursor past
+/// the items it was never sent: this version keeps its cursor under a new
+/// key, so it starts again from 0 once and they arrive.
+#[test]
+fn a_cursor_kept_before_items_were_read_starts_again_from_zero() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut replica = Replica::open(&dir.path().join("r.db")).unwrap();
+    replica.set_meta("cursor", &99u64.to_be_bytes()).unwrap();
+    assert_eq!(replica.cursor().unwrap(), 0);
+    replica
+        .set_meta("cursor.items", &7u64.to_be_bytes())
+        .unwrap();
+    assert_eq!(replica.cursor().unwrap(), 7);
+}
