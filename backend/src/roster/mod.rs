@@ -12,6 +12,7 @@
 //! is never touched (new people get a random one, shown once).
 
 pub mod apply;
+pub mod archive;
 pub mod plan;
 pub mod read;
 pub mod template;
@@ -132,6 +133,8 @@ impl std::fmt::Display for RowProblem {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Fault {
     NotXlsx(String),
+    /// Past the bounds on a workbook's size ([`archive`]).
+    TooLarge(String),
     MissingSheet {
         found: Vec<String>,
     },
@@ -229,6 +232,10 @@ impl Fault {
                 "the file is not an .xlsx workbook ({why}); save it from Excel or WPS as an \
                  Excel workbook (.xlsx), or start from `jishi admin import-template`"
             ),
+            Fault::TooLarge(why) => format!(
+                "the workbook is larger than a roster can be ({why}); keep only the sheets \
+                 {UNITS_SHEET} and {PEOPLE_SHEET}, or split the file by township"
+            ),
             Fault::MissingSheet { found } => format!(
                 "the workbook has no such sheet (it has: {}); name the sheets {UNITS_SHEET} and \
                  {PEOPLE_SHEET} as in the template",
@@ -314,6 +321,7 @@ impl Fault {
     pub fn zh(&self) -> String {
         match self {
             Fault::NotXlsx(_) => "文件不是 .xlsx 工作簿；请在 Excel 或 WPS 中另存为“Excel 工作簿(*.xlsx)”，或从模板开始填写。".into(),
+            Fault::TooLarge(_) => format!("工作簿超出名册文件的大小限制；请只保留“{UNITS_SHEET}”和“{PEOPLE_SHEET}”两张工作表，或按乡镇分成几个文件导入。"),
             Fault::MissingSheet { found } => format!(
                 "工作簿中没有这张工作表（现有：{}）；请按模板把工作表命名为“{UNITS_SHEET}”和“{PEOPLE_SHEET}”。",
                 found.join("、")

@@ -272,6 +272,7 @@ fn rows_of(
 /// Read a roster workbook. Every problem of the file's shape at once
 /// (capped at [`MAX_PROBLEMS`]), or the rows.
 pub fn read(bytes: &[u8]) -> Result<RosterFile, Vec<RowProblem>> {
+    super::archive::check(bytes).map_err(|fault| vec![RowProblem::file(fault)])?;
     let mut book: Xlsx<_> = calamine::open_workbook_from_rs(Cursor::new(bytes))
         .map_err(|e: calamine::XlsxError| vec![RowProblem::file(Fault::NotXlsx(e.to_string()))])?;
     let names = book.sheet_names();
