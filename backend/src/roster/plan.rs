@@ -438,7 +438,12 @@ pub fn plan(
         .iter()
         .map(|u| (u.login.as_str(), u))
         .collect();
-    let user_visible = |u: &User| by_id.get(u.unit_id.as_str()).is_some_and(|un| visible(un));
+    // A person is the importer's only if both their unit and the unit
+    // they oversee are within the importer's scope: else the file could
+    // make an admin of someone who oversees more than the importer does.
+    let unit_visible = |id: &str| by_id.get(id).is_some_and(|un| visible(un));
+    let user_visible =
+        |u: &User| unit_visible(&u.unit_id) && u.scope_unit_id.as_deref().is_none_or(unit_visible);
     let mut taken_ids: HashSet<String> = existing.users.iter().map(|u| u.id.clone()).collect();
     let mut first_login: HashMap<String, u32> = HashMap::new();
     let mut people = Vec::new();
@@ -759,5 +764,35 @@ mod tests {
         assert!(matches!(faults[1], Fault::UnknownUnit { .. }), "{faults:?}");
         assert!(matches!(faults[2], Fault::LoginTaken { .. }), "{faults:?}");
         assert_eq!(faults.len(), 3, "{faults:?}");
+    }
+
+    #[test]
+    fn a_person_overseeing_more_than_the_importer_is_not_theirs_to_change() {
+        // l1 works in t1 but oversees the whole county c1; an admin of t1
+        // may not touch l1 (e.g. make them an admin over c1).
+        let mut existing = county();
+        existing.users.push(User {
+            id: "l1".into(),
+            login: "l1".into(),
+            name: "李四".into(),
+            phone: String::new(),
+            post: String::new(),
+            duties: String::new(),
+            unit_id: "t1".into(),
+            role: Role::Leader,
+            scope_unit_id: Some("c1".into()),
+            disabled: false,
+        });
+        let file = RosterFile {
+            units: Vec::new(),
+            people: vec![person(2, "l1", "李四", "t1", "管理员")],
+        };
+        let problems = plan(&file, &existing, Some("t1")).unwrap_err();
+        assert!(
+            matches!(problems[0].fault, Fault::LoginTaken { .. }),
+            "{problems:?}"
+        );
+        // The county's admin may.
+        assert!(plan(&file, &existing, Some("c1")).is_ok());
     }
 }
