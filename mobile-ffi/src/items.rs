@@ -3,7 +3,7 @@
 //! offline, and see the issuer's answer (confirmed, or sent back with a
 //! reason) at the next sync. A leader's phone answers the same way.
 
-use sync_core::document::item::{Item, ItemStatus, StepAction, StepFields};
+use sync_core::document::item::{Item, StepAction, StepFields};
 use sync_core::document::Record;
 use sync_core::{DocId, DocKind, Edit, ItemId};
 
@@ -90,30 +90,6 @@ fn action_of(a: StepAction) -> ItemStepAction {
     }
 }
 
-/// The steps `user` in `role` may take on `item` now (the write policy's
-/// rule, and what makes sense where the item stands).
-fn may_now(item: &Item, user: &str, role: sync_core::Role) -> Vec<ItemStepAction> {
-    use sync_core::document::item::may_take;
-    let part = item.part_of(user);
-    let status = item.standing().status;
-    [
-        StepAction::Progress,
-        StepAction::RequestClose,
-        StepAction::Confirm,
-        StepAction::SendBack,
-    ]
-    .into_iter()
-    .filter(|a| may_take(*a, part, role))
-    .filter(|a| match a {
-        StepAction::Progress => !status.is_closed(),
-        StepAction::Confirm => status == ItemStatus::AwaitingConfirmation,
-        StepAction::RequestClose => matches!(status, ItemStatus::Open | ItemStatus::Returned),
-        StepAction::SendBack => status == ItemStatus::AwaitingConfirmation,
-    })
-    .map(action_of)
-    .collect()
-}
-
 fn part_name(item: &Item, user: &str) -> &'static str {
     use sync_core::document::item::Part;
     match item.part_of(user) {
@@ -173,7 +149,11 @@ impl JishiClient {
             closed_by: standing.closed_by.clone(),
             sent_back: standing.sent_back,
             my_part: part_name(&item, &me).to_owned(),
-            may: may_now(&item, &me, ctx.role),
+            may: item
+                .may_now(&me, ctx.role)
+                .into_iter()
+                .map(action_of)
+                .collect(),
             steps: item
                 .steps
                 .iter()

@@ -15,7 +15,7 @@ use std::collections::HashMap;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use sync_core::document::item::{
-    may_take, Item, ItemBrief, ItemList, ItemSource, ItemStatus, StepAction, StepFields,
+    Item, ItemBrief, ItemList, ItemSource, ItemStatus, StepAction, StepFields,
 };
 use sync_core::{DocId, Edit, ItemId, Record, Role, UserId};
 
@@ -424,27 +424,6 @@ pub async fn take_step(
     Ok(())
 }
 
-/// The steps `user` may take on `item` now.
-pub fn may_now(item: &Item, user: &User) -> Vec<StepAction> {
-    let part = item.part_of(&user.id);
-    let status = item.standing().status;
-    [
-        StepAction::Progress,
-        StepAction::RequestClose,
-        StepAction::Confirm,
-        StepAction::SendBack,
-    ]
-    .into_iter()
-    .filter(|a| may_take(*a, part, user.role))
-    .filter(|a| match a {
-        StepAction::Progress => !status.is_closed(),
-        StepAction::RequestClose => matches!(status, ItemStatus::Open | ItemStatus::Returned),
-        StepAction::Confirm => status == ItemStatus::AwaitingConfirmation,
-        StepAction::SendBack => status == ItemStatus::AwaitingConfirmation,
-    })
-    .collect()
-}
-
 /// One item as `user` may see it.
 pub async fn view(state: &AppState, user: &User, doc_id: &str) -> Result<ItemView, ItemError> {
     let id = readable(state, user, doc_id).await?;
@@ -460,7 +439,8 @@ pub async fn view(state: &AppState, user: &User, doc_id: &str) -> Result<ItemVie
     ids.extend(brief.collaborators.iter().cloned());
     ids.extend(item.steps.iter().map(|s| s.by.clone()));
     let names = names(state, ids).await?;
-    let may = may_now(&item, user)
+    let may = item
+        .may_now(&user.id, user.role)
         .into_iter()
         .map(|a| a.as_str().to_owned())
         .collect();

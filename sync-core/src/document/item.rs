@@ -219,6 +219,30 @@ impl Item {
         }
     }
 
+    /// The steps `user` in `role` may take now: what their part allows
+    /// ([`may_take`]) and what makes sense where the item stands (销号 and
+    /// sending back answer a request; nothing but a note once closed).
+    pub fn may_now(&self, user: &str, role: Role) -> Vec<StepAction> {
+        let part = self.part_of(user);
+        let status = self.standing().status;
+        [
+            StepAction::Progress,
+            StepAction::RequestClose,
+            StepAction::Confirm,
+            StepAction::SendBack,
+        ]
+        .into_iter()
+        .filter(|a| may_take(*a, part, role))
+        .filter(|a| match a {
+            StepAction::Progress => !status.is_closed(),
+            StepAction::RequestClose => matches!(status, ItemStatus::Open | ItemStatus::Returned),
+            StepAction::Confirm | StepAction::SendBack => {
+                status == ItemStatus::AwaitingConfirmation
+            }
+        })
+        .collect()
+    }
+
     /// The status, folding the steps in time order: a request makes an
     /// open item await confirmation, a confirmation closes it for good
     /// (confirming wins over a concurrent sending back), a sending back
