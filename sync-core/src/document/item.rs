@@ -269,6 +269,9 @@ impl Item {
                     s.done_at = requested_at;
                     s.returned_because = None;
                 }
+                // A confirmation answers a request (the write policy
+                // refuses one that answers none).
+                StepAction::Confirm if s.status == ItemStatus::Open => {}
                 StepAction::Confirm => {
                     s.status = ItemStatus::Closed;
                     s.done_at = Some(requested_at.unwrap_or(step.at));

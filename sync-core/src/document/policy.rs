@@ -24,7 +24,7 @@ use automerge::legacy::{ObjectId, OpId};
 use automerge::{ActorId, ChangeHash, Prop, ReadDoc};
 use chrono::NaiveDate;
 
-use super::item::{may_take, Item};
+use super::item::{may_take, Item, ItemStatus, StepAction};
 use super::new_ops::OpAction;
 use super::schema::{self, At, Place, SchemaError, Shape, Write};
 use super::{genesis_hash, Document, Record, GENESIS_ACTOR};
@@ -529,6 +529,17 @@ impl Writer {
                     return Err(forbidden(format!(
                         "{} may not take the step `{}` on this item",
                         self.user,
+                        step.action.as_str()
+                    )));
+                }
+                // 销号 and sending back answer a request to close: the
+                // answerer's phone saw the request, so it stands here too.
+                // (A later request, a concurrent answer or a confirmation
+                // after a sending back are all answers to one.)
+                let answers = matches!(step.action, StepAction::Confirm | StepAction::SendBack);
+                if answers && before.standing().status == ItemStatus::Open {
+                    return Err(forbidden(format!(
+                        "step {id} (`{}`) answers a request to close, and none was made",
                         step.action.as_str()
                     )));
                 }

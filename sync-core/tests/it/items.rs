@@ -424,3 +424,43 @@ fn an_item_genesis_is_the_same_everywhere_and_frozen() {
     let other = DocId::new_item();
     assert_ne!(sync_core::document::genesis_hash(&other), a.get_heads()[0]);
 }
+
+#[test]
+fn a_confirmation_or_sending_back_answers_a_request_or_is_refused() {
+    // Nobody asked to close: the issuer cannot close (nor send back) on
+    // their own, by writing the step raw.
+    refused(
+        &mut stage(),
+        "l1",
+        |am| raw_step(am, "confirm", "l1", "leader"),
+        "answers a request to close",
+    );
+    refused(
+        &mut stage(),
+        "l1",
+        |am| raw_step(am, "send_back", "l1", "leader"),
+        "answers a request to close",
+    );
+    // Once asked, the same raw confirmation stands and closes the item.
+    let mut s = stage();
+    s.responsible
+        .edit(
+            &s.id,
+            &step(StepAction::RequestClose, "完成"),
+            &ctx("u1", Role::Cadre, 2_000),
+        )
+        .unwrap();
+    let w = writer("u1", Role::Cadre, &s.responsible);
+    assert_eq!(sync(&mut s.server, &mut s.responsible, &w), vec![]);
+    let w = writer("l1", Role::Leader, &s.issuer);
+    assert_eq!(sync(&mut s.server, &mut s.issuer, &w), vec![]);
+    let mut doc = s.issuer.document(&s.id).unwrap().unwrap();
+    raw_step(doc.automerge_mut(), "confirm", "l1", "leader");
+    doc.automerge_mut().commit();
+    s.issuer.insert_raw(doc);
+    assert_eq!(sync(&mut s.server, &mut s.issuer, &w), vec![]);
+    assert_eq!(
+        item_of(&mut s.issuer, &s.id).standing().status,
+        ItemStatus::Closed
+    );
+}
