@@ -4,7 +4,9 @@
 // starts a new day (today) from the genesis the document describes, and
 // checks that the server accepted both and reads them back as written. It
 // also writes a time as a plain JS string (a text object, which the schema
-// refuses) and expects the refusal the document names.
+// refuses) and expects the refusal the document names. With flag bit 1 it
+// receives the cadre's 督办 items, adds a progress step, and expects a
+// confirmation of its own item and a change to a standing step refused.
 //
 //   node client.mjs BASE_URL LOGIN PASSWORD
 //
@@ -44,7 +46,8 @@ function bytes(b, out) {
   for (const x of b) out.push(x);
 }
 function encodeBatch(cursor, entries) {
-  const out = [1, 0];
+  // Flags: bit 1, "reads items" (docs/sync-protocol.md, "Items").
+  const out = [1, 2];
   uleb(cursor, out);
   uleb(entries.length, out);
   for (const { doc, message } of entries) {
@@ -287,4 +290,74 @@ check(
   refused.length === 1 && refused[0].code === "forbidden_change" && /scalar string/.test(refused[0].text),
   `a time as a text object is refused: ${refused[0]?.code}: ${refused[0]?.text}`,
 );
+docs.delete(badDay);
+
+// 6. Items others assign (docs/sync-protocol.md, "Items"): the demo hands
+// up to four cadres of each township a 督办 item; this client set flag bit
+// 1, so the cadre's items came down with the records.
+const mine = [...docs.entries()]
+  .filter(([id, d]) => id.startsWith("item:") && String(A.toJS(d).brief?.responsible) === user)
+  .map(([id]) => id)
+  .sort();
+check(mine.length > 0, `received ${mine.length} items naming ${user} responsible`);
+const itemId = mine[0];
+const item = A.toJS(docs.get(itemId));
+check(
+  String(item.kind) === "item" && String(item.brief.title).length > 0 && String(item.brief.issuer) !== user,
+  `${itemId} reads as an item issued by ${item.brief.issuer}: ${item.brief.title}`,
+);
+/** Make step `id` in `d.steps`, field by field, as the table says. */
+function putStep(d, id, action, by, role, at, text) {
+  d.steps[id] = {};
+  const s = d.steps[id];
+  s.schema = new A.Uint(1);
+  s.action = new A.RawString(action);
+  s.by = new A.RawString(by);
+  s.role = new A.RawString(role);
+  s.at = at;
+  s.text = text; // a text object
+  s.photos = {};
+}
+/** A step dated after every step held (and after the issue). */
+function nextAt(i) {
+  const last = Math.max(Number(i.brief.issued_at), ...Object.values(i.steps ?? {}).map((x) => Number(x.at)));
+  return Math.max(Date.now(), last + 1);
+}
+const stepId = randomBytes(16).toString("hex");
+docs.set(
+  itemId,
+  A.change(docs.get(itemId), (d) => {
+    putStep(d, stepId, "progress", user, "cadre", nextAt(item), "JS 客户端：已入户核实，正在整改。");
+  }),
+);
+const itemRefusals = await sync([itemId]);
+check(itemRefusals.length === 0, `a progress step is accepted (${JSON.stringify(itemRefusals)})`);
+const view = await json(`/api/v1/items/${encodeURIComponent(itemId)}`, undefined, session.access_token);
+const seen = JSON.stringify(view);
+check(seen.includes("JS 客户端：已入户核实，正在整改。"), `the server reads the step back through the API`);
+
+// 7. What the rules refuse: the responsible person confirming (销号) their
+// own item, and a step that changes one that stands. Each is refused
+// whole ("leaves it aside"): the client goes back to the copy it held.
+for (const [what, mutate, says] of [
+  [
+    "confirming one's own item",
+    (d, i) => putStep(d, randomBytes(16).toString("hex"), "confirm", user, "cadre", nextAt(i), "自己销号"),
+    /may not take the step/,
+  ],
+  ["changing a step that stands", (d) => { d.steps[stepId].at = 1; }, /never changed/],
+]) {
+  const good = docs.get(itemId);
+  const held = A.toJS(good);
+  docs.set(itemId, A.change(A.clone(good, { actor }), (d) => mutate(d, held)));
+  const r = await sync([itemId]);
+  check(
+    r.length === 1 && r[0].code === "forbidden_change" && says.test(r[0].text),
+    `${what} is refused: ${r[0]?.code}: ${r[0]?.text}`,
+  );
+  docs.set(itemId, good);
+  states.delete(itemId);
+}
+const after = await sync([itemId]);
+check(after.length === 0, `the copy held before the refusals syncs cleanly (${JSON.stringify(after)})`);
 console.log("the JS client followed the protocol document: accepted");
