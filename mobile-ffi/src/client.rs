@@ -381,6 +381,10 @@ impl JishiClient {
             doc_id: id.to_string(),
             month: id.period_or_key(),
             tasks: Vec::new(),
+            handed: match id.owner() {
+                Some(owner) => self.handed_tasks(owner.as_str(), &id.period_or_key())?,
+                None => Vec::new(),
+            },
             summary: String::new(),
             comments: Vec::new(),
             unsynced,

@@ -172,6 +172,33 @@ impl JishiClient {
     }
 }
 
+impl JishiClient {
+    /// The 固定任务 handed down to `owner` for `month` (`YYYY-MM`) that
+    /// this phone holds, by 时限.
+    pub(crate) fn handed_tasks(
+        &self,
+        owner: &str,
+        month: &str,
+    ) -> Result<Vec<ItemView>, JishiError> {
+        let ids: Vec<DocId> = self
+            .replica()
+            .doc_ids()?
+            .into_iter()
+            .filter(|id| id.kind() == DocKind::Item)
+            .collect();
+        let mut out = Vec::new();
+        for id in ids {
+            if let Some(v) = self.item_view(&id)? {
+                if v.list == "task" && v.responsible_id == owner && v.due.starts_with(month) {
+                    out.push(v);
+                }
+            }
+        }
+        out.sort_by(|a, b| (&a.due, &a.doc_id).cmp(&(&b.due, &b.doc_id)));
+        Ok(out)
+    }
+}
+
 #[uniffi::export]
 impl JishiClient {
     /// The items on this phone (those I am named on, and for leaders those

@@ -7,6 +7,7 @@ use sync_core::document as doc;
 use sync_core::validate::Location;
 
 use crate::error::JishiError;
+use crate::items::ItemView;
 
 /// 工作日志的类别.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
@@ -311,6 +312,10 @@ pub struct PlanView {
     pub doc_id: String,
     pub month: String,
     pub tasks: Vec<TaskView>,
+    /// 固定任务 a leader handed down into this plan (items of the list
+    /// `task` due this month): worked and closed with `take_item_step`,
+    /// done only once the issuer confirms.
+    pub handed: Vec<ItemView>,
     pub summary: String,
     pub comments: Vec<CommentView>,
     pub unsynced: bool,

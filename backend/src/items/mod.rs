@@ -9,6 +9,7 @@
 //! it is escalated: the level above sees it marked on its lists.
 
 pub mod ledger;
+pub mod plan;
 
 use std::collections::HashMap;
 

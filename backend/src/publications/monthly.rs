@@ -174,6 +174,10 @@ pub struct Commitment {
     pub note: String,
     /// What changed after the month-start notice (month-end only).
     pub change: Option<Change>,
+    /// Who handed it down, for a 固定任务 a leader issued into the plan
+    /// (closed only by their 销号); absent for the cadre's own tasks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub handed_by: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -425,7 +429,7 @@ pub async fn draft(
         if !matches!(user.role, Role::Cadre | Role::Leader) || user.disabled {
             continue;
         }
-        let (tasks, summary) = match store.owner_plan(&user.id, &month).await? {
+        let (mut tasks, summary) = match store.owner_plan(&user.id, &month).await? {
             Some(stored) => {
                 heads.insert(stored.doc_id, stored.heads);
                 match stored.record {
@@ -435,7 +439,9 @@ pub async fn draft(
             }
             None => (Vec::new(), String::new()),
         };
-        let commitments = match key.part {
+        let handed = crate::items::plan::handed(store, &user.id, &month).await?;
+        tasks.extend(handed.iter().map(|h| h.task.clone()));
+        let mut commitments: Vec<Commitment> = match key.part {
             MonthPart::Start => tasks
                 .iter()
                 .filter(|t| !t.deleted && t.status != TaskStatus::Dropped)
@@ -447,6 +453,12 @@ pub async fn draft(
                 month_end(&tasks, before.as_ref(), cutoff)
             }
         };
+        for c in &mut commitments {
+            c.handed_by = handed
+                .iter()
+                .find(|h| h.task.id == c.id)
+                .map(|h| h.issuer_name.clone());
+        }
         cadres.push(MonthCadre {
             unit_name: units.get(&user.unit_id).cloned().unwrap_or_default(),
             result: results.get(&user.id).cloned(),
@@ -503,6 +515,7 @@ fn commitment(t: &Task, status: CommitmentStatus, change: Option<Change>) -> Com
         status,
         note: mask_numbers(&t.note),
         change,
+        handed_by: None,
     }
 }
 

@@ -137,7 +137,14 @@ pub async fn unit_month(
         if user.disabled || !matches!(user.role, Role::Cadre | Role::Leader) {
             continue;
         }
-        let (tasks_done, tasks_open) = state.store.task_counts(&user.id, month).await?;
+        let (mut tasks_done, mut tasks_open) = state.store.task_counts(&user.id, month).await?;
+        // 固定任务 handed down count as the plan's: done once confirmed.
+        for h in crate::items::plan::handed(&state.store, &user.id, month).await? {
+            match h.task.status {
+                sync_core::document::TaskStatus::Done => tasks_done += 1,
+                _ => tasks_open += 1,
+            }
+        }
         let (items, items_overdue) = crate::items::month_counts(
             &state.store.items_of_responsible(&user.id).await?,
             first,

@@ -109,6 +109,24 @@ impl Store {
             .fetch_all(p).await?.iter().map(item_row).collect::<Result<Vec<_>, _>>())?)
     }
 
+    /// The 固定任务 handed down to `user_id` for `month` (`YYYY-MM`): items
+    /// of the list `task` due in that month, by 时限.
+    pub async fn tasks_handed(
+        &self,
+        user_id: &str,
+        month: &str,
+    ) -> Result<Vec<ItemRow>, StoreError> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM items i
+             WHERE i.responsible_id = $1 AND i.list = 'task' AND substr(i.due, 1, 7) = $2
+             ORDER BY i.due, i.doc_id"
+        );
+        Ok(
+            on_pool!(self.pool(), p => sqlx::query(&sql).bind(user_id).bind(month)
+            .fetch_all(p).await?.iter().map(item_row).collect::<Result<Vec<_>, _>>())?,
+        )
+    }
+
     /// Items matching `filter`, newest first, at most `limit`.
     pub async fn items(&self, filter: &ItemFilter, limit: i64) -> Result<Vec<ItemRow>, StoreError> {
         let sql = format!(

@@ -74,6 +74,8 @@ pub struct DayView {
 }
 
 pub struct TaskView {
+    /// For a 固定任务 handed down as an item: its id and who handed it.
+    pub item: Option<(String, String)>,
     pub title: String,
     pub kind: &'static str,
     pub due: String,
@@ -326,19 +328,27 @@ async fn plan_view(
         .store
         .load_documents(std::slice::from_ref(&key))
         .await?;
-    let Some(stored) = docs.get(&key) else {
-        return Ok(None);
+    let month = in_month.format("%Y-%m").to_string();
+    let handed = crate::items::plan::handed(&state.store, user_id, &month).await?;
+    let plan = match docs.get(&key) {
+        Some(stored) => match decode(id, &stored.bytes).map_err(WebError::internal)? {
+            Record::Plan(plan) => Some(plan),
+            _ => None,
+        },
+        None => None,
     };
-    let Record::Plan(plan) = decode(id, &stored.bytes).map_err(WebError::internal)? else {
+    if plan.is_none() && handed.is_empty() {
         return Ok(None);
-    };
+    }
     let first = NaiveDate::from_ymd_opt(in_month.year(), in_month.month(), 1).unwrap_or(in_month);
     let month_over = today > last_day(first);
-    let tasks: Vec<TaskView> = plan
-        .tasks
-        .iter()
-        .filter(|t| !t.deleted)
-        .map(|t| TaskView {
+    let own = plan.iter().flat_map(|p| &p.tasks).map(|t| (t, None));
+    let from_above = handed.iter().map(|h| (&h.task, Some(h)));
+    let tasks: Vec<TaskView> = own
+        .chain(from_above)
+        .filter(|(t, _)| !t.deleted)
+        .map(|(t, h)| TaskView {
+            item: h.map(|h| (h.task.id.clone(), h.issuer_name.clone())),
             title: t.title.clone(),
             kind: match t.kind {
                 TaskKind::Fixed => "固定任务",
@@ -359,8 +369,11 @@ async fn plan_view(
         doc_id: key,
         open_at_end: tasks.iter().filter(|t| t.overdue).count(),
         tasks,
-        summary: plan.summary.clone(),
-        comments: comments(&plan.comments, names),
+        summary: plan.as_ref().map(|p| p.summary.clone()).unwrap_or_default(),
+        comments: plan
+            .as_ref()
+            .map(|p| comments(&p.comments, names))
+            .unwrap_or_default(),
     }))
 }
 

@@ -17,10 +17,11 @@ use crate::access::{may_read, read_scope};
 use crate::items::{self, ledger, IssueInput, ItemError, ItemSummary, ListQuery};
 use crate::state::AppState;
 
-/// 督办事项 / 问题清单
+/// 督办事项 / 问题清单 / 交办任务 (a 固定任务 in the month plan)
 pub fn list_zh(list: &str) -> &'static str {
     match list {
         "problem" => "问题清单",
+        "task" => "交办任务",
         _ => "督办事项",
     }
 }

@@ -22,6 +22,10 @@ pub enum ItemList {
     Supervision,
     /// 问题清单: a problem found, with its 整改措施.
     Problem,
+    /// 固定任务 handed down into the responsible person's month plan (the
+    /// month of its 时限): closed, like every item, only when the issuer
+    /// confirms.
+    Task,
 }
 
 /// Where an item comes from.
@@ -54,7 +58,9 @@ pub enum StepAction {
     SendBack,
 }
 
-str_enum!(ItemList, "list", { Supervision => "supervision", Problem => "problem" });
+str_enum!(ItemList, "list", {
+    Supervision => "supervision", Problem => "problem", Task => "task",
+});
 str_enum!(ItemSource, "source", {
     Meeting => "meeting", Superior => "superior", Petition => "petition",
     Inspection => "inspection", SelfCheck => "self_check",

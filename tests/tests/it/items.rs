@@ -533,3 +533,131 @@ async fn web_pages(db: Db) {
     assert_eq!(cells[3][0], "合计");
 }
 on_both_databases!(issue_and_confirm_on_the_web_pages, web_pages);
+
+/// Point 4: a leader hands a 固定任务 into a cadre's month plan. It shows
+/// in the plan wherever the plan is read (the cadre's page, the month's
+/// notices, the 月点评 facts), marked as handed down, and the cadre's
+/// request to close does not make it done: only the issuer's 销号 does.
+async fn handed_tasks(db: Db) {
+    use chrono::Datelike;
+    let app = TestApp::spawn(db).await;
+    app.seed().await;
+    let today = sync_core::china::now().date_naive();
+    let month = today.format("%Y-%m").to_string();
+    let next = today
+        .with_day(1)
+        .unwrap()
+        .checked_add_months(chrono::Months::new(1))
+        .unwrap();
+    let last = next.pred_opt().unwrap();
+    let l1 = app.login("l1", "web-l1", &[]).await.access;
+    let u1 = app.login("u1", "web-u1", &[]).await.access;
+    let (status, item) = post(
+        &app,
+        &l1,
+        "/api/v1/items",
+        json!({
+            "list": "task", "source": "superior", "title": "完成冬季防火巡查排班",
+            "content": "按镇里统一部署，排好本村冬季防火巡查班次。", "measures": "",
+            "due": last.to_string(), "responsible": "u1",
+        }),
+    )
+    .await;
+    assert_eq!(status, 201, "{item}");
+    let item_id = item["id"].as_str().unwrap().to_owned();
+    // An item of another list or another month is not in the plan.
+    let (status, other) = post(
+        &app,
+        &l1,
+        "/api/v1/items",
+        json!({
+            "list": "supervision", "source": "meeting", "title": "整改村务公开栏",
+            "content": "公开栏内容过期。", "measures": "更新", "due": last.to_string(),
+            "responsible": "u1",
+        }),
+    )
+    .await;
+    assert_eq!(status, 201, "{other}");
+
+    let (web, cookie) = app.web_session("l1").await;
+    let page = |path: String| {
+        let (web, cookie) = (web.clone(), cookie.clone());
+        let url = app.url(&path);
+        async move {
+            let r = web.get(url).header("cookie", cookie).send().await.unwrap();
+            (r.status().as_u16(), r.text().await.unwrap())
+        }
+    };
+    let (status, html) = page("/web/users/u1".into()).await;
+    assert_eq!(status, 200, "{html}");
+    assert!(
+        html.contains("完成冬季防火巡查排班")
+            && html.contains("上级交办：用户l1")
+            && html.contains(&format!("/web/items/{item_id}")),
+        "the cadre's page shows the handed task in the plan: {html}"
+    );
+    assert!(
+        !html.contains("整改村务公开栏"),
+        "a 督办 item is not a plan task"
+    );
+    let (status, html) = page(format!("/web/units/t1/weeks/{month}-start")).await;
+    assert_eq!(status, 200, "{html}");
+    assert!(
+        html.contains("完成冬季防火巡查排班") && html.contains("上级交办：用户l1"),
+        "the month-start notice lists it as a 固定任务 handed down: {html}"
+    );
+
+    let facts = |token: String| {
+        let path = format!("/api/v1/units/t1/reviews/{month}");
+        let app = &app;
+        async move {
+            let (status, m) = app.get(&path, &token).await;
+            assert_eq!(status, 200, "{m}");
+            let row = m["rows"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|r| r["user_id"] == "u1")
+                .unwrap()
+                .clone();
+            (
+                row["facts"]["tasks_done"].clone(),
+                row["facts"]["tasks_open"].clone(),
+            )
+        }
+    };
+    assert_eq!(facts(l1.clone()).await, (json!(0), json!(1)));
+    // The cadre asks to close: not done until the issuer confirms.
+    let steps = format!("/api/v1/items/{item_id}/steps");
+    let (status, body) = post(
+        &app,
+        &u1,
+        &steps,
+        json!({"action": "request_close", "text": "已排班公示"}),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(facts(l1.clone()).await, (json!(0), json!(1)));
+    let (_, html) = page(format!("/web/units/t1/weeks/{month}-end")).await;
+    assert!(html.contains("待交办人确认"), "{html}");
+    let (status, body) = post(
+        &app,
+        &l1,
+        &steps,
+        json!({"action": "confirm", "text": "同意"}),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(facts(l1.clone()).await, (json!(1), json!(0)));
+    let (_, html) = page(format!("/web/units/t1/weeks/{month}-end")).await;
+    let clause = html
+        .split("<li id=\"t-")
+        .find(|li| li.contains("完成冬季防火巡查排班"))
+        .unwrap_or_default();
+    assert!(clause.contains("已销号"), "{clause}");
+}
+
+on_both_databases!(
+    a_task_handed_into_the_plan_closes_on_confirmation,
+    handed_tasks
+);

@@ -1,0 +1,110 @@
+//! 固定任务 handed down into a month plan (issue 26, point 4).
+//!
+//! A leader hands a task into a cadre's month plan by issuing an item of
+//! the list `task` whose 时限 falls in that month. The cadre's plan
+//! document stays the cadre's own (nobody else writes in it); the handed
+//! task is read beside the plan's tasks wherever the plan is shown — the
+//! month's notices (月初晒承诺 and the month's end), the cadre's page, the
+//! 月点评 facts and the phone. It is closed like every item: the cadre asks
+//! to close it, and only the issuer's 销号 makes it done.
+
+use sync_core::document::{Task, TaskKind, TaskStatus};
+
+use crate::storage::{ItemRow, Store, StoreError};
+
+/// A handed-down task as a plan reads it, with who handed it down.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Handed {
+    /// As a task of the plan: id = the item's id, kind 固定任务, done only
+    /// once the issuer confirmed.
+    pub task: Task,
+    pub issuer_id: String,
+    pub issuer_name: String,
+}
+
+/// The item as a plan task.
+pub fn as_task(row: &ItemRow) -> Task {
+    let closed = row.status == "closed";
+    Task {
+        id: row.doc_id.clone(),
+        title: row.title.clone(),
+        kind: TaskKind::Fixed,
+        due: Some(row.due.clone()),
+        status: if closed {
+            TaskStatus::Done
+        } else {
+            TaskStatus::Open
+        },
+        closed_at: row.closed_at,
+        note: match row.status.as_str() {
+            "awaiting_confirmation" => "已申请销号，待交办人确认".into(),
+            "returned" => "销号申请被退回，继续办理".into(),
+            _ => String::new(),
+        },
+        created_at: row.issued_at,
+        updated_at: row.last_step_at.unwrap_or(row.issued_at),
+        deleted: false,
+    }
+}
+
+/// The tasks handed down to `user_id` for `month` (`YYYY-MM`), by 时限.
+pub async fn handed(store: &Store, user_id: &str, month: &str) -> Result<Vec<Handed>, StoreError> {
+    let mut out = Vec::new();
+    for row in store.tasks_handed(user_id, month).await? {
+        let issuer_name = store
+            .user(&row.issuer_id)
+            .await?
+            .map(|u| u.name)
+            .unwrap_or_default();
+        out.push(Handed {
+            task: as_task(&row),
+            issuer_id: row.issuer_id.clone(),
+            issuer_name,
+        });
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(status: &str) -> ItemRow {
+        ItemRow {
+            doc_id: "item:0123456789abcdef0123456789abcdef".into(),
+            list: "task".into(),
+            source: "superior".into(),
+            title: "完成秸秆禁烧巡查".into(),
+            unit_id: "u".into(),
+            issuer_id: "l1".into(),
+            responsible_id: "c1".into(),
+            issued_at: 10,
+            due: "2026-12-20".into(),
+            status: status.into(),
+            done_at: None,
+            closed_at: (status == "closed").then_some(30),
+            sent_back: 0,
+            steps: 1,
+            last_step_at: Some(30),
+        }
+    }
+
+    #[test]
+    fn only_the_issuers_confirmation_makes_a_handed_task_done() {
+        for (status, done) in [
+            ("open", false),
+            ("awaiting_confirmation", false),
+            ("returned", false),
+            ("closed", true),
+        ] {
+            let t = as_task(&row(status));
+            assert_eq!(t.status == TaskStatus::Done, done, "{status}");
+            assert_eq!(t.kind, TaskKind::Fixed);
+            assert_eq!(t.due.as_deref(), Some("2026-12-20"));
+        }
+        assert_eq!(as_task(&row("closed")).closed_at, Some(30));
+        assert!(as_task(&row("awaiting_confirmation"))
+            .note
+            .contains("待交办人确认"));
+    }
+}
