@@ -2697,4 +2697,36 @@ fn an_item_issued_on_the_server_is_worked_on_the_phone_and_closed_by_its_issuer(
     assert!(closed.may.is_empty());
     let e = a.item("diary:u1:2026-11-02".into()).unwrap_err();
     assert_eq!(field_of(e), "doc_id");
+
+    // A 固定任务 handed into this month's plan: the plan shows it beside
+    // the cadre's own tasks; a 督办 item (above) is not in it.
+    use chrono::Datelike;
+    let today = sync_core::china::now().date_naive();
+    let month = today.format("%Y-%m").to_string();
+    let last = today
+        .with_day(1)
+        .and_then(|d| d.checked_add_months(chrono::Months::new(1)))
+        .and_then(|d| d.pred_opt())
+        .unwrap();
+    let (status, task) = post(
+        "/api/v1/items",
+        serde_json::json!({
+            "list": "task", "source": "superior", "title": "冬季防火巡查排班",
+            "content": "排好本村巡查班次。", "due": last.to_string(), "responsible": "u1",
+        }),
+    );
+    assert_eq!(status, 201, "{task}");
+    wait(a.clone().sync(Some(SyncOptions::default()), None, None)).unwrap();
+    let plan = a.plan(month).unwrap();
+    assert_eq!(
+        plan.handed
+            .iter()
+            .map(|h| (h.doc_id.as_str(), h.title.as_str(), h.status.as_str()))
+            .collect::<Vec<_>>(),
+        vec![(task["id"].as_str().unwrap(), "冬季防火巡查排班", "open")]
+    );
+    assert_eq!(
+        plan.handed[0].may,
+        vec![ItemStepAction::Progress, ItemStepAction::RequestClose]
+    );
 }
