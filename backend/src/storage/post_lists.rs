@@ -60,7 +60,11 @@ pub enum PostListSave {
 }
 
 /// How many times a save reads the next number again after losing it.
-const RETRIES: usize = 8;
+/// Each round one of the saves racing for a number wins it (the loser's
+/// insert waited for the winner's commit, so its next read sees it): a
+/// save gives up only after this many saves of the same list won at the
+/// same moment, far more than admins ever make.
+const RETRIES: usize = 32;
 
 const VERSION_COLUMNS: &str =
     "v.unit_id, v.post, v.kind, v.version, v.note, v.saved_by, v.via, v.saved_at, \
