@@ -718,7 +718,9 @@ async fn post_list_command(store: &Store, cmd: PostListCommand) -> anyhow::Resul
             };
             let saved = post_lists::save(store, &req, Saver::Cli(by.as_deref()))
                 .await
-                .with_context(|| format!("{unit} {} {}: nothing was saved", post.as_str(), kind.zh()))?;
+                .with_context(|| {
+                    format!("{unit} {} {}: nothing was saved", post.as_str(), kind.zh())
+                })?;
             if saved.withdrawn() {
                 println!(
                     "{unit} {} {}: withdrawn as version {}",
@@ -741,7 +743,10 @@ async fn post_list_command(store: &Store, cmd: PostListCommand) -> anyhow::Resul
             if store.unit(&unit).await?.is_none() {
                 anyhow::bail!("no unit {unit}; see `jishi admin list-units`");
             }
-            let post = post.map(|p| PostName::parse(&p)).transpose().context("--post")?;
+            let post = post
+                .map(|p| PostName::parse(&p))
+                .transpose()
+                .context("--post")?;
             let mut lists = post_lists::unit_lists(store, &unit).await?;
             if let Some(post) = &post {
                 lists.retain(|l| l.post == post.as_str());

@@ -32,7 +32,17 @@ pub const MAX_LIST_CHARS: usize = 100_000;
 
 /// Which list of a post.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, utoipa::ToSchema,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
 )]
 #[serde(rename_all = "snake_case")]
 pub enum ListKind {
@@ -185,7 +195,9 @@ fn strip_number(s: &str) -> &str {
         &['.', '．', '、', ')', '）']
     };
     match after.strip_prefix(closers) {
-        Some(tail) if !tail.starts_with(|c: char| c.is_ascii_digit()) && !tail.trim().is_empty() => {
+        Some(tail)
+            if !tail.starts_with(|c: char| c.is_ascii_digit()) && !tail.trim().is_empty() =>
+        {
             tail
         }
         _ => s,
@@ -220,7 +232,9 @@ const FIELDS: [(&str, &str, usize, bool); 3] = [
 
 /// The bounds of one entry, on line (or at place) `line`.
 fn check_entry(line: usize, e: &Entry) -> Result<(), PostListError> {
-    for ((name, zh, max, required), value) in FIELDS.into_iter().zip([&e.title, &e.basis, &e.detail]) {
+    for ((name, zh, max, required), value) in
+        FIELDS.into_iter().zip([&e.title, &e.basis, &e.detail])
+    {
         if required && value.trim().is_empty() {
             return Err(PostListError::BadLine {
                 line,
@@ -280,7 +294,10 @@ pub fn check_note(note: &str) -> Result<String, PostListError> {
             max: MAX_NOTE_CHARS,
         });
     }
-    if note.chars().any(|c| c.is_control() && c != '\n' && c != '\r') {
+    if note
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\r')
+    {
         return Err(PostListError::BadNote);
     }
     Ok(note.to_owned())
@@ -634,7 +651,10 @@ pub struct BoardPost {
 pub async fn board_lists(store: &Store, board: &Unit) -> Result<Vec<BoardPost>, PostListError> {
     let units = store.units().await?;
     let mut out = Vec::new();
-    for u in units.iter().filter(|u| u.path.starts_with(board.path.as_str())) {
+    for u in units
+        .iter()
+        .filter(|u| u.path.starts_with(board.path.as_str()))
+    {
         let mut between = u.path[board.path.len()..]
             .split('/')
             .filter(|s| !s.is_empty());
@@ -653,11 +673,11 @@ pub async fn board_lists(store: &Store, board: &Unit) -> Result<Vec<BoardPost>, 
         };
         for l in unit_lists(store, &u.id).await? {
             match out.last_mut() {
-                Some(BoardPost { unit_name: n, post, lists })
-                    if *n == unit_name && *post == l.post =>
-                {
-                    lists.push(l)
-                }
+                Some(BoardPost {
+                    unit_name: n,
+                    post,
+                    lists,
+                }) if *n == unit_name && *post == l.post => lists.push(l),
                 _ => out.push(BoardPost {
                     unit_name: unit_name.clone(),
                     post: l.post.clone(),
@@ -862,23 +882,40 @@ mod tests {
             parse_entries(&many),
             Err(PostListError::TooMany(n)) if n == MAX_ENTRIES + 1
         ));
-        assert_eq!(parse_entries(&"事项\n".repeat(MAX_ENTRIES)).unwrap().len(), MAX_ENTRIES);
+        assert_eq!(
+            parse_entries(&"事项\n".repeat(MAX_ENTRIES)).unwrap().len(),
+            MAX_ENTRIES
+        );
         let long = "长".repeat(MAX_TITLE_CHARS + 1);
         let e = parse_entries(&format!("短\n{long}")).unwrap_err();
         assert!(
-            matches!(&e, PostListError::FieldTooLong { line: 2, field: "title", .. }),
+            matches!(
+                &e,
+                PostListError::FieldTooLong {
+                    line: 2,
+                    field: "title",
+                    ..
+                }
+            ),
             "{e}"
         );
         assert_eq!(
             e.zh().unwrap(),
             "第 2 行的事项有 201 字，超过 200 字的限制，请精简。"
         );
-        let e = parse_entries(&format!("\n\n短｜{}", "长".repeat(MAX_BASIS_CHARS + 1))).unwrap_err();
+        let e =
+            parse_entries(&format!("\n\n短｜{}", "长".repeat(MAX_BASIS_CHARS + 1))).unwrap_err();
         assert!(e.to_string().starts_with("line 3: the basis (依据)"), "{e}");
         let e = check_entries(&[entry("甲", "", "x\u{7}")]).unwrap_err();
         assert!(matches!(e, PostListError::BadLine { line: 1, .. }), "{e}");
-        assert!(matches!(PostName::parse("  "), Err(PostListError::BadPost(_))));
-        assert!(matches!(PostName::parse("党委\n书记"), Err(PostListError::BadPost(_))));
+        assert!(matches!(
+            PostName::parse("  "),
+            Err(PostListError::BadPost(_))
+        ));
+        assert!(matches!(
+            PostName::parse("党委\n书记"),
+            Err(PostListError::BadPost(_))
+        ));
         assert!(matches!(
             PostName::parse(&"长".repeat(MAX_POST_CHARS + 1)),
             Err(PostListError::TooLong { .. })

@@ -64,14 +64,30 @@ async fn lists_on_the_command_line(db: Option<String>) {
             &data,
             db,
             &[
-                "set", "--unit", "t1", "--post", "党委书记", "--kind", "power", "--file", f,
-                "--note", note,
+                "set",
+                "--unit",
+                "t1",
+                "--post",
+                "党委书记",
+                "--kind",
+                "power",
+                "--file",
+                f,
+                "--note",
+                note,
             ],
         )
     };
     let out = ok(set("首次制定"));
-    assert!(out.contains("t1 党委书记 权力清单: saved as version 1 with 2 entries"), "{out}");
-    std::fs::write(&file, "主持党委全面工作\t《中国共产党章程》\n审定村级小额工程\n").unwrap();
+    assert!(
+        out.contains("t1 党委书记 权力清单: saved as version 1 with 2 entries"),
+        "{out}"
+    );
+    std::fs::write(
+        &file,
+        "主持党委全面工作\t《中国共产党章程》\n审定村级小额工程\n",
+    )
+    .unwrap();
     let out = ok(set("调整"));
     assert!(out.contains("saved as version 2 with 2 entries"), "{out}");
     let listed = show();
@@ -81,14 +97,19 @@ async fn lists_on_the_command_line(db: Option<String>) {
         "{listed}"
     );
     assert!(!listed.contains("召开党委会议"), "only the current version");
-    let one = ok(post_list(&data, db, &["show", "--unit", "t1", "--post", "纪委书记"]));
+    let one = ok(post_list(
+        &data,
+        db,
+        &["show", "--unit", "t1", "--post", "纪委书记"],
+    ));
     assert!(one.contains("no list in force"), "{one}");
 
     // Refusals name the thing and the fix; nothing is saved.
     std::fs::write(&file, "主持党委全面工作\n甲｜乙｜丙｜丁\n").unwrap();
     let err = fails(set("坏文件"));
     assert!(
-        err.contains("line 2: 4 fields; an entry has at most three") && err.contains("nothing was saved"),
+        err.contains("line 2: 4 fields; an entry has at most three")
+            && err.contains("nothing was saved"),
         "{err}"
     );
     std::fs::write(&file, "事项\n".repeat(201)).unwrap();
@@ -96,20 +117,51 @@ async fn lists_on_the_command_line(db: Option<String>) {
     assert!(err.contains("201 entries; a list has at most 200"), "{err}");
     std::fs::write(&file, "事项\n").unwrap();
     let base = ["set", "--post", "党委书记", "--file", f];
-    let err = fails(post_list(&data, db, &[&base[..], &["--unit", "t9", "--kind", "power"]].concat()));
-    assert!(err.contains("no unit t9; see `jishi admin list-units`"), "{err}");
-    let err = fails(post_list(&data, db, &[&base[..], &["--unit", "t1", "--kind", "rights"]].concat()));
-    assert!(err.contains("\"rights\" is neither power (权力清单) nor duty (责任清单)"), "{err}");
     let err = fails(post_list(
         &data,
         db,
-        &[&base[..], &["--unit", "t1", "--kind", "duty", "--by", "nobody"]].concat(),
+        &[&base[..], &["--unit", "t9", "--kind", "power"]].concat(),
     ));
-    assert!(err.contains("--by: no user nobody; see `jishi admin list-users`"), "{err}");
+    assert!(
+        err.contains("no unit t9; see `jishi admin list-units`"),
+        "{err}"
+    );
     let err = fails(post_list(
         &data,
         db,
-        &["set", "--unit", "t1", "--post", "党委书记", "--kind", "power", "--file", "/no/such.txt"],
+        &[&base[..], &["--unit", "t1", "--kind", "rights"]].concat(),
+    ));
+    assert!(
+        err.contains("\"rights\" is neither power (权力清单) nor duty (责任清单)"),
+        "{err}"
+    );
+    let err = fails(post_list(
+        &data,
+        db,
+        &[
+            &base[..],
+            &["--unit", "t1", "--kind", "duty", "--by", "nobody"],
+        ]
+        .concat(),
+    ));
+    assert!(
+        err.contains("--by: no user nobody; see `jishi admin list-users`"),
+        "{err}"
+    );
+    let err = fails(post_list(
+        &data,
+        db,
+        &[
+            "set",
+            "--unit",
+            "t1",
+            "--post",
+            "党委书记",
+            "--kind",
+            "power",
+            "--file",
+            "/no/such.txt",
+        ],
     ));
     assert!(err.contains("cannot read /no/such.txt"), "{err}");
     assert_eq!(show(), listed, "nothing saved");
@@ -119,7 +171,10 @@ async fn lists_on_the_command_line(db: Option<String>) {
     let err = fails(set(""));
     assert!(err.contains("give the reason as the note"), "{err}");
     let out = ok(set("职责调整，清单另行制定"));
-    assert!(out.contains("t1 党委书记 权力清单: withdrawn as version 3"), "{out}");
+    assert!(
+        out.contains("t1 党委书记 权力清单: withdrawn as version 3"),
+        "{out}"
+    );
     assert!(show().contains("no list in force"));
 
     // Recorded as saved with the command line, by the admin named.
@@ -130,7 +185,10 @@ async fn lists_on_the_command_line(db: Option<String>) {
         &[&base[..], &["--unit", "t1", "--kind", "duty", "--by", "s1"]].concat(),
     ));
     let store = backend::storage::Store::open(db, &data).await.unwrap();
-    let history = store.post_list_history("t1", "党委书记", "power").await.unwrap();
+    let history = store
+        .post_list_history("t1", "党委书记", "power")
+        .await
+        .unwrap();
     assert_eq!(
         history
             .iter()
@@ -142,7 +200,10 @@ async fn lists_on_the_command_line(db: Option<String>) {
             (1, 2, "cli", "首次制定"),
         ]
     );
-    let duty = store.post_list_history("t1", "党委书记", "duty").await.unwrap();
+    let duty = store
+        .post_list_history("t1", "党委书记", "duty")
+        .await
+        .unwrap();
     assert_eq!((duty.len(), duty[0].saved_by.as_str()), (1, "s1"));
     store.close().await;
 }

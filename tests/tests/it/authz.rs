@@ -996,7 +996,9 @@ impl World {
                 note: "",
                 based_on: None,
             };
-            post_lists::save(store, &req, Saver::Cli(None)).await.unwrap();
+            post_lists::save(store, &req, Saver::Cli(None))
+                .await
+                .unwrap();
         }
 
         let mut world = World {
@@ -1526,9 +1528,7 @@ impl World {
                 }
             }
             "/api/v1/units/{unit_id}/post-lists" | "/web/units/{unit}/posts" => {
-                req.path = template
-                    .replace("{unit_id}", unit)
-                    .replace("{unit}", unit);
+                req.path = template.replace("{unit_id}", unit).replace("{unit}", unit);
                 req.shows = shows(list_title(unit));
             }
             "/web/units/{unit}/posts/history" | "/web/units/{unit}/posts/edit" => {
@@ -1842,7 +1842,9 @@ impl World {
         if stored && !saved {
             o.leak = Some(format!("a refused save stored a list of {unit}"));
         } else if saved && !stored {
-            o.leak = Some(format!("the save answered 303 without storing a list of {unit}"));
+            o.leak = Some(format!(
+                "the save answered 303 without storing a list of {unit}"
+            ));
         }
         o
     }

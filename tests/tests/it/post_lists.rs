@@ -34,8 +34,13 @@ async fn county_with_posts(db: Db) -> TestApp {
             .build(),
     )
     .await;
-    app.add_user(UserBuilder::new("a2", "admin").unit("t2").scope("t2").build())
-        .await;
+    app.add_user(
+        UserBuilder::new("a2", "admin")
+            .unit("t2")
+            .scope("t2")
+            .build(),
+    )
+    .await;
     app
 }
 
@@ -127,13 +132,19 @@ async fn lists_through_the_pages(db: Db) {
     // The unit's posts: its people's 职务, no list yet.
     let (status, page) = admin.get(&app, "/web/units/t1/posts").await;
     assert_eq!(status, StatusCode::OK);
-    assert!(page.contains("党委书记") && page.contains("用户l1"), "{page}");
+    assert!(
+        page.contains("党委书记") && page.contains("用户l1"),
+        "{page}"
+    );
     assert!(page.contains("未制定"));
     assert!(!page.contains("驻村干部"), "u1 is v1's, not t1's: {page}");
 
     // The form of a list that does not exist yet, then version 1.
     let (status, page) = admin
-        .get(&app, "/web/units/t1/posts/edit?post=%E5%85%9A%E5%A7%94%E4%B9%A6%E8%AE%B0&kind=power")
+        .get(
+            &app,
+            "/web/units/t1/posts/edit?post=%E5%85%9A%E5%A7%94%E4%B9%A6%E8%AE%B0&kind=power",
+        )
         .await;
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains("尚无此清单") && page.contains(r#"name="based_on" value="0""#));
@@ -165,14 +176,27 @@ async fn lists_through_the_pages(db: Db) {
 
     // The form starts from version 1; version 2 saves over it.
     let (_, page) = admin
-        .get(&app, "/web/units/t1/posts/edit?post=%E5%85%9A%E5%A7%94%E4%B9%A6%E8%AE%B0&kind=power")
+        .get(
+            &app,
+            "/web/units/t1/posts/edit?post=%E5%85%9A%E5%A7%94%E4%B9%A6%E8%AE%B0&kind=power",
+        )
         .await;
-    assert!(page.contains("主持党委全面工作｜《中国共产党章程》"), "{page}");
+    assert!(
+        page.contains("主持党委全面工作｜《中国共产党章程》"),
+        "{page}"
+    );
     assert!(page.contains(r#"name="based_on" value="1""#));
     let (status, to) = admin
-        .save(&app, "t1", &form("党委书记", "power", V2, "增加工程审定", "1"))
+        .save(
+            &app,
+            "t1",
+            &form("党委书记", "power", V2, "增加工程审定", "1"),
+        )
         .await;
-    assert_eq!((status, to.as_str()), (StatusCode::SEE_OTHER, "/web/units/t1/posts?saved=2"));
+    assert_eq!(
+        (status, to.as_str()),
+        (StatusCode::SEE_OTHER, "/web/units/t1/posts?saved=2")
+    );
 
     // A form still open on version 1: refused, the text kept, nothing stored.
     let late = "只有这一条";
@@ -180,9 +204,15 @@ async fn lists_through_the_pages(db: Db) {
         .save(&app, "t1", &form("党委书记", "power", late, "", "1"))
         .await;
     assert_eq!(status, StatusCode::CONFLICT);
-    assert!(page.contains("其间已有人保存了第 2 版") && page.contains(late), "{page}");
+    assert!(
+        page.contains("其间已有人保存了第 2 版") && page.contains(late),
+        "{page}"
+    );
     assert!(page.contains(r#"name="based_on" value="2""#));
-    assert_eq!(versions(&app, "t1", "党委书记", ListKind::Power).await, [2, 1]);
+    assert_eq!(
+        versions(&app, "t1", "党委书记", ListKind::Power).await,
+        [2, 1]
+    );
 
     // Bounds: each refused with what to fix, the text kept, nothing stored.
     let too_many = "事项\n".repeat(post_lists::MAX_ENTRIES + 1);
@@ -190,29 +220,60 @@ async fn lists_through_the_pages(db: Db) {
     let long_post = "岗".repeat(post_lists::MAX_POST_CHARS + 1);
     for (fields, says) in [
         (form("党委书记", "power", &too_many, "", "2"), "共 201 条"),
-        (form("党委书记", "power", &long_title, "", "2"), "第 1 行的事项有 201 字"),
-        (form("党委书记", "power", "甲｜乙｜丙｜丁", "", "2"), "第 1 行分隔符"),
+        (
+            form("党委书记", "power", &long_title, "", "2"),
+            "第 1 行的事项有 201 字",
+        ),
+        (
+            form("党委书记", "power", "甲｜乙｜丙｜丁", "", "2"),
+            "第 1 行分隔符",
+        ),
         (form("党委书记", "power", "", "", "2"), "写明撤销原因"),
-        (form(&long_post, "power", "事项", "", "0"), "岗位名称有 51 字"),
+        (
+            form(&long_post, "power", "事项", "", "0"),
+            "岗位名称有 51 字",
+        ),
         (form("党委书记", "rights", "事项", "", "2"), "清单类别"),
     ] {
         let (status, page) = admin.save(&app, "t1", &fields).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{says}: {page}");
         assert!(page.contains(says), "{says} in {page}");
     }
-    assert_eq!(versions(&app, "t1", "党委书记", ListKind::Power).await, [2, 1]);
-    assert!(post_lists::history(store, "t1", &PostName::parse(&"岗".repeat(50)).unwrap(), ListKind::Power)
-        .await
-        .unwrap()
-        .is_empty());
+    assert_eq!(
+        versions(&app, "t1", "党委书记", ListKind::Power).await,
+        [2, 1]
+    );
+    assert!(post_lists::history(
+        store,
+        "t1",
+        &PostName::parse(&"岗".repeat(50)).unwrap(),
+        ListKind::Power
+    )
+    .await
+    .unwrap()
+    .is_empty());
 
     // A 责任清单 for the same post, and one for a post nobody holds yet.
     let (status, _) = admin
-        .save(&app, "t1", &form("党委书记", "duty", "落实全面从严治党主体责任", "", "0"))
+        .save(
+            &app,
+            "t1",
+            &form("党委书记", "duty", "落实全面从严治党主体责任", "", "0"),
+        )
         .await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     let (status, _) = admin
-        .save(&app, "t1", &form("纪委书记", "duty", "监督执纪问责｜《中国共产党纪律处分条例》", "", "0"))
+        .save(
+            &app,
+            "t1",
+            &form(
+                "纪委书记",
+                "duty",
+                "监督执纪问责｜《中国共产党纪律处分条例》",
+                "",
+                "0",
+            ),
+        )
         .await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     // And the village's 驻村干部, through the library as the command line does.
@@ -236,7 +297,12 @@ async fn lists_through_the_pages(db: Db) {
     // The overview: every post, its versions.
     let (_, page) = admin.get(&app, "/web/units/t1/posts?saved=2").await;
     assert!(page.contains("已保存为第 2 版"));
-    for want in ["第 2 版", "审定村级小额工程", "落实全面从严治党主体责任", "纪委书记"] {
+    for want in [
+        "第 2 版",
+        "审定村级小额工程",
+        "落实全面从严治党主体责任",
+        "纪委书记",
+    ] {
         assert!(page.contains(want), "{want} in {page}");
     }
 
@@ -246,7 +312,12 @@ async fn lists_through_the_pages(db: Db) {
     assert_eq!(public.status(), StatusCode::OK);
     let board = public.text().await.unwrap();
     let today = backend::china::today();
-    let date = format!("{}年{}月{}日", chrono::Datelike::year(&today), chrono::Datelike::month(&today), chrono::Datelike::day(&today));
+    let date = format!(
+        "{}年{}月{}日",
+        chrono::Datelike::year(&today),
+        chrono::Datelike::month(&today),
+        chrono::Datelike::day(&today)
+    );
     for want in [
         "岗位权责清单",
         "党委书记",
@@ -267,15 +338,42 @@ async fn lists_through_the_pages(db: Db) {
     let (status, to) = admin
         .save(&app, "t1", &form("纪委书记", "duty", "\n", "岗位撤并", "1"))
         .await;
-    assert_eq!((status, to.as_str()), (StatusCode::SEE_OTHER, "/web/units/t1/posts?saved=2"));
-    assert_eq!(current_for_post(store, "t1", "纪委书记").await.unwrap(), Default::default());
-    let board = app.http.get(app.url("/p/t1")).send().await.unwrap().text().await.unwrap();
-    assert!(!board.contains("纪委书记") && !board.contains("监督执纪问责"), "{board}");
+    assert_eq!(
+        (status, to.as_str()),
+        (StatusCode::SEE_OTHER, "/web/units/t1/posts?saved=2")
+    );
+    assert_eq!(
+        current_for_post(store, "t1", "纪委书记").await.unwrap(),
+        Default::default()
+    );
+    let board = app
+        .http
+        .get(app.url("/p/t1"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        !board.contains("纪委书记") && !board.contains("监督执纪问责"),
+        "{board}"
+    );
     let (status, page) = admin
-        .get(&app, "/web/units/t1/posts/history?post=%E7%BA%AA%E5%A7%94%E4%B9%A6%E8%AE%B0&kind=duty")
+        .get(
+            &app,
+            "/web/units/t1/posts/history?post=%E7%BA%AA%E5%A7%94%E4%B9%A6%E8%AE%B0&kind=duty",
+        )
         .await;
     assert_eq!(status, StatusCode::OK);
-    for want in ["第 2 版", "撤销", "岗位撤并", "第 1 版", "监督执纪问责", "管理员甲"] {
+    for want in [
+        "第 2 版",
+        "撤销",
+        "岗位撤并",
+        "第 1 版",
+        "监督执纪问责",
+        "管理员甲",
+    ] {
         assert!(page.contains(want), "{want} in {page}");
     }
     // Nothing left to withdraw.
@@ -287,14 +385,20 @@ async fn lists_through_the_pages(db: Db) {
 
     // The history of the power list: who and when, newest first.
     let (_, page) = admin
-        .get(&app, "/web/units/t1/posts/history?post=%E5%85%9A%E5%A7%94%E4%B9%A6%E8%AE%B0&kind=power")
+        .get(
+            &app,
+            "/web/units/t1/posts/history?post=%E5%85%9A%E5%A7%94%E4%B9%A6%E8%AE%B0&kind=power",
+        )
         .await;
     let (v2, v1) = (page.find("第 2 版").unwrap(), page.find("第 1 版").unwrap());
     assert!(v2 < v1, "newest first");
     assert!(page.contains("增加工程审定") && page.contains("首次制定"));
     // The command line's save, named as such.
     let (_, page) = admin
-        .get(&app, "/web/units/v1/posts/history?post=%E9%A9%BB%E6%9D%91%E5%B9%B2%E9%83%A8&kind=duty")
+        .get(
+            &app,
+            "/web/units/v1/posts/history?post=%E9%A9%BB%E6%9D%91%E5%B9%B2%E9%83%A8&kind=duty",
+        )
         .await;
     assert!(page.contains("命令行"), "{page}");
 
@@ -318,9 +422,16 @@ async fn lists_through_the_pages(db: Db) {
     assert_eq!(kinds, [("党委书记", "power", 2), ("党委书记", "duty", 1)]);
     assert_eq!(lists[0]["entries"][2]["title"], "审定村级小额工程");
     let (status, body) = app
-        .get("/api/v1/units/v1/post-lists?post=%E9%A9%BB%E6%9D%91%E5%B9%B2%E9%83%A8", &u1.access)
+        .get(
+            "/api/v1/units/v1/post-lists?post=%E9%A9%BB%E6%9D%91%E5%B9%B2%E9%83%A8",
+            &u1.access,
+        )
         .await;
-    assert_eq!((status, body["lists"].as_array().unwrap().len()), (200, 1), "{body}");
+    assert_eq!(
+        (status, body["lists"].as_array().unwrap().len()),
+        (200, 1),
+        "{body}"
+    );
     let u2 = app.login("u2", "phone-u2", &[]).await;
     let (status, body) = app.get("/api/v1/units/t1/post-lists", &u2.access).await;
     assert_eq!(status, 404, "{body}");
@@ -335,13 +446,22 @@ async fn lists_through_the_pages(db: Db) {
     let leader = Web::of(&app, "l1").await;
     let (status, page) = leader.get(&app, "/web/units/t1/posts").await;
     assert_eq!(status, StatusCode::OK);
-    assert!(page.contains("审定村级小额工程") && !page.contains("edit-power"), "{page}");
+    assert!(
+        page.contains("审定村级小额工程") && !page.contains("edit-power"),
+        "{page}"
+    );
     let (status, _) = leader
-        .get(&app, "/web/units/t1/posts/history?post=%E5%85%9A%E5%A7%94%E4%B9%A6%E8%AE%B0&kind=power")
+        .get(
+            &app,
+            "/web/units/t1/posts/history?post=%E5%85%9A%E5%A7%94%E4%B9%A6%E8%AE%B0&kind=power",
+        )
         .await;
     assert_eq!(status, StatusCode::OK);
     let (status, _) = leader
-        .get(&app, "/web/units/t1/posts/edit?post=%E5%85%9A%E5%A7%94%E4%B9%A6%E8%AE%B0&kind=power")
+        .get(
+            &app,
+            "/web/units/t1/posts/edit?post=%E5%85%9A%E5%A7%94%E4%B9%A6%E8%AE%B0&kind=power",
+        )
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     let (status, page) = leader
@@ -350,12 +470,19 @@ async fn lists_through_the_pages(db: Db) {
     assert_eq!(status, StatusCode::FORBIDDEN, "{page}");
     let other = Web::of(&app, "a2").await;
     let (status, _) = other
-        .save(&app, "t1", &form("党委书记", "power", "别处管理员改的", "", "2"))
+        .save(
+            &app,
+            "t1",
+            &form("党委书记", "power", "别处管理员改的", "", "2"),
+        )
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     let (status, _) = other.get(&app, "/web/units/t1/posts").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    assert_eq!(versions(&app, "t1", "党委书记", ListKind::Power).await, [2, 1]);
+    assert_eq!(
+        versions(&app, "t1", "党委书记", ListKind::Power).await,
+        [2, 1]
+    );
 }
 on_both_databases!(post_lists_through_the_pages, lists_through_the_pages);
 
@@ -463,11 +590,16 @@ async fn saves_at_once(db: Db) {
         "{outcomes:?}"
     );
     assert_eq!(
-        versions(&app, "t1", "党委书记", ListKind::Power).await.len(),
+        versions(&app, "t1", "党委书记", ListKind::Power)
+            .await
+            .len(),
         17
     );
 }
-on_both_databases!(post_list_saves_at_once_take_each_version_once, saves_at_once);
+on_both_databases!(
+    post_list_saves_at_once_take_each_version_once,
+    saves_at_once
+);
 
 /// The route is in the OpenAPI document with its answer's schema.
 async fn documented(db: Db) {
