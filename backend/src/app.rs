@@ -57,6 +57,10 @@ pub fn router(state: AppState) -> Router {
             get(routes::records::filing),
         )
         .route(
+            "/api/v1/units/{unit_id}/post-lists",
+            get(routes::post_lists::unit_lists),
+        )
+        .route(
             "/api/v1/units/{unit_id}/reviews/{month}",
             get(routes::reviews::get_unit_month),
         )

@@ -21,6 +21,7 @@ pub mod login_name;
 pub mod metrics;
 pub mod photos;
 pub mod policy;
+pub mod post_lists;
 pub mod problem;
 pub mod publications;
 pub mod records;

@@ -241,6 +241,49 @@ enum AdminCommand {
         #[arg(long)]
         out: PathBuf,
     },
+    /// The posts' 权力清单 (powers) and 责任清单 (responsibilities): save a
+    /// new version, or show the lists in force.
+    #[command(subcommand)]
+    PostList(PostListCommand),
+}
+
+#[derive(Subcommand)]
+enum PostListCommand {
+    /// Save a new version of a post's list from a text file (UTF-8), one
+    /// entry per line: `事项｜依据｜说明` (title｜basis｜detail), the fields
+    /// separated by the full-width bar ｜, the ASCII bar | or a tab (cells
+    /// copied from a spreadsheet); basis and detail may be left out. Blank
+    /// lines are skipped, a leading number (`1.`, `2、`) is dropped. Each
+    /// save is a new version (1, 2, 3 …); earlier ones are kept. An empty
+    /// file withdraws the list and needs --note with the reason.
+    Set {
+        /// The unit's code (id).
+        #[arg(long)]
+        unit: String,
+        /// The post (职务), as the unit's people's 职务 says it, e.g. 党委书记.
+        #[arg(long)]
+        post: String,
+        /// `power` (权力清单) or `duty` (责任清单).
+        #[arg(long)]
+        kind: String,
+        /// The entries, one per line; `-` reads standard input.
+        #[arg(long)]
+        file: PathBuf,
+        /// Why this version (shown in its history).
+        #[arg(long, default_value = "")]
+        note: String,
+        /// The admin saving it (a user id), recorded as who saved it.
+        #[arg(long)]
+        by: Option<String>,
+    },
+    /// Show the lists in force of a unit (of one post with --post): each
+    /// with its version and date, entries as `set` reads them.
+    Show {
+        #[arg(long)]
+        unit: String,
+        #[arg(long)]
+        post: Option<String>,
+    },
 }
 
 fn load_config(common: &Common, listen: Option<std::net::SocketAddr>) -> anyhow::Result<Config> {
@@ -637,6 +680,101 @@ async fn import_roster(store: &Store, path: &std::path::Path, dry_run: bool) -> 
     Ok(())
 }
 
+/// `jishi admin post-list set | show`.
+async fn post_list_command(store: &Store, cmd: PostListCommand) -> anyhow::Result<()> {
+    use backend::post_lists::{self, ListKind, PostName, SaveRequest, Saver};
+    match cmd {
+        PostListCommand::Set {
+            unit,
+            post,
+            kind,
+            file,
+            note,
+            by,
+        } => {
+            let post = PostName::parse(&post).context("--post")?;
+            let kind = ListKind::parse(&kind).context("--kind")?;
+            let text = if file.as_os_str() == "-" {
+                std::io::read_to_string(std::io::stdin()).context("cannot read standard input")?
+            } else {
+                std::fs::read_to_string(&file).with_context(|| {
+                    format!("cannot read {} (a UTF-8 text file)", file.display())
+                })?
+            };
+            let entries = post_lists::parse_entries(&text)
+                .with_context(|| format!("{}: nothing was saved", file.display()))?;
+            if let Some(by) = &by {
+                if store.user(by).await?.is_none() {
+                    anyhow::bail!("--by: no user {by}; see `jishi admin list-users`");
+                }
+            }
+            let req = SaveRequest {
+                unit_id: &unit,
+                post: &post,
+                kind,
+                entries: &entries,
+                note: &note,
+                based_on: None,
+            };
+            let saved = post_lists::save(store, &req, Saver::Cli(by.as_deref()))
+                .await
+                .with_context(|| {
+                    format!("{unit} {} {}: nothing was saved", post.as_str(), kind.zh())
+                })?;
+            if saved.withdrawn() {
+                println!(
+                    "{unit} {} {}: withdrawn as version {}",
+                    saved.post,
+                    kind.zh(),
+                    saved.version
+                );
+            } else {
+                println!(
+                    "{unit} {} {}: saved as version {} with {} entr{}",
+                    saved.post,
+                    kind.zh(),
+                    saved.version,
+                    saved.entries.len(),
+                    if saved.entries.len() == 1 { "y" } else { "ies" }
+                );
+            }
+        }
+        PostListCommand::Show { unit, post } => {
+            if store.unit(&unit).await?.is_none() {
+                anyhow::bail!("no unit {unit}; see `jishi admin list-units`");
+            }
+            let post = post
+                .map(|p| PostName::parse(&p))
+                .transpose()
+                .context("--post")?;
+            let mut lists = post_lists::unit_lists(store, &unit).await?;
+            if let Some(post) = &post {
+                lists.retain(|l| l.post == post.as_str());
+            }
+            if lists.is_empty() {
+                println!("{unit}: no list in force; save one with `jishi admin post-list set`");
+            }
+            for l in &lists {
+                println!(
+                    "# {unit} {} {} ({}) version {}, {}{}",
+                    l.post,
+                    l.kind.zh(),
+                    l.kind.as_str(),
+                    l.version,
+                    l.saved_on(),
+                    if l.note.is_empty() {
+                        String::new()
+                    } else {
+                        format!(": {}", l.note)
+                    }
+                );
+                print!("{}", post_lists::entries_text(&l.entries));
+            }
+        }
+    }
+    Ok(())
+}
+
 fn print_progress(p: backend::backup::Progress) {
     use backend::backup::Progress;
     match p {
@@ -756,6 +894,7 @@ async fn admin_command(store: &Store, cmd: AdminCommand) -> anyhow::Result<()> {
             println!("{unit} signs its notices with: {own:?} (empty: from the unit above)");
         }
         AdminCommand::Import { xlsx, dry_run } => import_roster(store, &xlsx, dry_run).await?,
+        AdminCommand::PostList(cmd) => post_list_command(store, cmd).await?,
         AdminCommand::ImportTemplate { out } => write_roster_template(&out)?,
         AdminCommand::ListUnits => {
             for u in store.units().await? {

@@ -115,18 +115,22 @@ struct NoticesPage<'a> {
     unit_name: &'a str,
     notices: &'a [NoticeLink],
     frame: &'a NoticeFrame,
+    posts: &'a [crate::post_lists::BoardPost],
 }
 
-/// `/p/{unit}`: every notice of a unit, newest first.
+/// `/p/{unit}`: every notice of a unit, newest first, and the posts'
+/// 权力清单 and 责任清单 in force.
 pub fn notices(
     unit_name: &str,
     notices: &[NoticeLink],
     frame: &NoticeFrame,
+    posts: &[crate::post_lists::BoardPost],
 ) -> Result<String, RenderError> {
     Ok(NoticesPage {
         unit_name,
         notices,
         frame,
+        posts,
     }
     .render()?)
 }

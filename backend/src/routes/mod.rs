@@ -8,6 +8,7 @@ pub mod items;
 pub mod ops;
 pub mod people;
 pub mod photos;
+pub mod post_lists;
 pub mod publications;
 pub mod records;
 pub mod reviews;

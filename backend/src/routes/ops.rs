@@ -33,6 +33,7 @@ use crate::state::AppState;
         crate::routes::items::list,
         crate::routes::items::get,
         crate::routes::items::step,
+        crate::routes::post_lists::unit_lists,
     ),
     components(schemas(
         ErrorBody,
@@ -46,7 +47,11 @@ use crate::state::AppState;
         crate::items::ItemView,
         crate::items::StepView,
         crate::items::Person,
-        crate::routes::items::StepInput
+        crate::routes::items::StepInput,
+        crate::routes::post_lists::UnitPostLists,
+        crate::post_lists::PostList,
+        crate::post_lists::Entry,
+        crate::post_lists::ListKind
     ))
 )]
 pub struct ApiDoc;

@@ -375,8 +375,9 @@ async fn unit_notices(
     Ok((unit, out))
 }
 
-/// `GET /p/{unit}`: the unit's notice board, every notice newest first (a
-/// village's address leads to its township's board).
+/// `GET /p/{unit}`: the unit's notice board, every notice newest first,
+/// and its posts' 权力清单 and 责任清单 in force (a village's address leads
+/// to its township's board, which shows the village's lists too).
 pub async fn unit_page(
     State(state): State<AppState>,
     Path(unit): Path<String>,
@@ -393,7 +394,13 @@ pub async fn unit_page(
         crate::storage::now_ms(),
     )
     .await?;
-    Ok(cacheable(render::notices(&board.name, &notices, &frame)?))
+    let posts = crate::post_lists::board_lists(&state.store, &board).await?;
+    Ok(cacheable(render::notices(
+        &board.name,
+        &notices,
+        &frame,
+        &posts,
+    )?))
 }
 
 #[derive(serde::Serialize)]

@@ -13,6 +13,7 @@ mod error;
 mod events;
 mod items;
 mod photo_caption;
+mod post_lists;
 mod publications;
 mod reviews;
 mod roster;
@@ -75,6 +76,14 @@ pub fn router() -> Router<AppState> {
             "/web/units/{unit}/items/{month}/export.xlsx",
             get(items::ledger_export),
         )
+        .route(
+            "/web/units/{unit}/posts",
+            get(post_lists::overview)
+                .post(post_lists::save)
+                .layer(DefaultBodyLimit::max(post_lists::MAX_FORM)),
+        )
+        .route("/web/units/{unit}/posts/edit", get(post_lists::edit_form))
+        .route("/web/units/{unit}/posts/history", get(post_lists::history))
         .route("/web/admin/import", get(roster::form))
         .route("/web/admin/import/template.xlsx", get(roster::template))
         .route(

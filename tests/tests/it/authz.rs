@@ -31,6 +31,7 @@ use sync_core::session::{ClientSession, ClientStore};
 use sync_core::{Actor, DocId, Document, Edit, EditContext, ItemId, UserId};
 
 use crate::photos::entry_with_photo;
+use backend::post_lists::{self, Entry, ListKind, PostName, SaveRequest, Saver};
 use backend::publications::{publish_week, week::IsoWeek};
 use jishi_tests::photo::{jpeg, sha};
 use jishi_tests::roster::multipart;
@@ -92,6 +93,9 @@ const MATRIX: &[Row] = &[
     Row { route: "GET /api/v1/documents/{doc_id}/changes", table: API_DOCUMENT },
     Row { route: "GET /api/v1/users/{user_id}/days", table: API_READ },
     Row { route: "GET /api/v1/units/{unit_id}/filing", table: API_OVERSEEN },
+    // ---- posts' 权力清单 and 责任清单: read by those over the unit and,
+    // like the month's results, by its members up to their township.
+    Row { route: "GET /api/v1/units/{unit_id}/post-lists", table: API_RESULTS },
     // ---- 督办 items: named on it, or over its responsible person ---------
     Row { route: "GET /api/v1/items", table: "
         mine                                    200   200   200   200   401   401   401" },
@@ -255,6 +259,13 @@ const MATRIX: &[Row] = &[
     Row { route: "GET /web/admin/import/template.xlsx", table: WEB_ADMIN },
     Row { route: "POST /web/admin/import/preview", table: WEB_IMPORT },
     Row { route: "POST /web/admin/import/apply", table: WEB_IMPORT },
+    // ---- posts' 权力清单 and 责任清单 (issue 26, point 3): read by those
+    // over the unit, saved only by an admin over it; a refused save stores
+    // nothing.
+    Row { route: "GET /web/units/{unit}/posts", table: WEB_READ },
+    Row { route: "GET /web/units/{unit}/posts/history", table: WEB_READ },
+    Row { route: "GET /web/units/{unit}/posts/edit", table: WEB_LIST_ADMIN },
+    Row { route: "POST /web/units/{unit}/posts", table: WEB_LIST_SAVE },
     // 督办 pages.
     Row { route: "GET /web/items", table: "
         mine                                    403   200   200   200   login login login" },
@@ -361,6 +372,24 @@ const WEB_ADMIN: &str = "
 const WEB_IMPORT: &str = "
         mine                                    403   403   403   200   login login login
         foreign                                 403   403   403   400   login login login";
+/// An admin's page of a unit: only admins, and only over the unit.
+#[rustfmt::skip]
+const WEB_LIST_ADMIN: &str = "
+        mine                                    403   403   403   200   login login login
+        parent                                  403   403   -     -     -     -     -
+        grandparent                             403   -     -     -     -     -     -
+        sibling                                 403   403   403   404   login login login
+        foreign                                 403   403   403   404   login login login
+        guessed                                 403   403   403   404   login login login";
+/// An admin's form of a unit: saved (303) only by an admin over it.
+#[rustfmt::skip]
+const WEB_LIST_SAVE: &str = "
+        mine                                    403   403   403   303   login login login
+        parent                                  403   403   -     -     -     -     -
+        grandparent                             403   -     -     -     -     -     -
+        sibling                                 403   403   403   404   login login login
+        foreign                                 403   403   403   404   login login login
+        guessed                                 403   403   403   404   login login login";
 /// Open to everyone.
 #[rustfmt::skip]
 const OPEN: &str = "
@@ -791,6 +820,16 @@ const ITEM_ISSUERS: [(&str, &str); 6] = [
     ("u3", "l3"),
 ];
 
+/// The post whose 权力清单 each unit has, and that list's query.
+const LIST_POST: &str = "党委书记";
+const LIST_QUERY: &str = "post=%E5%85%9A%E5%A7%94%E4%B9%A6%E8%AE%B0&kind=power";
+
+/// The one entry of a unit's seeded list: it names the unit, so a list
+/// shown outside the scope is a unit name shown there.
+fn list_title(unit: &str) -> String {
+    format!("{}党委书记职权", unit_name(unit))
+}
+
 /// An id of an item nobody issued.
 const NO_ITEM: &str = "item:00000000000000000000000000000009";
 
@@ -939,6 +978,27 @@ impl World {
             assert_eq!(r.status(), StatusCode::CREATED, "issue to {person}");
             let body: Value = r.json().await.unwrap();
             items.push((person, body["id"].as_str().unwrap().to_owned()));
+        }
+
+        // A 权力清单 of each unit's 党委书记, naming the unit.
+        let post = PostName::parse(LIST_POST).unwrap();
+        for (unit, _, _) in UNITS {
+            let entries = vec![Entry {
+                title: list_title(unit),
+                basis: String::new(),
+                detail: String::new(),
+            }];
+            let req = SaveRequest {
+                unit_id: unit,
+                post: &post,
+                kind: ListKind::Power,
+                entries: &entries,
+                note: "",
+                based_on: None,
+            };
+            post_lists::save(store, &req, Saver::Cli(None))
+                .await
+                .unwrap();
         }
 
         let mut world = World {
@@ -1106,6 +1166,7 @@ impl World {
             "POST /web/admin/import/preview" | "POST /web/admin/import/apply" => {
                 return self.import_cell(who, route, case).await
             }
+            "POST /web/units/{unit}/posts" => return self.post_list_cell(who, route, case).await,
             _ => {}
         }
         let req = self.request(who, route, case).await;
@@ -1466,6 +1527,14 @@ impl World {
                     req.shows = shows("名册导入完成");
                 }
             }
+            "/api/v1/units/{unit_id}/post-lists" | "/web/units/{unit}/posts" => {
+                req.path = template.replace("{unit_id}", unit).replace("{unit}", unit);
+                req.shows = shows(list_title(unit));
+            }
+            "/web/units/{unit}/posts/history" | "/web/units/{unit}/posts/edit" => {
+                req.path = format!("{}?{LIST_QUERY}", template.replace("{unit}", unit));
+                req.shows = shows(list_title(unit));
+            }
             "/web/{*rest}" => req.path = "/web/no/such/page".to_owned(),
             other => panic!("the matrix has {route} but no request for it ({other})"),
         }
@@ -1742,6 +1811,40 @@ impl World {
             o.leak = Some(format!("a refused import stored unit {unit}"));
         } else if applied && !stored {
             o.leak = Some(format!("the import answered 200 without storing {unit}"));
+        }
+        o
+    }
+}
+
+impl World {
+    /// A save of a unit's 权力清单 on the edit form (from its current
+    /// version): stored exactly when it was answered 303 to the unit's
+    /// posts.
+    async fn post_list_cell(&self, who: &Who, route: &str, case: Case) -> Outcome {
+        let unit = who.t.unit(case);
+        let store = &self.app.state.store;
+        let post = PostName::parse(LIST_POST).unwrap();
+        let versions = || post_lists::history(store, unit, &post, ListKind::Power);
+        let current = versions().await.unwrap().first().map_or(0, |l| l.version);
+        let note = format!("授权矩阵 {} {case:?}", who.role.key());
+        let mut req = Req::new(Method::POST, format!("/web/units/{unit}/posts"));
+        req.form = Some(vec![
+            ("post", LIST_POST.to_owned()),
+            ("kind", "power".to_owned()),
+            ("entries", format!("{}\n{note}", list_title(unit))),
+            ("note", note.clone()),
+            ("based_on", current.to_string()),
+        ]);
+        req.shows = shows(format!("/web/units/{unit}/posts?saved={}", current + 1));
+        let mut o = self.send(who, route, req).await;
+        let stored = versions().await.unwrap().iter().any(|l| l.note == note);
+        let saved = o.status == 303 && !to_login(&o);
+        if stored && !saved {
+            o.leak = Some(format!("a refused save stored a list of {unit}"));
+        } else if saved && !stored {
+            o.leak = Some(format!(
+                "the save answered 303 without storing a list of {unit}"
+            ));
         }
         o
     }

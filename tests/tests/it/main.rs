@@ -18,6 +18,7 @@ mod group_commit;
 mod hardening;
 mod items;
 mod photos;
+mod post_lists;
 mod publications;
 mod records;
 mod reviews;
