@@ -205,7 +205,7 @@ impl JishiClient {
     }
 
     /// Tell the listeners about an edit made here.
-    fn changed_here(&self, id: &DocId) {
+    pub(crate) fn changed_here(&self, id: &DocId) {
         self.index_comments(std::slice::from_ref(id));
         self.observers
             .changed(vec![DocChange::of(id, ChangeOrigin::Local)]);
@@ -625,7 +625,7 @@ impl JishiClient {
 
     /// Read a camera file whole, within the input limit (checked before
     /// anything is read).
-    fn read_camera(&self, path: &str, field: &str) -> Result<Vec<u8>, JishiError> {
+    pub(crate) fn read_camera(&self, path: &str, field: &str) -> Result<Vec<u8>, JishiError> {
         use std::io::Read;
         let unreadable = |e: std::io::Error| {
             JishiError::invalid_as(field, "photo_unreadable", format!("{path}: {e}"))
@@ -656,7 +656,7 @@ impl JishiClient {
 
     /// Make a camera file into the photo to upload; HEIC through the
     /// platform's decoder, keeping the capture time and place it read.
-    fn prepare(&self, bytes: Vec<u8>) -> Result<sync_core::photo::PreparedPhoto, JishiError> {
+    pub(crate) fn prepare(&self, bytes: Vec<u8>) -> Result<sync_core::photo::PreparedPhoto, JishiError> {
         let photo = |e| JishiError::from(CoreError::Photo(e));
         if !sync_core::photo::is_heif(&bytes) {
             return prepare_photo(&bytes, &self.photo_options).map_err(photo);

@@ -3,10 +3,13 @@
 //! offline, and see the issuer's answer (confirmed, or sent back with a
 //! reason) at the next sync. A leader's phone answers the same way.
 
+use std::sync::Arc;
+
 use sync_core::document::item::{Item, StepAction, StepFields};
 use sync_core::document::Record;
 use sync_core::{DocId, DocKind, Edit, ItemId};
 
+use crate::cancel::{off_thread, Cancel};
 use crate::client::JishiClient;
 use crate::error::{guard, JishiError};
 
@@ -269,4 +272,59 @@ impl JishiClient {
             Ok(step_id.to_string())
         })
     }
+
+    /// `take_item_step` with photos (camera files, JPEG or PNG): progress
+    /// shown on the spot. Each photo is made upright, at most 1,600 px and
+    /// stripped, as for `attach_photo`; the step is made whole with its
+    /// photos (a step is never changed after), and the photos are queued for
+    /// upload in the same transaction. At most [`MAX_STEP_PHOTOS`]. Off the
+    /// caller's thread.
+    pub async fn take_item_step_with_photos(
+        self: Arc<Self>,
+        doc_id: String,
+        action: ItemStepAction,
+        text: String,
+        camera_files: Vec<String>,
+    ) -> Result<String, JishiError> {
+        off_thread(Cancel::new(), move || {
+            guard(|| {
+                let id = item_id(&doc_id)?;
+                if camera_files.len() > MAX_STEP_PHOTOS {
+                    return Err(JishiError::invalid_as(
+                        "camera_files",
+                        "too_many",
+                        format!(
+                            "{} photos on one step; at most {MAX_STEP_PHOTOS}",
+                            camera_files.len()
+                        ),
+                    ));
+                }
+                let mut prepared = Vec::with_capacity(camera_files.len());
+                for (i, f) in camera_files.iter().enumerate() {
+                    let bytes = self.read_camera(f, &format!("camera_files[{i}]"))?;
+                    prepared.push(self.prepare(bytes)?);
+                }
+                let step_id = ItemId::random();
+                let edit = Edit::AddItemStep {
+                    id: step_id.clone(),
+                    step: StepFields {
+                        action: action.into(),
+                        text,
+                        photos: prepared.iter().map(|p| p.photo_ref()).collect(),
+                    },
+                };
+                {
+                    let mut r = self.replica();
+                    let ctx = Self::context(&r)?;
+                    r.edit_with_photos(&id, &edit, &step_id, &prepared, &ctx)?;
+                }
+                self.changed_here(&id);
+                Ok(step_id.to_string())
+            })
+        })
+        .await
+    }
 }
+
+/// The most photos one step of an item carries.
+pub const MAX_STEP_PHOTOS: usize = 9;

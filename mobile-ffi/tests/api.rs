@@ -2661,13 +2661,31 @@ fn an_item_issued_on_the_server_is_worked_on_the_phone_and_closed_by_its_issuer(
         mine[0].may,
         vec![ItemStepAction::Progress, ItemStepAction::RequestClose]
     );
-    // Offline: progress, then the request; confirming my own is refused.
-    a.take_item_step(
+    // Offline: progress with photos of the site, then the request;
+    // confirming my own is refused.
+    let photos = vec![
+        camera_file(dir.path(), "site1.jpg", 640, 480, 1),
+        camera_file(dir.path(), "site2.jpg", 480, 640, 2),
+    ];
+    let too_many = vec![photos[0].clone(); 10];
+    let e = wait(a.clone().take_item_step_with_photos(
+        doc_id.clone(),
+        ItemStepAction::Progress,
+        "太多".into(),
+        too_many,
+    ))
+    .unwrap_err();
+    assert_eq!(rule_of(e).1, "too_many");
+    wait(a.clone().take_item_step_with_photos(
         doc_id.clone(),
         ItemStepAction::Progress,
         "已联系施工队".into(),
-    )
+        photos,
+    ))
     .unwrap();
+    let shown = a.item(doc_id.clone()).unwrap();
+    assert_eq!(shown.steps.len(), 1);
+    assert_eq!(shown.steps[0].photos.len(), 2);
     a.take_item_step(
         doc_id.clone(),
         ItemStepAction::RequestClose,
@@ -2682,7 +2700,21 @@ fn an_item_issued_on_the_server_is_worked_on_the_phone_and_closed_by_its_issuer(
         (seen.status.as_str(), seen.unsynced),
         ("awaiting_confirmation", true)
     );
-    wait(a.clone().sync(Some(SyncOptions::default()), None, None)).unwrap();
+    let summary = a.sync_with(quiet()).unwrap();
+    assert_eq!(summary.photos_uploaded, 2, "{summary:?}");
+    // The issuer sees the step's photos: the thumbnail of each, over HTTP.
+    for hash in &shown.steps[0].photos {
+        let status = server.block_on(async {
+            http.get(format!("{}/api/v1/blobs/{hash}/thumbnail", server.url))
+                .bearer_auth(&l1.access)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        });
+        assert_eq!(status, 200, "thumbnail of {hash}");
+    }
 
     let (status, body) = post(
         &format!("/api/v1/items/{doc_id}/steps"),

@@ -317,6 +317,68 @@ impl Replica {
         photo: &PreparedPhoto,
         ctx: &EditContext,
     ) -> Result<PhotoHash, CoreError> {
+        let file = self.store_photo_file(photo)?;
+        let size = photo.jpeg.len() as u64;
+        if let Err(e) = self.attach_photo(id, item, photo.photo_ref(), &file, size, ctx) {
+            self.drop_unqueued(&photo.hash, &file);
+            return Err(e);
+        }
+        Ok(photo.hash.clone())
+    }
+
+    /// Make `edit` — which refers to `photos` (a step of an item, made
+    /// once and whole with its photos) — and queue the photos' upload under
+    /// `item`, in one transaction; each file is on disk first, as for
+    /// [`Self::queue_photo`], and removed again if the edit fails.
+    pub fn edit_with_photos(
+        &mut self,
+        id: &DocId,
+        edit: &Edit,
+        item: &ItemId,
+        photos: &[PreparedPhoto],
+        ctx: &EditContext,
+    ) -> Result<(), CoreError> {
+        let mut files = Vec::with_capacity(photos.len());
+        for p in photos {
+            match self.store_photo_file(p) {
+                Ok(f) => files.push(f),
+                Err(e) => {
+                    for (p, f) in photos.iter().zip(&files) {
+                        self.drop_unqueued(&p.hash, f);
+                    }
+                    return Err(e);
+                }
+            }
+        }
+        let now = ctx.now_ms;
+        let queued = self.edit_with(id, edit, ctx, |tx| {
+            for (p, f) in photos.iter().zip(&files) {
+                tx.execute(
+                    "INSERT INTO photo_outbox (sha256, doc_id, item_id, path, size, created_at, updated_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)
+                     ON CONFLICT (sha256) DO NOTHING",
+                    params![
+                        p.hash.as_str(),
+                        id.to_string(),
+                        item.as_str(),
+                        f.display().to_string(),
+                        p.jpeg.len() as i64,
+                        now
+                    ],
+                )?;
+            }
+            Ok(())
+        });
+        if queued.is_err() {
+            for (p, f) in photos.iter().zip(&files) {
+                self.drop_unqueued(&p.hash, f);
+            }
+        }
+        queued
+    }
+
+    /// Check a prepared photo and write it, durably, into `photos/`.
+    fn store_photo_file(&self, photo: &PreparedPhoto) -> Result<std::path::PathBuf, CoreError> {
         if PhotoHash::of_bytes(&photo.jpeg) != photo.hash {
             return Err(
                 ValidationError::new("photo", "hash does not match the JPEG bytes")
@@ -341,25 +403,26 @@ impl Replica {
             path: file.display().to_string(),
             reason: e.to_string(),
         })?;
-        let size = photo.jpeg.len() as u64;
-        if let Err(e) = self.attach_photo(id, item, photo.photo_ref(), &file, size, ctx) {
-            // If the lookup itself fails, keep the file: an unreferenced file
-            // costs space, a referenced missing one loses the photo.
-            let queued = self
-                .conn
-                .query_row(
-                    "SELECT 1 FROM photo_outbox WHERE sha256 = ?1",
-                    params![photo.hash.as_str()],
-                    |_| Ok(()),
-                )
-                .optional()
-                .map_or(true, |row| row.is_some());
-            if !queued {
-                let _ = std::fs::remove_file(&file);
-            }
-            return Err(e);
+        Ok(file)
+    }
+
+    /// Remove a photo's file after a failed attach, unless the outbox holds
+    /// it from an earlier one. If the lookup itself fails, keep the file:
+    /// an unreferenced file costs space, a referenced missing one loses the
+    /// photo.
+    fn drop_unqueued(&self, hash: &PhotoHash, file: &Path) {
+        let queued = self
+            .conn
+            .query_row(
+                "SELECT 1 FROM photo_outbox WHERE sha256 = ?1",
+                params![hash.as_str()],
+                |_| Ok(()),
+            )
+            .optional()
+            .map_or(true, |row| row.is_some());
+        if !queued {
+            let _ = std::fs::remove_file(file);
         }
-        Ok(photo.hash.clone())
     }
 
     /// The photo outbox, oldest first.
