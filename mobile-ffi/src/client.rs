@@ -656,7 +656,10 @@ impl JishiClient {
 
     /// Make a camera file into the photo to upload; HEIC through the
     /// platform's decoder, keeping the capture time and place it read.
-    pub(crate) fn prepare(&self, bytes: Vec<u8>) -> Result<sync_core::photo::PreparedPhoto, JishiError> {
+    pub(crate) fn prepare(
+        &self,
+        bytes: Vec<u8>,
+    ) -> Result<sync_core::photo::PreparedPhoto, JishiError> {
         let photo = |e| JishiError::from(CoreError::Photo(e));
         if !sync_core::photo::is_heif(&bytes) {
             return prepare_photo(&bytes, &self.photo_options).map_err(photo);

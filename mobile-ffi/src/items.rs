@@ -178,25 +178,51 @@ impl JishiClient {
 impl JishiClient {
     /// The 固定任务 handed down to `owner` for `month` (`YYYY-MM`) that
     /// this phone holds, by 时限.
-    pub(crate) fn handed_tasks(
-        &self,
-        owner: &str,
-        month: &str,
-    ) -> Result<Vec<ItemView>, JishiError> {
+    /// Every item this phone holds, read; an item that does not read is
+    /// an error (`Err`) in its place.
+    fn items_here(&self) -> Result<Vec<Result<ItemView, JishiError>>, JishiError> {
         let ids: Vec<DocId> = self
             .replica()
             .doc_ids()?
             .into_iter()
             .filter(|id| id.kind() == DocKind::Item)
             .collect();
-        let mut out = Vec::new();
-        for id in ids {
-            if let Some(v) = self.item_view(&id)? {
-                if v.list == "task" && v.responsible_id == owner && v.due.starts_with(month) {
-                    out.push(v);
-                }
-            }
-        }
+        Ok(ids
+            .iter()
+            .filter_map(|id| self.item_view(id).transpose())
+            .collect())
+    }
+
+    /// The 固定任务 handed down to `owner` that belong to `month`
+    /// (`YYYY-MM`), by 时限: issued by the month's end, and due in it or
+    /// later, or not closed before it began (an open task past its 时限
+    /// stays in every month's plan until it is closed) — the server's rule
+    /// (`backend/src/items/plan.rs`). An item that does not read is left
+    /// out: the plan still shows.
+    pub(crate) fn handed_tasks(
+        &self,
+        owner: &str,
+        month: &str,
+    ) -> Result<Vec<ItemView>, JishiError> {
+        let Ok(first) = chrono::NaiveDate::parse_from_str(&format!("{month}-01"), "%Y-%m-%d")
+        else {
+            return Ok(Vec::new());
+        };
+        let next = first + chrono::Months::new(1);
+        let ms = |d: chrono::NaiveDate| d.and_hms_opt(0, 0, 0).map_or(0, sync_core::china::ms_of);
+        let (first_ms, next_ms) = (ms(first), ms(next));
+        let first_day = first.to_string();
+        let mut out: Vec<ItemView> = self
+            .items_here()?
+            .into_iter()
+            .filter_map(Result::ok)
+            .filter(|v| {
+                v.list == "task"
+                    && v.responsible_id == owner
+                    && v.issued_at_ms < next_ms
+                    && (v.due >= first_day || v.closed_at_ms.is_none_or(|c| c >= first_ms))
+            })
+            .collect();
         out.sort_by(|a, b| (&a.due, &a.doc_id).cmp(&(&b.due, &b.doc_id)));
         Ok(out)
     }
@@ -210,18 +236,10 @@ impl JishiClient {
     /// last. Works offline.
     pub fn my_items(&self) -> Result<Vec<ItemView>, JishiError> {
         guard(|| {
-            let ids: Vec<DocId> = self
-                .replica()
-                .doc_ids()?
+            let mut out = self
+                .items_here()?
                 .into_iter()
-                .filter(|id| id.kind() == DocKind::Item)
-                .collect();
-            let mut out = Vec::new();
-            for id in ids {
-                if let Some(v) = self.item_view(&id)? {
-                    out.push(v);
-                }
-            }
+                .collect::<Result<Vec<_>, _>>()?;
             out.sort_by(|a, b| {
                 let rank = |v: &ItemView| (v.status == "closed", v.may.is_empty());
                 (rank(a), &a.due, &a.doc_id).cmp(&(rank(b), &b.due, &b.doc_id))

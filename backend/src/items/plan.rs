@@ -8,6 +8,7 @@
 //! 月点评 facts and the phone. It is closed like every item: the cadre asks
 //! to close it, and only the issuer's 销号 makes it done.
 
+use chrono::NaiveDate;
 use sync_core::document::{Task, TaskKind, TaskStatus};
 
 use crate::storage::{ItemRow, Store, StoreError};
@@ -20,6 +21,8 @@ pub struct Handed {
     pub task: Task,
     pub issuer_id: String,
     pub issuer_name: String,
+    /// Awaiting the issuer's 销号, asked for by the 时限: not overdue.
+    pub requested_on_time: bool,
 }
 
 /// The item as a plan task.
@@ -47,22 +50,38 @@ pub fn as_task(row: &ItemRow) -> Task {
     }
 }
 
-/// The tasks handed down to `user_id` for `month` (`YYYY-MM`), by 时限.
+/// The tasks handed down to `user_id` that belong to `month` (`YYYY-MM`):
+/// issued by its end, and due in it or later, or still open when it began.
+/// By 时限. A month that does not parse has none.
 pub async fn handed(store: &Store, user_id: &str, month: &str) -> Result<Vec<Handed>, StoreError> {
-    let mut out = Vec::new();
-    for row in store.tasks_handed(user_id, month).await? {
-        let issuer_name = store
-            .user(&row.issuer_id)
-            .await?
-            .map(|u| u.name)
-            .unwrap_or_default();
-        out.push(Handed {
+    let Ok(first) = NaiveDate::parse_from_str(&format!("{month}-01"), "%Y-%m-%d") else {
+        return Ok(Vec::new());
+    };
+    let next = first + chrono::Months::new(1);
+    let ms = |d: NaiveDate| d.and_hms_opt(0, 0, 0).map_or(0, crate::china::ms_of);
+    let rows = store
+        .tasks_handed(user_id, &first.to_string(), ms(first), ms(next))
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(row, issuer_name)| Handed {
+            requested_on_time: requested_on_time(&row),
             task: as_task(&row),
-            issuer_id: row.issuer_id.clone(),
+            issuer_id: row.issuer_id,
             issuer_name,
-        });
-    }
-    Ok(out)
+        })
+        .collect())
+}
+
+/// Did the cadre ask to close by the 时限 (China time) a task that still
+/// awaits its issuer's 销号? Then it is not overdue on the cadre's part.
+fn requested_on_time(row: &ItemRow) -> bool {
+    let asked = row
+        .done_at
+        .and_then(crate::china::at_ms)
+        .map(|t| t.date_naive());
+    let due = NaiveDate::parse_from_str(&row.due, "%Y-%m-%d").ok();
+    row.status == "awaiting_confirmation" && matches!((asked, due), (Some(a), Some(d)) if a <= d)
 }
 
 #[cfg(test)]
@@ -106,5 +125,25 @@ mod tests {
         assert!(as_task(&row("awaiting_confirmation"))
             .note
             .contains("待交办人确认"));
+    }
+
+    #[test]
+    fn a_request_by_the_due_day_awaiting_confirmation_is_on_time() {
+        let mut r = row("awaiting_confirmation");
+        let day = |d: u32| {
+            crate::china::ms_of(
+                NaiveDate::from_ymd_opt(2026, 12, d)
+                    .unwrap()
+                    .and_hms_opt(23, 0, 0)
+                    .unwrap(),
+            )
+        };
+        r.done_at = Some(day(20));
+        assert!(requested_on_time(&r));
+        r.done_at = Some(day(21));
+        assert!(!requested_on_time(&r));
+        let mut closed = row("closed");
+        closed.done_at = Some(day(1));
+        assert!(!requested_on_time(&closed), "a closed task is simply done");
     }
 }

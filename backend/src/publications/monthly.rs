@@ -454,10 +454,20 @@ pub async fn draft(
             }
         };
         for c in &mut commitments {
-            c.handed_by = handed
-                .iter()
-                .find(|h| h.task.id == c.id)
-                .map(|h| h.issuer_name.clone());
+            let Some(h) = handed.iter().find(|h| h.task.id == c.id) else {
+                continue;
+            };
+            c.handed_by = Some(h.issuer_name.clone());
+            // Asked to close by its 时限, awaiting the issuer's 销号: not
+            // the cadre's delay.
+            if h.requested_on_time
+                && matches!(
+                    c.status,
+                    CommitmentStatus::Overdue | CommitmentStatus::NotDone
+                )
+            {
+                c.status = CommitmentStatus::Open;
+            }
         }
         cadres.push(MonthCadre {
             unit_name: units.get(&user.unit_id).cloned().unwrap_or_default(),

@@ -145,11 +145,11 @@ pub async fn unit_month(
                 _ => tasks_open += 1,
             }
         }
-        let (items, items_overdue) = crate::items::month_counts(
-            &state.store.items_of_responsible(&user.id).await?,
-            first,
-            crate::policy::local_today(),
-        );
+        // A 固定任务 handed down counts above, as the plan's; not again here.
+        let mut supervised = state.store.items_of_responsible(&user.id).await?;
+        supervised.retain(|r| r.list != sync_core::document::item::ItemList::Task.as_str());
+        let (items, items_overdue) =
+            crate::items::month_counts(&supervised, first, crate::policy::local_today());
         let f = filing.get(&user.id);
         let facts = Facts {
             days_filed: f.map_or(0, |f| f.days_filed),

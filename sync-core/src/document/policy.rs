@@ -24,7 +24,7 @@ use automerge::legacy::{ObjectId, OpId};
 use automerge::{ActorId, ChangeHash, Prop, ReadDoc};
 use chrono::NaiveDate;
 
-use super::item::{may_take, Item, ItemStatus, StepAction};
+use super::item::{may_take, Item, StepAction};
 use super::new_ops::OpAction;
 use super::schema::{self, At, Place, SchemaError, Shape, Write};
 use super::{genesis_hash, Document, Record, GENESIS_ACTOR};
@@ -533,13 +533,18 @@ impl Writer {
                     )));
                 }
                 // 销号 and sending back answer a request to close: the
-                // answerer's phone saw the request, so it stands here too.
-                // (A later request, a concurrent answer or a confirmation
-                // after a sending back are all answers to one.)
+                // answerer's phone saw the request, so it stands here too,
+                // dated before the answer (a phone dates a step after every
+                // step it holds). A concurrent answer, or a confirmation
+                // after a concurrent sending back, still answers one.
                 let answers = matches!(step.action, StepAction::Confirm | StepAction::SendBack);
-                if answers && before.standing().status == ItemStatus::Open {
+                let asked = before
+                    .steps
+                    .iter()
+                    .any(|s| s.action == StepAction::RequestClose && s.at < step.at);
+                if answers && !asked {
                     return Err(forbidden(format!(
-                        "step {id} (`{}`) answers a request to close, and none was made",
+                        "step {id} (`{}`) answers a request to close, and none was made before it",
                         step.action.as_str()
                     )));
                 }

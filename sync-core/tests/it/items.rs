@@ -441,7 +441,30 @@ fn a_confirmation_or_sending_back_answers_a_request_or_is_refused() {
         |am| raw_step(am, "send_back", "l1", "leader"),
         "answers a request to close",
     );
-    // Once asked, the same raw confirmation stands and closes the item.
+    // Once asked, an answer dated before the request answers nothing; the
+    // same raw confirmation dated after it stands and closes the item.
+    refused(
+        &mut asked(),
+        "l1",
+        |am| raw_step_at(am, "confirm", "l1", "leader", 1_500),
+        "none was made before it",
+    );
+    let mut s = asked();
+    let mut doc = s.issuer.document(&s.id).unwrap().unwrap();
+    raw_step(doc.automerge_mut(), "confirm", "l1", "leader");
+    doc.automerge_mut().commit();
+    s.issuer.insert_raw(doc);
+    let w = writer("l1", Role::Leader, &s.issuer);
+    assert_eq!(sync(&mut s.server, &mut s.issuer, &w), vec![]);
+    assert_eq!(
+        item_of(&mut s.issuer, &s.id).standing().status,
+        ItemStatus::Closed
+    );
+}
+
+/// A stage where the responsible person asked to close (at 2,000 ms) and
+/// the issuer's phone holds the request.
+fn asked() -> Stage {
     let mut s = stage();
     s.responsible
         .edit(
@@ -454,13 +477,5 @@ fn a_confirmation_or_sending_back_answers_a_request_or_is_refused() {
     assert_eq!(sync(&mut s.server, &mut s.responsible, &w), vec![]);
     let w = writer("l1", Role::Leader, &s.issuer);
     assert_eq!(sync(&mut s.server, &mut s.issuer, &w), vec![]);
-    let mut doc = s.issuer.document(&s.id).unwrap().unwrap();
-    raw_step(doc.automerge_mut(), "confirm", "l1", "leader");
-    doc.automerge_mut().commit();
-    s.issuer.insert_raw(doc);
-    assert_eq!(sync(&mut s.server, &mut s.issuer, &w), vec![]);
-    assert_eq!(
-        item_of(&mut s.issuer, &s.id).standing().status,
-        ItemStatus::Closed
-    );
+    s
 }

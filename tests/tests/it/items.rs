@@ -620,13 +620,49 @@ async fn handed_tasks(db: Db) {
                 .find(|r| r["user_id"] == "u1")
                 .unwrap()
                 .clone();
-            (
-                row["facts"]["tasks_done"].clone(),
-                row["facts"]["tasks_open"].clone(),
-            )
+            let f = &row["facts"];
+            // A handed task is a plan task, not a 督办 item too: only the
+            // supervision item counts there.
+            assert_eq!(f["items"], json!(1), "{f}");
+            (f["tasks_done"].clone(), f["tasks_open"].clone())
         }
     };
     assert_eq!(facts(l1.clone()).await, (json!(0), json!(1)));
+    // A task due next month is in this month's plan too (and next
+    // month's), from the month it was handed down.
+    let (status, later) = post(
+        &app,
+        &l1,
+        "/api/v1/items",
+        json!({
+            "list": "task", "source": "meeting", "title": "完成全村危房排查",
+            "content": "逐户排查。", "measures": "", "due": (next + chrono::Days::new(9)).to_string(),
+            "responsible": "u1",
+        }),
+    )
+    .await;
+    assert_eq!(status, 201, "{later}");
+    let (_, html) = page("/web/users/u1".into()).await;
+    assert!(html.contains("完成全村危房排查"), "{html}");
+    let (_, html) = page(format!(
+        "/web/units/t1/weeks/{}-start",
+        next.format("%Y-%m")
+    ))
+    .await;
+    // (and this month's task, while it is open: carried until closed.)
+    assert!(
+        html.contains("完成全村危房排查") && html.contains("完成冬季防火巡查排班"),
+        "{html}"
+    );
+    assert_eq!(facts(l1.clone()).await, (json!(0), json!(2)));
+    let (status, body) = post(
+        &app,
+        &u1,
+        &format!("/api/v1/items/{}/steps", later["id"].as_str().unwrap()),
+        json!({"action": "request_close", "text": "已排查完毕"}),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
     // The cadre asks to close: not done until the issuer confirms.
     let steps = format!("/api/v1/items/{item_id}/steps");
     let (status, body) = post(
@@ -637,7 +673,7 @@ async fn handed_tasks(db: Db) {
     )
     .await;
     assert_eq!(status, 201, "{body}");
-    assert_eq!(facts(l1.clone()).await, (json!(0), json!(1)));
+    assert_eq!(facts(l1.clone()).await, (json!(0), json!(2)));
     let (_, html) = page(format!("/web/units/t1/weeks/{month}-end")).await;
     assert!(html.contains("待交办人确认"), "{html}");
     let (status, body) = post(
@@ -648,13 +684,23 @@ async fn handed_tasks(db: Db) {
     )
     .await;
     assert_eq!(status, 201, "{body}");
-    assert_eq!(facts(l1.clone()).await, (json!(1), json!(0)));
+    assert_eq!(facts(l1.clone()).await, (json!(1), json!(1)));
     let (_, html) = page(format!("/web/units/t1/weeks/{month}-end")).await;
     let clause = html
         .split("<li id=\"t-")
         .find(|li| li.contains("完成冬季防火巡查排班"))
         .unwrap_or_default();
     assert!(clause.contains("已销号"), "{clause}");
+    // Closed this month, it is not carried into the next.
+    let (_, html) = page(format!(
+        "/web/units/t1/weeks/{}-start",
+        next.format("%Y-%m")
+    ))
+    .await;
+    assert!(
+        html.contains("完成全村危房排查") && !html.contains("完成冬季防火巡查排班"),
+        "{html}"
+    );
 }
 
 on_both_databases!(
