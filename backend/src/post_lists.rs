@@ -231,6 +231,11 @@ const FIELDS: [(&str, &str, usize, bool); 3] = [
 ];
 
 /// The bounds of one entry, on line (or at place) `line`.
+/// A character that changes the direction text is shown in.
+fn is_direction_control(c: char) -> bool {
+    matches!(c, '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{061C}')
+}
+
 fn check_entry(line: usize, e: &Entry) -> Result<(), PostListError> {
     for ((name, zh, max, required), value) in
         FIELDS.into_iter().zip([&e.title, &e.basis, &e.detail])
@@ -247,6 +252,17 @@ fn check_entry(line: usize, e: &Entry) -> Result<(), PostListError> {
             return Err(PostListError::BadLine {
                 line,
                 reason: format!("the {name} ({zh}) has control characters; remove them"),
+            });
+        }
+        // Direction overrides and isolates would reorder what the public
+        // board shows (a basis read backwards, a phone number turned round).
+        if value.chars().any(is_direction_control) {
+            return Err(PostListError::BadLine {
+                line,
+                reason: format!(
+                    "the {name} ({zh}) has invisible text-direction characters \
+                     (U+200E/F, U+202A–202E, U+2066–2069, U+061C); remove them"
+                ),
             });
         }
         let chars = value.chars().count();
@@ -860,6 +876,9 @@ mod tests {
         assert!(e.zh().unwrap().contains("第 2 行"));
         let e = parse_entries("甲｜乙｜丙｜丁").unwrap_err();
         assert!(e.to_string().contains("at most three"), "{e}");
+        let e = parse_entries("甲\n监督电话｜\u{202E}0987-654321").unwrap_err();
+        assert!(matches!(e, PostListError::BadLine { line: 2, .. }), "{e}");
+        assert!(e.to_string().contains("text-direction"), "{e}");
     }
 
     #[test]
