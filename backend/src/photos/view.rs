@@ -1,12 +1,12 @@
 //! Who may see a photo, and which file answers: the original to its
 //! uploaders and to whoever may read a document that references it and
-//! whose owner uploaded it; the thumbnail also to anyone once a
-//! publication shows it. Otherwise "not found", as for a photo that does
-//! not exist.
+//! whose owner (in an item: the author of the step showing it) uploaded
+//! it; the thumbnail also to anyone once a publication shows it. Otherwise
+//! "not found", as for a photo that does not exist.
 
 use super::upload::clean_stored;
 use super::{photo_key, thumb_key, PhotoError};
-use crate::access::{may_read, read_scope};
+use crate::access::{may_read, may_read_doc, read_scope};
 use crate::state::AppState;
 use crate::storage::{BlobRow, User};
 
@@ -64,8 +64,15 @@ async fn may_view(
         return Ok(blob);
     }
     let scope = read_scope(&state.store, user).await?;
-    for owner in state.store.photo_owners(sha).await? {
-        if may_read(&state.store, &scope, &owner).await? {
+    for (doc, owner) in state.store.photo_owners(sha).await? {
+        // A record: whoever may read its owner's. An item: whoever may
+        // read the item (those named on it, and those over its
+        // responsible person), whoever's step the photo is in.
+        let readable = match sync_core::DocId::parse(&doc) {
+            Ok(id) if id.owner().is_none() => may_read_doc(&state.store, &scope, &id).await?,
+            _ => may_read(&state.store, &scope, &owner).await?,
+        };
+        if readable {
             return Ok(blob);
         }
     }

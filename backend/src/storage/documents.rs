@@ -163,29 +163,36 @@ fn read_record(doc_id: &str, bytes: &[u8]) -> Result<Record, String> {
         .map_err(|e| e.to_string())
 }
 
-/// Every photo a record references, once.
-pub fn photo_hashes(record: &Record) -> std::collections::BTreeSet<&str> {
+/// Every photo a record references, once, with whose reference it is: the
+/// record's owner's, or in an item the author of the (first) step that
+/// shows it — a collaborator's photo is theirs to upload, not the
+/// responsible person's.
+pub fn photo_refs<'a>(
+    record: &'a Record,
+    owner: &'a str,
+) -> std::collections::BTreeMap<&'a str, &'a str> {
+    let mut out = std::collections::BTreeMap::new();
     match record {
-        Record::Diary(d) => d
-            .entries
-            .iter()
-            .flat_map(|e| e.photos.iter())
-            .map(|p| p.hash.as_str())
-            .collect(),
-        Record::Night(n) => n
-            .activities
-            .iter()
-            .flat_map(|a| a.photos.iter())
-            .map(|p| p.hash.as_str())
-            .collect(),
-        Record::Plan(_) => Default::default(),
-        Record::Item(i) => i
-            .steps
-            .iter()
-            .flat_map(|s| s.photos.iter())
-            .map(|p| p.hash.as_str())
-            .collect(),
+        Record::Diary(d) => {
+            for p in d.entries.iter().flat_map(|e| e.photos.iter()) {
+                out.entry(p.hash.as_str()).or_insert(owner);
+            }
+        }
+        Record::Night(n) => {
+            for p in n.activities.iter().flat_map(|a| a.photos.iter()) {
+                out.entry(p.hash.as_str()).or_insert(owner);
+            }
+        }
+        Record::Plan(_) => {}
+        Record::Item(i) => {
+            for s in &i.steps {
+                for p in &s.photos {
+                    out.entry(p.hash.as_str()).or_insert(s.by.as_str());
+                }
+            }
+        }
     }
+    out
 }
 
 /// Whose a stored document is, for the `owner_id` columns: the owner of a
@@ -221,8 +228,8 @@ fn period_of(id: &DocId, record: &Record) -> String {
 struct CommitRows<'a> {
     /// (document, change hash, actor) of the new changes.
     changes: Vec<(usize, &'a str, &'a str)>,
-    /// (document, photo hash) of every photo referenced.
-    photos: Vec<(usize, &'a str)>,
+    /// (document, photo hash, whose reference) of every photo referenced.
+    photos: Vec<(usize, &'a str, &'a str)>,
     entries: Vec<(usize, &'a Entry)>,
     activities: Vec<(usize, &'a Activity)>,
     nights: Vec<(usize, &'a Night)>,
@@ -256,8 +263,12 @@ impl<'a> CommitRows<'a> {
         for (i, doc) in docs.iter().enumerate() {
             rows.changes
                 .extend(doc.changes.iter().map(|(h, a)| (i, h.as_str(), a.as_str())));
-            rows.photos
-                .extend(photo_hashes(&doc.record).into_iter().map(|h| (i, h)));
+            let owner = owner_of(&doc.id, &doc.record);
+            rows.photos.extend(
+                photo_refs(&doc.record, owner)
+                    .into_iter()
+                    .map(|(h, o)| (i, h, o)),
+            );
             let existed = doc.prev_heads.is_some();
             if existed {
                 rows.existed.push(doc.id.to_string());
@@ -642,8 +653,8 @@ impl Store {
             for chunk in rows.photos.chunks(ROWS_PER_STATEMENT) {
                 let sql = multi_row(params, "INSERT INTO photo_refs (sha256, doc_id, owner_id)", 3, chunk.len(), "");
                 let mut q = sqlx::query(&sql);
-                for (i, sha) in chunk {
-                    q = q.bind(*sha).bind(&docs[*i].3).bind(owner_of(&all[*i].id, &all[*i].record));
+                for (i, sha, owner) in chunk {
+                    q = q.bind(*sha).bind(&docs[*i].3).bind(*owner);
                 }
                 q.execute(&mut *tx).await?;
             }

@@ -92,14 +92,15 @@ impl Store {
         Ok(rows)
     }
 
-    /// The owners of the documents that reference a photo and who uploaded
-    /// it themselves: the readers of those documents may see it. A
-    /// reference by anyone else grants nothing.
-    pub async fn photo_owners(&self, sha: &str) -> Result<Vec<String>, StoreError> {
-        let rows = on_pool!(self.pool(), p => sqlx::query_scalar(
-            "SELECT DISTINCT r.owner_id FROM photo_refs r
+    /// The documents that reference a photo where whose reference it is
+    /// (the record's owner, or the author of an item's step) uploaded it
+    /// themselves, as (document, that person): the readers of those
+    /// documents may see it. A reference by anyone else grants nothing.
+    pub async fn photo_owners(&self, sha: &str) -> Result<Vec<(String, String)>, StoreError> {
+        let rows = on_pool!(self.pool(), p => sqlx::query_as(
+            "SELECT r.doc_id, r.owner_id FROM photo_refs r
              JOIN blob_uploaders u ON u.sha256 = r.sha256 AND u.user_id = r.owner_id
-             WHERE r.sha256 = $1 ORDER BY r.owner_id")
+             WHERE r.sha256 = $1 ORDER BY r.doc_id")
             .bind(sha).fetch_all(p).await)?;
         Ok(rows)
     }

@@ -707,3 +707,89 @@ on_both_databases!(
     a_task_handed_into_the_plan_closes_on_confirmation,
     handed_tasks
 );
+
+/// A collaborator's progress note with a photo: the people named on the
+/// item (the responsible cadre, who reads no other cadre's records) and
+/// the issuer see it; a cadre not named on it does not.
+async fn step_photos(db: Db) {
+    let app = TestApp::spawn(db).await;
+    app.seed().await;
+    app.add_user(UserBuilder::cadre("u5").unit("v1").build())
+        .await;
+    app.add_user(UserBuilder::cadre("u4").unit("v1").build())
+        .await;
+    let l1 = app.login("l1", "web-l1", &[]).await.access;
+    let u1 = app.login("u1", "web-u1", &[]).await.access;
+    let u4 = app.login("u4", "web-u4", &[]).await.access;
+    let mut u5_phone = MemoryReplica::new(Actor::random());
+    let u5 = app
+        .login("u5", "phone-u5", &[u5_phone.actor().to_hex()])
+        .await;
+    let (status, item) = post(
+        &app,
+        &l1,
+        "/api/v1/items",
+        json!({
+            "list": "supervision", "source": "inspection", "title": "清理河道垃圾",
+            "content": "明察暗访发现河道垃圾堆积。", "measures": "三日内清理。",
+            "due_workdays": 3, "responsible": "u1", "collaborators": ["u5"],
+        }),
+    )
+    .await;
+    assert_eq!(status, 201, "{item}");
+    let id = DocId::parse(item["id"].as_str().unwrap()).unwrap();
+    let (_, problems) = app.sync(&mut u5_phone, &u5.access).await;
+    assert!(problems.is_empty(), "{problems:?}");
+
+    let photo = jishi_tests::photo::jpeg(640, 480, 7);
+    let sha = sync_core::validate::PhotoHash::of_bytes(&photo);
+    u5_phone
+        .edit(
+            &id,
+            &Edit::AddItemStep {
+                id: ItemId::random(),
+                step: StepFields {
+                    action: StepAction::Progress,
+                    text: "已清理上游一段".into(),
+                    photos: vec![sync_core::document::PhotoRef {
+                        hash: sha.clone(),
+                        captured_at: None,
+                        location: None,
+                    }],
+                },
+            },
+            &EditContext {
+                user: UserId::parse("u5").unwrap(),
+                role: Role::Cadre,
+                now_ms: sync_core::china::now().timestamp_millis(),
+            },
+        )
+        .unwrap();
+    let (_, problems) = app.sync(&mut u5_phone, &u5.access).await;
+    assert!(problems.is_empty(), "{problems:?}");
+    let (status, body) = app.upload(&u5.access, &photo).await;
+    assert_eq!(status.as_u16(), 201, "{body}");
+
+    let thumb = |token: String| {
+        let url = app.url(&format!("/api/v1/blobs/{sha}/thumbnail"));
+        let http = app.http.clone();
+        async move {
+            http.get(url)
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(thumb(u5.access.clone()).await, 200, "the uploader");
+    assert_eq!(thumb(u1.clone()).await, 200, "the responsible cadre");
+    assert_eq!(thumb(l1.clone()).await, 200, "the issuer");
+    assert_eq!(thumb(u4.clone()).await, 404, "a cadre not named on it");
+}
+
+on_both_databases!(
+    a_collaborators_step_photo_is_seen_by_those_named_on_the_item,
+    step_photos
+);
