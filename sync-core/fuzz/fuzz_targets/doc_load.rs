@@ -22,10 +22,11 @@ mod panic_hook;
 
 /// One id per kind; the seeds in `sync-core/tests/corpus/doc_load/` are saves
 /// of these documents, so each kind gets past the identity check and is read.
-const IDS: [&str; 3] = [
+const IDS: [&str; 4] = [
     "diary:u1:2026-11-23",
     "night:u1:2026-11-23",
     "plan:u1:2026-11",
+    "item:0123456789abcdef0123456789abcdef",
 ];
 
 fuzz_target!(|bytes: &[u8]| {

@@ -52,11 +52,15 @@ use checks::PatchInput;
 
 /// The documents the `doc_load` seeds are saves of; each file is loaded as
 /// each of them, as the fuzz target does.
-const DOC_IDS: [&str; 3] = [
+const DOC_IDS: [&str; 4] = [
     "diary:u1:2026-11-23",
     "night:u1:2026-11-23",
     "plan:u1:2026-11",
+    ITEM_ID,
 ];
+
+/// The item of the `doc_load` seeds (a document others assign).
+const ITEM_ID: &str = "item:0123456789abcdef0123456789abcdef";
 
 /// Fewer files than this means the corpus went missing, not that it passed.
 const MIN_DOC_FILES: usize = 20;
@@ -567,6 +571,62 @@ fn plan_edits() -> Vec<(Edit, EditContext)> {
     ]
 }
 
+/// A 督办 item issued by a leader, worked by the cadre, asked to close and
+/// confirmed: every part of an item's schema (brief, steps, comments).
+fn item_edits() -> Vec<(Edit, EditContext)> {
+    use sync_core::document::item::{ItemBrief, ItemList, ItemSource, StepAction, StepFields};
+    let step = |n: &str, action, text: &str| Edit::AddItemStep {
+        id: item(n),
+        step: StepFields {
+            action,
+            text: text.into(),
+            photos: vec![PhotoRef {
+                hash: PhotoHash::of_bytes(n.as_bytes()),
+                captured_at: Some(1_795_420_800_000),
+                location: None,
+            }],
+        },
+    };
+    vec![
+        (
+            Edit::IssueItem {
+                brief: ItemBrief {
+                    list: ItemList::Supervision,
+                    source: ItemSource::Inspection,
+                    title: "整改村务公开栏".into(),
+                    content: "明察暗访发现公开栏内容过期。".into(),
+                    measures: "三日内更新并拍照反馈。".into(),
+                    due: chrono::NaiveDate::from_ymd_opt(2026, 11, 30).unwrap(),
+                    unit: "v1".into(),
+                    responsible: UserId::parse("u1").unwrap(),
+                    collaborators: vec![UserId::parse("u2").unwrap()],
+                },
+            },
+            ctx("l1", Role::Leader, 0),
+        ),
+        (
+            step("s1", StepAction::Progress, "已更新一半"),
+            ctx("u1", Role::Cadre, 1),
+        ),
+        (
+            step("s2", StepAction::RequestClose, "已全部更新"),
+            ctx("u1", Role::Cadre, 2),
+        ),
+        (
+            step("s3", StepAction::Confirm, "同意销号"),
+            ctx("l1", Role::Leader, 3),
+        ),
+        (
+            Edit::AddComment {
+                id: item("c1"),
+                on: None,
+                text: "及时".into(),
+            },
+            ctx("s1", Role::Supervisor, 4),
+        ),
+    ]
+}
+
 /// Fixed pseudo-random bytes (SplitMix64 from a given state), so rewriting
 /// the seeds is stable.
 struct Bytes(jishi_world::Rng);
@@ -601,6 +661,7 @@ fn doc_seeds() -> Vec<(String, Vec<u8>)> {
     let mut night = edited("night:u1:2026-11-23", 1, &night_edits());
     let mut plan = edited("plan:u1:2026-11", 1, &plan_edits());
     let (diary, night, plan) = (diary.save(), night.save(), plan.save());
+    let item_doc = edited(ITEM_ID, 1, &item_edits()).save();
 
     // A full save followed by incremental chunks, as the replica appends.
     let mut growing = Document::create(doc_id("diary:u1:2026-11-23"), &actor(1));
@@ -642,6 +703,15 @@ fn doc_seeds() -> Vec<(String, Vec<u8>)> {
         ("seed-diary-entries".into(), diary.clone()),
         ("seed-night-activities".into(), night.clone()),
         ("seed-plan-tasks".into(), plan.clone()),
+        ("seed-item-steps".into(), item_doc.clone()),
+        (
+            "trunc-item-half".into(),
+            item_doc[..mid(&item_doc)].to_vec(),
+        ),
+        (
+            "flip-item-middle".into(),
+            flipped(&item_doc, mid(&item_doc)),
+        ),
         ("seed-diary-incremental".into(), incremental.clone()),
         ("seed-diary-merged".into(), merged.clone()),
         ("seed-night-saved-twice".into(), seed_twice),

@@ -479,3 +479,120 @@ fn asked() -> Stage {
     assert_eq!(sync(&mut s.server, &mut s.issuer, &w), vec![]);
     s
 }
+
+// ---- every honest step, in any order, with clocks behind or ahead --------
+
+/// Who acts: the issuer, the responsible cadre, the collaborator, a
+/// supervisor above.
+const PEOPLE: [(&str, Role); 4] = [
+    ("l1", Role::Leader),
+    ("u1", Role::Cadre),
+    ("u2", Role::Cadre),
+    ("s1", Role::Supervisor),
+];
+
+#[derive(Debug, Clone)]
+enum Move {
+    /// Person `who` takes `action` offline, their clock `skew` seconds off.
+    Take {
+        who: usize,
+        action: usize,
+        skew: i64,
+    },
+    /// Person `who` syncs.
+    Sync { who: usize },
+}
+
+fn a_move() -> impl proptest::strategy::Strategy<Value = Move> {
+    use proptest::prelude::*;
+    prop_oneof![
+        (0..4usize, 0..4usize, -600..600i64).prop_map(|(who, action, skew)| Move::Take {
+            who,
+            action,
+            skew
+        }),
+        (0..4usize).prop_map(|who| Move::Sync { who }),
+    ]
+}
+
+fn cases() -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(64)
+        .min(1_000)
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig {
+        cases: cases(), max_shrink_iters: 300, ..proptest::prelude::ProptestConfig::default()
+    })]
+
+    /// Whatever steps the four people take offline through the typed edits
+    /// (which refuse what their part or the item's standing does not
+    /// allow), in whatever order they sync, and however wrong their clocks,
+    /// the server accepts every change (a refused honest change would stay
+    /// on a phone for good), and every phone ends with the server's item
+    /// and status.
+    #[test]
+    fn every_honest_step_is_accepted_and_all_agree(
+        moves in proptest::collection::vec(a_move(), 1..40)
+    ) {
+        let mut server = MemoryServer::new();
+        let id = DocId::new_item();
+        let mut phones: Vec<MemoryReplica> =
+            PEOPLE.iter().map(|_| MemoryReplica::new(Actor::random())).collect();
+        phones[0]
+            .edit(&id, &Edit::IssueItem { brief: brief() }, &ctx("l1", Role::Leader, 1_000_000))
+            .unwrap();
+        let mut sync_one = |server: &mut MemoryServer, phones: &mut [MemoryReplica], who: usize| {
+            let (u, role) = PEOPLE[who];
+            let w = writer(u, role, &phones[who]);
+            let problems = sync(server, &mut phones[who], &w);
+            assert!(problems.is_empty(), "{u}: {problems:?}");
+        };
+        for who in 0..4 {
+            sync_one(&mut server, &mut phones, who);
+        }
+        let actions = [
+            StepAction::Progress,
+            StepAction::RequestClose,
+            StepAction::Confirm,
+            StepAction::SendBack,
+        ];
+        for (t, m) in moves.iter().enumerate() {
+            match *m {
+                Move::Take { who, action, skew } => {
+                    let (u, role) = PEOPLE[who];
+                    let now = 1_000_000 + (t as i64 + 1) * 60_000 + skew * 1_000;
+                    // Refused here when the part or the standing does not
+                    // allow it: that is the typed edit's job.
+                    let _ = phones[who].edit(
+                        &id,
+                        &step(actions[action], "办理情况"),
+                        &ctx(u, role, now.max(0)),
+                    );
+                }
+                Move::Sync { who } => sync_one(&mut server, &mut phones, who),
+            }
+        }
+        for _ in 0..2 {
+            for who in 0..4 {
+                sync_one(&mut server, &mut phones, who);
+            }
+        }
+        let on_server = match server.document(&id).unwrap().unwrap().read() {
+            Record::Item(i) => i,
+            other => panic!("not an item: {other:?}"),
+        };
+        for phone in &mut phones {
+            let here = item_of(phone, &id);
+            assert_eq!(here, on_server);
+        }
+        // A confirmation never stands alone: something asked for it.
+        let s = on_server.standing();
+        if s.status == ItemStatus::Closed {
+            assert!(on_server.steps.iter().any(|x| x.action == StepAction::RequestClose));
+        }
+    }
+}
