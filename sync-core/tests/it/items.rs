@@ -545,7 +545,7 @@ proptest::proptest! {
         phones[0]
             .edit(&id, &Edit::IssueItem { brief: brief() }, &ctx("l1", Role::Leader, 1_000_000))
             .unwrap();
-        let mut sync_one = |server: &mut MemoryServer, phones: &mut [MemoryReplica], who: usize| {
+        let sync_one = |server: &mut MemoryServer, phones: &mut [MemoryReplica], who: usize| {
             let (u, role) = PEOPLE[who];
             let w = writer(u, role, &phones[who]);
             let problems = sync(server, &mut phones[who], &w);
