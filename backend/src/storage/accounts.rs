@@ -143,6 +143,33 @@ fn unit_paths(parents: &[(String, Option<String>)]) -> Result<HashMap<String, St
     Ok(paths)
 }
 
+/// The deepest a unit may sit (a county's tree is five or six levels): a
+/// path stays far under what PostgreSQL indexes (2,704 bytes a key).
+pub const MAX_UNIT_DEPTH: usize = 16;
+
+/// How many units a path names (`/c1/t1/` is 2).
+fn depth(path: &str) -> usize {
+    path.split('/').filter(|s| !s.is_empty()).count()
+}
+
+/// The unit tree is changed by one transaction at a time across every
+/// instance (paths are computed from the whole tree): on PostgreSQL an
+/// advisory lock (SQLite's `BEGIN IMMEDIATE` already serialises writers).
+async fn lock_unit_tree<'c, DB: sqlx::Database>(
+    tx: &mut sqlx::Transaction<'c, DB>,
+) -> Result<(), sqlx::Error>
+where
+    for<'e> &'e mut DB::Connection: sqlx::Executor<'e, Database = DB>,
+    for<'q> <DB as sqlx::Database>::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
+{
+    if DB::NAME == "PostgreSQL" {
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended('jishi-unit-tree', 0))")
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
+}
+
 /// Unit ids: 1–64 of `A-Z a-z 0-9 -` (they appear inside paths).
 pub fn valid_unit_id(id: &str) -> bool {
     !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
@@ -231,19 +258,40 @@ impl Store {
                 "unit id {id:?} must be 1 to 64 characters of A-Z a-z 0-9 -"
             )));
         }
-        let path = match parent_id {
-            Some(parent) => {
-                let parent = self
-                    .unit(parent)
-                    .await?
-                    .ok_or(StoreError::NotFound("parent unit"))?;
-                format!("{}{id}/", parent.path)
-            }
-            None => format!("/{id}/"),
-        };
-        on_pool!(self.pool(), p => sqlx::query(INSERT_UNIT)
-            .bind(id).bind(parent_id).bind(name).bind(level).bind(&path).bind(now_ms())
-            .execute(p).await.map(|_| ()))?;
+        let _writer = self.writer().await;
+        // The parent's path is read in the transaction that inserts, under
+        // the tree's lock: a roster import moving the parent meanwhile
+        // cannot leave this unit under its old path.
+        let path: Result<Result<String, StoreError>, sqlx::Error> = on_pool!(self.pool(), p => {
+            async {
+                let mut tx = p.begin_with(self.pool().begin_statement()).await?;
+                lock_unit_tree(&mut tx).await?;
+                let path = match parent_id {
+                    Some(parent) => {
+                        let found: Option<String> =
+                            sqlx::query_scalar("SELECT path FROM units WHERE id = $1")
+                                .bind(parent).fetch_optional(&mut *tx).await?;
+                        match found {
+                            Some(p) => format!("{p}{id}/"),
+                            None => return Ok(Err(StoreError::NotFound("parent unit"))),
+                        }
+                    }
+                    None => format!("/{id}/"),
+                };
+                if depth(&path) > MAX_UNIT_DEPTH {
+                    return Ok(Err(StoreError::Conflict(format!(
+                        "unit {id} would be {} levels deep; at most {MAX_UNIT_DEPTH}",
+                        depth(&path)
+                    ))));
+                }
+                sqlx::query(INSERT_UNIT)
+                    .bind(id).bind(parent_id).bind(name).bind(level).bind(&path).bind(now_ms())
+                    .execute(&mut *tx).await?;
+                tx.commit().await?;
+                Ok(Ok(path))
+            }.await
+        });
+        let path = path??;
         Ok(Unit {
             id: id.to_owned(),
             parent_id: parent_id.map(str::to_owned),
@@ -323,6 +371,7 @@ impl Store {
         let outcome: Result<Result<(), String>, sqlx::Error> = on_pool!(self.pool(), p => {
             async {
                 let mut tx = p.begin_with(self.pool().begin_statement()).await?;
+                lock_unit_tree(&mut tx).await?;
                 // Inserted under a path of their own (`/id/`: unique, as
                 // ids are), set right with the others below.
                 for u in &w.new_units {
@@ -348,8 +397,17 @@ impl Store {
                     }
                     let paths = match unit_paths(&parents) {
                         Ok(p) => p,
-                        Err(unit) => return Ok(Err(unit)),
+                        Err(unit) => return Ok(Err(format!(
+                            "the units above {unit} would loop or are missing; nothing was imported"
+                        ))),
                     };
+                    if let Some((unit, path)) = paths.iter().find(|(_, p)| depth(p) > MAX_UNIT_DEPTH) {
+                        return Ok(Err(format!(
+                            "unit {unit} would be {} levels deep (at most {MAX_UNIT_DEPTH}); \
+                             nothing was imported",
+                            depth(path)
+                        )));
+                    }
                     // Each path ends with its own id: no two are ever equal,
                     // whatever order they are rewritten in.
                     for (id, path) in &paths {
@@ -380,9 +438,7 @@ impl Store {
         });
         match outcome {
             Ok(Ok(())) => Ok(()),
-            Ok(Err(unit)) => Err(StoreError::Conflict(format!(
-                "the units above {unit} would loop or are missing; nothing was imported"
-            ))),
+            Ok(Err(why)) => Err(StoreError::Conflict(why)),
             Err(e) => {
                 let e = StoreError::from(e);
                 Err(if e.is_constraint() {

@@ -517,3 +517,44 @@ on_both_databases!(
     the_admin_page_previews_then_imports,
     import_through_the_web_page
 );
+
+/// A unit tree deeper than `MAX_UNIT_DEPTH` is refused whole — by the
+/// roster (a chain of groups under v1) and by creating one unit — with the
+/// unit named: its path would outgrow what PostgreSQL indexes.
+async fn too_deep(db: Db) {
+    use backend::storage::MAX_UNIT_DEPTH;
+    let app = TestApp::spawn(db).await;
+    app.seed().await;
+    let store = &app.state.store;
+    // c1 > t1 > v1 is 3 deep: a chain of groups below v1 to one past the cap.
+    let ids: Vec<String> = (0..MAX_UNIT_DEPTH - 2).map(|i| format!("g{i}")).collect();
+    let names: Vec<String> = (0..ids.len()).map(|i| format!("第{i}组")).collect();
+    let rows: Vec<[&str; 4]> = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| {
+            let parent = if i == 0 { "v1" } else { ids[i - 1].as_str() };
+            [id.as_str(), names[i].as_str(), "村", parent]
+        })
+        .collect();
+    let file = roster::read(&workbook(&rows, &[])).unwrap();
+    let plan = roster::plan_against(store, &file, None).await.unwrap();
+    let before = snapshot(&app).await;
+    let e = roster::apply(store, &plan, &mut |_| {}).await.unwrap_err();
+    assert!(
+        e.to_string().contains("levels deep") && e.to_string().contains(ids.last().unwrap()),
+        "{e}"
+    );
+    assert_eq!(snapshot(&app).await, before, "nothing was imported");
+    // One level less is fine; then one unit more is refused on its own.
+    let file = roster::read(&workbook(&rows[..rows.len() - 1], &[])).unwrap();
+    let plan = roster::plan_against(store, &file, None).await.unwrap();
+    roster::apply(store, &plan, &mut |_| {}).await.unwrap();
+    let deepest = &ids[ids.len() - 2];
+    let e = backend::admin::create_unit(store, "g-last", Some(deepest), "末组", "village")
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("levels deep"), "{e}");
+    assert!(store.unit("g-last").await.unwrap().is_none());
+}
+on_both_databases!(a_unit_tree_too_deep_is_refused, too_deep);
