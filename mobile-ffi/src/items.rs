@@ -176,8 +176,6 @@ impl JishiClient {
 }
 
 impl JishiClient {
-    /// The 固定任务 handed down to `owner` for `month` (`YYYY-MM`) that
-    /// this phone holds, by 时限.
     /// Every item this phone holds, read; an item that does not read is
     /// an error (`Err`) in its place.
     fn items_here(&self) -> Result<Vec<Result<ItemView, JishiError>>, JishiError> {
@@ -194,9 +192,9 @@ impl JishiClient {
     }
 
     /// The 固定任务 handed down to `owner` that belong to `month`
-    /// (`YYYY-MM`), by 时限: issued by the month's end, and due in it or
-    /// later, or not closed before it began (an open task past its 时限
-    /// stays in every month's plan until it is closed) — the server's rule
+    /// (`YYYY-MM`), by 时限: issued by the month's end and not closed
+    /// before it began (in every month from its issue to its 销号; an open
+    /// task past its 时限 stays until it is closed) — the server's rule
     /// (`backend/src/items/plan.rs`). An item that does not read is left
     /// out: the plan still shows.
     pub(crate) fn handed_tasks(
@@ -208,10 +206,11 @@ impl JishiClient {
         else {
             return Ok(Vec::new());
         };
-        let next = first + chrono::Months::new(1);
+        let Some(next) = first.checked_add_months(chrono::Months::new(1)) else {
+            return Ok(Vec::new());
+        };
         let ms = |d: chrono::NaiveDate| d.and_hms_opt(0, 0, 0).map_or(0, sync_core::china::ms_of);
         let (first_ms, next_ms) = (ms(first), ms(next));
-        let first_day = first.to_string();
         let mut out: Vec<ItemView> = self
             .items_here()?
             .into_iter()
@@ -220,7 +219,7 @@ impl JishiClient {
                 v.list == "task"
                     && v.responsible_id == owner
                     && v.issued_at_ms < next_ms
-                    && (v.due >= first_day || v.closed_at_ms.is_none_or(|c| c >= first_ms))
+                    && v.closed_at_ms.is_none_or(|c| c >= first_ms)
             })
             .collect();
         out.sort_by(|a, b| (&a.due, &a.doc_id).cmp(&(&b.due, &b.doc_id)));

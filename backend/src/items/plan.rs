@@ -51,17 +51,17 @@ pub fn as_task(row: &ItemRow) -> Task {
 }
 
 /// The tasks handed down to `user_id` that belong to `month` (`YYYY-MM`):
-/// issued by its end, and due in it or later, or still open when it began.
-/// By 时限. A month that does not parse has none.
+/// issued by its end and not closed before it began. By 时限. A month that
+/// does not parse has none.
 pub async fn handed(store: &Store, user_id: &str, month: &str) -> Result<Vec<Handed>, StoreError> {
     let Ok(first) = NaiveDate::parse_from_str(&format!("{month}-01"), "%Y-%m-%d") else {
         return Ok(Vec::new());
     };
-    let next = first + chrono::Months::new(1);
+    let Some(next) = first.checked_add_months(chrono::Months::new(1)) else {
+        return Ok(Vec::new());
+    };
     let ms = |d: NaiveDate| d.and_hms_opt(0, 0, 0).map_or(0, crate::china::ms_of);
-    let rows = store
-        .tasks_handed(user_id, &first.to_string(), ms(first), ms(next))
-        .await?;
+    let rows = store.tasks_handed(user_id, ms(first), ms(next)).await?;
     Ok(rows
         .into_iter()
         .map(|(row, issuer_name)| Handed {
@@ -130,20 +130,21 @@ mod tests {
     #[test]
     fn a_request_by_the_due_day_awaiting_confirmation_is_on_time() {
         let mut r = row("awaiting_confirmation");
-        let day = |d: u32| {
+        // China time: 01:00 on the 21st is still the 20th in UTC.
+        let at = |d: u32, h: u32| {
             crate::china::ms_of(
                 NaiveDate::from_ymd_opt(2026, 12, d)
                     .unwrap()
-                    .and_hms_opt(23, 0, 0)
+                    .and_hms_opt(h, 0, 0)
                     .unwrap(),
             )
         };
-        r.done_at = Some(day(20));
+        r.done_at = Some(at(20, 23));
         assert!(requested_on_time(&r));
-        r.done_at = Some(day(21));
-        assert!(!requested_on_time(&r));
+        r.done_at = Some(at(21, 1));
+        assert!(!requested_on_time(&r), "asked on the 21st, China time");
         let mut closed = row("closed");
-        closed.done_at = Some(day(1));
+        closed.done_at = Some(at(1, 9));
         assert!(!requested_on_time(&closed), "a closed task is simply done");
     }
 }

@@ -163,36 +163,39 @@ fn read_record(doc_id: &str, bytes: &[u8]) -> Result<Record, String> {
         .map_err(|e| e.to_string())
 }
 
-/// Every photo a record references, once, with whose reference it is: the
-/// record's owner's, or in an item the author of the (first) step that
-/// shows it — a collaborator's photo is theirs to upload, not the
-/// responsible person's.
+/// Every photo a record references, once per whose reference it is: the
+/// record's owner's, or in an item each author's of a step that shows it —
+/// a collaborator's photo is theirs to upload, not the responsible
+/// person's, and another step showing the same photo takes nothing from
+/// its author.
 pub fn photo_refs<'a>(
     record: &'a Record,
     owner: &'a str,
-) -> std::collections::BTreeMap<&'a str, &'a str> {
-    let mut out = std::collections::BTreeMap::new();
+) -> std::collections::BTreeSet<(&'a str, &'a str)> {
     match record {
-        Record::Diary(d) => {
-            for p in d.entries.iter().flat_map(|e| e.photos.iter()) {
-                out.entry(p.hash.as_str()).or_insert(owner);
-            }
-        }
-        Record::Night(n) => {
-            for p in n.activities.iter().flat_map(|a| a.photos.iter()) {
-                out.entry(p.hash.as_str()).or_insert(owner);
-            }
-        }
-        Record::Plan(_) => {}
-        Record::Item(i) => {
-            for s in &i.steps {
-                for p in &s.photos {
-                    out.entry(p.hash.as_str()).or_insert(s.by.as_str());
-                }
-            }
-        }
+        Record::Diary(d) => d
+            .entries
+            .iter()
+            .flat_map(|e| e.photos.iter())
+            .map(|p| (p.hash.as_str(), owner))
+            .collect(),
+        Record::Night(n) => n
+            .activities
+            .iter()
+            .flat_map(|a| a.photos.iter())
+            .map(|p| (p.hash.as_str(), owner))
+            .collect(),
+        Record::Plan(_) => Default::default(),
+        Record::Item(i) => i
+            .steps
+            .iter()
+            .flat_map(|s| {
+                s.photos
+                    .iter()
+                    .map(move |p| (p.hash.as_str(), s.by.as_str()))
+            })
+            .collect(),
     }
-    out
 }
 
 /// Whose a stored document is, for the `owner_id` columns: the owner of a

@@ -110,27 +110,26 @@ impl Store {
     }
 
     /// The 固定任务 handed down to `user_id` that belong to the month
-    /// `[first_ms, next_ms)` whose first day is `first` (`YYYY-MM-DD`):
-    /// items of the list `task` issued before the month ends and either due
-    /// in it or later, or not closed before it began (an open task past its
-    /// 时限 is carried into every month until it is closed). By 时限, each
-    /// with its issuer's name.
+    /// `[first_ms, next_ms)`: items of the list `task` issued before the
+    /// month ends and not closed before it began — in every month from its
+    /// issue to its 销号, whatever its 时限 (an open task past its 时限 is
+    /// carried until it is closed; one closed early leaves the later
+    /// months). By 时限, each with its issuer's name.
     pub async fn tasks_handed(
         &self,
         user_id: &str,
-        first: &str,
         first_ms: i64,
         next_ms: i64,
     ) -> Result<Vec<(ItemRow, String)>, StoreError> {
         let sql = format!(
             "SELECT {COLUMNS}, COALESCE(iu.name, '') FROM items i
              LEFT JOIN users iu ON iu.id = i.issuer_id
-             WHERE i.responsible_id = $1 AND i.list = 'task' AND i.issued_at < $4
-               AND (i.due >= $2 OR i.closed_at IS NULL OR i.closed_at >= $3)
+             WHERE i.responsible_id = $1 AND i.list = 'task' AND i.issued_at < $3
+               AND (i.closed_at IS NULL OR i.closed_at >= $2)
              ORDER BY i.due, i.doc_id"
         );
         Ok(
-            on_pool!(self.pool(), p => sqlx::query(&sql).bind(user_id).bind(first).bind(first_ms).bind(next_ms)
+            on_pool!(self.pool(), p => sqlx::query(&sql).bind(user_id).bind(first_ms).bind(next_ms)
             .fetch_all(p).await?.iter()
             .map(|r| Ok((item_row(r)?, r.try_get::<String, _>(15)?)))
             .collect::<Result<Vec<_>, sqlx::Error>>())?,

@@ -589,10 +589,20 @@ proptest::proptest! {
             let here = item_of(phone, &id);
             assert_eq!(here, on_server);
         }
-        // A confirmation never stands alone: something asked for it.
-        let s = on_server.standing();
-        if s.status == ItemStatus::Closed {
-            assert!(on_server.steps.iter().any(|x| x.action == StepAction::RequestClose));
+        // Every answer stored answers a request dated before it (what
+        // the write policy holds every phone to).
+        for answer in on_server
+            .steps
+            .iter()
+            .filter(|x| matches!(x.action, StepAction::Confirm | StepAction::SendBack))
+        {
+            assert!(
+                on_server
+                    .steps
+                    .iter()
+                    .any(|x| x.action == StepAction::RequestClose && x.at < answer.at),
+                "{answer:?}"
+            );
         }
     }
 }

@@ -701,6 +701,23 @@ async fn handed_tasks(db: Db) {
         html.contains("完成全村危房排查") && !html.contains("完成冬季防火巡查排班"),
         "{html}"
     );
+    // Closed early (this month) though due next month: not in next month's
+    // plan either.
+    let later_steps = format!("/api/v1/items/{}/steps", later["id"].as_str().unwrap());
+    let (status, body) = post(
+        &app,
+        &l1,
+        &later_steps,
+        json!({"action": "confirm", "text": "提前完成"}),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    let (_, html) = page(format!(
+        "/web/units/t1/weeks/{}-start",
+        next.format("%Y-%m")
+    ))
+    .await;
+    assert!(!html.contains("完成全村危房排查"), "{html}");
 }
 
 on_both_databases!(
@@ -719,7 +736,11 @@ async fn step_photos(db: Db) {
     app.add_user(UserBuilder::cadre("u4").unit("v1").build())
         .await;
     let l1 = app.login("l1", "web-l1", &[]).await.access;
-    let u1 = app.login("u1", "web-u1", &[]).await.access;
+    let mut u1_phone = MemoryReplica::new(Actor::random());
+    let u1_session = app
+        .login("u1", "phone-u1", &[u1_phone.actor().to_hex()])
+        .await;
+    let u1 = u1_session.access.clone();
     let u4 = app.login("u4", "web-u4", &[]).await.access;
     let mut u5_phone = MemoryReplica::new(Actor::random());
     let u5 = app
@@ -740,6 +761,9 @@ async fn step_photos(db: Db) {
     let id = DocId::parse(item["id"].as_str().unwrap()).unwrap();
     let (_, problems) = app.sync(&mut u5_phone, &u5.access).await;
     assert!(problems.is_empty(), "{problems:?}");
+    let (_, problems) = app.sync(&mut u1_phone, &u1).await;
+    assert!(problems.is_empty(), "{problems:?}");
+    let now = sync_core::china::now().timestamp_millis();
 
     let photo = jishi_tests::photo::jpeg(640, 480, 7);
     let sha = sync_core::validate::PhotoHash::of_bytes(&photo);
@@ -761,11 +785,38 @@ async fn step_photos(db: Db) {
             &EditContext {
                 user: UserId::parse("u5").unwrap(),
                 role: Role::Cadre,
-                now_ms: sync_core::china::now().timestamp_millis(),
+                now_ms: now + 120_000,
             },
         )
         .unwrap();
     let (_, problems) = app.sync(&mut u5_phone, &u5.access).await;
+    assert!(problems.is_empty(), "{problems:?}");
+    // The responsible cadre, offline and not having seen it, shows the
+    // same photo (sent round on WeChat) in a step dated before it — and
+    // never uploads it: the collaborator's reference still stands.
+    u1_phone
+        .edit(
+            &id,
+            &Edit::AddItemStep {
+                id: ItemId::random(),
+                step: StepFields {
+                    action: StepAction::Progress,
+                    text: "转发现场照片".into(),
+                    photos: vec![sync_core::document::PhotoRef {
+                        hash: sha.clone(),
+                        captured_at: None,
+                        location: None,
+                    }],
+                },
+            },
+            &EditContext {
+                user: UserId::parse("u1").unwrap(),
+                role: Role::Cadre,
+                now_ms: now + 60_000,
+            },
+        )
+        .unwrap();
+    let (_, problems) = app.sync(&mut u1_phone, &u1).await;
     assert!(problems.is_empty(), "{problems:?}");
     let (status, body) = app.upload(&u5.access, &photo).await;
     assert_eq!(status.as_u16(), 201, "{body}");
