@@ -471,6 +471,16 @@ pub struct PostList {
     pub entries: Vec<Entry>,
 }
 
+impl From<PostListEntryRow> for Entry {
+    fn from(e: PostListEntryRow) -> Self {
+        Entry {
+            title: e.title,
+            basis: e.basis,
+            detail: e.detail,
+        }
+    }
+}
+
 impl PostList {
     fn from_row(r: PostListRow) -> Option<PostList> {
         Some(PostList {
@@ -481,15 +491,7 @@ impl PostList {
             saved_by: r.saved_by,
             via: r.via,
             note: r.note,
-            entries: r
-                .entries
-                .into_iter()
-                .map(|e| Entry {
-                    title: e.title,
-                    basis: e.basis,
-                    detail: e.detail,
-                })
-                .collect(),
+            entries: r.entries.into_iter().map(Entry::from).collect(),
         })
     }
 
@@ -586,14 +588,7 @@ pub async fn save(
             saved_by: saved_by.to_owned(),
             via: via.to_owned(),
             note,
-            entries: entries
-                .into_iter()
-                .map(|e| Entry {
-                    title: e.title,
-                    basis: e.basis,
-                    detail: e.detail,
-                })
-                .collect(),
+            entries: entries.into_iter().map(Entry::from).collect(),
         }),
         PostListSave::Stale { expected, current } => {
             Err(PostListError::Stale { expected, current })
@@ -804,15 +799,7 @@ pub async fn readable_unit(
         Err(PostListError::NoUnit(_)) => {}
         other => return other,
     }
-    let mut chain = Vec::new();
-    let mut at = Some(user.unit_id.clone());
-    while let Some(id) = at.filter(|_| chain.len() < 64) {
-        let Some(u) = store.unit(&id).await? else {
-            break;
-        };
-        at = u.parent_id.clone();
-        chain.push(u);
-    }
+    let chain = store.unit_chain(&user.unit_id).await?;
     if crate::reviews::member_sees(&chain, unit_id) {
         if let Some(u) = chain.into_iter().find(|u| u.id == unit_id) {
             return Ok(u);

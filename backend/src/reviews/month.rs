@@ -261,15 +261,7 @@ pub async fn visible_unit(
         return Ok(unit);
     }
     // The caller's unit and those above it, nearest first.
-    let mut chain = Vec::new();
-    let mut at = Some(caller.unit_id.clone());
-    while let Some(id) = at.filter(|_| chain.len() < 64) {
-        let Some(u) = state.store.unit(&id).await? else {
-            break;
-        };
-        at = u.parent_id.clone();
-        chain.push(u);
-    }
+    let chain = state.store.unit_chain(&caller.unit_id).await?;
     if member_sees(&chain, unit_id)
         && now_ms() > deadline_ms(first, state.config.review_deadline_day)
     {

@@ -301,6 +301,21 @@ impl Store {
         })
     }
 
+    /// `unit_id` and the units above it, nearest first (at most 64: a
+    /// broken parent link ends the chain rather than a loop).
+    pub async fn unit_chain(&self, unit_id: &str) -> Result<Vec<Unit>, StoreError> {
+        let mut chain = Vec::new();
+        let mut at = Some(unit_id.to_owned());
+        while let Some(id) = at.filter(|_| chain.len() < 64) {
+            let Some(u) = self.unit(&id).await? else {
+                break;
+            };
+            at = u.parent_id.clone();
+            chain.push(u);
+        }
+        Ok(chain)
+    }
+
     pub async fn unit(&self, id: &str) -> Result<Option<Unit>, StoreError> {
         let row = on_pool!(self.pool(), p => sqlx::query(
             "SELECT id, parent_id, name, level, path FROM units WHERE id = $1")
