@@ -118,9 +118,13 @@ pub struct Config {
     pub s3_region: String,
     pub s3_access_key_id: Option<String>,
     pub s3_secret_access_key: Option<Secret>,
-    /// Public holidays: workdays without a record on them are not missing.
-    #[serde(deserialize_with = "list")]
-    pub holidays: Vec<chrono::NaiveDate>,
+    /// Retired: holidays are kept in the county calendar (`jishi admin
+    /// calendar`, the web page 工作日历). A server given this setting
+    /// refuses to start and says how to move the days, rather than count
+    /// working days without them.
+    #[serde(rename = "holidays", deserialize_with = "list")]
+    #[doc(hidden)]
+    pub retired_holidays: Vec<String>,
     /// Make last week's publications on Monday by itself (a server that
     /// only `publish-week` drives, or a test, turns it off).
     pub auto_publish: bool,
@@ -170,7 +174,7 @@ impl Default for Config {
             s3_region: "us-east-1".into(),
             s3_access_key_id: None,
             s3_secret_access_key: None,
-            holidays: Vec::new(),
+            retired_holidays: Vec::new(),
             auto_publish: true,
             publish_hour: 8,
             web_secure_cookie: false,
@@ -197,6 +201,13 @@ pub enum ConfigError {
     MetricsToken,
     #[error("public_url (JISHI_PUBLIC_URL) must be an http:// or https:// address without a path, e.g. https://jishi.example.gov.cn, not {0:?}")]
     PublicUrl(String),
+    #[error(
+        "holidays (JISHI_HOLIDAYS) is no longer a setting: the county calendar keeps the \
+         holidays and make-up working days now. Enter these days ({0}) with `jishi admin \
+         calendar set --from 2026-10-01 --to 2026-10-08 --kind holiday --name 国庆节` (or on \
+         the web page 工作日历), then remove the setting"
+    )]
+    HolidaysMoved(String),
     #[error("{name}={value:?} is not valid: {reason}")]
     Env {
         name: String,
@@ -230,6 +241,9 @@ impl Config {
         let c: Config = layers
             .extract_lossy()
             .map_err(|e| ConfigError::from_figment(e, file_name.as_deref(), &variables))?;
+        if !c.retired_holidays.is_empty() {
+            return Err(ConfigError::HolidaysMoved(c.retired_holidays.join(", ")));
+        }
         if c.metrics_token
             .as_ref()
             .is_some_and(|t| t.expose().chars().count() < MIN_METRICS_TOKEN)
@@ -453,7 +467,6 @@ mod tests {
                 ("JISHI_S3_ACCESS_KEY_ID", "0042"),
                 ("JISHI_AUTO_PUBLISH", "false"),
                 ("JISHI_PUBLISH_HOUR", "9"),
-                ("JISHI_HOLIDAYS", "2026-10-01, 2026-10-02,"),
                 ("JISHI_DATA_DIR", "/srv/jishi"),
             ]),
         )
@@ -462,7 +475,6 @@ mod tests {
         assert_eq!(c.s3_access_key_id.as_deref(), Some("0042"));
         assert!(!c.auto_publish);
         assert_eq!(c.publish_hour, 9);
-        assert_eq!(c.holidays.len(), 2);
         assert_eq!(c.data_dir, PathBuf::from("/srv/jishi"));
         // A bad value names its variable and the reason.
         let err = Config::load(None, env(&[("JISHI_PUBLISH_HOUR", "nine")]))
@@ -472,18 +484,26 @@ mod tests {
             err.contains("JISHI_PUBLISH_HOUR") && err.contains("nine"),
             "{err}"
         );
-        let err = Config::load(None, env(&[("JISHI_HOLIDAYS", "2026-10-01,10/02")]))
+        // The retired holidays setting is refused with the way to move
+        // its days into the calendar.
+        let err = Config::load(None, env(&[("JISHI_HOLIDAYS", "2026-10-01, 2026-10-02,")]))
             .unwrap_err()
             .to_string();
         assert!(
-            err.contains("JISHI_HOLIDAYS") && err.contains("10/02"),
+            err.contains("JISHI_HOLIDAYS")
+                && err.contains("2026-10-01, 2026-10-02")
+                && err.contains("jishi admin calendar set"),
             "{err}"
         );
         // The file's lists are arrays; a wrong type names the key.
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("jishi.toml");
         std::fs::write(&file, "holidays = [\"2026-05-01\"]\n").unwrap();
-        assert_eq!(Config::load(Some(&file), []).unwrap().holidays.len(), 1);
+        let err = Config::load(Some(&file), []).unwrap_err().to_string();
+        assert!(
+            err.contains("2026-05-01") && err.contains("calendar"),
+            "{err}"
+        );
         std::fs::write(&file, "publish_hour = \"soon\"\n").unwrap();
         let err = Config::load(Some(&file), []).unwrap_err().to_string();
         assert!(

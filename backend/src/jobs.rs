@@ -39,6 +39,7 @@ const JOB_LEASE_MS: i64 = 5 * 60 * 1000;
 /// deadline has passed.
 pub fn due_periods(
     config: &crate::config::Config,
+    calendar: &crate::calendar::Calendar,
     now: chrono::DateTime<chrono::FixedOffset>,
 ) -> Vec<Period> {
     let today = now.date_naive();
@@ -57,7 +58,7 @@ pub fn due_periods(
         }));
     }
     let at = now.timestamp_millis();
-    periods.retain(|p| at >= p.due_ms(config));
+    periods.retain(|p| at >= p.due_ms(config, calendar));
     periods
 }
 
@@ -66,7 +67,14 @@ pub fn due_periods(
 /// itself (a unit whose leader approves it waits for him). Returns how
 /// many it made.
 pub async fn publish_due(state: &AppState, now: chrono::DateTime<chrono::FixedOffset>) -> usize {
-    let periods = due_periods(&state.config, now);
+    let calendar = match crate::calendar::Calendar::load(&state.store).await {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read the calendar");
+            return 0;
+        }
+    };
+    let periods = due_periods(&state.config, &calendar, now);
     if periods.is_empty() {
         return 0;
     }

@@ -6,6 +6,7 @@ pub mod admin;
 pub mod app;
 pub mod auth;
 pub mod backup;
+pub mod calendar;
 pub mod china;
 pub mod client_addr;
 pub mod config;

@@ -245,6 +245,42 @@ enum AdminCommand {
     /// new version, or show the lists in force.
     #[command(subcommand)]
     PostList(PostListCommand),
+    /// The county calendar: holidays (放假) and make-up working days
+    /// (调休上班) that every count of working days uses (督办 时限,
+    /// complaints' three working days, the weekly filing rate).
+    #[command(subcommand)]
+    Calendar(CalendarCommand),
+}
+
+#[derive(Subcommand)]
+enum CalendarCommand {
+    /// Set the days from --from to --to (one day without --to) to a kind:
+    /// `holiday` (a day off), `workday` (a weekend day worked), or
+    /// `normal` (back to what the weekday says). Every change is kept.
+    Set {
+        /// The first day, YYYY-MM-DD.
+        #[arg(long)]
+        from: String,
+        /// The last day (inclusive), at most 31 days after --from.
+        #[arg(long, default_value = "")]
+        to: String,
+        /// holiday, workday or normal.
+        #[arg(long)]
+        kind: String,
+        /// What the days are, e.g. 国庆节 or 国庆节调休 (not for normal).
+        #[arg(long, default_value = "")]
+        name: String,
+        /// The admin making the change (a user id), recorded as who made it.
+        #[arg(long)]
+        by: Option<String>,
+    },
+    /// Show the holidays and make-up working days of a year, and the
+    /// latest changes.
+    Show {
+        /// The year (this year if left out).
+        #[arg(long)]
+        year: Option<i32>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -485,7 +521,8 @@ async fn publish_cli(
     unit: Option<String>,
 ) -> anyhow::Result<()> {
     let state = backend::state::AppState::new(load_config(common, None)?).await?;
-    let due = period.due_ms(&state.config);
+    let calendar = backend::calendar::Calendar::load(&state.store).await?;
+    let due = period.due_ms(&state.config, &calendar);
     if backend::storage::now_ms() < due {
         let at = backend::china::at_ms(due)
             .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
@@ -675,6 +712,81 @@ async fn import_roster(store: &Store, path: &std::path::Path, dry_run: bool) -> 
         println!("login\tname\tunit\tpassword");
         for a in &applied.accounts {
             println!("{}\t{}\t{}\t{}", a.login, a.name, a.unit, a.password);
+        }
+    }
+    Ok(())
+}
+
+/// `jishi admin calendar set | show`.
+async fn calendar_command(store: &Store, cmd: CalendarCommand) -> anyhow::Result<()> {
+    use backend::calendar::{self, Change, Keeper};
+    use chrono::Datelike;
+    match cmd {
+        CalendarCommand::Set {
+            from,
+            to,
+            kind,
+            name,
+            by,
+        } => {
+            let change = Change::parse(&from, &to, &kind, &name).context("nothing was changed")?;
+            if let Some(by) = &by {
+                if store.user(by).await?.is_none() {
+                    anyhow::bail!("--by: no user {by}; see `jishi admin list-users`");
+                }
+            }
+            let keeper = Keeper {
+                user_id: by.as_deref().unwrap_or(""),
+                via: "cli",
+            };
+            calendar::apply(store, &change, keeper)
+                .await
+                .context("nothing was changed")?;
+            let days = (change.to - change.from).num_days() + 1;
+            println!(
+                "{} to {} ({days} day{}): {}{}",
+                change.from,
+                change.to,
+                if days == 1 { "" } else { "s" },
+                change.setting.as_str(),
+                if change.name.is_empty() || change.setting == calendar::Setting::Normal {
+                    String::new()
+                } else {
+                    format!(" ({})", change.name)
+                }
+            );
+        }
+        CalendarCommand::Show { year } => {
+            let year = year.unwrap_or_else(|| backend::policy::local_today().year());
+            let prefix = format!("{year}-");
+            let mut any = false;
+            for r in store.calendar_days().await? {
+                if !r.day.starts_with(&prefix) {
+                    continue;
+                }
+                let weekday = chrono::NaiveDate::parse_from_str(&r.day, "%Y-%m-%d")
+                    .map(|d| d.format("%a").to_string())
+                    .unwrap_or_default();
+                println!("{}\t{weekday}\t{}\t{}", r.day, r.kind, r.name);
+                any = true;
+            }
+            if !any {
+                println!(
+                    "{year}: no holiday or make-up working day; every Monday to Friday is a \
+                     working day. Add them with `jishi admin calendar set`"
+                );
+            }
+            let changes = store.calendar_changes(10).await?;
+            if !changes.is_empty() {
+                println!("# latest changes");
+                for c in changes {
+                    let when = backend::china::at_ms(c.set_at)
+                        .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
+                        .unwrap_or_default();
+                    let by = if c.set_by.is_empty() { "-" } else { &c.set_by };
+                    println!("{when}\t{by}\t{}\t{}", c.via, calendar::change_line(&c));
+                }
+            }
         }
     }
     Ok(())
@@ -895,6 +1007,7 @@ async fn admin_command(store: &Store, cmd: AdminCommand) -> anyhow::Result<()> {
         }
         AdminCommand::Import { xlsx, dry_run } => import_roster(store, &xlsx, dry_run).await?,
         AdminCommand::PostList(cmd) => post_list_command(store, cmd).await?,
+        AdminCommand::Calendar(cmd) => calendar_command(store, cmd).await?,
         AdminCommand::ImportTemplate { out } => write_roster_template(&out)?,
         AdminCommand::ListUnits => {
             for u in store.units().await? {

@@ -2372,7 +2372,7 @@ fn the_township_notices_are_read_on_the_phone() {
             &server.state.store,
             county::TOWNSHIP,
             week,
-            &[],
+            &backend::calendar::Calendar::weekdays(),
         ))
         .unwrap();
     let dir = tempfile::tempdir().unwrap();

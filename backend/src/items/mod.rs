@@ -101,7 +101,7 @@ pub struct IssueInput {
     /// The last day, `YYYY-MM-DD`; or give `due_workdays`.
     #[serde(default)]
     pub due: Option<String>,
-    /// 时限 in working days from today (weekends and holidays skipped).
+    /// 时限 in working days from today (by the county calendar).
     #[serde(default)]
     pub due_workdays: Option<u32>,
     /// The responsible person's user id.
@@ -112,20 +112,6 @@ pub struct IssueInput {
 
 /// The most working days a 时限 may be given in.
 const MAX_WORKDAYS: u32 = 250;
-
-/// The day `n` working days after `from` (weekends and `holidays`
-/// skipped): 3 working days from a Friday is the Wednesday.
-pub fn add_workdays(from: NaiveDate, n: u32, holidays: &[NaiveDate]) -> NaiveDate {
-    let mut day = from;
-    let mut left = n;
-    while left > 0 {
-        day = day.succ_opt().unwrap_or(day);
-        if crate::publications::content::is_workday(day, holidays) {
-            left -= 1;
-        }
-    }
-    day
-}
 
 /// A person named on an item, with their name for pages.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -321,7 +307,9 @@ pub async fn issue(
             sync_core::ids::Period::parse_day(d).map_err(|e| invalid("bad_due", e.to_string()))?
         }
         (None, Some(n)) if (1..=MAX_WORKDAYS).contains(&n) => {
-            add_workdays(today, n, &state.config.holidays)
+            crate::calendar::Calendar::load(&state.store)
+                .await?
+                .add_workdays(today, n)
         }
         (None, Some(_)) => {
             return Err(invalid(
@@ -661,17 +649,6 @@ mod tests {
 
     fn d(s: &str) -> NaiveDate {
         NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
-    }
-
-    #[test]
-    fn working_days_skip_weekends_and_holidays() {
-        // 2026-12-04 is a Friday.
-        assert_eq!(add_workdays(d("2026-12-04"), 3, &[]), d("2026-12-09"));
-        assert_eq!(
-            add_workdays(d("2026-12-04"), 3, &[d("2026-12-07")]),
-            d("2026-12-10")
-        );
-        assert_eq!(add_workdays(d("2026-12-04"), 0, &[]), d("2026-12-04"));
     }
 
     #[test]

@@ -7,12 +7,13 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{Datelike, NaiveDate, Weekday};
+use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use sync_core::document::{Category, NightKind};
 use sync_core::Record;
 
 use super::week::IsoWeek;
+use crate::calendar::Calendar;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Publication {
@@ -97,7 +98,7 @@ pub struct CadreWeek {
     #[serde(default)]
     pub post: String,
     pub days: Vec<DayRecord>,
-    /// Workdays (Monday to Friday, not holidays) with no entry.
+    /// Working days (the county calendar's) with no entry.
     pub missing_days: Vec<String>,
     /// The week in figures (publications made before it have none).
     #[serde(default)]
@@ -168,18 +169,13 @@ pub fn night_zh(k: NightKind) -> &'static str {
     }
 }
 
-/// Monday to Friday, not a holiday.
-pub fn is_workday(d: NaiveDate, holidays: &[NaiveDate]) -> bool {
-    !matches!(d.weekday(), Weekday::Sat | Weekday::Sun) && !holidays.contains(&d)
-}
-
 /// Build the publication of `week` for a unit.
 pub fn build(
     unit_id: &str,
     unit_name: &str,
     week: IsoWeek,
     cadres: Vec<CadreInput>,
-    holidays: &[NaiveDate],
+    calendar: &Calendar,
     published_at: i64,
 ) -> Publication {
     let mut totals = Totals::default();
@@ -249,13 +245,13 @@ pub fn build(
         }
         let missing: Vec<String> = days
             .iter()
-            .filter(|(d, r)| is_workday(**d, holidays) && r.entries.is_empty())
+            .filter(|(d, r)| calendar.is_workday(**d) && r.entries.is_empty())
             .map(|(_, r)| r.date.clone())
             .collect();
         totals.cadres += 1;
         let mut summary = CadreSummary::default();
         for (d, r) in &days {
-            if is_workday(*d, holidays) {
+            if calendar.is_workday(*d) {
                 summary.days_due += 1;
                 summary.days_filed += u32::from(!r.entries.is_empty());
             }
@@ -454,7 +450,7 @@ mod tests {
                 }],
             ),
         ];
-        let holidays = [day(20)];
+        let calendar = Calendar::with_holidays([day(20)]);
         let p = build(
             "t1",
             "石门镇",
@@ -466,7 +462,7 @@ mod tests {
                 post: "驻村第一书记".into(),
                 records,
             }],
-            &holidays,
+            &calendar,
             0,
         );
         let c = &p.cadres[0];

@@ -19,6 +19,7 @@ use std::collections::BTreeMap;
 use chrono::NaiveDate;
 use sync_core::Role;
 
+use crate::calendar::Calendar;
 use crate::state::AppState;
 use crate::storage::{Approval, PublicationRow, Store, StoreError};
 use content::{CadreInput, Publication};
@@ -72,7 +73,7 @@ pub async fn draft(
     store: &Store,
     unit_id: &str,
     week: IsoWeek,
-    holidays: &[NaiveDate],
+    calendar: &Calendar,
     now_ms: i64,
 ) -> Result<Draft, PublishError> {
     let unit = store
@@ -108,7 +109,7 @@ pub async fn draft(
             records,
         });
     }
-    let publication = content::build(&unit.id, &unit.name, week, cadres, holidays, now_ms);
+    let publication = content::build(&unit.id, &unit.name, week, cadres, calendar, now_ms);
     Ok(Draft { publication, heads })
 }
 
@@ -120,13 +121,13 @@ pub async fn publish_week(
     store: &Store,
     unit_id: &str,
     week: IsoWeek,
-    holidays: &[NaiveDate],
+    calendar: &Calendar,
 ) -> Result<(PublicationRow, bool), PublishError> {
     if let Some(row) = store.publication(unit_id, &week.to_string()).await? {
         return Ok((row, false));
     }
     let now = crate::storage::now_ms();
-    let made = Made::Week(draft(store, unit_id, week, holidays, now).await?);
+    let made = Made::Week(draft(store, unit_id, week, calendar, now).await?);
     store_made(store, unit_id, Period::Week(week), &made, now, None).await
 }
 
@@ -149,19 +150,15 @@ impl Period {
 
     /// From when it may be published (ms): a week from the publish hour of
     /// the Monday after it (records synced on Monday morning make it in); a
-    /// month as `MonthKey::due_ms` says.
-    pub fn due_ms(&self, config: &crate::config::Config) -> i64 {
+    /// month as `MonthKey::due_ms` says (its first working day by `calendar`).
+    pub fn due_ms(&self, config: &crate::config::Config, calendar: &Calendar) -> i64 {
         match self {
             Period::Week(w) => w
                 .sunday()
                 .succ_opt()
                 .and_then(|monday| monday.and_hms_opt(config.publish_hour.min(23), 0, 0))
                 .map_or(i64::MAX, crate::china::ms_of),
-            Period::Month(k) => k.due_ms(
-                &config.holidays,
-                config.publish_hour,
-                config.review_deadline_day,
-            ),
+            Period::Month(k) => k.due_ms(calendar, config.publish_hour, config.review_deadline_day),
         }
     }
 }
@@ -251,9 +248,12 @@ pub async fn make(
     now_ms: i64,
 ) -> Result<Made, PublishError> {
     match period {
-        Period::Week(w) => Ok(Made::Week(
-            draft(&state.store, unit_id, w, &state.config.holidays, now_ms).await?,
-        )),
+        Period::Week(w) => {
+            let calendar = Calendar::load(&state.store).await?;
+            Ok(Made::Week(
+                draft(&state.store, unit_id, w, &calendar, now_ms).await?,
+            ))
+        }
         Period::Month(k) => {
             let unit = state
                 .store

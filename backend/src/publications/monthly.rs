@@ -15,6 +15,7 @@ use sync_core::Role;
 
 use super::masking::mask_numbers;
 use super::PublishError;
+use crate::calendar::Calendar;
 use crate::reviews::{deadline_ms, last_day, parse_month};
 use crate::state::AppState;
 use crate::storage::Unit;
@@ -72,16 +73,10 @@ impl MonthKey {
     /// When it may be published (ms): the month-start notice from the
     /// publish hour of the month's first workday; the month-end one once
     /// the month's review deadline has passed (its results are public then).
-    pub fn due_ms(&self, holidays: &[NaiveDate], publish_hour: u32, deadline_day: u32) -> i64 {
+    pub fn due_ms(&self, calendar: &Calendar, publish_hour: u32, deadline_day: u32) -> i64 {
         match self.part {
             MonthPart::Start => {
-                let mut d = self.first;
-                for _ in 0..31 {
-                    if super::content::is_workday(d, holidays) {
-                        break;
-                    }
-                    d = d.succ_opt().unwrap_or(d);
-                }
+                let d = calendar.first_workday_from(self.first);
                 crate::china::ms_of(
                     d.and_hms_opt(publish_hour.min(23), 0, 0)
                         .unwrap_or_default(),
@@ -692,12 +687,12 @@ mod tests {
                     .unwrap(),
             )
         };
-        assert_eq!(k.due_ms(&[], 8, 5), at(2));
-        let holiday = [NaiveDate::from_ymd_opt(2026, 11, 2).unwrap()];
+        assert_eq!(k.due_ms(&Calendar::weekdays(), 8, 5), at(2));
+        let holiday = Calendar::with_holidays([NaiveDate::from_ymd_opt(2026, 11, 2).unwrap()]);
         assert_eq!(k.due_ms(&holiday, 8, 5), at(3));
         let end = MonthKey::parse("2026-11-end").unwrap();
         assert_eq!(
-            end.due_ms(&[], 8, 5),
+            end.due_ms(&Calendar::weekdays(), 8, 5),
             crate::china::ms_of(
                 NaiveDate::from_ymd_opt(2026, 12, 6)
                     .unwrap()

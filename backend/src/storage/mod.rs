@@ -10,6 +10,7 @@
 mod accounts;
 mod attempts;
 mod backup;
+mod calendar;
 mod changes;
 mod documents;
 mod faults;
@@ -35,6 +36,7 @@ use sqlx::Connection;
 pub use accounts::*;
 pub use attempts::{Attempts, WINDOW_MS};
 pub use backup::*;
+pub use calendar::{CalendarChangeRow, CalendarDayRow};
 pub use changes::{DocChange, Feed};
 pub use documents::*;
 pub use faults::{CommitStep, FaultAction, Faults};

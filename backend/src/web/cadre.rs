@@ -17,8 +17,9 @@ use sync_core::{DocId, Edit, ItemId, UserId};
 use super::photo_caption::{self, Claimed, PhotoView};
 use super::{china_time, china_today, zh_date, WebCaller, WebError};
 use crate::access::{may_read, may_read_doc, read_scope};
+use crate::calendar::Calendar;
 use crate::photos::view::{self, PhotoSize};
-use crate::publications::content::{category_zh, is_workday, night_zh};
+use crate::publications::content::{category_zh, night_zh};
 use crate::records::{days_of, decode};
 use crate::reviews::last_day;
 use crate::state::AppState;
@@ -269,9 +270,10 @@ pub async fn timeline(
         by_date.insert(d.date, view);
     }
     // Workdays before today with no record at all.
+    let calendar = Calendar::load(&state.store).await?;
     let mut d = from;
     while d <= to && d < today {
-        if is_workday(d, &state.config.holidays) {
+        if calendar.is_workday(d) {
             by_date.entry(d.to_string()).or_insert_with(|| DayView {
                 date: d.to_string(),
                 label: zh_date(d),

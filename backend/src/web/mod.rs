@@ -9,6 +9,7 @@
 //! is written into the document through the same write rules as a phone's.
 
 mod cadre;
+mod calendar;
 mod error;
 mod events;
 mod items;
@@ -84,6 +85,7 @@ pub fn router() -> Router<AppState> {
         )
         .route("/web/units/{unit}/posts/edit", get(post_lists::edit_form))
         .route("/web/units/{unit}/posts/history", get(post_lists::history))
+        .route("/web/calendar", get(calendar::show).post(calendar::save))
         .route("/web/admin/import", get(roster::form))
         .route("/web/admin/import/template.xlsx", get(roster::template))
         .route(

@@ -13,6 +13,7 @@ use serde::Deserialize;
 
 use super::units::{overseen, publishes};
 use super::{china_now, china_time, WebCaller, WebError};
+use crate::calendar::Calendar;
 use crate::publications::amendments::{amended_days, amendments_of};
 use crate::publications::monthly::MonthPart;
 use crate::publications::notice::NoticeFrame;
@@ -42,8 +43,9 @@ fn may_publish(caller: &WebCaller) -> bool {
 /// (`Period::due_ms`): a week from the Monday after it at the publish hour
 /// (records synced on Monday morning make it in), a month's start on its
 /// first workday, its end after the review deadline.
-fn due(state: &AppState, period: Period) -> bool {
-    china_now().timestamp_millis() >= period.due_ms(&state.config)
+async fn due(state: &AppState, period: Period) -> Result<bool, WebError> {
+    let calendar = Calendar::load(&state.store).await?;
+    Ok(china_now().timestamp_millis() >= period.due_ms(&state.config, &calendar))
 }
 
 /// When `period` is due, in words: `下周一 8:00`.
@@ -141,7 +143,7 @@ pub async fn preview(
         .await
         .map_err(WebError::internal)?;
     let ended = ended(week, now.date_naive());
-    let due = due(&state, week);
+    let due = due(&state, week).await?;
     let when = when_due(&state, week);
     let running = match week {
         Period::Week(_) => "预览：这一周还没有结束，内容还会变化。",
@@ -310,7 +312,7 @@ pub async fn publish(
     if !on_approval && !may_publish(&caller) {
         return Err(WebError::Forbidden("公示由督导人员发布。".into()));
     }
-    if !due(&state, week) {
+    if !due(&state, week).await? {
         return Err(WebError::Invalid(match week {
             Period::Week(_) => format!(
                 "这一周的公示要到下周一 {}:00 以后才能发布，好让周一早上同步的记录都能收入。",

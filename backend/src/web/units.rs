@@ -12,7 +12,7 @@ use crate::publications::week::{zh_month, IsoWeek};
 use crate::state::AppState;
 use std::collections::BTreeSet;
 
-use crate::publications::content::is_workday;
+use crate::calendar::Calendar;
 use crate::storage::Unit;
 
 pub fn level_zh(level: &str) -> &'static str {
@@ -33,9 +33,9 @@ pub fn publishes(unit: &Unit) -> bool {
 
 /// The workdays of `week` already due: before today (today's records may
 /// still come in the evening).
-fn due_days(week: IsoWeek, today: NaiveDate, holidays: &[NaiveDate]) -> BTreeSet<String> {
+fn due_days(week: IsoWeek, today: NaiveDate, calendar: &Calendar) -> BTreeSet<String> {
     week.days()
-        .filter(|d| is_workday(*d, holidays) && *d < today)
+        .filter(|d| calendar.is_workday(*d) && *d < today)
         .map(|d| d.to_string())
         .collect()
 }
@@ -48,7 +48,7 @@ async fn rate(
     week: IsoWeek,
     today: NaiveDate,
 ) -> Result<(i64, i64), WebError> {
-    let due = due_days(week, today, &state.config.holidays);
+    let due = due_days(week, today, &Calendar::load(&state.store).await?);
     let filed = state
         .store
         .filed_days(
@@ -105,9 +105,9 @@ struct Home<'a> {
 /// The week the home page rates: this week once a workday of it is due,
 /// else the week before (on a Monday, or after a holiday start, this week
 /// has nothing due yet and every rate would be a dash).
-fn home_week(today: NaiveDate, holidays: &[NaiveDate]) -> IsoWeek {
+fn home_week(today: NaiveDate, calendar: &Calendar) -> IsoWeek {
     let this_week = IsoWeek::of(today);
-    if due_days(this_week, today, holidays).is_empty() {
+    if due_days(this_week, today, calendar).is_empty() {
         this_week.previous()
     } else {
         this_week
@@ -133,7 +133,7 @@ pub async fn home(
             .ok()
             .filter(|w| w.monday() <= this_week.monday())
             .ok_or_else(|| WebError::Invalid("周次格式应为 2026-W47，且不能晚于本周。".into()))?,
-        None => home_week(today, &state.config.holidays),
+        None => home_week(today, &Calendar::load(&state.store).await?),
     };
     let (from, to) = (week.monday().to_string(), week.sunday().to_string());
     let base_depth = top.path.matches('/').count();
@@ -308,16 +308,16 @@ mod tests {
     fn the_home_page_rates_last_week_until_a_day_of_this_week_is_due() {
         // Monday 2026-12-07: nothing of this week is due yet.
         assert_eq!(
-            home_week(day("2026-12-07"), &[]),
+            home_week(day("2026-12-07"), &Calendar::weekdays()),
             IsoWeek::of(day("2026-11-30"))
         );
         // Tuesday: Monday is due.
         assert_eq!(
-            home_week(day("2026-12-08"), &[]),
+            home_week(day("2026-12-08"), &Calendar::weekdays()),
             IsoWeek::of(day("2026-12-08"))
         );
         // A holiday Monday: still last week on Tuesday.
-        let holiday = [day("2026-12-07")];
+        let holiday = Calendar::with_holidays([day("2026-12-07")]);
         assert_eq!(
             home_week(day("2026-12-08"), &holiday),
             IsoWeek::of(day("2026-11-30"))

@@ -288,6 +288,13 @@ const MATRIX: &[Row] = &[
         guessed                                 403   404   404   404   login login login" },
     Row { route: "GET /web/units/{unit}/items/{month}", table: WEB_READ },
     Row { route: "GET /web/units/{unit}/items/{month}/export.xlsx", table: WEB_READ },
+    // ---- the county calendar (issue 27, point 4): read by everyone on
+    // the web pages, changed only by an admin of a top unit; a refused
+    // change stores nothing.
+    Row { route: "GET /web/calendar", table: "
+        mine                                    403   200   200   200   login login login" },
+    Row { route: "POST /web/calendar", table: "
+        mine                                    403   403   403   303   login login login" },
     Row { route: "GET /web/{*rest}", table: "
         mine                                    404   404   404   404   404   404   404" },
 ];
@@ -946,7 +953,12 @@ impl World {
         }
         let week = IsoWeek::parse(WEEK).unwrap();
         for unit in ["t1", "t2", "t3"] {
-            assert!(publish_week(store, unit, week, &[]).await.unwrap().1);
+            assert!(
+                publish_week(store, unit, week, &backend::calendar::Calendar::weekdays())
+                    .await
+                    .unwrap()
+                    .1
+            );
         }
         assert!(store
             .photo_in_publication("t1", WEEK, &sha(&photo("u1", true)))
@@ -1167,6 +1179,7 @@ impl World {
                 return self.import_cell(who, route, case).await
             }
             "POST /web/units/{unit}/posts" => return self.post_list_cell(who, route, case).await,
+            "POST /web/calendar" => return self.calendar_cell(who, route).await,
             _ => {}
         }
         let req = self.request(who, route, case).await;
@@ -1273,6 +1286,7 @@ impl World {
                 req.readers_of = unit_of(who.user);
             }
             "/web/items/new" => req.shows = shows("交办督办事项"),
+            "/web/calendar" => req.shows = shows("工作日历"),
             "/api/v1/items" | "/web/items" => {
                 // Issued to the case's person: only someone in scope.
                 let title = format!("授权矩阵 {}", who.role.key());
@@ -1845,6 +1859,36 @@ impl World {
             o.leak = Some(format!(
                 "the save answered 303 without storing a list of {unit}"
             ));
+        }
+        o
+    }
+}
+
+impl World {
+    /// A change of the calendar: a day of its own per role, looked for in
+    /// the calendar afterwards.
+    async fn calendar_cell(&self, who: &Who, route: &str) -> Outcome {
+        let store = &self.app.state.store;
+        let name = format!("授权矩阵{}", who.role.key());
+        let mut req = Req::new(Method::POST, "/web/calendar".to_owned());
+        req.form = Some(vec![
+            ("from", "2031-05-06".to_owned()),
+            ("kind", "holiday".to_owned()),
+            ("name", name.clone()),
+        ]);
+        req.shows = shows("/web/calendar?year=2031");
+        let mut o = self.send(who, route, req).await;
+        let stored = store
+            .calendar_changes(1000)
+            .await
+            .unwrap()
+            .iter()
+            .any(|c| c.name == name);
+        let saved = o.status == 303 && !to_login(&o);
+        if stored && !saved {
+            o.leak = Some("a refused change stored a calendar day".into());
+        } else if saved && !stored {
+            o.leak = Some("the change answered 303 without storing the day".into());
         }
         o
     }

@@ -52,9 +52,14 @@ async fn headers(db: Db) {
     let app = TestApp::spawn(db).await;
     app.seed().await;
     let week = backend::publications::week::IsoWeek::parse("2026-W47").unwrap();
-    backend::publications::publish_week(&app.state.store, "t1", week, &[])
-        .await
-        .unwrap();
+    backend::publications::publish_week(
+        &app.state.store,
+        "t1",
+        week,
+        &backend::calendar::Calendar::weekdays(),
+    )
+    .await
+    .unwrap();
     let http = reqwest::Client::builder()
         .redirect(Policy::none())
         .build()

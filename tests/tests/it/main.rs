@@ -11,6 +11,7 @@ mod auth;
 mod authz;
 mod backup;
 mod badnet;
+mod calendar;
 mod crashpoints;
 mod demo;
 mod events;

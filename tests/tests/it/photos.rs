@@ -737,9 +737,14 @@ async fn published(db: Db) {
     let u1 = diary_with_photo(&app, "u1", &hash).await;
     assert_eq!(app.upload(&u1, &sent).await.0, StatusCode::CREATED);
     let week = backend::publications::week::IsoWeek::parse("2026-W47").unwrap();
-    let (_, made) = backend::publications::publish_week(store, "t1", week, &[])
-        .await
-        .unwrap();
+    let (_, made) = backend::publications::publish_week(
+        store,
+        "t1",
+        week,
+        &backend::calendar::Calendar::weekdays(),
+    )
+    .await
+    .unwrap();
     assert!(made);
 
     // Public, without login: at the size the publication shows, and only
@@ -797,9 +802,14 @@ async fn borrowed(db: Db) {
     // hash, and still shows nobody u2's photo, neither on the public page
     // nor as the published size through the API (before: both did).
     let week = backend::publications::week::IsoWeek::parse("2026-W47").unwrap();
-    let (_, made) = backend::publications::publish_week(&app.state.store, "t1", week, &[])
-        .await
-        .unwrap();
+    let (_, made) = backend::publications::publish_week(
+        &app.state.store,
+        "t1",
+        week,
+        &backend::calendar::Calendar::weekdays(),
+    )
+    .await
+    .unwrap();
     assert!(made);
     let public = fetch(&app, None, &format!("/p/t1/2026-W47/photos/{hash}")).await;
     assert_eq!(public.status(), StatusCode::NOT_FOUND, "the public page");

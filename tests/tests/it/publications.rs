@@ -12,6 +12,7 @@ use sync_core::validate::{Location, TimeOfDay};
 use sync_core::{Actor, DocId, Edit, EditContext, ItemId, Role, UserId};
 
 use crate::photos::entry_with_photo;
+use backend::calendar::Calendar;
 use backend::publications::{draft, publish_week, week::IsoWeek};
 use jishi_tests::photo::{jpeg, sha};
 use jishi_tests::{on_both_databases, Db, TestApp};
@@ -24,13 +25,16 @@ async fn public_json(app: &TestApp, path: &str) -> (u16, serde_json::Value) {
 }
 
 async fn weekly(db: Db) {
-    // 20 November is a holiday: the corrections (made with the server's
-    // configuration) count the days due as the first version did.
-    let app = TestApp::spawn_with(db, |c| {
-        c.holidays = vec![NaiveDate::from_ymd_opt(2026, 11, 20).unwrap()]
-    })
-    .await;
+    // 20 November is a holiday in the county calendar: the corrections
+    // (made with the server's calendar) count the days due as the first
+    // version did.
+    let app = TestApp::spawn(db).await;
     app.seed().await;
+    app.state
+        .store
+        .set_calendar_days(&["2026-11-20".into()], "holiday", "假日", "admin", "cli")
+        .await
+        .unwrap();
     let mut phone = MemoryReplica::new(Actor::random());
     let s = app.login("u1", "phone", &[phone.actor().to_hex()]).await;
     let ctx = EditContext {
@@ -91,13 +95,13 @@ async fn weekly(db: Db) {
     assert_eq!(app.upload(&s.access, &photo).await.0, StatusCode::CREATED);
 
     let week = IsoWeek::parse("2026-W47").unwrap();
-    let holidays = [NaiveDate::from_ymd_opt(2026, 11, 20).unwrap()];
+    let holidays = Calendar::with_holidays([NaiveDate::from_ymd_opt(2026, 11, 20).unwrap()]);
     let (first, made) = publish_week(&app.state.store, "t1", week, &holidays)
         .await
         .unwrap();
     assert!(made);
     // Made once: a second run (or another instance) keeps it as it is.
-    let (again, made_again) = publish_week(&app.state.store, "t1", week, &[])
+    let (again, made_again) = publish_week(&app.state.store, "t1", week, &Calendar::weekdays())
         .await
         .unwrap();
     assert!(!made_again);
@@ -491,9 +495,14 @@ async fn weekly(db: Db) {
         let r = app.http.get(app.url(path)).send().await.unwrap();
         assert_eq!(r.status(), status, "{path}");
     }
-    assert!(publish_week(&app.state.store, "nowhere", week, &[])
-        .await
-        .is_err());
+    assert!(publish_week(
+        &app.state.store,
+        "nowhere",
+        week,
+        &backend::calendar::Calendar::weekdays()
+    )
+    .await
+    .is_err());
 }
 on_both_databases!(a_weekly_publication_is_made_once_and_public, weekly);
 
@@ -634,10 +643,15 @@ async fn numbers_masked(db: Db) {
     assert!(problems.is_empty(), "{problems:?}");
     let week = IsoWeek::parse("2026-W47").unwrap();
     assert!(
-        publish_week(&app.state.store, "t1", week, &[])
-            .await
-            .unwrap()
-            .1
+        publish_week(
+            &app.state.store,
+            "t1",
+            week,
+            &backend::calendar::Calendar::weekdays()
+        )
+        .await
+        .unwrap()
+        .1
     );
 
     // A publication stored before the masking rules: its texts as written.

@@ -382,10 +382,14 @@ async fn month_notices(db: Db) {
         .unwrap()
         .with_ymd_and_hms(2026, 11, 6, 9, 0, 0)
         .unwrap();
-    let due: Vec<String> = backend::jobs::due_periods(app.config(), after_deadline)
-        .iter()
-        .map(ToString::to_string)
-        .collect();
+    let due: Vec<String> = backend::jobs::due_periods(
+        app.config(),
+        &backend::calendar::Calendar::weekdays(),
+        after_deadline,
+    )
+    .iter()
+    .map(ToString::to_string)
+    .collect();
     assert_eq!(due, ["2026-W44", "2026-11-start", "2026-10-end"]);
     assert!(backend::jobs::publish_due(&app.state, after_deadline).await >= 2);
     assert!(
@@ -567,7 +571,7 @@ async fn photo_captions(db: Db) {
         &app.state.store,
         "t1",
         backend::publications::week::IsoWeek::parse("2026-W48").unwrap(),
-        &[],
+        &backend::calendar::Calendar::weekdays(),
     )
     .await
     .unwrap();
@@ -1189,7 +1193,7 @@ async fn notice_approval_and_versions(db: Db) {
         store,
         "t1",
         backend::publications::week::IsoWeek::parse("2026-W46").unwrap(),
-        &[],
+        &backend::calendar::Calendar::weekdays(),
     )
     .await
     .unwrap();
