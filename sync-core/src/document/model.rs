@@ -94,6 +94,52 @@ str_enum!(NightKind, "kind", {
 str_enum!(TaskKind, "kind", { Fixed => "fixed", Dynamic => "dynamic" });
 str_enum!(TaskStatus, "status", { Open => "open", Done => "done", Dropped => "dropped" });
 
+/// Where a cadre is (在岗及去向), as shown on the public card.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StatusKind {
+    /// 在岗: at the office.
+    OnDuty,
+    /// 下村: in a village (which one: `Status::village`).
+    InVillage,
+    /// 会议
+    Meeting,
+    /// 出差
+    Travel,
+    /// 培训
+    Training,
+    /// 请假
+    Leave,
+}
+str_enum!(StatusKind, "status", {
+    OnDuty => "on_duty", InVillage => "in_village", Meeting => "meeting",
+    Travel => "travel", Training => "training", Leave => "leave",
+});
+
+impl StatusKind {
+    pub fn zh(self) -> &'static str {
+        match self {
+            StatusKind::OnDuty => "在岗",
+            StatusKind::InVillage => "下村",
+            StatusKind::Meeting => "会议",
+            StatusKind::Travel => "出差",
+            StatusKind::Training => "培训",
+            StatusKind::Leave => "请假",
+        }
+    }
+}
+
+/// A cadre's status as last set on a day: never more precise than the
+/// village (a unit id, not a place or a position).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Status {
+    pub kind: StatusKind,
+    /// The village's unit id, with `InVillage` only.
+    pub village: Option<String>,
+    /// When it was set, by the phone's clock (ms).
+    pub at: i64,
+}
+
 /// A photo attached to an entry or activity. Capture time and position come
 /// from the camera file; the published image never carries them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -219,6 +265,12 @@ pub enum Edit {
     SetOvernight {
         stayed: bool,
         place: Option<String>,
+    },
+    /// Where the owner is now (在岗及去向), on the diary of the day: a
+    /// village's unit id with `InVillage` only, and then required.
+    SetStatus {
+        kind: StatusKind,
+        village: Option<String>,
     },
     AddTask {
         id: ItemId,
@@ -374,6 +426,10 @@ pub struct Diary {
     pub entries: Vec<Entry>,
     pub summary: String,
     pub comments: Vec<Comment>,
+    /// Where the owner said they were that day, last (absent in diaries
+    /// written before issue 27).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<Status>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -208,6 +208,20 @@ fn location_at<D: View>(doc: &D, loc: Option<&D::Obj>) -> Option<Location> {
     l.validate().ok().map(|_| l)
 }
 
+/// The diary's status, if it has a known kind and a time; a village only
+/// with 下村.
+fn status_at<D: View>(doc: &D, root: &D::Obj) -> Option<Status> {
+    let s = obj_at(doc, root, "status", ObjType::Map)?;
+    let kind = StatusKind::parse(&str_at(doc, &s, "kind")?).ok()?;
+    let village = str_at(doc, &s, "village");
+    let at = i64::try_from(u64_at(doc, &s, "at")?).ok()?;
+    Some(Status {
+        kind,
+        village: village.filter(|_| kind == StatusKind::InVillage),
+        at,
+    })
+}
+
 fn photos_at<D: View>(doc: &D, photos: Option<&D::Obj>) -> Vec<Photo> {
     let Some(photos) = photos else {
         return Vec::new();
@@ -386,6 +400,7 @@ pub(crate) fn record<D: View>(id: &DocId, doc: &D) -> Record {
                 entries,
                 summary: text_at(doc, &root, "summary"),
                 comments: comments(doc),
+                status: status_at(doc, &root),
             })
         }
         DocKind::Night => {

@@ -13,6 +13,7 @@
 use automerge::ObjType;
 
 use super::item::{ItemList, ItemSource, StepAction};
+use super::model::StatusKind;
 use super::new_ops::{OpAction, OpValue};
 use crate::ids::{DocKind, ItemId, Role, UserId};
 use crate::validate::{
@@ -304,6 +305,13 @@ const COMMENTS: Field = field(
     Write::Genesis,
 );
 
+/// Where the owner is (在岗及去向): a value map, made anew when it changes.
+const STATUS: Shape = Shape::Fields(&[
+    value("kind", Scalar::Enum(StatusKind::ALL)),
+    value("village", Scalar::Short),
+    value("at", Scalar::Millis),
+]);
+
 const DIARY: &[Field] = &[
     fixed("kind"),
     fixed("schema"),
@@ -326,6 +334,7 @@ const DIARY: &[Field] = &[
         Write::Genesis,
     ),
     COMMENTS,
+    field("status", STATUS, Write::Value),
 ];
 
 const NIGHT: &[Field] = &[

@@ -657,3 +657,62 @@ fn bytes_of_another_document_are_refused() {
     let err = Document::load(b, &doc.save(), &Actor::random()).unwrap_err();
     assert!(matches!(err, CoreError::Corrupt { .. }));
 }
+
+/// The status (在岗及去向) is the diary's: set again at will, the last
+/// one read; 下村 names a village and nothing else does; two phones that
+/// set it offline agree on one after they meet; the read model keeps it.
+#[test]
+fn status_is_set_again_and_two_phones_agree() {
+    let id = DocId::diary(&user("u1"), day());
+    let mut a = Document::create(id.clone(), &Actor::random());
+    let set = |doc: &mut Document, kind, village: Option<&str>, at: i64| {
+        let mut c = ctx("u1");
+        c.now_ms = at;
+        doc.apply(
+            &Edit::SetStatus {
+                kind,
+                village: village.map(str::to_owned),
+            },
+            &c,
+        )
+    };
+    set(&mut a, StatusKind::OnDuty, None, 1).unwrap();
+    set(&mut a, StatusKind::InVillage, Some("v1"), 2).unwrap();
+    let d = diary(a.read());
+    assert_eq!(
+        d.status,
+        Some(Status {
+            kind: StatusKind::InVillage,
+            village: Some("v1".into()),
+            at: 2
+        })
+    );
+    assert_round_trips(&a.read());
+    assert!(set(&mut a, StatusKind::InVillage, None, 3).is_err());
+    assert!(set(&mut a, StatusKind::Meeting, Some("v1"), 3).is_err());
+    assert_eq!(diary(a.read()).status.unwrap().at, 2, "nothing written");
+    // Not on a night log, and not by someone else.
+    let mut night = Document::create(DocId::night(&user("u1"), day()), &Actor::random());
+    assert!(set(&mut night, StatusKind::OnDuty, None, 1).is_err());
+    let mut leader = ctx("l1");
+    leader.role = Role::Leader;
+    assert!(a
+        .apply(
+            &Edit::SetStatus {
+                kind: StatusKind::Leave,
+                village: None
+            },
+            &leader
+        )
+        .is_err());
+
+    let mut b = Document::create(id.clone(), &Actor::random());
+    set(&mut b, StatusKind::Meeting, None, 5).unwrap();
+    set(&mut a, StatusKind::Travel, None, 4).unwrap();
+    let mut ab = a.clone();
+    ab.automerge_mut().merge(b.automerge_mut()).unwrap();
+    let mut ba = b.clone();
+    ba.automerge_mut().merge(a.automerge_mut()).unwrap();
+    assert_eq!(diary(ab.read()).status, diary(ba.read()).status);
+    assert!(diary(ab.read()).status.is_some());
+}

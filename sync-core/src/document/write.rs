@@ -343,6 +343,42 @@ impl Writer<'_> {
                     None => self.delete_key(&ROOT, "overnight_place"),
                 }
             }
+            Edit::SetStatus { kind, village } => {
+                self.need_kind(DocKind::Diary)?;
+                self.need_owner()?;
+                match (kind, village) {
+                    (StatusKind::InVillage, Some(v)) => validate::short("village", v)?,
+                    (StatusKind::InVillage, None) => {
+                        return Err(ValidationError::new(
+                            "village",
+                            "下村 (in_village) names the village",
+                        )
+                        .broke(Rule::Inconsistent)
+                        .into())
+                    }
+                    (_, Some(_)) => {
+                        return Err(ValidationError::new(
+                            "village",
+                            "only 下村 (in_village) names a village",
+                        )
+                        .broke(Rule::Inconsistent)
+                        .into())
+                    }
+                    (_, None) => {}
+                }
+                let at = self.ctx.now_ms;
+                let doc = &mut *self.doc;
+                let mut put = || -> Result<(), AutomergeError> {
+                    let s = doc.put_object(&ROOT, "status", ObjType::Map)?;
+                    doc.put(&s, "kind", kind.as_str())?;
+                    if let Some(v) = village {
+                        doc.put(&s, "village", v.as_str())?;
+                    }
+                    doc.put(&s, "at", at)?;
+                    Ok(())
+                };
+                put().map_err(|e| CoreError::corrupt(self.id, e))
+            }
             Edit::AddTask { id, fields } => {
                 self.need_kind(DocKind::Plan)?;
                 self.need_owner()?;

@@ -11,7 +11,7 @@ use proptest::prelude::*;
 use sync_core::document::policy::Writer;
 use sync_core::document::{
     ActivityFields, ActivityPatch, Category, EntryFields, EntryPatch, ItemText, NightKind,
-    PhotoRef, TaskFields, TaskKind, TaskStatus, TextTarget,
+    PhotoRef, StatusKind, TaskFields, TaskKind, TaskStatus, TextTarget,
 };
 use sync_core::memory::{MemoryReplica, MemoryServer};
 use sync_core::protocol::Batch;
@@ -74,6 +74,7 @@ enum Step {
     UpdateActivity(usize, u8),
     DeleteActivity(usize),
     SetOvernight(bool, bool),
+    SetStatus(u8),
     AddTask(u8, bool),
     CloseTask(usize, bool, u8),
     ReopenTask(usize),
@@ -115,6 +116,7 @@ fn step() -> impl Strategy<Value = Step> {
         1 => (pick(), n()).prop_map(|(a, b)| Step::UpdateActivity(a, b)),
         1 => pick().prop_map(Step::DeleteActivity),
         1 => (any::<bool>(), any::<bool>()).prop_map(|(a, b)| Step::SetOvernight(a, b)),
+        1 => n().prop_map(Step::SetStatus),
         2 => (n(), any::<bool>()).prop_map(|(a, b)| Step::AddTask(a, b)),
         1 => (pick(), any::<bool>(), n()).prop_map(|(a, b, c)| Step::CloseTask(a, b, c)),
         1 => pick().prop_map(Step::ReopenTask),
@@ -282,6 +284,18 @@ impl World {
             Step::SetOvernight(stayed, placed) => {
                 let place = (stayed && placed).then(|| "青山村".to_owned());
                 self.edit(&night, Edit::SetOvernight { stayed, place }, false);
+            }
+            Step::SetStatus(n) => {
+                let kind = [
+                    StatusKind::OnDuty,
+                    StatusKind::InVillage,
+                    StatusKind::Meeting,
+                    StatusKind::Travel,
+                    StatusKind::Training,
+                    StatusKind::Leave,
+                ][n as usize % 6];
+                let village = (kind == StatusKind::InVillage).then(|| format!("v{}", n % 3));
+                self.edit(&diary, Edit::SetStatus { kind, village }, false);
             }
             Step::AddTask(n, due) => {
                 let id = ItemId::random();
@@ -883,6 +897,34 @@ fn values_outside_the_schema_are_refused() {
                     am.splice_text(&t, 0, 0, "冒名").unwrap();
                 },
             ),
+        ],
+    );
+    refused(
+        "diary",
+        &[
+            ("a status removed", "cannot be removed", |am, _| {
+                let s = am.put_object(ROOT, "status", ObjType::Map).unwrap();
+                am.put(&s, "kind", "on_duty").unwrap();
+                am.put(&s, "at", 1i64).unwrap();
+                am.delete(ROOT, "status").unwrap();
+            }),
+            ("a status kind bogus", "must be one of", |am, _| {
+                let s = am.put_object(ROOT, "status", ObjType::Map).unwrap();
+                am.put(&s, "kind", "fishing").unwrap();
+            }),
+            ("a status as a string", "map", |am, _| {
+                am.put(ROOT, "status", "在岗").unwrap();
+            }),
+            ("a position in the status", "no such field", |am, _| {
+                let s = am.put_object(ROOT, "status", ObjType::Map).unwrap();
+                am.put(&s, "kind", "in_village").unwrap();
+                am.put(&s, "lat", 27.5).unwrap();
+            }),
+            ("a village of 201 characters", "at most 200", |am, _| {
+                let s = am.put_object(ROOT, "status", ObjType::Map).unwrap();
+                am.put(&s, "kind", "in_village").unwrap();
+                am.put(&s, "village", "村".repeat(201)).unwrap();
+            }),
         ],
     );
     refused(
