@@ -57,6 +57,10 @@ pub fn router(state: AppState) -> Router {
             get(routes::records::filing),
         )
         .route(
+            "/api/v1/me/card",
+            get(routes::cards::get_mine).put(routes::cards::put_mine),
+        )
+        .route(
             "/api/v1/units/{unit_id}/post-lists",
             get(routes::post_lists::unit_lists),
         )
@@ -120,7 +124,11 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/p/{unit}/{week}/photos/{sha}",
             get(routes::publications::photo),
-        );
+        )
+        .route("/c/{card}", get(routes::cards::card_page))
+        .route("/c/{card}/photo", get(routes::cards::card_photo))
+        .route("/api/v1/cards/{card}", get(routes::cards::card_json))
+        .route("/p/{unit}/cards", get(routes::cards::unit_cards_page));
     Router::new()
         .merge(api)
         .merge(public)

@@ -7,6 +7,7 @@ pub mod app;
 pub mod auth;
 pub mod backup;
 pub mod calendar;
+pub mod cards;
 pub mod china;
 pub mod client_addr;
 pub mod config;

@@ -11,6 +11,7 @@ uniffi::setup_scaffolding!("jishi");
 
 mod account;
 mod cancel;
+mod cards;
 mod client;
 mod comments;
 mod error;

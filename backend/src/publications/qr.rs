@@ -9,6 +9,11 @@ use qrcodegen::{QrCode, QrCodeEcc};
 /// An SVG of the QR code of `text` (a URL), or None when it does not fit a
 /// QR code. The SVG holds only shapes: nothing of `text` is in it as text.
 pub fn svg(text: &str) -> Option<String> {
+    svg_labelled(text, "本公示网址的二维码")
+}
+
+/// The QR code of `text` with `label` read out in its place.
+pub fn svg_labelled(text: &str, label: &str) -> Option<String> {
     let qr = QrCode::encode_text(text, QrCodeEcc::Medium).ok()?;
     let border = 2;
     let n = qr.size();
@@ -23,7 +28,7 @@ pub fn svg(text: &str) -> Option<String> {
     }
     Some(format!(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {dim} {dim}\" \
-         shape-rendering=\"crispEdges\" role=\"img\" aria-label=\"本公示网址的二维码\">\
+         shape-rendering=\"crispEdges\" role=\"img\" aria-label=\"{label}\">\
          <rect width=\"{dim}\" height=\"{dim}\" fill=\"#fff\"/><path d=\"{path}\" fill=\"#000\"/></svg>"
     ))
 }

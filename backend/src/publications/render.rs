@@ -112,6 +112,7 @@ impl NoticeLink {
 #[derive(Template)]
 #[template(path = "notices.html")]
 struct NoticesPage<'a> {
+    unit_id: &'a str,
     unit_name: &'a str,
     notices: &'a [NoticeLink],
     frame: &'a NoticeFrame,
@@ -121,16 +122,55 @@ struct NoticesPage<'a> {
 /// `/p/{unit}`: every notice of a unit, newest first, and the posts'
 /// 权力清单 and 责任清单 in force.
 pub fn notices(
+    unit_id: &str,
     unit_name: &str,
     notices: &[NoticeLink],
     frame: &NoticeFrame,
     posts: &[crate::post_lists::BoardPost],
 ) -> Result<String, RenderError> {
     Ok(NoticesPage {
+        unit_id,
         unit_name,
         notices,
         frame,
         posts,
+    }
+    .render()?)
+}
+
+#[derive(Template)]
+#[template(path = "card.html")]
+struct CardPage<'a> {
+    c: &'a crate::cards::CardView,
+    qr_svg: String,
+}
+
+/// `/c/{card}`: a cadre's card, with the QR code of `url` (its address).
+pub fn card(c: &crate::cards::CardView, url: Option<&str>) -> Result<String, RenderError> {
+    let qr_svg = url
+        .and_then(|u| super::qr::svg_labelled(u, "本人亮身份卡片网址的二维码"))
+        .unwrap_or_default();
+    Ok(CardPage { c, qr_svg }.render()?)
+}
+
+#[derive(Template)]
+#[template(path = "cards.html")]
+struct CardsPage<'a> {
+    unit_name: &'a str,
+    unit_id: &'a str,
+    cards: &'a [crate::cards::CardView],
+}
+
+/// `/p/{unit}/cards`: the cards of a unit's people.
+pub fn unit_cards(
+    unit_name: &str,
+    unit_id: &str,
+    cards: &[crate::cards::CardView],
+) -> Result<String, RenderError> {
+    Ok(CardsPage {
+        unit_name,
+        unit_id,
+        cards,
     }
     .render()?)
 }

@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod caller;
+pub mod cards;
 pub mod events;
 pub mod items;
 pub mod ops;

@@ -34,6 +34,8 @@ use crate::state::AppState;
         crate::routes::items::get,
         crate::routes::items::step,
         crate::routes::post_lists::unit_lists,
+        crate::routes::cards::get_mine,
+        crate::routes::cards::put_mine,
     ),
     components(schemas(
         ErrorBody,
@@ -51,7 +53,9 @@ use crate::state::AppState;
         crate::routes::post_lists::UnitPostLists,
         crate::post_lists::PostList,
         crate::post_lists::Entry,
-        crate::post_lists::ListKind
+        crate::post_lists::ListKind,
+        crate::routes::cards::MyCard,
+        crate::routes::cards::CardInput
     ))
 )]
 pub struct ApiDoc;

@@ -396,6 +396,7 @@ pub async fn unit_page(
     .await?;
     let posts = crate::post_lists::board_lists(&state.store, &board).await?;
     Ok(cacheable(render::notices(
+        &board.id,
         &board.name,
         &notices,
         &frame,

@@ -1,7 +1,7 @@
 //! Documents, the change log, per-device sync states, the global change
 //! sequence that device cursors point into, and the read-model tables.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 use sqlx::Row;
@@ -238,6 +238,8 @@ struct CommitRows<'a> {
     nights: Vec<(usize, &'a Night)>,
     tasks: Vec<(usize, &'a Task)>,
     items: Vec<(usize, &'a Item)>,
+    /// (document, status) of the diaries that have one.
+    statuses: Vec<(usize, &'a sync_core::document::Status)>,
     /// Ids of the documents that were stored before: their rows in the
     /// tables above are replaced.
     existed: Vec<String>,
@@ -257,6 +259,7 @@ impl<'a> CommitRows<'a> {
             nights: Vec::new(),
             tasks: Vec::new(),
             items: Vec::new(),
+            statuses: Vec::new(),
             existed: Vec::new(),
             existed_diaries: Vec::new(),
             existed_nights: Vec::new(),
@@ -285,6 +288,9 @@ impl<'a> CommitRows<'a> {
                 Record::Diary(d) => {
                     existed_in(&mut rows.existed_diaries);
                     rows.entries.extend(d.entries.iter().map(|e| (i, e)));
+                    if let Some(s) = &d.status {
+                        rows.statuses.push((i, s));
+                    }
                 }
                 Record::Night(n) => {
                     existed_in(&mut rows.existed_nights);
@@ -738,6 +744,27 @@ impl Store {
                                  ON CONFLICT (doc_id, user_id) DO NOTHING")
                         .bind(&docs[*i].3).bind(user).bind(part).execute(&mut *tx).await?;
                 }
+            }
+            // Where each writer last said they were: the newest status by
+            // its time (never later than now: a phone's clock ahead does
+            // not hold a status on the card), one statement per person.
+            let mut newest: BTreeMap<&str, (usize, &sync_core::document::Status)> = BTreeMap::new();
+            for &(i, s) in &rows.statuses {
+                let owner = owner_of(&all[i].id, &all[i].record);
+                if newest.get(owner).is_none_or(|(_, n)| s.at > n.at) {
+                    newest.insert(owner, (i, s));
+                }
+            }
+            for (owner, (i, s)) in newest {
+                sqlx::query(
+                    "INSERT INTO cadre_status (user_id, kind, village, set_at, doc_id)
+                     VALUES ($1, $2, $3, $4, $5)
+                     ON CONFLICT (user_id) DO UPDATE SET kind = excluded.kind, village = excluded.village,
+                         set_at = excluded.set_at, doc_id = excluded.doc_id
+                     WHERE excluded.set_at >= cadre_status.set_at")
+                    .bind(owner).bind(s.kind.as_str()).bind(s.village.as_deref().unwrap_or(""))
+                    .bind(s.at.min(now)).bind(&docs[i].3)
+                    .execute(&mut *tx).await?;
             }
             self.faults.at(CommitStep::AfterProjections)?;
 

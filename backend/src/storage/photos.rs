@@ -112,6 +112,7 @@ impl Store {
              AND NOT EXISTS (SELECT 1 FROM photo_refs r WHERE r.sha256 = b.sha256)
              AND NOT EXISTS (SELECT 1 FROM publication_photos pp WHERE pp.sha256 = b.sha256)
              AND NOT EXISTS (SELECT 1 FROM publication_version_photos vp WHERE vp.sha256 = b.sha256)
+             AND NOT EXISTS (SELECT 1 FROM cards c WHERE c.photo_sha = b.sha256)
              ORDER BY b.sha256")
             .bind(before_ms).fetch_all(p).await)?;
         Ok(rows)
@@ -126,7 +127,8 @@ impl Store {
             let n = sqlx::query(
                 "DELETE FROM blobs WHERE sha256 = $1 AND NOT EXISTS (SELECT 1 FROM photo_refs r WHERE r.sha256 = $1)
                  AND NOT EXISTS (SELECT 1 FROM publication_photos pp WHERE pp.sha256 = $1)
-                 AND NOT EXISTS (SELECT 1 FROM publication_version_photos vp WHERE vp.sha256 = $1)")
+                 AND NOT EXISTS (SELECT 1 FROM publication_version_photos vp WHERE vp.sha256 = $1)
+                 AND NOT EXISTS (SELECT 1 FROM cards c WHERE c.photo_sha = $1)")
                 .bind(sha).execute(&mut *tx).await?.rows_affected();
             if n > 0 {
                 sqlx::query("DELETE FROM blob_uploaders WHERE sha256 = $1")

@@ -288,6 +288,22 @@ const MATRIX: &[Row] = &[
         guessed                                 403   404   404   404   login login login" },
     Row { route: "GET /web/units/{unit}/items/{month}", table: WEB_READ },
     Row { route: "GET /web/units/{unit}/items/{month}/export.xlsx", table: WEB_READ },
+    // ---- 亮身份 (issue 27, point 1): every cadre's card is public;
+    // `foreign` is another county's cadre's, `guessed` no card's id.
+    Row { route: "GET /c/{card}", table: PUBLIC_CARD },
+    Row { route: "GET /api/v1/cards/{card}", table: PUBLIC_CARD },
+    Row { route: "GET /c/{card}/photo", table: "
+        mine                                    200   200   200   200   200   200   200
+        guessed                                 404   404   404   404   404   404   404" },
+    Row { route: "GET /p/{unit}/cards", table: "
+        mine                                    200   200   200   200   200   200   200
+        foreign                                 200   200   200   200   200   200   200
+        guessed                                 404   404   404   404   404   404   404" },
+    // Only those who have a card (cadres and leaders) read and set theirs.
+    Row { route: "GET /api/v1/me/card", table: "
+        mine                                    200   200   403   403   401   401   401" },
+    Row { route: "PUT /api/v1/me/card", table: "
+        mine                                    200   200   403   403   401   401   401" },
     // ---- the county calendar (issue 27, point 4): read by everyone on
     // the web pages, changed only by an admin of a top unit; a refused
     // change stores nothing.
@@ -401,6 +417,13 @@ const WEB_LIST_SAVE: &str = "
 #[rustfmt::skip]
 const OPEN: &str = "
         mine                                    200   200   200   200   200   200   200";
+
+/// A public card.
+#[rustfmt::skip]
+const PUBLIC_CARD: &str = "
+        mine                                    200   200   200   200   200   200   200
+        foreign                                 200   200   200   200   200   200   200
+        guessed                                 404   404   404   404   404   404   404";
 
 /// Rows a GET route answers for HEAD too (axum does): not in the router's
 /// source under their own name.
@@ -814,6 +837,9 @@ struct World {
     /// (responsible person, item id): an item issued to each person a
     /// case asks for.
     items: Vec<(&'static str, String)>,
+    /// The public card ids of u1 (with a photo) and of u3 (another
+    /// county's).
+    cards: [String; 2],
 }
 
 /// Who issues the item of each person the cases ask for: someone over
@@ -1013,12 +1039,20 @@ impl World {
                 .unwrap();
         }
 
+        // 亮身份 cards: u1's with a photo of theirs, u3's.
+        let u1_card = store
+            .set_card("u1", "0736-1234567", Some(&sha(&photo("u1", true))))
+            .await
+            .unwrap();
+        let u3_card = store.card_of("u3").await.unwrap();
+
         let mut world = World {
             app,
             http,
             people: Vec::new(),
             no_photo: sha(b"authz: a photo nobody took"),
             items,
+            cards: [u1_card.card_id, u3_card.card_id],
         };
         for role in ROLES {
             let user = role.user();
@@ -1496,6 +1530,36 @@ impl World {
                 };
                 req.path = format!("/p/t1/{WEEK}/photos/{shown}");
                 req.publication_of = Some("t1");
+            }
+            "/c/{card}" | "/api/v1/cards/{card}" | "/c/{card}/photo" => {
+                let (card, board) = match case {
+                    Case::Mine => (self.cards[0].as_str(), "t1"),
+                    Case::Foreign => (self.cards[1].as_str(), "t3"),
+                    _ => ("00000000deadbeef", "t1"),
+                };
+                req.path = template.replace("{card}", card);
+                if template != "/c/{card}/photo" {
+                    req.shows = shows(name(if case == Case::Foreign { "u3" } else { "u1" }));
+                }
+                req.publication_of = Some(board);
+            }
+            "/p/{unit}/cards" => {
+                let unit = match case {
+                    Case::Mine => "t1",
+                    Case::Foreign => "t3",
+                    _ => NO_UNIT,
+                };
+                req.path = template.replace("{unit}", unit);
+                req.shows = shows(name(if case == Case::Foreign { "u3" } else { "u1" }));
+                req.publication_of = Some(unit);
+            }
+            "/api/v1/me/card" => {
+                if method == "PUT" {
+                    req.json = Some(json!({ "phone": "0736-7654321" }));
+                    req.shows = shows("0736-7654321");
+                } else {
+                    req.shows = shows("card_id");
+                }
             }
             "/healthz" => req.shows = shows("ok"),
             "/metrics" => {}

@@ -12,6 +12,7 @@ mod authz;
 mod backup;
 mod badnet;
 mod calendar;
+mod cards;
 mod crashpoints;
 mod demo;
 mod events;
