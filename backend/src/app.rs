@@ -128,7 +128,8 @@ pub fn router(state: AppState) -> Router {
         .route("/c/{card}", get(routes::cards::card_page))
         .route("/c/{card}/photo", get(routes::cards::card_photo))
         .route("/api/v1/cards/{card}", get(routes::cards::card_json))
-        .route("/p/{unit}/cards", get(routes::cards::unit_cards_page));
+        .route("/p/{unit}/cards", get(routes::cards::unit_cards_page))
+        .route("/p/{unit}/cards/print", get(routes::cards::print_page));
     Router::new()
         .merge(api)
         .merge(public)

@@ -38,6 +38,11 @@ if [ ! -f "$TOOLS/node_modules/playwright-core/package.json" ] ||
   mkdir -p "$TOOLS"
   npm install --prefix "$TOOLS" --no-audit --no-fund --loglevel=error "playwright-core@$PW_VERSION" >&2
 fi
+# QR codes read back from the printed pages.
+if [ ! -f "$TOOLS/node_modules/jsqr/package.json" ] || [ ! -f "$TOOLS/node_modules/pngjs/package.json" ]; then
+  log "installing jsqr and pngjs (npm) into $TOOLS"
+  npm install --prefix "$TOOLS" --no-audit --no-fund --loglevel=error "jsqr@1.4.0" "pngjs@7.0.0" >&2
+fi
 
 . tests/demo-server.sh
 demo_binary

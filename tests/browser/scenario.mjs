@@ -10,6 +10,8 @@
 import { chromium } from 'playwright-core';
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import jsQR from 'jsqr';
+import { PNG } from 'pngjs';
 
 const [base, login, password, publication, month, shots, big] = process.argv.slice(2);
 if (!shots || !big) {
@@ -305,6 +307,32 @@ try {
   assert.equal(pages(ledgerPdf), 1, 'the month\'s 台账 prints on one A4 page');
   writeFileSync(`${shots}/12-ledger.pdf`, ledgerPdf);
   await page.emulateMedia({ media: 'screen' });
+
+  step('一牌一卡 of the 40-cadre township: a plate each, then four sheets of ten cards');
+  const bigUnit = big.split('/')[2];
+  const printer = await browser.newPage({ viewport: { width: 900, height: 1200 }, deviceScaleFactor: 3, locale: 'zh-CN' });
+  const printed = await printer.goto(`${base}/p/${bigUnit}/cards/print`);
+  assert.equal(printed.status(), 200);
+  assert.equal(await printer.locator('section.plate').count(), 40);
+  await printer.emulateMedia({ media: 'print' });
+  const printPdf = await printer.pdf({ preferCSSPageSize: true, printBackground: true });
+  writeFileSync(`${shots}/13-cards-print.pdf`, printPdf);
+  assert.equal(pages(printPdf), 40 + 4, 'forty A4 plates and four A4 sheets of contact cards');
+  await printer.emulateMedia({ media: 'screen' });
+  await printer.screenshot({ path: `${shots}/13-cards-print.png`, clip: { x: 0, y: 0, width: 900, height: 1200 } });
+  for (const sel of ['section.plate .qr', 'section.sheet .card .qr']) {
+    const qr = printer.locator(sel).last();
+    const img = PNG.sync.read(await qr.screenshot());
+    const code = jsQR(new Uint8ClampedArray(img.data), img.width, img.height);
+    assert.ok(code, `the QR code of ${sel} decodes`);
+    const card = await qr.locator('xpath=ancestor::*[@data-card][1]').getAttribute('data-card');
+    assert.ok(code.data.endsWith(`/c/${card}`), `${sel} leads to its card: ${code.data}`);
+    const opened = await printer.goto(code.data.replace(/^https?:\/\/[^/]+/, base));
+    assert.equal(opened.status(), 200);
+    assert.match(await printer.locator('#name').innerText(), /干部\d\d号/);
+    await printer.goBack();
+  }
+  await printer.close();
 
   assert.deepEqual(errors, [], 'no script errors on the pages');
   step('all checks passed');

@@ -3,7 +3,7 @@
 //! and a unit's cards (`/p/{unit}/cards`). For the cadre's phone: their
 //! own card's address and settings (`/api/v1/me/card`).
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -114,6 +114,35 @@ pub async fn unit_cards_page(
         .ok_or(ApiError::NotFound)?;
     let list = cards::unit_cards(&state.store, &unit.id, crate::storage::now_ms()).await?;
     Ok(page(render::unit_cards(&unit.name, &unit.id, &list)?))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct PrintQuery {
+    /// The door plates' paper: `a4` (default) or `a5`.
+    size: Option<String>,
+}
+
+/// `GET /p/{unit}/cards/print[?size=a5]`: 一牌一卡 of a unit's people,
+/// ready to print: a door plate each, then contact cards ten to a sheet.
+pub async fn print_page(
+    State(state): State<AppState>,
+    Path(unit_id): Path<String>,
+    Query(q): Query<PrintQuery>,
+    headers: HeaderMap,
+) -> Result<Response, PageError> {
+    let size = cards::print::PlateSize::parse(q.size.as_deref())
+        .ok_or_else(|| ApiError::bad_request("bad_size", "the plates are printed on a4 or a5"))?;
+    let unit = state
+        .store
+        .unit(&unit_id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    let list = cards::unit_cards(&state.store, &unit.id, crate::storage::now_ms()).await?;
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
+    let origin = qr::origin(state.config.public_url.as_deref(), host);
+    let people = cards::print::printed(&list, origin.as_deref());
+    let html = cards::print::render(&unit.name, &people, size).map_err(ApiError::internal)?;
+    Ok(page(html))
 }
 
 /// The caller's card, as their phone shows and shares it.

@@ -295,6 +295,10 @@ const MATRIX: &[Row] = &[
     Row { route: "GET /c/{card}/photo", table: "
         mine                                    200   200   200   200   200   200   200
         guessed                                 404   404   404   404   404   404   404" },
+    Row { route: "GET /p/{unit}/cards/print", table: "
+        mine                                    200   200   200   200   200   200   200
+        foreign                                 200   200   200   200   200   200   200
+        guessed                                 404   404   404   404   404   404   404" },
     Row { route: "GET /p/{unit}/cards", table: "
         mine                                    200   200   200   200   200   200   200
         foreign                                 200   200   200   200   200   200   200
@@ -1543,7 +1547,7 @@ impl World {
                 }
                 req.publication_of = Some(board);
             }
-            "/p/{unit}/cards" => {
+            "/p/{unit}/cards" | "/p/{unit}/cards/print" => {
                 let unit = match case {
                     Case::Mine => "t1",
                     Case::Foreign => "t3",

@@ -277,6 +277,39 @@ async fn cards_in_public(db: Db) {
     );
     assert!(get_text(&app, "/p/t1").await.1.contains("/p/t1/cards"));
 
+    // 一牌一卡: a plate per person, then contact cards ten to a sheet,
+    // each with its QR code; the plates' paper is A4 or A5.
+    let people = get_text(&app, "/p/t1/cards")
+        .await
+        .1
+        .matches("class=\"person\"")
+        .count();
+    assert!(people >= 2, "u1 and l1 at least");
+    let (status, print) = get_text(&app, "/p/t1/cards/print").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(print.matches("<section class=\"plate\"").count(), people);
+    assert_eq!(
+        print.matches("<section class=\"sheet\"").count(),
+        people.div_ceil(10)
+    );
+    assert_eq!(print.matches("class=\"card\"").count(), people);
+    assert_eq!(
+        print.matches("<svg").count(),
+        2 * people,
+        "a QR code on each plate and card"
+    );
+    assert!(print.contains("@page plate { size: A4"));
+    let (_, a5) = get_text(&app, "/p/t1/cards/print?size=a5").await;
+    assert!(a5.contains("@page plate { size: A5"));
+    assert_eq!(
+        get_text(&app, "/p/t1/cards/print?size=letter").await.0,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        get_text(&app, "/p/t9/cards/print").await.0,
+        StatusCode::NOT_FOUND
+    );
+
     // Only cadres and leaders; a disabled person's card is gone.
     let s1 = app.login("s1", "web-s1", &[]).await;
     assert_eq!(app.get("/api/v1/me/card", &s1.access).await.0, 403);

@@ -11,6 +11,8 @@
 //! who are not disabled have a public card; any other id answers as one
 //! that does not exist.
 
+pub mod print;
+
 use sync_core::document::StatusKind;
 use sync_core::Role;
 
