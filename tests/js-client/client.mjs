@@ -360,4 +360,44 @@ for (const [what, mutate, says] of [
 }
 const after = await sync([itemId]);
 check(after.length === 0, `the copy held before the refusals syncs cleanly (${JSON.stringify(after)})`);
+// 8. Where the cadre is (docs/sync-protocol.md, `status`): a map made anew
+// on today's diary, shown on the public card by the village's name.
+const me = await json("/api/v1/me", undefined, session.access_token);
+const card = await json("/api/v1/me/card", undefined, session.access_token);
+docs.set(
+  newDay,
+  A.change(docs.get(newDay), (d) => {
+    d.status = {};
+    d.status.kind = new A.RawString("in_village");
+    d.status.village = new A.RawString(String(me.unit_id));
+    d.status.at = Date.now();
+  }),
+);
+const statusRefusals = await sync([newDay]);
+check(statusRefusals.length === 0, `a status is accepted (${JSON.stringify(statusRefusals)})`);
+const shown = await json(`/api/v1/cards/${card.card_id}`);
+check(
+  shown.status?.kind === "in_village" && shown.status?.label === "下村",
+  `the public card shows the status: ${JSON.stringify(shown.status)}`,
+);
+check(!JSON.stringify(shown).includes(String(me.login)), "the public card does not show the login");
+// A position in the status is refused whole.
+{
+  const good = docs.get(newDay);
+  docs.set(newDay, A.change(A.clone(good, { actor }), (d) => {
+    d.status = {};
+    d.status.kind = new A.RawString("in_village");
+    d.status.lat = 27.5;
+    d.status.at = Date.now();
+  }));
+  const r = await sync([newDay]);
+  check(
+    r.length === 1 && r[0].code === "forbidden_change" && /status\/lat/.test(r[0].text),
+    `a position in the status is refused: ${r[0]?.code}: ${r[0]?.text}`,
+  );
+  docs.set(newDay, good);
+  states.delete(newDay);
+  const again = await sync([newDay]);
+  check(again.length === 0, `the diary held before syncs cleanly (${JSON.stringify(again)})`);
+}
 console.log("the JS client followed the protocol document: accepted");
