@@ -186,7 +186,15 @@ impl JishiClient {
             }
             other => other,
         };
-        let body = answer.map_err(from_http)?;
+        let body = answer.map_err(|e| match e {
+            // The server's rule for a phone to publish, named as a field.
+            HttpError::Status {
+                status: 400,
+                code,
+                message,
+            } => JishiError::invalid_as("phone", &code, message),
+            other => from_http(other),
+        })?;
         serde_json::from_slice(&body).map_err(|e| bad_reply("card", e))
     }
 }

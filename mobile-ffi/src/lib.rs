@@ -32,6 +32,7 @@ mod types;
 mod wipe;
 
 pub use cancel::CancelToken;
+pub use cards::{MyCard, StatusView, Whereabouts};
 pub use client::{JishiClient, LOCK_FILE, REPLICA_FILE};
 pub use error::JishiError;
 pub use items::{ItemStepAction, ItemStepView, ItemView};

@@ -2762,3 +2762,60 @@ fn an_item_issued_on_the_server_is_worked_on_the_phone_and_closed_by_its_issuer(
         vec![ItemStepAction::Progress, ItemStepAction::RequestClose]
     );
 }
+
+/// 亮身份 on the phone: where I am is set offline on today's diary (下村
+/// names the village; others do not), read back, synced, and shown on my
+/// public card with the village's name; my card's address and phone are
+/// read and set online, a bad phone refused as a validation error.
+#[test]
+fn my_status_is_set_offline_and_shows_on_my_card() {
+    let server = start(|_| {});
+    let dir = tempfile::tempdir().unwrap();
+    let a = open(dir.path(), &server.url);
+    a.sign_in("u1", PASSWORD, "p").unwrap();
+    assert_eq!(a.my_status().unwrap(), None);
+    assert_eq!(
+        field_of(a.set_my_status(Whereabouts::InVillage, None).unwrap_err()),
+        "village"
+    );
+    assert_eq!(
+        field_of(
+            a.set_my_status(Whereabouts::Meeting, Some(county::VILLAGE.into()))
+                .unwrap_err()
+        ),
+        "village"
+    );
+    a.set_my_status(Whereabouts::InVillage, Some(county::VILLAGE.into()))
+        .unwrap();
+    let mine = a.my_status().unwrap().unwrap();
+    assert_eq!(
+        (mine.kind, mine.village.as_deref(), mine.date.clone()),
+        (Whereabouts::InVillage, Some(county::VILLAGE), a.today())
+    );
+    wait(a.clone().sync(Some(SyncOptions::default()), None, None)).unwrap();
+
+    let card = wait(a.clone().my_card(None)).unwrap();
+    assert_eq!(card.phone, "");
+    let url = card.url.clone().unwrap();
+    assert!(url.ends_with(&format!("/c/{}", card.card_id)), "{url}");
+    let page = server.block_on(async {
+        reqwest::get(format!("{}/c/{}", server.url, card.card_id))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    });
+    assert!(page.contains("下村：") && page.contains("更新"), "{page}");
+
+    let set = wait(a.clone().set_my_card_phone("0736-1234567".into(), None)).unwrap();
+    assert_eq!(
+        (set.phone.as_str(), &set.card_id),
+        ("0736-1234567", &card.card_id)
+    );
+    assert_eq!(
+        field_of(wait(a.clone().set_my_card_phone("call me".into(), None)).unwrap_err()),
+        "phone"
+    );
+    assert_eq!(wait(a.clone().my_card(None)).unwrap().phone, "0736-1234567");
+}
