@@ -1,9 +1,10 @@
-//! The county's working-day calendar: Monday to Friday are working days,
-//! except the holidays (节假日) admins enter, and a weekend day is one when
-//! admins make it a make-up working day (调休上班). Every count of working
-//! days reads it: a 督办 时限 given in working days, a complaint's three
-//! working days, the weekly filing rate (a day off is not a missing
-//! record), the first workday the month-start notice waits for.
+//! Each county's working-day calendar: Monday to Friday are working days,
+//! except the holidays (节假日) the county's admins enter, and a weekend day
+//! is one when they make it a make-up working day (调休上班). Every count of
+//! working days reads the calendar of the county concerned (the top unit
+//! above the unit): a 督办 时限 given in working days, the weekly filing
+//! rate (a day off is not a missing record), the first workday the
+//! month-start notice waits for.
 //!
 //! The calendar is read from the database each time it is needed (a few
 //! dozen rows a year), so every instance counts with the same days the
@@ -104,10 +105,19 @@ impl Calendar {
         }
     }
 
-    /// The calendar as the database holds it now.
-    pub async fn load(store: &Store) -> Result<Self, StoreError> {
+    /// The calendar of the county above `unit_id` (weekdays only when the
+    /// unit is unknown).
+    pub async fn of_unit(store: &Store, unit_id: &str) -> Result<Self, StoreError> {
+        match county_of(store, unit_id).await? {
+            Some(county) => Self::load(store, &county).await,
+            None => Ok(Self::weekdays()),
+        }
+    }
+
+    /// `county`'s calendar as the database holds it now.
+    pub async fn load(store: &Store, county: &str) -> Result<Self, StoreError> {
         let mut days = BTreeMap::new();
-        for row in store.calendar_days().await? {
+        for row in store.calendar_days(county).await? {
             // The table's CHECK keeps kinds to these two; a day that does
             // not parse was written by hand and is skipped, not fatal.
             match (
@@ -345,9 +355,22 @@ pub struct Keeper<'a> {
     pub via: &'a str,
 }
 
-/// Apply `change`: every day of its range is set at once, and kept in the
-/// calendar's history.
-pub async fn apply(store: &Store, change: &Change, by: Keeper<'_>) -> Result<i64, CalendarError> {
+/// The county of `unit_id`: the top unit above it (itself if it is one).
+pub async fn county_of(store: &Store, unit_id: &str) -> Result<Option<String>, StoreError> {
+    Ok(store
+        .unit(unit_id)
+        .await?
+        .and_then(|u| u.path.split('/').find(|s| !s.is_empty()).map(str::to_owned)))
+}
+
+/// Apply `change` to `county`'s calendar: every day of its range is set
+/// at once, and kept in the calendar's history.
+pub async fn apply(
+    store: &Store,
+    county: &str,
+    change: &Change,
+    by: Keeper<'_>,
+) -> Result<i64, CalendarError> {
     change.check()?;
     let days: Vec<String> = change
         .days()
@@ -358,22 +381,34 @@ pub async fn apply(store: &Store, change: &Change, by: Keeper<'_>) -> Result<i64
         Setting::Day(_) => change.name.as_str(),
     };
     Ok(store
-        .set_calendar_days(&days, change.setting.as_str(), name, by.user_id, by.via)
+        .set_calendar_days(
+            county,
+            &days,
+            change.setting.as_str(),
+            name,
+            by.user_id,
+            by.via,
+        )
         .await?)
 }
 
-/// May `user` keep the calendar: an admin whose scope is a top unit.
-pub async fn may_keep(store: &Store, user: &crate::storage::User) -> Result<bool, StoreError> {
+/// The county whose calendar `user` keeps: an admin's whose scope is a
+/// top unit (a county); none for anyone else.
+pub async fn kept_by(
+    store: &Store,
+    user: &crate::storage::User,
+) -> Result<Option<String>, StoreError> {
     if user.role != sync_core::Role::Admin {
-        return Ok(false);
+        return Ok(None);
     }
     let Some(scope) = &user.scope_unit_id else {
-        return Ok(false);
+        return Ok(None);
     };
     Ok(store
         .unit(scope)
         .await?
-        .is_some_and(|u| u.parent_id.is_none()))
+        .filter(|u| u.parent_id.is_none())
+        .map(|u| u.id))
 }
 
 /// A change as the history shows it.

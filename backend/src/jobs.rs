@@ -62,20 +62,35 @@ pub fn due_periods(
     periods
 }
 
+/// The notices due at `now` in each county (a top unit), by its calendar.
+async fn due_by_county(
+    state: &AppState,
+    now: chrono::DateTime<chrono::FixedOffset>,
+) -> Result<std::collections::HashMap<String, Vec<Period>>, crate::storage::StoreError> {
+    let mut out = std::collections::HashMap::new();
+    for unit in state.store.units().await? {
+        if unit.parent_id.is_none() {
+            let calendar = crate::calendar::Calendar::load(&state.store, &unit.id).await?;
+            out.insert(unit.id, due_periods(&state.config, &calendar, now));
+        }
+    }
+    Ok(out)
+}
+
 /// One round of the scheduled task at `now`: make every notice due
 /// (`due_periods`) of every publishing unit that has none and publishes by
 /// itself (a unit whose leader approves it waits for him). Returns how
 /// many it made.
 pub async fn publish_due(state: &AppState, now: chrono::DateTime<chrono::FixedOffset>) -> usize {
-    let calendar = match crate::calendar::Calendar::load(&state.store).await {
-        Ok(c) => c,
+    // What is due in each county, by its calendar.
+    let due = match due_by_county(state, now).await {
+        Ok(d) => d,
         Err(e) => {
-            tracing::warn!(error = %e, "cannot read the calendar");
+            tracing::warn!(error = %e, "cannot read the counties' calendars");
             return 0;
         }
     };
-    let periods = due_periods(&state.config, &calendar, now);
-    if periods.is_empty() {
+    if due.values().all(Vec::is_empty) {
         return 0;
     }
     // Another instance on the same database is doing it.
@@ -100,7 +115,15 @@ pub async fn publish_due(state: &AppState, now: chrono::DateTime<chrono::FixedOf
     };
     let mut made = 0;
     for unit in units {
-        for &period in &periods {
+        let county = match crate::calendar::county_of(&state.store, &unit).await {
+            Ok(c) => c.unwrap_or_default(),
+            Err(e) => {
+                tracing::warn!(unit, error = %e, "cannot find the unit's county");
+                continue;
+            }
+        };
+        let periods = due.get(&county).map_or(&[][..], Vec::as_slice);
+        for &period in periods {
             use crate::publications::Published;
             match crate::publications::publish_unless_approval(state, &unit, period).await {
                 Ok(Published::Done(_, true)) => made += 1,

@@ -261,9 +261,12 @@ enum CalendarCommand {
         /// The first day, YYYY-MM-DD.
         #[arg(long)]
         from: String,
-        /// The last day (inclusive), at most 31 days after --from.
+        /// The last day (inclusive); a change covers at most 31 days.
         #[arg(long, default_value = "")]
         to: String,
+        /// The county (a top unit's id); may be left out when there is one.
+        #[arg(long)]
+        county: Option<String>,
         /// holiday, workday or normal.
         #[arg(long)]
         kind: String,
@@ -280,6 +283,9 @@ enum CalendarCommand {
         /// The year (this year if left out).
         #[arg(long)]
         year: Option<i32>,
+        /// The county (a top unit's id); may be left out when there is one.
+        #[arg(long)]
+        county: Option<String>,
     },
 }
 
@@ -521,20 +527,23 @@ async fn publish_cli(
     unit: Option<String>,
 ) -> anyhow::Result<()> {
     let state = backend::state::AppState::new(load_config(common, None)?).await?;
-    let calendar = backend::calendar::Calendar::load(&state.store).await?;
-    let due = period.due_ms(&state.config, &calendar);
-    if backend::storage::now_ms() < due {
-        let at = backend::china::at_ms(due)
-            .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
-            .unwrap_or_default();
-        anyhow::bail!(
-            "{period} is not due until {at} (China time): a week is published from the Monday after it at the publish hour, a month's commitments from its first workday, its month-end notice after the review deadline"
-        );
-    }
     let units = match unit {
         Some(u) => vec![u],
         None => state.store.publishing_units().await?,
     };
+    // Due by each unit's county calendar; checked for all before any is made.
+    for unit in &units {
+        let calendar = backend::calendar::Calendar::of_unit(&state.store, unit).await?;
+        let due = period.due_ms(&state.config, &calendar);
+        if backend::storage::now_ms() < due {
+            let at = backend::china::at_ms(due)
+                .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
+                .unwrap_or_default();
+            anyhow::bail!(
+                "{period} is not due until {at} (China time) for {unit}: a week is published from the Monday after it at the publish hour, a month's commitments from its first workday (by the county calendar), its month-end notice after the review deadline"
+            );
+        }
+    }
     let total = units.len();
     for (i, unit) in units.iter().enumerate() {
         use backend::publications::Published;
@@ -717,6 +726,35 @@ async fn import_roster(store: &Store, path: &std::path::Path, dry_run: bool) -> 
     Ok(())
 }
 
+/// The county a calendar command is for: `--county`, a top unit; or the
+/// only top unit there is.
+async fn the_county(store: &Store, county: Option<String>) -> anyhow::Result<String> {
+    let mut tops: Vec<String> = store
+        .units()
+        .await?
+        .into_iter()
+        .filter(|u| u.parent_id.is_none())
+        .map(|u| u.id)
+        .collect();
+    match county {
+        Some(c) if tops.contains(&c) => Ok(c),
+        Some(c) => anyhow::bail!(
+            "--county {c} is not a county (a top unit): the top units are {}",
+            tops.join(", ")
+        ),
+        None if tops.len() == 1 => Ok(tops.swap_remove(0)),
+        None if tops.is_empty() => {
+            anyhow::bail!(
+                "there is no unit yet: create the county first (`jishi admin create-unit`)"
+            )
+        }
+        None => anyhow::bail!(
+            "there are several counties ({}): name one with --county",
+            tops.join(", ")
+        ),
+    }
+}
+
 /// `jishi admin calendar set | show`.
 async fn calendar_command(store: &Store, cmd: CalendarCommand) -> anyhow::Result<()> {
     use backend::calendar::{self, Change, Keeper};
@@ -725,10 +763,12 @@ async fn calendar_command(store: &Store, cmd: CalendarCommand) -> anyhow::Result
         CalendarCommand::Set {
             from,
             to,
+            county,
             kind,
             name,
             by,
         } => {
+            let county = the_county(store, county).await?;
             let change = Change::parse(&from, &to, &kind, &name).context("nothing was changed")?;
             if let Some(by) = &by {
                 if store.user(by).await?.is_none() {
@@ -739,7 +779,7 @@ async fn calendar_command(store: &Store, cmd: CalendarCommand) -> anyhow::Result
                 user_id: by.as_deref().unwrap_or(""),
                 via: "cli",
             };
-            calendar::apply(store, &change, keeper)
+            calendar::apply(store, &county, &change, keeper)
                 .await
                 .context("nothing was changed")?;
             let days = (change.to - change.from).num_days() + 1;
@@ -756,11 +796,12 @@ async fn calendar_command(store: &Store, cmd: CalendarCommand) -> anyhow::Result
                 }
             );
         }
-        CalendarCommand::Show { year } => {
+        CalendarCommand::Show { year, county } => {
+            let county = the_county(store, county).await?;
             let year = year.unwrap_or_else(|| backend::policy::local_today().year());
             let prefix = format!("{year}-");
             let mut any = false;
-            for r in store.calendar_days().await? {
+            for r in store.calendar_days(&county).await? {
                 if !r.day.starts_with(&prefix) {
                     continue;
                 }
@@ -776,7 +817,7 @@ async fn calendar_command(store: &Store, cmd: CalendarCommand) -> anyhow::Result
                      working day. Add them with `jishi admin calendar set`"
                 );
             }
-            let changes = store.calendar_changes(10).await?;
+            let changes = store.calendar_changes(&county, 10).await?;
             if !changes.is_empty() {
                 println!("# latest changes");
                 for c in changes {

@@ -155,6 +155,25 @@ async fn calendar_on_the_command_line(db: Option<String>) {
         let err = fails(calendar(&data, db, &[&["set"][..], &args].concat()));
         assert!(err.contains(says), "{args:?}: {err}");
     }
+    let err = fails(calendar(
+        &data,
+        db,
+        &[
+            "set",
+            "--from",
+            "2026-10-12",
+            "--kind",
+            "holiday",
+            "--name",
+            "节",
+            "--county",
+            "t1",
+        ],
+    ));
+    assert!(
+        err.contains("--county t1 is not a county") && err.contains("c1"),
+        "{err}"
+    );
     assert_eq!(show(), shown, "nothing changed");
 
     // Back to normal: the day leaves the calendar, the change stays.
@@ -167,7 +186,7 @@ async fn calendar_on_the_command_line(db: Option<String>) {
     assert!(!after.contains("2026-10-08\tThu"), "{after}");
     assert!(after.contains("2026-10-08 → 恢复按星期"), "{after}");
     let store = backend::storage::Store::open(db, &data).await.unwrap();
-    let cal = backend::calendar::Calendar::load(&store).await.unwrap();
+    let cal = backend::calendar::Calendar::load(&store, "c1").await.unwrap();
     let day = |s: &str| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
     // Wednesday 09-30 + 3 working days: 10-08 (worked again), Friday
     // 10-09, Saturday 10-10 (made up).

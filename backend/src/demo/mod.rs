@@ -232,9 +232,9 @@ pub async fn populate(
     let total = units.len() * weeks.len();
     step(3, label, 0, total);
     let mut links = Vec::new();
-    let calendar = crate::calendar::Calendar::load(store).await?;
     for week in weeks {
         for unit in &units {
+            let calendar = crate::calendar::Calendar::of_unit(store, unit).await?;
             let (row, _) = publications::publish_week(store, unit, week, &calendar)
                 .await
                 .with_context(|| format!("publishing {unit} for {week}"))?;

@@ -307,7 +307,7 @@ pub async fn issue(
             sync_core::ids::Period::parse_day(d).map_err(|e| invalid("bad_due", e.to_string()))?
         }
         (None, Some(n)) if (1..=MAX_WORKDAYS).contains(&n) => {
-            crate::calendar::Calendar::load(&state.store)
+            crate::calendar::Calendar::of_unit(&state.store, &caller.user.unit_id)
                 .await?
                 .add_workdays(today, n)
         }

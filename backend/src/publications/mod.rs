@@ -249,7 +249,7 @@ pub async fn make(
 ) -> Result<Made, PublishError> {
     match period {
         Period::Week(w) => {
-            let calendar = Calendar::load(&state.store).await?;
+            let calendar = Calendar::of_unit(&state.store, unit_id).await?;
             Ok(Made::Week(
                 draft(&state.store, unit_id, w, &calendar, now_ms).await?,
             ))

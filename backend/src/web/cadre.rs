@@ -270,7 +270,7 @@ pub async fn timeline(
         by_date.insert(d.date, view);
     }
     // Workdays before today with no record at all.
-    let calendar = Calendar::load(&state.store).await?;
+    let calendar = Calendar::of_unit(&state.store, &person.unit_id).await?;
     let mut d = from;
     while d <= to && d < today {
         if calendar.is_workday(d) {

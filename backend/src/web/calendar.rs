@@ -1,7 +1,8 @@
 //! The county calendar on the web pages (`/web/calendar`): a year's
-//! holidays and make-up working days and the latest changes, for everyone
-//! logged in; a form to change them for the admins who keep it (an admin
-//! of a top unit). A refused change shows the form again as typed.
+//! holidays and make-up working days of the caller's county and its latest
+//! changes, for everyone logged in; a form to change them for the admins
+//! who keep it (an admin of the county, a top unit). A refused change
+//! shows the form again as typed.
 
 use std::collections::HashMap;
 
@@ -71,6 +72,15 @@ fn weekday_zh(d: NaiveDate) -> &'static str {
         [d.weekday().num_days_from_monday() as usize]
 }
 
+/// The county whose calendar `user` sees: that of the unit they oversee,
+/// else of their own.
+async fn caller_county(state: &AppState, user: &crate::storage::User) -> Result<String, WebError> {
+    let unit = user.scope_unit_id.as_deref().unwrap_or(&user.unit_id);
+    calendar::county_of(&state.store, unit)
+        .await?
+        .ok_or(WebError::NotFound)
+}
+
 async fn page(
     state: &AppState,
     caller: &WebCaller,
@@ -80,10 +90,11 @@ async fn page(
     status: StatusCode,
 ) -> Result<Response, WebError> {
     let user = &caller.0.user;
+    let county = caller_county(state, user).await?;
     let prefix = format!("{year}-");
     let days = state
         .store
-        .calendar_days()
+        .calendar_days(&county)
         .await?
         .into_iter()
         .filter(|r| r.day.starts_with(&prefix))
@@ -96,7 +107,7 @@ async fn page(
         .collect();
     let mut names: HashMap<String, String> = HashMap::new();
     let mut changes = Vec::new();
-    for c in state.store.calendar_changes(CHANGES_SHOWN).await? {
+    for c in state.store.calendar_changes(&county, CHANGES_SHOWN).await? {
         let by = if c.set_by.is_empty() {
             "命令行".to_owned()
         } else {
@@ -126,7 +137,7 @@ async fn page(
         year,
         days,
         changes,
-        keeper: calendar::may_keep(&state.store, user).await?,
+        keeper: calendar::kept_by(&state.store, user).await?.is_some(),
         form,
         message,
     }
@@ -148,7 +159,10 @@ pub async fn show(
         Some(_) => return Err(WebError::Invalid("年份应在 2000 至 2200 之间。".into())),
         None => china_today().year(),
     };
-    let message = q.saved.map(|d| format!("已保存：{d} 起的安排。"));
+    let message = q
+        .saved
+        .and_then(|d| sync_core::ids::Period::parse_day(&d).ok())
+        .map(|d| format!("已保存：{d} 起的安排。"));
     page(
         &state,
         &caller,
@@ -168,11 +182,11 @@ pub async fn save(
     form: Result<Form<ChangeForm>, FormRejection>,
 ) -> Result<Response, WebError> {
     let user = &caller.0.user;
-    if !calendar::may_keep(&state.store, user).await? {
+    let Some(county) = calendar::kept_by(&state.store, user).await? else {
         return Err(WebError::Forbidden(
             CalendarError::Forbidden.zh().unwrap_or_default(),
         ));
-    }
+    };
     let Form(form) = form.map_err(|_| WebError::Invalid("表单不完整，请重新填写。".into()))?;
     let year = sync_core::ids::Period::parse_day(form.from.trim())
         .map_or_else(|_| china_today().year(), |d| d.year());
@@ -183,7 +197,7 @@ pub async fn save(
                 user_id: &user.id,
                 via: "web",
             };
-            calendar::apply(&state.store, &change, keeper)
+            calendar::apply(&state.store, &county, &change, keeper)
                 .await
                 .map(|_| change)
         }

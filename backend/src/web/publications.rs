@@ -43,8 +43,8 @@ fn may_publish(caller: &WebCaller) -> bool {
 /// (`Period::due_ms`): a week from the Monday after it at the publish hour
 /// (records synced on Monday morning make it in), a month's start on its
 /// first workday, its end after the review deadline.
-async fn due(state: &AppState, period: Period) -> Result<bool, WebError> {
-    let calendar = Calendar::load(&state.store).await?;
+async fn due(state: &AppState, unit_id: &str, period: Period) -> Result<bool, WebError> {
+    let calendar = Calendar::of_unit(&state.store, unit_id).await?;
     Ok(china_now().timestamp_millis() >= period.due_ms(&state.config, &calendar))
 }
 
@@ -143,7 +143,7 @@ pub async fn preview(
         .await
         .map_err(WebError::internal)?;
     let ended = ended(week, now.date_naive());
-    let due = due(&state, week).await?;
+    let due = due(&state, &unit.id, week).await?;
     let when = when_due(&state, week);
     let running = match week {
         Period::Week(_) => "预览：这一周还没有结束，内容还会变化。",
@@ -312,7 +312,7 @@ pub async fn publish(
     if !on_approval && !may_publish(&caller) {
         return Err(WebError::Forbidden("公示由督导人员发布。".into()));
     }
-    if !due(&state, week).await? {
+    if !due(&state, &unit.id, week).await? {
         return Err(WebError::Invalid(match week {
             Period::Week(_) => format!(
                 "这一周的公示要到下周一 {}:00 以后才能发布，好让周一早上同步的记录都能收入。",

@@ -47,8 +47,9 @@ async fn rate(
     people: usize,
     week: IsoWeek,
     today: NaiveDate,
+    calendar: &Calendar,
 ) -> Result<(i64, i64), WebError> {
-    let due = due_days(week, today, &Calendar::load(&state.store).await?);
+    let due = due_days(week, today, calendar);
     let filed = state
         .store
         .filed_days(
@@ -126,6 +127,7 @@ pub async fn home(
     let Query(q) = q.map_err(|_| WebError::Invalid("周次格式应为 2026-W47。".into()))?;
     let scope = caller.scope()?;
     let top = state.store.unit(scope).await?.ok_or(WebError::NotFound)?;
+    let calendar = Calendar::of_unit(&state.store, &top.id).await?;
     let today = china_today();
     let this_week = IsoWeek::of(today);
     let week = match q.week.as_deref() {
@@ -133,7 +135,7 @@ pub async fn home(
             .ok()
             .filter(|w| w.monday() <= this_week.monday())
             .ok_or_else(|| WebError::Invalid("周次格式应为 2026-W47，且不能晚于本周。".into()))?,
-        None => home_week(today, &Calendar::load(&state.store).await?),
+        None => home_week(today, &calendar),
     };
     let (from, to) = (week.monday().to_string(), week.sunday().to_string());
     let base_depth = top.path.matches('/').count();
@@ -143,7 +145,7 @@ pub async fn home(
             continue;
         }
         let people = state.store.filing(&unit.id, &from, &to).await?.len();
-        let (filed, due) = rate(&state, &unit.id, people, week, today).await?;
+        let (filed, due) = rate(&state, &unit.id, people, week, today, &calendar).await?;
         units.push(UnitLine {
             level: level_zh(&unit.level),
             indent: unit.path.matches('/').count().saturating_sub(base_depth),
@@ -250,7 +252,8 @@ pub async fn unit_page(
     };
     let (from, to) = (week.monday().to_string(), week.sunday().to_string());
     let rows = state.store.filing(&unit.id, &from, &to).await?;
-    let (filed, due) = rate(&state, &unit.id, rows.len(), week, today).await?;
+    let calendar = Calendar::of_unit(&state.store, &unit.id).await?;
+    let (filed, due) = rate(&state, &unit.id, rows.len(), week, today, &calendar).await?;
     let names: std::collections::BTreeMap<String, String> = state
         .store
         .units()

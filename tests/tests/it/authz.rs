@@ -1947,7 +1947,7 @@ impl World {
         req.shows = shows("/web/calendar?year=2031");
         let mut o = self.send(who, route, req).await;
         let stored = store
-            .calendar_changes(1000)
+            .calendar_changes("c1", 1000)
             .await
             .unwrap()
             .iter()

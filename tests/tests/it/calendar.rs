@@ -59,7 +59,7 @@ impl Web {
 async fn kept_days(app: &TestApp) -> Vec<(String, String, String)> {
     app.state
         .store
-        .calendar_days()
+        .calendar_days("c1")
         .await
         .unwrap()
         .into_iter()
@@ -87,16 +87,16 @@ async fn calendar_in_the_pages(db: Db) {
     .await;
     let admin = Web::of(&app, "a1").await;
 
-    let (status, page) = admin.get(&app, "/web/calendar?year=2026").await;
+    let (status, page) = admin.get(&app, "/web/calendar?year=2031").await;
     assert_eq!(status, StatusCode::OK);
-    assert!(page.contains("2026年尚未设置") && page.contains(r#"id="calendar-form""#));
+    assert!(page.contains("2031年尚未设置") && page.contains(r#"id="calendar-form""#));
 
     let (status, to) = admin
         .set(
             &app,
             &[
-                ("from", "2026-10-01"),
-                ("to", "2026-10-08"),
+                ("from", "2031-10-01"),
+                ("to", "2031-10-08"),
                 ("kind", "holiday"),
                 ("name", "国庆节"),
             ],
@@ -106,14 +106,14 @@ async fn calendar_in_the_pages(db: Db) {
         (status, to.as_str()),
         (
             StatusCode::SEE_OTHER,
-            "/web/calendar?year=2026&saved=2026-10-01"
+            "/web/calendar?year=2031&saved=2031-10-01"
         )
     );
     let (status, to) = admin
         .set(
             &app,
             &[
-                ("from", "2026-10-10"),
+                ("from", "2031-10-11"),
                 ("kind", "workday"),
                 ("name", "国庆节调休"),
             ],
@@ -124,15 +124,15 @@ async fn calendar_in_the_pages(db: Db) {
     assert_eq!(days.len(), 9);
     assert_eq!(
         days.last().unwrap(),
-        &("2026-10-10".into(), "workday".into(), "国庆节调休".into())
+        &("2031-10-11".into(), "workday".into(), "国庆节调休".into())
     );
 
     // A leader reads the year, without the form; the history names who.
     let leader = Web::of(&app, "l1").await;
-    let (status, page) = leader.get(&app, "/web/calendar?year=2026").await;
+    let (status, page) = leader.get(&app, "/web/calendar?year=2031").await;
     assert_eq!(status, StatusCode::OK);
     assert!(
-        page.contains(r#"data-day="2026-10-10""#)
+        page.contains(r#"data-day="2031-10-11""#)
             && page.contains("周六")
             && page.contains("调休上班")
             && page.contains("管理员甲"),
@@ -147,7 +147,7 @@ async fn calendar_in_the_pages(db: Db) {
             .set(
                 &app,
                 &[
-                    ("from", "2026-12-25"),
+                    ("from", "2031-12-25"),
                     ("kind", "holiday"),
                     ("name", "圣诞"),
                 ],
@@ -158,12 +158,52 @@ async fn calendar_in_the_pages(db: Db) {
     }
     assert_eq!(kept_days(&app).await, days, "nothing stored");
 
+    // Another county keeps its own: its admin's day is its county's only,
+    // and its page does not show this county's changes.
+    app.seed_other_county().await;
+    app.add_user(
+        UserBuilder::new("a3", "admin")
+            .name("管理员丙")
+            .unit("c2")
+            .scope("c2")
+            .build(),
+    )
+    .await;
+    let other = Web::of(&app, "a3").await;
+    let (status, to) = other
+        .set(
+            &app,
+            &[
+                ("from", "2031-12-25"),
+                ("kind", "holiday"),
+                ("name", "县庆"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{to}");
+    assert_eq!(kept_days(&app).await, days, "c1's calendar unchanged");
+    let store = &app.state.store;
+    let christmas = NaiveDate::from_ymd_opt(2031, 12, 25).unwrap();
+    assert!(!backend::calendar::Calendar::of_unit(store, "t3")
+        .await
+        .unwrap()
+        .is_workday(christmas));
+    assert!(backend::calendar::Calendar::of_unit(store, "t1")
+        .await
+        .unwrap()
+        .is_workday(christmas));
+    let (_, page) = other.get(&app, "/web/calendar?year=2031").await;
+    assert!(
+        page.contains("县庆") && !page.contains("2031-10-01") && !page.contains("管理员甲"),
+        "{page}"
+    );
+
     // A bad change is shown again as typed, with the fix.
     let (status, page) = admin
         .set(
             &app,
             &[
-                ("from", "2026-10-12"),
+                ("from", "2031-10-13"),
                 ("kind", "workday"),
                 ("name", "补班"),
             ],
@@ -177,7 +217,7 @@ async fn calendar_in_the_pages(db: Db) {
     let (status, page) = admin
         .set(
             &app,
-            &[("from", "2026-13-01"), ("kind", "holiday"), ("name", "节")],
+            &[("from", "2031-13-01"), ("kind", "holiday"), ("name", "节")],
         )
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);

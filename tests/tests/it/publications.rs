@@ -32,7 +32,14 @@ async fn weekly(db: Db) {
     app.seed().await;
     app.state
         .store
-        .set_calendar_days(&["2026-11-20".into()], "holiday", "假日", "admin", "cli")
+        .set_calendar_days(
+            "c1",
+            &["2026-11-20".into()],
+            "holiday",
+            "假日",
+            "admin",
+            "cli",
+        )
         .await
         .unwrap();
     let mut phone = MemoryReplica::new(Actor::random());
