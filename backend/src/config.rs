@@ -203,9 +203,9 @@ pub enum ConfigError {
     PublicUrl(String),
     #[error(
         "holidays (JISHI_HOLIDAYS) is no longer a setting: the county calendar keeps the \
-         holidays and make-up working days now. Enter these days ({0}) with `jishi admin \
-         calendar set --from 2026-10-01 --to 2026-10-08 --kind holiday --name 国庆节` (or on \
-         the web page 工作日历), then remove the setting"
+         holidays and make-up working days now. Remove the setting, then enter these days \
+         ({0}) with `jishi admin calendar set --from 2026-10-01 --to 2026-10-08 --kind \
+         holiday --name 国庆节` (or on the web page 工作日历)"
     )]
     HolidaysMoved(String),
     #[error("{name}={value:?} is not valid: {reason}")]

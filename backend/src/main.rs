@@ -247,7 +247,7 @@ enum AdminCommand {
     PostList(PostListCommand),
     /// The county calendar: holidays (放假) and make-up working days
     /// (调休上班) that every count of working days uses (督办 时限,
-    /// complaints' three working days, the weekly filing rate).
+    /// the weekly filing rate, the month's first workday).
     #[command(subcommand)]
     Calendar(CalendarCommand),
 }

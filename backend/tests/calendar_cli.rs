@@ -186,7 +186,9 @@ async fn calendar_on_the_command_line(db: Option<String>) {
     assert!(!after.contains("2026-10-08\tThu"), "{after}");
     assert!(after.contains("2026-10-08 → 恢复按星期"), "{after}");
     let store = backend::storage::Store::open(db, &data).await.unwrap();
-    let cal = backend::calendar::Calendar::load(&store, "c1").await.unwrap();
+    let cal = backend::calendar::Calendar::load(&store, "c1")
+        .await
+        .unwrap();
     let day = |s: &str| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
     // Wednesday 09-30 + 3 working days: 10-08 (worked again), Friday
     // 10-09, Saturday 10-10 (made up).

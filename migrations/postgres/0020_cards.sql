@@ -16,7 +16,7 @@ CREATE INDEX cards_photo ON cards (photo_sha);
 
 -- Where each person last said they were (the status of their latest
 -- diary, 在岗及去向), rebuilt as diaries commit: the newest by the time it
--- was set, that time never later than when the server received it.
+-- was set, that time never later than when the server first received it.
 CREATE TABLE cadre_status (
     user_id TEXT PRIMARY KEY,
     kind TEXT NOT NULL,
@@ -24,4 +24,15 @@ CREATE TABLE cadre_status (
     village TEXT NOT NULL,
     set_at BIGINT NOT NULL,
     doc_id TEXT NOT NULL
+);
+
+-- Each diary's status as the server first received it: the time the
+-- phone claimed, and that time clamped to when it arrived. A diary
+-- committed again with the same status (a comment on it) keeps its
+-- first time, so a phone whose clock runs ahead cannot push an old
+-- status over a newer one by any later edit.
+CREATE TABLE diary_status (
+    doc_id TEXT PRIMARY KEY,
+    claimed_at BIGINT NOT NULL,
+    set_at BIGINT NOT NULL
 );

@@ -13,6 +13,8 @@
 
 pub mod print;
 
+use std::collections::HashMap;
+
 use sync_core::document::StatusKind;
 use sync_core::Role;
 
@@ -154,25 +156,80 @@ pub fn age_zh(now_ms: i64, at_ms: i64) -> String {
     }
 }
 
+/// What the cards of one unit share: its name, its supervision phones,
+/// its county's path, and the 责任清单 of each post; read once per unit (a
+/// unit's page shows many cards).
+#[derive(Default)]
+pub struct UnitFacts {
+    units: HashMap<String, (String, Vec<Supervision>, String)>,
+    duties: HashMap<(String, String), Option<(Vec<String>, String)>>,
+}
+
+impl UnitFacts {
+    async fn unit(
+        &mut self,
+        store: &Store,
+        unit_id: &str,
+    ) -> Result<&(String, Vec<Supervision>, String), StoreError> {
+        if !self.units.contains_key(unit_id) {
+            let chain = store.unit_chain(unit_id).await?;
+            let mut supervision: Vec<Supervision> = Vec::new();
+            for u in [chain.first(), chain.last()].into_iter().flatten() {
+                let s = store.notice_settings(u).await?;
+                if s.supervision_phone.is_empty()
+                    || supervision.iter().any(|e| e.phone == s.supervision_phone)
+                {
+                    continue;
+                }
+                supervision.push(Supervision {
+                    office: s.supervision_office,
+                    phone: s.supervision_phone,
+                });
+            }
+            let name = chain.first().map(|u| u.name.clone()).unwrap_or_default();
+            let county_path = chain.last().map(|u| u.path.clone()).unwrap_or_default();
+            self.units
+                .insert(unit_id.to_owned(), (name, supervision, county_path));
+        }
+        Ok(&self.units[unit_id])
+    }
+
+    async fn duties(
+        &mut self,
+        store: &Store,
+        unit_id: &str,
+        post: &str,
+    ) -> Option<(Vec<String>, String)> {
+        let key = (unit_id.to_owned(), post.to_owned());
+        if !self.duties.contains_key(&key) {
+            let list = crate::post_lists::current_for_post(store, unit_id, post)
+                .await
+                .ok()
+                .and_then(|l| l.duty)
+                .filter(|l| !l.entries.is_empty())
+                .map(|l| {
+                    (
+                        l.entries.iter().map(|e| e.title.clone()).collect(),
+                        format!("责任清单第 {} 版", l.version),
+                    )
+                });
+            self.duties.insert(key.clone(), list);
+        }
+        self.duties[&key].clone()
+    }
+}
+
 /// The card of `user` (their card row `card`) at `now_ms`.
 pub async fn view(
     store: &Store,
     user: &User,
     card: &CardRow,
     now_ms: i64,
+    facts: &mut UnitFacts,
 ) -> Result<CardView, StoreError> {
-    let chain = store.unit_chain(&user.unit_id).await?;
-    let unit = chain.first();
-    let lists = crate::post_lists::current_for_post(store, &user.unit_id, &user.post)
-        .await
-        .ok()
-        .and_then(|l| l.duty);
-    let (duties, duties_source) = match lists {
-        Some(l) if !l.entries.is_empty() => (
-            l.entries.iter().map(|e| e.title.clone()).collect(),
-            format!("责任清单第 {} 版", l.version),
-        ),
-        _ => (
+    let (duties, duties_source) = match facts.duties(store, &user.unit_id, &user.post).await {
+        Some(list) => list,
+        None => (
             user.duties
                 .lines()
                 .map(str::trim)
@@ -182,28 +239,16 @@ pub async fn view(
             String::new(),
         ),
     };
-    let mut supervision: Vec<Supervision> = Vec::new();
-    for u in [chain.first(), chain.last()].into_iter().flatten() {
-        let s = store.notice_settings(u).await?;
-        if s.supervision_phone.is_empty() {
-            continue;
-        }
-        let entry = Supervision {
-            office: s.supervision_office,
-            phone: s.supervision_phone,
-        };
-        if !supervision.iter().any(|e| e.phone == entry.phone) {
-            supervision.push(entry);
-        }
-    }
+    let (unit_name, supervision, county_path) = facts.unit(store, &user.unit_id).await?.clone();
     let status = match store.status_of(&user.id).await? {
         Some(s) => {
             let kind = StatusKind::parse(&s.kind).ok();
+            // A village of the cadre's own county, by name; nothing else.
             let village = if kind == Some(StatusKind::InVillage) && !s.village.is_empty() {
                 store
                     .unit(&s.village)
                     .await?
-                    .filter(|u| u.level == "village")
+                    .filter(|u| u.level == "village" && u.path.starts_with(&county_path))
                     .map(|u| u.name)
             } else {
                 None
@@ -222,7 +267,7 @@ pub async fn view(
         card_id: card.card_id.clone(),
         name: user.name.clone(),
         unit_id: user.unit_id.clone(),
-        unit_name: unit.map(|u| u.name.clone()).unwrap_or_default(),
+        unit_name,
         post: user.post.clone(),
         duties,
         duties_source,
@@ -249,25 +294,32 @@ pub async fn public_card(
     let Some(user) = store.user(&card.user_id).await?.filter(is_public) else {
         return Ok(None);
     };
-    Ok(Some(view(store, &user, &card, now_ms).await?))
+    Ok(Some(
+        view(store, &user, &card, now_ms, &mut UnitFacts::default()).await?,
+    ))
 }
 
-/// The public cards of the people of `unit_id` and the units under it,
-/// by unit path then name.
+/// The public cards of the people of `unit` and the units under it; none
+/// for a county (a top unit: its cards are listed by township, so that one
+/// request of the public's never reads a whole county).
 pub async fn unit_cards(
     store: &Store,
-    unit_id: &str,
+    unit: &crate::storage::Unit,
     now_ms: i64,
-) -> Result<Vec<CardView>, StoreError> {
+) -> Result<Option<Vec<CardView>>, StoreError> {
+    if unit.parent_id.is_none() {
+        return Ok(None);
+    }
+    let mut facts = UnitFacts::default();
     let mut out = Vec::new();
-    for user in store.users_under(unit_id).await? {
+    for user in store.users_under(&unit.id).await? {
         if !is_public(&user) {
             continue;
         }
         let card = store.card_of(&user.id).await?;
-        out.push(view(store, &user, &card, now_ms).await?);
+        out.push(view(store, &user, &card, now_ms, &mut facts).await?);
     }
-    Ok(out)
+    Ok(Some(out))
 }
 
 #[cfg(test)]

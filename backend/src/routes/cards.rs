@@ -102,7 +102,8 @@ pub async fn card_photo(
         .into_response())
 }
 
-/// `GET /p/{unit}/cards`: the cards of a unit's people (and its units').
+/// `GET /p/{unit}/cards`: the cards of a unit's people (and its units');
+/// not of a county as a whole (404).
 pub async fn unit_cards_page(
     State(state): State<AppState>,
     Path(unit_id): Path<String>,
@@ -112,7 +113,9 @@ pub async fn unit_cards_page(
         .unit(&unit_id)
         .await?
         .ok_or(ApiError::NotFound)?;
-    let list = cards::unit_cards(&state.store, &unit.id, crate::storage::now_ms()).await?;
+    let list = cards::unit_cards(&state.store, &unit, crate::storage::now_ms())
+        .await?
+        .ok_or(ApiError::NotFound)?;
     Ok(page(render::unit_cards(&unit.name, &unit.id, &list)?))
 }
 
@@ -137,7 +140,9 @@ pub async fn print_page(
         .unit(&unit_id)
         .await?
         .ok_or(ApiError::NotFound)?;
-    let list = cards::unit_cards(&state.store, &unit.id, crate::storage::now_ms()).await?;
+    let list = cards::unit_cards(&state.store, &unit, crate::storage::now_ms())
+        .await?
+        .ok_or(ApiError::NotFound)?;
     let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
     let origin = qr::origin(state.config.public_url.as_deref(), host);
     let people = cards::print::printed(&list, origin.as_deref());

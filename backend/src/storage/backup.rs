@@ -132,6 +132,8 @@ impl Store {
             "photo_refs",
             "items",
             "doc_participants",
+            "cadre_status",
+            "diary_status",
         ] {
             let sql = format!("SELECT COUNT(*) FROM {table}");
             let n: i64 = on_pool!(self.pool(), p => sqlx::query_scalar(&sql).fetch_one(p).await)?;

@@ -746,16 +746,26 @@ impl Store {
                 }
             }
             // Where each writer last said they were: the newest status by
-            // its time (never later than now: a phone's clock ahead does
-            // not hold a status on the card), one statement per person.
-            let mut newest: BTreeMap<&str, (usize, &sync_core::document::Status)> = BTreeMap::new();
+            // its time, never later than when it first arrived (a phone's
+            // clock ahead does not hold a status on the card, and a diary
+            // committed again keeps its status's first time), one
+            // statement per person.
+            let mut newest: BTreeMap<&str, (usize, &sync_core::document::Status, i64)> = BTreeMap::new();
             for &(i, s) in &rows.statuses {
+                sqlx::query(
+                    "INSERT INTO diary_status (doc_id, claimed_at, set_at) VALUES ($1, $2, $3)
+                     ON CONFLICT (doc_id) DO UPDATE SET claimed_at = excluded.claimed_at, set_at = excluded.set_at
+                     WHERE diary_status.claimed_at <> excluded.claimed_at")
+                    .bind(&docs[i].3).bind(s.at).bind(s.at.min(now))
+                    .execute(&mut *tx).await?;
+                let set_at: i64 = sqlx::query_scalar("SELECT set_at FROM diary_status WHERE doc_id = $1")
+                    .bind(&docs[i].3).fetch_one(&mut *tx).await?;
                 let owner = owner_of(&all[i].id, &all[i].record);
-                if newest.get(owner).is_none_or(|(_, n)| s.at > n.at) {
-                    newest.insert(owner, (i, s));
+                if newest.get(owner).is_none_or(|(_, _, t)| set_at > *t) {
+                    newest.insert(owner, (i, s, set_at));
                 }
             }
-            for (owner, (i, s)) in newest {
+            for (owner, (i, s, set_at)) in newest {
                 sqlx::query(
                     "INSERT INTO cadre_status (user_id, kind, village, set_at, doc_id)
                      VALUES ($1, $2, $3, $4, $5)
@@ -763,7 +773,7 @@ impl Store {
                          set_at = excluded.set_at, doc_id = excluded.doc_id
                      WHERE excluded.set_at >= cadre_status.set_at")
                     .bind(owner).bind(s.kind.as_str()).bind(s.village.as_deref().unwrap_or(""))
-                    .bind(s.at.min(now)).bind(&docs[i].3)
+                    .bind(set_at).bind(&docs[i].3)
                     .execute(&mut *tx).await?;
             }
             self.faults.at(CommitStep::AfterProjections)?;

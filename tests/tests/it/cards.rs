@@ -169,6 +169,36 @@ async fn cards_in_public(db: Db) {
     app.sync(&mut phone, &u1.access).await;
     let (_, page) = get_text(&app, &format!("/c/{card}")).await;
     assert!(page.contains("在岗") && page.contains("刚刚更新"), "{page}");
+    // The other phone, with a true clock, says where u1 is now, on
+    // yesterday's diary; the first phone then edits today's again: its
+    // status keeps the time it first arrived and does not come back.
+    let yesterday = DocId::diary(&UserId::parse("u1").unwrap(), today.pred_opt().unwrap());
+    old_phone
+        .edit(
+            &yesterday,
+            &status_edit(StatusKind::Training, None),
+            &ctx(backend::storage::now_ms()),
+        )
+        .unwrap();
+    app.sync(&mut old_phone, &u1b.access).await;
+    assert!(get_text(&app, &format!("/c/{card}"))
+        .await
+        .1
+        .contains("培训"));
+    phone
+        .edit(
+            &diary,
+            &Edit::SetText {
+                target: sync_core::document::TextTarget::Summary,
+                text: "今日在村部值班。".into(),
+            },
+            &ctx(now + 24 * HOUR),
+        )
+        .unwrap();
+    let (_, problems) = app.sync(&mut phone, &u1.access).await;
+    assert!(problems.is_empty(), "{problems:?}");
+    let (_, page) = get_text(&app, &format!("/c/{card}")).await;
+    assert!(page.contains("培训"), "the newer status stays: {page}");
 
     // The post's 责任清单 replaces the account's duties.
     let entries = vec![Entry {
@@ -307,6 +337,12 @@ async fn cards_in_public(db: Db) {
     );
     assert_eq!(
         get_text(&app, "/p/t9/cards/print").await.0,
+        StatusCode::NOT_FOUND
+    );
+    // Never a whole county in one request.
+    assert_eq!(get_text(&app, "/p/c1/cards").await.0, StatusCode::NOT_FOUND);
+    assert_eq!(
+        get_text(&app, "/p/c1/cards/print").await.0,
         StatusCode::NOT_FOUND
     );
 
