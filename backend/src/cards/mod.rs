@@ -159,10 +159,13 @@ pub fn age_zh(now_ms: i64, at_ms: i64) -> String {
 /// What the cards of one unit share: its name, its supervision phones,
 /// its county's path, and the 责任清单 of each post; read once per unit (a
 /// unit's page shows many cards).
+/// A post's 责任清单 as a card lists it, with its version's words.
+type PostDuties = Option<(Vec<String>, String)>;
+
 #[derive(Default)]
 pub struct UnitFacts {
     units: HashMap<String, (String, Vec<Supervision>, String)>,
-    duties: HashMap<(String, String), Option<(Vec<String>, String)>>,
+    duties: HashMap<(String, String), PostDuties>,
 }
 
 impl UnitFacts {
@@ -194,12 +197,7 @@ impl UnitFacts {
         Ok(&self.units[unit_id])
     }
 
-    async fn duties(
-        &mut self,
-        store: &Store,
-        unit_id: &str,
-        post: &str,
-    ) -> Option<(Vec<String>, String)> {
+    async fn duties(&mut self, store: &Store, unit_id: &str, post: &str) -> PostDuties {
         let key = (unit_id.to_owned(), post.to_owned());
         if !self.duties.contains_key(&key) {
             let list = crate::post_lists::current_for_post(store, unit_id, post)
