@@ -224,6 +224,9 @@ impl<'a> Writer<'a> {
             if !weekend && self.rng.chance(0.35) {
                 self.night(day)?;
             }
+            if !weekend && self.rng.chance(0.7) {
+                self.status(day)?;
+            }
         }
         if !self.open_tasks.is_empty() && self.rng.chance(0.15) {
             self.close_task(day)?;
@@ -283,6 +286,25 @@ impl<'a> Writer<'a> {
             villages: &self.person.villages,
             day,
         }
+    }
+
+    /// Where the person is that morning (亮身份): mostly in their village
+    /// or at the office, now and then at a meeting, a training or away.
+    fn status(&mut self, day: NaiveDate) -> anyhow::Result<()> {
+        use sync_core::document::StatusKind;
+        let doc = DocId::diary(&self.user, day);
+        let minute = 8 * 60 + self.rng.range(0, 30);
+        let ctx = self.ctx(day, minute)?;
+        let village =
+            (self.person.unit_id != self.person.township_id).then(|| self.person.unit_id.clone());
+        let (kind, village) = match (self.rng.below(10), village) {
+            (0..=4, Some(v)) => (StatusKind::InVillage, Some(v)),
+            (0..=6, _) => (StatusKind::OnDuty, None),
+            (7, _) => (StatusKind::Meeting, None),
+            (8, _) => (StatusKind::Training, None),
+            _ => (StatusKind::Travel, None),
+        };
+        self.edit(&doc, &Edit::SetStatus { kind, village }, &ctx)
     }
 
     fn diary(&mut self, day: NaiveDate) -> anyhow::Result<()> {

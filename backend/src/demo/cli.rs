@@ -294,6 +294,16 @@ fn print_summary(s: &DemoSummary, base: &str, dir: &Path) {
             n.path, n.title, n.commitments
         );
     }
+    println!("亮身份 cards (public: where each cadre is, from the phones; 一牌一卡 to print):");
+    let mut boards: Vec<(&str, &str)> = s
+        .publications
+        .iter()
+        .filter_map(|p| Some((p.path.split('/').nth(2)?, p.unit_name.as_str())))
+        .collect();
+    boards.dedup();
+    for (unit, name) in boards {
+        println!("  {base}/p/{unit}/cards  {name}  (print: {base}/p/{unit}/cards/print)");
+    }
     println!(
         "督办 items: {} ({} being worked, {} awaiting 销号, {} sent back, {} closed): {base}/web/items",
         s.items.total(),

@@ -114,6 +114,29 @@ async fn demo(db: Db) {
         );
     }
 
+    // 亮身份: every township's cards, most with a status from the phones.
+    for p in summary
+        .publications
+        .iter()
+        .filter(|p| p.path.ends_with(&a.to_string()))
+    {
+        let unit = p.path.split('/').nth(2).unwrap();
+        let r = app
+            .http
+            .get(app.url(&format!("/p/{unit}/cards")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "{unit}");
+        let html = r.text().await.unwrap();
+        let people = html.matches("class=\"person\"").count();
+        assert!(people >= 3, "{unit}: {html}");
+        assert!(
+            html.matches("更新）").count() * 2 >= people,
+            "{unit}: most cadres set where they are: {html}"
+        );
+    }
+
     // Reviews: everyone but the last cadre of each township.
     let month = &summary.review_month;
     assert_eq!(summary.reviews, 9 - 3, "{summary:?}");
