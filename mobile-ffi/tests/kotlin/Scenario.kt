@@ -47,6 +47,7 @@ import cn.jishi.ffi.SyncObserver
 import cn.jishi.ffi.SyncProgress
 import cn.jishi.ffi.SyncSummary
 import cn.jishi.ffi.UploadStatus
+import cn.jishi.ffi.Whereabouts
 import cn.jishi.ffi.setLogSink
 import java.awt.BasicStroke
 import java.awt.Color
@@ -637,6 +638,41 @@ suspend fun scenario(serverUrl: String, work: File) = coroutineScope {
     }
 
     step("phone K: tokens in a Kotlin secret store, the profile, month review and township notices from the server, a HEIC photo through a Kotlin decoder, then a wipe")
+    phoneK(serverUrl, work)
+
+    step("lastSync() and the log sink")
+    val last = a.lastSync()
+    check(last != null && last.ok && last.atMs > 0L) { "lastSync(): $last" }
+    println("    lastSync: ${last!!.message}")
+    a.close()
+    val lines = Logs.lines.toList()
+    check(lines.isNotEmpty()) { "no log line reached the sink" }
+    check(lines.any { "client opened" in it }) { "no 'client opened' line among ${lines.size} log lines" }
+    check(lines.any { "sync finished" in it }) { "no 'sync finished' line among ${lines.size} log lines" }
+    println("    ${lines.size} log lines, e.g. ${lines.first()}")
+}
+
+/// `jishi --data-dir <the server's folder>`: the administrator's command line.
+var adminCommand: List<String> = emptyList()
+
+/// Run `jishi admin <args>` against the running server's data, as an
+/// administrator would.
+fun admin(vararg args: String) {
+    val p = ProcessBuilder(adminCommand + "admin" + args.toList()).redirectErrorStream(true).start()
+    val out = p.inputStream.bufferedReader().readText()
+    check(p.waitFor() == 0) { "jishi admin ${args.joinToString(" ")} failed: $out" }
+}
+
+/// Run `jishi <args>` (not `admin`) against the running server's data,
+/// e.g. `publish-week`.
+/**
+ * A 督办 item issued by the supervisor over the API (as the web pages do)
+ * reaches the phone, is worked and asked to close offline, is confirmed by
+ * its issuer, and the phone sees it closed. (Apart from `scenario`, whose
+ * body would pass the JVM's limit on a method's size.)
+ */
+/** Phone K: tokens in a Kotlin secret store, the server's reads, a HEIC photo, a wipe. */
+suspend fun phoneK(serverUrl: String, work: File) {
     val secrets = MapSecrets()
     val k = JishiClient.open(File(work, "phone-k").path, serverUrl)
     k.setSecretStore(secrets)
@@ -677,6 +713,7 @@ suspend fun scenario(serverUrl: String, work: File) = coroutineScope {
         k.submitStatement("2020-01", "下月多走访")
     }
     checkEq(notLast.code, "not_bottom", "the code of a statement nobody asked for")
+    cardOnThePhone(serverUrl, k)
     itemsOnThePhone(serverUrl, k)
     val decoder = FakeHeicDecoder()
     k.setPhotoDecoder(decoder)
@@ -694,38 +731,21 @@ suspend fun scenario(serverUrl: String, work: File) = coroutineScope {
     checkEq(k.account(), null, "K's account after the wipe")
     checkEq(secrets.map.size, 0, "token entries left after the wipe")
     k.close()
-
-    step("lastSync() and the log sink")
-    val last = a.lastSync()
-    check(last != null && last.ok && last.atMs > 0L) { "lastSync(): $last" }
-    println("    lastSync: ${last!!.message}")
-    a.close()
-    val lines = Logs.lines.toList()
-    check(lines.isNotEmpty()) { "no log line reached the sink" }
-    check(lines.any { "client opened" in it }) { "no 'client opened' line among ${lines.size} log lines" }
-    check(lines.any { "sync finished" in it }) { "no 'sync finished' line among ${lines.size} log lines" }
-    println("    ${lines.size} log lines, e.g. ${lines.first()}")
 }
 
-/// `jishi --data-dir <the server's folder>`: the administrator's command line.
-var adminCommand: List<String> = emptyList()
-
-/// Run `jishi admin <args>` against the running server's data, as an
-/// administrator would.
-fun admin(vararg args: String) {
-    val p = ProcessBuilder(adminCommand + "admin" + args.toList()).redirectErrorStream(true).start()
-    val out = p.inputStream.bufferedReader().readText()
-    check(p.waitFor() == 0) { "jishi admin ${args.joinToString(" ")} failed: $out" }
+/** 亮身份: where I am, set offline, on my public card after the sync. */
+suspend fun cardOnThePhone(serverUrl: String, k: JishiClient) {
+    k.setMyStatus(Whereabouts.IN_VILLAGE, "v1")
+    checkEq(k.myStatus()?.kind, Whereabouts.IN_VILLAGE, "my status on the phone")
+    val noVillage = expectThrows<JishiException.Validation>("下村 without the village") { k.setMyStatus(Whereabouts.IN_VILLAGE, null) }
+    checkEq(noVillage.field, "village", "the field of a status without its village")
+    syncOk(k, "K")
+    val card = k.myCard()
+    val cardPage = java.net.URI("$serverUrl/c/${card.cardId}").toURL().readText()
+    check(cardPage.contains("下村：") && cardPage.contains("更新")) { "the public card shows where I am: $cardPage" }
+    checkEq(k.setMyCardPhone("0736-1234567").phone, "0736-1234567", "the phone my card shows")
 }
 
-/// Run `jishi <args>` (not `admin`) against the running server's data,
-/// e.g. `publish-week`.
-/**
- * A 督办 item issued by the supervisor over the API (as the web pages do)
- * reaches the phone, is worked and asked to close offline, is confirmed by
- * its issuer, and the phone sees it closed. (Apart from `scenario`, whose
- * body would pass the JVM's limit on a method's size.)
- */
 suspend fun itemsOnThePhone(serverUrl: String, k: JishiClient) {
     val s1 = apiLogin(serverUrl, "s1")
     val (issued, item) = apiPost(serverUrl, "/api/v1/items", s1,
