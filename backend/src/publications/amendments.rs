@@ -1,7 +1,8 @@
 //! What changed after a publication was made: every change a published
 //! day's owner made that arrived later (a supervisor's comment is not an
-//! amendment of the record). The page marks those days; leaders and
-//! supervisors read the list.
+//! amendment of the record, nor is where the owner said they were: the
+//! status on a diary, which no publication shows). The page marks those
+//! days; leaders and supervisors read the list.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -32,12 +33,13 @@ pub async fn amendments_of(
     let mut out = Vec::new();
     for (doc_id, published) in &heads {
         let owner = doc_id.split(':').nth(1).unwrap_or_default();
+        let mut found = Vec::new();
         for c in store.change_log(doc_id).await? {
             if c.user_id == owner
                 && c.received_at > row.created_at
                 && !published.contains(&c.change_hash)
             {
-                out.push(Amendment {
+                found.push(Amendment {
                     doc_id: doc_id.clone(),
                     day: doc_id.rsplit(':').next().unwrap_or_default().to_owned(),
                     user_id: c.user_id,
@@ -46,6 +48,9 @@ pub async fn amendments_of(
                     change_hash: c.change_hash,
                 });
             }
+        }
+        if !found.is_empty() && store.record_changed_since(doc_id, published).await? {
+            out.extend(found);
         }
     }
     out.sort_by(|a, b| (a.received_at, &a.doc_id).cmp(&(b.received_at, &b.doc_id)));

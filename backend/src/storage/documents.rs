@@ -311,6 +311,21 @@ impl<'a> CommitRows<'a> {
     }
 }
 
+/// A record's own content: without its comments (others write them) and
+/// its owner's status (在岗及去向), neither of which a publication shows.
+fn own_content(mut record: Record) -> Record {
+    match &mut record {
+        Record::Diary(d) => {
+            d.status = None;
+            d.comments.clear();
+        }
+        Record::Night(n) => n.comments.clear(),
+        Record::Plan(p) => p.comments.clear(),
+        Record::Item(_) => {}
+    }
+    record
+}
+
 /// `DELETE FROM table WHERE doc_id IN (…)` for `ids`, a chunk at a time.
 async fn delete_where_doc_in<'c, DB>(
     params: Params,
@@ -912,6 +927,41 @@ impl Store {
             });
         }
         Ok(out)
+    }
+
+    /// Whether document `doc_id`'s record differs now from what it was at
+    /// `heads` (hex change hashes) in its own content, leaving aside the
+    /// comments and where its owner said they were (the status), which no
+    /// publication shows. `true` when it cannot tell (heads it does not
+    /// hold): a change is then shown.
+    pub async fn record_changed_since(
+        &self,
+        doc_id: &str,
+        heads: &[String],
+    ) -> Result<bool, StoreError> {
+        let Ok(id) = DocId::parse(doc_id) else {
+            return Ok(true);
+        };
+        let bytes = self.document_bytes(doc_id).await?;
+        let heads = heads.to_vec();
+        let changed = tokio::task::spawn_blocking(move || {
+            let hashes: Option<Vec<automerge::ChangeHash>> =
+                heads.iter().map(|h| h.parse().ok()).collect();
+            let mut now = automerge::AutoCommit::load(&bytes).ok()?;
+            let then = now.fork_at(&hashes?).ok()?;
+            let read = |am: automerge::AutoCommit| {
+                sync_core::Document::from_automerge(id.clone(), am)
+                    .ok()
+                    .map(|d| own_content(d.read()))
+            };
+            Some(read(then)? != read(now)?)
+        })
+        .await
+        .map_err(|e| StoreError::Corrupt {
+            doc: doc_id.to_owned(),
+            reason: format!("reading it failed: {e}"),
+        })?;
+        Ok(changed.unwrap_or(true))
     }
 
     /// The bytes of one document.

@@ -310,6 +310,33 @@ async fn weekly(db: Db) {
         .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
 
+    // Where u1 says they are, set on the published day after the
+    // publication, and a leader's comment: neither is an amendment of
+    // the record (no publication shows them).
+    phone
+        .edit(
+            &diary,
+            &Edit::SetStatus {
+                kind: sync_core::document::StatusKind::InVillage,
+                village: Some("v1".into()),
+            },
+            &ctx,
+        )
+        .unwrap();
+    let (_, problems) = app.sync(&mut phone, &s.access).await;
+    assert!(problems.is_empty(), "{problems:?}");
+    let unchanged = |p: serde_json::Value| p["amended_days"] == serde_json::json!([]);
+    let p: serde_json::Value = app
+        .http
+        .get(app.url("/api/v1/publications/t1/2026-W47"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(unchanged(p.clone()), "a status is not an amendment: {p}");
+
     // An edit after publication: the snapshot stays, the day is marked.
     phone
         .edit(
@@ -357,7 +384,9 @@ async fn weekly(db: Db) {
         .await;
     assert_eq!(status, 200, "{list}");
     let list = list.as_array().unwrap();
-    assert_eq!(list.len(), 1, "{list:?}");
+    // Once the day's content changed, every change u1 made to it after
+    // the publication is listed: the status too.
+    assert_eq!(list.len(), 2, "{list:?}");
     assert_eq!(list[0]["day"], "2026-11-19");
     assert_eq!(list[0]["user_id"], "u1");
     assert_eq!(list[0]["device_id"], "phone");
