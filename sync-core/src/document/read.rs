@@ -32,6 +32,11 @@ pub(crate) trait View {
     /// A map's visible keys and values, in one pass.
     fn fields(&self, obj: &Self::Obj) -> Vec<(Cow<'_, str>, Val<Self::Obj>)>;
     fn text(&self, obj: &Self::Obj) -> Option<String>;
+    /// Every value at `key`, conflicting ones included (two devices set it
+    /// at once); the visible one alone where a view holds no conflicts.
+    fn get_all(&self, obj: &Self::Obj, key: &str) -> Vec<Val<Self::Obj>> {
+        self.get(obj, key).into_iter().collect()
+    }
 }
 
 impl View for AutoCommit {
@@ -47,6 +52,17 @@ impl View for AutoCommit {
             Ok(Some((Value::Object(t), id))) => Some(Val::Obj(t, id)),
             _ => None,
         }
+    }
+
+    fn get_all(&self, obj: &ObjId, key: &str) -> Vec<Val<ObjId>> {
+        ReadDoc::get_all(self, obj, key)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(v, id)| match v {
+                Value::Scalar(s) => Val::Scalar(s.into_owned()),
+                Value::Object(t) => Val::Obj(t, id),
+            })
+            .collect()
     }
 
     /// One seek into the op set for the whole map (`map_range`) instead of
@@ -209,17 +225,25 @@ fn location_at<D: View>(doc: &D, loc: Option<&D::Obj>) -> Option<Location> {
 }
 
 /// The diary's status, if it has a known kind and a time; a village only
-/// with 下村.
+/// with 下村. Two devices that set it at once leave both in the document:
+/// the one set last (by its time) is read, whichever Automerge shows.
 fn status_at<D: View>(doc: &D, root: &D::Obj) -> Option<Status> {
-    let s = obj_at(doc, root, "status", ObjType::Map)?;
-    let kind = StatusKind::parse(&str_at(doc, &s, "kind")?).ok()?;
-    let village = str_at(doc, &s, "village");
-    let at = i64::try_from(u64_at(doc, &s, "at")?).ok()?;
-    Some(Status {
-        kind,
-        village: village.filter(|_| kind == StatusKind::InVillage),
-        at,
-    })
+    doc.get_all(root, "status")
+        .into_iter()
+        .filter_map(|v| match v {
+            Val::Obj(ObjType::Map, s) => {
+                let kind = StatusKind::parse(&str_at(doc, &s, "kind")?).ok()?;
+                let village = str_at(doc, &s, "village");
+                let at = i64::try_from(u64_at(doc, &s, "at")?).ok()?;
+                Some(Status {
+                    kind,
+                    village: village.filter(|_| kind == StatusKind::InVillage),
+                    at,
+                })
+            }
+            _ => None,
+        })
+        .max_by_key(|s| s.at)
 }
 
 fn photos_at<D: View>(doc: &D, photos: Option<&D::Obj>) -> Vec<Photo> {
