@@ -198,6 +198,7 @@ pub async fn timeline(
         .map(|u| (u.id, u.name))
         .collect();
     let records = days_of(&state.store, &user_id, &from.to_string(), &to.to_string()).await?;
+    let calendar = Calendar::of_unit(&state.store, &person.unit_id).await?;
     let mut by_date: BTreeMap<String, DayView> = BTreeMap::new();
     for d in records {
         let Ok(date) = NaiveDate::parse_from_str(&d.date, "%Y-%m-%d") else {
@@ -236,7 +237,9 @@ pub async fn timeline(
                     .collect(),
                 comments: comments(&diary.comments, &names),
             });
-            view.missing = diary.entries.iter().all(|e| e.deleted);
+            // A diary with no live entry (all deleted, or only a status)
+            // is a day not filed, if it was a working day.
+            view.missing = diary.entries.iter().all(|e| e.deleted) && calendar.is_workday(date);
         }
         if let Some(Record::Night(night)) = &d.night {
             view.stayed = night
@@ -270,7 +273,6 @@ pub async fn timeline(
         by_date.insert(d.date, view);
     }
     // Workdays before today with no record at all.
-    let calendar = Calendar::of_unit(&state.store, &person.unit_id).await?;
     let mut d = from;
     while d <= to && d < today {
         if calendar.is_workday(d) {

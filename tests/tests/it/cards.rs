@@ -200,6 +200,38 @@ async fn cards_in_public(db: Db) {
     let (_, page) = get_text(&app, &format!("/c/{card}")).await;
     assert!(page.contains("培训"), "the newer status stays: {page}");
 
+    // A status on a Saturday is not a day missed on the timeline; on a
+    // working day with no entry, it is.
+    for day in ["2026-11-21", "2026-11-20"] {
+        let d = DocId::diary(
+            &UserId::parse("u1").unwrap(),
+            chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d").unwrap(),
+        );
+        phone
+            .edit(&d, &status_edit(StatusKind::OnDuty, None), &ctx(now))
+            .unwrap();
+    }
+    let (_, problems) = app.sync(&mut phone, &u1.access).await;
+    assert!(problems.is_empty(), "{problems:?}");
+    let (client, cookie) = app.web_session("l1").await;
+    let timeline = client
+        .get(app.url("/web/users/u1?from=2026-11-16&to=2026-11-22"))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let heading = |label: &str| {
+        let at = timeline
+            .find(label)
+            .unwrap_or_else(|| panic!("{label}: {timeline}"));
+        timeline[at..].split("</h2>").next().unwrap().to_owned()
+    };
+    assert!(!heading("11月21日").contains("未填报"), "{timeline}");
+    assert!(heading("11月20日").contains("未填报"), "{timeline}");
+
     // The post's 责任清单 replaces the account's duties.
     let entries = vec![Entry {
         title: "负责青山村党建工作".into(),
