@@ -30,8 +30,8 @@ use automerge::AutoCommit;
 use proptest::prelude::*;
 use sha2::{Digest, Sha256};
 use sync_core::document::{
-    ActivityFields, Category, EntryFields, EntryPatch, NightKind, PhotoRef, TaskFields, TaskKind,
-    TaskStatus, TextTarget,
+    ActivityFields, Category, EntryFields, EntryPatch, NightKind, PhotoRef, StatusKind, TaskFields,
+    TaskKind, TaskStatus, TextTarget,
 };
 use sync_core::memory::{MemoryReplica, MemoryServer};
 use sync_core::protocol::{Batch, BatchEntry, EntryBody};
@@ -678,6 +678,30 @@ fn doc_seeds() -> Vec<(String, Vec<u8>)> {
     a.automerge_mut().merge(b.automerge_mut()).unwrap();
     let merged = a.save();
 
+    // Where the cadre is, set on two phones at once: a conflict the reader
+    // settles by time.
+    let status = |kind, village: Option<&str>, m| {
+        (
+            Edit::SetStatus {
+                kind,
+                village: village.map(str::to_owned),
+            },
+            ctx("u1", Role::Cadre, m),
+        )
+    };
+    let mut s1 = edited(
+        "diary:u1:2026-11-23",
+        1,
+        &[status(StatusKind::InVillage, Some("v1"), 3)],
+    );
+    let mut s2 = edited(
+        "diary:u1:2026-11-23",
+        2,
+        &[status(StatusKind::Meeting, None, 4)],
+    );
+    s1.automerge_mut().merge(s2.automerge_mut()).unwrap();
+    let statuses = s1.save();
+
     let genesis = Document::create(doc_id("diary:u1:2026-11-23"), &actor(1)).save();
     let other = Document::create(doc_id("diary:u2:2026-11-23"), &actor(1)).save();
     // An Automerge document that is not a Jishi document at all.
@@ -704,6 +728,11 @@ fn doc_seeds() -> Vec<(String, Vec<u8>)> {
         ("seed-night-activities".into(), night.clone()),
         ("seed-plan-tasks".into(), plan.clone()),
         ("seed-item-steps".into(), item_doc.clone()),
+        ("seed-diary-status-conflict".into(), statuses.clone()),
+        (
+            "flip-status-middle".into(),
+            flipped(&statuses, mid(&statuses)),
+        ),
         (
             "trunc-item-half".into(),
             item_doc[..mid(&item_doc)].to_vec(),
