@@ -4,7 +4,7 @@
 //! own card's address and settings (`/api/v1/me/card`).
 
 use axum::extract::{Path, Query, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
@@ -14,7 +14,6 @@ use super::ApiJson;
 use crate::auth::Caller;
 use crate::cards::{self, CardSettings, CardView};
 use crate::error::ApiError;
-use crate::photos::store::thumb_key;
 use crate::publications::{qr, render};
 use crate::state::AppState;
 
@@ -74,32 +73,7 @@ pub async fn card_photo(
         .await?
         .ok_or(ApiError::NotFound)?;
     let sha = row.photo_sha.ok_or(ApiError::NotFound)?;
-    let etag = format!("\"{sha}-c\"");
-    if headers.get(header::IF_NONE_MATCH).map(|v| v.as_bytes()) == Some(etag.as_bytes()) {
-        return Ok(StatusCode::NOT_MODIFIED.into_response());
-    }
-    let bytes = state
-        .blobs
-        .get(&thumb_key(&sha))
-        .await
-        .map_err(ApiError::internal)?
-        .ok_or(ApiError::NotFound)?;
-    Ok((
-        [
-            (header::CONTENT_TYPE, HeaderValue::from_static("image/jpeg")),
-            // Revalidated: a new photo shows at once.
-            (
-                header::CACHE_CONTROL,
-                HeaderValue::from_static("public, no-cache"),
-            ),
-            (
-                header::ETAG,
-                HeaderValue::from_str(&etag).map_err(ApiError::internal)?,
-            ),
-        ],
-        bytes,
-    )
-        .into_response())
+    super::publications::public_thumbnail(&state, &sha, "c", &headers).await
 }
 
 /// `GET /p/{unit}/cards`: the cards of a unit's people (and its units');

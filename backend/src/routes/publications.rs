@@ -463,13 +463,25 @@ pub async fn photo(
     {
         return Err(ApiError::NotFound);
     }
-    let etag = format!("\"{sha}-t\"");
+    public_thumbnail(&state, &sha, "t", &headers).await
+}
+
+/// The thumbnail of photo `sha` to the public: revalidated each time (a
+/// 304 by its ETag, `"{sha}-{tag}"`), so a photo stops being served the
+/// moment what showed it (a notice, a card) no longer does.
+pub(crate) async fn public_thumbnail(
+    state: &AppState,
+    sha: &str,
+    tag: &str,
+    headers: &HeaderMap,
+) -> Result<Response, ApiError> {
+    let etag = format!("\"{sha}-{tag}\"");
     if headers.get(header::IF_NONE_MATCH).map(|v| v.as_bytes()) == Some(etag.as_bytes()) {
         return Ok(StatusCode::NOT_MODIFIED.into_response());
     }
     let bytes = state
         .blobs
-        .get(&thumb_key(&sha))
+        .get(&thumb_key(sha))
         .await
         .map_err(ApiError::internal)?
         .ok_or(ApiError::NotFound)?;
@@ -478,8 +490,6 @@ pub async fn photo(
             (header::CONTENT_TYPE, HeaderValue::from_static("image/jpeg")),
             (
                 header::CACHE_CONTROL,
-                // Revalidated (a 304 by the ETag): a photo stops being
-                // served the moment its notice is corrected or withdrawn.
                 HeaderValue::from_static("public, no-cache"),
             ),
             (
