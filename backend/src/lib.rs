@@ -8,6 +8,7 @@ pub mod auth;
 pub mod backup;
 pub mod calendar;
 pub mod cards;
+pub mod cases;
 pub mod china;
 pub mod client_addr;
 pub mod config;

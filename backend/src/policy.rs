@@ -39,9 +39,17 @@ impl DevicePolicy {
                 role,
                 actors,
                 today,
+                opens_cases: false,
             },
             checked: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// The same policy, for the server filing a case the public brought:
+    /// it alone may open a complaint or a request.
+    pub fn opening_cases(mut self) -> Self {
+        self.writer.opens_cases = true;
+        self
     }
 
     /// The record and new changes the last passed check of `doc` read, if

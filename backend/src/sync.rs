@@ -342,7 +342,7 @@ pub async fn edit_on_server(
     id: &DocId,
     edit: sync_core::Edit,
 ) -> Result<(), ServerEditError> {
-    write_on_server(state, caller, id, edit, false).await
+    write_on_server(state, caller, id, edit, Opening::No).await
 }
 
 /// [`edit_on_server`] for a document the server does not hold yet (an item
@@ -354,7 +354,29 @@ pub async fn open_on_server(
     id: &DocId,
     edit: sync_core::Edit,
 ) -> Result<(), ServerEditError> {
-    write_on_server(state, caller, id, edit, true).await
+    write_on_server(state, caller, id, edit, Opening::Item).await
+}
+
+/// [`open_on_server`] for a case the public filed (a complaint or a
+/// request), which no device may open.
+pub async fn open_case_on_server(
+    state: &AppState,
+    caller: &Caller,
+    id: &DocId,
+    edit: sync_core::Edit,
+) -> Result<(), ServerEditError> {
+    write_on_server(state, caller, id, edit, Opening::Case).await
+}
+
+/// What a server write does to the stored document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Opening {
+    /// Edits one that is stored.
+    No,
+    /// Opens an item.
+    Item,
+    /// Opens a case.
+    Case,
 }
 
 async fn write_on_server(
@@ -362,8 +384,9 @@ async fn write_on_server(
     caller: &Caller,
     id: &DocId,
     edit: sync_core::Edit,
-    new: bool,
+    opening: Opening,
 ) -> Result<(), ServerEditError> {
+    let new = opening != Opening::No;
     let store = &state.store;
     let mut actors: HashSet<String> = store
         .device_actors(&caller.device_id)
@@ -387,11 +410,11 @@ async fn write_on_server(
         })?;
     let user = sync_core::UserId::parse(&caller.user.id)
         .map_err(|e| ServerEditError::Invalid(e.to_string()))?;
-    let policy = Arc::new(DevicePolicy::new(
-        caller.user.id.clone(),
-        caller.user.role,
-        actors,
-    ));
+    let policy = DevicePolicy::new(caller.user.id.clone(), caller.user.role, actors);
+    let policy = Arc::new(match opening {
+        Opening::Case => policy.opening_cases(),
+        Opening::No | Opening::Item => policy,
+    });
     let key = id.to_string();
     let edit = Arc::new(edit);
     for attempt in 1..=MAX_MERGE_ATTEMPTS {

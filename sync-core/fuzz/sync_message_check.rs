@@ -37,6 +37,7 @@ fn writer() -> Writer {
         role: Role::Cadre,
         actors: [hex(&PHONE_ACTOR)].into_iter().collect(),
         today: chrono::NaiveDate::from_ymd_opt(2026, 11, 30).expect("a date"),
+        opens_cases: false,
     }
 }
 

@@ -16,12 +16,14 @@ use std::collections::HashMap;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use sync_core::document::item::{
-    Item, ItemBrief, ItemList, ItemSource, ItemStatus, StepAction, StepFields,
+    Item, ItemBrief, ItemList, ItemSource, ItemStatus, StepAction, StepFields, Verdict,
 };
 use sync_core::{DocId, Edit, ItemId, Record, Role, UserId};
 
 use crate::access::{may_read, may_read_doc, read_scope, AccessError};
 use crate::auth::Caller;
+use crate::calendar::Calendar;
+use crate::cases::Clock;
 use crate::problem::{IntoProblem, Problem};
 use crate::state::AppState;
 use crate::storage::{ItemFilter, ItemRow, ReadScope, StoreError, User};
@@ -75,6 +77,7 @@ impl From<ServerEditError> for ItemError {
     fn from(e: ServerEditError) -> Self {
         match e {
             ServerEditError::NoDocument => ItemError::NotFound,
+            ServerEditError::Invalid(m) if m.starts_with("verdict") => invalid("bad_verdict", m),
             ServerEditError::Invalid(m) => invalid("bad_step", m),
             ServerEditError::Forbidden(m) => ItemError::Forbidden(m),
             ServerEditError::Busy(m) => ItemError::Busy(format!("{m}; try again")),
@@ -137,8 +140,12 @@ pub struct ItemSummary {
     pub overdue: bool,
     /// Days past the 时限 (0 when not overdue).
     pub overdue_days: i64,
-    /// Overdue long enough to be shown to the level above.
+    /// Overdue long enough to be shown to the level above (a case the
+    /// public brought: from its first day overdue).
     pub escalated: bool,
+    /// Not answered, and due today or on the next working day: flagged to
+    /// the handler and the level above.
+    pub due_soon: bool,
     pub done_at: Option<i64>,
     pub closed_at: Option<i64>,
     pub sent_back: i64,
@@ -229,13 +236,53 @@ fn done_in_time(row: &ItemRow) -> bool {
     row.status == ItemStatus::AwaitingConfirmation.as_str() && asked.is_some_and(|d| d <= row.due)
 }
 
-fn summary(state: &AppState, row: ItemRow, names: &HashMap<String, String>) -> ItemSummary {
-    let (overdue, overdue_days, escalated) = lateness(
-        &row.due,
-        done_in_time(&row),
-        crate::policy::local_today(),
-        state.config.item_escalate_days,
-    );
+/// The calendars of the items' units (by unit id), each county's loaded
+/// once.
+async fn calendars(
+    state: &AppState,
+    rows: &[ItemRow],
+) -> Result<HashMap<String, Calendar>, StoreError> {
+    let mut by_county: HashMap<Option<String>, Calendar> = HashMap::new();
+    let mut out = HashMap::new();
+    for r in rows {
+        if out.contains_key(&r.unit_id) {
+            continue;
+        }
+        let county = crate::calendar::county_of(&state.store, &r.unit_id).await?;
+        let calendar = match by_county.get(&county) {
+            Some(c) => c.clone(),
+            None => {
+                let c = match &county {
+                    Some(c) => Calendar::load(&state.store, c).await?,
+                    None => Calendar::weekdays(),
+                };
+                by_county.insert(county, c.clone());
+                c
+            }
+        };
+        out.insert(r.unit_id.clone(), calendar);
+    }
+    Ok(out)
+}
+
+fn summary(
+    state: &AppState,
+    row: ItemRow,
+    names: &HashMap<String, String>,
+    calendars: &HashMap<String, Calendar>,
+) -> ItemSummary {
+    let is_case = ItemList::parse(&row.list).is_ok_and(ItemList::is_case);
+    let today = crate::policy::local_today();
+    let escalate_days = if is_case {
+        1
+    } else {
+        state.config.item_escalate_days
+    };
+    let (overdue, overdue_days, escalated) =
+        lateness(&row.due, done_in_time(&row), today, escalate_days);
+    let weekdays = Calendar::weekdays();
+    let calendar = calendars.get(&row.unit_id).unwrap_or(&weekdays);
+    let due_soon = matches!(crate::cases::clock(&row, today, calendar), Clock::Left(n) if n <= 1);
     ItemSummary {
         issuer: person(names, &row.issuer_id),
         responsible: person(names, &row.responsible_id),
@@ -250,6 +297,7 @@ fn summary(state: &AppState, row: ItemRow, names: &HashMap<String, String>) -> I
         overdue,
         overdue_days,
         escalated,
+        due_soon,
         done_at: row.done_at,
         closed_at: row.closed_at,
         sent_back: row.sent_back,
@@ -299,6 +347,13 @@ pub async fn issue(
         ));
     }
     let list = ItemList::parse(&input.list).map_err(|e| invalid("bad_list", e.to_string()))?;
+    if list.is_case() {
+        return Err(invalid(
+            "bad_list",
+            "complaints and requests are filed by the public (or taken from the hotline at \
+             POST /api/v1/cases), not issued",
+        ));
+    }
     let source =
         ItemSource::parse(&input.source).map_err(|e| invalid("bad_source", e.to_string()))?;
     let today = crate::policy::local_today();
@@ -307,7 +362,7 @@ pub async fn issue(
             sync_core::ids::Period::parse_day(d).map_err(|e| invalid("bad_due", e.to_string()))?
         }
         (None, Some(n)) if (1..=MAX_WORKDAYS).contains(&n) => {
-            crate::calendar::Calendar::of_unit(&state.store, &caller.user.unit_id)
+            Calendar::of_unit(&state.store, &caller.user.unit_id)
                 .await?
                 .add_workdays(today, n)
         }
@@ -390,22 +445,31 @@ async fn load(state: &AppState, id: &DocId) -> Result<Item, ItemError> {
 }
 
 /// Take a step on an item as `caller`: the text is the note, the request's
-/// summary or the reason for sending back.
+/// summary (for a case, the answer to the filer) or the reason for sending
+/// back; `verdict` (`founded` or `unfounded`) goes with the 销号 of a
+/// complaint.
 pub async fn take_step(
     state: &AppState,
     caller: &Caller,
     doc_id: &str,
     action: &str,
     text: &str,
+    verdict: Option<&str>,
 ) -> Result<(), ItemError> {
     let id = readable(state, &caller.user, doc_id).await?;
     let action = StepAction::parse(action).map_err(|e| invalid("bad_action", e.to_string()))?;
+    let verdict = verdict
+        .filter(|v| !v.is_empty())
+        .map(Verdict::parse)
+        .transpose()
+        .map_err(|e| invalid("bad_verdict", e.to_string()))?;
     let edit = Edit::AddItemStep {
         id: ItemId::random(),
         step: StepFields {
             action,
             text: text.trim().to_owned(),
             photos: Vec::new(),
+            verdict,
         },
     };
     edit_on_server(state, caller, &id, edit).await?;
@@ -428,13 +492,14 @@ pub async fn view(state: &AppState, user: &User, doc_id: &str) -> Result<ItemVie
     ids.extend(brief.collaborators.iter().cloned());
     ids.extend(item.steps.iter().map(|s| s.by.clone()));
     let names = names(state, ids).await?;
+    let calendars = calendars(state, std::slice::from_ref(&row)).await?;
     let may = item
         .may_now(&user.id, user.role)
         .into_iter()
         .map(|a| a.as_str().to_owned())
         .collect();
     Ok(ItemView {
-        summary: summary(state, row, &names),
+        summary: summary(state, row, &names, &calendars),
         content: brief.content.clone(),
         measures: brief.measures.clone(),
         collaborators: brief
@@ -552,9 +617,10 @@ pub async fn list(
         .flat_map(|r| [r.issuer_id.clone(), r.responsible_id.clone()])
         .collect();
     let names = names(state, ids).await?;
+    let calendars = calendars(state, &rows).await?;
     Ok(rows
         .into_iter()
-        .map(|r| summary(state, r, &names))
+        .map(|r| summary(state, r, &names, &calendars))
         .collect())
 }
 
@@ -626,6 +692,8 @@ mod tests {
             sent_back: 0,
             steps: 0,
             last_step_at: None,
+            verdict: None,
+            verdict: None,
         };
         let rows = [
             row("2026-11-10", "closed", Some("2026-11-09")), // on time

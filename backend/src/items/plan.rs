@@ -105,6 +105,7 @@ mod tests {
             sent_back: 0,
             steps: 1,
             last_step_at: Some(30),
+            verdict: None,
         }
     }
 

@@ -147,7 +147,11 @@ pub async fn unit_month(
         }
         // A 固定任务 handed down counts above, as the plan's; not again here.
         let mut supervised = state.store.items_of_responsible(&user.id).await?;
-        supervised.retain(|r| r.list != sync_core::document::item::ItemList::Task.as_str());
+        // Cases the public brought count apart (founded, overdue), below.
+        supervised.retain(|r| {
+            sync_core::document::item::ItemList::parse(&r.list)
+                .is_ok_and(|l| l != sync_core::document::item::ItemList::Task && !l.is_case())
+        });
         let (items, items_overdue) =
             crate::items::month_counts(&supervised, first, crate::policy::local_today());
         let f = filing.get(&user.id);

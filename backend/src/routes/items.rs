@@ -61,6 +61,10 @@ pub struct StepInput {
     pub action: String,
     #[serde(default)]
     pub text: String,
+    /// `founded` (属实) or `unfounded` (不属实): with the `confirm` of a
+    /// complaint, and nothing else.
+    #[serde(default)]
+    pub verdict: Option<String>,
 }
 
 /// `POST /api/v1/items/{item_id}/steps` with `{action, text}`: 201 with the
@@ -78,7 +82,15 @@ pub async fn step(
     Path(item_id): Path<String>,
     ApiJson(input): ApiJson<StepInput>,
 ) -> Result<(StatusCode, Json<ItemView>), ApiError> {
-    items::take_step(&state, &caller, &item_id, &input.action, &input.text).await?;
+    items::take_step(
+        &state,
+        &caller,
+        &item_id,
+        &input.action,
+        &input.text,
+        input.verdict.as_deref(),
+    )
+    .await?;
     let view = items::view(&state, &caller.user, &item_id).await?;
     Ok((StatusCode::CREATED, Json(view)))
 }

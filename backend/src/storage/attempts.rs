@@ -26,11 +26,24 @@ impl Store {
     /// Count one attempt for each of `keys` and return, per key, the
     /// attempts within the last minute, this one included.
     pub async fn count_attempts(&self, keys: &[String]) -> Result<Attempts, StoreError> {
+        self.count_attempts_over(keys, WINDOW_MS).await
+    }
+
+    /// [`Store::count_attempts`] over windows of `window_ms` (an hour, a
+    /// day): per key, the attempts within the last `window_ms`, this one
+    /// included. Keys are counted apart per window length, so give each
+    /// length keys of its own.
+    pub async fn count_attempts_over(
+        &self,
+        keys: &[String],
+        window_ms: i64,
+    ) -> Result<Attempts, StoreError> {
+        let window_ms = window_ms.max(1_000);
         let now = now_ms();
-        let window = now - now.rem_euclid(WINDOW_MS);
+        let window = now - now.rem_euclid(window_ms);
         let params = self.pool().params();
         let mut upsert =
-            String::from("INSERT INTO rate_counters (key, window_start, count) VALUES ");
+            String::from("INSERT INTO rate_counters (key, window_start, count, window_ms) VALUES ");
         for i in 0..keys.len() {
             if i > 0 {
                 upsert.push_str(", ");
@@ -39,7 +52,7 @@ impl Store {
             params.push(&mut upsert, 2 * i + 1);
             upsert.push_str(", ");
             params.push(&mut upsert, 2 * i + 2);
-            upsert.push_str(", 1)");
+            upsert.push_str(&format!(", 1, {window_ms})"));
         }
         upsert.push_str(
             " ON CONFLICT (key, window_start) DO UPDATE SET count = rate_counters.count + 1
@@ -61,7 +74,7 @@ impl Store {
                 let current = q.fetch_all(p).await?.iter()
                     .map(|r| Ok::<_, sqlx::Error>((r.try_get::<String, _>(0)?, r.try_get::<i64, _>(1)?)))
                     .collect::<Result<HashMap<_, _>, _>>()?;
-                let mut q = sqlx::query(&previous).bind(window - WINDOW_MS);
+                let mut q = sqlx::query(&previous).bind(window - window_ms);
                 for k in keys {
                     q = q.bind(k);
                 }
@@ -79,12 +92,12 @@ impl Store {
             .map(|k| {
                 let current = now_counts.get(k).copied().unwrap_or(1);
                 let last = last_counts.get(k).copied().unwrap_or(0);
-                current + (last * (WINDOW_MS - elapsed) + WINDOW_MS - 1) / WINDOW_MS
+                current + (last * (window_ms - elapsed) + window_ms - 1) / window_ms
             })
             .collect();
         Ok(Attempts {
             counts,
-            window_left_ms: WINDOW_MS - elapsed,
+            window_left_ms: window_ms - elapsed,
         })
     }
 
@@ -114,10 +127,11 @@ impl Store {
 
     /// Remove counters of windows no limit reads any more: how many.
     pub async fn remove_old_attempts(&self) -> Result<u64, StoreError> {
-        let before = now_ms() - 2 * WINDOW_MS;
+        let now = now_ms();
         let _writer = self.writer().await;
-        let n = on_pool!(self.pool(), p => sqlx::query("DELETE FROM rate_counters WHERE window_start < $1")
-            .bind(before).execute(p).await?.rows_affected());
+        let n = on_pool!(self.pool(), p => sqlx::query(
+            "DELETE FROM rate_counters WHERE window_start < $1 - 2 * window_ms")
+            .bind(now).execute(p).await?.rows_affected());
         Ok(n)
     }
 }

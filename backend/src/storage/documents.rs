@@ -745,12 +745,13 @@ impl Store {
                 let st = item.standing();
                 sqlx::query(
                     "INSERT INTO items (doc_id, list, source, title, unit_id, issuer_id, responsible_id, issued_at, due,
-                       status, done_at, closed_at, sent_back, steps, last_step_at)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)")
+                       status, done_at, closed_at, sent_back, steps, last_step_at, verdict)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)")
                     .bind(&docs[*i].3).bind(b.list.as_str()).bind(b.source.as_str()).bind(&b.title).bind(&b.unit)
                     .bind(&b.issuer).bind(&b.responsible).bind(b.issued_at).bind(&b.due)
                     .bind(st.status.as_str()).bind(st.done_at).bind(st.closed_at).bind(i64::from(st.sent_back))
                     .bind(item.steps.len() as i64).bind(item.steps.last().map(|s| s.at))
+                    .bind(st.verdict.map(|v| v.as_str()))
                     .execute(&mut *tx).await?;
                 let named = [(b.issuer.as_str(), "issuer"), (b.responsible.as_str(), "responsible")].into_iter()
                     .chain(b.collaborators.iter().map(|c| (c.as_str(), "collaborator")));

@@ -26,6 +26,8 @@ pub struct ItemRow {
     pub sent_back: i64,
     pub steps: i64,
     pub last_step_at: Option<i64>,
+    /// A complaint's verdict once closed: `founded` or `unfounded`.
+    pub verdict: Option<String>,
 }
 
 /// Which items to list.
@@ -41,9 +43,10 @@ pub struct ItemFilter {
     pub issued_to: Option<i64>,
 }
 
-const COLUMNS: &str =
+pub(super) const COLUMNS: &str =
     "i.doc_id, i.list, i.source, i.title, i.unit_id, i.issuer_id, i.responsible_id, \
-     i.issued_at, i.due, i.status, i.done_at, i.closed_at, i.sent_back, i.steps, i.last_step_at";
+     i.issued_at, i.due, i.status, i.done_at, i.closed_at, i.sent_back, i.steps, i.last_step_at, \
+     i.verdict";
 
 fn item_row<R: Row>(r: &R) -> Result<ItemRow, sqlx::Error>
 where
@@ -51,23 +54,37 @@ where
     String: for<'r> sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
     i64: for<'r> sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
     Option<i64>: for<'r> sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    Option<String>: for<'r> sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    item_row_at(r, 0)
+}
+
+/// An item's row from the [`COLUMNS`] starting at column `at`.
+pub(super) fn item_row_at<R: Row>(r: &R, at: usize) -> Result<ItemRow, sqlx::Error>
+where
+    usize: sqlx::ColumnIndex<R>,
+    String: for<'r> sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    i64: for<'r> sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    Option<i64>: for<'r> sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    Option<String>: for<'r> sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
 {
     Ok(ItemRow {
-        doc_id: r.try_get(0)?,
-        list: r.try_get(1)?,
-        source: r.try_get(2)?,
-        title: r.try_get(3)?,
-        unit_id: r.try_get(4)?,
-        issuer_id: r.try_get(5)?,
-        responsible_id: r.try_get(6)?,
-        issued_at: r.try_get(7)?,
-        due: r.try_get(8)?,
-        status: r.try_get(9)?,
-        done_at: r.try_get(10)?,
-        closed_at: r.try_get(11)?,
-        sent_back: r.try_get(12)?,
-        steps: r.try_get(13)?,
-        last_step_at: r.try_get(14)?,
+        doc_id: r.try_get(at)?,
+        list: r.try_get(at + 1)?,
+        source: r.try_get(at + 2)?,
+        title: r.try_get(at + 3)?,
+        unit_id: r.try_get(at + 4)?,
+        issuer_id: r.try_get(at + 5)?,
+        responsible_id: r.try_get(at + 6)?,
+        issued_at: r.try_get(at + 7)?,
+        due: r.try_get(at + 8)?,
+        status: r.try_get(at + 9)?,
+        done_at: r.try_get(at + 10)?,
+        closed_at: r.try_get(at + 11)?,
+        sent_back: r.try_get(at + 12)?,
+        steps: r.try_get(at + 13)?,
+        last_step_at: r.try_get(at + 14)?,
+        verdict: r.try_get(at + 15)?,
     })
 }
 
@@ -131,7 +148,7 @@ impl Store {
         Ok(
             on_pool!(self.pool(), p => sqlx::query(&sql).bind(user_id).bind(first_ms).bind(next_ms)
             .fetch_all(p).await?.iter()
-            .map(|r| Ok((item_row(r)?, r.try_get::<String, _>(15)?)))
+            .map(|r| Ok((item_row(r)?, r.try_get::<String, _>(16)?)))
             .collect::<Result<Vec<_>, sqlx::Error>>())?,
         )
     }

@@ -22,6 +22,8 @@ pub fn list_zh(list: &str) -> &'static str {
     match list {
         "problem" => "问题清单",
         "task" => "交办任务",
+        "complaint" => "投诉举报",
+        "request" => "便民诉求",
         _ => "督办事项",
     }
 }
@@ -33,6 +35,8 @@ pub fn source_zh(source: &str) -> &'static str {
         "petition" => "信访",
         "inspection" => "明察暗访",
         "self_check" => "自查",
+        "public" => "群众扫码提交",
+        "hotline" => "便民热线",
         _ => "其他",
     }
 }
@@ -67,6 +71,7 @@ fn web_error(e: ItemError) -> WebError {
                     "bad_item" => {
                         "请填写标题和事项内容；责任人不能是您本人，协办人不能与责任人重复。"
                     }
+                    "bad_verdict" => "确认销号投诉时须选择核实结果：属实或不属实。",
                     "bad_step" => {
                         "未保存：请填写内容（退回须写明原因），或该事项当前不能执行此操作。"
                     }
@@ -346,6 +351,8 @@ pub struct StepForm {
     action: String,
     #[serde(default)]
     text: String,
+    #[serde(default)]
+    verdict: Option<String>,
 }
 
 /// `POST /web/items/{item}/steps`: take a step as the caller, back to the
@@ -357,9 +364,16 @@ pub async fn step(
     form: Result<Form<StepForm>, FormRejection>,
 ) -> Result<Response, WebError> {
     let Form(f) = form.map_err(|_| WebError::Invalid("请选择操作并填写内容。".into()))?;
-    items::take_step(&state, &caller.0, &item_id, &f.action, &f.text)
-        .await
-        .map_err(web_error)?;
+    items::take_step(
+        &state,
+        &caller.0,
+        &item_id,
+        &f.action,
+        &f.text,
+        f.verdict.as_deref(),
+    )
+    .await
+    .map_err(web_error)?;
     Ok(Redirect::to(&format!(
         "/web/items/{}?done={}",
         item_id,

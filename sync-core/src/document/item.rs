@@ -26,6 +26,23 @@ pub enum ItemList {
     /// month of its 时限): closed, like every item, only when the issuer
     /// confirms.
     Task,
+    /// 投诉举报: the public complains of a cadre or a unit. Confirmed
+    /// closed with a verdict, 属实 or 不属实.
+    Complaint,
+    /// 便民诉求: the public asks for something to be done.
+    Request,
+}
+
+impl ItemList {
+    /// A case the public filed (a complaint or a request): answered within
+    /// three working days, its filer kept apart by the server.
+    pub fn is_case(self) -> bool {
+        matches!(self, ItemList::Complaint | ItemList::Request)
+    }
+    /// Does its 销号 carry a verdict (属实 / 不属实)?
+    pub fn needs_verdict(self) -> bool {
+        self == ItemList::Complaint
+    }
 }
 
 /// Where an item comes from.
@@ -42,6 +59,29 @@ pub enum ItemSource {
     Inspection,
     /// 自查
     SelfCheck,
+    /// 群众扫码或网上提交: filed by the public from a card or a notice.
+    Public,
+    /// 便民热线: taken by a clerk from a call.
+    Hotline,
+}
+
+/// What the 销号 of a complaint found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// 属实
+    Founded,
+    /// 不属实
+    Unfounded,
+}
+
+impl Verdict {
+    pub fn zh(self) -> &'static str {
+        match self {
+            Verdict::Founded => "属实",
+            Verdict::Unfounded => "不属实",
+        }
+    }
 }
 
 /// What a step does.
@@ -60,11 +100,14 @@ pub enum StepAction {
 
 str_enum!(ItemList, "list", {
     Supervision => "supervision", Problem => "problem", Task => "task",
+    Complaint => "complaint", Request => "request",
 });
 str_enum!(ItemSource, "source", {
     Meeting => "meeting", Superior => "superior", Petition => "petition",
-    Inspection => "inspection", SelfCheck => "self_check",
+    Inspection => "inspection", SelfCheck => "self_check", Public => "public",
+    Hotline => "hotline",
 });
+str_enum!(Verdict, "verdict", { Founded => "founded", Unfounded => "unfounded" });
 str_enum!(StepAction, "action", {
     Progress => "progress", RequestClose => "request_close", Confirm => "confirm",
     SendBack => "send_back",
@@ -98,6 +141,9 @@ pub struct StepFields {
     /// The note, the request's summary, or the reason for sending back.
     pub text: String,
     pub photos: Vec<PhotoRef>,
+    /// 属实 / 不属实: on the 销号 of a complaint, and nowhere else.
+    #[serde(default)]
+    pub verdict: Option<Verdict>,
 }
 
 /// Where an item stands, read from its steps in time order.
@@ -153,6 +199,24 @@ pub fn may_take(action: StepAction, part: Part, role: Role) -> bool {
     }
 }
 
+/// Does a step carry the verdict it must: one on the 销号 of a complaint,
+/// none anywhere else? Asked by the phone's typed edits and by the
+/// server's write policy alike.
+pub fn check_verdict(
+    list: ItemList,
+    action: StepAction,
+    verdict: Option<Verdict>,
+) -> Result<(), &'static str> {
+    match (
+        list.needs_verdict() && action == StepAction::Confirm,
+        verdict,
+    ) {
+        (true, None) => Err("the 销号 of a complaint says whether it was founded (属实 / 不属实)"),
+        (false, Some(_)) => Err("only the 销号 of a complaint carries a verdict"),
+        _ => Ok(()),
+    }
+}
+
 /// The brief as read.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Brief {
@@ -181,6 +245,9 @@ pub struct Step {
     pub at: i64,
     pub text: String,
     pub photos: Vec<Photo>,
+    /// The verdict a complaint's 销号 gave.
+    #[serde(default)]
+    pub verdict: Option<Verdict>,
 }
 
 /// An item as plain values. `brief` is `None` only for a document whose
@@ -207,6 +274,11 @@ pub struct Standing {
     pub sent_back: u32,
     /// The last reason for sending back, while the item is returned.
     pub returned_because: Option<String>,
+    /// What the 销号 found (a complaint's, once closed).
+    pub verdict: Option<Verdict>,
+    /// The answer the standing request to close gave (for a case: what
+    /// the filer is told), while it awaits confirmation and once closed.
+    pub answer: Option<String>,
 }
 
 impl Item {
@@ -261,6 +333,8 @@ impl Item {
             closed_by: None,
             sent_back: 0,
             returned_because: None,
+            verdict: None,
+            answer: None,
         };
         let mut requested_at = None;
         for step in &self.steps {
@@ -274,6 +348,7 @@ impl Item {
                     requested_at = Some(step.at);
                     s.done_at = requested_at;
                     s.returned_because = None;
+                    s.answer = Some(step.text.clone());
                 }
                 // A confirmation answers a request (the write policy
                 // refuses one that answers none).
@@ -284,6 +359,7 @@ impl Item {
                     s.closed_at = Some(step.at);
                     s.closed_by = Some(step.by.clone());
                     s.returned_because = None;
+                    s.verdict = step.verdict;
                 }
                 StepAction::SendBack => {
                     if s.status == ItemStatus::AwaitingConfirmation {
@@ -291,6 +367,7 @@ impl Item {
                         s.sent_back += 1;
                         requested_at = None;
                         s.done_at = None;
+                        s.answer = None;
                         s.returned_because = Some(step.text.clone());
                     }
                 }
@@ -313,6 +390,7 @@ mod tests {
             at,
             text: format!("t{at}"),
             photos: Vec::new(),
+            verdict: None,
         }
     }
 

@@ -24,7 +24,7 @@ use automerge::legacy::{ObjectId, OpId};
 use automerge::{ActorId, ChangeHash, Prop, ReadDoc};
 use chrono::NaiveDate;
 
-use super::item::{may_take, Item, StepAction};
+use super::item::{check_verdict, may_take, Item, StepAction};
 use super::new_ops::OpAction;
 use super::schema::{self, At, Place, SchemaError, Shape, Write};
 use super::{genesis_hash, Document, Record, GENESIS_ACTOR};
@@ -75,6 +75,10 @@ pub struct Writer {
     /// Today's local date (the server's clock): days after tomorrow and
     /// plans beyond next month are refused.
     pub today: NaiveDate,
+    /// The server filing a case the public brought (a complaint or a
+    /// request): the only writer who may open an item of those lists, so
+    /// that none is made up on a phone without a filer behind it.
+    pub opens_cases: bool,
 }
 
 /// What a passed check read of the merged document.
@@ -477,6 +481,12 @@ impl Writer {
                         "`{at}`: an item's brief is written once, when it is issued"
                     )));
                 }
+                if item.brief.as_ref().is_some_and(|b| b.list.is_case()) && !self.opens_cases {
+                    return Err(forbidden(format!(
+                        "`{at}`: a complaint or a request is filed by the public through the \
+                         server, not opened from a device"
+                    )));
+                }
                 if issued.is_none() || self.role == Role::Cadre {
                     return Err(forbidden(format!(
                         "`{at}`: the brief must be whole and name the writer, not a cadre, \
@@ -523,6 +533,10 @@ impl Writer {
                 }
                 if item.brief.is_none() {
                     return Err(forbidden("a step on an item that was never issued"));
+                }
+                if let Some(b) = &item.brief {
+                    check_verdict(b.list, step.action, step.verdict)
+                        .map_err(|why| forbidden(format!("step {id}: {why}")))?;
                 }
                 let part = item.part_of(&self.user);
                 if !may_take(step.action, part, self.role) {

@@ -398,6 +398,9 @@ fn steps<D: View>(doc: &D) -> Vec<Step> {
                 at: f.i64("at").unwrap_or(0),
                 text: f.text(doc, "text"),
                 photos: photos_at(doc, f.obj("photos", ObjType::Map)),
+                verdict: f
+                    .str("verdict")
+                    .and_then(|v| super::item::Verdict::parse(&v).ok()),
                 id,
             })
         })

@@ -12,7 +12,7 @@
 
 use automerge::ObjType;
 
-use super::item::{ItemList, ItemSource, StepAction};
+use super::item::{ItemList, ItemSource, StepAction, Verdict};
 use super::model::StatusKind;
 use super::new_ops::{OpAction, OpValue};
 use crate::ids::{DocKind, ItemId, Role, UserId};
@@ -414,6 +414,7 @@ const STEP: &[Field] = &[
     value("at", Scalar::Millis),
     text("text", MAX_TEXT_CHARS),
     field("photos", PHOTOS, Write::Once),
+    value("verdict", Scalar::Enum(Verdict::ALL)),
 ];
 const STEP_REQUIRED: &[&str] = &["schema", "action", "by", "role", "at", "text", "photos"];
 

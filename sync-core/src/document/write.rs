@@ -8,7 +8,9 @@
 use automerge::transaction::Transactable;
 use automerge::{AutoCommit, AutomergeError, ObjId, ObjType, ReadDoc, ScalarValue, ROOT};
 
-use super::item::{may_take, ItemBrief, ItemStatus, StepAction, StepFields, MAX_COLLABORATORS};
+use super::item::{
+    check_verdict, may_take, ItemBrief, ItemStatus, StepAction, StepFields, MAX_COLLABORATORS,
+};
 use super::model::*;
 use super::read::{bool_at, obj_at, str_at};
 use super::SCHEMA;
@@ -657,6 +659,10 @@ impl Writer<'_> {
             }
             _ => {}
         }
+        if let Some(b) = &item.brief {
+            check_verdict(b.list, step.action, step.verdict)
+                .map_err(|why| ValidationError::new("verdict", why).broke(Rule::Inconsistent))?;
+        }
         let needs_text = matches!(step.action, StepAction::SendBack)
             || (step.action == StepAction::Progress && step.photos.is_empty());
         if needs_text && step.text.trim().is_empty() {
@@ -723,6 +729,9 @@ impl Writer<'_> {
         self.put(&s, "role", role)?;
         self.put(&s, "at", now)?;
         self.new_text(&s, "text", &step.text)?;
+        if let Some(v) = step.verdict {
+            self.put(&s, "verdict", v.as_str())?;
+        }
         let photos = self
             .doc
             .put_object(&s, "photos", ObjType::Map)

@@ -200,6 +200,7 @@ pub fn writer_of(replica: &MemoryReplica, r: usize, replicas: usize) -> Writer {
         role: ctx.role,
         actors: [replica.actor().to_hex()].into_iter().collect(),
         today: chrono::NaiveDate::from_ymd_opt(2030, 1, 1).unwrap(),
+        opens_cases: false,
     }
 }
 

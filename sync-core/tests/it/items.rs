@@ -23,6 +23,7 @@ fn writer(user: &str, role: Role, replica: &MemoryReplica) -> Writer {
         role,
         actors: [replica.actor().to_hex()].into_iter().collect(),
         today: NaiveDate::from_ymd_opt(2026, 11, 30).unwrap(),
+        opens_cases: false,
     }
 }
 

@@ -32,6 +32,7 @@ fn writer(user: &str, role: Role, replica: &MemoryReplica) -> Writer {
         role,
         actors: [replica.actor().to_hex()].into_iter().collect(),
         today: today(),
+        opens_cases: false,
     }
 }
 
