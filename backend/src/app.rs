@@ -52,6 +52,8 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/v1/items/{item_id}", get(routes::items::get))
         .route("/api/v1/items/{item_id}/steps", post(routes::items::step))
+        .route("/api/v1/cases", post(routes::cases::take_call))
+        .route("/api/v1/cases/{item_id}/filer", get(routes::cases::filer))
         .route(
             "/api/v1/units/{unit_id}/filing",
             get(routes::records::filing),
@@ -130,9 +132,30 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/cards/{card}", get(routes::cards::card_json))
         .route("/p/{unit}/cards", get(routes::cards::unit_cards_page))
         .route("/p/{unit}/cards/print", get(routes::cards::print_page));
+    // Cases the public files: small bodies only.
+    let cases = Router::new()
+        .route(
+            "/api/v1/public/cases/challenge",
+            get(routes::cases::challenge),
+        )
+        .route("/api/v1/public/cases", post(routes::cases::file_json))
+        .route(
+            "/api/v1/public/cases/lookup",
+            post(routes::cases::lookup_json),
+        )
+        .route(
+            "/f",
+            get(routes::cases::form_page).post(routes::cases::form_post),
+        )
+        .route(
+            "/q",
+            get(routes::cases::lookup_page).post(routes::cases::lookup_post),
+        )
+        .layer(DefaultBodyLimit::max(crate::cases::MAX_FORM_BYTES));
     Router::new()
         .merge(api)
         .merge(public)
+        .merge(cases)
         .merge(sync)
         .merge(blobs)
         .merge(crate::web::router())

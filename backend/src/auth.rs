@@ -145,6 +145,9 @@ pub struct Keys {
     decoding: DecodingKey,
     validation: Validation,
     web_validation: Validation,
+    /// Signs the public case form's challenges (`cases::pow`): derived
+    /// from the signing secret, so every instance shares it.
+    challenge: [u8; 32],
 }
 
 impl std::fmt::Debug for Keys {
@@ -170,7 +173,19 @@ impl Keys {
             decoding: DecodingKey::from_secret(secret),
             validation: validation_for(AUDIENCE),
             web_validation: validation_for(WEB_AUDIENCE),
+            challenge: {
+                use sha2::Digest;
+                let mut h = sha2::Sha256::new();
+                h.update(b"jishi case challenge v1:");
+                h.update(secret);
+                h.finalize().into()
+            },
         }
+    }
+
+    /// The key of the public case form's challenges.
+    pub fn challenge_key(&self) -> &[u8] {
+        &self.challenge
     }
 
     /// An API access token of the session `session_id`.

@@ -135,6 +135,15 @@ pub struct Config {
     /// An item (督办, 问题清单) overdue this many days is shown to the
     /// level above as escalated.
     pub item_escalate_days: u32,
+    /// Zero bits the public case form's proof of work asks (about 2^bits
+    /// hashes in the filer's browser; 16 is a second on a cheap phone).
+    pub case_pow_bits: u32,
+    /// Cases one address may file per hour through the public form.
+    pub case_filings_per_address_hour: u32,
+    /// Cases one phone number may file per day through the public form.
+    pub case_filings_per_phone_day: u32,
+    /// Tracking-code lookups one address may make per minute.
+    pub case_lookups_per_address_minute: u32,
     /// The web pages are served over HTTPS (through a proxy): the session
     /// cookie is marked `Secure`.
     pub web_secure_cookie: bool,
@@ -180,6 +189,10 @@ impl Default for Config {
             web_secure_cookie: false,
             review_deadline_day: 5,
             item_escalate_days: 3,
+            case_pow_bits: 16,
+            case_filings_per_address_hour: 5,
+            case_filings_per_phone_day: 3,
+            case_lookups_per_address_minute: 30,
             metrics_token: None,
             public_url: None,
         }

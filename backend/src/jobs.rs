@@ -173,5 +173,9 @@ pub async fn collect_garbage_forever(state: AppState) {
         if let Err(e) = state.store.remove_old_attempts().await {
             tracing::warn!(error = %e, "removing old attempt counters failed");
         }
+        // Spent proofs of work of the public case form that expired.
+        if let Err(e) = state.store.remove_spent_pow().await {
+            tracing::warn!(error = %e, "removing expired proofs of work failed");
+        }
     }
 }

@@ -3,7 +3,8 @@
 //! `X-Content-Type-Options: nosniff`, `X-Frame-Options: DENY`,
 //! `Referrer-Policy: same-origin`, and a `Content-Security-Policy`. HTML
 //! pages (the supervisors' pages and the public publication) may run only
-//! the one script of `web/base.html`, allowed by its hash, load images,
+//! the script of `web/base.html` and the proof of work of the public case
+//! form (`cases/form.html`), each allowed by its hash, load images,
 //! styles and event streams from this server and post forms to it; every
 //! other answer (JSON, photos, spreadsheets) may load nothing and be framed
 //! nowhere. The pages' styles are inline (`style` blocks and attributes),
@@ -19,22 +20,35 @@ use sha2::{Digest, Sha256};
 /// The policy of everything that is not an HTML page.
 pub const CSP_NONE: &str = "default-src 'none'; frame-ancestors 'none'";
 
-/// The inline script of the web pages' base template.
-fn page_script() -> &'static str {
-    let base = include_str!("../templates/web/base.html");
-    base.split_once("<script>")
+/// The inline script of a template.
+fn script_of(template: &'static str) -> &'static str {
+    template
+        .split_once("<script>")
         .and_then(|(_, rest)| rest.split_once("</script>"))
         .map_or("", |(script, _)| script)
+}
+
+/// The inline script of the web pages' base template.
+fn page_script() -> &'static str {
+    script_of(include_str!("../templates/web/base.html"))
+}
+
+/// The proof of work of the public case form.
+fn case_form_script() -> &'static str {
+    script_of(include_str!("../templates/cases/form.html"))
 }
 
 /// The policy of the HTML pages.
 pub fn page_policy() -> &'static str {
     static POLICY: OnceLock<String> = OnceLock::new();
     POLICY.get_or_init(|| {
-        let hash = base64::engine::general_purpose::STANDARD
-            .encode(Sha256::digest(page_script().as_bytes()));
+        let hash = |script: &str| {
+            base64::engine::general_purpose::STANDARD.encode(Sha256::digest(script.as_bytes()))
+        };
+        let (base, form) = (hash(page_script()), hash(case_form_script()));
         format!(
-            "default-src 'none'; script-src 'sha256-{hash}'; style-src 'unsafe-inline'; \
+            "default-src 'none'; script-src 'sha256-{base}' 'sha256-{form}'; \
+             style-src 'unsafe-inline'; \
              img-src 'self'; connect-src 'self'; form-action 'self'; base-uri 'none'; \
              frame-ancestors 'none'"
         )
@@ -71,6 +85,7 @@ mod tests {
     fn the_page_policy_allows_the_base_script_by_its_hash() {
         let script = page_script();
         assert!(script.contains("EventSource"), "{script}");
+        assert!(case_form_script().contains("zeroBits"));
         let policy = page_policy();
         assert!(policy.contains("script-src 'sha256-"), "{policy}");
         assert!(!policy.contains("unsafe-eval"));

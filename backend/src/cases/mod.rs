@@ -13,7 +13,9 @@
 
 pub mod assign;
 pub mod code;
+pub mod pages;
 pub mod pow;
+pub mod public;
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
@@ -33,6 +35,9 @@ pub const ANSWER_WORKDAYS: u32 = 3;
 pub const MAX_CONTENT_CHARS: usize = 1_000;
 /// The fewest: a case says something.
 pub const MIN_CONTENT_CHARS: usize = 5;
+/// The largest body the public's case routes read (the form as posted:
+/// 1,000 characters percent-encoded are about 9 KB).
+pub const MAX_FORM_BYTES: usize = 16 * 1024;
 /// The most characters of the filer's name.
 pub const MAX_NAME_CHARS: usize = 20;
 
@@ -541,4 +546,41 @@ pub fn clock(row: &ItemRow, today: NaiveDate, calendar: &Calendar) -> Clock {
         None if today > due => Clock::Overdue,
         None => Clock::Left(calendar.workdays_between(today, due)),
     }
+}
+
+/// Whom a filing names, as the form says it: 「张三（青山村·村支书）」 or
+/// the unit's name.
+pub async fn target_name(state: &AppState, f: &Filing) -> Result<String, CaseError> {
+    let (unit_id, person) = target(state, f).await?;
+    let unit = state
+        .store
+        .unit(&unit_id)
+        .await?
+        .map(|u| u.name)
+        .unwrap_or_default();
+    Ok(match person {
+        Some(p) if p.post.is_empty() => format!("{}（{unit}）", p.name),
+        Some(p) => format!("{}（{unit}·{}）", p.name, p.post),
+        None => unit,
+    })
+}
+
+/// A case a clerk takes from a call to the 便民热线: a leader, supervisor
+/// or admin, about a unit or person within their scope.
+pub async fn take_call(state: &AppState, clerk: &User, f: &Filing) -> Result<Filed, CaseError> {
+    if clerk.role == Role::Cadre {
+        return Err(CaseError::Forbidden(
+            "hotline calls are taken by a leader, supervisor or admin".into(),
+        ));
+    }
+    check(f)?;
+    let (unit_id, _) = target(state, f).await?;
+    let within = match &clerk.scope_unit_id {
+        Some(scope) => state.store.unit_in_scope(&unit_id, scope).await?,
+        None => false,
+    };
+    if !within {
+        return Err(CaseError::NoTarget);
+    }
+    file(state, f, Via::Hotline, Some(clerk)).await
 }

@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod caller;
 pub mod cards;
+pub mod cases;
 pub mod events;
 pub mod items;
 pub mod ops;

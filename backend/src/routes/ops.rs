@@ -36,6 +36,11 @@ use crate::state::AppState;
         crate::routes::post_lists::unit_lists,
         crate::routes::cards::get_mine,
         crate::routes::cards::put_mine,
+        crate::routes::cases::challenge,
+        crate::routes::cases::file_json,
+        crate::routes::cases::lookup_json,
+        crate::routes::cases::take_call,
+        crate::routes::cases::filer,
     ),
     components(schemas(
         ErrorBody,
@@ -55,7 +60,14 @@ use crate::state::AppState;
         crate::post_lists::Entry,
         crate::post_lists::ListKind,
         crate::routes::cards::MyCard,
-        crate::routes::cards::CardInput
+        crate::routes::cards::CardInput,
+        crate::routes::cases::Challenge,
+        crate::routes::cases::PublicFiling,
+        crate::routes::cases::CodeInput,
+        crate::cases::Filing,
+        crate::cases::Filed,
+        crate::cases::Filer,
+        crate::cases::PublicCase
     ))
 )]
 pub struct ApiDoc;
