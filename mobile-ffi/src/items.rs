@@ -280,6 +280,7 @@ impl JishiClient {
                 Edit::AddItemStep {
                     id: step_id.clone(),
                     step: StepFields {
+                        verdict: None,
                         action: action.into(),
                         text,
                         photos: Vec::new(),
@@ -325,6 +326,7 @@ impl JishiClient {
                 let edit = Edit::AddItemStep {
                     id: step_id.clone(),
                     step: StepFields {
+                        verdict: None,
                         action: action.into(),
                         text,
                         photos: prepared.iter().map(|p| p.photo_ref()).collect(),

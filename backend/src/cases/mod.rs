@@ -584,3 +584,36 @@ pub async fn take_call(state: &AppState, clerk: &User, f: &Filing) -> Result<Fil
     }
     file(state, f, Via::Hotline, Some(clerk)).await
 }
+
+/// A person's case figures for the month starting `first`: (complaints
+/// about them closed as founded in the month, cases they handle that fell
+/// due in it and were not answered by their 时限, as
+/// [`crate::items::month_counts`] counts 督办 items).
+pub async fn month_facts(
+    store: &crate::storage::Store,
+    user_id: &str,
+    first: NaiveDate,
+) -> Result<(i64, i64), StoreError> {
+    let rows = store.case_rows_of(user_id).await?;
+    let next = first + chrono::Months::new(1);
+    let in_month = |ms: i64| {
+        crate::china::at_ms(ms)
+            .map(|t| t.date_naive())
+            .is_some_and(|d| d >= first && d < next)
+    };
+    let founded = rows
+        .iter()
+        .filter(|(c, i)| {
+            c.concerns_id.as_deref() == Some(user_id)
+                && i.verdict.as_deref() == Some(Verdict::Founded.as_str())
+                && i.closed_at.is_some_and(in_month)
+        })
+        .count() as i64;
+    let handled: Vec<ItemRow> = rows
+        .into_iter()
+        .filter(|(_, i)| i.responsible_id == user_id)
+        .map(|(_, i)| i)
+        .collect();
+    let (_, overdue) = crate::items::month_counts(&handled, first, crate::policy::local_today());
+    Ok((founded, overdue))
+}

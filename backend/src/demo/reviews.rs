@@ -137,6 +137,8 @@ fn review_of(row: &Row, seed: u64) -> serde_json::Value {
         tasks_open: f.tasks_open,
         items: 0,
         items_overdue: 0,
+        complaints_founded: 0,
+        cases_overdue: 0,
     };
     let comment = format!("{}{}", facts.draft(), rng.pick(REMARKS));
     json!({"targets": targets, "conduct": conduct, "comment": comment})

@@ -222,6 +222,7 @@ mod tests {
             overdue,
             overdue_days: 0,
             escalated: false,
+            due_soon: false,
             done_at: done,
             closed_at: done,
             sent_back,

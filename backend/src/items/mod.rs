@@ -693,7 +693,6 @@ mod tests {
             steps: 0,
             last_step_at: None,
             verdict: None,
-            verdict: None,
         };
         let rows = [
             row("2026-11-10", "closed", Some("2026-11-09")), // on time

@@ -154,6 +154,8 @@ pub async fn unit_month(
         });
         let (items, items_overdue) =
             crate::items::month_counts(&supervised, first, crate::policy::local_today());
+        let (complaints_founded, cases_overdue) =
+            crate::cases::month_facts(&state.store, &user.id, first).await?;
         let f = filing.get(&user.id);
         let facts = Facts {
             days_filed: f.map_or(0, |f| f.days_filed),
@@ -164,6 +166,8 @@ pub async fn unit_month(
             tasks_open,
             items,
             items_overdue,
+            complaints_founded,
+            cases_overdue,
         };
         let reviewer_id = match state.store.reviewer_override(&user.id).await? {
             Some(r) => Some(r),

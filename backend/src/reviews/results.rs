@@ -18,6 +18,14 @@ pub struct Facts {
     /// their 时限 ([`crate::items::month_counts`]).
     pub items: i64,
     pub items_overdue: i64,
+    /// Complaints about the person that the month's 销号 found founded
+    /// (属实).
+    #[serde(default)]
+    pub complaints_founded: i64,
+    /// Cases the person handles that fell due in the month (or before it,
+    /// still open) and were not answered by their 时限.
+    #[serde(default)]
+    pub cases_overdue: i64,
 }
 
 impl Facts {
@@ -28,8 +36,18 @@ impl Facts {
         } else {
             String::new()
         };
+        let mut cases = String::new();
+        if self.complaints_founded > 0 {
+            cases.push_str(&format!(
+                "；群众投诉经核实属实{}件",
+                self.complaints_founded
+            ));
+        }
+        if self.cases_overdue > 0 {
+            cases.push_str(&format!("；群众反映超期未办结{}件", self.cases_overdue));
+        }
         format!(
-            "本月填报工作纪实{}天、工作记录{}条，开展“四夜”活动{}次，住村{}晚；承诺事项已销号{}项、未完成{}项{items}。",
+            "本月填报工作纪实{}天、工作记录{}条，开展“四夜”活动{}次，住村{}晚；承诺事项已销号{}项、未完成{}项{items}{cases}。",
             self.days_filed,
             self.entries,
             self.night_activities,
@@ -351,8 +369,11 @@ mod tests {
             tasks_open: 1,
             items: 0,
             items_overdue: 0,
+            complaints_founded: 0,
+            cases_overdue: 0,
         };
         assert!(f.draft().contains("填报工作纪实20天"));
+        assert!(!f.draft().contains("投诉"));
         assert!(f.draft().contains("未完成1项"));
         assert!(!f.draft().contains("督办"));
         let f = Facts {
@@ -361,5 +382,16 @@ mod tests {
             ..f
         };
         assert!(f.draft().contains("督办事项2项、逾期1项"), "{}", f.draft());
+        let f = Facts {
+            complaints_founded: 1,
+            cases_overdue: 2,
+            ..f
+        };
+        assert!(
+            f.draft()
+                .ends_with("群众投诉经核实属实1件；群众反映超期未办结2件。"),
+            "{}",
+            f.draft()
+        );
     }
 }

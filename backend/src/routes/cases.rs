@@ -90,10 +90,9 @@ pub async fn file_json(
         .map_err(|e| {
             let zh = e.zh();
             match e.into_problem() {
-                crate::problem::Problem::Invalid { code, .. } => ApiError::BadRequest {
-                    code,
-                    message: zh,
-                },
+                crate::problem::Problem::Invalid { code, .. } => {
+                    ApiError::BadRequest { code, message: zh }
+                }
                 crate::problem::Problem::Limited {
                     code,
                     retry_after_secs,
@@ -207,13 +206,12 @@ pub async fn form_post(
             let html = pages::filed(kind, &filed.code, &filed.due).map_err(internal)?;
             Ok(page(StatusCode::CREATED, html))
         }
-        Err(PublicError::Case(e @ (CaseError::Store(_) | CaseError::Internal(_)))) => {
-            Err(e.into())
-        }
+        Err(PublicError::Case(e @ (CaseError::Store(_) | CaseError::Internal(_)))) => Err(e.into()),
         Err(e) => {
             let message = e.zh();
             let status = status_of(e);
-            let html = pages::form(&form_view(&state, target, f, Some(message))).map_err(internal)?;
+            let html =
+                pages::form(&form_view(&state, target, f, Some(message))).map_err(internal)?;
             Ok(page(status, html))
         }
     }
@@ -239,9 +237,7 @@ pub async fn lookup_post(
             StatusCode::OK,
             pages::lookup(Some(&case), None).map_err(internal)?,
         )),
-        Err(PublicError::Case(e @ (CaseError::Store(_) | CaseError::Internal(_)))) => {
-            Err(e.into())
-        }
+        Err(PublicError::Case(e @ (CaseError::Store(_) | CaseError::Internal(_)))) => Err(e.into()),
         Err(e) => {
             let message = e.zh();
             let status = status_of(e);

@@ -578,6 +578,7 @@ fn item_edits() -> Vec<(Edit, EditContext)> {
     let step = |n: &str, action, text: &str| Edit::AddItemStep {
         id: item(n),
         step: StepFields {
+            verdict: None,
             action,
             text: text.into(),
             photos: vec![PhotoRef {

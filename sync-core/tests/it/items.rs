@@ -75,6 +75,7 @@ fn step(action: StepAction, text: &str) -> Edit {
     Edit::AddItemStep {
         id: ItemId::random(),
         step: StepFields {
+            verdict: None,
             action,
             text: text.into(),
             photos: Vec::new(),

@@ -32,6 +32,7 @@ fn step(action: StepAction, text: &str) -> Edit {
     Edit::AddItemStep {
         id: ItemId::random(),
         step: StepFields {
+            verdict: None,
             action,
             text: text.into(),
             photos: Vec::new(),
@@ -773,6 +774,7 @@ async fn step_photos(db: Db) {
             &Edit::AddItemStep {
                 id: ItemId::random(),
                 step: StepFields {
+                    verdict: None,
                     action: StepAction::Progress,
                     text: "已清理上游一段".into(),
                     photos: vec![sync_core::document::PhotoRef {
@@ -800,6 +802,7 @@ async fn step_photos(db: Db) {
             &Edit::AddItemStep {
                 id: ItemId::random(),
                 step: StepFields {
+                    verdict: None,
                     action: StepAction::Progress,
                     text: "转发现场照片".into(),
                     photos: vec![sync_core::document::PhotoRef {

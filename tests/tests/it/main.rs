@@ -13,6 +13,7 @@ mod backup;
 mod badnet;
 mod calendar;
 mod cards;
+mod cases;
 mod crashpoints;
 mod demo;
 mod events;
