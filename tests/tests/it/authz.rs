@@ -303,6 +303,30 @@ const MATRIX: &[Row] = &[
         mine                                    200   200   200   200   200   200   200
         foreign                                 200   200   200   200   200   200   200
         guessed                                 404   404   404   404   404   404   404" },
+    // ---- cases the public brings (issue 27, points 3 to 5): filed and
+    // followed without an account; `mine` from u1's card, `foreign` from
+    // another county's cadre's, `guessed` from no card.
+    Row { route: "GET /api/v1/public/cases/challenge", table: "
+        mine                                    200   200   200   200   200   200   200" },
+    Row { route: "POST /api/v1/public/cases", table: PUBLIC_FILING },
+    Row { route: "POST /api/v1/public/cases/lookup", table: PUBLIC_LOOKUP },
+    Row { route: "GET /f", table: PUBLIC_CARD },
+    Row { route: "POST /f", table: PUBLIC_FILING },
+    Row { route: "GET /q", table: "
+        mine                                    200   200   200   200   200   200   200" },
+    Row { route: "POST /q", table: PUBLIC_LOOKUP },
+    // A hotline call about a unit in the clerk's scope (`mine` the village
+    // v1), not by a cadre.
+    Row { route: "POST /api/v1/cases", table: "
+        mine                                    403   201   201   201   401   401   401
+        foreign                                 403   404   404   404   401   401   401
+        guessed                                 403   404   404   404   401   401   401" },
+    // Who filed a complaint about u1: its handler (l1) and the 效能办 over
+    // it; never the cadre it concerns, nor an admin.
+    Row { route: "GET /api/v1/cases/{item_id}/filer", table: "
+        mine                                    404   200   200   404   401   401   401
+        foreign                                 404   404   404   404   401   401   401
+        guessed                                 404   404   404   404   401   401   401" },
     // Only those who have a card (cadres and leaders) read and set theirs.
     Row { route: "GET /api/v1/me/card", table: "
         mine                                    200   200   403   403   401   401   401" },
@@ -427,6 +451,15 @@ const OPEN: &str = "
 const PUBLIC_CARD: &str = "
         mine                                    200   200   200   200   200   200   200
         foreign                                 200   200   200   200   200   200   200
+        guessed                                 404   404   404   404   404   404   404";
+
+const PUBLIC_FILING: &str = "
+        mine                                    201   201   201   201   201   201   201
+        foreign                                 201   201   201   201   201   201   201
+        guessed                                 404   404   404   404   404   404   404";
+
+const PUBLIC_LOOKUP: &str = "
+        mine                                    200   200   200   200   200   200   200
         guessed                                 404   404   404   404   404   404   404";
 
 /// Rows a GET route answers for HEAD too (axum does): not in the router's
@@ -844,6 +877,10 @@ struct World {
     /// The public card ids of u1 (with a photo) and of u3 (another
     /// county's).
     cards: [String; 2],
+    /// A complaint about u1 and a request to u3, filed by the public.
+    cases: [String; 2],
+    /// The complaint's tracking code.
+    case_code: String,
 }
 
 /// Who issues the item of each person the cases ask for: someone over
@@ -926,7 +963,14 @@ fn raw_comment(doc: &mut Document, author: &str, role: &str, text: &str) {
 
 impl World {
     async fn build(db: Db) -> World {
-        let app = TestApp::spawn(db).await;
+        // Every role files cases from one address: no limit between them.
+        let app = TestApp::spawn_with(db, |c| {
+            c.case_pow_bits = 8;
+            c.case_filings_per_address_hour = 10_000;
+            c.case_filings_per_phone_day = 10_000;
+            c.case_lookups_per_address_minute = 10_000;
+        })
+        .await;
         app.seed().await;
         let store = &app.state.store;
         app.seed_other_county().await;
@@ -1049,6 +1093,29 @@ impl World {
             .await
             .unwrap();
         let u3_card = store.card_of("u3").await.unwrap();
+        let filing = |kind: &str, card: &str| backend::cases::Filing {
+            kind: kind.into(),
+            card: Some(card.into()),
+            content: "授权矩阵群众反映".into(),
+            phone: "13900000000".into(),
+            ..Default::default()
+        };
+        let complaint = backend::cases::file(
+            &app.state,
+            &filing("complaint", &u1_card.card_id),
+            backend::cases::Via::Public,
+            None,
+        )
+        .await
+        .unwrap();
+        let request = backend::cases::file(
+            &app.state,
+            &filing("request", &u3_card.card_id),
+            backend::cases::Via::Public,
+            None,
+        )
+        .await
+        .unwrap();
 
         let mut world = World {
             app,
@@ -1057,6 +1124,8 @@ impl World {
             no_photo: sha(b"authz: a photo nobody took"),
             items,
             cards: [u1_card.card_id, u3_card.card_id],
+            cases: [complaint.id, request.id],
+            case_code: complaint.code,
         };
         for role in ROLES {
             let user = role.user();
@@ -1556,6 +1625,87 @@ impl World {
                 req.path = template.replace("{unit}", unit);
                 req.shows = shows(name(if case == Case::Foreign { "u3" } else { "u1" }));
                 req.publication_of = Some(unit);
+            }
+            "/api/v1/public/cases/challenge" => req.shows = shows("challenge"),
+            "/api/v1/public/cases" | "/f" => {
+                let (card, board) = match case {
+                    Case::Mine => (self.cards[0].as_str(), "t1"),
+                    Case::Foreign => (self.cards[1].as_str(), "t3"),
+                    _ => ("00000000deadbeef", "t1"),
+                };
+                req.publication_of = Some(board);
+                if method == "GET" {
+                    req.path = format!("/f?card={card}");
+                    req.shows = shows(name(if case == Case::Foreign { "u3" } else { "u1" }));
+                } else {
+                    let r: Value = self
+                        .http
+                        .get(self.app.url("/api/v1/public/cases/challenge"))
+                        .send()
+                        .await
+                        .unwrap()
+                        .json()
+                        .await
+                        .unwrap();
+                    let challenge = r["challenge"].as_str().unwrap().to_owned();
+                    let answer = backend::cases::pow::solve(&challenge).unwrap();
+                    let fields = [
+                        ("kind", "request".to_owned()),
+                        ("card", card.to_owned()),
+                        ("content", format!("授权矩阵 {}", who.role.key())),
+                        ("phone", "13700000000".to_owned()),
+                        ("challenge", challenge),
+                        ("answer", answer),
+                    ];
+                    if template == "/f" {
+                        req.form = Some(fields.to_vec());
+                        req.shows = shows("case-code");
+                    } else {
+                        req.json = Some(Value::Object(
+                            fields
+                                .into_iter()
+                                .map(|(k, v)| (k.to_owned(), Value::String(v)))
+                                .collect(),
+                        ));
+                        req.shows = shows("\"code\"");
+                    }
+                }
+            }
+            "/api/v1/public/cases/lookup" | "/q" => {
+                if method == "POST" {
+                    let code = match case {
+                        Case::Mine => self.case_code.clone(),
+                        _ => "0000-0000-0000".to_owned(),
+                    };
+                    if template == "/q" {
+                        req.form = Some(vec![("code", code)]);
+                    } else {
+                        req.json = Some(json!({ "code": code }));
+                    }
+                    req.shows = shows("授权矩阵群众反映");
+                    req.publication_of = Some("t1");
+                }
+            }
+            "/api/v1/cases" => {
+                let unit = match case {
+                    Case::Mine => "v1",
+                    Case::Foreign => "t3",
+                    _ => NO_UNIT,
+                };
+                req.json = Some(json!({
+                    "kind": "request", "unit": unit, "content": "授权矩阵热线来电",
+                    "name": "来电人", "phone": "13600000000",
+                }));
+                req.shows = shows("\"code\"");
+            }
+            "/api/v1/cases/{item_id}/filer" => {
+                let item = match case {
+                    Case::Mine => self.cases[0].as_str(),
+                    Case::Foreign => self.cases[1].as_str(),
+                    _ => NO_ITEM,
+                };
+                req.path = template.replace("{item_id}", item);
+                req.shows = shows("13900000000");
             }
             "/api/v1/me/card" => {
                 if method == "PUT" {
