@@ -227,6 +227,7 @@ mod tests {
             closed_at: done,
             sent_back,
             steps: 0,
+            verdict: None,
         }
     }
 

@@ -150,6 +150,8 @@ pub struct ItemSummary {
     pub closed_at: Option<i64>,
     pub sent_back: i64,
     pub steps: i64,
+    /// A complaint's verdict once closed: `founded` (属实) or `unfounded`.
+    pub verdict: Option<String>,
 }
 
 /// One step as shown.
@@ -302,6 +304,7 @@ fn summary(
         closed_at: row.closed_at,
         sent_back: row.sent_back,
         steps: row.steps,
+        verdict: row.verdict,
     }
 }
 

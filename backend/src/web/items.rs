@@ -282,6 +282,9 @@ struct ItemPage<'a> {
     may_send_back: bool,
     may_request: bool,
     message: Option<&'static str>,
+    /// Who filed a case, for its handling chain only.
+    filer: Option<crate::cases::Filer>,
+    filed: String,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -300,6 +303,7 @@ pub async fn page(
     let me = &caller.0.user;
     let item = items::view(&state, me, &item_id).await.map_err(web_error)?;
     let has = |a: &str| item.may.iter().any(|m| m == a);
+    let filer = crate::cases::filer_for(&state, me, &item_id).await?;
     let message = match q.done.as_deref() {
         Some("issued") => Some("已交办，责任人下次同步时即可在手机上收到。"),
         Some("progress") => Some("已记录进展。"),
@@ -341,6 +345,11 @@ pub async fn page(
         may_send_back: has("send_back"),
         may_request: has("request_close"),
         message,
+        filed: filer
+            .as_ref()
+            .map(|f| china_time(f.filed_at))
+            .unwrap_or_default(),
+        filer,
         item,
     };
     Ok(Html(page.render().map_err(WebError::internal)?))

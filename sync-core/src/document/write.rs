@@ -663,7 +663,11 @@ impl Writer<'_> {
             check_verdict(b.list, step.action, step.verdict)
                 .map_err(|why| ValidationError::new("verdict", why).broke(Rule::Inconsistent))?;
         }
+        // A case's request to close is the answer its filer reads.
+        let answers_filer = step.action == StepAction::RequestClose
+            && item.brief.as_ref().is_some_and(|b| b.list.is_case());
         let needs_text = matches!(step.action, StepAction::SendBack)
+            || answers_filer
             || (step.action == StepAction::Progress && step.photos.is_empty());
         if needs_text && step.text.trim().is_empty() {
             return Err(ValidationError::new(

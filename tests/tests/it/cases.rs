@@ -337,6 +337,33 @@ async fn cases_from_the_public(db: Db) {
         (Some("founded"), Some("属实"))
     );
 
+    // In the web pages too: the handler sees the filer; a peer leader who
+    // reads the case does not.
+    app.add_user(
+        jishi_tests::UserBuilder::leader("l2")
+            .unit("t1")
+            .scope("t1")
+            .build(),
+    )
+    .await;
+    for (who, sees) in [("l1", true), ("s1", true), ("l2", false)] {
+        let (web, cookie) = app.web_session(who).await;
+        let r = web
+            .get(app.url(&format!("/web/items/{complaint_id}")))
+            .header("cookie", cookie)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 200, "{who}");
+        let html = r.text().await.unwrap();
+        assert!(
+            html.contains("投诉举报") && html.contains("属实"),
+            "{who}: {html}"
+        );
+        assert_eq!(html.contains("13912345678"), sees, "{who}");
+        assert_eq!(html.contains("李大姐"), sees, "{who}");
+    }
+
     // The month's review facts count it against the cadre.
     let first = today().with_day(1).unwrap();
     assert_eq!(
