@@ -37,6 +37,24 @@ impl From<ItemStepAction> for StepAction {
     }
 }
 
+/// What the 销号 of a complaint found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum CaseVerdict {
+    /// 属实
+    Founded,
+    /// 不属实
+    Unfounded,
+}
+
+impl From<CaseVerdict> for sync_core::document::item::Verdict {
+    fn from(v: CaseVerdict) -> Self {
+        match v {
+            CaseVerdict::Founded => Self::Founded,
+            CaseVerdict::Unfounded => Self::Unfounded,
+        }
+    }
+}
+
 /// One step of an item's history.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct ItemStepView {
@@ -54,8 +72,12 @@ pub struct ItemStepView {
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct ItemView {
     pub doc_id: String,
-    /// `supervision` (督办) or `problem` (问题清单).
+    /// `supervision` (督办), `problem` (问题清单), `task` (交办任务),
+    /// `complaint` (投诉举报) or `request` (便民诉求).
     pub list: String,
+    /// A case the public brought (a complaint or a request): answered
+    /// within three working days; the answer is the request to close.
+    pub is_case: bool,
     pub source: String,
     pub title: String,
     pub content: String,
@@ -75,6 +97,11 @@ pub struct ItemView {
     pub closed_at_ms: Option<i64>,
     pub closed_by: Option<String>,
     pub sent_back: u32,
+    /// The answer of the standing request to close (for a case: what its
+    /// filer is told once confirmed).
+    pub answer: Option<String>,
+    /// A complaint's verdict once closed: `founded` (属实) or `unfounded`.
+    pub verdict: Option<String>,
     /// `issuer`, `responsible`, `collaborator` or `reader`.
     pub my_part: String,
     /// The steps I may take now.
@@ -135,6 +162,7 @@ impl JishiClient {
         Ok(Some(ItemView {
             doc_id: id.to_string(),
             list: b.list.as_str().to_owned(),
+            is_case: b.list.is_case(),
             source: b.source.as_str().to_owned(),
             title: b.title,
             content: b.content,
@@ -151,6 +179,8 @@ impl JishiClient {
             closed_at_ms: standing.closed_at,
             closed_by: standing.closed_by.clone(),
             sent_back: standing.sent_back,
+            answer: standing.answer.clone(),
+            verdict: standing.verdict.map(|v| v.as_str().to_owned()),
             my_part: part_name(&item, &me).to_owned(),
             may: item
                 .may_now(&me, ctx.role)
@@ -282,6 +312,58 @@ impl JishiClient {
                     step: StepFields {
                         verdict: None,
                         action: action.into(),
+                        text,
+                        photos: Vec::new(),
+                    },
+                },
+            )?;
+            Ok(step_id.to_string())
+        })
+    }
+
+    /// The cases on this phone (complaints and requests the public
+    /// brought that I handle or confirm): those not closed first, by 时限
+    /// (three working days from filing). Works offline.
+    pub fn my_cases(&self) -> Result<Vec<ItemView>, JishiError> {
+        guard(|| {
+            let mut out: Vec<ItemView> = self
+                .items_here()?
+                .into_iter()
+                .collect::<Result<Vec<_>, _>>()?
+                .into_iter()
+                .filter(|v| v.is_case)
+                .collect();
+            out.sort_by(|a, b| {
+                (a.status == "closed", &a.due, &a.doc_id).cmp(&(
+                    b.status == "closed",
+                    &b.due,
+                    &b.doc_id,
+                ))
+            });
+            Ok(out)
+        })
+    }
+
+    /// Confirm a complaint closed (销号), offline, with what was found:
+    /// founded (属实) or not. For its confirmer or the level above; a
+    /// request or a 督办 item is confirmed with `take_item_step` instead.
+    /// Returns the step's id.
+    pub fn confirm_complaint(
+        &self,
+        doc_id: String,
+        verdict: CaseVerdict,
+        text: String,
+    ) -> Result<String, JishiError> {
+        guard(|| {
+            let id = item_id(&doc_id)?;
+            let step_id = ItemId::random();
+            self.edit(
+                &id,
+                Edit::AddItemStep {
+                    id: step_id.clone(),
+                    step: StepFields {
+                        verdict: Some(verdict.into()),
+                        action: StepAction::Confirm,
                         text,
                         photos: Vec::new(),
                     },

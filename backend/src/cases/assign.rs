@@ -60,7 +60,7 @@ impl<'a> Tree<'a> {
         &self,
         from: Option<&str>,
         except: &[&str],
-        want: impl Fn(&User) -> bool,
+        want: &dyn Fn(&User) -> bool,
     ) -> Option<&'a User> {
         let mut at = from.map(str::to_owned);
         for _ in 0..64 {
@@ -100,19 +100,28 @@ impl<'a> Tree<'a> {
         let any = |_: &User| true;
         let handler = match (list, concerns) {
             (ItemList::Request, Some(person)) => person,
-            (_, Some(person)) => self.nearest(self.above(person), &[&person.id], any)?,
-            (_, None) => self.nearest(Some(unit_id), &[], any)?,
+            (_, Some(person)) => self.nearest(self.above(person), &[&person.id], &any)?,
+            (_, None) => self.nearest(Some(unit_id), &[], &any)?,
         };
         let mut except = vec![handler.id.as_str()];
         if let Some(p) = concerns {
             except.push(p.id.as_str());
         }
         let supervisor = |u: &User| u.role == Role::Supervisor;
+        // Above the handler first; else beside them (a county's 效能办
+        // beside the county's leader who handles a complaint about a
+        // township's head).
+        let own = handler
+            .scope_unit_id
+            .as_deref()
+            .unwrap_or(handler.unit_id.as_str());
+        let from_above = |want: &dyn Fn(&User) -> bool| {
+            self.nearest(self.above(handler), &except, want)
+                .or_else(|| self.nearest(Some(own), &except, want))
+        };
         let confirmer = match list {
-            ItemList::Complaint => self
-                .nearest(self.above(handler), &except, supervisor)
-                .or_else(|| self.nearest(self.above(handler), &except, any)),
-            _ => self.nearest(self.above(handler), &except, any),
+            ItemList::Complaint => from_above(&supervisor).or_else(|| from_above(&any)),
+            _ => from_above(&any),
         }?;
         Some(Chain { handler, confirmer })
     }

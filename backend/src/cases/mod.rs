@@ -195,33 +195,51 @@ fn list_of(kind: &str) -> Result<ItemList, CaseError> {
 }
 
 fn no_controls(s: &str) -> bool {
-    !s.chars()
-        .any(|c| (c.is_control() && c != '\n') || crate::invisible::is_invisible(c))
+    !s.chars().any(|c| c.is_control() && c != '\n')
 }
 
-/// A phone number as the filer typed it, reduced to its digits (and a
-/// leading `+`): 7 to 15 digits.
+/// A phone number as the filer typed it, reduced to its digits without
+/// the country code (+86, 0086, 86 before a mobile number): one phone is
+/// one key of the limits however it is written. 7 to 15 digits.
 pub fn check_phone(s: &str) -> Result<String, CaseError> {
     let s = s.trim();
     if s.chars().count() > 24 || !s.chars().all(|c| c.is_ascii_digit() || " -+()".contains(c)) {
         return Err(CaseError::BadPhone);
     }
-    let digits: String = s.chars().filter(char::is_ascii_digit).collect();
+    let mut digits: String = s.chars().filter(char::is_ascii_digit).collect();
+    for prefix in ["0086", "86"] {
+        if digits.len() == prefix.len() + 11 && digits.starts_with(prefix) {
+            digits = digits[prefix.len()..].to_owned();
+        }
+    }
     if !(7..=15).contains(&digits.len()) {
         return Err(CaseError::BadPhone);
     }
     Ok(digits)
 }
 
+/// Text as the public pastes it: invisible characters (emoji joiners,
+/// variation selectors, the zero-width spaces of copied chat) dropped,
+/// tabs as spaces, line ends as `\n`.
+fn clean(s: &str) -> String {
+    s.replace("\r\n", "\n")
+        .chars()
+        .filter(|c| !crate::invisible::is_invisible(*c))
+        .map(|c| if c == '\t' { ' ' } else { c })
+        .collect::<String>()
+        .trim()
+        .to_owned()
+}
+
 /// The filing, checked: (list, content, name, phone digits).
 fn check(f: &Filing) -> Result<(ItemList, String, String, String), CaseError> {
     let list = list_of(&f.kind)?;
-    let content = f.content.trim().replace("\r\n", "\n");
+    let content = clean(&f.content);
     let n = content.chars().count();
     if !(MIN_CONTENT_CHARS..=MAX_CONTENT_CHARS).contains(&n) || !no_controls(&content) {
         return Err(CaseError::BadContent);
     }
-    let name = f.name.trim().to_owned();
+    let name = clean(&f.name);
     if name.chars().count() > MAX_NAME_CHARS || !no_controls(&name) || name.contains('\n') {
         return Err(CaseError::BadName);
     }
@@ -509,10 +527,16 @@ async fn handles(state: &AppState, user: &User, case: &CaseRow) -> Result<bool, 
     if case.concerns_id.as_deref() == Some(user.id.as_str()) || user.role != Role::Supervisor {
         return Ok(false);
     }
-    Ok(match &user.scope_unit_id {
-        Some(scope) => state.store.unit_in_scope(&case.unit_id, scope).await?,
-        None => false,
-    })
+    // A supervisor over the case as it is handled: one who reads it.
+    let Ok(id) = DocId::parse(&case.doc_id) else {
+        return Ok(false);
+    };
+    let scope = crate::access::read_scope(&state.store, user)
+        .await
+        .map_err(|e| CaseError::Internal(e.into()))?;
+    Ok(crate::access::may_read_doc(&state.store, &scope, &id)
+        .await
+        .map_err(|e| CaseError::Internal(e.into()))?)
 }
 
 /// A case's clock on `today`: working days left to its 时限 (0 on the

@@ -1,9 +1,10 @@
 //! Filing and following a case without an account: the abuse checks in
-//! front of [`super::file`] and [`super::lookup`]. In order, each cheaper
-//! than the next: the filing itself (nothing counted for a form filled
-//! wrong), the proof of work, the limits per address and per phone (kept
-//! in the database, so they hold on every instance), and spending the
-//! proof once.
+//! front of [`super::file`] and [`super::lookup`]. In order: the filing
+//! itself (nothing counted for a form filled wrong), the proof of work,
+//! spending it (one proof, one attempt: a replay counts against nobody's
+//! limit), and the limits per address and per phone, kept in the database
+//! so that they hold on every instance. An IPv6 address counts by its /64
+//! (one subscriber's network).
 
 use std::net::IpAddr;
 
@@ -35,8 +36,12 @@ impl PublicError {
     pub fn zh(&self) -> String {
         match self {
             PublicError::Case(e) => e.zh(),
-            PublicError::Proof(_) | PublicError::Replayed => {
+            PublicError::Proof(_) => {
                 "页面已过期，请再点一次“提交”。您填写的内容都还在。".into()
+            }
+            PublicError::Replayed => {
+                "这份反映已经提交过了，请勿重复提交。请凭查询码查看办理进度；如未记下查询码，可拨打监督电话查询。"
+                    .into()
             }
             PublicError::TooMany {
                 per,
@@ -82,6 +87,31 @@ impl IntoProblem for PublicError {
 
 crate::edge_error!(PublicError);
 
+/// What the limits count an address as: itself, or an IPv6 address's /64.
+fn network_of(addr: IpAddr) -> String {
+    match addr.to_canonical() {
+        IpAddr::V4(a) => a.to_string(),
+        IpAddr::V6(a) => {
+            let s = a.segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_ipv6_subscriber_is_one_network() {
+        let a: IpAddr = "2408:8000:1:2:aaaa::1".parse().unwrap();
+        let b: IpAddr = "2408:8000:1:2:bbbb::9".parse().unwrap();
+        assert_eq!(network_of(a), network_of(b));
+        let v4: IpAddr = "::ffff:10.0.0.7".parse().unwrap();
+        assert_eq!(network_of(v4), "10.0.0.7");
+    }
+}
+
 /// A fresh challenge for the form, asking the configured bits.
 pub fn challenge(state: &AppState) -> (String, u32) {
     let bits = state.config.case_pow_bits.min(pow::MAX_BITS);
@@ -110,9 +140,17 @@ pub async fn file(
         crate::storage::now_ms(),
     )
     .map_err(PublicError::Proof)?;
+    if !state
+        .store
+        .spend_pow(challenge, expires)
+        .await
+        .map_err(CaseError::from)?
+    {
+        return Err(PublicError::Replayed);
+    }
     let by_addr = state
         .store
-        .count_attempts_over(&[format!("case-addr:{addr}")], HOUR_MS)
+        .count_attempts_over(&[format!("case-addr:{}", network_of(addr))], HOUR_MS)
         .await
         .map_err(CaseError::from)?;
     if by_addr.counts[0] > i64::from(state.config.case_filings_per_address_hour) {
@@ -132,14 +170,6 @@ pub async fn file(
             retry_after_secs: (by_phone.window_left_ms / 1000).max(1) as u64,
         });
     }
-    if !state
-        .store
-        .spend_pow(challenge, expires)
-        .await
-        .map_err(CaseError::from)?
-    {
-        return Err(PublicError::Replayed);
-    }
     Ok(super::file(state, f, Via::Public, None).await?)
 }
 
@@ -147,7 +177,7 @@ pub async fn file(
 pub async fn lookup(state: &AppState, addr: IpAddr, code: &str) -> Result<PublicCase, PublicError> {
     let tries = state
         .store
-        .count_attempts(&[format!("case-lookup:{addr}")])
+        .count_attempts(&[format!("case-lookup:{}", network_of(addr))])
         .await
         .map_err(CaseError::from)?;
     if tries.counts[0] > i64::from(state.config.case_lookups_per_address_minute) {

@@ -206,7 +206,8 @@ pub async fn form_post(
             let html = pages::filed(kind, &filed.code, &filed.due).map_err(internal)?;
             Ok(page(StatusCode::CREATED, html))
         }
-        Err(PublicError::Case(e @ (CaseError::Store(_) | CaseError::Internal(_)))) => Err(e.into()),
+        // What was written is shown again, whatever went wrong (a failure
+        // of ours is logged as the API's answer is).
         Err(e) => {
             let message = e.zh();
             let status = status_of(e);

@@ -199,6 +199,15 @@ pub fn may_take(action: StepAction, part: Part, role: Role) -> bool {
     }
 }
 
+/// [`may_take`] on an item of `list`: a case's 销号 and sending back are
+/// its confirmer's (the issuer's) alone, not any leader's who reads it: a
+/// township's leader does not close a complaint about their own cadre.
+pub fn may_take_on(list: Option<ItemList>, action: StepAction, part: Part, role: Role) -> bool {
+    let answers = matches!(action, StepAction::Confirm | StepAction::SendBack);
+    let case = list.is_some_and(ItemList::is_case);
+    may_take(action, part, role) && !(case && answers && part != Part::Issuer)
+}
+
 /// Does a step carry the verdict it must: one on the 销号 of a complaint,
 /// none anywhere else? Asked by the phone's typed edits and by the
 /// server's write policy alike.
@@ -310,7 +319,7 @@ impl Item {
             StepAction::SendBack,
         ]
         .into_iter()
-        .filter(|a| may_take(*a, part, role))
+        .filter(|a| may_take_on(self.brief.as_ref().map(|b| b.list), *a, part, role))
         .filter(|a| match a {
             StepAction::Progress => !status.is_closed(),
             StepAction::RequestClose => matches!(status, ItemStatus::Open | ItemStatus::Returned),
@@ -465,5 +474,19 @@ mod tests {
         assert!(!may_take(Confirm, Reader, Role::Cadre));
         assert!(!may_take(Progress, Reader, Role::Cadre));
         assert!(may_take(Progress, Collaborator, Role::Cadre));
+        let case = Some(ItemList::Complaint);
+        assert!(
+            !may_take_on(case, Confirm, Reader, Role::Leader),
+            "a peer leader"
+        );
+        assert!(!may_take_on(case, SendBack, Reader, Role::Supervisor));
+        assert!(may_take_on(case, Confirm, Issuer, Role::Supervisor));
+        assert!(may_take_on(case, Progress, Reader, Role::Leader));
+        assert!(may_take_on(
+            Some(ItemList::Supervision),
+            Confirm,
+            Reader,
+            Role::Leader
+        ));
     }
 }

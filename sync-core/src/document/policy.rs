@@ -24,7 +24,7 @@ use automerge::legacy::{ObjectId, OpId};
 use automerge::{ActorId, ChangeHash, Prop, ReadDoc};
 use chrono::NaiveDate;
 
-use super::item::{check_verdict, may_take, Item, StepAction};
+use super::item::{check_verdict, may_take_on, Item, StepAction};
 use super::new_ops::OpAction;
 use super::schema::{self, At, Place, SchemaError, Shape, Write};
 use super::{genesis_hash, Document, Record, GENESIS_ACTOR};
@@ -539,7 +539,8 @@ impl Writer {
                         .map_err(|why| forbidden(format!("step {id}: {why}")))?;
                 }
                 let part = item.part_of(&self.user);
-                if !may_take(step.action, part, self.role) {
+                let list = item.brief.as_ref().map(|b| b.list);
+                if !may_take_on(list, step.action, part, self.role) {
                     return Err(forbidden(format!(
                         "{} may not take the step `{}` on this item",
                         self.user,
@@ -561,6 +562,29 @@ impl Writer {
                         "step {id} (`{}`) answers a request to close, and none was made before it",
                         step.action.as_str()
                     )));
+                }
+                // A case's answer and 销号 are what its filer reads and its
+                // verdict counts: once closed, nothing answers it again, and
+                // a request or an answer is dated after every request and
+                // answer before it, so that one dated back cannot come
+                // before the standing one (notes do not count: a phone
+                // offline has not seen the others').
+                if list.is_some_and(|l| l.is_case()) && !matches!(step.action, StepAction::Progress)
+                {
+                    if before.standing().status.is_closed() {
+                        return Err(forbidden(format!(
+                            "step {id}: the case is closed; nothing answers it again"
+                        )));
+                    }
+                    let answered_later = before
+                        .steps
+                        .iter()
+                        .any(|s| s.action != StepAction::Progress && s.at >= step.at);
+                    if answered_later {
+                        return Err(forbidden(format!(
+                            "step {id} is dated before an answer or a request it follows"
+                        )));
+                    }
                 }
                 Ok(())
             }

@@ -9,7 +9,7 @@ use automerge::transaction::Transactable;
 use automerge::{AutoCommit, AutomergeError, ObjId, ObjType, ReadDoc, ScalarValue, ROOT};
 
 use super::item::{
-    check_verdict, may_take, ItemBrief, ItemStatus, StepAction, StepFields, MAX_COLLABORATORS,
+    check_verdict, may_take_on, ItemBrief, ItemStatus, StepAction, StepFields, MAX_COLLABORATORS,
 };
 use super::model::*;
 use super::read::{bool_at, obj_at, str_at};
@@ -628,7 +628,12 @@ impl Writer<'_> {
             });
         }
         let part = item.part_of(self.ctx.user.as_str());
-        if !may_take(step.action, part, self.ctx.role) {
+        if !may_take_on(
+            item.brief.as_ref().map(|b| b.list),
+            step.action,
+            part,
+            self.ctx.role,
+        ) {
             return Err(CoreError::Forbidden {
                 doc: self.id.clone(),
                 reason: format!(

@@ -185,8 +185,11 @@ async fn cases_from_the_public(db: Db) {
     other["phone"] = json!("13800000002");
     let (status, body, _) = file_as_is(&app, other.clone()).await;
     assert_eq!((status, body["code"].as_str()), (400, Some("proof_used")));
-    // Six from one address in an hour are too many.
+    // Six from one address in an hour are too many (the replay counted
+    // against no one).
     other["phone"] = json!("13800000003");
+    assert_eq!(file(&app, other.clone()).await.0, 201);
+    other["phone"] = json!("+86 138 0000 0004");
     let (status, body, _) = file(&app, other).await;
     assert_eq!(
         (status, body["code"].as_str()),
@@ -523,6 +526,40 @@ async fn cases_from_the_public(db: Db) {
         i64::from(today() - Days::new(1) >= first),
         "an overdue case counts in the handler's month"
     );
+
+    // A leader who reads the case is not its confirmer: only the 效能办
+    // named on it closes it.
+    let l2 = app.login("l2", "web-l2", &[Actor::random().to_hex()]).await;
+    let hotline_steps = format!("/api/v1/items/{hotline_id}/steps");
+    let (status, body) = post(
+        &app,
+        Some(&l1.access),
+        &hotline_steps,
+        json!({"action": "request_close", "text": "路灯已报修，明天更换。"}),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    let (status, seen) = app
+        .get(&format!("/api/v1/items/{hotline_id}"), &l2.access)
+        .await;
+    assert_eq!(status, 200, "a peer leader reads it");
+    assert_eq!(seen["may"], json!(["progress"]), "{seen}");
+    let (status, _) = post(
+        &app,
+        Some(&l2.access),
+        &hotline_steps,
+        json!({"action": "confirm"}),
+    )
+    .await;
+    assert_eq!(status, 403);
+    let (status, _) = post(
+        &app,
+        Some(&s1.access),
+        &hotline_steps,
+        json!({"action": "confirm"}),
+    )
+    .await;
+    assert_eq!(status, 201);
 }
 
 on_both_databases!(public_cases_are_handled_and_answered, cases_from_the_public);
