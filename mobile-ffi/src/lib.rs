@@ -35,7 +35,7 @@ pub use cancel::CancelToken;
 pub use cards::{MyCard, StatusView, Whereabouts};
 pub use client::{JishiClient, LOCK_FILE, REPLICA_FILE};
 pub use error::JishiError;
-pub use items::{ItemStepAction, ItemStepView, ItemView};
+pub use items::{CaseVerdict, ItemStepAction, ItemStepView, ItemView};
 pub use logs::{clear_log_sink, set_log_sink, LogLevel, LogSink};
 pub use observe::{ChangeListener, ChangeOrigin, DocChange, StatusListener, SyncState, SyncStatus};
 pub use photos::{DecodeError, DecodedPhoto, PhotoDecoder, PhotoPrune, PhotoSize};

@@ -2819,3 +2819,130 @@ fn my_status_is_set_offline_and_shows_on_my_card() {
     );
     assert_eq!(wait(a.clone().my_card(None)).unwrap().phone, "0736-1234567");
 }
+
+#[test]
+fn a_complaint_from_the_public_is_handled_on_phones_and_answered() {
+    let server = start(|c| c.case_pow_bits = 4);
+    server.block_on(county::add_user(
+        &server.state.store,
+        UserBuilder::leader("l1")
+            .unit(county::TOWNSHIP)
+            .scope(county::TOWNSHIP)
+            .build(),
+    ));
+    let card = server
+        .block_on(server.state.store.card_of("u1"))
+        .unwrap()
+        .card_id;
+    let http = reqwest::Client::new();
+    let public = |path: &str, body: serde_json::Value| -> (u16, serde_json::Value) {
+        server.block_on(async {
+            let r = http
+                .post(format!("{}{path}", server.url))
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            (r.status().as_u16(), r.json().await.unwrap())
+        })
+    };
+    let challenge: serde_json::Value = server.block_on(async {
+        http.get(format!("{}/api/v1/public/cases/challenge", server.url))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    });
+    let challenge = challenge["challenge"].as_str().unwrap().to_owned();
+    let answer = backend::cases::pow::solve(&challenge).unwrap();
+    let (status, filed) = public(
+        "/api/v1/public/cases",
+        serde_json::json!({
+            "kind": "complaint", "card": card, "content": "答应帮忙办的医保卡两周了还没消息。",
+            "phone": "13911112222", "challenge": challenge, "answer": answer,
+        }),
+    );
+    assert_eq!(status, 201, "{filed}");
+    let doc_id = filed["id"].as_str().unwrap().to_owned();
+
+    // The leader handles it: on the phone, offline, the answer to the filer.
+    let (dl, ds, du) = (
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+    );
+    let l = open(dl.path(), &server.url);
+    l.sign_in("l1", PASSWORD, "书记手机").unwrap();
+    l.sync_with(quiet()).unwrap();
+    let cases = l.my_cases().unwrap();
+    assert_eq!(cases.len(), 1);
+    let case = &cases[0];
+    assert_eq!(
+        (
+            case.doc_id.as_str(),
+            case.list.as_str(),
+            case.is_case,
+            case.my_part.as_str()
+        ),
+        (doc_id.as_str(), "complaint", true, "responsible")
+    );
+    assert!(case.content.contains("医保卡"));
+    assert!(
+        l.take_item_step(doc_id.clone(), ItemStepAction::RequestClose, "".into())
+            .is_err(),
+        "a case's answer is written"
+    );
+    l.take_item_step(
+        doc_id.clone(),
+        ItemStepAction::RequestClose,
+        "已督促经办人，医保卡明天送到您家。".into(),
+    )
+    .unwrap();
+    l.sync_with(quiet()).unwrap();
+    // The cadre it concerns never holds it.
+    let u = open(du.path(), &server.url);
+    u.sign_in("u1", PASSWORD, "p").unwrap();
+    u.sync_with(quiet()).unwrap();
+    assert!(u.my_cases().unwrap().is_empty());
+
+    // The 效能办 confirms it founded from the phone; a plain confirmation
+    // is refused.
+    let s = open(ds.path(), &server.url);
+    s.sign_in("s1", PASSWORD, "督查手机").unwrap();
+    s.sync_with(quiet()).unwrap();
+    let seen = s.item(doc_id.clone()).unwrap();
+    assert_eq!(
+        (seen.status.as_str(), seen.answer.as_deref()),
+        (
+            "awaiting_confirmation",
+            Some("已督促经办人，医保卡明天送到您家。")
+        )
+    );
+    assert_eq!(
+        field_of(
+            s.take_item_step(doc_id.clone(), ItemStepAction::Confirm, "".into())
+                .unwrap_err()
+        ),
+        "verdict"
+    );
+    s.confirm_complaint(doc_id.clone(), CaseVerdict::Founded, "属实".into())
+        .unwrap();
+    s.sync_with(quiet()).unwrap();
+    l.sync_with(quiet()).unwrap();
+    let closed = l.item(doc_id.clone()).unwrap();
+    assert_eq!(
+        (closed.status.as_str(), closed.verdict.as_deref()),
+        ("closed", Some("founded"))
+    );
+    let (status, seen) = public(
+        "/api/v1/public/cases/lookup",
+        serde_json::json!({"code": filed["code"]}),
+    );
+    assert_eq!(status, 200);
+    assert_eq!(
+        (seen["state"].as_str(), seen["answer"].as_str()),
+        ("closed".into(), Some("已督促经办人，医保卡明天送到您家。"))
+    );
+}
