@@ -334,6 +334,38 @@ try {
   }
   await printer.close();
 
+  step('a complaint filed from a card on a phone, its proof of work in the page, followed with its code');
+  const filer = await browser.newPage({ viewport: { width: 360, height: 740 }, deviceScaleFactor: 2, locale: 'zh-CN', isMobile: true, hasTouch: true });
+  filer.on('pageerror', (e) => errors.push(`filer: ${e.message}`));
+  filer.on('console', (m) => { if (m.type() === 'error') errors.push(`filer console: ${m.text()}`); });
+  // A cadre of the leader's township: its leader handles the case.
+  const cardId = await page.evaluate(async (u) => {
+    const r = await fetch(u);
+    const html = await r.text();
+    return (html.match(/\/c\/([0-9a-f]{16})/) || [])[1];
+  }, `${base}/p/${leaderUnit}/cards`);
+  assert.ok(cardId, 'a card of the leader\'s township');
+  assert.equal((await filer.goto(`${base}/c/${cardId}`)).status(), 200);
+  await filer.locator('#report').click();
+  await filer.waitForURL(/\/f\?card=/);
+  assert.match(await filer.locator('#target').innerText(), /反映对象：/);
+  await filer.locator('input[name=kind][value=complaint]').check();
+  await filer.locator('#content').fill('上周说好来村里看看水渠，到现在也没来。');
+  await filer.locator('#filer-phone').fill('139 0000 1234');
+  await filer.screenshot({ path: `${shots}/14-case-form-phone.png`, fullPage: true });
+  await Promise.all([filer.waitForURL(`${base}/f`), filer.locator('#case-submit').click()]);
+  const refused = await filer.locator('#case-message').count();
+  assert.equal(refused, 0, refused ? await filer.locator('#case-message').innerText() : '');
+  const code = (await filer.locator('#case-code').innerText()).trim();
+  assert.match(code, /^[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}$/, `a tracking code: ${code}`);
+  await filer.screenshot({ path: `${shots}/15-case-filed-phone.png`, fullPage: true });
+  await filer.goto(`${base}/q`);
+  await filer.locator('#code').fill(code.toLowerCase());
+  await Promise.all([filer.waitForURL(`${base}/q`), filer.locator('#lookup-form button').click()]);
+  assert.match(await filer.locator('#state').innerText(), /办理中/);
+  await filer.screenshot({ path: `${shots}/16-case-state-phone.png`, fullPage: true });
+  await filer.close();
+
   assert.deepEqual(errors, [], 'no script errors on the pages');
   step('all checks passed');
 } catch (e) {

@@ -312,6 +312,14 @@ fn print_summary(s: &DemoSummary, base: &str, dir: &Path) {
         s.items.returned,
         s.items.closed
     );
+    println!(
+        "Cases the public brought: {} ({} received, {} answered awaiting 销号, {} founded, {} unfounded): {base}/web/items; the public form opens from a card's 找我反映问题",
+        s.cases.total(),
+        s.cases.received,
+        s.cases.answered,
+        s.cases.founded,
+        s.cases.unfounded
+    );
     println!();
     println!("Supervisor pages: {base}/web/");
     println!(

@@ -7,6 +7,7 @@
 //! [`populate`] does the work against a running server; [`cli`] is the
 //! command around it (data folder checks, the server, what it prints).
 
+pub mod cases;
 pub mod cli;
 mod county;
 pub mod items;
@@ -112,6 +113,8 @@ pub struct DemoLogin {
 pub struct DemoSummary {
     /// 督办 items made, by state.
     pub items: items::ItemsMade,
+    /// Cases the public brought, by state.
+    pub cases: cases::CasesMade,
     pub county: String,
     pub townships: usize,
     pub villages: usize,
@@ -140,7 +143,7 @@ pub struct DemoSummary {
     pub seconds: f64,
 }
 
-const STEPS: usize = 6;
+const STEPS: usize = 7;
 
 /// The two ISO weeks before `today`'s week.
 pub fn demo_weeks(today: NaiveDate) -> [IsoWeek; 2] {
@@ -340,6 +343,14 @@ pub async fn populate(
     })
     .await?;
 
+    // 7. Cases the public brought, in every state.
+    let label = "filing and answering the public's cases";
+    step(7, label, 0, county.leaders.len() * 4);
+    let cases = cases::make(base, &county, &opts.password, |done, total| {
+        step(7, label, done, total)
+    })
+    .await?;
+
     let login = |what: &str, p: &world_county::Person| DemoLogin {
         what: what.to_owned(),
         name: p.name.clone(),
@@ -379,6 +390,7 @@ pub async fn populate(
         publications: links,
         month_notices,
         items,
+        cases,
         review_month: month,
         reviews: reviewed.reviewed,
         unreviewed: reviewed.left,

@@ -24,7 +24,7 @@ async fn demo(db: Db) {
     .expect("the demo is made");
     let seen = seen.into_inner().unwrap();
     // Progress reached the end of each of the steps.
-    for step in 1..=6 {
+    for step in 1..=7 {
         assert!(
             seen.iter()
                 .any(|p| p.step == step && p.done == p.total && p.total > 0),
@@ -51,13 +51,26 @@ async fn demo(db: Db) {
         .to_owned();
     let (status, listed) = app.get("/api/v1/items", &token).await;
     assert_eq!(status, 200);
-    let statuses: std::collections::BTreeSet<&str> = listed
+    let (cases, listed): (Vec<&Value>, Vec<&Value>) = listed
         .as_array()
         .unwrap()
         .iter()
+        .partition(|i| matches!(i["list"].as_str(), Some("complaint" | "request")));
+    let statuses: std::collections::BTreeSet<&str> = listed
+        .iter()
         .map(|i| i["status"].as_str().unwrap())
         .collect();
-    assert_eq!(listed.as_array().unwrap().len(), items.total());
+    assert_eq!(listed.len(), items.total());
+    // Cases in every state: received, answered, founded, unfounded.
+    let made = summary.cases;
+    assert!(
+        made.received > 0 && made.answered > 0 && made.founded > 0 && made.unfounded > 0,
+        "{made:?}"
+    );
+    assert_eq!(cases.len(), made.total());
+    let verdicts: std::collections::BTreeSet<&str> =
+        cases.iter().filter_map(|c| c["verdict"].as_str()).collect();
+    assert_eq!(verdicts, ["founded", "unfounded"].into_iter().collect());
     assert_eq!(
         statuses,
         ["awaiting_confirmation", "closed", "open", "returned"]
