@@ -338,11 +338,14 @@ try {
   const filer = await browser.newPage({ viewport: { width: 360, height: 740 }, deviceScaleFactor: 2, locale: 'zh-CN', isMobile: true, hasTouch: true });
   filer.on('pageerror', (e) => errors.push(`filer: ${e.message}`));
   filer.on('console', (m) => { if (m.type() === 'error') errors.push(`filer console: ${m.text()}`); });
-  // A cadre of the leader's township: its leader handles the case.
+  // A village cadre of the leader's township: its leader handles the case.
   const cardId = await page.evaluate(async (u) => {
-    const r = await fetch(u);
-    const html = await r.text();
-    return (html.match(/\/c\/([0-9a-f]{16})/) || [])[1];
+    const html = await (await fetch(u)).text();
+    for (const [, id] of html.matchAll(/\/c\/([0-9a-f]{16})/g)) {
+      const card = await (await fetch(`/api/v1/cards/${id}`)).json();
+      if (card.unit_name.endsWith('村')) return id;
+    }
+    return undefined;
   }, `${base}/p/${leaderUnit}/cards`);
   assert.ok(cardId, 'a card of the leader\'s township');
   assert.equal((await filer.goto(`${base}/c/${cardId}`)).status(), 200);

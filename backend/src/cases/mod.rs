@@ -16,6 +16,7 @@ pub mod code;
 pub mod pages;
 pub mod pow;
 pub mod public;
+pub mod stats;
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
@@ -57,6 +58,8 @@ pub enum CaseError {
     NoHandler(String),
     #[error("no case has this tracking code")]
     UnknownCode,
+    #[error("the month must be YYYY-MM")]
+    BadMonth,
     #[error("{0}")]
     Forbidden(String),
     #[error(transparent)]
@@ -78,6 +81,7 @@ impl CaseError {
             CaseError::NoTarget => "找不到要反映的干部或单位，请重新扫码。".into(),
             CaseError::NoHandler(_) => "该单位暂时无法在线受理，请拨打卡片上的监督电话。".into(),
             CaseError::UnknownCode => "查询码不正确，请核对后再试。".into(),
+            CaseError::BadMonth => "月份格式应为 2026-11。".into(),
             CaseError::Forbidden(_) => "您不能办理这一事项。".into(),
             CaseError::Store(_) | CaseError::Internal(_) => {
                 "系统繁忙，请稍后再试。您填写的内容未提交。".into()
@@ -94,6 +98,7 @@ impl CaseError {
             CaseError::NoTarget => "no_target",
             CaseError::NoHandler(_) => "no_handler",
             CaseError::UnknownCode => "unknown_code",
+            CaseError::BadMonth => "bad_month",
             CaseError::Forbidden(_) => "forbidden",
             CaseError::Store(_) | CaseError::Internal(_) => "internal",
         }
@@ -640,4 +645,91 @@ pub async fn month_facts(
         .collect();
     let (_, overdue) = crate::items::month_counts(&handled, first, crate::policy::local_today());
     Ok((founded, overdue))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(due: &str, status: ItemStatus, done: Option<&str>) -> ItemRow {
+        let ms = |d: &str| {
+            sync_core::china::ms_of(
+                NaiveDate::parse_from_str(d, "%Y-%m-%d")
+                    .unwrap()
+                    .and_hms_opt(15, 0, 0)
+                    .unwrap(),
+            )
+        };
+        ItemRow {
+            doc_id: "item:x".into(),
+            list: "complaint".into(),
+            source: "public".into(),
+            title: "t".into(),
+            unit_id: "t1".into(),
+            issuer_id: "s1".into(),
+            responsible_id: "l1".into(),
+            issued_at: 0,
+            due: due.into(),
+            status: status.as_str().into(),
+            done_at: done.map(ms),
+            closed_at: None,
+            sent_back: 0,
+            steps: 0,
+            last_step_at: None,
+            verdict: None,
+        }
+    }
+
+    fn d(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+    }
+
+    #[test]
+    fn the_clock_counts_working_days_left_and_answers_by_the_due_day() {
+        let cal = Calendar::weekdays();
+        // Due Wednesday 2026-12-09.
+        let open = row("2026-12-09", ItemStatus::Open, None);
+        assert_eq!(
+            clock(&open, d("2026-12-04"), &cal),
+            Clock::Left(3),
+            "Fri: Mon Tue Wed"
+        );
+        assert_eq!(clock(&open, d("2026-12-08"), &cal), Clock::Left(1));
+        assert_eq!(clock(&open, d("2026-12-09"), &cal), Clock::Left(0));
+        assert_eq!(clock(&open, d("2026-12-10"), &cal), Clock::Overdue);
+        let asked = row(
+            "2026-12-09",
+            ItemStatus::AwaitingConfirmation,
+            Some("2026-12-09"),
+        );
+        assert_eq!(clock(&asked, d("2026-12-20"), &cal), Clock::Answered);
+        let late = row("2026-12-09", ItemStatus::Closed, Some("2026-12-10"));
+        assert_eq!(clock(&late, d("2026-12-20"), &cal), Clock::Overdue);
+        // Sent back: answered no more.
+        let returned = row("2026-12-09", ItemStatus::Returned, None);
+        assert_eq!(clock(&returned, d("2026-12-10"), &cal), Clock::Overdue);
+    }
+
+    #[test]
+    fn a_phone_is_one_key_however_written() {
+        for typed in [
+            "13912345678",
+            "+86 139 1234 5678",
+            "0086-13912345678",
+            "86 139-1234-5678",
+        ] {
+            assert_eq!(check_phone(typed).unwrap(), "13912345678", "{typed}");
+        }
+        assert_eq!(check_phone("0736-5551234").unwrap(), "07365551234");
+        assert!(check_phone("123").is_err());
+        assert!(check_phone("1391234567a").is_err());
+    }
+
+    #[test]
+    fn pasted_text_loses_its_invisible_characters() {
+        assert_eq!(
+            clean(" 路灯\u{200b}坏了\u{fe0f}\t一个月\r\n了 "),
+            "路灯坏了 一个月\n了"
+        );
+    }
 }

@@ -179,12 +179,22 @@ pub async fn make(
             1 => {
                 step(
                     ct.clone(),
+                    json!({"action": "progress", "text": "已电话联系反映人，正在处理。"}),
+                )
+                .await?;
+                step(
+                    ct.clone(),
                     json!({"action": "request_close", "text": answer}),
                 )
                 .await?;
                 made.answered += 1;
             }
             _ => {
+                step(
+                    lt.clone(),
+                    json!({"action": "progress", "text": "已约谈当事干部，正在核查。"}),
+                )
+                .await?;
                 step(
                     lt.clone(),
                     json!({"action": "request_close", "text": answer}),

@@ -103,6 +103,14 @@ pub async fn of_month(
         },
     )
     .await?;
+    // The public's cases have their own month (`cases::stats`).
+    let items: Vec<ItemSummary> = items
+        .into_iter()
+        .filter(|i| {
+            !sync_core::document::item::ItemList::parse(&i.list)
+                .is_ok_and(sync_core::document::item::ItemList::is_case)
+        })
+        .collect();
     let (rows, total) = count(&items);
     Ok(Ledger {
         unit_id: unit.id.clone(),

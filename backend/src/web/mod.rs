@@ -10,6 +10,7 @@
 
 mod cadre;
 mod calendar;
+mod cases;
 mod error;
 mod events;
 mod items;
@@ -73,6 +74,11 @@ pub fn router() -> Router<AppState> {
         .route("/web/items/{item}", get(items::page))
         .route("/web/items/{item}/steps", post(items::step))
         .route("/web/units/{unit}/items/{month}", get(items::ledger_page))
+        .route("/web/units/{unit}/cases/{month}", get(cases::stats_page))
+        .route(
+            "/web/units/{unit}/cases/{month}/export.xlsx",
+            get(cases::stats_export),
+        )
         .route(
             "/web/units/{unit}/items/{month}/export.xlsx",
             get(items::ledger_export),

@@ -288,6 +288,8 @@ const MATRIX: &[Row] = &[
         guessed                                 403   404   404   404   login login login" },
     Row { route: "GET /web/units/{unit}/items/{month}", table: WEB_READ },
     Row { route: "GET /web/units/{unit}/items/{month}/export.xlsx", table: WEB_READ },
+    Row { route: "GET /web/units/{unit}/cases/{month}", table: WEB_READ },
+    Row { route: "GET /web/units/{unit}/cases/{month}/export.xlsx", table: WEB_READ },
     // ---- 亮身份 (issue 27, point 1): every cadre's card is public;
     // `foreign` is another county's cadre's, `guessed` no card's id.
     Row { route: "GET /c/{card}", table: PUBLIC_CARD },
@@ -1413,11 +1415,16 @@ impl World {
                     }));
                 }
             }
-            "/web/units/{unit}/items/{month}" | "/web/units/{unit}/items/{month}/export.xlsx" => {
+            "/web/units/{unit}/items/{month}"
+            | "/web/units/{unit}/items/{month}/export.xlsx"
+            | "/web/units/{unit}/cases/{month}"
+            | "/web/units/{unit}/cases/{month}/export.xlsx" => {
                 let month = sync_core::china::today().format("%Y-%m").to_string();
                 req.path = template.replace("{unit}", unit).replace("{month}", &month);
                 req.shows = shows(if template.ends_with("xlsx") {
                     "PK"
+                } else if template.contains("/cases/") {
+                    "群众反映办理统计"
                 } else {
                     "督办事项台账"
                 });
