@@ -539,9 +539,9 @@ async fn handles(state: &AppState, user: &User, case: &CaseRow) -> Result<bool, 
     let scope = crate::access::read_scope(&state.store, user)
         .await
         .map_err(|e| CaseError::Internal(e.into()))?;
-    Ok(crate::access::may_read_doc(&state.store, &scope, &id)
+    crate::access::may_read_doc(&state.store, &scope, &id)
         .await
-        .map_err(|e| CaseError::Internal(e.into()))?)
+        .map_err(|e| CaseError::Internal(e.into()))
 }
 
 /// A case's clock on `today`: working days left to its 时限 (0 on the

@@ -98,20 +98,6 @@ fn network_of(addr: IpAddr) -> String {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn an_ipv6_subscriber_is_one_network() {
-        let a: IpAddr = "2408:8000:1:2:aaaa::1".parse().unwrap();
-        let b: IpAddr = "2408:8000:1:2:bbbb::9".parse().unwrap();
-        assert_eq!(network_of(a), network_of(b));
-        let v4: IpAddr = "::ffff:10.0.0.7".parse().unwrap();
-        assert_eq!(network_of(v4), "10.0.0.7");
-    }
-}
-
 /// A fresh challenge for the form, asking the configured bits.
 pub fn challenge(state: &AppState) -> (String, u32) {
     let bits = state.config.case_pow_bits.min(pow::MAX_BITS);
@@ -187,4 +173,18 @@ pub async fn lookup(state: &AppState, addr: IpAddr, code: &str) -> Result<Public
         });
     }
     Ok(super::lookup(state, code).await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_ipv6_subscriber_is_one_network() {
+        let a: IpAddr = "2408:8000:1:2:aaaa::1".parse().unwrap();
+        let b: IpAddr = "2408:8000:1:2:bbbb::9".parse().unwrap();
+        assert_eq!(network_of(a), network_of(b));
+        let v4: IpAddr = "::ffff:10.0.0.7".parse().unwrap();
+        assert_eq!(network_of(v4), "10.0.0.7");
+    }
 }
