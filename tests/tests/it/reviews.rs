@@ -111,7 +111,7 @@ async fn reviews(db: Db) {
     assert_eq!(row("l1")["reviewer_name"], "用户s1");
     assert_eq!(
         row("u1")["facts"],
-        json!({"days_filed": 1, "entries": 1, "night_activities": 0, "nights_stayed": 0, "tasks_done": 1, "tasks_open": 1, "items": 0, "items_overdue": 0})
+        json!({"days_filed": 1, "entries": 1, "night_activities": 0, "nights_stayed": 0, "tasks_done": 1, "tasks_open": 1, "items": 0, "items_overdue": 0, "complaints_founded": 0, "cases_overdue": 0})
     );
     assert_eq!(m["published"], true);
 
