@@ -9,8 +9,9 @@
 use anyhow::{bail, Context};
 use serde_json::{json, Value};
 
+use super::items::token;
 use jishi_world::county::{County, Person};
-use jishi_world::http::{self, Device};
+use jishi_world::http;
 
 /// How many cases were made in each state.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -51,21 +52,8 @@ const CASES: [(&str, &str, &str); 4] = [
     ),
 ];
 
-async fn token(
-    client: &http::Client,
-    base: &str,
-    p: &Person,
-    password: &str,
-) -> anyhow::Result<String> {
-    let device = Device {
-        login: &p.login,
-        password,
-        device_id: &format!("demo-cases-{}", p.id),
-        device_name: "演示群众反映",
-        actors: &[],
-    };
-    Ok(http::login(client, base, &device).await?.access)
-}
+/// The device the cases are worked from.
+const DEVICE: (&str, &str) = ("cases", "演示群众反映");
 
 /// `GET` (no body) or `POST` `body` to `url`, as `token` if given;
 /// anything but `want` is an error naming `what`.
@@ -102,7 +90,7 @@ pub async fn make(
 ) -> anyhow::Result<CasesMade> {
     let client = http::client(std::time::Duration::from_secs(60))?;
     let mut made = CasesMade::default();
-    let supervisor = token(&client, base, &county.supervisor, password).await?;
+    let supervisor = token(&client, base, &county.supervisor, password, DEVICE).await?;
     let mut plan: Vec<(&Person, &Person, usize)> = Vec::new();
     for leader in &county.leaders {
         let cadres = county
@@ -116,8 +104,8 @@ pub async fn make(
         }
     }
     for (n, (leader, cadre, i)) in plan.iter().enumerate() {
-        let lt = token(&client, base, leader, password).await?;
-        let ct = token(&client, base, cadre, password).await?;
+        let lt = token(&client, base, leader, password, DEVICE).await?;
+        let ct = token(&client, base, cadre, password, DEVICE).await?;
         let card = call(
             &client,
             format!("{base}/api/v1/me/card"),

@@ -58,17 +58,20 @@ impl ItemsMade {
     }
 }
 
-async fn token(
+/// An access token of `p` on a device of the demo's `what` (`items`,
+/// `cases`), named `name`.
+pub(super) async fn token(
     client: &http::Client,
     base: &str,
     p: &Person,
     password: &str,
+    (what, name): (&str, &str),
 ) -> anyhow::Result<String> {
     let device = Device {
         login: &p.login,
         password,
-        device_id: &format!("demo-items-{}", p.id),
-        device_name: "演示督办",
+        device_id: &format!("demo-{what}-{}", p.id),
+        device_name: name,
         actors: &[],
     };
     Ok(http::login(client, base, &device).await?.access)
@@ -93,6 +96,9 @@ async fn post(
     }
     Ok(body)
 }
+
+/// The device the items are worked from.
+const DEVICE: (&str, &str) = ("items", "演示督办");
 
 /// Issue and work the items; `progress(done, total)` after each.
 pub async fn make(
@@ -119,7 +125,7 @@ pub async fn make(
     for (n, (leader, cadre, i)) in plan.iter().enumerate() {
         for p in [*leader, *cadre] {
             if !tokens.contains_key(&p.id) {
-                let t = token(&client, base, p, password).await?;
+                let t = token(&client, base, p, password, DEVICE).await?;
                 tokens.insert(p.id.clone(), t);
             }
         }

@@ -142,6 +142,29 @@ async fn cases_from_the_public(db: Db) {
         "a challenge made easier"
     );
 
+    // What our form never sends: wrong types, a body past the limit
+    // (refused before it is read whole), no JSON at all.
+    let mut bad = complaint.clone();
+    bad["content"] = json!({"nested": ["an", "object"]});
+    let (status, body, _) = file(&app, bad).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["code"].is_string() && body["message"].is_string(),
+        "{body}"
+    );
+    let mut huge = complaint.clone();
+    huge["content"] = json!("长".repeat(20_000));
+    assert_eq!(file(&app, huge).await.0, 413);
+    let r = app
+        .http
+        .post(app.url("/api/v1/public/cases"))
+        .header("content-type", "application/json")
+        .body("[[[[[[[[[[")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 400);
+
     // Filed: a tracking code, due in three working days.
     let (status, filed, _) = file(&app, complaint.clone()).await;
     assert_eq!(status, 201, "{filed}");
